@@ -1,0 +1,40 @@
+# ewallet — the two commands of the quick start, and a few more.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: serve test lint typecheck unit bench-ledger worker clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+## serve: set up, migrate the embedded SQLite database and run the wallet on :8000
+serve: $(STAMP)
+	$(BIN)/ewallet serve
+
+## test: set up, lint, type-check and run the whole suite
+test: lint
+	$(BIN)/python -m pytest
+
+## lint: ruff and mypy (strict)
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench migrations
+	$(BIN)/ruff format --check src tests bench migrations
+	$(BIN)/mypy
+
+## worker: deliver outbox events
+worker: $(STAMP)
+	$(BIN)/ewallet worker
+
+## bench-ledger: ledger throughput and history latency (JSON)
+bench-ledger: $(STAMP)
+	$(BIN)/python bench/ledger.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,109 @@
+"""``ewallet worker [--once] [--concurrency N]``: deliver the outbox.
+
+Runs N relays in one process (distinct worker ids ``hostname-pid-n``) until SIGINT or
+SIGTERM; on a signal each relay finishes the event in hand, hands its other claims back
+and exits, so a deploy never waits for a lease to expire. ``--once`` delivers what is due
+and exits (cron, tests). Run more processes, on more hosts, for more throughput: claims
+never overlap (``SKIP LOCKED`` on PostgreSQL, the write lock on SQLite).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import structlog
+import typer
+
+from ewallet.config import Settings, load_settings
+from ewallet.kit.clock import Clock, SystemClock
+from ewallet.kit.db.engine import make_engine
+from ewallet.worker.pool import RelayPool, default_worker_id
+from ewallet.worker.registry import HandlerRegistry, default_registry
+from ewallet.worker.relay import OutboxRelay
+
+log = structlog.get_logger(__name__)
+
+
+async def run_worker(
+    settings: Settings,
+    *,
+    once: bool,
+    concurrency: int,
+    registry: HandlerRegistry | None = None,
+    clock: Clock | None = None,
+    stop: asyncio.Event | None = None,
+) -> int:
+    """Run the relays; return how many events got an outcome (``--once``) or 0."""
+    stop = stop or asyncio.Event()
+    # One connection per relay at a time, plus one spare for the pool's own bookkeeping.
+    engine = make_engine(settings.database_url, pool_size=concurrency + 1, echo=settings.db_echo)
+    registry = registry or default_registry()
+    clock = clock or SystemClock()
+    try:
+        pool = RelayPool(
+            [
+                OutboxRelay(
+                    engine,
+                    registry,
+                    clock,
+                    worker_id=default_worker_id(index),
+                    batch_size=settings.outbox_batch_size,
+                    max_attempts=settings.outbox_max_attempts,
+                )
+                for index in range(1, concurrency + 1)
+            ]
+        )
+        with _stop_on_signals(stop):
+            log.info("worker.start", once=once, worker_ids=[r.worker_id for r in pool.relays])
+            if once:
+                return await pool.drain(stop)
+            await pool.run_forever(stop, settings.outbox_poll_seconds)
+            return 0
+    finally:
+        await engine.dispose()
+        log.info("worker.stop")
+
+
+@contextmanager
+def _stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
+    """Set ``stop`` on SIGINT/SIGTERM while the worker runs."""
+    loop = asyncio.get_running_loop()
+    installed: list[signal.Signals] = []
+
+    def on_signal(signum: signal.Signals) -> None:
+        log.info("worker.stopping", signal=signum.name)
+        stop.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(signum, on_signal, signum)
+        except (NotImplementedError, RuntimeError, ValueError):
+            # Not the main thread (an embedding test) or a platform without signals:
+            # the caller's ``stop`` event is then the only way to stop.
+            continue
+        installed.append(signum)
+    try:
+        yield
+    finally:
+        for signum in installed:
+            loop.remove_signal_handler(signum)
+
+
+def worker(
+    once: Annotated[
+        bool, typer.Option("--once", help="Deliver what is due now, then exit.")
+    ] = False,
+    concurrency: Annotated[
+        int,
+        typer.Option("--concurrency", "-c", min=1, max=64, help="Relays in this process."),
+    ] = 1,
+) -> None:
+    """Deliver outbox events (SMS, email, webhooks, ledger events) until stopped."""
+    settings = load_settings()
+    handled = asyncio.run(run_worker(settings, once=once, concurrency=concurrency))
+    if once:
+        typer.echo(f"outbox: {handled} event(s) handled")

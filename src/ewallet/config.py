@@ -1,0 +1,97 @@
+"""Settings, read once from ``EWALLET_*`` environment variables.
+
+In development, missing secrets are generated once and kept under ``./var/`` so that
+restarts keep sessions and hashes valid; in production a missing secret stops start-up.
+"""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class MissingSecretError(RuntimeError):
+    """A secret setting is required in production and was not given."""
+
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/ewallet.db"
+
+
+class Settings(BaseSettings):
+    """Every setting of the wallet; the env var is the field name upper-cased with ``EWALLET_``."""
+
+    model_config = SettingsConfigDict(env_prefix="EWALLET_", extra="ignore")
+
+    env: Environment = Environment.DEVELOPMENT
+    database_url: str = DEFAULT_DATABASE_URL
+    redis_url: str | None = None
+    secret_key: SecretStr | None = None
+    pin_pepper: SecretStr | None = None
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    hotline: str = "95588"
+    sms_provider: str = "outbox"
+    smtp_url: str | None = None
+    bank_url: str | None = None
+    var_dir: Path = Path("var")
+    log_level: str = "INFO"
+    log_json: bool = True
+    # Database pool and ledger group commit.
+    db_pool_size: Annotated[int, Field(ge=1, le=512)] = 20
+    db_echo: bool = False
+    ledger_batch_max: Annotated[int, Field(ge=1, le=1024)] = 128
+    ledger_flushers: Annotated[int, Field(ge=1, le=64)] = 2
+    # Idempotency records are kept this long before they may be purged.
+    idempotency_ttl_hours: Annotated[int, Field(ge=1)] = 24
+    # Outbox worker.
+    outbox_batch_size: Annotated[int, Field(ge=1, le=1000)] = 100
+    outbox_poll_seconds: Annotated[float, Field(gt=0)] = 0.5
+    outbox_max_attempts: Annotated[int, Field(ge=1)] = 12
+
+    @model_validator(mode="after")
+    def _production_needs_secrets(self) -> Settings:
+        if self.env is Environment.PRODUCTION:
+            missing = [name for name in ("secret_key", "pin_pepper") if getattr(self, name) is None]
+            if missing:
+                names = ", ".join("EWALLET_" + n.upper() for n in missing)
+                raise MissingSecretError(f"production needs these settings: {names}")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def with_dev_secrets(self) -> Settings:
+        """Fill missing secrets from files under ``var_dir`` (created on first use)."""
+        if self.env is Environment.PRODUCTION:
+            return self
+        updates: dict[str, SecretStr] = {}
+        for name in ("secret_key", "pin_pepper"):
+            if getattr(self, name) is None:
+                updates[name] = SecretStr(_dev_secret(self.var_dir / f"{name}.secret"))
+        return self.model_copy(update=updates) if updates else self
+
+
+def _dev_secret(path: Path) -> str:
+    if path.exists():
+        return path.read_text(encoding="ascii").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    path.write_text(value + "\n", encoding="ascii")
+    path.chmod(0o600)
+    return value
+
+
+def load_settings() -> Settings:
+    """Settings from the environment, with development secrets filled in."""
+    return Settings().with_dev_secrets()

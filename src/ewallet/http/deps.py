@@ -1,0 +1,70 @@
+"""Typed FastAPI dependencies for what the app holds: engine, settings, clock, locale.
+
+Endpoints declare ``engine: EngineDep`` and get the lifespan's engine, never a global, so a
+test app with its own database and clock is just another ``create_app(settings, clock=...)``.
+The ``app_*`` functions serve code that has the app but no dependency injection (middlewares).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ewallet.config import Settings
+from ewallet.kit import i18n
+from ewallet.kit.clock import Clock
+from ewallet.ledger import Ledger
+
+
+def app_engine(app: Any) -> AsyncEngine:
+    engine: AsyncEngine | None = getattr(app.state, "engine", None)
+    if engine is None:
+        raise RuntimeError("the app has no database engine: is its lifespan running?")
+    return engine
+
+
+def app_ledger(app: Any) -> Ledger:
+    ledger: Ledger | None = getattr(app.state, "ledger", None)
+    if ledger is None:
+        raise RuntimeError("the app has no ledger: is its lifespan running?")
+    return ledger
+
+
+def app_settings(app: Any) -> Settings:
+    settings: Settings = app.state.settings
+    return settings
+
+
+def app_clock(app: Any) -> Clock:
+    clock: Clock = app.state.clock
+    return clock
+
+
+def get_engine(request: Request) -> AsyncEngine:
+    return app_engine(request.app)
+
+
+def get_ledger(request: Request) -> Ledger:
+    return app_ledger(request.app)
+
+
+def get_settings(request: Request) -> Settings:
+    return app_settings(request.app)
+
+
+def get_clock(request: Request) -> Clock:
+    return app_clock(request.app)
+
+
+def get_locale(request: Request) -> i18n.Locale:
+    """zh-CN or en, from ``Accept-Language`` (q-values respected; zh-CN by default)."""
+    return i18n.negotiate_locale(request.headers.get("accept-language"))
+
+
+EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
+LedgerDep = Annotated[Ledger, Depends(get_ledger)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+LocaleDep = Annotated[i18n.Locale, Depends(get_locale)]

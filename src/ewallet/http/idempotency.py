@@ -1,0 +1,308 @@
+"""HTTP idempotency for money-moving POSTs (API.md: every one requires ``Idempotency-Key``).
+
+An endpoint opts in with one line::
+
+    @router.post("/v1/topups", status_code=201, dependencies=[Idempotent])
+
+(or ``APIRouter(dependencies=[Idempotent])`` for a whole router). Put it after the
+authentication dependency, so a scope resolver that reads the principal finds it. Then:
+
+- no key → ``400 idempotency_key_required``; a key outside 1-255 chars → ``422``;
+  nothing runs, nothing is stored;
+- the first request claims the key (own committed transaction), runs, and its response
+  (status, body, content headers) is stored before it is sent;
+- the same key and request again → that response, with ``Idempotent-Replayed: true``;
+- the same key with another body → ``409 idempotency_key_reused``;
+- the same key while the first still runs → wait up to ``wait_seconds`` for its answer and
+  replay it, else ``409 request_in_progress`` with ``Retry-After: 1``;
+- a 5xx answer, an unexpected exception or a malformed body frees the key (nothing definite
+  happened); 4xx domain errors are definite outcomes and are replayed;
+- a run that crashed or was cancelled (client gone) keeps the key until its lease
+  (``lock_seconds``) ends, then the same request may take it over. A run longer than the
+  lease can therefore overlap a retry: the ledger's own idempotency keys are the last guard
+  against a double posting.
+
+Keys are scoped by caller, method and path: the scope resolver (:func:`set_scope_resolver`)
+names the caller. Until the auth module supplies the principal id, the default resolver uses
+a hash of the ``Authorization`` header, or ``anonymous``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from typing import Annotated, Any, Final
+
+import structlog
+from fastapi import Depends, FastAPI, Header, Request
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ewallet.http import idempotency_store as store
+from ewallet.http.deps import app_clock, app_engine, app_settings
+from ewallet.http.problem import was_rejected
+from ewallet.kit.clock import Clock
+from ewallet.kit.errors import (
+    ConflictError,
+    IdempotencyKeyRequiredError,
+    IdempotencyKeyReusedError,
+    ValidationFailedError,
+)
+
+IDEMPOTENCY_HEADER: Final = "Idempotency-Key"
+REPLAYED_HEADER: Final = "Idempotent-Replayed"
+MAX_KEY_LENGTH: Final = 255
+# Response headers worth replaying; the request id and the like belong to each request.
+STORED_HEADERS: Final = ("content-type", "content-language", "location")
+_CLAIM_STATE: Final = "ewallet.idempotency_claim"
+
+log = structlog.get_logger("ewallet.http.idempotency")
+
+ScopeResolver = Callable[[Request], Awaitable[str]]
+
+
+class RequestInProgressError(ConflictError):
+    code = "request_in_progress"
+
+
+async def default_scope(request: Request) -> str:
+    """A hash of the ``Authorization`` header, or ``anonymous`` without one."""
+    authorization = request.headers.get("authorization")
+    if not authorization:
+        return "anonymous"
+    return "auth:" + hashlib.sha256(authorization.encode("utf-8")).hexdigest()
+
+
+@dataclass(slots=True)
+class IdempotencyConfig:
+    resolve_scope: ScopeResolver = default_scope
+    lock_seconds: float = 60.0
+    wait_seconds: float = 5.0
+    first_poll_seconds: float = 0.02
+    max_poll_seconds: float = 0.25
+
+
+def idempotency_config(app: Any) -> IdempotencyConfig:
+    config: IdempotencyConfig | None = getattr(app.state, "idempotency", None)
+    if config is None:
+        raise RuntimeError("idempotency is not installed on this app")
+    return config
+
+
+def set_scope_resolver(app: FastAPI, resolver: ScopeResolver) -> None:
+    """Name the caller of a request; keys of different callers never meet."""
+    idempotency_config(app).resolve_scope = resolver
+
+
+class Replay(Exception):  # noqa: N818  (control flow, not an error)
+    """Raised by the dependency to answer with a stored response instead of running."""
+
+    def __init__(self, response: store.StoredResponse) -> None:
+        super().__init__("replay")
+        self.response = response
+
+
+@dataclass(slots=True)
+class _ActiveClaim:
+    engine: AsyncEngine
+    clock: Clock
+    held: store.Claim
+    settled: bool = False
+
+    async def complete(self, response: store.StoredResponse) -> None:
+        self.settled = True
+        if not await store.complete(self.engine, self.held, response, now=self.clock.now()):
+            log.warning("idempotency.lease_lost", record_id=self.held.record_id)
+
+    async def release(self) -> None:
+        self.settled = True
+        await store.release(self.engine, self.held)
+
+
+def canonical_body(body: bytes) -> bytes:
+    """JSON bodies without insignificant whitespace or key order; other bodies as sent."""
+    if not body:
+        return b""
+    try:
+        document = json.loads(body, parse_float=Decimal)
+    except (ValueError, RecursionError):
+        return body
+    text = json.dumps(
+        document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
+    return text.encode("utf-8")
+
+
+def request_hash(method: str, path: str, body: bytes) -> str:
+    digest = hashlib.sha256()
+    for part in (method.encode("utf-8"), path.encode("utf-8"), canonical_body(body)):
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.hexdigest()
+
+
+def key_scope(caller: str, method: str, path: str) -> str:
+    """The record's ``scope``: keys are per caller and per method and path (64 hex chars)."""
+    return hashlib.sha256(f"{caller}\n{method}\n{path}".encode()).hexdigest()
+
+
+def _validated_key(key: str | None) -> str:
+    if key is None:
+        raise IdempotencyKeyRequiredError("an Idempotency-Key header is required")
+    if not 1 <= len(key) <= MAX_KEY_LENGTH:
+        message = f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters"
+        raise ValidationFailedError(
+            message,
+            errors=[{"loc": ["header", IDEMPOTENCY_HEADER], "msg": message, "type": "length"}],
+        )
+    return key
+
+
+async def _key_request(request: Request, key: str, config: IdempotencyConfig) -> store.KeyRequest:
+    method = request.method
+    path = request.url.path
+    target = path + ("?" + request.url.query if request.url.query else "")
+    caller = await config.resolve_scope(request)
+    return store.KeyRequest(
+        scope=key_scope(caller, method, path),
+        key=key,
+        method=method[:8],
+        path=path[:512],
+        request_hash=request_hash(method, target, await request.body()),
+    )
+
+
+async def require_idempotency(
+    request: Request,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias=IDEMPOTENCY_HEADER,
+            description="Required. 1-255 characters, unique per intended operation.",
+        ),
+    ] = None,
+) -> None:
+    """Claim the key, or answer from the record of the request that holds it."""
+    key = _validated_key(idempotency_key)
+    config = idempotency_config(request.app)
+    engine = app_engine(request.app)
+    clock = app_clock(request.app)
+    ttl = timedelta(hours=app_settings(request.app).idempotency_ttl_hours)
+    lock = timedelta(seconds=config.lock_seconds)
+    wanted = await _key_request(request, key, config)
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + config.wait_seconds
+    pause = config.first_poll_seconds
+    outcome = await store.claim(engine, wanted, now=clock.now(), lock_for=lock, keep_for=ttl)
+    while True:
+        if isinstance(outcome, store.Claim):
+            request.scope.setdefault("state", {})[_CLAIM_STATE] = _ActiveClaim(
+                engine=engine, clock=clock, held=outcome
+            )
+            return
+        if outcome.request_hash != wanted.request_hash:
+            raise IdempotencyKeyReusedError("this Idempotency-Key was used for another request")
+        if outcome.response is not None:
+            raise Replay(outcome.response)
+        if loop.time() + pause > deadline:
+            raise RequestInProgressError(
+                "a request with this Idempotency-Key is still running", retry_after=1
+            )
+        await asyncio.sleep(pause)
+        pause = min(pause * 1.5, config.max_poll_seconds)
+        current = await store.load(engine, scope=wanted.scope, key=key)
+        now = clock.now()
+        if current is None or current.may_be_taken_over(request_hash=wanted.request_hash, now=now):
+            outcome = await store.claim(engine, wanted, now=now, lock_for=lock, keep_for=ttl)
+        else:
+            outcome = current
+
+
+Idempotent = Depends(require_idempotency)
+"""Route dependency making a POST idempotent: ``dependencies=[Idempotent]``."""
+
+
+async def _replay_handler(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Replay)
+    stored = exc.response
+    headers = {**stored.headers, REPLAYED_HEADER: "true"}
+    return Response(content=stored.body, status_code=stored.status, headers=headers)
+
+
+class IdempotencyMiddleware:
+    """Holds back the response of a claimed request until it is stored (or the key freed)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        held: list[Message] = []
+
+        async def hold_until_stored(message: Message) -> None:
+            claim = _claim_of(scope)
+            if claim is None or claim.settled:
+                await send(message)
+                return
+            held.append(message)
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                await _settle(scope, claim, held)
+                for item in held:
+                    await send(item)
+
+        try:
+            await self.app(scope, receive, hold_until_stored)
+        except Exception:
+            claim = _claim_of(scope)
+            if claim is not None and not claim.settled:
+                await claim.release()
+            raise
+        claim = _claim_of(scope)
+        if claim is not None and not claim.settled:
+            await claim.release()  # the app ended without a complete response
+
+
+def _claim_of(scope: Scope) -> _ActiveClaim | None:
+    claim = scope.get("state", {}).get(_CLAIM_STATE)
+    return claim if isinstance(claim, _ActiveClaim) else None
+
+
+async def _settle(scope: Scope, claim: _ActiveClaim, messages: list[Message]) -> None:
+    start = messages[0]
+    status = int(start["status"])
+    if status >= 500 or was_rejected(scope):
+        await claim.release()
+        return
+    headers: dict[str, str] = {}
+    for name, value in start.get("headers", ()):
+        decoded = bytes(name).decode("latin-1").lower()
+        if decoded in STORED_HEADERS:
+            headers[decoded] = bytes(value).decode("latin-1")
+    body = b"".join(bytes(m.get("body", b"")) for m in messages[1:])
+    try:
+        await claim.complete(store.StoredResponse(status=status, headers=headers, body=body))
+    except Exception:
+        # The outcome happened; the client still gets it. The key stays locked until its
+        # lease ends, so a retry meanwhile waits instead of running again.
+        log.exception("idempotency.store_failed", record_id=claim.held.record_id)
+
+
+def install_idempotency(app: FastAPI, config: IdempotencyConfig | None = None) -> None:
+    """Make ``Idempotent`` work on ``app``: config, replay handler and the middleware."""
+    app.state.idempotency = config or IdempotencyConfig()
+    app.add_exception_handler(Replay, _replay_handler)
+    app.add_middleware(IdempotencyMiddleware)
+
+
+async def purge_expired_records(engine: AsyncEngine, clock: Clock) -> int:
+    """Delete idempotency records past ``idempotency_ttl_hours``; for a periodic job."""
+    return await store.purge_expired(engine, now=clock.now())

@@ -1,0 +1,179 @@
+"""Titles and details of error codes in zh-CN (the default) and en, and locale negotiation.
+
+Clients switch on ``code``; people read ``title`` and ``detail``. Every ``code`` the wallet
+can answer with has an entry in :data:`TITLES` in both languages (a unit test holds the list
+from API.md), so a problem document is never half English in a Chinese client. A few codes
+also have a generic :data:`DETAILS` sentence, used when the error carries no detail of its own
+or when the client reads zh-CN (the error's own detail is an English sentence).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+Locale = Literal["zh-CN", "en"]
+ZH_CN: Final[Locale] = "zh-CN"
+EN: Final[Locale] = "en"
+DEFAULT_LOCALE: Final[Locale] = ZH_CN
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """One message in both languages."""
+
+    zh_cn: str
+    en: str
+
+    def get(self, locale: Locale) -> str:
+        return self.en if locale == EN else self.zh_cn
+
+
+FALLBACK_TITLE: Final = Text("请求未能完成", "The request could not be completed")
+
+TITLES: Final[dict[str, Text]] = {
+    # The codes of API.md's table.
+    "validation_error": Text("请求内容有误", "The request is not valid"),
+    "invalid_amount": Text("金额格式不正确", "The amount is not valid"),
+    "invalid_phone": Text("手机号码无效", "The phone number is not valid"),
+    "phone_already_registered": Text("该手机号已注册", "This phone number already has an account"),
+    "verification_code_invalid": Text("验证码错误", "The verification code is wrong"),
+    "verification_code_expired": Text("验证码已失效", "The verification code has expired"),
+    "too_many_attempts": Text("尝试次数过多", "Too many attempts"),
+    "rate_limited": Text("操作过于频繁", "Too many requests"),
+    "weak_password": Text("登录密码强度不足", "The login password is too weak"),
+    "weak_payment_password": Text("支付密码过于简单", "The payment password is too easy to guess"),
+    "invalid_credentials": Text("手机号或密码错误", "Wrong phone number or password"),
+    "step_up_required": Text("需要进一步验证身份", "Please confirm it is you"),
+    "unauthorized": Text("请先登录", "Please sign in"),
+    "forbidden": Text("无权执行此操作", "You are not allowed to do this"),
+    "not_found": Text("资源不存在", "Not found"),
+    "payment_password_not_set": Text("尚未设置支付密码", "No payment password has been set"),
+    "payment_password_invalid": Text("支付密码错误", "The payment password is wrong"),
+    "payment_password_locked": Text("支付密码已锁定", "The payment password is locked"),
+    "account_frozen": Text("账户已冻结", "The account is frozen"),
+    "insufficient_balance": Text("余额不足", "The balance is not sufficient"),
+    "limit_exceeded": Text("超出限额", "A limit would be exceeded"),
+    "merchant_not_supported": Text("该商户暂不支持钱包付款", "This merchant cannot be paid"),
+    "order_not_payable": Text("订单无法支付", "This order cannot be paid"),
+    "card_invalid": Text("银行卡号无效", "The card number is not valid"),
+    "card_not_supported": Text("暂不支持该银行卡", "This card is not supported"),
+    "card_already_bound": Text("该银行卡已绑定", "This card is already linked"),
+    "card_limit_reached": Text("绑定银行卡数量已达上限", "No more cards can be linked"),
+    "bank_declined": Text("银行拒绝了本次交易", "The bank declined the transaction"),
+    "upstream_unavailable": Text("服务暂时不可用", "A partner service is unavailable"),
+    "operation_pending": Text("交易处理中", "The transaction is being processed"),
+    "idempotency_key_required": Text("缺少幂等键", "An Idempotency-Key header is required"),
+    "idempotency_key_reused": Text(
+        "幂等键已被其他请求使用", "This Idempotency-Key was already used"
+    ),
+    "maintenance": Text("系统维护中", "Down for maintenance"),
+    "signature_invalid": Text("签名验证失败", "The signature does not verify"),
+    # Codes of the HTTP edge and of the shared error tree.
+    "bad_request": Text("请求无法处理", "Bad request"),
+    "method_not_allowed": Text("不支持该请求方法", "Method not allowed"),
+    "payload_too_large": Text("请求内容过大", "The request body is too large"),
+    "unsupported_media_type": Text("不支持的内容类型", "Unsupported media type"),
+    "conflict": Text("请求与当前状态冲突", "The request conflicts with the current state"),
+    "domain_error": Text("请求未能完成", "The request could not be completed"),
+    "internal_error": Text("系统繁忙", "Something went wrong on our side"),
+    "service_unavailable": Text("服务暂时不可用", "The service is unavailable"),
+    "not_ready": Text("服务尚未就绪", "The service is not ready"),
+    "request_in_progress": Text("相同请求正在处理中", "The same request is still running"),
+    # Ledger refusals (ewallet.ledger.errors).
+    "hold_not_pending": Text("该笔冻结资金已处理", "This hold is no longer pending"),
+    "hold_expired": Text("该笔冻结资金已过期", "This hold has expired"),
+    "already_reversed": Text("该笔交易已冲正", "This transaction was already reversed"),
+}
+
+DETAILS: Final[dict[str, Text]] = {
+    "validation_error": Text(
+        "请检查请求中标出的字段。", "Check the fields listed in the errors member."
+    ),
+    "not_found": Text("请求的资源不存在或已被删除。", "The requested resource does not exist."),
+    "method_not_allowed": Text(
+        "该地址不支持此请求方法。", "This address does not accept this method."
+    ),
+    "internal_error": Text(
+        "系统出现异常，请稍后重试；如问题持续，请联系客服并提供请求编号。",
+        "An unexpected error occurred. Try again later; if it persists, contact support "
+        "with the request id.",
+    ),
+    "idempotency_key_required": Text(
+        "涉及资金的请求必须携带 Idempotency-Key 请求头。",
+        "Money-moving requests need an Idempotency-Key header.",
+    ),
+    "idempotency_key_reused": Text(
+        "该幂等键已用于内容不同的请求，请为新请求使用新的幂等键。",
+        "This key was already used with a different request; use a new key for a new request.",
+    ),
+    "request_in_progress": Text(
+        "使用相同幂等键的请求仍在处理中，请稍后重试。",
+        "A request with the same Idempotency-Key is still running; retry shortly.",
+    ),
+    "not_ready": Text("服务尚未就绪，请稍后重试。", "The service is not ready yet."),
+    "maintenance": Text(
+        "系统正在维护，暂时无法办理此业务，请稍后重试。",
+        "The wallet is under maintenance; try again later.",
+    ),
+    "rate_limited": Text("请求过于频繁，请稍后再试。", "Too many requests; try again later."),
+}
+
+
+def title(code: str, locale: Locale) -> str:
+    """The short, human title of ``code`` (a generic one for a code nobody translated)."""
+    return TITLES.get(code, FALLBACK_TITLE).get(locale)
+
+
+def detail(code: str, own_detail: str | None, locale: Locale) -> str:
+    """The ``detail`` member: the error's own English sentence for ``en`` readers, else ours.
+
+    zh-CN readers get the generic sentence of the code where there is one, because an
+    error's own detail is written in English for logs; failing both, the title stands in.
+    """
+    generic = DETAILS.get(code)
+    if locale == EN:
+        if own_detail:
+            return own_detail
+        return generic.en if generic else title(code, EN)
+    if generic:
+        return generic.zh_cn
+    return own_detail or title(code, ZH_CN)
+
+
+def negotiate_locale(accept_language: str | None) -> Locale:
+    """Pick zh-CN or en from an ``Accept-Language`` header, honouring q-values.
+
+    The highest-weighted range we can serve wins (``en``/``en-*`` → en, ``zh``/``zh-*`` →
+    zh-CN); ranges with q=0 are refused; anything else, or no header, gives zh-CN.
+    """
+    if not accept_language:
+        return DEFAULT_LOCALE
+    ranked: list[tuple[float, int, str]] = []
+    for position, item in enumerate(accept_language.split(",")):
+        tag, _, params = item.strip().partition(";")
+        tag = tag.strip().lower()
+        if not tag:
+            continue
+        ranked.append((_quality(params), -position, tag))
+    ranked.sort(reverse=True)
+    for quality, _, tag in ranked:
+        if quality <= 0:
+            break
+        if tag == "en" or tag.startswith("en-"):
+            return EN
+        if tag == "zh" or tag.startswith("zh-"):
+            return ZH_CN
+    return DEFAULT_LOCALE
+
+
+def _quality(params: str) -> float:
+    for param in params.split(";"):
+        name, _, value = param.strip().partition("=")
+        if name.strip().lower() == "q":
+            try:
+                quality = float(value.strip())
+            except ValueError:
+                return 0.0
+            return quality if 0.0 <= quality <= 1.0 else 0.0
+    return 1.0

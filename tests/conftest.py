@@ -1,0 +1,151 @@
+"""Shared fixtures: every database test runs on SQLite and on PostgreSQL.
+
+SQLite: a file migrated once per run, copied fresh for each test.
+PostgreSQL (``EWALLET_TEST_POSTGRES_URL``): a new database per run, migrated once, emptied
+before each test and dropped at the end; with ``EWALLET_REQUIRE_POSTGRES=1`` a missing
+server fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import shutil
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import asyncpg
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ewallet.config import Settings
+from ewallet.kit.db.base import Base
+from ewallet.kit.db.engine import make_engine
+from ewallet.kit.db.migrate import upgrade
+
+BACKENDS = ("sqlite", "postgresql")
+T = TypeVar("T")
+
+
+def postgres_admin_url() -> str | None:
+    return os.environ.get("EWALLET_TEST_POSTGRES_URL") or None
+
+
+def postgres_required() -> bool:
+    return os.environ.get("EWALLET_REQUIRE_POSTGRES") == "1"
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+def _sqlalchemy_url(url: str, database: str) -> str:
+    parsed = make_url(url).set(drivername="postgresql+asyncpg", database=database)
+    return parsed.render_as_string(hide_password=False)
+
+
+def run_in_thread(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run set-up on a loop of its own: session fixtures may be reached from a test's loop."""
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        return executor.submit(asyncio.run, coroutine).result()
+
+
+async def _migrate(url: str) -> None:
+    engine = make_engine(url, pool_size=1)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "ewallet.db"
+    run_in_thread(_migrate(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    admin = postgres_admin_url()
+    if admin is None:
+        if postgres_required():
+            pytest.fail("EWALLET_REQUIRE_POSTGRES=1 but EWALLET_TEST_POSTGRES_URL is not set")
+        pytest.skip("PostgreSQL not configured (set EWALLET_TEST_POSTGRES_URL)")
+    name = f"ewallet_test_{os.getpid()}_{secrets.token_hex(4)}"
+
+    async def create() -> None:
+        connection = await asyncpg.connect(_asyncpg_dsn(admin))
+        try:
+            await connection.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await connection.close()
+
+    async def drop() -> None:
+        connection = await asyncpg.connect(_asyncpg_dsn(admin))
+        try:
+            await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await connection.close()
+
+    try:
+        run_in_thread(create())
+    except (OSError, asyncpg.PostgresError) as error:
+        if postgres_required():
+            pytest.fail(f"PostgreSQL required but unreachable: {error}")
+        pytest.skip(f"PostgreSQL unreachable: {error}")
+    url = _sqlalchemy_url(admin, name)
+    run_in_thread(_migrate(url))
+    yield url
+    run_in_thread(drop())
+
+
+async def _truncate_all(url: str) -> None:
+    engine = make_engine(url, pool_size=1)
+    try:
+        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        async with engine.begin() as connection:
+            await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if backend == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        target = tmp_path / "ewallet.db"
+        shutil.copyfile(template, target)
+        return f"sqlite+aiosqlite:///{target}"
+    url: str = request.getfixturevalue("postgres_database")
+    await _truncate_all(url)
+    return url
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(database_url, pool_size=40)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        var_dir=tmp_path / "var",
+        secret_key=SecretStr("test-secret-key-" + "x" * 32),
+        pin_pepper=SecretStr("test-pin-pepper-" + "y" * 32),
+        log_json=True,
+    )
