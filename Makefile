@@ -34,7 +34,7 @@ worker: $(STAMP)
 
 ## bench-ledger: ledger throughput and history latency (JSON)
 bench-ledger: $(STAMP)
-	$(BIN)/python bench/ledger.py
+	@$(BIN)/python bench/ledger.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

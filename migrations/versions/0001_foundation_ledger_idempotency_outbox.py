@@ -184,13 +184,17 @@ def upgrade() -> None:
             name=op.f("fk_ledger_transactions_reverses_id_ledger_transactions"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_transactions")),
-        sa.UniqueConstraint("hold_id", name=op.f("uq_ledger_transactions_hold_id")),
         sa.UniqueConstraint("idempotency_key", name=op.f("uq_ledger_transactions_idempotency_key")),
-        sa.UniqueConstraint("reverses_id", name=op.f("uq_ledger_transactions_reverses_id")),
     )
-    with op.batch_alter_table("ledger_transactions", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_ledger_transactions_created_at"), ["created_at"], unique=False
+    # Partial: most transactions post no hold and reverse nothing, and index no entry.
+    for column in ("hold_id", "reverses_id"):
+        op.create_index(
+            f"uq_ledger_transactions_{column}",
+            "ledger_transactions",
+            [column],
+            unique=True,
+            postgresql_where=sa.text(f"{column} IS NOT NULL"),
+            sqlite_where=sa.text(f"{column} IS NOT NULL"),
         )
 
     op.create_table(
@@ -238,9 +242,8 @@ def downgrade() -> None:
         batch_op.drop_index("ix_ledger_postings_account_id_id")
 
     op.drop_table("ledger_postings")
-    with op.batch_alter_table("ledger_transactions", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_ledger_transactions_created_at"))
-
+    op.drop_index("uq_ledger_transactions_reverses_id", table_name="ledger_transactions")
+    op.drop_index("uq_ledger_transactions_hold_id", table_name="ledger_transactions")
     op.drop_table("ledger_transactions")
     with op.batch_alter_table("ledger_holds", schema=None) as batch_op:
         batch_op.drop_index("ix_ledger_holds_status_expires_at")

@@ -7,8 +7,6 @@ import json
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from ewallet.config import load_settings
 from ewallet.kit.db.engine import make_engine
@@ -54,20 +52,12 @@ def verify(
 
 
 def _print_report(report: VerifyReport) -> None:
-    console = Console()
+    """Plain lines, so the report reads the same in a terminal, a pipe, cron or CI."""
     if report.clean:
-        console.print(f"[green]ledger clean[/green]: {report.checks_run} checks passed")
+        typer.echo(f"ledger clean: {report.checks_run} checks passed")
         return
-    table = Table(title="ledger invariant violations")
-    table.add_column("check")
-    table.add_column("rows", justify="right")
-    table.add_column("meaning")
-    table.add_column("first rows")
+    typer.echo(f"ledger NOT clean: {len(report.violations)} of {report.checks_run} checks failed")
     for violation in report.violations:
-        table.add_row(
-            violation.check,
-            str(violation.count),
-            violation.meaning,
-            "\n".join(str(row) for row in violation.rows[:3]),
-        )
-    console.print(table)
+        typer.echo(f"\nFAILED {violation.check} ({violation.count} rows): {violation.meaning}")
+        for row in violation.rows[:5]:
+            typer.echo(f"  {json.dumps(row, default=str, ensure_ascii=False)}")

@@ -27,6 +27,8 @@ CURRENCY_EXPONENTS: Final[dict[str, int]] = {
 }
 DEFAULT_CURRENCY: Final = "CNY"
 MAX_INTEGER_DIGITS: Final = 15
+# Longer than any valid amount with a few leading zeros: refused before any parsing.
+MAX_AMOUNT_LENGTH: Final = 64
 
 _AMOUNT_RE = re.compile(r"^(?P<int>[0-9]+)(?:\.(?P<frac>[0-9]+))?$", re.ASCII)
 
@@ -72,11 +74,13 @@ class Money:
         exponent = currency_exponent(currency)
         if not isinstance(text, str):
             raise InvalidAmountError("amount must be a decimal string")
+        if len(text) > MAX_AMOUNT_LENGTH:
+            raise InvalidAmountError("amount string too long")
         match = _AMOUNT_RE.fullmatch(text)
         if match is None:
             raise InvalidAmountError(f"not a plain decimal amount: {text!r}")
-        integer, fraction = match.group("int"), match.group("frac") or ""
-        if len(integer.lstrip("0")) > MAX_INTEGER_DIGITS:
+        integer, fraction = match.group("int").lstrip("0") or "0", match.group("frac") or ""
+        if len(integer) > MAX_INTEGER_DIGITS:
             raise InvalidAmountError("more than 15 integer digits")
         if len(fraction) > exponent:
             raise InvalidAmountError(f"{currency} allows {exponent} decimals")

@@ -119,8 +119,9 @@ class _Batch:
         for original in self.originals.values():
             account_ids.update(p.account_id for p in original.postings)
         if self.conn.dialect.name == "postgresql":
-            self.fast = await PostgresLedgerStore.open(self.conn)
-            self.accounts = await self.fast.lock_accounts(account_ids)
+            self.fast, self.accounts = await PostgresLedgerStore.lock_and_open(
+                self.conn, account_ids
+            )
         else:
             self.accounts = await repo.lock_accounts(self.conn, account_ids)
         txn_keys = [c.key for c in commands if isinstance(c, PostEntry | PostHold | Reverse)]

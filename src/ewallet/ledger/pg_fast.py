@@ -19,9 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ewallet.ledger.domain import AccountState, Side
 
-# A batch never waits longer than this for a row lock; the error is retried whole.
-LOCK_TIMEOUT = "10s"
-
 _LOCK_ACCOUNTS = (
     "SELECT id, code, kind, currency, normal_side, may_go_negative, posted, pending_debits, "
     "pending_credits FROM ledger_accounts WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE"
@@ -67,19 +64,17 @@ class PostgresLedgerStore:
         self.driver = driver
 
     @classmethod
-    async def open(cls, conn: AsyncConnection) -> PostgresLedgerStore:
-        # SQLAlchemy's asyncpg adapter opens its transaction on the first statement it runs;
-        # this one also bounds lock waits. Raw statements after it join that transaction.
-        await conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
-        raw = await conn.get_raw_connection()
-        driver = raw.driver_connection
-        if not isinstance(driver, asyncpg.Connection) or not driver.is_in_transaction():
-            raise RuntimeError("the PostgreSQL ledger store needs an open asyncpg transaction")
-        return cls(driver)
+    async def lock_and_open(
+        cls, conn: AsyncConnection, account_ids: Iterable[int]
+    ) -> tuple[PostgresLedgerStore, dict[int, AccountState]]:
+        """Lock the accounts (starting the transaction if needed) and open the store.
 
-    async def lock_accounts(self, ids: Iterable[int]) -> dict[int, AccountState]:
-        rows = await self.driver.fetch(_LOCK_ACCOUNTS, sorted(set(ids)))
-        return {
+        The lock goes through SQLAlchemy, whose asyncpg adapter begins its transaction on
+        the first statement it runs; raw statements after it join that transaction.
+        """
+        result = await conn.exec_driver_sql(_LOCK_ACCOUNTS, (sorted(set(account_ids)),))
+        rows: list[Any] = list(result.all())
+        accounts = {
             row[0]: AccountState(
                 id=row[0],
                 code=row[1],
@@ -93,6 +88,11 @@ class PostgresLedgerStore:
             )
             for row in rows
         }
+        raw = await conn.get_raw_connection()
+        driver = raw.driver_connection
+        if not isinstance(driver, asyncpg.Connection) or not driver.is_in_transaction():
+            raise RuntimeError("the PostgreSQL ledger store needs an open asyncpg transaction")
+        return cls(driver), accounts
 
     async def find_transaction_keys(self, keys: Sequence[str]) -> dict[str, tuple[str, str]]:
         if not keys:

@@ -88,13 +88,20 @@ CHECKS: tuple[tuple[str, str, str], ...] = (
     ),
     (
         "posted_holds_have_one_transaction",
-        "a posted hold has exactly its posted amount in one transaction; others have none",
+        "a posted hold has one transaction moving exactly its posted amount from its debit "
+        "to its credit account; other holds have none",
         """SELECT h.id, h.status, h.posted_amount, t.id AS transaction_id FROM ledger_holds h
            LEFT JOIN ledger_transactions t ON t.hold_id = h.id
            WHERE (h.status = 'posted' AND (t.id IS NULL OR h.posted_amount IS NULL
-                  OR h.posted_amount > h.amount OR h.posted_amount <> (
-                     SELECT p.amount FROM ledger_postings p WHERE p.transaction_id = t.id
-                     AND p.account_id = h.debit_account_id AND p.amount > 0)))
+                  OR h.posted_amount > h.amount
+                  OR h.posted_amount <> (
+                     SELECT COALESCE(SUM(p.amount), 0) FROM ledger_postings p
+                     WHERE p.transaction_id = t.id AND p.account_id = h.debit_account_id
+                       AND p.amount > 0)
+                  OR -h.posted_amount <> (
+                     SELECT COALESCE(SUM(p.amount), 0) FROM ledger_postings p
+                     WHERE p.transaction_id = t.id AND p.account_id = h.credit_account_id
+                       AND p.amount < 0)))
               OR (h.status <> 'posted' AND t.id IS NOT NULL)""",
     ),
     (
@@ -152,7 +159,13 @@ async def _run_checks(conn: AsyncConnection) -> VerifyReport:
 
 
 async def verify_ledger(engine: AsyncEngine) -> VerifyReport:
-    """Check every invariant in one read-only snapshot."""
+    """Check every invariant against one snapshot of the ledger.
+
+    PostgreSQL runs the checks in one REPEATABLE READ transaction, so every check and the
+    totals see the same moment; a SQLite read transaction in WAL mode is a snapshot already.
+    """
+    if engine.dialect.name == "postgresql":
+        engine = engine.execution_options(isolation_level="REPEATABLE READ")
 
     async def work(uow: UnitOfWork) -> VerifyReport:
         return await _run_checks(await uow.connection())

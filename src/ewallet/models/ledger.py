@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     String,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -53,6 +54,17 @@ class LedgerAccount(Base):
 
 class LedgerTransaction(Base):
     __tablename__ = "ledger_transactions"
+    __table_args__ = tuple(
+        # Partial: most transactions post no hold and reverse nothing, and index no entry.
+        Index(
+            f"uq_ledger_transactions_{column}",
+            column,
+            unique=True,
+            postgresql_where=text(f"{column} IS NOT NULL"),
+            sqlite_where=text(f"{column} IS NOT NULL"),
+        )
+        for column in ("hold_id", "reverses_id")
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     kind: Mapped[str] = mapped_column(String(24))
@@ -60,12 +72,10 @@ class LedgerTransaction(Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSONDocument)
     reverses_id: Mapped[str | None] = mapped_column(
-        String(32), ForeignKey("ledger_transactions.id"), unique=True
+        String(32), ForeignKey("ledger_transactions.id")
     )
-    hold_id: Mapped[str | None] = mapped_column(
-        String(32), ForeignKey("ledger_holds.id"), unique=True
-    )
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    hold_id: Mapped[str | None] = mapped_column(String(32), ForeignKey("ledger_holds.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class LedgerPosting(Base):

@@ -18,6 +18,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 READ_ONLY_OPTION = "ewallet_read_only"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+POSTGRES_LOCK_TIMEOUT = "10s"
 
 
 def is_sqlite(engine: AsyncEngine) -> bool:
@@ -34,6 +35,9 @@ def make_engine(database_url: str, *, pool_size: int = 20, echo: bool = False) -
         max_overflow=pool_size,
         pool_pre_ping=False,
         echo=echo,
+        # No statement waits longer than this for a lock; the unit of work retries the
+        # whole unit on the resulting lock_not_available error.
+        connect_args={"server_settings": {"lock_timeout": POSTGRES_LOCK_TIMEOUT}},
     )
 
 

@@ -29,30 +29,51 @@ DEFAULT_ATTEMPTS = 8
 
 
 class UnitOfWork:
-    """An open transaction with its session; commit or roll back, then run after-commit hooks."""
+    """An open transaction: its connection, an ORM session on it when asked, after-commit hooks.
+
+    The connection (Core statements, the ledger's hot path) costs no ORM machinery; the
+    session is made on first use and joins the same transaction, so ORM and Core writes of
+    one use case commit or roll back together.
+    """
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self.engine = engine
         self.read_only = read_only
         self.is_sqlite = is_sqlite(engine)
+        self._connection: AsyncConnection | None = None
         self._session: AsyncSession | None = None
         self._after_commit: list[Callable[[], None]] = []
         self._done = False
 
     @property
     def session(self) -> AsyncSession:
-        if self._session is None:
+        if self._connection is None:
             raise RuntimeError("unit of work is not open")
+        if self._session is None:
+            self._session = AsyncSession(
+                bind=self._connection,
+                expire_on_commit=False,
+                autoflush=True,
+            )
         return self._session
 
     async def connection(self) -> AsyncConnection:
         """The transaction's connection, for Core statements on hot paths."""
-        return await self.session.connection()
+        if self._connection is None:
+            raise RuntimeError("unit of work is not open")
+        if self._session is not None:
+            await self._session.flush()
+        return self._connection
 
     async def __aenter__(self) -> Self:
         bind = self.engine.execution_options(**{READ_ONLY_OPTION: self.read_only})
-        self._session = AsyncSession(bind=bind, expire_on_commit=False, autoflush=True)
-        await self._session.begin()
+        connection = await bind.connect()
+        try:
+            await connection.begin()
+        except BaseException:
+            await connection.close()
+            raise
+        self._connection = connection
         return self
 
     async def __aexit__(
@@ -67,13 +88,18 @@ class UnitOfWork:
         finally:
             if self._session is not None:
                 await self._session.close()
+            if self._connection is not None:
+                await self._connection.close()
 
     def after_commit(self, hook: Callable[[], None]) -> None:
         """Run ``hook`` once the transaction has committed (never if it rolls back)."""
         self._after_commit.append(hook)
 
     async def commit(self) -> None:
-        await self.session.commit()
+        if self._session is not None:
+            await self._session.flush()
+        assert self._connection is not None
+        await self._connection.commit()
         self._done = True
         hooks, self._after_commit = self._after_commit, []
         for hook in hooks:
@@ -83,7 +109,9 @@ class UnitOfWork:
         self._after_commit.clear()
         self._done = True
         if self._session is not None:
-            await self._session.rollback()
+            self._session.expunge_all()
+        if self._connection is not None:
+            await self._connection.rollback()
 
 
 def is_retryable(error: BaseException) -> bool:
