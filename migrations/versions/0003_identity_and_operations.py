@@ -332,6 +332,24 @@ def upgrade() -> None:
             batch_op.f("ix_refresh_tokens_session_id"), ["session_id"], unique=False
         )
 
+    op.create_table(
+        "sms_messages",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("recipient", sa.String(length=20), nullable=False),
+        sa.Column("sender", sa.String(length=40), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("code", sa.String(length=12), nullable=True),
+        sa.Column("event_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", ewallet.kit.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sms_messages")),
+        sa.UniqueConstraint("event_id", name=op.f("uq_sms_messages_event_id")),
+    )
+    op.create_index("ix_sms_messages_recipient_id", "sms_messages", ["recipient", "id"])
     # ### end Alembic commands ###
     # The audit chain starts from a fixed genesis hash; appenders lock this one row.
     op.execute(
@@ -353,6 +371,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_sms_messages_recipient_id", table_name="sms_messages")
+    op.drop_table("sms_messages")
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER audit_events_append_only ON audit_events")
     else:

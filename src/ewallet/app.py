@@ -16,13 +16,15 @@ from ewallet.config import Settings, load_settings
 from ewallet.http import health
 from ewallet.http.deps import app_clock, app_settings
 from ewallet.http.docs import install_docs
-from ewallet.http.idempotency import install_idempotency
+from ewallet.http.idempotency import install_idempotency, set_scope_resolver
 from ewallet.http.middleware import RequestContextMiddleware
 from ewallet.http.problem import install_error_handlers
+from ewallet.identity.deps import idempotency_scope
 from ewallet.kit.clock import Clock, SystemClock
 from ewallet.kit.db.engine import make_engine
 from ewallet.kit.logging import configure_logging
 from ewallet.ledger import Ledger
+from ewallet.security.context import SecurityContext
 
 
 @asynccontextmanager
@@ -61,15 +63,20 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
+    app.state.security = SecurityContext.from_settings(settings)
 
     install_error_handlers(app)
     install_idempotency(app)
+    set_scope_resolver(app, idempotency_scope)
     # Added last, so it is the outermost of ours: every answer carries the request id.
     app.add_middleware(RequestContextMiddleware)
     install_docs(app)
 
     app.include_router(health.router)
     # Feature routers follow here, one include_router line each, under the /v1 prefix.
+    # Identity routers below.
+    # Account-security routers below.
+    # Staff and operations routers below.
     return app
 
 

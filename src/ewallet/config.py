@@ -57,6 +57,31 @@ class Settings(BaseSettings):
     outbox_batch_size: Annotated[int, Field(ge=1, le=1000)] = 100
     outbox_poll_seconds: Annotated[float, Field(gt=0)] = 0.5
     outbox_max_attempts: Annotated[int, Field(ge=1)] = 12
+    # Sessions.
+    access_token_minutes: Annotated[int, Field(ge=1, le=60)] = 15
+    refresh_token_days: Annotated[int, Field(ge=1, le=365)] = 30
+    staff_session_hours: Annotated[int, Field(ge=1, le=24)] = 8
+    # Password hashing (argon2id); see docs/security.md for the measured cost.
+    argon2_time_cost: Annotated[int, Field(ge=1)] = 2
+    argon2_memory_kib: Annotated[int, Field(ge=8 * 1024)] = 19 * 1024
+    argon2_parallelism: Annotated[int, Field(ge=1)] = 1
+    # Login protection: progressive delay, then a temporary lock of the account.
+    login_lock_threshold: Annotated[int, Field(ge=3)] = 5
+    login_lock_minutes: Annotated[int, Field(ge=1)] = 15
+    # Payment password: 3 wrong entries lock it for 3 hours.
+    payment_password_max_failures: Annotated[int, Field(ge=1)] = 3
+    payment_password_lock_hours: Annotated[int, Field(ge=1)] = 3
+    # SMS verification codes.
+    sms_code_ttl_seconds: Annotated[int, Field(ge=60)] = 300
+    sms_code_max_attempts: Annotated[int, Field(ge=1)] = 5
+    sms_resend_seconds: Annotated[int, Field(ge=1)] = 60
+    sms_per_phone_hour: Annotated[int, Field(ge=1)] = 5
+    sms_per_phone_day: Annotated[int, Field(ge=1)] = 10
+    sms_per_ip_hour: Annotated[int, Field(ge=1)] = 30
+    sms_http_url: str | None = None
+    sms_http_timeout_seconds: Annotated[float, Field(gt=0)] = 5.0
+    # Sign-in attempts per client address (the account itself locks separately).
+    login_per_ip_minute: Annotated[int, Field(ge=1)] = 20
 
     @model_validator(mode="after")
     def _production_needs_secrets(self) -> Settings:

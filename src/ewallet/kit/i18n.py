@@ -84,6 +84,23 @@ TITLES: Final[dict[str, Text]] = {
     "hold_not_pending": Text("该笔冻结资金已处理", "This hold is no longer pending"),
     "hold_expired": Text("该笔冻结资金已过期", "This hold has expired"),
     "already_reversed": Text("该笔交易已冲正", "This transaction was already reversed"),
+    # Identity and account security.
+    "totp_invalid": Text("动态验证码错误", "The authenticator code is wrong"),
+    "totp_already_enabled": Text("已开启身份验证器", "The authenticator is already on"),
+    "totp_not_enabled": Text("尚未开启身份验证器", "The authenticator is not on"),
+    "invalid_id_number": Text("身份证号码无效", "The ID number is not valid"),
+    "identity_mismatch": Text("身份信息不一致", "The identity details do not match"),
+    "identity_required": Text("需要验证身份信息", "Identity details are required"),
+    "identity_already_verified": Text("已完成实名认证", "The identity is already verified"),
+    "id_number_in_use": Text(
+        "该身份证号已用于其他账户", "This ID number is used by another account"
+    ),
+    "same_as_login_password": Text(
+        "支付密码不能与登录密码相同", "The payment password must differ from the login password"
+    ),
+    "payment_password_already_set": Text("支付密码已设置", "A payment password is already set"),
+    # Staff and operations.
+    "staff_disabled": Text("员工账号已停用", "This staff account is disabled"),
 }
 
 DETAILS: Final[dict[str, Text]] = {

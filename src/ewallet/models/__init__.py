@@ -12,6 +12,7 @@ from ewallet.models.identity import (
     VerificationCode,
 )
 from ewallet.models.ledger import LedgerAccount, LedgerHold, LedgerPosting, LedgerTransaction
+from ewallet.models.messaging import SmsMessage
 from ewallet.models.operations import (
     AuditChainHead,
     AuditEvent,
@@ -35,6 +36,7 @@ __all__ = [
     "Notification",
     "OutboxEvent",
     "RefreshToken",
+    "SmsMessage",
     "Staff",
     "StaffSession",
     "StepUpChallenge",

@@ -1,0 +1,102 @@
+"""Who is calling: the signed-in user behind a Bearer access token.
+
+Every ``/v1`` route that is not public declares ``user: CurrentUser``. The token's
+signature and expiry are checked, then the session it names must still be live (not
+signed out, not revoked, not expired) and the user must exist, so revocation is immediate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, cast
+
+from fastapi import Depends, Request
+from sqlalchemy import Table, select
+
+from ewallet.http.deps import ClockDep, EngineDep, app_clock
+from ewallet.kit.clock import Clock
+from ewallet.kit.db.uow import UnitOfWork, run_unit
+from ewallet.kit.errors import UnauthorizedError
+from ewallet.models.identity import AuthSession
+from ewallet.security.context import SecurityContext
+from ewallet.security.crypto import sha256_hex
+from ewallet.security.tokens import AccessClaims
+
+sessions = cast(Table, AuthSession.__table__)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The authenticated user of this request and the session (device) they use."""
+
+    user_id: str
+    session_id: str
+
+
+def app_security(app: Any) -> SecurityContext:
+    security: SecurityContext = app.state.security
+    return security
+
+
+def get_security(request: Request) -> SecurityContext:
+    return app_security(request.app)
+
+
+SecurityDep = Annotated[SecurityContext, Depends(get_security)]
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def verify_user_token(request: Request, security: SecurityContext, clock: Clock) -> AccessClaims:
+    token = bearer_token(request)
+    if token is None:
+        raise UnauthorizedError("sign in first: no bearer token")
+    return security.tokens.verify(token, kind="user", now=clock.now())
+
+
+async def current_principal(
+    request: Request, engine: EngineDep, security: SecurityDep, clock: ClockDep
+) -> Principal:
+    claims = verify_user_token(request, security, clock)
+    now = clock.now()
+
+    async def load(uow: UnitOfWork) -> Any:
+        conn = await uow.connection()
+        statement = select(sessions.c.revoked_at, sessions.c.expires_at, sessions.c.user_id).where(
+            sessions.c.id == claims.session_id
+        )
+        return (await conn.execute(statement)).first()
+
+    row = await run_unit(engine, load, read_only=True)
+    if row is None or row.user_id != claims.subject:
+        raise UnauthorizedError("unknown session")
+    if row.revoked_at is not None or row.expires_at <= now:
+        raise UnauthorizedError("the session has ended; sign in again")
+    principal = Principal(user_id=claims.subject, session_id=claims.session_id)
+    request.state.principal = principal
+    return principal
+
+
+CurrentUser = Annotated[Principal, Depends(current_principal)]
+
+
+async def idempotency_scope(request: Request) -> str:
+    """Scope Idempotency-Keys by user, not by token: a refreshed token must replay too."""
+    token = bearer_token(request)
+    if token is None:
+        return "anonymous"
+    if token.startswith("mk_"):  # merchant API keys: hashed, never stored in clear
+        return "merchant-key:" + sha256_hex(token)
+    try:
+        claims = app_security(request.app).tokens.verify(
+            token, kind="user", now=app_clock(request.app).now()
+        )
+    except UnauthorizedError:
+        return "unverified:" + sha256_hex(token)
+    return "user:" + claims.subject

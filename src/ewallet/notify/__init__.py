@@ -1,0 +1,1 @@
+"""Telling users what happened to their account: in-app notices, SMS and email."""

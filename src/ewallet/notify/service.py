@@ -1,0 +1,66 @@
+"""Record a notice for the user and queue its SMS (through the outbox, after commit)."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from sqlalchemy import Table, insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ewallet.kit.clock import Clock
+from ewallet.kit.i18n import EN, ZH_CN, Locale
+from ewallet.kit.ids import new_id
+from ewallet.models.identity import Notification, User
+from ewallet.notify.templates import NOTICES, SENDER, render, with_anti_phishing
+from ewallet.worker.outbox import enqueue
+
+notifications = cast(Table, Notification.__table__)
+SMS_TOPIC = "sms.send"
+
+
+def user_locale(user: User) -> Locale:
+    return EN if user.locale == "en" else ZH_CN
+
+
+async def notify_user(
+    session: AsyncSession,
+    *,
+    clock: Clock,
+    user: User,
+    kind: str,
+    params: dict[str, Any] | None = None,
+    sms: bool = True,
+    security: bool = True,
+) -> str:
+    """Write an in-app notice and, if asked, an SMS; both commit with the caller's change."""
+    if kind not in NOTICES:
+        raise ValueError(f"unknown notice {kind!r}")
+    now = clock.now()
+    values = {"time": now.isoformat(timespec="minutes"), **(params or {})}
+    notice_id = new_id("ntf")
+    await session.execute(
+        insert(notifications).values(
+            id=notice_id,
+            user_id=user.id,
+            kind=kind,
+            params=values,
+            created_at=now,
+            read_at=None,
+            is_security=security,
+        )
+    )
+    if sms:
+        locale = user_locale(user)
+        _, body = render(kind, values, locale)
+        await enqueue(
+            session,
+            topic=SMS_TOPIC,
+            payload={
+                "to": user.phone,
+                "sender": SENDER,
+                "body": with_anti_phishing(body, user.anti_phishing_code, locale),
+                "kind": kind,
+            },
+            clock=clock,
+        )
+    return notice_id

@@ -1,0 +1,117 @@
+"""Our own wording of every notice, in zh-CN and en; ``{name}`` fields come from params."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from ewallet.kit.i18n import Locale, Text
+
+SENDER: Final = "ewallet"
+
+NOTICES: Final[dict[str, tuple[Text, Text]]] = {
+    # Each kind has a title and a body.
+    "new_device_sign_in": (
+        Text("新设备登录提醒", "Sign-in from a new device"),
+        Text(
+            "您的账户于 {time} 在新设备（{device}）上登录。"
+            "如非本人操作，请立即冻结账户并联系客服。",
+            "Your account signed in on a new device ({device}) at {time}. If this was not you, "
+            "freeze the account now and contact us.",
+        ),
+    ),
+    "login_password_changed": (
+        Text("登录密码已修改", "Login password changed"),
+        Text(
+            "您的登录密码已于 {time} 修改。如非本人操作，请立即冻结账户并联系客服。",
+            "Your login password was changed at {time}. If this was not you, freeze the "
+            "account now and contact us.",
+        ),
+    ),
+    "login_password_reset": (
+        Text("登录密码已重置", "Login password reset"),
+        Text(
+            "您的登录密码已于 {time} 通过短信验证重置，其他设备已退出登录。",
+            "Your login password was reset by SMS code at {time}; other devices were signed out.",
+        ),
+    ),
+    "payment_password_set": (
+        Text("支付密码已设置", "Payment password set"),
+        Text("您已于 {time} 设置支付密码。", "You set your payment password at {time}."),
+    ),
+    "payment_password_changed": (
+        Text("支付密码已修改", "Payment password changed"),
+        Text(
+            "您的支付密码已于 {time} 修改。如非本人操作，请立即冻结账户并联系客服。",
+            "Your payment password was changed at {time}. If this was not you, freeze the "
+            "account now and contact us.",
+        ),
+    ),
+    "payment_password_reset": (
+        Text("支付密码已重置", "Payment password reset"),
+        Text(
+            "您的支付密码已于 {time} 重置并解除锁定。",
+            "Your payment password was reset and unlocked at {time}.",
+        ),
+    ),
+    "payment_password_locked": (
+        Text("支付密码已锁定", "Payment password locked"),
+        Text(
+            "支付密码连续输错，已锁定至 {until}。可通过“忘记支付密码”重置后立即解锁。",
+            "Too many wrong payment passwords: locked until {until}. Resetting it with "
+            "'Forgot payment password' unlocks it at once.",
+        ),
+    ),
+    "account_frozen": (
+        Text("账户已冻结", "Account frozen"),
+        Text(
+            "您的账户已于 {time} 冻结，资金操作暂停。解冻请联系客服 {hotline} 核实身份。",
+            "Your account was frozen at {time}; money actions are paused. To unfreeze it, "
+            "call us on {hotline} to confirm your identity.",
+        ),
+    ),
+    "account_unfrozen": (
+        Text("账户已解冻", "Account unfrozen"),
+        Text("您的账户已于 {time} 解冻。", "Your account was unfrozen at {time}."),
+    ),
+    "totp_enabled": (
+        Text("已开启身份验证器", "Authenticator turned on"),
+        Text(
+            "您已于 {time} 开启身份验证器（动态验证码）。",
+            "You turned on the authenticator app at {time}.",
+        ),
+    ),
+    "totp_disabled": (
+        Text("已关闭身份验证器", "Authenticator turned off"),
+        Text(
+            "您已于 {time} 关闭身份验证器。如非本人操作，请立即联系客服。",
+            "You turned off the authenticator app at {time}. If this was not you, contact us.",
+        ),
+    ),
+    "identity_verified": (
+        Text("实名认证完成", "Identity verified"),
+        Text(
+            "您已完成实名认证，账户升级为 {tier} 类账户。",
+            "Your identity is verified; the account is now class {tier}.",
+        ),
+    ),
+}
+
+
+def render(kind: str, params: dict[str, Any], locale: Locale) -> tuple[str, str]:
+    """(title, body) of a notice in ``locale``; unknown fields stay visible, never crash."""
+    title, body = NOTICES[kind]
+    safe = _KeepMissing(params)
+    return title.get(locale), body.get(locale).format_map(safe)
+
+
+def with_anti_phishing(text: str, code: str | None, locale: Locale) -> str:
+    """Prefix every outgoing SMS and email with the code the user chose."""
+    if not code:
+        return text
+    label = "防伪码" if locale != "en" else "Your security phrase"
+    return f"[{label}: {code}] {text}"
+
+
+class _KeepMissing(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"

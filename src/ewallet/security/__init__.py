@@ -1,0 +1,1 @@
+"""Secrets at work: password and PIN hashing, field encryption, keyed digests, tokens."""
