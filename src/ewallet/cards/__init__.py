@@ -1,0 +1,1 @@
+"""Bank cards: the BIN table, card-number rules, binding and unbinding."""
