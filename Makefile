@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint typecheck unit bench-ledger worker clean
+.PHONY: serve test lint typecheck unit bench-ledger bench-auth worker clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ worker: $(STAMP)
 ## bench-ledger: ledger throughput and history latency (JSON)
 bench-ledger: $(STAMP)
 	@$(BIN)/python bench/ledger.py
+
+## bench-auth: sign-ins and payment-password checks per second, argon2 cost curve (JSON)
+bench-auth: $(STAMP)
+	@$(BIN)/python bench/auth.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -24,6 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ewallet.audit.service import GENESIS_HASH
 from ewallet.config import Settings
 from ewallet.kit.db.base import Base
 from ewallet.kit.db.engine import make_engine
@@ -112,6 +113,14 @@ async def _truncate_all(url: str) -> None:
         tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
         async with engine.begin() as connection:
             await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            # Rows the migrations seed come back, as in a freshly migrated database.
+            await connection.execute(
+                text(
+                    "INSERT INTO audit_chain_head (id, last_event_id, last_hash) "
+                    "VALUES (1, 0, :genesis)"
+                ),
+                {"genesis": GENESIS_HASH},
+            )
     finally:
         await engine.dispose()
 

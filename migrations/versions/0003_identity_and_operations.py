@@ -131,10 +131,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("phone", name=op.f("uq_users_phone")),
     )
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_users_id_number_digest"), ["id_number_digest"], unique=False
-        )
+    # One account per ID number; most users have none yet, and a partial index skips them.
+    op.create_index(
+        "uq_users_id_number_digest",
+        "users",
+        ["id_number_digest"],
+        unique=True,
+        postgresql_where=sa.text("id_number_digest IS NOT NULL"),
+        sqlite_where=sa.text("id_number_digest IS NOT NULL"),
+    )
 
     op.create_table(
         "verification_codes",
@@ -412,8 +417,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_verification_codes_phone_purpose")
 
     op.drop_table("verification_codes")
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_users_id_number_digest"))
+    op.drop_index("uq_users_id_number_digest", table_name="users")
 
     op.drop_table("users")
     op.drop_table("staff")

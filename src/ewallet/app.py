@@ -19,12 +19,20 @@ from ewallet.http.docs import install_docs
 from ewallet.http.idempotency import install_idempotency, set_scope_resolver
 from ewallet.http.middleware import RequestContextMiddleware
 from ewallet.http.problem import install_error_handlers
+from ewallet.identity import endpoints as identity_endpoints
+from ewallet.identity import endpoints_me as identity_me_endpoints
+from ewallet.identity import security_endpoints
 from ewallet.identity.deps import idempotency_scope
 from ewallet.kit.clock import Clock, SystemClock
 from ewallet.kit.db.engine import make_engine
 from ewallet.kit.logging import configure_logging
+from ewallet.kit.ratelimit import RateLimiter
 from ewallet.ledger import Ledger
+from ewallet.ops import endpoints as ops_endpoints
+from ewallet.ops.enforcement import install_maintenance
 from ewallet.security.context import SecurityContext
+from ewallet.staff import endpoints as staff_endpoints
+from ewallet.worker.embedded import embedded_outbox
 
 
 @asynccontextmanager
@@ -44,9 +52,12 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     await ledger.start()
     app.state.ledger = ledger
+    app.state.rate_limiter = RateLimiter.from_settings(settings, clock=app_clock(app))
     try:
-        yield
+        async with embedded_outbox(app, settings, engine):
+            yield
     finally:
+        await app.state.rate_limiter.aclose()
         await ledger.aclose()
         await engine.dispose()
 
@@ -68,6 +79,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     install_error_handlers(app)
     install_idempotency(app)
     set_scope_resolver(app, idempotency_scope)
+    install_maintenance(app)  # outside idempotency: a refused write claims no key
     # Added last, so it is the outermost of ours: every answer carries the request id.
     app.add_middleware(RequestContextMiddleware)
     install_docs(app)
@@ -75,8 +87,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(health.router)
     # Feature routers follow here, one include_router line each, under the /v1 prefix.
     # Identity routers below.
+    app.include_router(identity_endpoints.router)
+    app.include_router(identity_me_endpoints.router)
     # Account-security routers below.
+    app.include_router(security_endpoints.router)
     # Staff and operations routers below.
+    app.include_router(staff_endpoints.router)
+    app.include_router(ops_endpoints.router)
     return app
 
 

@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     outbox_batch_size: Annotated[int, Field(ge=1, le=1000)] = 100
     outbox_poll_seconds: Annotated[float, Field(gt=0)] = 0.5
     outbox_max_attempts: Annotated[int, Field(ge=1)] = 12
+    # In development the API process also delivers the outbox (SMS arrive without a worker).
+    embedded_worker: bool = True
     # Sessions.
     access_token_minutes: Annotated[int, Field(ge=1, le=60)] = 15
     refresh_token_days: Annotated[int, Field(ge=1, le=365)] = 30

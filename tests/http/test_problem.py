@@ -83,7 +83,8 @@ async def test_domain_error_in_chinese_by_default(app: FastAPI) -> None:
         "type": PROBLEM_TYPE_BASE + "payment_password_invalid",
         "title": "支付密码错误",
         "status": 403,
-        "detail": "wrong payment password",
+        # A zh-CN reader gets our Chinese sentence for the code, not the English detail.
+        "detail": "支付密码不正确，连续输错 3 次将被锁定 3 小时。",
         "code": "payment_password_invalid",
         "remaining_attempts": 2,
     }

@@ -19,7 +19,7 @@ import structlog
 from sqlalchemy import Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ewallet.kit.clock import Clock
+from ewallet.kit.clock import Clock, as_utc
 from ewallet.models.operations import AuditChainHead, AuditEvent
 
 events = cast(Table, AuditEvent.__table__)
@@ -86,7 +86,7 @@ async def record_event(
     """Append one event in the caller's transaction; returns its id."""
     locked = (await conn.execute(select(head).where(head.c.id == 1).with_for_update())).one()
     event_id = int(locked.last_event_id) + 1
-    occurred_at = clock.now()
+    occurred_at = as_utc(clock.now())  # hashed as the database will hand it back
     request_id = structlog.contextvars.get_contextvars().get("request_id")
     content = event_content(
         event_id=event_id,

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import typer
 
+from ewallet.cli.audit import audit_app
 from ewallet.cli.db import db_app
+from ewallet.cli.dev import dev_app
 from ewallet.cli.ledger import ledger_app
 from ewallet.cli.serve import serve
+from ewallet.cli.staff import staff_app
 from ewallet.cli.worker import worker
 
 app = typer.Typer(no_args_is_help=True, help="ewallet: a self-hostable electronic wallet.")
 app.add_typer(db_app, name="db")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(dev_app, name="dev")
+app.add_typer(audit_app, name="audit")
+app.add_typer(staff_app, name="staff")
 app.command("serve")(serve)
 app.command("worker")(worker)

@@ -68,3 +68,71 @@ class PaymentPasswordLockedError(DomainError):
 class AccountFrozenError(DomainError):
     code = "account_frozen"
     status = 423
+
+
+# Account security (payment password, resets, TOTP, real name, protection).
+
+
+class PaymentPasswordAlreadySetError(DomainError):
+    code = "payment_password_already_set"
+    status = 409
+
+
+class SameAsLoginPasswordError(DomainError):
+    code = "same_as_login_password"
+    status = 422
+
+
+class TotpInvalidError(DomainError):
+    code = "totp_invalid"
+    status = 400
+
+
+class TotpAlreadyEnabledError(DomainError):
+    code = "totp_already_enabled"
+    status = 409
+
+
+class TotpNotEnabledError(DomainError):
+    code = "totp_not_enabled"
+    status = 409
+
+
+class InvalidIdNumberError(DomainError):
+    code = "invalid_id_number"
+    status = 422
+
+
+class InvalidRealNameError(DomainError):
+    code = "invalid_real_name"
+    status = 422
+
+
+class AgeNotEligibleError(DomainError):
+    code = "age_not_eligible"
+    status = 422
+
+
+class IdentityMismatchError(DomainError):
+    code = "identity_mismatch"
+    status = 403
+
+
+class IdentityRequiredError(DomainError):
+    code = "identity_required"
+    status = 422
+
+
+class IdentityAlreadyVerifiedError(DomainError):
+    code = "identity_already_verified"
+    status = 409
+
+
+class IdNumberInUseError(DomainError):
+    code = "id_number_in_use"
+    status = 409
+
+
+class AccountNotFrozenError(DomainError):
+    code = "account_not_frozen"
+    status = 409

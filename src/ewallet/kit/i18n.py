@@ -85,6 +85,9 @@ TITLES: Final[dict[str, Text]] = {
     "hold_expired": Text("该笔冻结资金已过期", "This hold has expired"),
     "already_reversed": Text("该笔交易已冲正", "This transaction was already reversed"),
     # Identity and account security.
+    "invalid_real_name": Text("姓名格式不正确", "The name is not valid"),
+    "age_not_eligible": Text("未满16周岁，暂不能实名认证", "You must be at least 16 to verify"),
+    "account_not_frozen": Text("账户未冻结", "The account is not frozen"),
     "totp_invalid": Text("动态验证码错误", "The authenticator code is wrong"),
     "totp_already_enabled": Text("已开启身份验证器", "The authenticator is already on"),
     "totp_not_enabled": Text("尚未开启身份验证器", "The authenticator is not on"),
@@ -100,6 +103,8 @@ TITLES: Final[dict[str, Text]] = {
     ),
     "payment_password_already_set": Text("支付密码已设置", "A payment password is already set"),
     # Staff and operations.
+    "password_change_required": Text("请先修改初始密码", "Change the one-time password first"),
+    "staff_email_taken": Text("该邮箱已有员工账号", "A staff member with this email exists"),
     "staff_disabled": Text("员工账号已停用", "This staff account is disabled"),
 }
 
@@ -134,6 +139,56 @@ DETAILS: Final[dict[str, Text]] = {
         "The wallet is under maintenance; try again later.",
     ),
     "rate_limited": Text("请求过于频繁，请稍后再试。", "Too many requests; try again later."),
+    "invalid_amount": Text(
+        "金额须为大于零的数字，最多两位小数。", "Amounts are positive decimals, at most 2 places."
+    ),
+    "invalid_phone": Text(
+        "请输入有效的中国大陆手机号码。", "Enter a valid mainland China mobile number."
+    ),
+    "phone_already_registered": Text(
+        "该手机号已注册，请直接登录；忘记密码可通过短信验证码重置。",
+        "This number already has an account: sign in, or reset the password by SMS.",
+    ),
+    "verification_code_invalid": Text(
+        "验证码不正确，请核对后重新输入。", "The code is wrong; check it and try again."
+    ),
+    "verification_code_expired": Text(
+        "验证码已过期或已使用，请重新获取。", "The code has expired or was used; ask for a new one."
+    ),
+    "too_many_attempts": Text(
+        "错误次数过多，请稍后再试。", "Too many wrong attempts; try again later."
+    ),
+    "weak_password": Text(
+        "登录密码需 8 至 128 位，且不能过于常见或包含手机号。",
+        "Use 8 to 128 characters that are not common and do not contain your phone number.",
+    ),
+    "weak_payment_password": Text(
+        "支付密码须为 6 位数字，且不能是连续、重复或与个人信息相关的数字。",
+        "Use 6 digits that are not a run, a repeat, or your personal numbers.",
+    ),
+    "invalid_credentials": Text(
+        "登录信息不正确，请核对后重试。", "The sign-in details are wrong; check them and retry."
+    ),
+    "step_up_required": Text(
+        "为保障账户安全，请完成短信或动态验证码验证。",
+        "To keep the account safe, confirm with an SMS or authenticator code.",
+    ),
+    "unauthorized": Text("登录已失效，请重新登录。", "Your session has ended; sign in again."),
+    "payment_password_not_set": Text(
+        "请先设置 6 位支付密码。", "Set a 6-digit payment password first."
+    ),
+    "payment_password_invalid": Text(
+        "支付密码不正确，连续输错 3 次将被锁定 3 小时。",
+        "Wrong payment password; 3 wrong entries lock it for 3 hours.",
+    ),
+    "payment_password_locked": Text(
+        "支付密码已锁定，可稍后再试，或通过“忘记支付密码”重置后立即解锁。",
+        "The payment password is locked; wait, or reset it to unlock it at once.",
+    ),
+    "account_frozen": Text(
+        "账户已冻结，资金操作暂不可用。如需解冻，请联系客服。",
+        "The account is frozen; money actions are paused. Contact us to unfreeze it.",
+    ),
 }
 
 

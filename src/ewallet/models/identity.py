@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -27,6 +28,14 @@ class User(Base):
     __table_args__ = (
         CheckConstraint("status IN ('active', 'frozen', 'closed')", name="status_known"),
         CheckConstraint("tier IN (1, 2, 3)", name="tier_known"),
+        # One account per ID number; most users have none yet, and a partial index skips them.
+        Index(
+            "uq_users_id_number_digest",
+            "id_number_digest",
+            unique=True,
+            postgresql_where=text("id_number_digest IS NOT NULL"),
+            sqlite_where=text("id_number_digest IS NOT NULL"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -49,7 +58,7 @@ class User(Base):
     real_name_masked: Mapped[str | None] = mapped_column(String(40))
     id_number_encrypted: Mapped[str | None] = mapped_column(Text)
     id_number_masked: Mapped[str | None] = mapped_column(String(24))
-    id_number_digest: Mapped[str | None] = mapped_column(String(64), index=True)
+    id_number_digest: Mapped[str | None] = mapped_column(String(64))
     identity_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # TOTP: secret encrypted; the last accepted time step, so no code is accepted twice.
     totp_secret_encrypted: Mapped[str | None] = mapped_column(Text)

@@ -94,6 +94,15 @@ NOTICES: Final[dict[str, tuple[Text, Text]]] = {
             "Your identity is verified; the account is now class {tier}.",
         ),
     ),
+    "anti_phishing_code_changed": (
+        Text("防伪码已更新", "Security phrase updated"),
+        Text(
+            "您的防伪码已于 {time} 更新，此后我们发出的短信都会带上它。"
+            "如非本人操作，请立即冻结账户。",
+            "Your security phrase was updated at {time}; our messages will carry it from now "
+            "on. If this was not you, freeze the account now.",
+        ),
+    ),
 }
 
 

@@ -17,6 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ewallet.config import Settings
+from ewallet.kit.clock import Clock
 from ewallet.worker.outbox import check_topic
 
 
@@ -75,16 +79,31 @@ def handler_name(handler: Handler) -> str:
     return str(getattr(handler, "__qualname__", None) or type(handler).__qualname__)
 
 
-def default_registry() -> HandlerRegistry:
-    """The handlers the ``ewallet worker`` process runs.
+def default_registry(
+    settings: Settings | None = None,
+    *,
+    engine: AsyncEngine | None = None,
+    clock: Clock | None = None,
+) -> HandlerRegistry:
+    """The handlers the ``ewallet worker`` process (and the embedded relay) runs.
 
-    Empty until features land. Each feature adds one line here, e.g.::
+    Each feature adds one line here, e.g.::
 
         from ewallet.notify.tasks import register as register_notify
         register_notify(registry)
+
+    ``settings`` default to the environment's (``EWALLET_*``); ``engine`` and ``clock`` let
+    an embedding app lend its own. Adapters are chosen and validated here, so a refused
+    configuration stops the worker at start-up.
 
     Until a topic has a handler its events go ``dead`` (with a clear ``last_error``) rather
     than looping forever; ``ewallet.worker.outbox.requeue_dead`` revives them once the
     handler is deployed.
     """
-    return HandlerRegistry()
+    # Imported here: the handlers import this module for DeliveredEvent and HandlerRegistry.
+    from ewallet.integrations.sms.handler import register as register_sms  # noqa: PLC0415
+
+    settings = settings or Settings()
+    registry = HandlerRegistry()
+    register_sms(registry, settings=settings, engine=engine, clock=clock)
+    return registry

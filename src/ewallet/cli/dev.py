@@ -1,0 +1,86 @@
+"""``ewallet dev outbox [--phone P] [--json]``: read the SMS the development provider kept.
+
+With ``EWALLET_SMS_PROVIDER=outbox`` (the development default) no SMS leaves the machine:
+each is stored in ``sms_messages``. This prints them oldest first -- a table for people, or
+one JSON object per line (``to``, ``sender``, ``body``, ``code`` when the message carries
+one, ``created_at``) for scripts. ``--phone`` accepts any format sign-up accepts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Annotated, Any, cast
+
+import typer
+from rich.console import Console
+from rich.table import Table as RichTable
+from sqlalchemy import Table, select
+
+from ewallet.config import Environment, Settings
+from ewallet.identity.errors import InvalidPhoneError
+from ewallet.identity.phone import parse_phone
+from ewallet.kit.db.engine import make_engine
+from ewallet.models.messaging import SmsMessage
+
+dev_app = typer.Typer(no_args_is_help=True, help="Development helpers.")
+sms_messages = cast(Table, SmsMessage.__table__)
+
+
+async def captured_sms(
+    database_url: str, *, phone: str | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
+    """The newest ``limit`` kept messages (for ``phone``, an E.164 number), oldest first."""
+    engine = make_engine(database_url, pool_size=1)
+    statement = select(sms_messages).order_by(sms_messages.c.id.desc()).limit(limit)
+    if phone is not None:
+        statement = statement.where(sms_messages.c.recipient == phone)
+    try:
+        async with engine.connect() as connection:
+            rows = (await connection.execute(statement)).all()
+    finally:
+        await engine.dispose()
+    messages = []
+    for row in reversed(rows):
+        message: dict[str, Any] = {"to": row.recipient, "sender": row.sender, "body": row.body}
+        if row.code is not None:
+            message["code"] = row.code
+        message["created_at"] = row.created_at.isoformat()
+        messages.append(message)
+    return messages
+
+
+@dev_app.command("outbox")
+def outbox(
+    phone: Annotated[
+        str | None, typer.Option("--phone", help="Only messages to this number (any format).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=10_000, help="Newest N.")] = 100,
+) -> None:
+    """Show SMS captured by the development outbox provider (codes included)."""
+    settings = Settings()
+    if settings.env is Environment.PRODUCTION:
+        typer.echo("the SMS outbox is a development tool: EWALLET_ENV=production", err=True)
+        raise typer.Exit(code=2)
+    recipient = None
+    if phone is not None:
+        try:
+            recipient = parse_phone(phone)
+        except InvalidPhoneError as error:
+            typer.echo(f"--phone: {error.detail}", err=True)
+            raise typer.Exit(code=2) from None
+    messages = asyncio.run(captured_sms(settings.database_url, phone=recipient, limit=limit))
+    if as_json:
+        for message in messages:
+            typer.echo(json.dumps(message, ensure_ascii=False))
+        return
+    table = RichTable("time", "to", "code", "message")
+    for message in messages:
+        table.add_row(
+            message["created_at"],
+            message["to"],
+            message.get("code", ""),
+            message["body"],
+        )
+    Console().print(table)

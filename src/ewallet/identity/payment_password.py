@@ -1,0 +1,397 @@
+"""The 6-digit payment password (PIN): its policy, setting it, and checking it before money moves.
+
+A PIN has only a million values, so what protects it is the attempt budget: 3 wrong
+entries lock it for 3 hours (``payment_password_max_failures``/``_lock_hours``), kept in the
+``users`` row so every process sees the same lock, and a successful reset unlocks it.
+
+Counting is done by *reserving* an attempt before the argon2 check, in a unit of its own
+that commits: the failure is on record even though the request then fails, and N parallel
+guesses can never get more than the budget past the check (each reservation takes the
+row lock in turn). The reservation that spends the budget locks the PIN at once, so later
+guesses are refused unchecked; a correct PIN releases its reservation (consecutive
+failures go back to 0, and the last try lifts its own lock). A request that dies mid-check
+keeps its reservation -- it counts as a failure, and any lock it set expires as usual.
+argon2 runs outside any transaction, so a PIN check never holds a row lock -- or SQLite's
+write lock -- for the tens of milliseconds it costs.
+
+Money endpoints use :data:`PaymentPasswordDep` (or services :func:`verify_payment_password`);
+refusals come in this order: ``account_frozen`` → ``payment_password_not_set`` →
+``payment_password_locked`` (``retry_after``) → ``payment_password_invalid``
+(``remaining_attempts``). The money unit then calls :func:`ensure_not_frozen`, so a freeze
+landing between the PIN check and the money moving is still seen, under the row lock.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any, Final, cast
+
+from fastapi import Depends, Request
+from sqlalchemy import Table, and_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from ewallet.audit.service import Actor, record_event
+from ewallet.config import Settings
+from ewallet.http.deps import ClockDep, EngineDep, SettingsDep
+from ewallet.identity.deps import Principal, SecurityDep
+from ewallet.identity.errors import (
+    AccountFrozenError,
+    PaymentPasswordAlreadySetError,
+    PaymentPasswordInvalidError,
+    PaymentPasswordLockedError,
+    PaymentPasswordNotSetError,
+    SameAsLoginPasswordError,
+    WeakPaymentPasswordError,
+)
+from ewallet.identity.realname import birth_date_of, id_number_of
+from ewallet.kit.clock import Clock
+from ewallet.kit.db.uow import UnitOfWork, run_unit
+from ewallet.kit.errors import ConflictError, DomainError, NotFoundError
+from ewallet.models.identity import User
+from ewallet.notify.service import notify_user
+from ewallet.security.context import SecurityContext
+from ewallet.security.crypto import FieldCipher
+
+users = cast(Table, User.__table__)
+
+# --- Policy ---------------------------------------------------------------------------
+
+PIN_LENGTH: Final = 6
+# Shapes people pick that the structural rules below do not catch: keypad lines and
+# "love" numbers (520 = 我爱你, 1314 = 一生一世).
+COMMON_PINS: Final = frozenset(
+    {"147258", "258369", "147369", "369258", "159357", "357159", "159753", "753159"}
+    | {"741852", "852963", "963852", "789456", "456123", "321654", "987456", "654789"}
+    | {"520131", "201314", "131420", "521314", "131452", "520520", "584520", "521521"}
+)
+
+
+def _is_run(pin: str) -> bool:
+    """123456, 654321, 890123: each digit one more (or one less) than the last, mod 10."""
+    steps = {(int(b) - int(a)) % 10 for a, b in itertools.pairwise(pin)}
+    return steps in ({1}, {9})
+
+
+def _birthday_forms(born: date) -> set[str]:
+    yy, mm, dd = f"{born.year % 100:02d}", f"{born.month:02d}", f"{born.day:02d}"
+    return {yy + mm + dd, mm + dd + yy, dd + mm + yy, f"{born.year:04d}{mm}"}
+
+
+def payment_password_problems(
+    pin: str, *, phone: str | None = None, id_number: str | None = None
+) -> list[str]:
+    """The reasons ``pin`` is refused as a payment password; empty when it is acceptable.
+
+    ``not_six_digits`` (exactly 6 ASCII digits), ``one_digit_repeated`` (111111),
+    ``sequence`` (123456, 654321, 901234), ``repeating_pattern`` (121212, 123123, 112233,
+    111222), ``palindrome`` (123321), ``common`` (keypad lines, 520131 ...), ``birthday``
+    (YYMMDD, MMDDYY, DDMMYY or YYYYMM of the verified ID's birth date), ``id_number_tail``
+    (its last 6), ``phone_number`` (the last 6 digits of the phone). Equality with the
+    login password is checked apart (it needs the hash): ``same_as_login_password``.
+    """
+    if len(pin) != PIN_LENGTH or not pin.isascii() or not pin.isdigit():
+        return ["not_six_digits"]
+    reasons = []
+    if len(set(pin)) == 1:
+        reasons.append("one_digit_repeated")
+    elif _is_run(pin):
+        reasons.append("sequence")
+    elif pin in {
+        pin[:2] * 3,
+        pin[:3] * 2,
+        "".join(d * 2 for d in pin[::2]),
+        pin[0] * 3 + pin[3] * 3,
+    }:
+        reasons.append("repeating_pattern")
+    elif pin == pin[::-1]:
+        reasons.append("palindrome")
+    if pin in COMMON_PINS:
+        reasons.append("common")
+    if id_number:
+        born = birth_date_of(id_number)
+        if born is not None and pin in _birthday_forms(born):
+            reasons.append("birthday")
+        if id_number[-6:] == pin:
+            reasons.append("id_number_tail")
+    if phone and "".join(ch for ch in phone if ch.isdigit())[-6:] == pin:
+        reasons.append("phone_number")
+    return reasons
+
+
+def check_payment_password_for_user(pin: str, *, user: User, cipher: FieldCipher) -> None:
+    """Raise ``weak_payment_password`` (with ``reasons``) if ``user`` may not pick ``pin``."""
+    reasons = payment_password_problems(pin, phone=user.phone, id_number=id_number_of(user, cipher))
+    if reasons:
+        raise WeakPaymentPasswordError("the payment password is too easy to guess", reasons=reasons)
+
+
+async def ensure_differs_from_login(
+    security: SecurityContext, *, login_password_hash: str, pin: str
+) -> None:
+    """``same_as_login_password`` if the login password is exactly these 6 characters.
+
+    The login password is only known as a hash, so this is the one comparison possible:
+    verify the PIN as if it were the login password. (The login-password policy asks for 8
+    characters or more, so today this can only catch accounts created before that rule.)
+    """
+    if await security.passwords.verify(login_password_hash, pin):
+        raise SameAsLoginPasswordError("the payment password must differ from the login one")
+
+
+def _frozen(frozen_by: str | None) -> AccountFrozenError:
+    # "self", "staff" or "risk": who froze it, never which staff member.
+    by = (frozen_by or "").split(":")[0] or None
+    return AccountFrozenError("the account is frozen; money actions are paused", frozen_by=by)
+
+
+def ensure_active(user: User) -> None:
+    """Refuse money actions on a frozen (or closed) account."""
+    if user.status != "active":
+        raise _frozen(user.frozen_by)
+
+
+async def ensure_not_frozen(conn: AsyncConnection, *, user_id: str) -> None:
+    """Call inside every money-moving unit of work, before the ledger is touched.
+
+    Takes a shared lock on the user's row (PostgreSQL ``FOR SHARE``): payments of one user
+    do not wait for each other, but a freeze (which updates the row) waits for them and
+    they wait for it, so no payment commits after the freeze that should have stopped it.
+    """
+    row = (
+        await conn.execute(
+            select(users.c.status, users.c.frozen_by)
+            .where(users.c.id == user_id)
+            .with_for_update(read=True)
+        )
+    ).first()
+    if row is None:
+        raise NotFoundError("no such user")
+    if row.status != "active":
+        raise _frozen(row.frozen_by)
+
+
+def _seconds_until(later: datetime, now: datetime) -> int:
+    return max(1, math.ceil((later - now).total_seconds()))
+
+
+async def locked_user(uow: UnitOfWork, user_id: str) -> User:
+    """The user's row, locked for this unit (``FOR UPDATE``; SQLite: the write lock)."""
+    user = await uow.session.get(User, user_id, with_for_update=True, populate_existing=True)
+    if user is None:
+        raise NotFoundError("no such user")
+    return user
+
+
+async def audit_user(
+    uow: UnitOfWork,
+    clock: Clock,
+    actor: Actor,
+    action: str,
+    user_id: str,
+    *,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """An audit event about a user's account, in the unit's transaction."""
+    subject: dict[str, Any] = {"subject_type": "user", "subject_id": user_id}
+    conn = await uow.connection()
+    await record_event(conn, clock=clock, actor=actor, action=action, details=details, **subject)
+
+
+async def verify_payment_password(
+    engine: AsyncEngine,
+    *,
+    clock: Clock,
+    settings: Settings,
+    security: SecurityContext,
+    user_id: str,
+    pin: str,
+    actor: Actor,
+) -> str:
+    """Return if ``pin`` is the user's payment password, else raise (see the module doc).
+
+    Call it before opening the money-moving unit of work (it commits the attempt count in
+    units of its own, and hashing must not run inside a transaction); then call
+    :func:`ensure_not_frozen` inside that unit. Returns the stored hash that matched, which
+    lets a PIN change detect a concurrent change; other callers ignore it.
+    """
+    budget = settings.payment_password_max_failures
+    lock_for = timedelta(hours=settings.payment_password_lock_hours)
+
+    async def reserve(uow: UnitOfWork) -> tuple[str, int]:
+        user = await locked_user(uow, user_id)
+        ensure_active(user)
+        if user.payment_password_hash is None:
+            raise PaymentPasswordNotSetError("set a payment password first")
+        now = clock.now()
+        if user.payment_locked_until is not None:
+            if user.payment_locked_until > now:
+                raise PaymentPasswordLockedError(
+                    "too many wrong payment passwords; reset it or wait",
+                    retry_after=_seconds_until(user.payment_locked_until, now),
+                )
+            user.payment_locked_until = None  # the lock has been served: a fresh budget
+            user.payment_failures = 0
+        user.payment_failures += 1
+        if user.payment_failures >= budget:
+            # The last try of the budget locks at once; it unlocks only if it was right.
+            user.payment_locked_until = now + lock_for
+        return user.payment_password_hash, user.payment_failures
+
+    stored_hash, number = await run_unit(engine, reserve)
+    last_try = number >= budget
+    well_formed = len(pin) == 6 and pin.isascii() and pin.isdigit()
+    if well_formed and await security.pins.verify(stored_hash, pin):
+
+        async def release(uow: UnitOfWork) -> None:
+            mine = users.c.id == user_id
+            # Only the last try's own lock is lifted; a lock set by another try stays.
+            if not last_try:
+                mine = and_(mine, users.c.payment_locked_until.is_(None))
+            values = {"payment_failures": 0, "payment_locked_until": None}
+            await (await uow.connection()).execute(update(users).where(mine).values(values))
+
+        await run_unit(engine, release)
+        return stored_hash
+
+    async def settle_wrong(uow: UnitOfWork) -> DomainError:
+        user = await locked_user(uow, user_id)
+        now = clock.now()
+        until = user.payment_locked_until
+        if until is not None and until > now:
+            if last_try:  # this try spent the budget: tell the owner, once
+                await notify_user(
+                    uow.session,
+                    clock=clock,
+                    user=user,
+                    kind="payment_password_locked",
+                    params={"until": until.isoformat(timespec="minutes")},
+                )
+                details = {"failures": user.payment_failures, "until": until.isoformat()}
+                await audit_user(
+                    uow, clock, actor, "payment_password.locked", user_id, details=details
+                )
+            return PaymentPasswordLockedError(
+                "too many wrong payment passwords; reset it or wait",
+                retry_after=_seconds_until(until, now),
+            )
+        remaining = max(1, budget - user.payment_failures)
+        details = {"remaining_attempts": remaining}
+        await audit_user(uow, clock, actor, "payment_password.wrong", user_id, details=details)
+        return PaymentPasswordInvalidError("wrong payment password", remaining_attempts=remaining)
+
+    raise await run_unit(engine, settle_wrong)
+
+
+async def set_payment_password(
+    engine: AsyncEngine,
+    *,
+    clock: Clock,
+    settings: Settings,
+    security: SecurityContext,
+    user_id: str,
+    new_pin: str,
+    current_pin: str | None,
+    actor: Actor,
+) -> None:
+    """Set the first PIN (``current_pin`` None) or change it (the current one is checked).
+
+    Checked in this order, so a refusal wastes nothing: a PIN already set without the
+    current one given (``payment_password_already_set``), the policy (``weak_payment_password``),
+    equality with the login password (``same_as_login_password``), then the current PIN
+    with the lock rules. Only then is the new one hashed and stored.
+    """
+
+    async def load(uow: UnitOfWork) -> User:
+        user = await uow.session.get(User, user_id)
+        if user is None:
+            raise NotFoundError("no such user")
+        return user
+
+    user = await run_unit(engine, load, read_only=True)
+    if current_pin is None and user.payment_password_hash is not None:
+        raise PaymentPasswordAlreadySetError(
+            "a payment password is set: give the current one to change it, or reset it"
+        )
+    check_payment_password_for_user(new_pin, user=user, cipher=security.cipher)
+    await ensure_differs_from_login(
+        security, login_password_hash=user.login_password_hash, pin=new_pin
+    )
+    verified_hash: str | None = None
+    if current_pin is not None:
+        verified_hash = await verify_payment_password(
+            engine,
+            clock=clock,
+            settings=settings,
+            security=security,
+            user_id=user_id,
+            pin=current_pin,
+            actor=actor,
+        )
+    new_hash = await security.pins.hash(new_pin)
+
+    async def store(uow: UnitOfWork) -> None:
+        user = await locked_user(uow, user_id)
+        if verified_hash is None and user.payment_password_hash is not None:
+            raise PaymentPasswordAlreadySetError("a payment password was set meanwhile")
+        if verified_hash is not None and user.payment_password_hash != verified_hash:
+            raise ConflictError("the payment password was changed meanwhile; try again")
+        now = clock.now()
+        user.payment_password_hash = new_hash
+        user.payment_failures = 0
+        user.payment_locked_until = None
+        user.updated_at = now
+        kind = "payment_password_set" if verified_hash is None else "payment_password_changed"
+        await notify_user(uow.session, clock=clock, user=user, kind=kind)
+        action = kind.replace("payment_password_", "payment_password.")
+        await audit_user(uow, clock, actor, action, user_id)
+
+    await run_unit(engine, store)
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentPasswordGuard:
+    """The PIN check for one request, ready to call from a money endpoint.
+
+    Example -- every money endpoint follows this shape::
+
+        @router.post("/v1/transfers", status_code=201, dependencies=[Idempotent])
+        async def create_transfer(
+            body: TransferIn, user: CurrentUser, pin: PaymentPasswordDep, ...
+        ) -> TransferOut:
+            await pin.verify(user, body.payment_password)  # frozen, not set, locked, wrong
+            return await transfers.create(...)  # whose unit calls ensure_not_frozen(...)
+    """
+
+    engine: AsyncEngine
+    clock: Clock
+    settings: Settings
+    security: SecurityContext
+    client_ip: str | None
+
+    async def verify(self, principal: Principal, pin: str) -> None:
+        await verify_payment_password(
+            self.engine,
+            clock=self.clock,
+            settings=self.settings,
+            security=self.security,
+            user_id=principal.user_id,
+            pin=pin,
+            actor=Actor("user", principal.user_id, self.client_ip),
+        )
+
+
+def payment_password_guard(
+    request: Request,
+    engine: EngineDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    security: SecurityDep,
+) -> PaymentPasswordGuard:
+    client_ip = request.client.host if request.client else None
+    return PaymentPasswordGuard(engine, clock, settings, security, client_ip)
+
+
+PaymentPasswordDep = Annotated[PaymentPasswordGuard, Depends(payment_password_guard)]

@@ -1,0 +1,250 @@
+"""Forgotten passwords: reset the login password or the payment password with an SMS code.
+
+The caller is not signed in; what proves them is a code texted to the phone
+(``reset_login_password`` / ``reset_payment_password``), used through
+:func:`ewallet.identity.codes.run_with_code`, so a wrong code counts even though the
+request fails. Nothing is said about whether the phone has an account beyond what the
+code proof establishes: without a live code every phone gets the same code error, and a
+proven code for a phone with no account answers ``verification_code_expired`` too.
+
+Resetting the *payment* password of an account whose owner has verified their identity
+needs a second factor as well (``identity``); the factors are a list
+(:data:`IDENTITY_FACTORS`) so the bank-card factor joins with the cards issue (a bound
+card's number, checked by keyed fingerprint) without touching this flow. A wrong factor
+burns the SMS code (the attempt is committed with the code's use), is audit-logged, and
+after :data:`MAX_IDENTITY_MISMATCHES` within a day the account refuses further tries.
+
+A login reset revokes every session except the resetting device's own, if the request
+carries its (valid) access token; a token that does not verify is ignored rather than
+refused -- forgetting a password often comes with an expired token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from typing import Final, Protocol, cast
+
+from sqlalchemy import Table, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ewallet.audit.service import Actor
+from ewallet.config import Settings
+from ewallet.identity.codes import Purpose, run_with_code
+from ewallet.identity.errors import (
+    IdentityMismatchError,
+    IdentityRequiredError,
+    VerificationCodeExpiredError,
+    WeakPaymentPasswordError,
+)
+from ewallet.identity.password_policy import check_login_password
+from ewallet.identity.payment_password import (
+    audit_user,
+    check_payment_password_for_user,
+    ensure_differs_from_login,
+    payment_password_problems,
+)
+from ewallet.identity.phone import parse_phone
+from ewallet.identity.protection import failures_left
+from ewallet.identity.realname import id_number_matches
+from ewallet.kit.clock import Clock
+from ewallet.kit.db.uow import UnitOfWork
+from ewallet.models.identity import AuthSession, User
+from ewallet.notify.service import notify_user
+from ewallet.security.context import SecurityContext
+
+users = cast(Table, User.__table__)
+sessions = cast(Table, AuthSession.__table__)
+
+MAX_IDENTITY_MISMATCHES: Final = 5
+MISMATCH_WINDOW: Final = timedelta(hours=24)
+MISMATCH_ACTION: Final = "password_reset.identity_mismatch"
+
+
+class ResetKind(StrEnum):
+    LOGIN = "login"
+    PAYMENT = "payment"
+
+
+class IdentityFactor(Protocol):
+    """Something only the owner should know, asked for when it applies to the account."""
+
+    @property
+    def name(self) -> str: ...
+
+    async def applies(self, uow: UnitOfWork, user: User) -> bool: ...
+
+    async def matches(
+        self, uow: UnitOfWork, user: User, value: str, security: SecurityContext
+    ) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class IdNumberFactor:
+    """The resident ID number given at real-name verification (compared by keyed digest)."""
+
+    name: str = "id_number"
+
+    async def applies(self, uow: UnitOfWork, user: User) -> bool:
+        return user.identity_verified_at is not None
+
+    async def matches(
+        self, uow: UnitOfWork, user: User, value: str, security: SecurityContext
+    ) -> bool:
+        return id_number_matches(user, security.digest, value)
+
+
+# The cards issue appends a bound-card factor (a card's number against its fingerprint).
+IDENTITY_FACTORS: list[IdentityFactor] = [IdNumberFactor()]
+
+
+@dataclass(frozen=True, slots=True)
+class KeptSession:
+    """The session of the device doing the reset (from its Bearer token), if any."""
+
+    user_id: str
+    session_id: str
+
+
+async def _user_by_phone(uow: UnitOfWork, phone: str) -> User:
+    user = (
+        await uow.session.execute(select(User).where(User.phone == phone).with_for_update())
+    ).scalar_one_or_none()
+    if user is None:
+        # The code was proven, but no account can have asked for it: say no more than that.
+        raise VerificationCodeExpiredError("no live code for this phone and purpose")
+    return user
+
+
+@dataclass(frozen=True, slots=True)
+class ResetRequest:
+    phone: str  # as typed; normalized here
+    verification_code: str
+    kind: ResetKind
+    new_password: str
+    identity: str | None = None
+    kept_session: KeptSession | None = None
+    client_ip: str | None = None
+
+
+async def reset_password(
+    engine: AsyncEngine,
+    *,
+    clock: Clock,
+    settings: Settings,
+    security: SecurityContext,
+    request: ResetRequest,
+) -> None:
+    """Reset the login or payment password of the account of ``request.phone``."""
+    phone = parse_phone(request.phone)
+    if request.kind is ResetKind.LOGIN:
+        check_login_password(request.new_password, phone=phone)
+        work = _login_reset(
+            clock=clock,
+            request=request,
+            phone=phone,
+            new_hash=await security.passwords.hash(request.new_password),
+        )
+        purpose = Purpose.RESET_LOGIN_PASSWORD
+    else:
+        # What can be judged without the account comes first; the rest after the proof.
+        reasons = payment_password_problems(request.new_password, phone=phone)
+        if reasons:
+            raise WeakPaymentPasswordError("the payment password is too easy", reasons=reasons)
+        work = _payment_reset(
+            clock=clock,
+            security=security,
+            request=request,
+            phone=phone,
+            new_hash=await security.pins.hash(request.new_password),
+        )
+        purpose = Purpose.RESET_PAYMENT_PASSWORD
+    left = await run_with_code(
+        engine,
+        work,
+        clock=clock,
+        settings=settings,
+        digest=security.digest,
+        phone=phone,
+        purpose=purpose,
+        code=request.verification_code,
+    )
+    if left is not None:
+        raise IdentityMismatchError("the identity details do not match", remaining_attempts=left)
+
+
+Work = Callable[[UnitOfWork], Awaitable[int | None]]
+
+
+def _login_reset(*, clock: Clock, request: ResetRequest, phone: str, new_hash: str) -> Work:
+    async def work(uow: UnitOfWork) -> int | None:
+        user = await _user_by_phone(uow, phone)
+        now = clock.now()
+        user.login_password_hash = new_hash
+        user.login_password_changed_at = now
+        user.login_failures = 0
+        user.login_locked_until = None
+        user.updated_at = now
+        kept = request.kept_session
+        keep = kept.session_id if kept is not None and kept.user_id == user.id else ""
+        conn = await uow.connection()
+        revoked = await conn.execute(
+            update(sessions)
+            .where(
+                sessions.c.user_id == user.id,
+                sessions.c.revoked_at.is_(None),
+                sessions.c.id != keep,
+            )
+            .values(revoked_at=now, revoked_reason="login_password_reset")
+        )
+        await notify_user(uow.session, clock=clock, user=user, kind="login_password_reset")
+        details = {"sessions_revoked": revoked.rowcount, "kept_current": bool(keep)}
+        actor = Actor("user", user.id, request.client_ip)
+        await audit_user(uow, clock, actor, "login_password.reset", user.id, details=details)
+        return None
+
+    return work
+
+
+def _payment_reset(
+    *, clock: Clock, security: SecurityContext, request: ResetRequest, phone: str, new_hash: str
+) -> Work:
+    pin = request.new_password
+
+    async def work(uow: UnitOfWork) -> int | None:
+        """None when done; the attempts left when the identity factor was wrong."""
+        user = await _user_by_phone(uow, phone)
+        actor = Actor("user", user.id, request.client_ip)
+        factors = [f for f in IDENTITY_FACTORS if await f.applies(uow, user)]
+        if factors:
+            if not request.identity:
+                names = [f.name for f in factors]
+                raise IdentityRequiredError("confirm your identity to reset it", factors=names)
+            left = await failures_left(
+                uow,
+                clock=clock,
+                action=MISMATCH_ACTION,
+                user_id=user.id,
+                limit=MAX_IDENTITY_MISMATCHES,
+                window=MISMATCH_WINDOW,
+            )
+            given = request.identity
+            if not any([await f.matches(uow, user, given, security) for f in factors]):
+                # Committed with the code's use: the code is spent and the try is counted.
+                await audit_user(uow, clock, actor, MISMATCH_ACTION, user.id)
+                return left - 1
+        check_payment_password_for_user(pin, user=user, cipher=security.cipher)
+        await ensure_differs_from_login(
+            security, login_password_hash=user.login_password_hash, pin=pin
+        )
+        user.payment_password_hash = new_hash
+        user.payment_failures = 0
+        user.payment_locked_until = None
+        user.updated_at = clock.now()
+        await notify_user(uow.session, clock=clock, user=user, kind="payment_password_reset")
+        await audit_user(uow, clock, actor, "payment_password.reset", user.id)
+        return None
+
+    return work

@@ -1,0 +1,304 @@
+"""Signing in: with the login password, with an SMS code, and finishing a new-device step-up.
+
+* Password (``POST /v1/sessions {phone, login_password, device_id?}``): a wrong phone and a
+  wrong password are the same ``invalid_credentials``, and cost the same -- an unknown phone
+  is checked against a dummy argon2 hash and counted like an account (:mod:`login_guard`).
+  On a device this account has never trusted, the right password earns a step-up challenge
+  (``401 step_up_required``), not tokens; the first device of an account is trusted when it
+  registers.
+* SMS code (``{phone, verification_code, device_id?}``, purpose ``login``): proves the phone,
+  so it also lifts a password lock -- the owner's way back in while a guesser keeps the
+  password locked. On a new device it counts as the step-up, unless the account has an
+  authenticator, which is then asked for.
+* Step-up (``POST /v1/sessions/step-up``): SMS ``step_up`` code or TOTP; the device becomes
+  trusted and the owner is told (notice ``new_device_sign_in``, also by SMS).
+
+Every sign-in, failure and lock is audit-logged. Requests count against
+``login_per_ip_minute`` per client address before anything else is looked at.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ewallet.audit import Actor, record_event
+from ewallet.identity import sessions_repository as repo
+from ewallet.identity import users_repository
+from ewallet.identity.codes import Purpose, run_with_code
+from ewallet.identity.errors import InvalidCredentialsError, TooManyAttemptsError
+from ewallet.identity.login_guard import (
+    clear_login_lock,
+    login_state,
+    record_failure,
+    record_refused_while_locked,
+)
+from ewallet.identity.phone import parse_phone
+from ewallet.identity.runtime import Caller, IdentityRuntime
+from ewallet.identity.sessions import IssuedTokens, new_device_key, open_session
+from ewallet.identity.stepup import SIGN_IN, Challenge, Proof, create_challenge, prove_challenge
+from ewallet.identity.throttles import sign_in_limit
+from ewallet.kit.db.uow import UnitOfWork, run_unit
+from ewallet.models.identity import User
+from ewallet.notify.service import notify_user
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    """The client's own device id (kept across sign-ins) and a label for the device list."""
+
+    key: str | None = None
+    label: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Locked:
+    seconds: int
+
+
+class _NoAccount:
+    pass
+
+
+def _wrong() -> InvalidCredentialsError:
+    return InvalidCredentialsError("wrong phone number or password")
+
+
+def _locked(seconds: int) -> TooManyAttemptsError:
+    return TooManyAttemptsError(
+        "too many wrong passwords: password sign-in is locked for a while; "
+        "sign in with an SMS code or reset the password to get in now",
+        retry_after=seconds,
+    )
+
+
+async def _charge_address(rt: IdentityRuntime, caller: Caller) -> None:
+    refused = await rt.limiter.hit_all(sign_in_limit(rt.settings, ip=caller.ip))
+    if refused is not None:
+        raise refused.error("too many sign-in attempts from this address; wait a moment")
+
+
+async def sign_in_with_password(
+    rt: IdentityRuntime, *, caller: Caller, phone: str, password: str, device: DeviceInfo
+) -> IssuedTokens:
+    e164 = parse_phone(phone)
+    await _charge_address(rt, caller)
+
+    async def load(uow: UnitOfWork) -> User | None:
+        user = await users_repository.find_by_phone(uow.session, e164)
+        return user if users_repository.is_signable(user) else None
+
+    user = await run_unit(rt.engine, load, read_only=True)
+    user_id = user.id if user is not None else None
+    state = await login_state(rt, user=user, phone=e164)
+    if state.locked_for is not None:
+        await record_refused_while_locked(rt, caller=caller, user_id=user_id, phone=e164)
+        raise _locked(state.locked_for)
+    await rt.login_delay(state.failures)
+    stored = user.login_password_hash if user is not None else await rt.dummy_hash.get()
+    verified = await rt.security.passwords.verify(stored, password)
+    if user is None or not verified:
+        reason = "wrong_password" if user is not None else "unknown_phone"
+        locked_for = await record_failure(
+            rt, caller=caller, user_id=user_id, phone=e164, reason=reason
+        )
+        raise _locked(locked_for) if locked_for is not None else _wrong()
+    rehashed = None
+    if rt.security.passwords.needs_rehash(stored):
+        rehashed = await rt.security.passwords.hash(password)
+
+    async def work(uow: UnitOfWork) -> IssuedTokens | Challenge | _Locked:
+        fresh = await users_repository.get_user(uow.session, user.id, for_update=True)
+        assert fresh is not None
+        now = rt.clock.now()
+        # Parallel wrong guesses may have locked the account since it was read: the lock wins.
+        if fresh.login_locked_until is not None and fresh.login_locked_until > now:
+            return _Locked(int((fresh.login_locked_until - now).total_seconds()) + 1)
+        clear_login_lock(fresh)
+        if rehashed is not None:
+            fresh.login_password_hash = rehashed
+        fresh.updated_at = now
+        return await _admit(uow, rt, caller=caller, user=fresh, device=device, sms_proven=False)
+
+    return _finish(await run_unit(rt.engine, work))
+
+
+async def sign_in_with_code(
+    rt: IdentityRuntime, *, caller: Caller, phone: str, code: str, device: DeviceInfo
+) -> IssuedTokens:
+    e164 = parse_phone(phone)
+    await _charge_address(rt, caller)
+
+    async def work(uow: UnitOfWork) -> IssuedTokens | Challenge | _NoAccount:
+        user = await users_repository.find_by_phone(uow.session, e164, for_update=True)
+        if user is None or not users_repository.is_signable(user):
+            return _NoAccount()
+        clear_login_lock(user)
+        user.updated_at = rt.clock.now()
+        return await _admit(uow, rt, caller=caller, user=user, device=device, sms_proven=True)
+
+    outcome = await run_with_code(
+        rt.engine,
+        work,
+        clock=rt.clock,
+        settings=rt.settings,
+        digest=rt.security.digest,
+        phone=e164,
+        purpose=Purpose.LOGIN,
+        code=code,
+    )
+    if isinstance(outcome, _NoAccount):
+        raise _wrong()
+    return _finish(outcome)
+
+
+async def complete_sign_in(
+    rt: IdentityRuntime,
+    *,
+    caller: Caller,
+    challenge_id: str,
+    proof: Proof,
+    device_label: str | None,
+) -> IssuedTokens:
+    """``POST /v1/sessions/step-up``: pass a sign-in challenge and trust its device."""
+    method = "sms" if proof.verification_code is not None else "totp"
+
+    async def finish(uow: UnitOfWork, challenge: Any, user: User) -> IssuedTokens:
+        context = dict(challenge.context)
+        device = DeviceInfo(
+            key=str(context["device_key"]), label=device_label or context.get("device_label")
+        )
+        clear_login_lock(user)
+        user.updated_at = rt.clock.now()
+        return await _trust_and_open(
+            uow, rt, caller=caller, user=user, device=device, method=method
+        )
+
+    return await prove_challenge(
+        rt,
+        challenge_id=challenge_id,
+        proof=proof,
+        accept=lambda purpose: purpose == SIGN_IN,
+        user_id=None,
+        finish=finish,
+    )
+
+
+def _finish(outcome: IssuedTokens | Challenge | _Locked) -> IssuedTokens:
+    if isinstance(outcome, Challenge):
+        raise outcome.error()
+    if isinstance(outcome, _Locked):
+        raise _locked(outcome.seconds)
+    return outcome
+
+
+async def _admit(
+    uow: UnitOfWork,
+    rt: IdentityRuntime,
+    *,
+    caller: Caller,
+    user: User,
+    device: DeviceInfo,
+    sms_proven: bool,
+) -> IssuedTokens | Challenge:
+    """Tokens for a known device; a challenge (or, after an SMS code, trust) for a new one."""
+    conn = await uow.connection()
+    now = rt.clock.now()
+    key = device.key or new_device_key()
+    label = device.label or caller.user_agent
+    method = "sms" if sms_proven else "password"
+    known = await repo.find_device(conn, user_id=user.id, device_key=key)
+    if known is not None and known.trusted_at is not None and known.revoked_at is None:
+        await repo.touch_device(conn, device_id=known.id, now=now, ip=caller.ip)
+        tokens = await open_session(conn, rt, user_id=user.id, device_id=known.id, device_key=key)
+        await _audit_sign_in(conn, rt, caller, user.id, known.id, method=method, new_device=False)
+        return tokens
+    if not await repo.has_devices(conn, user_id=user.id):
+        # The first device of an account (created before devices were tracked) is trusted.
+        device_id = await repo.add_device(
+            conn, user_id=user.id, device_key=key, label=label, now=now, ip=caller.ip, trusted=True
+        )
+        tokens = await open_session(conn, rt, user_id=user.id, device_id=device_id, device_key=key)
+        await _audit_sign_in(conn, rt, caller, user.id, device_id, method=method, new_device=True)
+        return tokens
+    if sms_proven and user.totp_enabled_at is None:
+        # The SMS code just proved the phone: that is the step-up a new device needs.
+        return await _trust_and_open(
+            uow, rt, caller=caller, user=user, device=DeviceInfo(key, label), method=method
+        )
+    return await create_challenge(
+        uow,
+        rt,
+        caller=caller,
+        user=user,
+        purpose=SIGN_IN,
+        context={"device_key": key, "device_label": label, "ip": caller.ip},
+        methods=["totp"] if sms_proven else None,
+    )
+
+
+async def _trust_and_open(
+    uow: UnitOfWork,
+    rt: IdentityRuntime,
+    *,
+    caller: Caller,
+    user: User,
+    device: DeviceInfo,
+    method: str,
+) -> IssuedTokens:
+    """Trust a new device, open its session and tell the owner (in-app and SMS)."""
+    conn = await uow.connection()
+    now = rt.clock.now()
+    key = device.key or new_device_key()
+    existing = await repo.find_device(conn, user_id=user.id, device_key=key)
+    if existing is not None:
+        await repo.trust_device(
+            conn, device_id=existing.id, label=device.label, now=now, ip=caller.ip
+        )
+        device_id = str(existing.id)
+    else:
+        device_id = await repo.add_device(
+            conn,
+            user_id=user.id,
+            device_key=key,
+            label=device.label,
+            now=now,
+            ip=caller.ip,
+            trusted=True,
+        )
+    tokens = await open_session(conn, rt, user_id=user.id, device_id=device_id, device_key=key)
+    await notify_user(
+        uow.session,
+        clock=rt.clock,
+        user=user,
+        kind="new_device_sign_in",
+        params={"device": device.label or key[:16]},
+    )
+    uow.after_commit(rt.wake_outbox)
+    await _audit_sign_in(
+        await uow.connection(), rt, caller, user.id, device_id, method=method, new_device=True
+    )
+    return tokens
+
+
+async def _audit_sign_in(
+    conn: AsyncConnection,
+    rt: IdentityRuntime,
+    caller: Caller,
+    user_id: str,
+    device_id: str,
+    *,
+    method: str,
+    new_device: bool,
+) -> None:
+    await record_event(
+        conn,
+        clock=rt.clock,
+        actor=Actor("user", user_id, caller.ip),
+        action="auth.signed_in",
+        subject_type="device",
+        subject_id=device_id,
+        details={"method": method, "new_device": new_device},
+    )

@@ -1,0 +1,221 @@
+"""The authenticator app (TOTP, RFC 6238): enrol, confirm, turn off, recovery codes.
+
+Enrolment is two steps so a mistyped secret cannot lock anyone out: ``start_enrolment``
+stores a fresh secret (encrypted, context ``totp:<user>`` -- what
+:mod:`ewallet.identity.totp_check` decrypts) that does nothing yet; ``confirm_enrolment``
+turns it on once the app shows a matching code, and hands out 10 recovery codes, once.
+
+Recovery codes are 60 random bits each, so a keyed digest (not argon2) is enough to store
+them; each works once. Turning the authenticator off needs a current code or a recovery
+code; wrong ones are audit-logged and, :data:`MAX_DISABLE_FAILURES` within
+:data:`FAILURE_WINDOW`, refused outright (``too_many_attempts``) -- a stolen session must
+not be able to grind through codes.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final, Protocol, cast
+
+import pyotp
+from sqlalchemy import Table, delete, insert, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from ewallet.audit.service import Actor
+from ewallet.identity.errors import (
+    TotpAlreadyEnabledError,
+    TotpInvalidError,
+    TotpNotEnabledError,
+)
+from ewallet.identity.payment_password import audit_user, locked_user
+from ewallet.identity.phone import mask_phone
+from ewallet.identity.protection import failures_left
+from ewallet.identity.totp_check import STEP_SECONDS, matching_step, verify_user_totp
+from ewallet.kit.clock import Clock
+from ewallet.kit.db.uow import UnitOfWork, run_unit
+from ewallet.models.identity import TotpRecoveryCode
+from ewallet.notify.service import notify_user
+from ewallet.security.context import SecurityContext
+from ewallet.security.crypto import KeyedDigest
+
+recovery_codes = cast(Table, TotpRecoveryCode.__table__)
+
+ISSUER: Final = "ewallet"
+RECOVERY_CODE_COUNT: Final = 10
+_RECOVERY_ALPHABET: Final = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford: no i, l, o, u
+MAX_DISABLE_FAILURES: Final = 5
+FAILURE_WINDOW: Final = timedelta(minutes=15)
+DISABLE_FAILED: Final = "totp.disable_failed"
+
+
+class HasTotp(Protocol):
+    @property
+    def totp_enabled_at(self) -> datetime | None: ...
+
+
+def totp_enabled(user: HasTotp) -> bool:
+    """True once the authenticator is confirmed: sign-in step-up may then offer TOTP."""
+    return user.totp_enabled_at is not None
+
+
+def new_recovery_code() -> str:
+    raw = "".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(12))
+    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+
+def recovery_code_hash(digest: KeyedDigest, *, user_id: str, code: str) -> str:
+    normalized = "".join(ch for ch in code.lower() if ch.isalnum())
+    return digest(f"totp-recovery:{user_id}:{normalized}")
+
+
+async def use_recovery_code(
+    conn: AsyncConnection, *, clock: Clock, digest: KeyedDigest, user_id: str, code: str
+) -> bool:
+    """Spend one unused recovery code of the user in the caller's transaction.
+
+    True when it was unused (it is now marked used); the conditional update makes two
+    concurrent uses of the same code succeed at most once. Sign-in step-up may call this.
+    """
+    spent = await conn.execute(
+        update(recovery_codes)
+        .where(
+            recovery_codes.c.user_id == user_id,
+            recovery_codes.c.code_hash == recovery_code_hash(digest, user_id=user_id, code=code),
+            recovery_codes.c.used_at.is_(None),
+        )
+        .values(used_at=clock.now())
+    )
+    return spent.rowcount == 1
+
+
+@dataclass(frozen=True, slots=True)
+class TotpEnrolment:
+    secret: str
+    otpauth_uri: str
+
+
+async def start_enrolment(
+    engine: AsyncEngine, *, clock: Clock, security: SecurityContext, user_id: str, actor: Actor
+) -> TotpEnrolment:
+    """A new secret for the app; any earlier unconfirmed one stops counting."""
+
+    async def work(uow: UnitOfWork) -> TotpEnrolment:
+        user = await locked_user(uow, user_id)
+        if totp_enabled(user):
+            raise TotpAlreadyEnabledError("turn the authenticator off before enrolling again")
+        secret = pyotp.random_base32()
+        user.totp_secret_encrypted = security.cipher.encrypt(secret, context=f"totp:{user_id}")
+        user.totp_last_step = None
+        user.updated_at = clock.now()
+        await audit_user(uow, clock, actor, "totp.enrolment_started", user_id)
+        uri = pyotp.TOTP(secret, interval=STEP_SECONDS).provisioning_uri(
+            name=mask_phone(user.phone), issuer_name=ISSUER
+        )
+        return TotpEnrolment(secret=secret, otpauth_uri=uri)
+
+    return await run_unit(engine, work)
+
+
+async def confirm_enrolment(
+    engine: AsyncEngine,
+    *,
+    clock: Clock,
+    security: SecurityContext,
+    user_id: str,
+    totp_code: str,
+    actor: Actor,
+) -> list[str]:
+    """Turn the authenticator on if ``totp_code`` matches; returns the recovery codes."""
+
+    async def work(uow: UnitOfWork) -> list[str]:
+        user = await locked_user(uow, user_id)
+        if totp_enabled(user):
+            raise TotpAlreadyEnabledError("the authenticator is already on")
+        if user.totp_secret_encrypted is None:
+            raise TotpNotEnabledError("start the enrolment first")
+        secret = security.cipher.decrypt(user.totp_secret_encrypted, context=f"totp:{user_id}")
+        now = clock.now()
+        step = matching_step(secret, totp_code, int(now.timestamp()))
+        if step is None:
+            raise TotpInvalidError("the code does not match the new secret")
+        user.totp_enabled_at = now
+        user.totp_last_step = step  # this code must not sign anyone in later
+        user.updated_at = now
+        codes = [new_recovery_code() for _ in range(RECOVERY_CODE_COUNT)]
+        conn = await uow.connection()
+        await conn.execute(delete(recovery_codes).where(recovery_codes.c.user_id == user_id))
+        await conn.execute(
+            insert(recovery_codes),
+            [
+                {
+                    "user_id": user_id,
+                    "code_hash": recovery_code_hash(security.digest, user_id=user_id, code=code),
+                    "created_at": now,
+                    "used_at": None,
+                }
+                for code in codes
+            ],
+        )
+        await notify_user(uow.session, clock=clock, user=user, kind="totp_enabled")
+        await audit_user(uow, clock, actor, "totp.enabled", user_id)
+        return codes
+
+    return await run_unit(engine, work)
+
+
+async def disable_totp(
+    engine: AsyncEngine,
+    *,
+    clock: Clock,
+    security: SecurityContext,
+    user_id: str,
+    totp_code: str | None,
+    recovery_code: str | None,
+    actor: Actor,
+) -> None:
+    """Turn the authenticator off with a fresh code or an unused recovery code."""
+
+    async def work(uow: UnitOfWork) -> int | None:
+        """None when done; else the tries left (the failure commits with this unit)."""
+        user = await locked_user(uow, user_id)
+        if not totp_enabled(user):
+            raise TotpNotEnabledError("the authenticator is not on")
+        left = await failures_left(
+            uow,
+            clock=clock,
+            action=DISABLE_FAILED,
+            user_id=user_id,
+            limit=MAX_DISABLE_FAILURES,
+            window=FAILURE_WINDOW,
+        )
+        conn = await uow.connection()
+        if totp_code is not None:
+            ok = await verify_user_totp(
+                conn, clock=clock, cipher=security.cipher, user_id=user_id, code=totp_code
+            )
+        else:
+            ok = await use_recovery_code(
+                conn,
+                clock=clock,
+                digest=security.digest,
+                user_id=user_id,
+                code=recovery_code or "",
+            )
+        if not ok:
+            await audit_user(uow, clock, actor, DISABLE_FAILED, user_id)
+            return left - 1
+        user.totp_secret_encrypted = None
+        user.totp_enabled_at = None
+        user.totp_last_step = None
+        user.updated_at = clock.now()
+        await conn.execute(delete(recovery_codes).where(recovery_codes.c.user_id == user_id))
+        await notify_user(uow.session, clock=clock, user=user, kind="totp_disabled")
+        method = "totp_code" if totp_code is not None else "recovery_code"
+        await audit_user(uow, clock, actor, "totp.disabled", user_id, details={"with": method})
+        return None
+
+    left = await run_unit(engine, work)
+    if left is not None:
+        raise TotpInvalidError("wrong or already used code", remaining_attempts=left)

@@ -1,0 +1,57 @@
+"""Queries on ``users``. ORM objects, because notices (:func:`ewallet.notify.service.notify_user`)
+take a :class:`User`; callers pass their unit's session and never commit here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ewallet.kit.ids import new_id
+from ewallet.models.identity import User
+
+CLOSED = "closed"
+
+
+async def find_by_phone(
+    session: AsyncSession, phone: str, *, for_update: bool = False
+) -> User | None:
+    """The account of ``phone`` (E.164), closed ones included (they keep their number)."""
+    statement = select(User).where(User.phone == phone)
+    if for_update:
+        statement = statement.with_for_update()
+    return (await session.scalars(statement)).first()
+
+
+async def get_user(session: AsyncSession, user_id: str, *, for_update: bool = False) -> User | None:
+    return await session.get(User, user_id, with_for_update=for_update)
+
+
+async def add_user(
+    session: AsyncSession, *, phone: str, password_hash: str, locale: str, now: datetime
+) -> User:
+    """A new class-I account; flushed so its id exists for the rows that follow."""
+    user = User(
+        id=new_id("usr"),
+        phone=phone,
+        status="active",
+        tier=1,
+        locale=locale,
+        nickname=None,
+        login_password_hash=password_hash,
+        login_password_changed_at=now,
+        login_failures=0,
+        login_locked_until=None,
+        payment_failures=0,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(user)
+    await session.flush()
+    return user
+
+
+def is_signable(user: User | None) -> bool:
+    """Closed accounts answer sign-in exactly like phones without an account."""
+    return user is not None and user.status != CLOSED

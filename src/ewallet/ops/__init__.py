@@ -1,0 +1,1 @@
+"""Operations: maintenance windows and their enforcement at the HTTP edge."""

@@ -1,0 +1,1 @@
+"""Bank staff: accounts with mandatory TOTP, sessions, role checks and their audited actions."""

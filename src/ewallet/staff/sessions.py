@@ -1,0 +1,359 @@
+"""Staff sign-in, token refresh and sign-out.
+
+Sign-in needs the email, the password and a TOTP code; any of them wrong answers
+``invalid_credentials`` without saying which. An unknown email costs the same argon2 work
+and the same audited write as a known one, so timing does not tell them apart. The
+password is checked *outside* any transaction (argon2 takes tens of milliseconds and a
+SQLite write transaction would stall every other writer meanwhile); the failure count, the
+TOTP step and the session are then settled in one short transaction on the locked row.
+
+Lock rule: ``login_lock_threshold`` consecutive failures lock the account for
+``login_lock_minutes``; while locked, sign-in answers ``429 too_many_attempts`` with
+``retry_after`` and checks nothing. Unknown emails are locked the same way (counted in the
+rate-limit store), so a lock does not reveal a staff account either. Each client address
+has ``login_per_ip_minute`` attempts a minute (``429 rate_limited``). A TOTP code is
+accepted once: its time step is stored and that step or an older one is refused, even
+with the right password.
+
+Tokens: the access token (kind ``staff``) lives ``access_token_minutes`` and is renewed
+with ``POST /v1/staff/sessions/refresh`` while it is still valid, so a console left idle
+longer than that must sign in again; no token outlives its session, which ends
+``staff_session_hours`` after sign-in. Every request also checks the session row, so
+sign-out and disabling take effect at once.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from ewallet.audit.service import Actor, record_event
+from ewallet.config import Settings
+from ewallet.identity.errors import InvalidCredentialsError, TooManyAttemptsError
+from ewallet.identity.totp_check import matching_step
+from ewallet.kit.clock import Clock
+from ewallet.kit.db.uow import UnitOfWork, run_unit
+from ewallet.kit.ids import new_id
+from ewallet.kit.ratelimit import Interval, RateLimiter, Rule
+from ewallet.security.context import SecurityContext
+from ewallet.security.passwords import Hasher
+from ewallet.staff import repository as repo
+from ewallet.staff.errors import StaffDisabledError
+from ewallet.staff.principal import StaffPrincipal
+
+Failure = Literal["password", "totp", "totp_reused"]
+UNKNOWN_FAILURES = "staff-login-failures"
+# Failures of unknown emails fade after this much real time; a real account keeps its
+# count until a success or a lock, which nobody can tell apart within a month.
+UNKNOWN_FAILURES_TTL = timedelta(days=30)
+_dummy_hashes: weakref.WeakKeyDictionary[Hasher, str] = weakref.WeakKeyDictionary()
+
+
+@dataclass(frozen=True, slots=True)
+class StaffTokens:
+    access_token: str
+    expires_at: datetime
+    session_id: str
+    session_expires_at: datetime
+    must_change_password: bool
+
+
+def totp_context(staff_id: str) -> str:
+    """Binds an encrypted TOTP secret to its row: a secret copied to another row won't open."""
+    return f"staff-totp:{staff_id}"
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+async def _dummy_hash(hasher: Hasher) -> str:
+    """A hash with the configured parameters, verified for unknown emails (equal cost)."""
+    cached = _dummy_hashes.get(hasher)
+    if cached is None:
+        cached = await hasher.hash("ewallet-no-such-staff-member")
+        _dummy_hashes[hasher] = cached
+    return cached
+
+
+def issue_tokens(
+    security: SecurityContext,
+    *,
+    settings: Settings,
+    now: datetime,
+    staff_id: str,
+    session_id: str,
+    session_expires_at: datetime,
+    must_change_password: bool,
+) -> StaffTokens:
+    expires_at = min(now + timedelta(minutes=settings.access_token_minutes), session_expires_at)
+    # Token expiry is whole seconds; report the instant the token really stops working.
+    expires_at = expires_at.replace(microsecond=0)
+    token = security.tokens.issue(
+        subject=staff_id, session_id=session_id, kind="staff", now=now, ttl=expires_at - now
+    )
+    return StaffTokens(token, expires_at, session_id, session_expires_at, must_change_password)
+
+
+@dataclass(frozen=True, slots=True)
+class _Attempt:
+    """One sign-in after the password was checked: what the locked transaction decides on."""
+
+    security: SecurityContext
+    settings: Settings
+    clock: Clock
+    ip: str | None
+    staff_id: str
+    verified_hash: str
+    password_ok: bool
+    totp_code: str
+    new_hash: str | None
+
+    def failure(self, current: Any, now: datetime) -> tuple[Failure | None, int | None]:
+        if not self.password_ok or current.password_hash != self.verified_hash:
+            return "password", None
+        secret = self.security.cipher.decrypt(
+            current.totp_secret_encrypted, context=totp_context(current.id)
+        )
+        step = matching_step(secret, self.totp_code.strip(), int(now.timestamp()))
+        if step is None:
+            return "totp", None
+        if current.totp_last_step is not None and step <= current.totp_last_step:
+            return "totp_reused", None
+        return None, step
+
+    async def settle(self, uow: UnitOfWork) -> StaffTokens | Exception:
+        conn = await uow.connection()
+        now = self.clock.now()
+        current = await repo.staff_by_id(conn, self.staff_id, for_update=True)
+        assert current is not None  # staff rows are disabled, never deleted
+        if current.locked_until is not None and current.locked_until > now:
+            return _locked(current.locked_until, now)
+        failure, step = self.failure(current, now)
+        if failure is not None:
+            actor = Actor("anonymous", None, self.ip)
+            await record_failure(
+                uow,
+                settings=self.settings,
+                clock=self.clock,
+                row=current,
+                reason=failure,
+                actor=actor,
+            )
+            return InvalidCredentialsError("wrong email, password or authenticator code")
+        changes: dict[str, Any] = {"totp_last_step": step, "failures": 0, "locked_until": None}
+        if self.new_hash is not None:
+            changes["password_hash"] = self.new_hash
+        actor = Actor("staff", current.id, self.ip)
+        if current.status != "active":
+            await repo.update_staff(conn, current.id, **changes)
+            await self._audit(conn, actor, "staff.sign_in_refused", {"reason": "disabled"})
+            return StaffDisabledError("this staff account is disabled")
+        session_id = new_id("ssn")
+        expires_at = now + timedelta(hours=self.settings.staff_session_hours)
+        await repo.update_staff(conn, current.id, last_sign_in_at=now, **changes)
+        await repo.insert_session(
+            conn, session_id=session_id, staff_id=current.id, now=now, expires_at=expires_at
+        )
+        await self._audit(conn, actor, "staff.signed_in", {"session_id": session_id})
+        return issue_tokens(
+            self.security,
+            settings=self.settings,
+            now=now,
+            staff_id=current.id,
+            session_id=session_id,
+            session_expires_at=expires_at,
+            must_change_password=bool(current.must_change_password),
+        )
+
+    async def _audit(
+        self, conn: AsyncConnection, actor: Actor, action: str, details: dict[str, Any]
+    ) -> None:
+        await record_event(
+            conn,
+            clock=self.clock,
+            actor=actor,
+            action=action,
+            subject_type="staff",
+            subject_id=self.staff_id,
+            details=details,
+        )
+
+
+def _locked(locked_until: datetime, now: datetime) -> TooManyAttemptsError:
+    return TooManyAttemptsError(
+        "too many failed sign-ins; the account is locked for a while",
+        retry_after=max(1, math.ceil((locked_until - now).total_seconds())),
+    )
+
+
+async def sign_in(
+    engine: AsyncEngine,
+    *,
+    security: SecurityContext,
+    settings: Settings,
+    clock: Clock,
+    email: str,
+    password: str,
+    totp_code: str,
+    ip: str | None,
+    limiter: RateLimiter,
+) -> StaffTokens:
+    """A new session; else invalid_credentials, too_many_attempts, rate_limited or
+    staff_disabled."""
+    email = normalize_email(email)
+    refused = await limiter.hit(ip_rule(settings), ip or "unknown")
+    if refused is not None:
+        raise refused.error("too many sign-in attempts from this address")
+
+    async def load(uow: UnitOfWork) -> Any:
+        return await repo.staff_by_email(await uow.connection(), email)
+
+    row = await run_unit(engine, load, read_only=True)
+    now = clock.now()
+    if row is not None and row.locked_until is not None and row.locked_until > now:
+        raise _locked(row.locked_until, now)
+    if row is None:
+        await _refuse_unknown(
+            engine,
+            security=security,
+            settings=settings,
+            clock=clock,
+            limiter=limiter,
+            email=email,
+            password=password,
+            ip=ip,
+        )
+    password_ok = await security.passwords.verify(row.password_hash, password)
+    new_hash = None
+    if password_ok and security.passwords.needs_rehash(row.password_hash):
+        new_hash = await security.passwords.hash(password)
+    attempt = _Attempt(
+        security=security,
+        settings=settings,
+        clock=clock,
+        ip=ip,
+        staff_id=row.id,
+        verified_hash=row.password_hash,
+        password_ok=password_ok,
+        totp_code=totp_code,
+        new_hash=new_hash,
+    )
+    outcome = await run_unit(engine, attempt.settle)
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
+
+
+async def record_failure(
+    uow: UnitOfWork, *, settings: Settings, clock: Clock, row: Any, reason: str, actor: Actor
+) -> None:
+    """Count a failed proof of the staff member's password or code; lock at the threshold."""
+    conn = await uow.connection()
+    now = clock.now()
+    failures = int(row.failures) + 1
+    details: dict[str, Any] = {"reason": reason, "failures": failures}
+    if failures >= settings.login_lock_threshold:
+        locked_until = now + timedelta(minutes=settings.login_lock_minutes)
+        await repo.update_staff(conn, row.id, failures=0, locked_until=locked_until)
+        details["locked_until"] = locked_until.isoformat()
+    else:
+        await repo.update_staff(conn, row.id, failures=failures)
+    await record_event(
+        conn,
+        clock=clock,
+        actor=actor,
+        action="staff.sign_in_failed",
+        subject_type="staff",
+        subject_id=row.id,
+        details=details,
+    )
+
+
+def ip_rule(settings: Settings) -> Rule:
+    """Sign-in attempts per client address, the same budget customers' sign-in has."""
+    return Rule("staff-sign-in-ip", settings.login_per_ip_minute, timedelta(minutes=1))
+
+
+def unknown_email_lock(settings: Settings) -> Interval:
+    """The lock emulated for emails without a staff member (see :func:`_refuse_unknown`)."""
+    return Interval("staff-login-lock", timedelta(minutes=settings.login_lock_minutes))
+
+
+async def _refuse_unknown(
+    engine: AsyncEngine,
+    *,
+    security: SecurityContext,
+    settings: Settings,
+    clock: Clock,
+    limiter: RateLimiter,
+    email: str,
+    password: str,
+    ip: str | None,
+) -> None:
+    """Answer an unknown email exactly as a known one with a wrong password.
+
+    Same argon2 work (a dummy hash with the configured parameters), same audited write,
+    and the same lock after ``login_lock_threshold`` failures -- counted in the rate-limit
+    store under a keyed digest of the address -- so neither the answer, nor its timing,
+    nor a lock tells whether the email belongs to a staff member.
+    """
+    digest = security.digest("staff-email:" + email)
+    lock = await limiter.test(unknown_email_lock(settings), digest)
+    if lock is not None:
+        raise TooManyAttemptsError("the account is locked", retry_after=lock.seconds)
+    await security.passwords.verify(await _dummy_hash(security.passwords), password)
+    failures = await limiter.add(UNKNOWN_FAILURES, digest, ttl=UNKNOWN_FAILURES_TTL)
+    if failures >= settings.login_lock_threshold:
+        await limiter.hit(unknown_email_lock(settings), digest)
+        await limiter.reset(UNKNOWN_FAILURES, digest)
+
+    async def work(uow: UnitOfWork) -> None:
+        # The digest, not the address: people type passwords into the email field.
+        await record_event(
+            await uow.connection(),
+            clock=clock,
+            actor=Actor("anonymous", None, ip),
+            action="staff.sign_in_failed",
+            details={"reason": "unknown_email", "email_digest": digest, "failures": failures},
+        )
+
+    await run_unit(engine, work)
+    raise InvalidCredentialsError("wrong email, password or authenticator code")
+
+
+def refresh(
+    security: SecurityContext, *, settings: Settings, clock: Clock, principal: StaffPrincipal
+) -> StaffTokens:
+    """A fresh access token for the caller's live session (the dependency checked it)."""
+    return issue_tokens(
+        security,
+        settings=settings,
+        now=clock.now(),
+        staff_id=principal.staff_id,
+        session_id=principal.session_id,
+        session_expires_at=principal.session_expires_at,
+        must_change_password=principal.must_change_password,
+    )
+
+
+async def sign_out(engine: AsyncEngine, *, clock: Clock, principal: StaffPrincipal) -> None:
+    async def work(uow: UnitOfWork) -> None:
+        conn = await uow.connection()
+        await repo.revoke_session(conn, principal.session_id, clock.now())
+        await record_event(
+            conn,
+            clock=clock,
+            actor=principal.actor(),
+            action="staff.signed_out",
+            subject_type="staff",
+            subject_id=principal.staff_id,
+            details={"session_id": principal.session_id},
+        )
+
+    await run_unit(engine, work)
