@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 import ewallet
+from ewallet.cards import endpoints as cards_endpoints
 from ewallet.config import Settings, load_settings
 from ewallet.http import health
 from ewallet.http.deps import app_clock, app_settings
@@ -23,6 +24,12 @@ from ewallet.identity import endpoints as identity_endpoints
 from ewallet.identity import endpoints_me as identity_me_endpoints
 from ewallet.identity import security_endpoints
 from ewallet.identity.deps import idempotency_scope
+from ewallet.integrations.bank.wiring import (
+    SANDBOX_BANK_PATH,
+    bank_gateway_running,
+    embedded_sandbox_bank,
+)
+from ewallet.integrations.psp import PspChannels
 from ewallet.kit.clock import Clock, SystemClock
 from ewallet.kit.db.engine import make_engine
 from ewallet.kit.logging import configure_logging
@@ -30,14 +37,20 @@ from ewallet.kit.ratelimit import RateLimiter
 from ewallet.ledger import Ledger
 from ewallet.ops import endpoints as ops_endpoints
 from ewallet.ops.enforcement import install_maintenance
+from ewallet.sandbox.psp import mount_psp_sandboxes
 from ewallet.security.context import SecurityContext
 from ewallet.staff import endpoints as staff_endpoints
+from ewallet.wallet import endpoints as wallet_endpoints
 from ewallet.worker.embedded import embedded_outbox
 
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = app_settings(app)
+    # First: in production, missing PSP keys stop start-up before anything is opened.
+    app.state.psp = PspChannels.from_settings(
+        settings, clock=app_clock(app), sandboxes=app.state.psp_sandboxes
+    )
     engine = make_engine(
         settings.database_url, pool_size=settings.db_pool_size, echo=settings.db_echo
     )
@@ -54,9 +67,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.ledger = ledger
     app.state.rate_limiter = RateLimiter.from_settings(settings, clock=app_clock(app))
     try:
-        async with embedded_outbox(app, settings, engine):
+        async with embedded_outbox(app, settings, engine), bank_gateway_running(app):
             yield
     finally:
+        await app.state.psp.aclose()  # pending sandbox PSP notifications
         await app.state.rate_limiter.aclose()
         await ledger.aclose()
         await engine.dispose()
@@ -83,6 +97,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     # Added last, so it is the outermost of ours: every answer carries the request id.
     app.add_middleware(RequestContextMiddleware)
     install_docs(app)
+    # The in-process sandbox bank when EWALLET_BANK_URL is unset (docs/sandbox.md).
+    if (sandbox_bank := embedded_sandbox_bank(app, settings)) is not None:
+        app.mount(SANDBOX_BANK_PATH, sandbox_bank)
+    # In-process sandbox PSPs when EWALLET_PSP_*_URL are unset (docs/psp.md).
+    app.state.psp_sandboxes = mount_psp_sandboxes(app, settings, clock=app.state.clock)
 
     app.include_router(health.router)
     # Feature routers follow here, one include_router line each, under the /v1 prefix.
@@ -94,6 +113,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     # Staff and operations routers below.
     app.include_router(staff_endpoints.router)
     app.include_router(ops_endpoints.router)
+    # Wallet, cards and funding routers below.
+    app.include_router(wallet_endpoints.router)
+    app.include_router(cards_endpoints.router)
     return app
 
 

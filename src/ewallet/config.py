@@ -43,6 +43,27 @@ class Settings(BaseSettings):
     sms_provider: str = "outbox"
     smtp_url: str | None = None
     bank_url: str | None = None
+    # The merchant key sent to the bank as X-Bank-Key; unset: derived from secret_key.
+    bank_key: SecretStr | None = None
+    bank_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10.0
+    # The in-process sandbox bank's own database; unset: var_dir/sandbox-bank.db.
+    sandbox_bank_db_url: str | None = None
+    # PSPs (docs/psp.md). An unset URL means the in-process sandbox; unset key paths mean
+    # development keys generated under var_dir (refused in production).
+    psp_public_url: str | None = None
+    psp_alipay_url: str | None = None
+    psp_alipay_app_id: str = "2021000000000001"
+    psp_alipay_private_key_path: Path | None = None
+    psp_alipay_public_key_path: Path | None = None
+    psp_wechat_url: str | None = None
+    psp_wechat_mchid: str = "1900000001"
+    psp_wechat_appid: str = "wx00000000000dev01"
+    psp_wechat_private_key_path: Path | None = None
+    psp_wechat_cert_serial: str | None = None
+    psp_wechat_platform_key_path: Path | None = None
+    psp_wechat_platform_key_id: str | None = None
+    psp_wechat_api_v3_key: SecretStr | None = None
+    psp_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
     var_dir: Path = Path("var")
     log_level: str = "INFO"
     log_json: bool = True

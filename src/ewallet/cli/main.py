@@ -8,6 +8,7 @@ from ewallet.cli.audit import audit_app
 from ewallet.cli.db import db_app
 from ewallet.cli.dev import dev_app
 from ewallet.cli.ledger import ledger_app
+from ewallet.cli.sandbox import sandbox_app
 from ewallet.cli.serve import serve
 from ewallet.cli.staff import staff_app
 from ewallet.cli.worker import worker
@@ -18,5 +19,6 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(dev_app, name="dev")
 app.add_typer(audit_app, name="audit")
 app.add_typer(staff_app, name="staff")
+app.add_typer(sandbox_app, name="sandbox")
 app.command("serve")(serve)
 app.command("worker")(worker)

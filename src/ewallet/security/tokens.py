@@ -19,6 +19,7 @@ from ewallet.kit.errors import UnauthorizedError
 from ewallet.security.crypto import sha256_hex
 
 AUDIENCE = "ewallet"
+CLOCK_SKEW_SECONDS = 60
 TokenKind = Literal["user", "staff"]
 
 
@@ -54,15 +55,22 @@ class TokenSigner:
                 self._key,
                 algorithms=["HS256"],
                 audience=AUDIENCE,
-                options={"require": ["sub", "sid", "typ", "exp", "iat"], "verify_exp": False},
+                # Times are checked below against the injected clock, not the machine's.
+                options={
+                    "require": ["sub", "sid", "typ", "exp", "iat"],
+                    "verify_exp": False,
+                    "verify_iat": False,
+                    "verify_nbf": False,
+                },
             )
         except jwt.PyJWTError:
             raise UnauthorizedError("invalid access token") from None
         if claims["typ"] != kind:
             raise UnauthorizedError("wrong kind of token")
-        # Expiry is checked against the injected clock, not the machine's, so tests move time.
         if int(claims["exp"]) <= int(now.timestamp()):
             raise UnauthorizedError("access token expired")
+        if int(claims["iat"]) > int(now.timestamp()) + CLOCK_SKEW_SECONDS:
+            raise UnauthorizedError("access token issued in the future")
         return AccessClaims(
             subject=str(claims["sub"]),
             session_id=str(claims["sid"]),

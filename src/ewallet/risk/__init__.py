@@ -1,0 +1,1 @@
+"""Risk and limits: account-class allowances (more rules arrive with payments)."""

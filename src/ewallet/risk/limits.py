@@ -1,0 +1,83 @@
+"""Account-class allowances for paying from the balance (DESIGN.md, after PBoC rules).
+
+Class I (phone only) may pay ¥1,000 from its balance over the account's lifetime; class II
+(real name) ¥100,000 a year; class III (real name and a bound card) ¥200,000 a year. Usage
+is read from the ledger -- the wallet's debits by payments, transfers and bills -- so it
+can never drift from the money that actually moved. Years run in Asia/Shanghai time.
+The daily caps by authentication strength of the payments issue build on this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time
+from typing import Final, Literal, cast
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Table, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ewallet.kit.money import Money
+from ewallet.ledger import TransactionKind
+from ewallet.models.ledger import LedgerPosting, LedgerTransaction
+
+CHINA_TIME: Final = ZoneInfo("Asia/Shanghai")
+BALANCE_PAYMENT_KINDS: Final = (
+    TransactionKind.PAYMENT.value,
+    TransactionKind.TRANSFER.value,
+    TransactionKind.BILL.value,
+)
+postings = cast(Table, LedgerPosting.__table__)
+transactions = cast(Table, LedgerTransaction.__table__)
+
+
+@dataclass(frozen=True, slots=True)
+class ClassAllowance:
+    tier: int
+    allowance: Money
+    period: Literal["lifetime", "year"]
+
+
+CLASS_ALLOWANCES: Final[dict[int, ClassAllowance]] = {
+    1: ClassAllowance(1, Money(1_000_00), "lifetime"),
+    2: ClassAllowance(2, Money(100_000_00), "year"),
+    3: ClassAllowance(3, Money(200_000_00), "year"),
+}
+
+
+def period_start(allowance: ClassAllowance, now: datetime) -> datetime | None:
+    """Where the allowance's period began: None for lifetime, else 1 January (China time)."""
+    if allowance.period == "lifetime":
+        return None
+    local = now.astimezone(CHINA_TIME)
+    return datetime.combine(local.date().replace(month=1, day=1), time(), tzinfo=CHINA_TIME)
+
+
+async def balance_payments(
+    conn: AsyncConnection, *, wallet_account_id: int, since: datetime | None
+) -> int:
+    """Minor units paid out of the wallet by payments, transfers and bills since ``since``."""
+    statement = (
+        select(func.coalesce(func.sum(postings.c.amount), 0))
+        .select_from(postings.join(transactions, transactions.c.id == postings.c.transaction_id))
+        .where(
+            postings.c.account_id == wallet_account_id,
+            postings.c.amount > 0,
+            transactions.c.kind.in_(BALANCE_PAYMENT_KINDS),
+        )
+    )
+    if since is not None:
+        statement = statement.where(postings.c.created_at >= since)
+    return int((await conn.execute(statement)).scalar_one())
+
+
+async def remaining_allowance(
+    conn: AsyncConnection, *, tier: int, wallet_account_id: int | None, now: datetime
+) -> Money:
+    allowance = CLASS_ALLOWANCES[tier]
+    if wallet_account_id is None:
+        return allowance.allowance
+    used = await balance_payments(
+        conn, wallet_account_id=wallet_account_id, since=period_start(allowance, now)
+    )
+    return Money(max(0, allowance.allowance.minor - used), allowance.allowance.currency)

@@ -1,0 +1,66 @@
+"""The chart of accounts: one naming scheme for every ledger account the wallet opens.
+
+Wallets, merchants and biller payables are liabilities (credit-normal, never negative);
+bank settlement, PSP clearing and cash vaults are assets (debit-normal, may go negative
+while money is in flight); suspense holds unknown outcomes until they are settled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ewallet.ledger import Account, Ledger, Side
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSpec:
+    code: str
+    kind: str
+    normal_side: Side
+    may_go_negative: bool
+    currency: str
+
+
+def wallet(user_id: str, currency: str = "CNY") -> AccountSpec:
+    return AccountSpec(f"wallet:{user_id}:{currency}", "wallet", Side.CREDIT, False, currency)
+
+
+def merchant(merchant_id: str, currency: str = "CNY") -> AccountSpec:
+    return AccountSpec(
+        f"merchant:{merchant_id}:{currency}", "merchant", Side.CREDIT, False, currency
+    )
+
+
+def bank_settlement(bank_code: str, currency: str = "CNY") -> AccountSpec:
+    return AccountSpec(
+        f"bank_settlement:{bank_code}:{currency}", "bank_settlement", Side.DEBIT, True, currency
+    )
+
+
+def psp_clearing(provider: str, currency: str = "CNY") -> AccountSpec:
+    return AccountSpec(
+        f"psp_clearing:{provider}:{currency}", "psp_clearing", Side.DEBIT, True, currency
+    )
+
+
+def cash_vault(branch: str, currency: str = "CNY") -> AccountSpec:
+    return AccountSpec(f"cash_vault:{branch}:{currency}", "cash_vault", Side.DEBIT, True, currency)
+
+
+def fee_revenue(currency: str = "CNY") -> AccountSpec:
+    return AccountSpec(f"fee_revenue:{currency}", "fee_revenue", Side.CREDIT, True, currency)
+
+
+def suspense(currency: str = "CNY") -> AccountSpec:
+    return AccountSpec(f"suspense:{currency}", "suspense", Side.DEBIT, True, currency)
+
+
+async def open_account(ledger: Ledger, spec: AccountSpec) -> Account:
+    """Open (or find) the account ``spec`` names; idempotent by code."""
+    return await ledger.open_account(
+        code=spec.code,
+        kind=spec.kind,
+        normal_side=spec.normal_side,
+        currency=spec.currency,
+        may_go_negative=spec.may_go_negative,
+    )
