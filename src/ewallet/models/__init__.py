@@ -1,5 +1,6 @@
 """ORM tables, one module per aggregate. Importing this package registers them all."""
 
+from ewallet.models.funding import Card, Topup
 from ewallet.models.idempotency import IdempotencyRecord
 from ewallet.models.identity import (
     AuthSession,
@@ -26,6 +27,7 @@ __all__ = [
     "AuditChainHead",
     "AuditEvent",
     "AuthSession",
+    "Card",
     "Device",
     "IdempotencyRecord",
     "LedgerAccount",
@@ -40,6 +42,7 @@ __all__ = [
     "Staff",
     "StaffSession",
     "StepUpChallenge",
+    "Topup",
     "TotpRecoveryCode",
     "User",
     "VerificationCode",
