@@ -12,8 +12,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 import ewallet
+from ewallet.cards import binding_endpoints
 from ewallet.cards import endpoints as cards_endpoints
 from ewallet.config import Settings, load_settings
+from ewallet.funding import callbacks as funding_callbacks
+from ewallet.funding import endpoints as funding_endpoints
 from ewallet.http import health
 from ewallet.http.deps import app_clock, app_settings
 from ewallet.http.docs import install_docs
@@ -114,6 +117,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(staff_endpoints.router)
     app.include_router(ops_endpoints.router)
     # Wallet, cards and funding routers below.
+    app.include_router(funding_endpoints.router)
+    app.include_router(funding_callbacks.router)
+    app.include_router(binding_endpoints.router)
     app.include_router(wallet_endpoints.router)
     app.include_router(cards_endpoints.router)
     return app

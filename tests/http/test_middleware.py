@@ -55,19 +55,19 @@ def test_route_template_without_a_route_is_unmatched() -> None:
 async def test_route_templates_include_router_prefixes_and_mounts(
     plain_settings: Settings, log_lines: LogLines
 ) -> None:
-    inner = APIRouter(prefix="/topups")
+    inner = APIRouter(prefix="/widgets")
 
-    @inner.get("/{topup_id}")
-    async def get_topup(topup_id: str) -> dict[str, str]:
-        return {"id": topup_id}
+    @inner.get("/{widget_id}")
+    async def get_widget(widget_id: str) -> dict[str, str]:
+        return {"id": widget_id}
 
     outer = APIRouter()
     outer.include_router(inner)
     app = create_app(plain_settings)
     app.include_router(outer, prefix="/v1")
     async with serving(app) as client:
-        assert (await client.get("/v1/topups/t-1")).status_code == 200
-        assert (await client.delete("/v1/topups/t-1")).status_code == 405
+        assert (await client.get("/v1/widgets/w-1")).status_code == 200
+        assert (await client.delete("/v1/widgets/w-1")).status_code == 405
         assert (await client.get("/docs/static/swagger-ui.css")).status_code == 200
         assert (await client.get("/docs/static/missing.js")).status_code == 404
         assert (await client.get("/v1/nowhere/t-1")).status_code == 404
@@ -77,8 +77,8 @@ async def test_route_templates_include_router_prefixes_and_mounts(
         if line["event"] == "http.request"
     ]
     assert routes == [
-        ("GET", "/v1/topups/{topup_id}", 200),
-        ("DELETE", "/v1/topups/{topup_id}", 405),
+        ("GET", "/v1/widgets/{widget_id}", 200),
+        ("DELETE", "/v1/widgets/{widget_id}", 405),
         ("GET", "/docs/static/{path}", 200),
         ("GET", "/docs/static/{path}", 404),
         ("GET", "unmatched", 404),

@@ -41,6 +41,9 @@ PUBLIC: frozenset[Operation] = frozenset(
         ("POST", "/v1/password-resets"),
         ("GET", "/v1/maintenance"),
         ("POST", "/v1/staff/sessions"),
+        # PSP notifications: the PSP authenticates by signature, not by token (docs/psp.md).
+        ("POST", "/v1/callbacks/alipay"),
+        ("POST", "/v1/callbacks/wechat-pay"),
     }
 )
 ANY_STAFF = frozenset(STAFF_ROLES)

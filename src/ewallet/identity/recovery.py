@@ -31,6 +31,7 @@ from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ewallet.audit.service import Actor
+from ewallet.cards.binding import bound_card_matches, has_active_card
 from ewallet.config import Settings
 from ewallet.identity.codes import Purpose, run_with_code
 from ewallet.identity.errors import (
@@ -96,8 +97,22 @@ class IdNumberFactor:
         return id_number_matches(user, security.digest, value)
 
 
-# The cards issue appends a bound-card factor (a card's number against its fingerprint).
-IDENTITY_FACTORS: list[IdentityFactor] = [IdNumberFactor()]
+@dataclass(frozen=True, slots=True)
+class BoundCardFactor:
+    """The full number of one of the account's active cards (compared by keyed fingerprint)."""
+
+    name: str = "card_number"
+
+    async def applies(self, uow: UnitOfWork, user: User) -> bool:
+        return await has_active_card(uow, user.id)
+
+    async def matches(
+        self, uow: UnitOfWork, user: User, value: str, security: SecurityContext
+    ) -> bool:
+        return await bound_card_matches(uow, security.digest, user.id, value)
+
+
+IDENTITY_FACTORS: list[IdentityFactor] = [IdNumberFactor(), BoundCardFactor()]
 
 
 @dataclass(frozen=True, slots=True)

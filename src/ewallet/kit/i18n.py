@@ -85,6 +85,9 @@ TITLES: Final[dict[str, Text]] = {
     "hold_expired": Text("该笔冻结资金已过期", "This hold has expired"),
     "already_reversed": Text("该笔交易已冲正", "This transaction was already reversed"),
     # Identity and account security.
+    "card_operation_pending": Text(
+        "该银行卡有处理中的交易，暂不能解绑", "An operation on this card is still pending"
+    ),
     "invalid_real_name": Text("姓名格式不正确", "The name is not valid"),
     "age_not_eligible": Text("未满16周岁，暂不能实名认证", "You must be at least 16 to verify"),
     "account_not_frozen": Text("账户未冻结", "The account is not frozen"),

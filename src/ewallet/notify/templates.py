@@ -94,6 +94,13 @@ NOTICES: Final[dict[str, tuple[Text, Text]]] = {
             "Your identity is verified; the account is now class {tier}.",
         ),
     ),
+    "topup_succeeded": (
+        Text("充值到账", "Top-up received"),
+        Text(
+            "您的钱包已于 {time} 充值到账 {amount} {currency}。",
+            "{amount} {currency} was added to your wallet at {time}.",
+        ),
+    ),
     "anti_phishing_code_changed": (
         Text("防伪码已更新", "Security phrase updated"),
         Text(

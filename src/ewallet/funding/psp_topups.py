@@ -1,0 +1,188 @@
+"""Top-ups through a PSP: open the payment, then settle what the PSP notifies, exactly once.
+
+Crediting is idempotent three ways: the top-up's status moves out of its unpaid states with a
+conditional ``UPDATE`` (so of two racing notifications only one proceeds), the ledger entry
+carries the key ``topup:<id>``, and both commit in one unit of work with the user's notice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+import structlog
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ewallet.audit.service import Actor, record_event
+from ewallet.funding.service import TopupView, create_topup, mark_failed, topups
+from ewallet.integrations.psp import (
+    PaymentNotice,
+    PaymentStatus,
+    PspChannels,
+    PspName,
+    StartedPayment,
+)
+from ewallet.kit.clock import Clock
+from ewallet.kit.db.uow import UnitOfWork, run_unit
+from ewallet.kit.errors import UpstreamUnavailableError
+from ewallet.kit.money import Money
+from ewallet.ledger import Ledger, Transaction, TransactionKind, apply_command, transfer
+from ewallet.models.identity import User
+from ewallet.notify.service import notify_user
+from ewallet.wallet import chart
+
+log = structlog.get_logger(__name__)
+
+SUBJECT: Final = "钱包充值"
+# A succeeded payment is credited whatever we believed before (a start that timed out was
+# marked failed, yet the payer may have paid): only an already credited top-up is skipped.
+_UNCREDITED: Final = ("awaiting_payment", "pending", "failed", "closed")
+
+Settled = Literal["credited", "already_credited", "recorded", "ignored"]
+
+
+@dataclass(frozen=True, slots=True)
+class StartedTopup:
+    topup: TopupView
+    payment: StartedPayment
+
+
+async def start_psp_topup(
+    engine: AsyncEngine,
+    psp: PspChannels,
+    *,
+    clock: Clock,
+    user_id: str,
+    method: PspName,
+    amount: Money,
+) -> StartedTopup:
+    """Record the top-up, then (outside any transaction) open its payment at the PSP."""
+    topup = await create_topup(engine, clock=clock, user_id=user_id, method=method, amount=amount)
+    try:
+        payment = await psp.start_payment(
+            method=method, out_trade_no=topup.id, amount=amount, subject=SUBJECT
+        )
+    except UpstreamUnavailableError as error:
+        await mark_failed(engine, clock=clock, topup_id=topup.id, reason=f"{error.code}: {error}")
+        raise
+    return StartedTopup(topup=topup, payment=payment)
+
+
+async def settle_notice(
+    engine: AsyncEngine,
+    ledger: Ledger,
+    *,
+    clock: Clock,
+    topup: TopupView,
+    notice: PaymentNotice,
+) -> Settled:
+    """Apply a verified notice whose amount matched ``topup``; safe to repeat and to race."""
+    if notice.status is PaymentStatus.SUCCEEDED:
+        return await _credit(engine, ledger, clock=clock, topup=topup, notice=notice)
+    if notice.status in (PaymentStatus.CLOSED, PaymentStatus.FAILED):
+        await _close(engine, clock=clock, topup=topup, status=notice.status.value)
+        return "recorded"
+    return "ignored"  # pending: keep waiting; refunded: not a top-up matter
+
+
+async def _credit(
+    engine: AsyncEngine,
+    ledger: Ledger,
+    *,
+    clock: Clock,
+    topup: TopupView,
+    notice: PaymentNotice,
+) -> Settled:
+    # Opened (idempotently) before the unit: both are needed by every credit.
+    clearing = await chart.open_account(ledger, chart.psp_clearing(notice.psp, notice.currency))
+    wallet = await chart.open_account(ledger, chart.wallet(topup.user_id, notice.currency))
+
+    async def work(uow: UnitOfWork) -> Settled:
+        conn = await uow.connection()
+        now = clock.now()
+        claimed = await conn.execute(
+            update(topups)
+            .where(topups.c.id == topup.id, topups.c.status.in_(_UNCREDITED))
+            .values(
+                status="succeeded",
+                provider_reference=notice.trade_no,
+                failure_reason=None,
+                updated_at=now,
+                completed_at=now,
+            )
+        )
+        if claimed.rowcount != 1:
+            return "already_credited"
+        outcome = await apply_command(
+            uow,
+            transfer(
+                key=f"topup:{topup.id}",
+                debit_account_id=clearing.id,
+                credit_account_id=wallet.id,
+                amount=topup.amount,
+                kind=TransactionKind.TOPUP,
+                metadata={"topup_id": topup.id, "psp": notice.psp},
+            ),
+            clock=clock,
+        )
+        assert isinstance(outcome, Transaction)
+        await conn.execute(
+            update(topups).where(topups.c.id == topup.id).values(ledger_transaction_id=outcome.id)
+        )
+        user = await uow.session.get(User, topup.user_id)
+        assert user is not None
+        await notify_user(
+            uow.session,
+            clock=clock,
+            user=user,
+            kind="topup_succeeded",
+            params={
+                "amount": topup.amount.to_decimal_string(),
+                "currency": topup.amount.currency,
+            },
+            sms=False,
+            security=False,
+        )
+        return "credited"
+
+    settled = await run_unit(engine, work)
+    log.info("funding.topup_settled", topup_id=topup.id, psp=notice.psp, outcome=settled)
+    return settled
+
+
+async def _close(engine: AsyncEngine, *, clock: Clock, topup: TopupView, status: str) -> None:
+    async def work(uow: UnitOfWork) -> None:
+        conn = await uow.connection()
+        now = clock.now()
+        await conn.execute(
+            update(topups)
+            .where(topups.c.id == topup.id, topups.c.status == "awaiting_payment")
+            .values(status=status, updated_at=now, completed_at=now)
+        )
+
+    await run_unit(engine, work)
+
+
+async def audit_rejected(
+    engine: AsyncEngine,
+    *,
+    clock: Clock,
+    psp: PspName,
+    reason: str,
+    out_trade_no: str | None,
+) -> None:
+    """``psp.notify_rejected``: a notification we refused (bad signature, wrong amount)."""
+
+    async def work(uow: UnitOfWork) -> None:
+        await record_event(
+            await uow.connection(),
+            clock=clock,
+            actor=Actor.system(),
+            action="psp.notify_rejected",
+            subject_type="topup" if out_trade_no else None,
+            subject_id=out_trade_no[:64] if out_trade_no else None,
+            details={"psp": psp, "reason": reason[:300]},
+        )
+
+    await run_unit(engine, work)

@@ -1,0 +1,48 @@
+"""Top-up requests and responses: amounts as decimal strings with a currency (API.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from ewallet.funding.service import TopupView
+from ewallet.wallet.schemas import AmountOut
+
+
+class TopupIn(BaseModel):
+    method: Literal["card", "alipay", "wechat_pay"]
+    # Any JSON value: a number or a malformed string is ``invalid_amount``, not a 422 here.
+    amount: str | int | float | None = None
+    card_id: str | None = Field(default=None, max_length=32)
+    payment_password: str | None = Field(default=None, max_length=64)
+
+
+class TopupOut(BaseModel):
+    id: str
+    method: str
+    amount: AmountOut
+    status: str
+    created_at: datetime
+    completed_at: datetime | None
+
+    @classmethod
+    def of(cls, topup: TopupView) -> TopupOut:
+        return cls(
+            id=topup.id,
+            method=topup.method,
+            amount=AmountOut.of(topup.amount),
+            status=topup.status,
+            created_at=topup.created_at,
+            completed_at=topup.completed_at,
+        )
+
+
+class TopupEnvelope(BaseModel):
+    topup: TopupOut
+
+
+class TopupStartedOut(TopupEnvelope):
+    pay_url: str | None
+    qr_code: str | None

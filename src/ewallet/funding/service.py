@@ -1,0 +1,120 @@
+"""The ``topups`` rows: create one (after the freeze check), read the caller's own, fail one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, cast
+
+from sqlalchemy import Table, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ewallet.identity.payment_password import ensure_not_frozen
+from ewallet.kit.clock import Clock
+from ewallet.kit.db.uow import UnitOfWork, run_unit
+from ewallet.kit.errors import NotFoundError
+from ewallet.kit.ids import new_id
+from ewallet.kit.money import Money
+from ewallet.models.funding import Topup
+
+topups = cast(Table, Topup.__table__)
+
+TopupMethod = Literal["card", "alipay", "wechat_pay"]
+
+
+@dataclass(frozen=True, slots=True)
+class TopupView:
+    id: str
+    user_id: str
+    method: str
+    amount: Money
+    status: str
+    provider_reference: str | None
+    ledger_transaction_id: str | None
+    created_at: datetime
+    completed_at: datetime | None
+
+    @classmethod
+    def of(cls, row: Any) -> TopupView:
+        return cls(
+            id=row.id,
+            user_id=row.user_id,
+            method=row.method,
+            amount=Money(row.amount, row.currency),
+            status=row.status,
+            provider_reference=row.provider_reference,
+            ledger_transaction_id=row.ledger_transaction_id,
+            created_at=row.created_at,
+            completed_at=row.completed_at,
+        )
+
+
+async def create_topup(
+    engine: AsyncEngine, *, clock: Clock, user_id: str, method: TopupMethod, amount: Money
+) -> TopupView:
+    """Insert an ``awaiting_payment`` top-up in its own unit; a frozen account gets none."""
+    topup_id = new_id("top")
+
+    async def work(uow: UnitOfWork) -> TopupView:
+        conn = await uow.connection()
+        await ensure_not_frozen(conn, user_id=user_id)
+        now = clock.now()
+        await conn.execute(
+            insert(topups).values(
+                id=topup_id,
+                user_id=user_id,
+                method=method,
+                card_id=None,
+                amount=amount.minor,
+                currency=amount.currency,
+                status="awaiting_payment",
+                provider_reference=None,
+                failure_reason=None,
+                ledger_transaction_id=None,
+                created_at=now,
+                updated_at=now,
+                completed_at=None,
+            )
+        )
+        row = (await conn.execute(select(topups).where(topups.c.id == topup_id))).one()
+        return TopupView.of(row)
+
+    return await run_unit(engine, work)
+
+
+async def get_topup(engine: AsyncEngine, *, topup_id: str, user_id: str | None) -> TopupView:
+    """The top-up ``topup_id``; with ``user_id``, only that user's (else not_found)."""
+
+    async def work(uow: UnitOfWork) -> Any:
+        conn = await uow.connection()
+        statement = select(topups).where(topups.c.id == topup_id)
+        if user_id is not None:
+            statement = statement.where(topups.c.user_id == user_id)
+        return (await conn.execute(statement)).first()
+
+    row = await run_unit(engine, work, read_only=True)
+    if row is None:
+        raise NotFoundError("no such top-up")
+    return TopupView.of(row)
+
+
+async def find_topup(engine: AsyncEngine, topup_id: str) -> TopupView | None:
+    try:
+        return await get_topup(engine, topup_id=topup_id, user_id=None)
+    except NotFoundError:
+        return None
+
+
+async def mark_failed(engine: AsyncEngine, *, clock: Clock, topup_id: str, reason: str) -> None:
+    """Fail a top-up still awaiting payment (a later ``succeeded`` notice still credits it)."""
+
+    async def work(uow: UnitOfWork) -> None:
+        conn = await uow.connection()
+        now = clock.now()
+        await conn.execute(
+            update(topups)
+            .where(topups.c.id == topup_id, topups.c.status == "awaiting_payment")
+            .values(status="failed", failure_reason=reason[:200], updated_at=now, completed_at=now)
+        )
+
+    await run_unit(engine, work)
