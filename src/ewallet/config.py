@@ -7,6 +7,7 @@ restarts keep sessions and hashes valid; in production a missing secret stops st
 from __future__ import annotations
 
 import secrets
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -80,6 +81,10 @@ class Settings(BaseSettings):
     outbox_max_attempts: Annotated[int, Field(ge=1)] = 12
     # In development the API process also delivers the outbox (SMS arrive without a worker).
     embedded_worker: bool = True
+    # Withdrawals: a free quota per user (minor units, lifetime), then a rate with a minimum.
+    withdrawal_free_quota_minor: Annotated[int, Field(ge=0)] = 20_000_00
+    withdrawal_fee_rate: Annotated[Decimal, Field(ge=0, le=Decimal("0.05"))] = Decimal("0.001")
+    withdrawal_min_fee_minor: Annotated[int, Field(ge=0)] = 10
     # Sessions.
     access_token_minutes: Annotated[int, Field(ge=1, le=60)] = 15
     refresh_token_days: Annotated[int, Field(ge=1, le=365)] = 30

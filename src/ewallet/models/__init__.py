@@ -1,6 +1,6 @@
 """ORM tables, one module per aggregate. Importing this package registers them all."""
 
-from ewallet.models.funding import Card, Topup
+from ewallet.models.funding import Card, Topup, Withdrawal
 from ewallet.models.idempotency import IdempotencyRecord
 from ewallet.models.identity import (
     AuthSession,
@@ -46,4 +46,5 @@ __all__ = [
     "TotpRecoveryCode",
     "User",
     "VerificationCode",
+    "Withdrawal",
 ]

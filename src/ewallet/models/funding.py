@@ -79,3 +79,33 @@ class Topup(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Withdrawal(Base):
+    """Money leaving a wallet for the owner's own card: held first, posted on bank success."""
+
+    __tablename__ = "withdrawals"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('processing', 'pending', 'succeeded', 'failed')", name="status_known"
+        ),
+        CheckConstraint("amount > 0 AND fee >= 0", name="amounts_valid"),
+        Index("ix_withdrawals_user_id_created_at", "user_id", "created_at"),
+        Index("ix_withdrawals_status", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), ForeignKey("users.id"))
+    card_id: Mapped[str] = mapped_column(String(32), ForeignKey("cards.id"))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    fee: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(12))
+    # Ledger holds: the amount (wallet -> bank settlement) and the fee (wallet -> fee revenue).
+    hold_id: Mapped[str | None] = mapped_column(String(32))
+    fee_hold_id: Mapped[str | None] = mapped_column(String(32))
+    bank_reference: Mapped[str | None] = mapped_column(String(64))
+    failure_reason: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
