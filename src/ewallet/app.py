@@ -17,6 +17,7 @@ from ewallet.cards import endpoints as cards_endpoints
 from ewallet.config import Settings, load_settings
 from ewallet.funding import callbacks as funding_callbacks
 from ewallet.funding import endpoints as funding_endpoints
+from ewallet.funding import withdrawal_endpoints
 from ewallet.http import health
 from ewallet.http.deps import app_clock, app_settings
 from ewallet.http.docs import install_docs
@@ -122,6 +123,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(binding_endpoints.router)
     app.include_router(wallet_endpoints.router)
     app.include_router(cards_endpoints.router)
+    app.include_router(withdrawal_endpoints.router)
     return app
 
 

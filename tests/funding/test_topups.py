@@ -77,20 +77,6 @@ async def test_invalid_amounts_create_nothing(funding: Funding, amount: object) 
     assert funding.wechat.orders == {}
 
 
-async def test_card_topups_are_not_available_yet(funding: Funding) -> None:
-    user = await funding.user()
-    response = await funding.client.post(
-        "/v1/topups",
-        json={"method": "card", "card_id": "crd_x", "amount": "5.00", "payment_password": "1"},
-        headers=funding.auth(user, **{"Idempotency-Key": "card", "Accept-Language": "en"}),
-    )
-    body = assert_problem(response, 422, "validation_error")
-    (error,) = body["errors"]
-    assert error["loc"] == ["body", "method"]
-    assert "card top-ups are not available yet" in error["msg"]
-    assert await funding.topup_rows(user) == []
-
-
 async def test_frozen_account_cannot_top_up(funding: Funding) -> None:
     user = await funding.user()
     async with funding.engine.begin() as conn:

@@ -187,7 +187,7 @@ async def running(settings: Settings, clock: FrozenClock | None = None) -> Async
     clock = clock or FrozenClock(START)
     app = create_app(settings, clock=clock)
     app.state.login_delay = no_delay
-    async with LifespanManager(app):
+    async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield Wallet(app, client, clock)

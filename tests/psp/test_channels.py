@@ -50,7 +50,7 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
 @pytest.fixture
 async def wallet(tmp_path: Path) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     app = create_app(make_settings(tmp_path), clock=FrozenClock(START))
-    async with LifespanManager(app):
+    async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as c:
             yield app, c
@@ -114,7 +114,7 @@ async def test_embedded_wallet_starts_and_verifies_payments(
 
 async def test_no_key_is_made_until_a_payment_needs_one(tmp_path: Path) -> None:
     app = create_app(make_settings(tmp_path))
-    async with LifespanManager(app):
+    async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30):
         assert isinstance(app.state.psp, PspChannels)
     assert not (tmp_path / "var" / "psp").exists()
 

@@ -51,7 +51,7 @@ async def bank_app(
     bank_config: SandboxBankConfig, bank_clock: FrozenClock
 ) -> AsyncIterator[FastAPI]:
     app = create_bank_app(bank_config, clock=bank_clock)
-    async with LifespanManager(app):
+    async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30):
         yield app
 
 

@@ -11,6 +11,7 @@ from ewallet.cli.ledger import ledger_app
 from ewallet.cli.sandbox import sandbox_app
 from ewallet.cli.serve import serve
 from ewallet.cli.staff import staff_app
+from ewallet.cli.topups import topups_app
 from ewallet.cli.worker import worker
 
 app = typer.Typer(no_args_is_help=True, help="ewallet: a self-hostable electronic wallet.")
@@ -20,5 +21,6 @@ app.add_typer(dev_app, name="dev")
 app.add_typer(audit_app, name="audit")
 app.add_typer(staff_app, name="staff")
 app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(topups_app, name="topups")
 app.command("serve")(serve)
 app.command("worker")(worker)

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 
+from ewallet.funding.card_topups import CardTopupServices, start_card_topup
 from ewallet.funding.psp_topups import start_psp_topup
-from ewallet.funding.schemas import TopupEnvelope, TopupIn, TopupOut, TopupStartedOut
+from ewallet.funding.schemas import (
+    CardTopupPendingOut,
+    TopupEnvelope,
+    TopupIn,
+    TopupOut,
+    TopupStartedOut,
+)
 from ewallet.funding.service import get_topup
-from ewallet.http.deps import ClockDep, EngineDep
+from ewallet.http.deps import ClockDep, EngineDep, LedgerDep
 from ewallet.http.idempotency import Idempotent
-from ewallet.identity.deps import CurrentUser
+from ewallet.identity.deps import CurrentUser, SecurityDep
+from ewallet.identity.payment_password import PaymentPasswordDep
+from ewallet.integrations.bank.wiring import gateway_from_app
 from ewallet.integrations.psp import PspChannels
 from ewallet.kit.errors import ValidationFailedError
 from ewallet.kit.money import InvalidAmountError, Money
@@ -30,21 +39,47 @@ PspDep = Annotated[PspChannels, Depends(get_psp)]
 @router.post(
     "/topups",
     status_code=201,
-    summary="Top up the wallet through Alipay or WeChat Pay (pay the returned QR code)",
+    summary="Top up the wallet from a bound card, or through Alipay or WeChat Pay",
+    description=(
+        "`method: card` debits the card once (the payment password is required): `201` with "
+        "the top-up `succeeded`, `402 bank_declined` (the top-up is kept, `failed`), or -- "
+        "when the bank's answer is unclear -- `202` with the `pending` top-up and "
+        '`"code": "operation_pending"`: it settles later and the user is notified. The same '
+        "Idempotency-Key replays the answer; a new key is a new top-up."
+    ),
     dependencies=[Idempotent],
 )
 async def post_topup(
-    body: TopupIn, user: CurrentUser, engine: EngineDep, clock: ClockDep, psp: PspDep
-) -> TopupStartedOut:
-    if body.method == "card":
-        message = "card top-ups are not available yet: use method alipay or wechat_pay"
-        raise ValidationFailedError(
-            message,
-            errors=[{"loc": ["body", "method"], "msg": message, "type": "not_available"}],
-        )
+    *,
+    body: TopupIn,
+    request: Request,
+    response: Response,
+    user: CurrentUser,
+    engine: EngineDep,
+    clock: ClockDep,
+    psp: PspDep,
+    ledger: LedgerDep,
+    security: SecurityDep,
+    pin: PaymentPasswordDep,
+) -> TopupStartedOut | TopupEnvelope | CardTopupPendingOut:
     if not isinstance(body.amount, str):
         raise InvalidAmountError("amount must be a decimal string")
     amount = Money.parse(body.amount)
+    if body.method == "card":
+        _require_card_fields(body)
+        assert body.card_id is not None
+        assert body.payment_password is not None
+        await pin.verify(user, body.payment_password)
+        services = CardTopupServices(
+            engine, ledger, clock, gateway_from_app(request.app), security.cipher
+        )
+        result = await start_card_topup(
+            services, user_id=user.user_id, card_id=body.card_id, amount=amount
+        )
+        if result.outcome == "pending":
+            response.status_code = 202
+            return CardTopupPendingOut(topup=TopupOut.of(result.topup))
+        return TopupEnvelope(topup=TopupOut.of(result.topup))
     started = await start_psp_topup(
         engine, psp, clock=clock, user_id=user.user_id, method=body.method, amount=amount
     )
@@ -53,6 +88,16 @@ async def post_topup(
         pay_url=started.payment.pay_url,
         qr_code=started.payment.qr_code,
     )
+
+
+def _require_card_fields(body: TopupIn) -> None:
+    missing = [name for name in ("card_id", "payment_password") if not getattr(body, name)]
+    if missing:
+        message = "required for method card"
+        raise ValidationFailedError(
+            f"{', '.join(missing)} {message}",
+            errors=[{"loc": ["body", name], "msg": message, "type": "missing"} for name in missing],
+        )
 
 
 @router.get("/topups/{topup_id}", summary="One of the caller's top-ups")

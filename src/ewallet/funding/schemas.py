@@ -46,3 +46,9 @@ class TopupEnvelope(BaseModel):
 class TopupStartedOut(TopupEnvelope):
     pay_url: str | None
     qr_code: str | None
+
+
+class CardTopupPendingOut(TopupEnvelope):
+    """``202``: the bank's answer was unclear; the top-up settles later (and notifies)."""
+
+    code: Literal["operation_pending"] = "operation_pending"

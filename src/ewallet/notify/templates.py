@@ -101,6 +101,23 @@ NOTICES: Final[dict[str, tuple[Text, Text]]] = {
             "{amount} {currency} was added to your wallet at {time}.",
         ),
     ),
+    "withdrawal_succeeded": (
+        Text("提现成功", "Withdrawal completed"),
+        Text(
+            "您于 {time} 提现 {amount} {currency} 到银行卡已成功，手续费 {fee} {currency}。",
+            "{amount} {currency} was sent to your bank card at {time}; the fee was "
+            "{fee} {currency}.",
+        ),
+    ),
+    "withdrawal_failed": (
+        Text("提现失败", "Withdrawal failed"),
+        Text(
+            "您提现 {amount} {currency} 到银行卡未能完成，"
+            "款项（含手续费）已于 {time} 退回钱包余额。",
+            "Your withdrawal of {amount} {currency} to your bank card did not go through; "
+            "the money, fee included, was back in your wallet at {time}.",
+        ),
+    ),
     "anti_phishing_code_changed": (
         Text("防伪码已更新", "Security phrase updated"),
         Text(

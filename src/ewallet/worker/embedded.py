@@ -24,6 +24,8 @@ from ewallet.worker.pool import RelayPool, default_worker_id
 from ewallet.worker.registry import default_registry
 from ewallet.worker.relay import OutboxRelay
 
+SHUTDOWN_GRACE_SECONDS = 0.5
+
 
 @asynccontextmanager
 async def embedded_outbox(
@@ -51,7 +53,13 @@ async def embedded_outbox(
         yield
     finally:
         stop.set()
-        await task
+        # A relay mid-delivery gets a moment to finish; past that it is cancelled. Its
+        # claimed events keep their leases and are delivered again (at least once).
+        done, _ = await asyncio.wait({task}, timeout=SHUTDOWN_GRACE_SECONDS)
+        if not done:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         app.state.outbox_pool = None
 
 

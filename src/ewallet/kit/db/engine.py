@@ -59,8 +59,12 @@ def _sqlite_engine(database_url: str, *, pool_size: int, echo: bool) -> AsyncEng
         # Take transaction control from the driver so BEGIN IMMEDIATE is ours to send.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        # Switching to WAL needs an exclusive lock; it persists in the file, so only the
+        # first connection ever has to (others would queue on the lock for nothing).
+        cursor.execute("PRAGMA journal_mode")
+        if str(cursor.fetchone()[0]).lower() != "wal":
+            cursor.execute("PRAGMA journal_mode=WAL")
         for pragma in (
-            "PRAGMA journal_mode=WAL",
             "PRAGMA synchronous=FULL",
             "PRAGMA foreign_keys=ON",
             f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",

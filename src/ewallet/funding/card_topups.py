@@ -1,0 +1,254 @@
+"""Top-ups from a bound card: one debit at the bank per top-up, ever.
+
+The flow (API.md ``POST /v1/topups`` with ``method: card``):
+
+1. the payment password is checked by the endpoint (``PaymentPasswordDep``);
+2. in one unit: the account is not frozen, the card is the caller's and ``active`` (else
+   ``not_found``, read under a lock so an unbind cannot slip in), and the ``pending`` top-up
+   row is inserted. Its bank request id is deterministic, ``topup:<id>``, so every later
+   call about it (a query, a reconciliation) names the same operation at the bank;
+3. the bank is asked to debit, outside any transaction;
+4. ``succeeded``: :func:`credit_card_topup` posts ``bank_settlement:<bank>`` -> wallet with
+   the ledger key ``topup:<id>``, marks the top-up ``succeeded`` and notifies the user, all
+   in one unit guarded by a conditional ``UPDATE`` (credited at most once, however many
+   settlers race); ``declined``: the top-up is ``failed`` with the bank's reason (the row
+   stays as the record) and the caller gets ``bank_declined``; ``unknown`` (a timeout, a
+   5xx, a dropped connection): the top-up stays ``pending`` and is settled later by
+   :func:`ewallet.funding.settle.settle_pending_topups`, which queries the bank with the
+   same request id. The wallet never sends a second debit for a top-up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal, cast
+
+import structlog
+from sqlalchemy import Table, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ewallet.funding.service import TopupView, topups
+from ewallet.identity.payment_password import ensure_not_frozen
+from ewallet.integrations.bank.errors import BankDeclinedError
+from ewallet.integrations.bank.port import BankGateway
+from ewallet.kit.clock import Clock
+from ewallet.kit.db.uow import UnitOfWork, run_unit
+from ewallet.kit.errors import DomainError, NotFoundError
+from ewallet.kit.ids import new_id
+from ewallet.kit.money import Money
+from ewallet.ledger import Ledger, Transaction, TransactionKind, apply_command, transfer
+from ewallet.models.funding import Card
+from ewallet.models.identity import User
+from ewallet.notify.service import notify_user
+from ewallet.security.crypto import FieldCipher
+from ewallet.wallet import chart
+
+log = structlog.get_logger(__name__)
+
+cards = cast(Table, Card.__table__)
+
+CardOutcome = Literal["succeeded", "pending"]
+Credited = Literal["credited", "already_settled"]
+# Only a pending card top-up can be settled; a failed one stays failed (see settle.py).
+_SETTLEABLE: Final = ("pending",)
+
+
+def bank_request_id(topup_id: str) -> str:
+    """The deterministic id of a top-up's one debit at the bank."""
+    return f"topup:{topup_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class CardTopupServices:
+    engine: AsyncEngine
+    ledger: Ledger
+    clock: Clock
+    gateway: BankGateway
+    cipher: FieldCipher
+
+
+@dataclass(frozen=True, slots=True)
+class CardTopupResult:
+    topup: TopupView
+    outcome: CardOutcome
+
+
+@dataclass(frozen=True, slots=True)
+class _Started:
+    topup: TopupView
+    bank_code: str
+    agreement_token: str
+
+
+async def _start(
+    services: CardTopupServices, *, user_id: str, card_id: str, amount: Money
+) -> _Started:
+    topup_id = new_id("top")
+
+    async def work(uow: UnitOfWork) -> _Started:
+        conn = await uow.connection()
+        await ensure_not_frozen(conn, user_id=user_id)
+        card = await uow.session.get(Card, card_id, with_for_update=True, populate_existing=True)
+        if card is None or card.user_id != user_id or card.status != "active":
+            raise NotFoundError("no such card")
+        if card.agreement_token_encrypted is None:
+            raise NotFoundError("no such card")
+        token = services.cipher.decrypt(
+            card.agreement_token_encrypted, context=f"agreement:{card.id}"
+        )
+        now = services.clock.now()
+        await conn.execute(
+            insert(topups).values(
+                id=topup_id,
+                user_id=user_id,
+                method="card",
+                card_id=card.id,
+                amount=amount.minor,
+                currency=amount.currency,
+                status="pending",
+                provider_reference=None,
+                failure_reason=None,
+                ledger_transaction_id=None,
+                created_at=now,
+                updated_at=now,
+                completed_at=None,
+            )
+        )
+        row = (await conn.execute(select(topups).where(topups.c.id == topup_id))).one()
+        return _Started(TopupView.of(row), card.bank_code, token)
+
+    return await run_unit(services.engine, work)
+
+
+async def start_card_topup(
+    services: CardTopupServices, *, user_id: str, card_id: str, amount: Money
+) -> CardTopupResult:
+    """Debit the card once and credit the wallet; the PIN was checked by the caller.
+
+    Raises ``not_found`` (no such active card of the caller's), ``account_frozen``,
+    ``bank_declined`` (the top-up is recorded ``failed``), ``upstream_unavailable``
+    (the bank could not be reached: nothing moved, the top-up is ``failed``).
+    """
+    started = await _start(services, user_id=user_id, card_id=card_id, amount=amount)
+    topup = started.topup
+    try:
+        result = await services.gateway.debit(
+            agreement_token=started.agreement_token,
+            amount=amount,
+            request_id=bank_request_id(topup.id),
+        )
+    except BankDeclinedError as error:
+        await mark_card_topup_failed(services.engine, services.clock, topup.id, str(error))
+        raise
+    except DomainError as error:
+        # The gateway raises only when the request cannot have reached the bank (anything
+        # else, a bug included, leaves the top-up pending for the settle job to query).
+        await mark_card_topup_failed(services.engine, services.clock, topup.id, error.code)
+        raise
+    log.info("funding.card_debit", topup_id=topup.id, status=result.status, reason=result.reason)
+    if result.status == "succeeded":
+        await credit_card_topup(
+            services.engine,
+            services.ledger,
+            clock=services.clock,
+            topup=topup,
+            bank_code=started.bank_code,
+            bank_reference=result.bank_reference,
+        )
+        return CardTopupResult(await _reload(services.engine, topup.id), "succeeded")
+    if result.status == "declined":
+        reason = result.reason or "declined"
+        await mark_card_topup_failed(services.engine, services.clock, topup.id, reason)
+        raise BankDeclinedError(f"the bank declined the debit: {reason}", reason=reason)
+    return CardTopupResult(topup, "pending")
+
+
+async def _reload(engine: AsyncEngine, topup_id: str) -> TopupView:
+    async def work(uow: UnitOfWork) -> TopupView:
+        conn = await uow.connection()
+        row = (await conn.execute(select(topups).where(topups.c.id == topup_id))).one()
+        return TopupView.of(row)
+
+    return await run_unit(engine, work, read_only=True)
+
+
+async def mark_card_topup_failed(
+    engine: AsyncEngine, clock: Clock, topup_id: str, reason: str
+) -> bool:
+    """``pending`` -> ``failed``; False if it was settled already."""
+
+    async def work(uow: UnitOfWork) -> bool:
+        conn = await uow.connection()
+        now = clock.now()
+        changed = await conn.execute(
+            update(topups)
+            .where(topups.c.id == topup_id, topups.c.status.in_(_SETTLEABLE))
+            .values(status="failed", failure_reason=reason[:200], updated_at=now, completed_at=now)
+        )
+        return changed.rowcount == 1
+
+    return await run_unit(engine, work)
+
+
+async def credit_card_topup(
+    engine: AsyncEngine,
+    ledger: Ledger,
+    *,
+    clock: Clock,
+    topup: TopupView,
+    bank_code: str,
+    bank_reference: str | None,
+) -> Credited:
+    """Credit a debited card top-up exactly once (ledger key ``topup:<id>``) and notify."""
+    currency = topup.amount.currency
+    settlement = await chart.open_account(ledger, chart.bank_settlement(bank_code, currency))
+    wallet = await chart.open_account(ledger, chart.wallet(topup.user_id, currency))
+
+    async def work(uow: UnitOfWork) -> Credited:
+        conn = await uow.connection()
+        now = clock.now()
+        claimed = await conn.execute(
+            update(topups)
+            .where(topups.c.id == topup.id, topups.c.status.in_(_SETTLEABLE))
+            .values(
+                status="succeeded",
+                provider_reference=bank_reference,
+                failure_reason=None,
+                updated_at=now,
+                completed_at=now,
+            )
+        )
+        if claimed.rowcount != 1:
+            return "already_settled"
+        outcome = await apply_command(
+            uow,
+            transfer(
+                key=bank_request_id(topup.id),
+                debit_account_id=settlement.id,
+                credit_account_id=wallet.id,
+                amount=topup.amount,
+                kind=TransactionKind.TOPUP,
+                metadata={"topup_id": topup.id, "bank": bank_code},
+            ),
+            clock=clock,
+        )
+        assert isinstance(outcome, Transaction)
+        await conn.execute(
+            update(topups).where(topups.c.id == topup.id).values(ledger_transaction_id=outcome.id)
+        )
+        user = await uow.session.get(User, topup.user_id)
+        assert user is not None
+        await notify_user(
+            uow.session,
+            clock=clock,
+            user=user,
+            kind="topup_succeeded",
+            params={"amount": topup.amount.to_decimal_string(), "currency": currency},
+            sms=False,
+            security=False,
+        )
+        return "credited"
+
+    credited = await run_unit(engine, work)
+    log.info("funding.card_topup_credited", topup_id=topup.id, outcome=credited)
+    return credited

@@ -1,0 +1,93 @@
+"""The withdrawal fee policy: a lifetime free quota per user, then a rate with a minimum.
+
+Every user may withdraw ``withdrawal_free_quota_minor`` in total without a fee. The quota
+used so far is the sum of the user's withdrawals that succeeded or are still in flight
+(``processing`` and ``pending``): a failed withdrawal gives its share back. Of a new
+withdrawal, only the part above what is left of the quota is charged::
+
+    charged = max(0, amount - quota_remaining)
+    fee     = 0                                          if charged == 0
+            = max(min_fee, round_half_even(charged * rate))  otherwise
+
+So a withdrawal that exactly uses up the quota is free, one fen above it costs the
+minimum (¥0.10 by default), and ¥1,000 above it costs ¥1.00 at 0.1 %. All three settings
+are configurable (``EWALLET_WITHDRAWAL_FREE_QUOTA_MINOR``, ``..._FEE_RATE``,
+``..._MIN_FEE_MINOR``). The same function quotes the fee in the preview and charges it,
+so the fee shown before confirming is the fee taken (unless another withdrawal used the
+quota meanwhile).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Final, cast
+
+from sqlalchemy import Table, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ewallet.config import Settings
+from ewallet.kit.money import Money
+from ewallet.models.funding import Withdrawal
+
+withdrawals = cast(Table, Withdrawal.__table__)
+
+# Statuses whose amounts count against the free quota.
+QUOTA_STATUSES: Final = ("processing", "pending", "succeeded")
+
+
+@dataclass(frozen=True, slots=True)
+class FeePolicy:
+    free_quota_minor: int
+    rate: Decimal
+    min_fee_minor: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FeePolicy:
+        return cls(
+            free_quota_minor=settings.withdrawal_free_quota_minor,
+            rate=settings.withdrawal_fee_rate,
+            min_fee_minor=settings.withdrawal_min_fee_minor,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FeeQuote:
+    amount: Money
+    fee: Money
+    free_quota_remaining: Money  # before this withdrawal
+
+    @property
+    def total(self) -> Money:
+        return self.amount + self.fee
+
+
+def quote_fee(policy: FeePolicy, *, amount: Money, quota_used_minor: int) -> FeeQuote:
+    """The fee for ``amount`` when ``quota_used_minor`` of the free quota is already used."""
+    remaining = max(0, policy.free_quota_minor - quota_used_minor)
+    charged = max(0, amount.minor - remaining)
+    if charged == 0:
+        fee = Money.zero(amount.currency)
+    else:
+        scaled = Money(charged, amount.currency).scale(policy.rate)
+        fee = Money(max(policy.min_fee_minor, scaled.minor), amount.currency)
+    return FeeQuote(amount=amount, fee=fee, free_quota_remaining=Money(remaining, amount.currency))
+
+
+async def quota_used(conn: AsyncConnection, *, user_id: str, currency: str) -> int:
+    """The lifetime sum of the user's succeeded and in-flight withdrawals (minor units)."""
+    total = await conn.scalar(
+        select(func.coalesce(func.sum(withdrawals.c.amount), 0)).where(
+            withdrawals.c.user_id == user_id,
+            withdrawals.c.currency == currency,
+            withdrawals.c.status.in_(QUOTA_STATUSES),
+        )
+    )
+    return int(total or 0)
+
+
+async def quote_for_user(
+    conn: AsyncConnection, policy: FeePolicy, *, user_id: str, amount: Money
+) -> FeeQuote:
+    used = await quota_used(conn, user_id=user_id, currency=amount.currency)
+    return quote_fee(policy, amount=amount, quota_used_minor=used)

@@ -1,0 +1,398 @@
+"""Withdrawals to the owner's own card: hold, ask the bank, then post or void.
+
+1. One unit of work records the withdrawal (``processing``) and holds the amount (wallet ->
+   the card bank's settlement account) and the fee (wallet -> fee revenue). Not enough
+   available balance refuses the whole unit: nothing is left behind.
+2. Outside any transaction, the bank is asked to credit the card with the request id
+   ``withdrawal:<id>`` (the bank never moves money twice for one id).
+3. ``succeeded`` posts both holds; ``declined`` (or a refusal before anything happened)
+   voids them and the withdrawal fails; ``unknown`` leaves it ``pending`` with the money
+   held, for :func:`settle_pending_withdrawals` to finish from the bank's records.
+
+Finishing is idempotent: the status leaves ``processing``/``pending`` with a conditional
+``UPDATE`` in the same unit as the ledger commands, so a withdrawal is posted (or voided)
+at most once however often, or concurrently, it is settled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final, cast
+
+import structlog
+from sqlalchemy import Table, and_, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ewallet.funding.withdrawal_fees import FeePolicy, FeeQuote, quote_for_user
+from ewallet.identity.payment_password import ensure_not_frozen, locked_user
+from ewallet.integrations.bank.errors import BankDeclinedError
+from ewallet.integrations.bank.port import BankGateway, CreditResult
+from ewallet.kit.clock import Clock
+from ewallet.kit.db.uow import UnitOfWork, run_unit
+from ewallet.kit.errors import NotFoundError, UpstreamUnavailableError
+from ewallet.kit.ids import new_id
+from ewallet.kit.money import Money
+from ewallet.ledger import (
+    CreateHold,
+    Hold,
+    Ledger,
+    PostHold,
+    TransactionKind,
+    VoidHold,
+    apply_command,
+)
+from ewallet.models.funding import Card, Withdrawal
+from ewallet.models.identity import User
+from ewallet.notify.service import notify_user
+from ewallet.security.context import SecurityContext
+from ewallet.wallet import chart
+
+log = structlog.get_logger(__name__)
+
+withdrawals = cast(Table, Withdrawal.__table__)
+cards = cast(Table, Card.__table__)
+
+OPEN: Final = ("processing", "pending")
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawalView:
+    id: str
+    user_id: str
+    card_id: str
+    amount: Money
+    fee: Money
+    status: str
+    bank_reference: str | None
+    failure_reason: str | None
+    created_at: datetime
+    completed_at: datetime | None
+
+    @property
+    def total(self) -> Money:
+        return self.amount + self.fee
+
+    @classmethod
+    def of(cls, row: Any) -> WithdrawalView:
+        return cls(
+            id=row.id,
+            user_id=row.user_id,
+            card_id=row.card_id,
+            amount=Money(row.amount, row.currency),
+            fee=Money(row.fee, row.currency),
+            status=row.status,
+            bank_reference=row.bank_reference,
+            failure_reason=row.failure_reason,
+            created_at=row.created_at,
+            completed_at=row.completed_at,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawalServices:
+    engine: AsyncEngine
+    ledger: Ledger
+    clock: Clock
+    security: SecurityContext
+    gateway: BankGateway
+    policy: FeePolicy
+
+
+async def _active_card(uow: UnitOfWork, *, user_id: str, card_id: str) -> Any:
+    conn = await uow.connection()
+    row = (
+        await conn.execute(
+            select(cards).where(
+                cards.c.id == card_id, cards.c.user_id == user_id, cards.c.status == "active"
+            )
+        )
+    ).first()
+    if row is None:
+        raise NotFoundError("no such card")
+    return row
+
+
+async def preview_withdrawal(
+    engine: AsyncEngine, policy: FeePolicy, *, user_id: str, card_id: str, amount: Money
+) -> FeeQuote:
+    """The fee the withdrawal would cost now; reads only."""
+
+    async def work(uow: UnitOfWork) -> FeeQuote:
+        await _active_card(uow, user_id=user_id, card_id=card_id)
+        conn = await uow.connection()
+        return await quote_for_user(conn, policy, user_id=user_id, amount=amount)
+
+    return await run_unit(engine, work, read_only=True)
+
+
+async def get_withdrawal(
+    engine: AsyncEngine, *, withdrawal_id: str, user_id: str | None
+) -> WithdrawalView:
+    """The withdrawal ``withdrawal_id``; with ``user_id``, only that user's (else not_found)."""
+
+    async def work(uow: UnitOfWork) -> Any:
+        conn = await uow.connection()
+        statement = select(withdrawals).where(withdrawals.c.id == withdrawal_id)
+        if user_id is not None:
+            statement = statement.where(withdrawals.c.user_id == user_id)
+        return (await conn.execute(statement)).first()
+
+    row = await run_unit(engine, work, read_only=True)
+    if row is None:
+        raise NotFoundError("no such withdrawal")
+    return WithdrawalView.of(row)
+
+
+async def _hold_funds(
+    services: WithdrawalServices, *, user_id: str, card_id: str, amount: Money
+) -> tuple[WithdrawalView, str]:
+    """Record the withdrawal and its holds in one unit; returns it and the agreement token."""
+    engine, ledger, clock = services.engine, services.ledger, services.clock
+
+    card = await run_unit(
+        engine, lambda uow: _active_card(uow, user_id=user_id, card_id=card_id), read_only=True
+    )
+    wallet = await chart.open_account(ledger, chart.wallet(user_id, amount.currency))
+    bank = await chart.open_account(ledger, chart.bank_settlement(card.bank_code, amount.currency))
+    revenue = await chart.open_account(ledger, chart.fee_revenue(amount.currency))
+    withdrawal_id = new_id("wdr")
+
+    async def work(uow: UnitOfWork) -> tuple[WithdrawalView, str]:
+        conn = await uow.connection()
+        await locked_user(uow, user_id)  # one withdrawal at a time per user: the quota
+        await ensure_not_frozen(conn, user_id=user_id)
+        live = await _active_card(uow, user_id=user_id, card_id=card_id)
+        quote = await quote_for_user(conn, services.policy, user_id=user_id, amount=amount)
+        now = clock.now()
+        await conn.execute(
+            insert(withdrawals).values(
+                id=withdrawal_id,
+                user_id=user_id,
+                card_id=card_id,
+                amount=amount.minor,
+                fee=quote.fee.minor,
+                currency=amount.currency,
+                status="processing",
+                hold_id=None,
+                fee_hold_id=None,
+                bank_reference=None,
+                failure_reason=None,
+                created_at=now,
+                updated_at=now,
+                completed_at=None,
+            )
+        )
+        metadata = {"withdrawal_id": withdrawal_id, "card_id": card_id}
+        hold = await apply_command(
+            uow,
+            CreateHold(
+                key=f"withdrawal:{withdrawal_id}:hold",
+                kind=TransactionKind.WITHDRAWAL,
+                debit_account_id=wallet.id,
+                credit_account_id=bank.id,
+                amount=amount,
+                metadata=metadata,
+            ),
+            clock=clock,
+        )
+        assert isinstance(hold, Hold)
+        fee_hold_id: str | None = None
+        if quote.fee.is_positive():
+            fee_hold = await apply_command(
+                uow,
+                CreateHold(
+                    key=f"withdrawal:{withdrawal_id}:fee_hold",
+                    kind=TransactionKind.FEE,
+                    debit_account_id=wallet.id,
+                    credit_account_id=revenue.id,
+                    amount=quote.fee,
+                    metadata=metadata,
+                ),
+                clock=clock,
+            )
+            assert isinstance(fee_hold, Hold)
+            fee_hold_id = fee_hold.id
+        await conn.execute(
+            update(withdrawals)
+            .where(withdrawals.c.id == withdrawal_id)
+            .values(hold_id=hold.id, fee_hold_id=fee_hold_id)
+        )
+        row = (
+            await conn.execute(select(withdrawals).where(withdrawals.c.id == withdrawal_id))
+        ).one()
+        return WithdrawalView.of(row), str(live.agreement_token_encrypted)
+
+    return await run_unit(engine, work)
+
+
+async def start_withdrawal(
+    services: WithdrawalServices, *, user_id: str, card_id: str, amount: Money
+) -> WithdrawalView:
+    """Hold, ask the bank, finish: succeeded, pending (unknown) or raise ``bank_declined``."""
+    withdrawal, token_encrypted = await _hold_funds(
+        services, user_id=user_id, card_id=card_id, amount=amount
+    )
+    token = services.security.cipher.decrypt(token_encrypted, context=f"agreement:{card_id}")
+    try:
+        result = await services.gateway.credit(
+            agreement_token=token, amount=amount, request_id=f"withdrawal:{withdrawal.id}"
+        )
+    except (UpstreamUnavailableError, BankDeclinedError) as error:
+        # Refused before anything could happen: release the money.
+        await _fail(services.engine, services.clock, withdrawal.id, f"{error.code}: {error}")
+        raise
+    except BaseException:
+        # Anything else may have reached the bank: keep the money held for settlement.
+        await _mark_pending(services.engine, services.clock, withdrawal.id, "unexpected_error")
+        raise
+    await _apply_result(services.engine, services.clock, withdrawal.id, result)
+    final = await get_withdrawal(services.engine, withdrawal_id=withdrawal.id, user_id=None)
+    if final.status == "failed":
+        raise BankDeclinedError(
+            "the bank declined the withdrawal",
+            reason=result.reason,
+            withdrawal_id=withdrawal.id,
+        )
+    return final
+
+
+async def _apply_result(
+    engine: AsyncEngine, clock: Clock, withdrawal_id: str, result: CreditResult
+) -> None:
+    if result.status == "succeeded":
+        await _succeed(engine, clock, withdrawal_id, result.bank_reference)
+    elif result.status == "declined":
+        await _fail(engine, clock, withdrawal_id, result.reason or "declined")
+    else:
+        await _mark_pending(engine, clock, withdrawal_id, result.reason or "unknown")
+
+
+async def _claim(uow: UnitOfWork, clock: Clock, withdrawal_id: str, **values: Any) -> Any:
+    """Move an open withdrawal to its final state; None if someone else already did."""
+    conn = await uow.connection()
+    now = clock.now()
+    claimed = await conn.execute(
+        update(withdrawals)
+        .where(withdrawals.c.id == withdrawal_id, withdrawals.c.status.in_(OPEN))
+        .values({"updated_at": now, "completed_at": now, "failure_reason": None, **values})
+    )
+    if claimed.rowcount != 1:
+        return None
+    return (await conn.execute(select(withdrawals).where(withdrawals.c.id == withdrawal_id))).one()
+
+
+async def _notify(uow: UnitOfWork, clock: Clock, row: Any, kind: str) -> None:
+    user = await uow.session.get(User, row.user_id)
+    assert user is not None
+    view = WithdrawalView.of(row)
+    amounts = {"amount": view.amount, "fee": view.fee}
+    params = {k: v.to_decimal_string() for k, v in amounts.items()} | {"currency": row.currency}
+    await notify_user(
+        uow.session, clock=clock, user=user, kind=kind, params=params, sms=False, security=False
+    )
+
+
+async def _succeed(
+    engine: AsyncEngine, clock: Clock, withdrawal_id: str, bank_reference: str | None
+) -> None:
+    async def work(uow: UnitOfWork) -> None:
+        row = await _claim(
+            uow, clock, withdrawal_id, status="succeeded", bank_reference=bank_reference
+        )
+        if row is None:
+            return
+        metadata = {"withdrawal_id": withdrawal_id}
+        await apply_command(
+            uow,
+            PostHold(
+                key=f"withdrawal:{withdrawal_id}:post", hold_id=row.hold_id, metadata=metadata
+            ),
+            clock=clock,
+        )
+        if row.fee_hold_id is not None:
+            await apply_command(
+                uow,
+                PostHold(
+                    key=f"withdrawal:{withdrawal_id}:fee_post",
+                    hold_id=row.fee_hold_id,
+                    metadata=metadata,
+                ),
+                clock=clock,
+            )
+        await _notify(uow, clock, row, "withdrawal_succeeded")
+
+    await run_unit(engine, work)
+    log.info("funding.withdrawal_succeeded", withdrawal_id=withdrawal_id)
+
+
+async def _fail(engine: AsyncEngine, clock: Clock, withdrawal_id: str, reason: str) -> None:
+    async def work(uow: UnitOfWork) -> None:
+        row = await _claim(uow, clock, withdrawal_id, status="failed", failure_reason=reason[:200])
+        if row is None:
+            return
+        for hold_id in (row.hold_id, row.fee_hold_id):
+            if hold_id is not None:
+                await apply_command(uow, VoidHold(hold_id=hold_id), clock=clock)
+        await _notify(uow, clock, row, "withdrawal_failed")
+
+    await run_unit(engine, work)
+    log.info("funding.withdrawal_failed", withdrawal_id=withdrawal_id, reason=reason)
+
+
+async def _mark_pending(engine: AsyncEngine, clock: Clock, withdrawal_id: str, reason: str) -> None:
+    async def work(uow: UnitOfWork) -> None:
+        conn = await uow.connection()
+        await conn.execute(
+            update(withdrawals)
+            .where(withdrawals.c.id == withdrawal_id, withdrawals.c.status == "processing")
+            .values(status="pending", failure_reason=reason[:200], updated_at=clock.now())
+        )
+
+    await run_unit(engine, work)
+    log.warning("funding.withdrawal_pending", withdrawal_id=withdrawal_id, reason=reason)
+
+
+async def settle_pending_withdrawals(
+    engine: AsyncEngine,
+    *,
+    clock: Clock,
+    gateway: BankGateway,
+    limit: int = 200,
+    stale_after: timedelta = timedelta(minutes=5),
+) -> dict[str, int]:
+    """Finish pending withdrawals from the bank's records; safe to repeat and to race.
+
+    ``succeeded`` posts the holds; ``declined`` or ``not_found`` (the request never
+    arrived) voids them. A withdrawal left ``processing`` longer than ``stale_after`` (the
+    process stopped between the hold and the bank's answer) is settled the same way.
+    Returns how many withdrawals ended each way.
+    """
+    cutoff = clock.now() - stale_after
+
+    async def open_ids(uow: UnitOfWork) -> list[str]:
+        conn = await uow.connection()
+        status = withdrawals.c.status
+        query = (
+            select(withdrawals.c.id)
+            .where(
+                or_(
+                    status == "pending",
+                    and_(status == "processing", withdrawals.c.updated_at < cutoff),
+                )
+            )
+            .order_by(withdrawals.c.created_at)
+            .limit(limit)
+        )
+        return list((await conn.scalars(query)).all())
+
+    counts = {"succeeded": 0, "failed": 0}
+    for withdrawal_id in await run_unit(engine, open_ids, read_only=True):
+        answer = await gateway.query(request_id=f"withdrawal:{withdrawal_id}")
+        if answer.status == "succeeded":
+            await _succeed(engine, clock, withdrawal_id, answer.bank_reference)
+            counts["succeeded"] += 1
+        else:
+            await _fail(engine, clock, withdrawal_id, answer.reason or answer.status)
+            counts["failed"] += 1
+    return counts
