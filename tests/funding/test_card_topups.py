@@ -35,7 +35,7 @@ async def card_funding(
     engine: AsyncEngine, settings: Settings, clock: FrozenClock
 ) -> AsyncIterator[Funding]:
     # A short bank timeout: the sandbox's ".51" debit is given up on at once.
-    quick = fast(settings).model_copy(update={"bank_timeout_seconds": 0.3})
+    quick = fast(settings).model_copy(update={"bank_timeout_seconds": 1.5})
     app = make_app(quick, clock)
     async with serving(app) as client:
         yield Funding(engine, quick, clock, SecurityContext.from_settings(quick), client, app)

@@ -116,7 +116,7 @@ async def withdrawing(
             "withdrawal_free_quota_minor": 100_00,
             "withdrawal_fee_rate": Decimal("0.001"),
             "withdrawal_min_fee_minor": 10,
-            "bank_timeout_seconds": 0.3,
+            "bank_timeout_seconds": 1.5,
         }
     )
     app = make_app(quick, clock)
