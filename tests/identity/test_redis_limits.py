@@ -6,6 +6,7 @@ are deleted afterwards. Skipped when no Redis answers on 127.0.0.1:6379.
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -28,6 +29,8 @@ async def redis_url() -> AsyncIterator[str]:
         await client.ping()
     except (coredis.exceptions.RedisError, OSError) as error:
         client.connection_pool.disconnect()
+        if os.environ.get("EWALLET_REQUIRE_REDIS") == "1":
+            pytest.fail(f"EWALLET_REQUIRE_REDIS=1 but no Redis on 127.0.0.1:6379: {error}")
         pytest.skip(f"no Redis on 127.0.0.1:6379: {error}")
     prefix = f"ewallet-test-{secrets.token_hex(6)}:"
     yield f"{REDIS}?key_prefix={prefix}"
