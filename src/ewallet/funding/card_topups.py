@@ -27,7 +27,7 @@ import structlog
 from sqlalchemy import Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ewallet.funding.service import TopupView, topups
+from ewallet.funding.service import TopupView, credit_topup, topups
 from ewallet.identity.payment_password import ensure_not_frozen
 from ewallet.integrations.bank.errors import BankDeclinedError
 from ewallet.integrations.bank.port import BankGateway
@@ -36,10 +36,8 @@ from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import DomainError, NotFoundError
 from ewallet.kit.ids import new_id
 from ewallet.kit.money import Money
-from ewallet.ledger import Ledger, Transaction, TransactionKind, apply_command, transfer
+from ewallet.ledger import Ledger
 from ewallet.models.funding import Card
-from ewallet.models.identity import User
-from ewallet.notify.service import notify_user
 from ewallet.security.crypto import FieldCipher
 from ewallet.wallet import chart
 
@@ -202,52 +200,19 @@ async def credit_card_topup(
     """Credit a debited card top-up exactly once (ledger key ``topup:<id>``) and notify."""
     currency = topup.amount.currency
     settlement = await chart.open_account(ledger, chart.bank_settlement(bank_code, currency))
-    wallet = await chart.open_account(ledger, chart.wallet(topup.user_id, currency))
+    await chart.open_account(ledger, chart.wallet(topup.user_id, currency))
 
     async def work(uow: UnitOfWork) -> Credited:
-        conn = await uow.connection()
-        now = clock.now()
-        claimed = await conn.execute(
-            update(topups)
-            .where(topups.c.id == topup.id, topups.c.status.in_(_SETTLEABLE))
-            .values(
-                status="succeeded",
-                provider_reference=bank_reference,
-                failure_reason=None,
-                updated_at=now,
-                completed_at=now,
-            )
-        )
-        if claimed.rowcount != 1:
-            return "already_settled"
-        outcome = await apply_command(
+        credited = await credit_topup(
             uow,
-            transfer(
-                key=bank_request_id(topup.id),
-                debit_account_id=settlement.id,
-                credit_account_id=wallet.id,
-                amount=topup.amount,
-                kind=TransactionKind.TOPUP,
-                metadata={"topup_id": topup.id, "bank": bank_code},
-            ),
             clock=clock,
+            topup=topup,
+            source_account_id=settlement.id,
+            creditable=_SETTLEABLE,
+            provider_reference=bank_reference,
+            metadata={"bank": bank_code},
         )
-        assert isinstance(outcome, Transaction)
-        await conn.execute(
-            update(topups).where(topups.c.id == topup.id).values(ledger_transaction_id=outcome.id)
-        )
-        user = await uow.session.get(User, topup.user_id)
-        assert user is not None
-        await notify_user(
-            uow.session,
-            clock=clock,
-            user=user,
-            kind="topup_succeeded",
-            params={"amount": topup.amount.to_decimal_string(), "currency": currency},
-            sms=False,
-            security=False,
-        )
-        return "credited"
+        return "credited" if credited else "already_settled"
 
     credited = await run_unit(engine, work)
     log.info("funding.card_topup_credited", topup_id=topup.id, outcome=credited)

@@ -15,7 +15,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ewallet.audit.service import Actor, record_event
-from ewallet.funding.service import TopupView, create_topup, mark_failed, topups
+from ewallet.funding.service import TopupView, create_topup, credit_topup, mark_failed, topups
 from ewallet.integrations.psp import (
     PaymentNotice,
     PaymentStatus,
@@ -27,9 +27,7 @@ from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import UpstreamUnavailableError
 from ewallet.kit.money import Money
-from ewallet.ledger import Ledger, Transaction, TransactionKind, apply_command, transfer
-from ewallet.models.identity import User
-from ewallet.notify.service import notify_user
+from ewallet.ledger import Ledger
 from ewallet.wallet import chart
 
 log = structlog.get_logger(__name__)
@@ -96,55 +94,19 @@ async def _credit(
 ) -> Settled:
     # Opened (idempotently) before the unit: both are needed by every credit.
     clearing = await chart.open_account(ledger, chart.psp_clearing(notice.psp, notice.currency))
-    wallet = await chart.open_account(ledger, chart.wallet(topup.user_id, notice.currency))
+    await chart.open_account(ledger, chart.wallet(topup.user_id, notice.currency))
 
     async def work(uow: UnitOfWork) -> Settled:
-        conn = await uow.connection()
-        now = clock.now()
-        claimed = await conn.execute(
-            update(topups)
-            .where(topups.c.id == topup.id, topups.c.status.in_(_UNCREDITED))
-            .values(
-                status="succeeded",
-                provider_reference=notice.trade_no,
-                failure_reason=None,
-                updated_at=now,
-                completed_at=now,
-            )
-        )
-        if claimed.rowcount != 1:
-            return "already_credited"
-        outcome = await apply_command(
+        credited = await credit_topup(
             uow,
-            transfer(
-                key=f"topup:{topup.id}",
-                debit_account_id=clearing.id,
-                credit_account_id=wallet.id,
-                amount=topup.amount,
-                kind=TransactionKind.TOPUP,
-                metadata={"topup_id": topup.id, "psp": notice.psp},
-            ),
             clock=clock,
+            topup=topup,
+            source_account_id=clearing.id,
+            creditable=_UNCREDITED,
+            provider_reference=notice.trade_no,
+            metadata={"psp": notice.psp},
         )
-        assert isinstance(outcome, Transaction)
-        await conn.execute(
-            update(topups).where(topups.c.id == topup.id).values(ledger_transaction_id=outcome.id)
-        )
-        user = await uow.session.get(User, topup.user_id)
-        assert user is not None
-        await notify_user(
-            uow.session,
-            clock=clock,
-            user=user,
-            kind="topup_succeeded",
-            params={
-                "amount": topup.amount.to_decimal_string(),
-                "currency": topup.amount.currency,
-            },
-            sms=False,
-            security=False,
-        )
-        return "credited"
+        return "credited" if credited else "already_credited"
 
     settled = await run_unit(engine, work)
     log.info("funding.topup_settled", topup_id=topup.id, psp=notice.psp, outcome=settled)

@@ -15,7 +15,12 @@ from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import NotFoundError
 from ewallet.kit.ids import new_id
 from ewallet.kit.money import Money
+from ewallet.ledger import Transaction, TransactionKind, apply_command, transfer
+from ewallet.ledger import repository as ledger_repository
 from ewallet.models.funding import Topup
+from ewallet.models.identity import User
+from ewallet.notify.service import notify_user
+from ewallet.wallet import chart
 
 topups = cast(Table, Topup.__table__)
 
@@ -118,3 +123,69 @@ async def mark_failed(engine: AsyncEngine, *, clock: Clock, topup_id: str, reaso
         )
 
     await run_unit(engine, work)
+
+
+async def credit_topup(
+    uow: UnitOfWork,
+    *,
+    clock: Clock,
+    topup: TopupView,
+    source_account_id: int,
+    creditable: tuple[str, ...],
+    provider_reference: str | None,
+    metadata: dict[str, Any],
+) -> bool:
+    """Mark the top-up succeeded and credit the wallet, once, in the caller's unit of work.
+
+    The conditional status update claims the top-up (a concurrent settler finds it taken
+    and answers False); the ledger key ``topup:<id>`` makes a second credit impossible
+    even so. The owner gets an in-app notice. The wallet account must already be open.
+    """
+    conn = await uow.connection()
+    now = clock.now()
+    claimed = await conn.execute(
+        update(topups)
+        .where(topups.c.id == topup.id, topups.c.status.in_(creditable))
+        .values(
+            status="succeeded",
+            provider_reference=provider_reference,
+            failure_reason=None,
+            updated_at=now,
+            completed_at=now,
+        )
+    )
+    if claimed.rowcount != 1:
+        return False
+    wallet = await ledger_repository.get_account_by_code(
+        conn, chart.wallet(topup.user_id, topup.amount.currency).code
+    )
+    if wallet is None:
+        raise RuntimeError("open the wallet account before crediting a top-up")
+    outcome = await apply_command(
+        uow,
+        transfer(
+            key=f"topup:{topup.id}",
+            debit_account_id=source_account_id,
+            credit_account_id=wallet.id,
+            amount=topup.amount,
+            kind=TransactionKind.TOPUP,
+            metadata={"topup_id": topup.id, **metadata},
+        ),
+        clock=clock,
+    )
+    assert isinstance(outcome, Transaction)
+    await conn.execute(
+        update(topups).where(topups.c.id == topup.id).values(ledger_transaction_id=outcome.id)
+    )
+    user = await uow.session.get(User, topup.user_id)
+    assert user is not None
+    await notify_user(
+        uow.session,
+        clock=clock,
+        user=user,
+        kind="topup_succeeded",
+        params={"amount": topup.amount.to_decimal_string(), "currency": topup.amount.currency},
+        sms=False,
+        security=False,
+    )
+    return True
