@@ -22,7 +22,7 @@ from ewallet.sandbox.bank.cards import TEST_CARDS
 from ewallet.security.context import SecurityContext
 from tests.account_security.conftest import PIN, TestUser, assert_problem, fast, make_app, users
 from tests.cards.test_binding import bind
-from tests.funding.conftest import Funding
+from tests.funding.conftest import BANK_GIVE_UP_SECONDS, Funding, warm_sandbox_bank
 from tests.http.conftest import serving
 
 ICBC = TEST_CARDS[0]
@@ -34,10 +34,10 @@ PSBC_POOR = next(card for card in TEST_CARDS if card.bank_code == "PSBC")
 async def card_funding(
     engine: AsyncEngine, settings: Settings, clock: FrozenClock
 ) -> AsyncIterator[Funding]:
-    # A short bank timeout: the sandbox's ".51" debit is given up on at once.
-    quick = fast(settings).model_copy(update={"bank_timeout_seconds": 1.5})
+    quick = fast(settings).model_copy(update={"bank_timeout_seconds": BANK_GIVE_UP_SECONDS})
     app = make_app(quick, clock)
     async with serving(app) as client:
+        await warm_sandbox_bank(app)
         yield Funding(engine, quick, clock, SecurityContext.from_settings(quick), client, app)
 
 

@@ -29,6 +29,7 @@ from ewallet.security.context import SecurityContext
 from ewallet.wallet import chart
 from tests.account_security.conftest import PIN, Harness, TestUser, clock, fast, make_app
 from tests.cards.test_binding import bind
+from tests.funding.conftest import BANK_GIVE_UP_SECONDS, warm_sandbox_bank
 from tests.http.conftest import serving
 
 __all__ = ["CCB", "ICBC", "Withdrawing", "clock", "withdrawals", "withdrawing"]
@@ -116,10 +117,11 @@ async def withdrawing(
             "withdrawal_free_quota_minor": 100_00,
             "withdrawal_fee_rate": Decimal("0.001"),
             "withdrawal_min_fee_minor": 10,
-            "bank_timeout_seconds": 1.5,
+            "bank_timeout_seconds": BANK_GIVE_UP_SECONDS,
         }
     )
     app = make_app(quick, clock)
     async with serving(app) as client:
+        await warm_sandbox_bank(app)
         security = SecurityContext.from_settings(quick)
         yield Withdrawing(engine, quick, clock, security, client, app)
