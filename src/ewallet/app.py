@@ -124,6 +124,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(wallet_endpoints.router)
     app.include_router(cards_endpoints.router)
     app.include_router(withdrawal_endpoints.router)
+    # Counter-deposit routers below.
+    # Reconciliation routers below.
+    # Merchant, order and payment routers below.
+    # Transfer, limit and history routers below.
+    # Help and support routers below.
     return app
 
 
