@@ -1,0 +1,179 @@
+"""``/v1/staff/counter-deposits`` and ``/v1/staff/large-cash-records`` (staff only).
+
+Cash is handled by tellers and teller supervisors alone: admin passes every other staff
+check (:func:`ewallet.staff.deps.require_roles`) but is deliberately no cash role here, so
+creating, approving and rejecting deposits use :func:`cash_role` instead. Reading is open
+to the cash roles, risk officers and admins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from ewallet.counter.queries import list_deposits, list_large_cash, report_window
+from ewallet.counter.schemas import (
+    DepositEnvelope,
+    DepositIn,
+    DepositOut,
+    DepositPage,
+    LargeCashOut,
+    LargeCashReport,
+    RejectIn,
+)
+from ewallet.counter.service import (
+    CounterPolicy,
+    CounterServices,
+    DepositSlip,
+    approve_deposit,
+    create_deposit,
+    get_deposit,
+    reject_deposit,
+)
+from ewallet.http.deps import ClockDep, EngineDep, LedgerDep, SettingsDep
+from ewallet.http.idempotency import Idempotent
+from ewallet.kit.errors import ForbiddenError
+from ewallet.kit.money import InvalidAmountError
+from ewallet.kit.pagination import DEFAULT_LIMIT
+from ewallet.staff.deps import CurrentStaff, require_roles
+from ewallet.staff.errors import PasswordChangeRequiredError
+from ewallet.staff.principal import StaffPrincipal, checked_roles
+
+router = APIRouter(prefix="/v1/staff", tags=["counter deposits"])
+
+
+def cash_role(*roles: str) -> Callable[..., Awaitable[StaffPrincipal]]:
+    """Like ``require_roles`` but without the admin pass: only ``roles`` handle cash."""
+    allowed = checked_roles(roles)
+
+    async def check(staff: CurrentStaff) -> StaffPrincipal:
+        if staff.must_change_password:
+            raise PasswordChangeRequiredError("change the one-time password first")
+        if staff.role not in allowed:
+            raise ForbiddenError("only tellers and teller supervisors handle counter cash")
+        return staff
+
+    check.__name__ = "cash_role_" + "_or_".join(sorted(allowed))
+    return check
+
+
+# One dependency object each: listed before ``Idempotent`` (so a refused caller claims no
+# key) and as the endpoint's parameter, it runs once per request.
+require_cashier = cash_role("teller", "teller_supervisor")
+require_supervisor = cash_role("teller_supervisor")
+Cashier = Annotated[StaffPrincipal, Depends(require_cashier)]
+Supervisor = Annotated[StaffPrincipal, Depends(require_supervisor)]
+Reader = Annotated[
+    StaffPrincipal, Depends(require_roles("teller", "teller_supervisor", "risk_officer"))
+]
+Reporter = Annotated[StaffPrincipal, Depends(require_roles("teller_supervisor", "risk_officer"))]
+
+
+def counter_services(
+    engine: EngineDep, ledger: LedgerDep, clock: ClockDep, settings: SettingsDep
+) -> CounterServices:
+    return CounterServices(engine, ledger, clock, CounterPolicy.from_settings(settings))
+
+
+ServicesDep = Annotated[CounterServices, Depends(counter_services)]
+
+
+@router.post(
+    "/counter-deposits",
+    status_code=201,
+    summary="Take cash at the counter for a customer's wallet (tellers, supervisors)",
+    description=(
+        "`201` with the new deposit: `completed` (credited now) below the large-cash "
+        "threshold, `awaiting_approval` at or above it. The same receipt number of the "
+        "branch again with the same phone and amount answers `200` with the existing "
+        "deposit; with other content `409 receipt_already_used`."
+    ),
+    dependencies=[Depends(require_cashier), Idempotent],
+)
+async def post_deposit(
+    body: DepositIn, staff: Cashier, services: ServicesDep, response: Response
+) -> DepositEnvelope:
+    if not isinstance(body.amount, str):
+        raise InvalidAmountError("amount must be a decimal string")
+    slip = DepositSlip.parse(
+        services.policy,
+        phone=body.phone,
+        amount=body.amount,
+        receipt_no=body.receipt_no,
+        currency=body.currency,
+        branch=body.branch,
+    )
+    recorded = await create_deposit(services, staff=staff, slip=slip)
+    if not recorded.created:
+        response.status_code = 200
+    return DepositEnvelope(deposit=DepositOut.of(recorded.deposit, role=staff.role))
+
+
+@router.post(
+    "/counter-deposits/{deposit_id}/approve",
+    summary="Approve and credit a large deposit (a supervisor other than its teller)",
+    dependencies=[Depends(require_supervisor), Idempotent],
+)
+async def post_approve(
+    deposit_id: str, staff: Supervisor, services: ServicesDep
+) -> DepositEnvelope:
+    deposit = await approve_deposit(services, staff=staff, deposit_id=deposit_id)
+    return DepositEnvelope(deposit=DepositOut.of(deposit, role=staff.role))
+
+
+@router.post(
+    "/counter-deposits/{deposit_id}/reject",
+    summary="Reject a large deposit: nothing is credited (supervisors)",
+    dependencies=[Depends(require_supervisor), Idempotent],
+)
+async def post_reject(
+    deposit_id: str, body: RejectIn, staff: Supervisor, services: ServicesDep
+) -> DepositEnvelope:
+    deposit = await reject_deposit(services, staff=staff, deposit_id=deposit_id, reason=body.reason)
+    return DepositEnvelope(deposit=DepositOut.of(deposit, role=staff.role))
+
+
+@router.get("/counter-deposits", summary="Counter deposits, newest first")
+async def get_deposits(
+    *,
+    staff: Reader,
+    engine: EngineDep,
+    status: Literal["awaiting_approval", "completed", "rejected"] | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> DepositPage:
+    page = await list_deposits(engine, status=status, limit=limit, cursor=cursor)
+    return DepositPage(
+        items=[DepositOut.of(item, role=staff.role) for item in page.items],
+        next_cursor=page.next_cursor,
+    )
+
+
+@router.get("/counter-deposits/{deposit_id}", summary="One counter deposit")
+async def get_one_deposit(deposit_id: str, staff: Reader, engine: EngineDep) -> DepositEnvelope:
+    deposit = await get_deposit(engine, deposit_id)
+    return DepositEnvelope(deposit=DepositOut.of(deposit, role=staff.role))
+
+
+@router.get(
+    "/large-cash-records",
+    summary="Large-cash records of Beijing days from..to, inclusive (default: last 31 days)",
+)
+async def get_large_cash(
+    *,
+    staff: Reporter,
+    engine: EngineDep,
+    clock: ClockDep,
+    from_: Annotated[date | None, Query(alias="from")] = None,
+    to: date | None = None,
+) -> LargeCashReport:
+    window = report_window(clock, from_, to)
+    records = await list_large_cash(engine, window)
+    return LargeCashReport(
+        from_=window.first,
+        to=window.last,
+        items=[LargeCashOut.of(record) for record in records],
+    )
