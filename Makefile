@@ -14,12 +14,23 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+# PDF statements embed a Chinese TrueType font from the system (never from the repository).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+CJK_FONT := fonts-wqy-zenhei
+.PHONY: fonts
+fonts:
+	@fc-list :lang=zh 2>/dev/null | grep -qi "wqy" || { \
+		echo "installing $(CJK_FONT) (Chinese text in PDF statements)"; \
+		$(SUDO) apt-get install -y --no-install-recommends $(CJK_FONT) fontconfig \
+		|| { $(SUDO) apt-get update && \
+		     $(SUDO) apt-get install -y --no-install-recommends $(CJK_FONT) fontconfig; }; }
+
 ## serve: set up, migrate the embedded SQLite database and run the wallet on :8000
-serve: $(STAMP)
+serve: $(STAMP) fonts
 	$(BIN)/ewallet serve
 
 ## test: set up, lint, type-check and run the whole suite
-test: lint
+test: lint fonts
 	$(BIN)/python -m pytest
 
 ## lint: ruff and mypy (strict)

@@ -157,4 +157,6 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         secret_key=SecretStr("test-secret-key-" + "x" * 32),
         pin_pepper=SecretStr("test-pin-pepper-" + "y" * 32),
         log_json=True,
+        # Tests settle unknown outcomes when they choose to (test_settle_job runs the job).
+        settle_interval_seconds=0,
     )

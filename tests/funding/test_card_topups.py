@@ -17,6 +17,7 @@ from ewallet.config import Settings
 from ewallet.funding.settle import SettleReport, settle_pending_topups
 from ewallet.integrations.bank.wiring import gateway_from_app
 from ewallet.kit.clock import FrozenClock
+from ewallet.ledger import Ledger
 from ewallet.ledger.verify import verify_ledger
 from ewallet.sandbox.bank.cards import TEST_CARDS
 from ewallet.security.context import SecurityContext
@@ -39,6 +40,11 @@ async def card_funding(
     async with serving(app) as client:
         await warm_sandbox_bank(app)
         yield Funding(engine, quick, clock, SecurityContext.from_settings(quick), client, app)
+
+
+async def suspense_balance(f: Funding) -> int:
+    account = await Ledger(f.engine, clock=f.clock).account_by_code("suspense:CNY")
+    return 0 if account is None else account.posted
 
 
 async def card_user(
@@ -135,6 +141,7 @@ async def test_timeout_stays_pending_then_fails_after_grace(card_funding: Fundin
     assert body["topup"]["status"] == "pending"
     topup_id = body["topup"]["id"]
     assert await bank_status(f, topup_id) == "not_found"
+    assert await suspense_balance(f) == -20_51  # the amount in doubt is carried in suspense
     young = await settle(f)
     assert young.still_pending == [topup_id]
     f.clock.advance(timedelta(minutes=31))
@@ -143,7 +150,10 @@ async def test_timeout_stays_pending_then_fails_after_grace(card_funding: Fundin
     (row,) = await f.topup_rows(user)
     assert (row.status, row.failure_reason) == ("failed", "not_found")
     assert await f.balance(user) == Decimal("0.00")
+    assert await suspense_balance(f) == 0
+    assert await f.kinds(user) == ["topup_failed"]  # the user hears how it ended
     assert (await settle(f)).examined == 0
+    assert (await verify_ledger(f.engine)).clean
 
 
 @pytest.mark.parametrize("amount", ["30.52", "30.56"])
@@ -157,8 +167,10 @@ async def test_unclear_answer_is_settled_and_credited_once(
     topup_id = response.json()["topup"]["id"]
     assert await f.balance(user) == Decimal("0.00")
     assert await bank_status(f, topup_id) == "succeeded"
+    assert await suspense_balance(f) == -int(Decimal(amount) * 100)
     first = await settle(f)
     assert first.credited == [topup_id]
+    assert await suspense_balance(f) == 0  # credited out of suspense
     second = await settle(f)
     assert (second.examined, second.credited) == (0, [])
     assert await f.balance(user) == Decimal(amount)

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import update
 
-from ewallet.funding.withdrawals import settle_pending_withdrawals
+from ewallet.funding.withdrawal_settle import settle_pending_withdrawals
 from ewallet.ledger.verify import verify_ledger
 from tests.account_security.conftest import assert_problem
 from tests.withdrawals.conftest import CCB, ICBC, Withdrawing, withdrawals
@@ -114,8 +114,13 @@ async def test_timeout_never_arrived_is_voided_on_settlement(withdrawing: Withdr
     user, card_id = await h.customer("+8613900000006", ICBC, "1000.00")
     response = await h.withdraw(user, card_id, "50.51")  # .51: the bank commits nothing
     assert response.status_code == 202, response.text
-    counts = await settle_pending_withdrawals(h.engine, clock=h.clock, gateway=h.gateway)
-    assert counts == {"succeeded": 0, "failed": 1}
+    early = await settle_pending_withdrawals(h.engine, clock=h.clock, gateway=h.gateway)
+    assert early.counts() == {"succeeded": 0, "failed": 0}  # it may still be on its way
+    assert len(early.still_pending) == 1
+    assert (await h.rows(user))[0].status == "pending"
+    h.clock.advance(timedelta(minutes=31))
+    late = await settle_pending_withdrawals(h.engine, clock=h.clock, gateway=h.gateway)
+    assert late.counts() == {"succeeded": 0, "failed": 1}
     (row,) = await h.rows(user)
     assert row.status == "failed"
     assert await h.balance(user) == Decimal("1000.00")
@@ -187,9 +192,31 @@ async def test_stale_processing_withdrawal_is_settled(withdrawing: Withdrawing) 
     async with h.engine.begin() as conn:  # as if the process stopped before the answer
         await conn.execute(update(withdrawals).values(status="processing"))
     fresh = await settle_pending_withdrawals(h.engine, clock=h.clock, gateway=h.gateway)
-    assert fresh == {"succeeded": 0, "failed": 0}  # may still be on its way
+    assert fresh.counts() == {"succeeded": 0, "failed": 0}  # may still be on its way
     h.clock.advance(timedelta(minutes=6))
     stale = await settle_pending_withdrawals(h.engine, clock=h.clock, gateway=h.gateway)
-    assert stale == {"succeeded": 1, "failed": 0}
+    assert stale.counts() == {"succeeded": 1, "failed": 0}
     assert await h.balance(user) == Decimal("1000.00") - Decimal("80.52")
     assert (await verify_ledger(h.engine)).clean
+
+
+async def test_daily_limit_counts_withdrawals_and_a_failed_one_gives_it_back(
+    withdrawing: Withdrawing,
+) -> None:
+    h = withdrawing
+    # A class I account (no real name): ¥1,000 a day confirmed by the payment password.
+    user, card_id = await h.customer("+8613900000014", ICBC, "2000.00")
+    declined = await h.withdraw(user, card_id, "600.53")  # the bank declines .53
+    assert_problem(declined, 402, "bank_declined")
+    done = await h.withdraw(user, card_id, "900.00")
+    assert done.status_code == 201, done.text  # the declined ¥600.53 no longer counts
+    before = await h.rows(user)
+    balance = await h.balance(user)
+    over = await h.withdraw(user, card_id, "100.01")
+    body = assert_problem(over, 403, "limit_exceeded")
+    assert body["limit"] == "daily_pin"
+    assert body["remaining"]["amount"] == "100.00"
+    assert await h.rows(user) == before  # refused: nothing recorded, nothing held
+    assert await h.balance(user) == balance
+    exactly = await h.withdraw(user, card_id, "100.00")
+    assert exactly.status_code == 201, exactly.text

@@ -4,23 +4,28 @@ Runs N relays in one process (distinct worker ids ``hostname-pid-n``) until SIGI
 SIGTERM; on a signal each relay finishes the event in hand, hands its other claims back
 and exits, so a deploy never waits for a lease to expire. ``--once`` delivers what is due
 and exits (cron, tests). Run more processes, on more hosts, for more throughput: claims
-never overlap (``SKIP LOCKED`` on PostgreSQL, the write lock on SQLite).
+never overlap (``SKIP LOCKED`` on PostgreSQL, the write lock on SQLite). Unless
+``--no-settle``, it also runs the funding settle job every ``EWALLET_SETTLE_INTERVAL_SECONDS``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Annotated
 
 import structlog
 import typer
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ewallet.config import Settings, load_settings
+from ewallet.funding.jobs import settling_in_background
+from ewallet.integrations.bank.wiring import standalone_bank_gateway
 from ewallet.kit.clock import Clock, SystemClock
 from ewallet.kit.db.engine import make_engine
+from ewallet.ledger import Ledger
 from ewallet.worker.pool import RelayPool, default_worker_id
 from ewallet.worker.registry import HandlerRegistry, default_registry
 from ewallet.worker.relay import OutboxRelay
@@ -36,8 +41,12 @@ async def run_worker(
     registry: HandlerRegistry | None = None,
     clock: Clock | None = None,
     stop: asyncio.Event | None = None,
+    settle: bool = False,
 ) -> int:
-    """Run the relays; return how many events got an outcome (``--once``) or 0."""
+    """Run the relays; return how many events got an outcome (``--once``) or 0.
+
+    With ``settle`` (the command's default) the process also runs the funding settle job.
+    """
     stop = stop or asyncio.Event()
     # One connection per relay at a time, plus one spare for the pool's own bookkeeping.
     engine = make_engine(settings.database_url, pool_size=concurrency + 1, echo=settings.db_echo)
@@ -61,11 +70,30 @@ async def run_worker(
             log.info("worker.start", once=once, worker_ids=[r.worker_id for r in pool.relays])
             if once:
                 return await pool.drain(stop)
-            await pool.run_forever(stop, settings.outbox_poll_seconds)
+            async with _settling(settings, engine, clock, enabled=settle):
+                await pool.run_forever(stop, settings.outbox_poll_seconds)
             return 0
     finally:
         await engine.dispose()
         log.info("worker.stop")
+
+
+@asynccontextmanager
+async def _settling(
+    settings: Settings, engine: AsyncEngine, clock: Clock, *, enabled: bool
+) -> AsyncIterator[None]:
+    """Settle pending card top-ups and withdrawals alongside delivering the outbox."""
+    if not enabled or settings.settle_interval_seconds <= 0:
+        yield
+        return
+    ledger = Ledger(engine, clock=clock)
+    async with (
+        standalone_bank_gateway(settings, clock) as gateway,
+        settling_in_background(
+            engine, settings=settings, clock=clock, gateway=gateway, ledger=ledger
+        ),
+    ):
+        yield
 
 
 @contextmanager
@@ -101,9 +129,13 @@ def worker(
         int,
         typer.Option("--concurrency", "-c", min=1, max=64, help="Relays in this process."),
     ] = 1,
+    settle: Annotated[
+        bool,
+        typer.Option(help="Also settle pending card top-ups and withdrawals with the bank."),
+    ] = True,
 ) -> None:
     """Deliver outbox events (SMS, email, webhooks, ledger events) until stopped."""
     settings = load_settings()
-    handled = asyncio.run(run_worker(settings, once=once, concurrency=concurrency))
+    handled = asyncio.run(run_worker(settings, once=once, concurrency=concurrency, settle=settle))
     if once:
         typer.echo(f"outbox: {handled} event(s) handled")

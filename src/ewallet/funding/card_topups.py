@@ -13,21 +13,24 @@ The flow (API.md ``POST /v1/topups`` with ``method: card``):
    in one unit guarded by a conditional ``UPDATE`` (credited at most once, however many
    settlers race); ``declined``: the top-up is ``failed`` with the bank's reason (the row
    stays as the record) and the caller gets ``bank_declined``; ``unknown`` (a timeout, a
-   5xx, a dropped connection): the top-up stays ``pending`` and is settled later by
+   5xx, a dropped connection): the top-up stays ``pending``, its amount is carried in
+   the suspense account (:mod:`ewallet.funding.suspense`), and it is settled later by
    :func:`ewallet.funding.settle.settle_pending_topups`, which queries the bank with the
-   same request id. The wallet never sends a second debit for a top-up.
+   same request id, or by reconciliation against the bank's settlement file. The wallet
+   never sends a second debit for a top-up.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final, Literal, cast
+from typing import Any, Final, Literal, cast
 
 import structlog
 from sqlalchemy import Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ewallet.funding.service import TopupView, credit_topup, topups
+from ewallet.funding.suspense import book_in_suspense, is_in_suspense, release_suspense
 from ewallet.identity.payment_password import ensure_not_frozen
 from ewallet.integrations.bank.errors import BankDeclinedError
 from ewallet.integrations.bank.port import BankGateway
@@ -38,6 +41,8 @@ from ewallet.kit.ids import new_id
 from ewallet.kit.money import Money
 from ewallet.ledger import Ledger
 from ewallet.models.funding import Card
+from ewallet.models.identity import User
+from ewallet.notify.service import notify_user
 from ewallet.security.crypto import FieldCipher
 from ewallet.wallet import chart
 
@@ -135,13 +140,11 @@ async def start_card_topup(
             amount=amount,
             request_id=bank_request_id(topup.id),
         )
-    except BankDeclinedError as error:
-        await mark_card_topup_failed(services.engine, services.clock, topup.id, str(error))
-        raise
-    except DomainError as error:
+    except (BankDeclinedError, DomainError) as error:
         # The gateway raises only when the request cannot have reached the bank (anything
         # else, a bug included, leaves the top-up pending for the settle job to query).
-        await mark_card_topup_failed(services.engine, services.clock, topup.id, error.code)
+        reason = str(error) if isinstance(error, BankDeclinedError) else error.code
+        await _fail_now(services, started, reason)
         raise
     log.info("funding.card_debit", topup_id=topup.id, status=result.status, reason=result.reason)
     if result.status == "succeeded":
@@ -156,9 +159,23 @@ async def start_card_topup(
         return CardTopupResult(await _reload(services.engine, topup.id), "succeeded")
     if result.status == "declined":
         reason = result.reason or "declined"
-        await mark_card_topup_failed(services.engine, services.clock, topup.id, reason)
+        await _fail_now(services, started, reason)
         raise BankDeclinedError(f"the bank declined the debit: {reason}", reason=reason)
+    await hold_unknown_in_suspense(
+        services.engine, services.ledger, services.clock, topup, bank_code=started.bank_code
+    )
     return CardTopupResult(topup, "pending")
+
+
+async def _fail_now(services: CardTopupServices, started: _Started, reason: str) -> None:
+    await mark_card_topup_failed(
+        services.engine,
+        services.ledger,
+        services.clock,
+        started.topup,
+        bank_code=started.bank_code,
+        reason=reason,
+    )
 
 
 async def _reload(engine: AsyncEngine, topup_id: str) -> TopupView:
@@ -171,21 +188,81 @@ async def _reload(engine: AsyncEngine, topup_id: str) -> TopupView:
 
 
 async def mark_card_topup_failed(
-    engine: AsyncEngine, clock: Clock, topup_id: str, reason: str
+    engine: AsyncEngine,
+    ledger: Ledger,
+    clock: Clock,
+    topup: TopupView,
+    *,
+    bank_code: str,
+    reason: str,
+    notify: bool = False,
 ) -> bool:
-    """``pending`` -> ``failed``; False if it was settled already."""
+    """``pending`` -> ``failed``, releasing any suspense; False if it was settled already.
+
+    ``notify`` tells the owner (a settle job failing a top-up the user saw as pending); a
+    request that fails at once answers the user directly instead.
+    """
+    bank, held = await _settlement_accounts(ledger, bank_code, topup.amount.currency)
 
     async def work(uow: UnitOfWork) -> bool:
         conn = await uow.connection()
         now = clock.now()
         changed = await conn.execute(
             update(topups)
-            .where(topups.c.id == topup_id, topups.c.status.in_(_SETTLEABLE))
+            .where(topups.c.id == topup.id, topups.c.status.in_(_SETTLEABLE))
             .values(status="failed", failure_reason=reason[:200], updated_at=now, completed_at=now)
         )
-        return changed.rowcount == 1
+        if changed.rowcount != 1:
+            return False
+        await release_suspense(
+            uow,
+            clock=clock,
+            topup_id=topup.id,
+            amount=topup.amount,
+            bank_account_id=bank.id,
+            suspense_account_id=held.id,
+        )
+        if notify:
+            user = await uow.session.get(User, topup.user_id)
+            assert user is not None
+            params = {"amount": topup.amount.to_decimal_string(), "currency": topup.amount.currency}
+            await notify_user(
+                uow.session,
+                clock=clock,
+                user=user,
+                kind="topup_failed",
+                params=params,
+                sms=False,
+                security=False,
+            )
+        return True
 
     return await run_unit(engine, work)
+
+
+async def hold_unknown_in_suspense(
+    engine: AsyncEngine, ledger: Ledger, clock: Clock, topup: TopupView, *, bank_code: str
+) -> bool:
+    """The debit's outcome is unknown: carry the amount in suspense until it is settled."""
+    bank, held = await _settlement_accounts(ledger, bank_code, topup.amount.currency)
+
+    async def work(uow: UnitOfWork) -> bool:
+        return await book_in_suspense(
+            uow,
+            clock=clock,
+            topup_id=topup.id,
+            amount=topup.amount,
+            bank_account_id=bank.id,
+            suspense_account_id=held.id,
+        )
+
+    return await run_unit(engine, work)
+
+
+async def _settlement_accounts(ledger: Ledger, bank_code: str, currency: str) -> tuple[Any, Any]:
+    bank = await chart.open_account(ledger, chart.bank_settlement(bank_code, currency))
+    held = await chart.open_account(ledger, chart.suspense(currency))
+    return bank, held
 
 
 async def credit_card_topup(
@@ -196,19 +273,27 @@ async def credit_card_topup(
     topup: TopupView,
     bank_code: str,
     bank_reference: str | None,
+    creditable: tuple[str, ...] = _SETTLEABLE,
 ) -> Credited:
-    """Credit a debited card top-up exactly once (ledger key ``topup:<id>``) and notify."""
+    """Credit a debited card top-up exactly once (ledger key ``topup:<id>``) and notify.
+
+    The money comes out of suspense when the top-up was carried there (its outcome was
+    unknown), else straight from the bank's settlement account. ``creditable`` widens the
+    statuses that may be credited: reconciliation credits a ``failed`` top-up the bank's
+    settlement file shows as debited after all.
+    """
     currency = topup.amount.currency
-    settlement = await chart.open_account(ledger, chart.bank_settlement(bank_code, currency))
+    settlement, held = await _settlement_accounts(ledger, bank_code, currency)
     await chart.open_account(ledger, chart.wallet(topup.user_id, currency))
 
     async def work(uow: UnitOfWork) -> Credited:
+        source = held if await is_in_suspense(uow, topup.id) else settlement
         credited = await credit_topup(
             uow,
             clock=clock,
             topup=topup,
-            source_account_id=settlement.id,
-            creditable=_SETTLEABLE,
+            source_account_id=source.id,
+            creditable=creditable,
             provider_reference=bank_reference,
             metadata={"bank": bank_code},
         )

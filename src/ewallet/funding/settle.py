@@ -111,7 +111,10 @@ async def settle_pending_topups(
         if status.status == "declined" or too_old:
             declined = status.status == "declined"
             reason = (status.reason or "declined") if declined else "not_found"
-            if await mark_card_topup_failed(engine, clock, topup.id, reason):
+            failed = await mark_card_topup_failed(
+                engine, ledger, clock, topup, bank_code=bank_code, reason=reason, notify=True
+            )
+            if failed:
                 report.failed.append(topup.id)
             continue
         report.still_pending.append(topup.id)

@@ -7,7 +7,8 @@
    ``withdrawal:<id>`` (the bank never moves money twice for one id).
 3. ``succeeded`` posts both holds; ``declined`` (or a refusal before anything happened)
    voids them and the withdrawal fails; ``unknown`` leaves it ``pending`` with the money
-   held, for :func:`settle_pending_withdrawals` to finish from the bank's records.
+   held, for :func:`ewallet.funding.withdrawal_settle.settle_pending_withdrawals` to
+   finish from the bank's records.
 
 Finishing is idempotent: the status leaves ``processing``/``pending`` with a conditional
 ``UPDATE`` in the same unit as the ledger commands, so a withdrawal is posted (or voided)
@@ -17,11 +18,11 @@ at most once however often, or concurrently, it is settled.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Final, cast
 
 import structlog
-from sqlalchemy import Table, and_, insert, or_, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ewallet.funding.withdrawal_fees import FeePolicy, FeeQuote, quote_for_user
@@ -45,6 +46,7 @@ from ewallet.ledger import (
 from ewallet.models.funding import Card, Withdrawal
 from ewallet.models.identity import User
 from ewallet.notify.service import notify_user
+from ewallet.risk.spending import AuthStrength, SpendChannel, release_spend, reserve_spend
 from ewallet.security.context import SecurityContext
 from ewallet.wallet import chart
 
@@ -165,6 +167,15 @@ async def _hold_funds(
         live = await _active_card(uow, user_id=user_id, card_id=card_id)
         quote = await quote_for_user(conn, services.policy, user_id=user_id, amount=amount)
         now = clock.now()
+        await reserve_spend(
+            uow,
+            user_id=user_id,
+            amount=amount,
+            channel=SpendChannel.WITHDRAWAL,
+            auth=AuthStrength.PIN,
+            reference=f"withdrawal:{withdrawal_id}",
+            now=now,
+        )
         await conn.execute(
             insert(withdrawals).values(
                 id=withdrawal_id,
@@ -240,7 +251,9 @@ async def start_withdrawal(
         )
     except (UpstreamUnavailableError, BankDeclinedError) as error:
         # Refused before anything could happen: release the money.
-        await _fail(services.engine, services.clock, withdrawal.id, f"{error.code}: {error}")
+        await fail_withdrawal(
+            services.engine, services.clock, withdrawal.id, f"{error.code}: {error}"
+        )
         raise
     except BaseException:
         # Anything else may have reached the bank: keep the money held for settlement.
@@ -261,9 +274,9 @@ async def _apply_result(
     engine: AsyncEngine, clock: Clock, withdrawal_id: str, result: CreditResult
 ) -> None:
     if result.status == "succeeded":
-        await _succeed(engine, clock, withdrawal_id, result.bank_reference)
+        await succeed_withdrawal(engine, clock, withdrawal_id, result.bank_reference)
     elif result.status == "declined":
-        await _fail(engine, clock, withdrawal_id, result.reason or "declined")
+        await fail_withdrawal(engine, clock, withdrawal_id, result.reason or "declined")
     else:
         await _mark_pending(engine, clock, withdrawal_id, result.reason or "unknown")
 
@@ -293,7 +306,7 @@ async def _notify(uow: UnitOfWork, clock: Clock, row: Any, kind: str) -> None:
     )
 
 
-async def _succeed(
+async def succeed_withdrawal(
     engine: AsyncEngine, clock: Clock, withdrawal_id: str, bank_reference: str | None
 ) -> None:
     async def work(uow: UnitOfWork) -> None:
@@ -326,7 +339,9 @@ async def _succeed(
     log.info("funding.withdrawal_succeeded", withdrawal_id=withdrawal_id)
 
 
-async def _fail(engine: AsyncEngine, clock: Clock, withdrawal_id: str, reason: str) -> None:
+async def fail_withdrawal(
+    engine: AsyncEngine, clock: Clock, withdrawal_id: str, reason: str
+) -> None:
     async def work(uow: UnitOfWork) -> None:
         row = await _claim(uow, clock, withdrawal_id, status="failed", failure_reason=reason[:200])
         if row is None:
@@ -334,6 +349,8 @@ async def _fail(engine: AsyncEngine, clock: Clock, withdrawal_id: str, reason: s
         for hold_id in (row.hold_id, row.fee_hold_id):
             if hold_id is not None:
                 await apply_command(uow, VoidHold(hold_id=hold_id), clock=clock)
+        # The money never left: the withdrawal no longer counts toward the daily limit.
+        await release_spend(uow, reference=f"withdrawal:{withdrawal_id}", now=clock.now())
         await _notify(uow, clock, row, "withdrawal_failed")
 
     await run_unit(engine, work)
@@ -351,48 +368,3 @@ async def _mark_pending(engine: AsyncEngine, clock: Clock, withdrawal_id: str, r
 
     await run_unit(engine, work)
     log.warning("funding.withdrawal_pending", withdrawal_id=withdrawal_id, reason=reason)
-
-
-async def settle_pending_withdrawals(
-    engine: AsyncEngine,
-    *,
-    clock: Clock,
-    gateway: BankGateway,
-    limit: int = 200,
-    stale_after: timedelta = timedelta(minutes=5),
-) -> dict[str, int]:
-    """Finish pending withdrawals from the bank's records; safe to repeat and to race.
-
-    ``succeeded`` posts the holds; ``declined`` or ``not_found`` (the request never
-    arrived) voids them. A withdrawal left ``processing`` longer than ``stale_after`` (the
-    process stopped between the hold and the bank's answer) is settled the same way.
-    Returns how many withdrawals ended each way.
-    """
-    cutoff = clock.now() - stale_after
-
-    async def open_ids(uow: UnitOfWork) -> list[str]:
-        conn = await uow.connection()
-        status = withdrawals.c.status
-        query = (
-            select(withdrawals.c.id)
-            .where(
-                or_(
-                    status == "pending",
-                    and_(status == "processing", withdrawals.c.updated_at < cutoff),
-                )
-            )
-            .order_by(withdrawals.c.created_at)
-            .limit(limit)
-        )
-        return list((await conn.scalars(query)).all())
-
-    counts = {"succeeded": 0, "failed": 0}
-    for withdrawal_id in await run_unit(engine, open_ids, read_only=True):
-        answer = await gateway.query(request_id=f"withdrawal:{withdrawal_id}")
-        if answer.status == "succeeded":
-            await _succeed(engine, clock, withdrawal_id, answer.bank_reference)
-            counts["succeeded"] += 1
-        else:
-            await _fail(engine, clock, withdrawal_id, answer.reason or answer.status)
-            counts["failed"] += 1
-    return counts

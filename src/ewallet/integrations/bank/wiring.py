@@ -109,6 +109,39 @@ async def bank_gateway_running(app: FastAPI) -> AsyncIterator[BankGateway]:
             await sandbox_bank_of(sandbox_app).aclose()
 
 
+@asynccontextmanager
+async def standalone_bank_gateway(settings: Settings, clock: Clock) -> AsyncIterator[BankGateway]:
+    """A gateway for commands and workers that run outside the API process.
+
+    With ``EWALLET_BANK_URL`` it is the real HTTP client. In development without one, it is
+    a sandbox bank in this process on the *same* database file the server's embedded bank
+    uses, so ``ewallet reconcile`` or a settle run sees the operations the server made.
+    """
+    if settings.bank_url is not None:
+        gateway = HttpBankGateway(
+            base_url=settings.bank_url,
+            key=bank_key(settings),
+            timeout=settings.bank_timeout_seconds,
+            clock=clock,
+        )
+        try:
+            yield gateway
+        finally:
+            await gateway.aclose()
+        return
+    if settings.env is Environment.PRODUCTION:
+        raise BankConfigurationError("production needs EWALLET_BANK_URL and EWALLET_BANK_KEY")
+    bank_app = create_bank_app(sandbox_bank_config(settings), clock=clock)
+    gateway = HttpBankGateway.in_process(
+        bank_app, key=bank_key(settings), timeout=settings.bank_timeout_seconds, clock=clock
+    )
+    try:
+        yield gateway
+    finally:
+        await gateway.aclose()
+        await sandbox_bank_of(bank_app).aclose()
+
+
 def gateway_from_app(app: FastAPI) -> BankGateway:
     """The running app's bank gateway (for services and dependencies)."""
     gateway: BankGateway | None = getattr(app.state, "bank_gateway", None)

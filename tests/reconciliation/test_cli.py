@@ -1,0 +1,73 @@
+"""``ewallet reconcile --date D`` from a shell, against what a running wallet left behind.
+
+Without ``EWALLET_BANK_URL`` the command reaches the development sandbox bank's own database
+file, so it sees the movements the server's embedded bank made.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from ewallet.cli.reconcile import reconcile as reconcile_command
+from ewallet.funding.withdrawals import fail_withdrawal
+from ewallet.integrations.bank.wiring import sandbox_bank_database_url
+from tests.reconciliation.helpers import business_day, top_up
+from tests.withdrawals.conftest import ICBC, Withdrawing
+
+
+def run_cli(h: Withdrawing, monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[int, str]:
+    secret = h.settings.secret_key
+    assert secret is not None
+    monkeypatch.setenv("EWALLET_DATABASE_URL", h.settings.database_url)
+    monkeypatch.setenv("EWALLET_VAR_DIR", str(h.settings.var_dir))
+    monkeypatch.setenv("EWALLET_SECRET_KEY", secret.get_secret_value())
+    monkeypatch.setenv("EWALLET_SANDBOX_BANK_DB_URL", sandbox_bank_database_url(h.settings))
+    app = typer.Typer()
+    app.command()(reconcile_command)
+    result = CliRunner().invoke(app, list(args), catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+async def test_cli_settles_from_the_file_and_reports(
+    withdrawing: Withdrawing, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = withdrawing
+    user, card_id = await h.customer("+8613900000301", ICBC, "0.00")
+    assert (await top_up(h, user, card_id, "45.52")).status_code == 202
+    day = business_day(h).isoformat()
+    code, output = await asyncio.to_thread(run_cli, h, monkeypatch, "--date", day, "--json")
+    assert code == 0, output
+    run = json.loads(output.strip().splitlines()[-1])
+    assert run["business_day"] == day
+    assert run["counts"]["settled"] == 1
+    assert run["counts"]["by_category"] == {"credited": 1}
+    assert any("PSP records not compared" in note for note in run["notes"])
+    assert str(await h.balance(user)) == "45.52"
+
+
+async def test_cli_exits_1_on_a_mismatch_and_prints_the_tally(
+    withdrawing: Withdrawing, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = withdrawing
+    user, card_id = await h.customer("+8613900000302", ICBC, "100.00")
+    response = await h.withdraw(user, card_id, "10.52")
+    assert response.status_code == 202
+    await fail_withdrawal(h.engine, h.clock, response.json()["withdrawal"]["id"], "given up")
+    day = business_day(h).isoformat()
+    code, output = await asyncio.to_thread(run_cli, h, monkeypatch, "--date", day)
+    assert code == 1
+    assert "mismatches 1" in output
+    assert "released_but_paid: 1" in output
+
+
+def test_cli_refuses_a_malformed_date(monkeypatch: pytest.MonkeyPatch) -> None:
+    app = typer.Typer()
+    app.command()(reconcile_command)
+    result = CliRunner().invoke(app, ["--date", "yesterday"])
+    assert result.exit_code == 2
+    assert "YYYY-MM-DD" in result.output
