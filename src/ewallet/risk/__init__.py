@@ -1,1 +1,1 @@
-"""Risk and limits: account-class allowances (more rules arrive with payments)."""
+"""Risk and limits: account-class allowances (limits) and spending caps (spending)."""

@@ -4,11 +4,13 @@ Class I (phone only) may pay ¥1,000 from its balance over the account's lifetim
 (real name) ¥100,000 a year; class III (real name and a bound card) ¥200,000 a year. Usage
 is read from the ledger -- the wallet's debits by payments, transfers and bills -- so it
 can never drift from the money that actually moved. Years run in Asia/Shanghai time.
-The daily caps by authentication strength of the payments issue build on this module.
+The daily caps by authentication strength are in :mod:`ewallet.risk.spending`, which also
+makes these allowances configurable (``EWALLET_LIMIT_CLASS_ALLOWANCE_MINOR``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Final, Literal, cast
@@ -45,12 +47,30 @@ CLASS_ALLOWANCES: Final[dict[int, ClassAllowance]] = {
 }
 
 
+def class_allowances(minor_by_tier: Mapping[int, int]) -> dict[int, ClassAllowance]:
+    """The allowances with configured amounts (fen); the periods are fixed by the rules."""
+    return {
+        tier: ClassAllowance(
+            tier, Money(minor_by_tier.get(tier, default.allowance.minor)), default.period
+        )
+        for tier, default in CLASS_ALLOWANCES.items()
+    }
+
+
 def period_start(allowance: ClassAllowance, now: datetime) -> datetime | None:
     """Where the allowance's period began: None for lifetime, else 1 January (China time)."""
     if allowance.period == "lifetime":
         return None
     local = now.astimezone(CHINA_TIME)
     return datetime.combine(local.date().replace(month=1, day=1), time(), tzinfo=CHINA_TIME)
+
+
+def period_end(allowance: ClassAllowance, now: datetime) -> datetime | None:
+    """When the allowance starts afresh: None for lifetime, else next 1 January (China time)."""
+    if allowance.period == "lifetime":
+        return None
+    local = now.astimezone(CHINA_TIME)
+    return datetime(local.year + 1, 1, 1, tzinfo=CHINA_TIME)
 
 
 async def balance_payments(
@@ -72,9 +92,14 @@ async def balance_payments(
 
 
 async def remaining_allowance(
-    conn: AsyncConnection, *, tier: int, wallet_account_id: int | None, now: datetime
+    conn: AsyncConnection,
+    *,
+    tier: int,
+    wallet_account_id: int | None,
+    now: datetime,
+    allowances: Mapping[int, ClassAllowance] = CLASS_ALLOWANCES,
 ) -> Money:
-    allowance = CLASS_ALLOWANCES[tier]
+    allowance = allowances[tier]
     if wallet_account_id is None:
         return allowance.allowance
     used = await balance_payments(

@@ -14,7 +14,7 @@ from ewallet.kit.errors import NotFoundError
 from ewallet.kit.money import Money
 from ewallet.ledger import repository as ledger_repository
 from ewallet.models.identity import User
-from ewallet.risk.limits import CLASS_ALLOWANCES, remaining_allowance
+from ewallet.risk.spending import SpendingPolicy, SpendingSummary, spending_summary
 from ewallet.wallet import chart
 
 users = cast(Table, User.__table__)
@@ -34,9 +34,12 @@ class WalletView:
     balances: list[Balance]
     allowance_period: str
     allowance_remaining: Money
+    spending: SpendingSummary
 
 
-async def wallet_view(engine: AsyncEngine, *, clock: Clock, user_id: str) -> WalletView:
+async def wallet_view(
+    engine: AsyncEngine, *, clock: Clock, user_id: str, policy: SpendingPolicy | None = None
+) -> WalletView:
     now = clock.now()
 
     async def work(uow: UnitOfWork) -> WalletView:
@@ -58,18 +61,14 @@ async def wallet_view(engine: AsyncEngine, *, clock: Clock, user_id: str) -> Wal
                     total=account.posted_money(),
                 )
             ]
-        remaining = await remaining_allowance(
-            conn,
-            tier=user.tier,
-            wallet_account_id=account.id if account else None,
-            now=now,
-        )
+        summary = await spending_summary(conn, user_id=user_id, now=now, policy=policy)
         return WalletView(
             tier=user.tier,
             status=user.status,
             balances=balances,
-            allowance_period=CLASS_ALLOWANCES[user.tier].period,
-            allowance_remaining=remaining,
+            allowance_period=summary.class_period,
+            allowance_remaining=summary.class_limit.remaining,
+            spending=summary,
         )
 
     return await run_unit(engine, work, read_only=True)

@@ -1,0 +1,212 @@
+"""Statements as CSV and as PDF, in Chinese with English column names alongside.
+
+CSV is UTF-8 with a byte-order mark, so spreadsheet programs on Chinese Windows open it
+with the right encoding. The PDF embeds a CJK TrueType font found on the machine at run
+time (fontconfig's ``fc-list``; Debian's ``fonts-wqy-zenhei`` is the one the setup
+installs) -- fonts are never shipped in the repository. reportlab embeds only TrueType
+outlines, so CFF-based OpenType fonts (Noto CJK's) are skipped in the search.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import subprocess
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Final
+
+from ewallet.history.statements import Statement
+from ewallet.history.transactions import HistoryEntry
+from ewallet.risk.limits import CHINA_TIME
+
+TYPE_NAMES: Final = {
+    "topup": "充值",
+    "withdrawal": "提现",
+    "fee": "手续费",
+    "transfer": "转账",
+    "payment": "消费",
+    "refund": "退款",
+    "bill": "缴费",
+    "reversal": "冲正",
+    "adjustment": "调账",
+}
+STATUS_NAMES: Final = {"succeeded": "成功", "pending": "处理中", "reversed": "已冲正"}
+COLUMNS: Final = (
+    "时间 Time",
+    "交易号 ID",
+    "类型 Type",
+    "收/支 In/Out",
+    "金额 Amount",
+    "余额 Balance",
+    "对方 Counterparty",
+    "状态 Status",
+)
+FONT_NAME: Final = "StatementCJK"
+
+
+class FontMissingError(RuntimeError):
+    """No CJK TrueType font is installed: install fonts-wqy-zenhei (Debian)."""
+
+
+def _local(moment: datetime) -> str:
+    return moment.astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _signed(entry: HistoryEntry) -> str:
+    return ("-" if entry.direction == "out" else "+") + entry.amount.to_decimal_string()
+
+
+def _row(entry: HistoryEntry) -> list[str]:
+    return [
+        _local(entry.created_at),
+        entry.id,
+        f"{TYPE_NAMES.get(entry.type, entry.type)} {entry.type}",
+        "支出 out" if entry.direction == "out" else "收入 in",
+        _signed(entry),
+        entry.balance_after.to_decimal_string() if entry.balance_after else "",
+        entry.counterparty or "",
+        STATUS_NAMES.get(entry.status, entry.status),
+    ]
+
+
+def _summary(statement: Statement) -> list[tuple[str, str]]:
+    holder = statement.holder_phone
+    if statement.holder_name:
+        holder = f"{statement.holder_name} ({holder})"
+    return [
+        ("账户 Account", holder),
+        ("账单月份 Month", f"{statement.month} (Asia/Shanghai)"),
+        ("币种 Currency", statement.currency),
+        ("期初余额 Opening balance", statement.opening.to_decimal_string()),
+        ("收入合计 Total in", statement.total_in.to_decimal_string()),
+        ("支出合计 Total out", statement.total_out.to_decimal_string()),
+        ("期末余额 Closing balance", statement.closing.to_decimal_string()),
+        ("笔数 Entries", str(len(statement.lines))),
+    ]
+
+
+def statement_csv(statement: Statement) -> bytes:
+    """The statement as CSV: a summary block, a blank line, then one row per movement."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["钱包对账单 Wallet statement"])
+    for label, value in _summary(statement):
+        writer.writerow([label, value])
+    writer.writerow([])
+    writer.writerow(COLUMNS)
+    for entry in statement.lines:
+        writer.writerow(_row(entry))
+    return out.getvalue().encode("utf-8-sig")
+
+
+@dataclass(frozen=True, slots=True)
+class CjkFont:
+    path: Path
+    index: int
+
+
+@cache
+def find_cjk_font() -> CjkFont:
+    """A TrueType font with Chinese glyphs, located through fontconfig (cached)."""
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        raise FontMissingError("fontconfig (fc-list) is not installed")
+    listing = subprocess.run(  # noqa: S603 -- a fixed program and arguments
+        [fc_list, ":lang=zh", "--format", "%{file}|%{index}|%{fontformat}\n"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=30,
+    ).stdout
+    candidates = []
+    for line in listing.splitlines():
+        file, _, rest = line.partition("|")
+        index, _, fmt = rest.partition("|")
+        if fmt == "TrueType" and file.lower().endswith((".ttf", ".ttc")):
+            candidates.append(CjkFont(Path(file), int(index or 0)))
+    if not candidates:
+        raise FontMissingError("no Chinese TrueType font: apt-get install fonts-wqy-zenhei")
+    # The plain (not "Sharp"/bitmap, not mono) face sorts first: the lowest index.
+    return min(candidates, key=lambda font: (font.path.name, font.index))
+
+
+def _register_font() -> str:
+    from reportlab.pdfbase import pdfmetrics  # noqa: PLC0415 -- heavy; PDFs only
+    from reportlab.pdfbase.ttfonts import TTFont  # noqa: PLC0415
+
+    if FONT_NAME not in pdfmetrics.getRegisteredFontNames():
+        font = find_cjk_font()
+        pdfmetrics.registerFont(TTFont(FONT_NAME, str(font.path), subfontIndex=font.index))
+    return FONT_NAME
+
+
+def statement_pdf(statement: Statement) -> bytes:
+    """The statement as an A4 PDF with Chinese text (an embedded CJK font)."""
+    from reportlab.lib import colors  # noqa: PLC0415 -- heavy; PDFs only
+    from reportlab.lib.pagesizes import A4, landscape  # noqa: PLC0415
+    from reportlab.lib.styles import ParagraphStyle  # noqa: PLC0415
+    from reportlab.lib.units import mm  # noqa: PLC0415
+    from reportlab.platypus import (  # noqa: PLC0415
+        Paragraph,
+        SimpleDocTemplate,
+        Spacer,
+        Table,
+        TableStyle,
+    )
+
+    font = _register_font()
+    title_style = ParagraphStyle("title", fontName=font, fontSize=16, leading=22)
+    cell_style = ParagraphStyle("cell", fontName=font, fontSize=8, leading=10)
+    buffer = io.BytesIO()
+    document = SimpleDocTemplate(
+        buffer,
+        pagesize=landscape(A4),
+        leftMargin=12 * mm,
+        rightMargin=12 * mm,
+        topMargin=12 * mm,
+        bottomMargin=12 * mm,
+        title=f"钱包对账单 {statement.month}",
+        author="ewallet",
+    )
+    summary = Table(
+        [[label, value] for label, value in _summary(statement)],
+        colWidths=[55 * mm, 120 * mm],
+        hAlign="LEFT",
+    )
+    summary.setStyle(
+        TableStyle([("FONT", (0, 0), (-1, -1), font, 9), ("BOTTOMPADDING", (0, 0), (-1, -1), 2)])
+    )
+    rows: list[list[object]] = [list(COLUMNS)]
+    for entry in statement.lines:
+        cells: list[object] = list(_row(entry))
+        cells[6] = Paragraph(str(cells[6]), cell_style)  # counterparties can be long: wrap them
+        rows.append(cells)
+    if not statement.lines:
+        rows.append(["本月无交易 No movements this month", "", "", "", "", "", "", ""])
+    widths = [32, 52, 26, 20, 24, 24, 70, 18]
+    movements = Table(rows, colWidths=[w * mm for w in widths], repeatRows=1)
+    movements.setStyle(
+        TableStyle(
+            [
+                ("FONT", (0, 0), (-1, -1), font, 8),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#E8EEF6")),
+                ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#B0B8C4")),
+                ("ALIGN", (4, 1), (5, -1), "RIGHT"),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+            ]
+        )
+    )
+    document.build(
+        [
+            Paragraph(f"钱包对账单 Wallet statement {statement.month}", title_style),
+            Spacer(1, 4 * mm),
+            summary,
+            Spacer(1, 6 * mm),
+            movements,
+        ]
+    )
+    return buffer.getvalue()

@@ -1,0 +1,41 @@
+"""Spend records: every spend that counts toward a daily cap, written with the money.
+
+A record is inserted in the same unit of work as the ledger command that moves the money,
+so a rolled-back spend leaves no record and a committed one always has its record. A
+spend that did not happen after all (a voided withdrawal) is released, not deleted, so
+the history of what was counted stays readable.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ewallet.kit.db.base import Base, UTCDateTime
+
+
+class SpendRecord(Base):
+    __tablename__ = "spend_records"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint(
+            "channel IN ('payment', 'payment_code', 'static_qr', 'transfer', 'bill', 'withdrawal')",
+            name="channel_known",
+        ),
+        CheckConstraint("auth IN ('none', 'pin', 'pin_and_sms')", name="auth_known"),
+        # A day's spends of one user: the daily caps read exactly this range.
+        Index("ix_spend_records_user_id_created_at", "user_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), ForeignKey("users.id"))
+    # The business operation that spent (``transfer:<id>``, ``payment:<id>`` ...).
+    reference: Mapped[str] = mapped_column(String(120), unique=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    auth: Mapped[str] = mapped_column(String(12))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

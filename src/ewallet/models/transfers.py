@@ -1,0 +1,32 @@
+"""Wallet-to-wallet transfers by phone number: one row per transfer, one ledger entry each."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ewallet.kit.db.base import Base, UTCDateTime
+
+
+class Transfer(Base):
+    __tablename__ = "transfers"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("payer_user_id <> payee_user_id", name="not_to_self"),
+        CheckConstraint("status IN ('succeeded')", name="status_known"),
+        Index("ix_transfers_payer_user_id_created_at", "payer_user_id", "created_at"),
+        Index("ix_transfers_payee_user_id_created_at", "payee_user_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    payer_user_id: Mapped[str] = mapped_column(String(32), ForeignKey("users.id"))
+    payee_user_id: Mapped[str] = mapped_column(String(32), ForeignKey("users.id"))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    memo: Mapped[str | None] = mapped_column(String(50))
+    # Transfers post at once (one balanced entry), so the only status today is succeeded.
+    status: Mapped[str] = mapped_column(String(12))
+    ledger_transaction_id: Mapped[str] = mapped_column(String(32), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

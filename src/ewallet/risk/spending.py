@@ -1,0 +1,511 @@
+"""Spending limits: what one spend may move, checked and counted in the spend's own unit.
+
+Every money-moving use case that spends from a wallet calls :func:`reserve_spend` inside
+the unit of work that moves the money, *before* the ledger command. It locks the user's
+row (so one user's spends run one after another and none can slip past a cap another is
+about to fill), checks each limit that applies, and records the spend in
+``spend_records`` so it counts toward the day's caps. The record commits or rolls back
+with the money: a failed spend leaves nothing behind.
+
+Limits, checked in this order; the first that the spend would break is reported in
+``limit_exceeded`` (``limit``, ``resets_at``, ``remaining``; docs/limits.md):
+
+``per_transaction``
+    the largest single spend of the channel.
+``class_lifetime`` / ``class_annual``
+    the account class allowance (:mod:`ewallet.risk.limits`, read from the ledger) over
+    payments, payment codes, static QR, transfers and bills -- not withdrawals.
+``daily_static_qr``
+    static-QR payments, any authentication.
+``daily_payment_code``
+    payment-code charges without the payment password.
+``daily_no_pin``
+    everything spent without the payment password (total and number of spends).
+``daily_pin`` / ``daily_pin_and_sms``
+    the day's total over every channel (withdrawals too), with a ceiling that grows with
+    the strength of the authentication: a spend confirmed by PIN and SMS may take the
+    day's total higher than one confirmed by the PIN alone.
+
+Days are Asia/Shanghai days; class years start on 1 January there.
+
+The policy comes from the settings: :func:`install_spending_policy` is called by
+``create_app``; callers may pass ``policy=`` explicitly (tests, scripts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from enum import StrEnum
+from typing import Any, Final, Literal, cast
+
+from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ewallet.config import Settings
+from ewallet.identity.payment_password import ensure_active, locked_user
+from ewallet.kit.db.uow import UnitOfWork
+from ewallet.kit.errors import DomainError, NotFoundError
+from ewallet.kit.ids import new_id
+from ewallet.kit.money import Money
+from ewallet.ledger import repository as ledger_repository
+from ewallet.models.identity import User
+from ewallet.models.spending import SpendRecord
+from ewallet.risk.limits import (
+    CHINA_TIME,
+    ClassAllowance,
+    class_allowances,
+    period_end,
+    remaining_allowance,
+)
+from ewallet.wallet import chart
+
+spend_records = cast(Table, SpendRecord.__table__)
+users = cast(Table, User.__table__)
+
+
+class SpendChannel(StrEnum):
+    PAYMENT = "payment"  # paying an order / dynamic QR
+    PAYMENT_CODE = "payment_code"  # cashier scans the user's payment code
+    STATIC_QR = "static_qr"  # user scans a merchant's static QR
+    TRANSFER = "transfer"
+    BILL = "bill"
+    WITHDRAWAL = "withdrawal"
+
+
+class AuthStrength(StrEnum):
+    NONE = "none"  # password-free small payments / payment code under the no-PIN cap
+    PIN = "pin"  # payment password checked
+    PIN_AND_SMS = "pin_and_sms"  # PIN plus an SMS or TOTP step-up
+
+
+# What counts against the account class allowance: paying from the balance, not
+# taking money out to one's own card.
+CLASS_CHANNELS: Final = frozenset(
+    {
+        SpendChannel.PAYMENT,
+        SpendChannel.PAYMENT_CODE,
+        SpendChannel.STATIC_QR,
+        SpendChannel.TRANSFER,
+        SpendChannel.BILL,
+    }
+)
+
+LimitName = Literal[
+    "per_transaction",
+    "class_lifetime",
+    "class_annual",
+    "daily_static_qr",
+    "daily_payment_code",
+    "daily_no_pin",
+    "daily_pin",
+    "daily_pin_and_sms",
+]
+
+
+class LimitExceededError(DomainError):
+    """``limit_exceeded``: extra members ``limit``, ``resets_at`` (RFC 3339 or null) and
+    ``remaining`` (an amount), plus ``remaining_count`` for the no-PIN number of spends."""
+
+    code = "limit_exceeded"
+    status = 403
+
+
+# ------------------------------------------------------------------------------ policy
+
+
+@dataclass(frozen=True, slots=True)
+class SpendingPolicy:
+    """Every cap in minor units (fen); ``daily_pin``/``daily_pin_and_sms`` by account class."""
+
+    class_allowances: Mapping[int, ClassAllowance]
+    daily_no_pin: int
+    daily_no_pin_count: int
+    daily_pin: Mapping[int, int]
+    daily_pin_and_sms: Mapping[int, int]
+    daily_payment_code: int
+    daily_static_qr: int
+    per_transaction: Mapping[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SpendingPolicy:
+        return cls(
+            class_allowances=class_allowances(settings.limit_class_allowance_minor),
+            daily_no_pin=settings.limit_daily_no_pin_minor,
+            daily_no_pin_count=settings.limit_daily_no_pin_count,
+            daily_pin=dict(settings.limit_daily_pin_minor),
+            daily_pin_and_sms=dict(settings.limit_daily_pin_and_sms_minor),
+            daily_payment_code=settings.limit_daily_payment_code_minor,
+            daily_static_qr=settings.limit_daily_static_qr_minor,
+            per_transaction=dict(settings.limit_per_transaction_minor),
+        )
+
+    @classmethod
+    def defaults(cls) -> SpendingPolicy:
+        """The documented defaults, without reading the environment."""
+        return cls.from_settings(Settings.model_construct())
+
+    def per_transaction_cap(self, channel: SpendChannel) -> int | None:
+        return self.per_transaction.get(channel.value)
+
+    def daily_cap(self, auth: AuthStrength, tier: int) -> int:
+        """The day's total ceiling for a spend confirmed with ``auth`` (NONE: the PIN one)."""
+        caps = self.daily_pin_and_sms if auth is AuthStrength.PIN_AND_SMS else self.daily_pin
+        return caps.get(tier, 0)
+
+
+_installed: SpendingPolicy | None = None
+
+
+def install_spending_policy(settings: Settings) -> SpendingPolicy:
+    """Make ``settings``' limits the ones :func:`reserve_spend` applies by default."""
+    global _installed  # noqa: PLW0603 -- one policy per process, set when the app is made
+    _installed = SpendingPolicy.from_settings(settings)
+    return _installed
+
+
+def current_policy() -> SpendingPolicy:
+    return _installed if _installed is not None else SpendingPolicy.defaults()
+
+
+# --------------------------------------------------------------------------- China days
+
+
+def china_day_start(now: datetime) -> datetime:
+    """Midnight (Asia/Shanghai) that began the day ``now`` falls in."""
+    return datetime.combine(now.astimezone(CHINA_TIME).date(), time(), tzinfo=CHINA_TIME)
+
+
+def next_china_midnight(now: datetime) -> datetime:
+    """When the daily caps start afresh. China has no daylight saving, so +1 day is exact."""
+    return china_day_start(now) + timedelta(days=1)
+
+
+# ------------------------------------------------------------------------------- usage
+
+
+@dataclass(frozen=True, slots=True)
+class DayUsage:
+    """What one user spent today (not released), in minor units of one currency."""
+
+    total: int = 0
+    no_pin: int = 0
+    no_pin_count: int = 0
+    payment_code_no_pin: int = 0
+    static_qr: int = 0
+
+
+async def day_usage(
+    conn: AsyncConnection, *, user_id: str, currency: str, now: datetime
+) -> DayUsage:
+    start = china_day_start(now)
+    statement = (
+        select(
+            spend_records.c.channel,
+            spend_records.c.auth,
+            func.coalesce(func.sum(spend_records.c.amount), 0).label("amount"),
+            func.count().label("spends"),
+        )
+        .where(
+            spend_records.c.user_id == user_id,
+            spend_records.c.currency == currency,
+            spend_records.c.created_at >= start,
+            spend_records.c.created_at < start + timedelta(days=1),
+            spend_records.c.released_at.is_(None),
+        )
+        .group_by(spend_records.c.channel, spend_records.c.auth)
+    )
+    total = no_pin = no_pin_count = payment_code = static_qr = 0
+    for row in (await conn.execute(statement)).all():
+        amount, spends = int(row.amount), int(row.spends)
+        total += amount
+        if row.auth == AuthStrength.NONE:
+            no_pin += amount
+            no_pin_count += spends
+            if row.channel == SpendChannel.PAYMENT_CODE:
+                payment_code += amount
+        if row.channel == SpendChannel.STATIC_QR:
+            static_qr += amount
+    return DayUsage(total, no_pin, no_pin_count, payment_code, static_qr)
+
+
+# ------------------------------------------------------------------------------ limits
+
+
+@dataclass(frozen=True, slots=True)
+class LimitRemaining:
+    """One limit as it stands: its cap, what is left of it, when it starts afresh."""
+
+    limit: LimitName
+    cap: Money
+    remaining: Money
+    resets_at: datetime | None
+    count_remaining: int | None = None
+
+    def refuses(self, amount: Money) -> bool:
+        return amount.minor > self.remaining.minor or self.count_remaining == 0
+
+    def error(self) -> LimitExceededError:
+        extra: dict[str, Any] = {
+            "limit": self.limit,
+            "resets_at": self.resets_at.isoformat() if self.resets_at else None,
+            "remaining": {
+                "amount": self.remaining.to_decimal_string(),
+                "currency": self.remaining.currency,
+            },
+        }
+        if self.count_remaining is not None:
+            extra["remaining_count"] = self.count_remaining
+        when = f"; resets at {extra['resets_at']}" if self.resets_at else ""
+        return LimitExceededError(
+            f"the {self.limit} limit allows {self.remaining} more{when}", **extra
+        )
+
+
+def _left(
+    limit: LimitName,
+    cap: int,
+    used: int,
+    currency: str,
+    resets_at: datetime | None,
+    *,
+    count_remaining: int | None = None,
+) -> LimitRemaining:
+    return LimitRemaining(
+        limit,
+        Money(cap, currency),
+        Money(max(0, cap - used), currency),
+        resets_at,
+        count_remaining,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Standing:
+    """Everything the limits of one user depend on, read once."""
+
+    tier: int
+    currency: str
+    now: datetime
+    usage: DayUsage
+    class_remaining: Money
+
+    def class_limit(self, policy: SpendingPolicy) -> LimitRemaining:
+        allowance = policy.class_allowances[self.tier]
+        name: LimitName = "class_lifetime" if allowance.period == "lifetime" else "class_annual"
+        return LimitRemaining(
+            name,
+            Money(allowance.allowance.minor, self.currency),
+            self.class_remaining,
+            period_end(allowance, self.now),
+        )
+
+
+def applicable_limits(
+    policy: SpendingPolicy, standing: _Standing, channel: SpendChannel, auth: AuthStrength
+) -> list[LimitRemaining]:
+    """The limits a spend on ``channel`` confirmed with ``auth`` must fit, in check order."""
+    currency, usage = standing.currency, standing.usage
+    tomorrow = next_china_midnight(standing.now)
+    limits: list[LimitRemaining] = []
+    per_transaction = policy.per_transaction_cap(channel)
+    if per_transaction is not None:
+        limits.append(_left("per_transaction", per_transaction, 0, currency, None))
+    if channel in CLASS_CHANNELS:
+        limits.append(standing.class_limit(policy))
+    if channel is SpendChannel.STATIC_QR:
+        limits.append(
+            _left("daily_static_qr", policy.daily_static_qr, usage.static_qr, currency, tomorrow)
+        )
+    if auth is AuthStrength.NONE:
+        if channel is SpendChannel.PAYMENT_CODE:
+            limits.append(
+                _left(
+                    "daily_payment_code",
+                    policy.daily_payment_code,
+                    usage.payment_code_no_pin,
+                    currency,
+                    tomorrow,
+                )
+            )
+        count_left = max(0, policy.daily_no_pin_count - usage.no_pin_count)
+        limits.append(
+            _left(
+                "daily_no_pin",
+                policy.daily_no_pin,
+                usage.no_pin,
+                currency,
+                tomorrow,
+                count_remaining=count_left,
+            )
+        )
+    name: LimitName = "daily_pin_and_sms" if auth is AuthStrength.PIN_AND_SMS else "daily_pin"
+    limits.append(
+        _left(name, policy.daily_cap(auth, standing.tier), usage.total, currency, tomorrow)
+    )
+    return limits
+
+
+async def _standing(
+    conn: AsyncConnection,
+    policy: SpendingPolicy,
+    *,
+    user_id: str,
+    tier: int,
+    currency: str,
+    now: datetime,
+) -> _Standing:
+    account = await ledger_repository.get_account_by_code(
+        conn, chart.wallet(user_id, currency).code
+    )
+    class_remaining = await remaining_allowance(
+        conn,
+        tier=tier,
+        wallet_account_id=account.id if account else None,
+        now=now,
+        allowances=policy.class_allowances,
+    )
+    usage = await day_usage(conn, user_id=user_id, currency=currency, now=now)
+    return _Standing(tier, currency, now, usage, Money(class_remaining.minor, currency))
+
+
+# ----------------------------------------------------------------------------- the API
+
+
+async def reserve_spend(
+    uow: UnitOfWork,
+    *,
+    user_id: str,
+    amount: Money,
+    channel: SpendChannel,
+    auth: AuthStrength,
+    reference: str,
+    now: datetime,
+    policy: SpendingPolicy | None = None,
+) -> None:
+    """Check every limit that applies to this spend and count it; raise ``limit_exceeded``.
+
+    Call inside the unit that moves the money, before the ledger command. Takes the user's
+    row lock (``FOR UPDATE``), so call it before any ``FOR SHARE`` of the same row
+    (:func:`~ewallet.identity.payment_password.ensure_not_frozen`): it checks the account
+    is active itself, under the stronger lock. A reference already recorded is not counted
+    twice. Rolling the unit back removes the record.
+    """
+    if not amount.is_positive():
+        raise ValueError("a spend must be positive")
+    policy = policy or current_policy()
+    user = await locked_user(uow, user_id)
+    ensure_active(user)
+    conn = await uow.connection()
+    existing = (
+        await conn.execute(select(spend_records.c.id).where(spend_records.c.reference == reference))
+    ).first()
+    if existing is not None:
+        return
+    standing = await _standing(
+        conn, policy, user_id=user_id, tier=user.tier, currency=amount.currency, now=now
+    )
+    for limit in applicable_limits(policy, standing, channel, auth):
+        if limit.refuses(amount):
+            raise limit.error()
+    await conn.execute(
+        insert(spend_records).values(
+            id=new_id("spd"),
+            user_id=user_id,
+            reference=reference,
+            channel=channel.value,
+            auth=auth.value,
+            amount=amount.minor,
+            currency=amount.currency,
+            created_at=now,
+            released_at=None,
+        )
+    )
+
+
+async def release_spend(uow: UnitOfWork, *, reference: str, now: datetime | None = None) -> None:
+    """Stop counting a spend that did not happen after all (a voided withdrawal).
+
+    Idempotent: an unknown or already released reference changes nothing. The record is
+    kept, marked released, so what was counted when stays visible.
+    """
+    conn = await uow.connection()
+    released_at = now if now is not None else datetime.now(UTC)
+    await conn.execute(
+        update(spend_records)
+        .where(spend_records.c.reference == reference, spend_records.c.released_at.is_(None))
+        .values(released_at=released_at)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SpendingSummary:
+    """What remains of each limit for one user now (``GET /v1/me/wallet``)."""
+
+    tier: int
+    class_period: Literal["lifetime", "year"]
+    class_limit: LimitRemaining
+    daily: dict[str, LimitRemaining]
+    per_transaction: dict[str, Money]
+
+    def remaining_for(self, channel: SpendChannel, auth: AuthStrength) -> Money:
+        """The largest single spend possible now on ``channel`` with ``auth``."""
+        names: list[str] = [
+            "daily_pin_and_sms" if auth is AuthStrength.PIN_AND_SMS else "daily_pin"
+        ]
+        if auth is AuthStrength.NONE:
+            names.append("daily_no_pin")
+            if channel is SpendChannel.PAYMENT_CODE:
+                names.append("daily_payment_code")
+        if channel is SpendChannel.STATIC_QR:
+            names.append("daily_static_qr")
+        currency = self.class_limit.remaining.currency
+        candidates = [
+            Money.zero(currency)
+            if self.daily[name].count_remaining == 0
+            else self.daily[name].remaining
+            for name in names
+        ]
+        if channel in CLASS_CHANNELS:
+            candidates.append(self.class_limit.remaining)
+        if channel.value in self.per_transaction:
+            candidates.append(self.per_transaction[channel.value])
+        return min(candidates, key=lambda money: money.minor)
+
+
+async def spending_summary(
+    conn: AsyncConnection,
+    *,
+    user_id: str,
+    now: datetime,
+    currency: str = "CNY",
+    policy: SpendingPolicy | None = None,
+) -> SpendingSummary:
+    """What remains today / this year per limit; reads only (no lock)."""
+    policy = policy or current_policy()
+    tier = (await conn.execute(select(users.c.tier).where(users.c.id == user_id))).scalar()
+    if tier is None:
+        raise NotFoundError("no such user")
+    standing = await _standing(
+        conn, policy, user_id=user_id, tier=int(tier), currency=currency, now=now
+    )
+    daily: dict[str, LimitRemaining] = {}
+    for channel, auth in (
+        (SpendChannel.PAYMENT_CODE, AuthStrength.NONE),
+        (SpendChannel.STATIC_QR, AuthStrength.PIN),
+        (SpendChannel.PAYMENT, AuthStrength.PIN_AND_SMS),
+    ):
+        for limit in applicable_limits(policy, standing, channel, auth):
+            if limit.limit.startswith("daily_"):
+                daily[limit.limit] = limit
+    class_limit = standing.class_limit(policy)
+    return SpendingSummary(
+        tier=standing.tier,
+        class_period=policy.class_allowances[standing.tier].period,
+        class_limit=class_limit,
+        daily=daily,
+        per_transaction={
+            channel: Money(cap, currency) for channel, cap in policy.per_transaction.items()
+        },
+    )

@@ -1,0 +1,1 @@
+"""Transfers between wallets by phone number (API.md, Spending)."""

@@ -1,0 +1,75 @@
+"""Transfer requests and responses: amounts as decimal strings, parties masked (API.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from ewallet.transfers.service import MEMO_MAX_LENGTH, Party, Payee, TransferView
+from ewallet.wallet.schemas import AmountOut
+
+
+class TransferPreviewIn(BaseModel):
+    to_phone: str = Field(max_length=32)
+    # Any JSON value: a number or a malformed string is ``invalid_amount``, not a 422 here.
+    amount: str | int | float | None = None
+
+
+class TransferIn(BaseModel):
+    to_phone: str = Field(max_length=32)
+    amount: str | int | float | None = None
+    payment_password: str = Field(max_length=64)
+    memo: str | None = Field(default=None, max_length=MEMO_MAX_LENGTH)
+
+
+class PartyOut(BaseModel):
+    phone_masked: str
+    name_masked: str | None
+
+    @classmethod
+    def of(cls, party: Party) -> PartyOut:
+        return cls(phone_masked=party.phone_masked, name_masked=party.name_masked)
+
+
+class TransferPreviewOut(BaseModel):
+    """Shown before the payment password: who the money would go to."""
+
+    payee: PartyOut
+    new_payee: bool
+    amount: AmountOut | None = None
+
+    @classmethod
+    def of(cls, payee: Payee, amount: AmountOut | None) -> TransferPreviewOut:
+        return cls(payee=PartyOut.of(payee.party), new_payee=payee.new_payee, amount=amount)
+
+
+class TransferOut(BaseModel):
+    id: str
+    direction: Literal["in", "out"]
+    amount: AmountOut
+    memo: str | None
+    status: str
+    payer: PartyOut
+    payee: PartyOut
+    transaction_id: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, view: TransferView, *, user_id: str) -> TransferOut:
+        return cls(
+            id=view.id,
+            direction="out" if view.direction_for(user_id) == "out" else "in",
+            amount=AmountOut.of(view.amount),
+            memo=view.memo,
+            status=view.status,
+            payer=PartyOut.of(view.payer),
+            payee=PartyOut.of(view.payee),
+            transaction_id=view.ledger_transaction_id,
+            created_at=view.created_at,
+        )
+
+
+class TransferEnvelope(BaseModel):
+    transfer: TransferOut
