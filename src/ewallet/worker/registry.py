@@ -102,8 +102,10 @@ def default_registry(
     """
     # Imported here: the handlers import this module for DeliveredEvent and HandlerRegistry.
     from ewallet.integrations.sms.handler import register as register_sms  # noqa: PLC0415
+    from ewallet.payments.webhooks import register as register_webhooks  # noqa: PLC0415
 
     settings = settings or Settings()
     registry = HandlerRegistry()
     register_sms(registry, settings=settings, engine=engine, clock=clock)
+    register_webhooks(registry, settings=settings, engine=engine, clock=clock)
     return registry

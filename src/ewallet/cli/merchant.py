@@ -1,0 +1,100 @@
+"""``ewallet merchant create --name N [--category C] [--no-wallet] [--webhook-url U] [--json]``.
+
+For operators and demos: the same service as ``POST /v1/staff/merchants``, audit-logged as
+the system. The API key and webhook secret are printed once; only digests and ciphertexts
+are stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Annotated
+
+import typer
+
+from ewallet.audit.service import Actor
+from ewallet.config import Settings, load_settings
+from ewallet.kit.clock import SystemClock
+from ewallet.kit.db.engine import make_engine
+from ewallet.ledger import Ledger
+from ewallet.merchants.schemas import checked_callback_url
+from ewallet.merchants.service import NewMerchant, create_merchant
+from ewallet.security.context import SecurityContext
+
+merchant_app = typer.Typer(no_args_is_help=True, help="Merchants.")
+
+
+async def _create(
+    settings: Settings, *, name: str, category: str, accepts_wallet: bool, webhook_url: str | None
+) -> NewMerchant:
+    engine = make_engine(settings.database_url, pool_size=2)
+    clock = SystemClock()
+    try:
+        return await create_merchant(
+            engine,
+            ledger=Ledger(engine, clock=clock),
+            security=SecurityContext.from_settings(settings),
+            clock=clock,
+            actor=Actor("system", "cli"),
+            name=name,
+            category=category,
+            accepts_wallet=accepts_wallet,
+            webhook_url=webhook_url,
+        )
+    finally:
+        await engine.dispose()
+
+
+@merchant_app.command("create")
+def create(
+    name: Annotated[str, typer.Option("--name", help="The merchant's display name.")],
+    category: Annotated[
+        str, typer.Option("--category", help="A category such as food, retail, utilities.")
+    ] = "general",
+    wallet: Annotated[
+        bool, typer.Option("--wallet/--no-wallet", help="Whether it takes wallet payments.")
+    ] = True,
+    webhook_url: Annotated[
+        str | None, typer.Option("--webhook-url", help="Default URL for webhooks.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Create a merchant; prints its id, API key and webhook secret (shown once)."""
+    if not name.strip() or len(name) > 100:
+        raise typer.BadParameter("1-100 characters", param_hint="--name")
+    if webhook_url is not None:
+        try:
+            checked_callback_url(webhook_url)
+        except ValueError as error:
+            raise typer.BadParameter(str(error), param_hint="--webhook-url") from None
+    created = asyncio.run(
+        _create(
+            load_settings(),
+            name=name.strip(),
+            category=category,
+            accepts_wallet=wallet,
+            webhook_url=webhook_url,
+        )
+    )
+    merchant = created.merchant
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "id": merchant.id,
+                    "name": merchant.name,
+                    "category": merchant.category,
+                    "accepts_wallet": merchant.accepts_wallet,
+                    "api_key": created.api_key,
+                    "webhook_secret": created.webhook_secret,
+                },
+                ensure_ascii=False,
+            )
+        )
+        return
+    typer.echo(f"merchant {merchant.id} ({merchant.name}) created")
+    typer.echo(f"accepts wallet:  {'yes' if merchant.accepts_wallet else 'no'}")
+    typer.echo(f"API key:         {created.api_key}")
+    typer.echo(f"webhook secret:  {created.webhook_secret}")
+    typer.echo("Shown once: store them in the merchant's secret store now.")

@@ -1,0 +1,86 @@
+"""Staff requests and responses for merchants; credentials appear only in creation answers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from ewallet.merchants.service import MerchantView
+
+MAX_URL_LENGTH = 500
+
+
+def checked_callback_url(value: str) -> str:
+    """An absolute http(s) URL with a host: where webhooks may be sent."""
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValueError("must be an absolute http:// or https:// URL")
+    return value
+
+
+CallbackUrl = Annotated[str, Field(max_length=MAX_URL_LENGTH), AfterValidator(checked_callback_url)]
+Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"\S")]
+Category = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z0-9_]+$")]
+
+
+class MerchantCreateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    category: Category = "general"
+    accepts_wallet: bool = True
+    webhook_url: CallbackUrl | None = None
+
+
+class MerchantUpdateIn(BaseModel):
+    """Only the fields present are changed; ``webhook_url: null`` removes the default URL."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    category: Category | None = None
+    status: Literal["active", "disabled"] | None = None
+    accepts_wallet: bool | None = None
+    webhook_url: CallbackUrl | None = None
+
+
+class MerchantOut(BaseModel):
+    id: str
+    name: str
+    category: str
+    status: str
+    accepts_wallet: bool
+    webhook_url: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, view: MerchantView) -> MerchantOut:
+        return cls(
+            id=view.id,
+            name=view.name,
+            category=view.category,
+            status=view.status,
+            accepts_wallet=view.accepts_wallet,
+            webhook_url=view.webhook_url,
+            created_at=view.created_at,
+            updated_at=view.updated_at,
+        )
+
+
+class MerchantEnvelope(BaseModel):
+    merchant: MerchantOut
+
+
+class MerchantCreatedOut(MerchantEnvelope):
+    """Shown once: the API key and the webhook secret are not stored in clear."""
+
+    api_key: str
+    webhook_secret: str
+
+
+class KeyRotatedOut(MerchantEnvelope):
+    api_key: str

@@ -1,0 +1,53 @@
+"""Merchants that take wallet payments, and the log of webhooks sent to them.
+
+An API key is ``mk_<key_id>_<secret>``: the ``key_id`` finds the row, a keyed digest of
+the whole key proves it; the key itself is never stored. The webhook secret must be
+recoverable to sign each delivery, so it is kept encrypted (AES-GCM, field cipher).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ewallet.kit.db.base import Base, BigIntPK, UTCDateTime
+
+
+class Merchant(Base):
+    __tablename__ = "merchants"
+    __table_args__ = (CheckConstraint("status IN ('active', 'disabled')", name="status_known"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    category: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(10))
+    accepts_wallet: Mapped[bool] = mapped_column(Boolean)
+    webhook_url: Mapped[str | None] = mapped_column(String(500))
+    api_key_id: Mapped[str] = mapped_column(String(24), unique=True)
+    api_key_digest: Mapped[str] = mapped_column(String(64))
+    webhook_secret_encrypted: Mapped[str] = mapped_column(String(400))
+    key_rotated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class WebhookDelivery(Base):
+    """One attempt to deliver one webhook event: what was answered, or why it failed."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_merchant_id_id", "merchant_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    merchant_id: Mapped[str] = mapped_column(String(32), ForeignKey("merchants.id"))
+    event_id: Mapped[str] = mapped_column(String(32))
+    event_type: Mapped[str] = mapped_column(String(32))
+    order_id: Mapped[str] = mapped_column(String(32))
+    url: Mapped[str] = mapped_column(String(500))
+    attempt: Mapped[int] = mapped_column(Integer)
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(300))
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

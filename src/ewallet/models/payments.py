@@ -1,0 +1,86 @@
+"""Merchant orders, the wallet payments that settle them, and refunds of those payments.
+
+An order is paid at most once: ``status`` leaves ``awaiting_payment`` by a conditional
+``UPDATE`` in the unit that posts the ledger entry. Refund totals are kept on the payment
+row, which every refund locks, so parallel refunds can never exceed what was paid.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ewallet.kit.db.base import Base, UTCDateTime
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('awaiting_payment', 'paid', 'refunded', 'closed')", name="status_known"
+        ),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        UniqueConstraint("merchant_id", "out_trade_no", name="uq_orders_merchant_id_out_trade_no"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    merchant_id: Mapped[str] = mapped_column(String(32), ForeignKey("merchants.id"))
+    out_trade_no: Mapped[str] = mapped_column(String(64))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    subject: Mapped[str] = mapped_column(String(128))
+    notify_url: Mapped[str | None] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(20))
+    # What the merchant asked for, hashed: the same out_trade_no again must ask the same.
+    request_hash: Mapped[str] = mapped_column(String(64))
+    payment_id: Mapped[str | None] = mapped_column(String(32))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Payment(Base):
+    __tablename__ = "payments"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint(
+            "refunded_amount >= 0 AND refunded_amount <= amount", name="refunds_within_amount"
+        ),
+        Index("ix_payments_user_id_created_at", "user_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(32), ForeignKey("orders.id"), unique=True)
+    merchant_id: Mapped[str] = mapped_column(String(32), ForeignKey("merchants.id"))
+    user_id: Mapped[str] = mapped_column(String(32), ForeignKey("users.id"))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    refunded_amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    ledger_transaction_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Refund(Base):
+    __tablename__ = "refunds"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        UniqueConstraint(
+            "merchant_id", "out_refund_no", name="uq_refunds_merchant_id_out_refund_no"
+        ),
+        Index("ix_refunds_payment_id", "payment_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    payment_id: Mapped[str] = mapped_column(String(32), ForeignKey("payments.id"))
+    order_id: Mapped[str] = mapped_column(String(32), ForeignKey("orders.id"))
+    merchant_id: Mapped[str] = mapped_column(String(32), ForeignKey("merchants.id"))
+    out_refund_no: Mapped[str] = mapped_column(String(64))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    ledger_transaction_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

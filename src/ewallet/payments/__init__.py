@@ -1,0 +1,1 @@
+"""Merchant orders, wallet payments, refunds, merchant webhooks and the hosted checkout."""

@@ -1,0 +1,225 @@
+"""Paying a merchant order from the wallet (``POST /v1/payments``).
+
+Refusals come in this order, each with its API.md code, and none leaves anything behind:
+
+1. the merchant takes wallet payments (``merchant_not_supported``): active and accepting;
+2. the order is payable (``order_not_payable``): not paid, refunded, closed or expired;
+3. the account is not frozen (``account_frozen``), then the payment password
+   (``payment_password_not_set`` / ``_locked`` / ``_invalid``) -- both by
+   :func:`~ewallet.identity.payment_password.verify_payment_password`, outside any
+   transaction (argon2 must not hold locks);
+4. the limits (``limit_exceeded``, :func:`~ewallet.risk.spending.reserve_spend`);
+5. the balance (``insufficient_balance``, the ledger refuses to overdraw the wallet).
+
+Steps 1-2 are read first so a bad order costs no PIN attempt; the money unit then claims
+the order with a conditional ``UPDATE ... WHERE status = 'awaiting_payment' AND
+expires_at > now``: of two payers racing for one order exactly one gets the row, the other
+sees ``order_not_payable``. The same unit counts the spend, posts the ledger entry (wallet
+-> merchant, kind ``payment``, key ``payment:<id>``), writes the payment, the payer's
+notice and the merchant's webhook -- all of it commits, or none of it does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ewallet.audit.service import Actor
+from ewallet.config import Settings
+from ewallet.identity.payment_password import verify_payment_password
+from ewallet.kit.clock import Clock
+from ewallet.kit.db.uow import UnitOfWork, run_unit
+from ewallet.kit.errors import NotFoundError
+from ewallet.kit.ids import new_id
+from ewallet.ledger import Ledger, Transaction, TransactionKind, apply_command, transfer
+from ewallet.models.identity import User
+from ewallet.notify.service import notify_user
+from ewallet.payments import repository as repo
+from ewallet.payments.errors import MerchantNotSupportedError, OrderNotPayableError
+from ewallet.payments.orders import webhook_url_for
+from ewallet.payments.schemas import order_document
+from ewallet.payments.views import OrderView, PaymentView
+from ewallet.payments.webhooks import queue_order_event
+from ewallet.risk.spending import AuthStrength, SpendChannel, reserve_spend
+from ewallet.security.context import SecurityContext
+from ewallet.wallet import chart
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentServices:
+    engine: AsyncEngine
+    ledger: Ledger
+    clock: Clock
+    settings: Settings
+    security: SecurityContext
+
+
+def _check_merchant(merchant: object | None) -> None:
+    if (
+        merchant is None
+        or getattr(merchant, "status", None) != "active"
+        or not getattr(merchant, "accepts_wallet", False)
+    ):
+        raise MerchantNotSupportedError("this merchant does not take wallet payments")
+
+
+def _check_payable(order: OrderView) -> None:
+    if order.status != "awaiting_payment":
+        raise OrderNotPayableError(f"the order is {order.status}", order_status=order.status)
+
+
+async def check_payable(services: PaymentServices, order_id: str) -> OrderView:
+    """Steps 1 and 2, reading only: the order, if its merchant and state allow paying it."""
+
+    async def work(uow: UnitOfWork) -> OrderView:
+        conn = await uow.connection()
+        order = await repo.order_view(conn, order_id, now=services.clock.now())
+        if order is None:
+            raise NotFoundError("no such order")
+        _check_merchant(await repo.merchant_row(conn, order.merchant_id))
+        _check_payable(order)
+        return order
+
+    return await run_unit(services.engine, work, read_only=True)
+
+
+async def pay_order(
+    services: PaymentServices, *, user_id: str, order_id: str, pin: str, actor: Actor
+) -> PaymentView:
+    """Pay ``order_id`` from ``user_id``'s wallet; raise the first refusal (module doc)."""
+    engine, clock = services.engine, services.clock
+    order = await check_payable(services, order_id)
+    await verify_payment_password(
+        engine,
+        clock=clock,
+        settings=services.settings,
+        security=services.security,
+        user_id=user_id,
+        pin=pin,
+        actor=actor,
+    )
+    amount = order.amount
+    wallet = await chart.open_account(services.ledger, chart.wallet(user_id, amount.currency))
+    merchant_account = await chart.open_account(
+        services.ledger, chart.merchant(order.merchant_id, amount.currency)
+    )
+    payment_id = new_id("pay")
+
+    async def work(uow: UnitOfWork) -> PaymentView:
+        conn = await uow.connection()
+        now = clock.now()
+        merchant = await repo.merchant_row(conn, order.merchant_id)
+        _check_merchant(merchant)  # a merchant disabled since the first read
+        claimed = await conn.execute(
+            update(repo.orders)
+            .where(
+                repo.orders.c.id == order_id,
+                repo.orders.c.status == "awaiting_payment",
+                repo.orders.c.expires_at > now,
+            )
+            .values(status="paid", payment_id=payment_id, paid_at=now, updated_at=now)
+        )
+        if claimed.rowcount != 1:
+            current = await repo.order_view(conn, order_id, now=now)
+            assert current is not None
+            raise OrderNotPayableError(
+                f"the order is {current.status}", order_status=current.status
+            )
+        await reserve_spend(
+            uow,
+            user_id=user_id,
+            amount=amount,
+            channel=SpendChannel.PAYMENT,
+            auth=AuthStrength.PIN,
+            reference=f"payment:{payment_id}",
+            now=now,
+        )
+        posted = await apply_command(
+            uow,
+            transfer(
+                key=f"payment:{payment_id}",
+                debit_account_id=wallet.id,
+                credit_account_id=merchant_account.id,
+                amount=amount,
+                kind=TransactionKind.PAYMENT,
+                metadata={
+                    "payment_id": payment_id,
+                    "order_id": order_id,
+                    "merchant_id": order.merchant_id,
+                },
+            ),
+            clock=clock,
+        )
+        assert isinstance(posted, Transaction)
+        await conn.execute(
+            insert(repo.payments).values(
+                id=payment_id,
+                order_id=order_id,
+                merchant_id=order.merchant_id,
+                user_id=user_id,
+                amount=amount.minor,
+                refunded_amount=0,
+                currency=amount.currency,
+                ledger_transaction_id=posted.id,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        paid = await repo.order_view(conn, order_id, now=now)
+        assert paid is not None
+        await queue_order_event(
+            uow,
+            clock=clock,
+            merchant_id=order.merchant_id,
+            order_id=order_id,
+            url=await webhook_url_for(uow, paid),
+            event_type="order.paid",
+            data={"order": order_document(paid), "payment_id": payment_id},
+        )
+        user = await uow.session.get(User, user_id)
+        assert user is not None
+        await notify_user(
+            uow.session,
+            clock=clock,
+            user=user,
+            kind="payment_succeeded",
+            params={
+                "amount": amount.to_decimal_string(),
+                "currency": amount.currency,
+                "merchant": paid.merchant_name,
+            },
+            sms=False,
+            security=False,
+        )
+        view = await repo.payment_view(conn, payment_id)
+        assert view is not None
+        return view
+
+    return await run_unit(engine, work)
+
+
+async def get_payment(engine: AsyncEngine, *, payment_id: str, user_id: str) -> PaymentView:
+    """One of the payer's own payments; anyone else's is ``not_found``."""
+
+    async def work(uow: UnitOfWork) -> PaymentView | None:
+        return await repo.payment_view(await uow.connection(), payment_id, user_id=user_id)
+
+    view = await run_unit(engine, work, read_only=True)
+    if view is None:
+        raise NotFoundError("no such payment")
+    return view
+
+
+async def payment_of_order(engine: AsyncEngine, *, order_id: str, user_id: str) -> str | None:
+    """The id of the payer's payment of ``order_id``, if they paid it (checkout page)."""
+
+    async def work(uow: UnitOfWork) -> str | None:
+        conn = await uow.connection()
+        statement = select(repo.payments.c.id).where(
+            repo.payments.c.order_id == order_id, repo.payments.c.user_id == user_id
+        )
+        return (await conn.execute(statement)).scalar()
+
+    return await run_unit(engine, work, read_only=True)

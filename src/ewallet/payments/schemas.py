@@ -1,0 +1,192 @@
+"""Requests and responses of the merchant API and of ``/v1/payments`` (API.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ewallet.merchants.schemas import CallbackUrl
+from ewallet.payments.views import OrderView, PaymentView, RefundView
+from ewallet.payments.webhooks import DeliveryView
+from ewallet.wallet.schemas import AmountOut
+
+# Merchant-side numbers: printable ASCII without spaces, as merchants' systems produce them.
+MerchantNumber = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")]
+# Any JSON value: a number or a malformed string is ``invalid_amount``, not a 422 here.
+AmountIn = str | int | float | None
+
+
+class OrderCreateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    out_trade_no: MerchantNumber
+    amount: AmountIn = None
+    currency: str = "CNY"
+    subject: str = Field(min_length=1, max_length=128)
+    notify_url: CallbackUrl | None = None
+    expires_in: int | None = Field(default=None, description="seconds until the order expires")
+
+
+class OrderOut(BaseModel):
+    id: str
+    out_trade_no: str
+    amount: AmountOut
+    subject: str
+    status: str
+    payment_id: str | None
+    refunded: AmountOut
+    notify_url: str | None
+    expires_at: datetime
+    paid_at: datetime | None
+    closed_at: datetime | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, view: OrderView) -> OrderOut:
+        return cls(
+            id=view.id,
+            out_trade_no=view.out_trade_no,
+            amount=AmountOut.of(view.amount),
+            subject=view.subject,
+            status=view.status,
+            payment_id=view.payment_id,
+            refunded=AmountOut.of(view.refunded),
+            notify_url=view.notify_url,
+            expires_at=view.expires_at,
+            paid_at=view.paid_at,
+            closed_at=view.closed_at,
+            created_at=view.created_at,
+        )
+
+
+def order_document(view: OrderView) -> dict[str, Any]:
+    """The order as JSON values, for webhook bodies (the same shape the API answers)."""
+    return OrderOut.of(view).model_dump(mode="json")
+
+
+class OrderEnvelope(BaseModel):
+    order: OrderOut
+
+
+class OrderCreatedOut(OrderEnvelope):
+    qr_payload: str
+    checkout_url: str
+
+
+class RefundIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: AmountIn = None
+    out_refund_no: MerchantNumber
+
+
+class RefundOut(BaseModel):
+    id: str
+    order_id: str
+    payment_id: str
+    out_refund_no: str
+    amount: AmountOut
+    status: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, view: RefundView) -> RefundOut:
+        return cls(
+            id=view.id,
+            order_id=view.order_id,
+            payment_id=view.payment_id,
+            out_refund_no=view.out_refund_no,
+            amount=AmountOut.of(view.amount),
+            status=view.status,
+            created_at=view.created_at,
+        )
+
+
+def refund_document(view: RefundView) -> dict[str, Any]:
+    return RefundOut.of(view).model_dump(mode="json")
+
+
+class RefundEnvelope(BaseModel):
+    refund: RefundOut
+    order: OrderOut
+
+
+class PaymentIn(BaseModel):
+    """Exactly one of ``order_id`` and ``qr_payload``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    order_id: str | None = Field(default=None, max_length=32)
+    qr_payload: str | None = Field(default=None, max_length=600)
+    payment_password: str = Field(max_length=64)
+
+    @model_validator(mode="after")
+    def _one_reference(self) -> PaymentIn:
+        if (self.order_id is None) == (self.qr_payload is None):
+            raise ValueError("give exactly one of order_id and qr_payload")
+        return self
+
+
+class PaymentOut(BaseModel):
+    id: str
+    order_id: str
+    merchant: dict[str, str]
+    subject: str
+    amount: AmountOut
+    refunded: AmountOut
+    status: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, view: PaymentView) -> PaymentOut:
+        return cls(
+            id=view.id,
+            order_id=view.order_id,
+            merchant={"id": view.merchant_id, "name": view.merchant_name},
+            subject=view.subject,
+            amount=AmountOut.of(view.amount),
+            refunded=AmountOut.of(view.refunded),
+            status=view.status,
+            created_at=view.created_at,
+        )
+
+
+class PaymentEnvelope(BaseModel):
+    payment: PaymentOut
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    event_id: str
+    event_type: str
+    order_id: str
+    url: str
+    attempt: int
+    succeeded: bool
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+    created_at: datetime
+
+    @classmethod
+    def of(cls, view: DeliveryView) -> DeliveryOut:
+        return cls(
+            id=view.id,
+            event_id=view.event_id,
+            event_type=view.event_type,
+            order_id=view.order_id,
+            url=view.url,
+            attempt=view.attempt,
+            succeeded=view.succeeded,
+            status_code=view.status_code,
+            error=view.error,
+            duration_ms=view.duration_ms,
+            created_at=view.created_at,
+        )
+
+
+class DeliveryPage(BaseModel):
+    items: list[DeliveryOut]
+    next_cursor: str | None

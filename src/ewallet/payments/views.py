@@ -1,0 +1,120 @@
+"""What the order, payment and refund use cases return: plain values, no ORM rows.
+
+An order that is still ``awaiting_payment`` past its ``expires_at`` is shown ``expired``:
+expiry is a matter of time, not a write, so it needs no sweeper to be exact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ewallet.kit.money import Money
+
+
+def effective_status(status: str, expires_at: datetime, now: datetime) -> str:
+    if status == "awaiting_payment" and expires_at <= now:
+        return "expired"
+    return status
+
+
+@dataclass(frozen=True, slots=True)
+class OrderView:
+    id: str
+    merchant_id: str
+    merchant_name: str
+    out_trade_no: str
+    amount: Money
+    subject: str
+    notify_url: str | None
+    status: str
+    payment_id: str | None
+    refunded: Money
+    expires_at: datetime
+    paid_at: datetime | None
+    closed_at: datetime | None
+    created_at: datetime
+
+    @classmethod
+    def of(
+        cls, row: Any, *, merchant_name: str, now: datetime, refunded_minor: int = 0
+    ) -> OrderView:
+        return cls(
+            id=row.id,
+            merchant_id=row.merchant_id,
+            merchant_name=merchant_name,
+            out_trade_no=row.out_trade_no,
+            amount=Money(row.amount, row.currency),
+            subject=row.subject,
+            notify_url=row.notify_url,
+            status=effective_status(row.status, row.expires_at, now),
+            payment_id=row.payment_id,
+            refunded=Money(refunded_minor, row.currency),
+            expires_at=row.expires_at,
+            paid_at=row.paid_at,
+            closed_at=row.closed_at,
+            created_at=row.created_at,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentView:
+    id: str
+    order_id: str
+    merchant_id: str
+    merchant_name: str
+    subject: str
+    user_id: str
+    amount: Money
+    refunded: Money
+    status: str
+    ledger_transaction_id: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: Any, *, merchant_name: str, subject: str) -> PaymentView:
+        refunded = Money(row.refunded_amount, row.currency)
+        amount = Money(row.amount, row.currency)
+        if refunded.minor == 0:
+            status = "succeeded"
+        elif refunded == amount:
+            status = "refunded"
+        else:
+            status = "partially_refunded"
+        return cls(
+            id=row.id,
+            order_id=row.order_id,
+            merchant_id=row.merchant_id,
+            merchant_name=merchant_name,
+            subject=subject,
+            user_id=row.user_id,
+            amount=amount,
+            refunded=refunded,
+            status=status,
+            ledger_transaction_id=row.ledger_transaction_id,
+            created_at=row.created_at,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RefundView:
+    id: str
+    order_id: str
+    payment_id: str
+    out_refund_no: str
+    amount: Money
+    status: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: Any) -> RefundView:
+        return cls(
+            id=row.id,
+            order_id=row.order_id,
+            payment_id=row.payment_id,
+            out_refund_no=row.out_refund_no,
+            amount=Money(row.amount, row.currency),
+            status="succeeded",
+            created_at=row.created_at,
+        )

@@ -1,0 +1,165 @@
+"""Merchant webhooks against a real HTTP receiver (uvicorn on 127.0.0.1, a free port) that
+fails its first two deliveries: retried with back-off, signed, logged, readable."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from ewallet.payments.webhooks import verify_signature
+from ewallet.worker import OutboxRelay, default_registry
+from tests.payments.conftest import Shop
+
+
+@dataclass
+class Receiver:
+    """A merchant's endpoint: answers 500 to the first ``failures`` calls, then 200."""
+
+    failures: int
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    url: str = ""
+
+    async def endpoint(self, request: Request) -> PlainTextResponse:
+        body = (await request.body()).decode()
+        self.calls.append(
+            {"headers": dict(request.headers), "body": body, "path": request.url.path}
+        )
+        if len(self.calls) <= self.failures:
+            return PlainTextResponse("try later", status_code=500)
+        return PlainTextResponse("ok")
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    state = Receiver(failures=2)
+    app = Starlette(routes=[Route("/{path:path}", state.endpoint, methods=["POST"])])
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(app, ws="none", lifespan="off", log_config=None, timeout_graceful_shutdown=1)
+    )
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert thread.is_alive(), "the receiver stopped before it started"
+        assert time.monotonic() < deadline, "the receiver did not start in time"
+        time.sleep(0.01)
+    state.url = f"http://127.0.0.1:{port}"
+    try:
+        yield state
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        listener.close()
+
+
+def relay_for(shop: Shop) -> OutboxRelay:
+    registry = default_registry(shop.settings, engine=shop.engine, clock=shop.clock)
+    return OutboxRelay(shop.engine, registry, shop.clock, worker_id="webhook-test")
+
+
+async def test_paid_webhook_is_retried_until_acknowledged_and_signed(
+    shop: Shop, receiver: Receiver
+) -> None:
+    merchant = await shop.merchant(webhook_url=f"{receiver.url}/default")
+    user = await shop.customer("+8613900000401", "50.00")
+    order_id = await shop.order(merchant, "12.30", notify_url=f"{receiver.url}/orders")
+    assert (await shop.pay(user, order_id)).status_code == 201
+    relay = relay_for(shop)
+
+    assert await relay.drain() == 1  # attempt 1: 500
+    assert await relay.drain() == 0  # not due again yet: backing off (1-2 s)
+    shop.clock.advance(timedelta(seconds=2))
+    assert await relay.drain() == 1  # attempt 2: 500
+    shop.clock.advance(timedelta(seconds=1.5))
+    assert await relay.drain() == 0  # the second wait is longer (2-4 s)
+    shop.clock.advance(timedelta(seconds=2.5))
+    assert await relay.drain() == 1  # attempt 3: 200
+    shop.clock.advance(timedelta(hours=2))
+    assert await relay.drain() == 0  # acknowledged: never sent again
+
+    assert len(receiver.calls) == 3
+    assert {call["path"] for call in receiver.calls} == {"/orders"}  # notify_url wins
+    bodies = {call["body"] for call in receiver.calls}
+    assert len(bodies) == 1  # every retry sends the same bytes
+    body = bodies.pop()
+    event = json.loads(body)
+    assert event["type"] == "order.paid"
+    assert event["data"]["order"]["id"] == order_id
+    assert event["data"]["order"]["status"] == "paid"
+    now = int(shop.clock.now().timestamp())
+    for call in receiver.calls:
+        header = call["headers"]["wallet-signature"]
+        assert call["headers"]["wallet-event-id"] == event["id"]
+        timestamp, mac = (part.split("=", 1)[1] for part in header.split(","))
+        expected = hmac.new(
+            merchant.webhook_secret.encode(), f"{timestamp}.{body}".encode(), hashlib.sha256
+        ).hexdigest()
+        assert hmac.compare_digest(mac, expected)
+        assert verify_signature(merchant.webhook_secret, header, body, now=int(timestamp))
+    assert not verify_signature("whsec_wrong", header, body, now=now)
+    assert not verify_signature(merchant.webhook_secret, header, body + " ", now=now)
+
+    log = await shop.client.get("/v1/merchant/webhook-deliveries", headers=shop.key(merchant))
+    assert log.status_code == 200
+    items = log.json()["items"]
+    assert [(i["attempt"], i["succeeded"], i["status_code"]) for i in items] == [
+        (3, True, 200),
+        (2, False, 500),
+        (1, False, 500),
+    ]
+    assert items[0]["event_type"] == "order.paid"
+    other = await shop.merchant("Other")
+    theirs = await shop.client.get("/v1/merchant/webhook-deliveries", headers=shop.key(other))
+    assert theirs.json()["items"] == []
+
+
+async def test_closed_and_refunded_events_go_to_the_merchants_url(
+    shop: Shop, receiver: Receiver
+) -> None:
+    receiver.failures = 0
+    merchant = await shop.merchant(webhook_url=f"{receiver.url}/hooks")
+    user = await shop.customer("+8613900000402", "50.00")
+    closed = await shop.order(merchant, "1.00", out_trade_no="C-1")
+    await shop.client.post(f"/v1/merchant/orders/{closed}/close", headers=shop.key(merchant))
+    paid = await shop.order(merchant, "9.00", out_trade_no="C-2")
+    assert (await shop.pay(user, paid)).status_code == 201
+    assert (await shop.refund(merchant, paid, "4.00", "RF-1")).status_code == 201
+    assert await relay_for(shop).drain() == 4  # three webhooks and the refund's SMS
+    events = [json.loads(call["body"]) for call in receiver.calls]
+    assert [e["type"] for e in events] == ["order.closed", "order.paid", "order.refunded"]
+    assert events[2]["data"]["refund"]["amount"]["amount"] == "4.00"
+    assert {call["path"] for call in receiver.calls} == {"/hooks"}
+
+
+async def test_an_unreachable_endpoint_is_logged_and_retried(shop: Shop) -> None:
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    listener.close()  # nothing listens there now
+    merchant = await shop.merchant(webhook_url=f"http://127.0.0.1:{port}/gone")
+    order_id = await shop.order(merchant, "1.00")
+    await shop.client.post(f"/v1/merchant/orders/{order_id}/close", headers=shop.key(merchant))
+    assert await relay_for(shop).drain() == 1
+    log = await shop.client.get("/v1/merchant/webhook-deliveries", headers=shop.key(merchant))
+    (item,) = log.json()["items"]
+    assert item["succeeded"] is False
+    assert item["status_code"] is None
+    assert item["error"]
