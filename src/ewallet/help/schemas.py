@@ -1,0 +1,211 @@
+"""Bodies of the help API (public) and of the staff help-editing API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from ewallet.help.articles import SLUG, Translation
+from ewallet.help.service import Article, Version
+
+HelpLocale = Literal["zh-CN", "en"]
+Category = Literal[
+    "account",
+    "security",
+    "payments",
+    "cards",
+    "top-up",
+    "withdrawals",
+    "transfers",
+    "limits",
+    "support",
+]
+Status = Literal["published", "hidden"]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+
+
+# Public.
+
+
+class ArticleHit(BaseModel):
+    id: str
+    slug: str
+    category: str
+    locale: HelpLocale
+    title: str
+    summary: str
+    score: float | None = Field(description="BM25 relevance; null when listing without a query")
+
+
+class ArticleHits(BaseModel):
+    query: str
+    items: list[ArticleHit]
+
+
+class ArticleOut(BaseModel):
+    id: str
+    slug: str
+    category: str
+    locale: HelpLocale
+    title: str
+    body: str = Field(description="Markdown")
+    tags: list[str]
+    revision: int
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, article: Article, locale: str) -> ArticleOut:
+        version = article.version(locale)
+        return cls(
+            id=article.id,
+            slug=article.slug,
+            category=article.category,
+            locale=version.locale,
+            title=version.title,
+            body=version.body,
+            tags=list(version.tags),
+            revision=version.revision,
+            updated_at=version.created_at,
+        )
+
+
+class FeedbackIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    helpful: bool
+    locale: HelpLocale | None = None
+
+
+class ContactHours(BaseModel):
+    opens: str
+    closes: str
+    timezone: str
+    open_now: bool
+    text: str
+
+
+class ContactChat(BaseModel):
+    available: bool
+    path: str | None
+
+
+class ContactOut(BaseModel):
+    hotline: str
+    hours: ContactHours
+    online_chat: ContactChat
+    email: str
+
+
+# Staff.
+
+
+class TranslationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    body: Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
+    tags: Annotated[list[Tag], Field(max_length=30)] = []
+
+    def translation(self) -> Translation:
+        return Translation(self.title, self.body, tuple(self.tags))
+
+
+class TranslationEditIn(TranslationIn):
+    base_revision: int | None = Field(
+        default=None, ge=0, description="The revision edited; 409 if another was saved since"
+    )
+
+
+class ArticleCreateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    slug: Annotated[str, StringConstraints(pattern=SLUG.pattern, max_length=80)]
+    category: Category
+    status: Status = "published"
+    translations: dict[HelpLocale, TranslationIn] = Field(
+        description="Both zh-CN and en are required"
+    )
+
+
+class ArticleUpdateIn(BaseModel):
+    """Only what is given changes; each language whose text changed gets a new revision."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    category: Category | None = None
+    status: Status | None = None
+    translations: dict[HelpLocale, TranslationEditIn] = {}
+
+
+class VersionOut(BaseModel):
+    locale: HelpLocale
+    revision: int
+    title: str
+    body: str
+    tags: list[str]
+    source: str
+    author_id: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, version: Version) -> VersionOut:
+        return cls(
+            locale=version.locale,
+            revision=version.revision,
+            title=version.title,
+            body=version.body,
+            tags=list(version.tags),
+            source=version.source,
+            author_id=version.author_id,
+            created_at=version.created_at,
+        )
+
+
+class StaffArticleOut(BaseModel):
+    id: str
+    slug: str
+    category: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    translations: dict[str, VersionOut]
+
+    @classmethod
+    def of(cls, article: Article) -> StaffArticleOut:
+        return cls(
+            id=article.id,
+            slug=article.slug,
+            category=article.category,
+            status=article.status,
+            created_at=article.created_at,
+            updated_at=article.updated_at,
+            translations={
+                locale: VersionOut.of(version) for locale, version in article.versions.items()
+            },
+        )
+
+
+class StaffArticleList(BaseModel):
+    items: list[StaffArticleOut]
+
+
+class RevisionList(BaseModel):
+    article_id: str
+    slug: str
+    items: list[VersionOut] = Field(description="Newest first within each language")
+
+
+class FeedbackReportRow(BaseModel):
+    article_id: str
+    slug: str
+    title: str
+    helpful: int
+    not_helpful: int
+    total: int
+    helpful_ratio: float | None
+
+
+class FeedbackReport(BaseModel):
+    items: list[FeedbackReportRow] = Field(description="Worst first; unrated articles last")
