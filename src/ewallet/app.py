@@ -15,9 +15,14 @@ import ewallet
 from ewallet.cards import binding_endpoints
 from ewallet.cards import endpoints as cards_endpoints
 from ewallet.config import Settings, load_settings
+from ewallet.counter import endpoints as counter_endpoints
 from ewallet.funding import callbacks as funding_callbacks
 from ewallet.funding import endpoints as funding_endpoints
 from ewallet.funding import withdrawal_endpoints
+from ewallet.funding.jobs import embedded_settling
+from ewallet.help import endpoints as help_endpoints
+from ewallet.help import staff_endpoints as help_staff_endpoints
+from ewallet.history import endpoints as history_endpoints
 from ewallet.http import health
 from ewallet.http.deps import app_clock, app_settings
 from ewallet.http.docs import install_docs
@@ -39,11 +44,18 @@ from ewallet.kit.db.engine import make_engine
 from ewallet.kit.logging import configure_logging
 from ewallet.kit.ratelimit import RateLimiter
 from ewallet.ledger import Ledger
+from ewallet.merchants import endpoints as merchant_staff_endpoints
 from ewallet.ops import endpoints as ops_endpoints
 from ewallet.ops.enforcement import install_maintenance
+from ewallet.payments import checkout
+from ewallet.payments import endpoints as payment_endpoints
+from ewallet.payments import merchant_endpoints as merchant_api_endpoints
+from ewallet.reconciliation import endpoints as reconciliation_endpoints
+from ewallet.risk.spending import install_spending_policy
 from ewallet.sandbox.psp import mount_psp_sandboxes
 from ewallet.security.context import SecurityContext
 from ewallet.staff import endpoints as staff_endpoints
+from ewallet.transfers import endpoints as transfer_endpoints
 from ewallet.wallet import endpoints as wallet_endpoints
 from ewallet.worker.embedded import embedded_outbox
 
@@ -71,7 +83,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.ledger = ledger
     app.state.rate_limiter = RateLimiter.from_settings(settings, clock=app_clock(app))
     try:
-        async with embedded_outbox(app, settings, engine), bank_gateway_running(app):
+        async with (
+            embedded_outbox(app, settings, engine),
+            bank_gateway_running(app) as gateway,
+            embedded_settling(app, engine, gateway, ledger),
+        ):
             yield
     finally:
         await app.state.psp.aclose()  # pending sandbox PSP notifications
@@ -125,10 +141,21 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(cards_endpoints.router)
     app.include_router(withdrawal_endpoints.router)
     # Counter-deposit routers below.
+    app.include_router(counter_endpoints.router)
     # Reconciliation routers below.
+    app.include_router(reconciliation_endpoints.router)
     # Merchant, order and payment routers below.
+    app.include_router(merchant_staff_endpoints.router)
+    app.include_router(merchant_api_endpoints.router)
+    app.include_router(payment_endpoints.router)
+    app.include_router(checkout.router)
     # Transfer, limit and history routers below.
+    install_spending_policy(settings)
+    app.include_router(transfer_endpoints.router)
+    app.include_router(history_endpoints.router)
     # Help and support routers below.
+    app.include_router(help_endpoints.router)
+    app.include_router(help_staff_endpoints.router)
     return app
 
 

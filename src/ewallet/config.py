@@ -41,12 +41,25 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
     hotline: str = "95588"
+    # Help and support (docs/help-search.md): contact details shown by GET /v1/help/contact.
+    support_hours: Annotated[
+        str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d-(([01]\d|2[0-3]):[0-5]\d|24:00)$")
+    ] = "00:00-24:00"
+    support_email: str = "service@ewallet.example"
+    support_chat_enabled: bool = False
+    help_load_defaults: bool = True
+    help_feedback_per_ip_hour: Annotated[int, Field(ge=1)] = 30
     sms_provider: str = "outbox"
     smtp_url: str | None = None
     bank_url: str | None = None
     # The merchant key sent to the bank as X-Bank-Key; unset: derived from secret_key.
     bank_key: SecretStr | None = None
     bank_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10.0
+    # How often pending card top-ups and withdrawals are settled by asking the bank (0: never;
+    # the worker, and in development the API process, run the job). docs/funding.md.
+    settle_interval_seconds: Annotated[float, Field(ge=0)] = 60.0
+    # A debit or credit the bank has no record of is only given up on after this long.
+    bank_unknown_grace_seconds: Annotated[int, Field(ge=0)] = 1800
     # The in-process sandbox bank's own database; unset: var_dir/sandbox-bank.db.
     sandbox_bank_db_url: str | None = None
     # PSPs (docs/psp.md). An unset URL means the in-process sandbox; unset key paths mean
@@ -85,6 +98,36 @@ class Settings(BaseSettings):
     withdrawal_free_quota_minor: Annotated[int, Field(ge=0)] = 20_000_00
     withdrawal_fee_rate: Annotated[Decimal, Field(ge=0, le=Decimal("0.05"))] = Decimal("0.001")
     withdrawal_min_fee_minor: Annotated[int, Field(ge=0)] = 10
+    # Counter cash (docs/counter-deposits.md): deposits of at least this many fen wait for a
+    # second staff member and leave a large-cash record; the branch when a teller names none.
+    large_cash_threshold_minor: Annotated[int, Field(ge=1)] = 50_000_00
+    counter_default_branch: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")] = "HQ"
+    # Spending limits (docs/limits.md), in fen. Class allowances by account class (I is
+    # lifetime, II and III per year); daily caps by authentication strength (by class for
+    # PIN and PIN+SMS); channel caps; a per-transaction cap per channel. JSON in the env.
+    limit_class_allowance_minor: dict[int, int] = Field(
+        default_factory=lambda: {1: 1_000_00, 2: 100_000_00, 3: 200_000_00}
+    )
+    limit_daily_no_pin_minor: Annotated[int, Field(ge=0)] = 1_000_00
+    limit_daily_no_pin_count: Annotated[int, Field(ge=0)] = 10
+    limit_daily_pin_minor: dict[int, int] = Field(
+        default_factory=lambda: {1: 1_000_00, 2: 50_000_00, 3: 200_000_00}
+    )
+    limit_daily_pin_and_sms_minor: dict[int, int] = Field(
+        default_factory=lambda: {1: 1_000_00, 2: 100_000_00, 3: 500_000_00}
+    )
+    limit_daily_payment_code_minor: Annotated[int, Field(ge=0)] = 1_000_00
+    limit_daily_static_qr_minor: Annotated[int, Field(ge=0)] = 500_00
+    limit_per_transaction_minor: dict[str, int] = Field(
+        default_factory=lambda: {
+            "payment": 50_000_00,
+            "payment_code": 5_000_00,
+            "static_qr": 500_00,
+            "transfer": 50_000_00,
+            "bill": 50_000_00,
+            "withdrawal": 50_000_00,
+        }
+    )
     # Sessions.
     access_token_minutes: Annotated[int, Field(ge=1, le=60)] = 15
     refresh_token_days: Annotated[int, Field(ge=1, le=365)] = 30
@@ -110,6 +153,12 @@ class Settings(BaseSettings):
     sms_http_timeout_seconds: Annotated[float, Field(gt=0)] = 5.0
     # Sign-in attempts per client address (the account itself locks separately).
     login_per_ip_minute: Annotated[int, Field(ge=1)] = 20
+    # Merchant orders and webhooks. The public URL is where customers' browsers reach the
+    # checkout page (and what QR payloads point to); unset: the PSP public URL, else HOST:PORT.
+    public_url: str | None = None
+    order_default_expiry_seconds: Annotated[int, Field(ge=60, le=7200)] = 900
+    order_max_expiry_seconds: Annotated[int, Field(ge=60, le=86400)] = 7200
+    webhook_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 5.0
 
     @model_validator(mode="after")
     def _production_needs_secrets(self) -> Settings:

@@ -44,10 +44,25 @@ PUBLIC: frozenset[Operation] = frozenset(
         # PSP notifications: the PSP authenticates by signature, not by token (docs/psp.md).
         ("POST", "/v1/callbacks/alipay"),
         ("POST", "/v1/callbacks/wechat-pay"),
+        # Help is read before anyone signs in; feedback is anonymous and rate-limited per IP.
+        ("GET", "/v1/help/articles"),
+        ("GET", "/v1/help/articles/{article_ref}"),
+        ("POST", "/v1/help/articles/{article_ref}/feedback"),
+        ("GET", "/v1/help/contact"),
     }
 )
 ANY_STAFF = frozenset(STAFF_ROLES)
 ACCOUNT_GUARDS = frozenset({"admin", "support_agent", "risk_officer"})
+HELP_EDITORS = frozenset({"admin", "support_agent"})
+COUNTER_READERS = frozenset({"admin", "teller", "teller_supervisor", "risk_officer"})
+# Routes admin may not call, each on purpose: handling counter cash is for tellers only.
+NOT_FOR_ADMIN: frozenset[Operation] = frozenset(
+    {
+        ("POST", "/v1/staff/counter-deposits"),
+        ("POST", "/v1/staff/counter-deposits/{deposit_id}/approve"),
+        ("POST", "/v1/staff/counter-deposits/{deposit_id}/reject"),
+    }
+)
 # Who may call each staff route. A new /v1/staff route fails the suite until it is here.
 STAFF_ROUTE_ROLES: dict[Operation, frozenset[str]] = {
     ("GET", "/v1/staff/me"): ANY_STAFF,
@@ -63,6 +78,30 @@ STAFF_ROUTE_ROLES: dict[Operation, frozenset[str]] = {
     ("POST", "/v1/staff/maintenance-windows"): frozenset({"admin", "operator"}),
     ("GET", "/v1/staff/maintenance-windows"): ANY_STAFF,
     ("DELETE", "/v1/staff/maintenance-windows/{window_id}"): frozenset({"admin", "operator"}),
+    # Help articles are written and judged by support agents.
+    ("GET", "/v1/staff/help/articles"): HELP_EDITORS,
+    ("POST", "/v1/staff/help/articles"): HELP_EDITORS,
+    ("PUT", "/v1/staff/help/articles/{article_id}"): HELP_EDITORS,
+    ("GET", "/v1/staff/help/articles/{article_id}/revisions"): HELP_EDITORS,
+    ("GET", "/v1/staff/help/feedback-report"): HELP_EDITORS,
+    ("POST", "/v1/staff/merchants"): frozenset({"admin", "operator"}),
+    ("GET", "/v1/staff/merchants/{merchant_id}"): frozenset({"admin", "operator"}),
+    ("PATCH", "/v1/staff/merchants/{merchant_id}"): frozenset({"admin", "operator"}),
+    ("POST", "/v1/staff/merchants/{merchant_id}/rotate-key"): frozenset({"admin", "operator"}),
+    ("POST", "/v1/staff/reconciliation-runs"): frozenset({"admin", "operator"}),
+    ("GET", "/v1/staff/reconciliation-runs"): frozenset({"admin", "operator", "risk_officer"}),
+    ("GET", "/v1/staff/reconciliation-runs/{run_id}"): frozenset(
+        {"admin", "operator", "risk_officer"}
+    ),
+    # Counter cash: only tellers and their supervisors handle it (admin is no cash role).
+    ("POST", "/v1/staff/counter-deposits"): frozenset({"teller", "teller_supervisor"}),
+    ("POST", "/v1/staff/counter-deposits/{deposit_id}/approve"): frozenset({"teller_supervisor"}),
+    ("POST", "/v1/staff/counter-deposits/{deposit_id}/reject"): frozenset({"teller_supervisor"}),
+    ("GET", "/v1/staff/counter-deposits"): COUNTER_READERS,
+    ("GET", "/v1/staff/counter-deposits/{deposit_id}"): COUNTER_READERS,
+    ("GET", "/v1/staff/large-cash-records"): frozenset(
+        {"admin", "risk_officer", "teller_supervisor"}
+    ),
 }
 _PARAM = re.compile(r"\{[^}]+\}")
 
@@ -172,7 +211,10 @@ async def test_a_staff_token_opens_no_customer_route(
 def test_the_role_table_covers_every_staff_route(app: FastAPI) -> None:
     staff_routes = {op for op in v1_operations(app) if op[1].startswith("/v1/staff/")}
     assert staff_routes - PUBLIC == set(STAFF_ROUTE_ROLES)
-    assert all("admin" in roles for roles in STAFF_ROUTE_ROLES.values())
+    assert all(
+        ("admin" in roles) != (operation in NOT_FOR_ADMIN)
+        for operation, roles in STAFF_ROUTE_ROLES.items()
+    )
 
 
 async def test_staff_routes_admit_exactly_their_roles(

@@ -7,11 +7,15 @@ import typer
 from ewallet.cli.audit import audit_app
 from ewallet.cli.db import db_app
 from ewallet.cli.dev import dev_app
+from ewallet.cli.help import help_app
 from ewallet.cli.ledger import ledger_app
+from ewallet.cli.merchant import merchant_app
+from ewallet.cli.reconcile import reconcile
 from ewallet.cli.sandbox import sandbox_app
 from ewallet.cli.serve import serve
 from ewallet.cli.staff import staff_app
-from ewallet.cli.topups import topups_app
+from ewallet.cli.statements import statements_app
+from ewallet.cli.topups import topups_app, withdrawals_app
 from ewallet.cli.worker import worker
 
 app = typer.Typer(no_args_is_help=True, help="ewallet: a self-hostable electronic wallet.")
@@ -19,8 +23,13 @@ app.add_typer(db_app, name="db")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(dev_app, name="dev")
 app.add_typer(audit_app, name="audit")
+app.add_typer(help_app, name="help")
 app.add_typer(staff_app, name="staff")
+app.add_typer(merchant_app, name="merchant")
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(topups_app, name="topups")
+app.add_typer(withdrawals_app, name="withdrawals")
+app.add_typer(statements_app, name="statements")
 app.command("serve")(serve)
 app.command("worker")(worker)
+app.command("reconcile")(reconcile)

@@ -105,10 +105,34 @@ TITLES: Final[dict[str, Text]] = {
         "支付密码不能与登录密码相同", "The payment password must differ from the login password"
     ),
     "payment_password_already_set": Text("支付密码已设置", "A payment password is already set"),
+    # Merchants, orders, payments and refunds.
+    "out_trade_no_conflict": Text(
+        "商户订单号已用于内容不同的订单", "This out_trade_no was used for a different order"
+    ),
+    "order_not_closable": Text("订单已支付，无法关闭", "A paid order cannot be closed"),
+    "order_not_refundable": Text("订单未支付，无法退款", "An unpaid order cannot be refunded"),
+    "refund_exceeds_payment": Text(
+        "退款金额超过可退金额", "The refund is more than what is left to refund"
+    ),
+    "out_refund_no_conflict": Text(
+        "退款单号已用于内容不同的退款", "This out_refund_no was used for a different refund"
+    ),
+    # Transfers.
+    "transfer_to_self": Text("不能向自己转账", "You cannot transfer to your own wallet"),
+    "payee_account_frozen": Text(
+        "对方账户暂时无法收款", "The payee's account cannot receive money now"
+    ),
     # Staff and operations.
     "password_change_required": Text("请先修改初始密码", "Change the one-time password first"),
     "staff_email_taken": Text("该邮箱已有员工账号", "A staff member with this email exists"),
     "staff_disabled": Text("员工账号已停用", "This staff account is disabled"),
+    # Counter cash deposits.
+    "receipt_already_used": Text(
+        "该网点的存款凭条号已被另一笔存款使用", "This receipt number is used by another deposit"
+    ),
+    "deposit_not_awaiting_approval": Text(
+        "该笔存款已处理，无需审批", "This deposit is not awaiting approval"
+    ),
 }
 
 DETAILS: Final[dict[str, Text]] = {
@@ -191,6 +215,18 @@ DETAILS: Final[dict[str, Text]] = {
     "account_frozen": Text(
         "账户已冻结，资金操作暂不可用。如需解冻，请联系客服。",
         "The account is frozen; money actions are paused. Contact us to unfreeze it.",
+    ),
+    "limit_exceeded": Text(
+        "本笔交易超出限额，请查看 limit（哪项限额）与 resets_at（恢复时间）。",
+        "This would exceed a limit; see limit (which one) and resets_at (when it resets).",
+    ),
+    "transfer_to_self": Text(
+        "收款手机号是您自己的账户，不能向自己转账。",
+        "The phone number is your own; a transfer must go to someone else's wallet.",
+    ),
+    "payee_account_frozen": Text(
+        "对方账户已冻结，暂时无法收款，本次转账未扣款。",
+        "The payee's account is frozen and cannot receive money; nothing was charged.",
     ),
 }
 

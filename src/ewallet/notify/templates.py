@@ -101,6 +101,21 @@ NOTICES: Final[dict[str, tuple[Text, Text]]] = {
             "{amount} {currency} was added to your wallet at {time}.",
         ),
     ),
+    "topup_failed": (
+        Text("充值未成功", "Top-up not completed"),
+        Text(
+            "您的 {amount} {currency} 银行卡充值未能完成：银行卡未被扣款，钱包余额未变。",
+            "Your {amount} {currency} card top-up could not be completed: your card was not "
+            "charged and your wallet balance is unchanged.",
+        ),
+    ),
+    "transfer_received": (
+        Text("转账到账", "Transfer received"),
+        Text(
+            "{payer} 于 {time} 向您转账 {amount} {currency}，已存入钱包余额。{memo}",
+            "{payer} sent you {amount} {currency} at {time}; it is in your wallet. {memo}",
+        ),
+    ),
     "withdrawal_succeeded": (
         Text("提现成功", "Withdrawal completed"),
         Text(
@@ -116,6 +131,28 @@ NOTICES: Final[dict[str, tuple[Text, Text]]] = {
             "款项（含手续费）已于 {time} 退回钱包余额。",
             "Your withdrawal of {amount} {currency} to your bank card did not go through; "
             "the money, fee included, was back in your wallet at {time}.",
+        ),
+    ),
+    "counter_deposit_credited": (
+        Text("柜台现金存入到账", "Cash deposit received"),
+        Text(
+            "您在网点 {branch} 柜台存入的现金 {amount} {currency} 已于 {time} 存入钱包。",
+            "The {amount} {currency} in cash you paid in at branch {branch} was added to "
+            "your wallet at {time}.",
+        ),
+    ),
+    "payment_succeeded": (
+        Text("付款成功", "Payment made"),
+        Text(
+            "您于 {time} 向{merchant}付款 {amount} {currency}。",
+            "You paid {amount} {currency} to {merchant} at {time}.",
+        ),
+    ),
+    "refund_received": (
+        Text("退款到账", "Refund received"),
+        Text(
+            "{merchant}的退款 {amount} {currency} 已于 {time} 退回您的钱包余额。",
+            "A refund of {amount} {currency} from {merchant} was back in your wallet at {time}.",
         ),
     ),
     "anti_phishing_code_changed": (
