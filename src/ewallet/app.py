@@ -153,6 +153,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     install_spending_policy(settings)
     app.include_router(transfer_endpoints.router)
     app.include_router(history_endpoints.router)
+    # Payment-code and password-free payment routers below.
+    # Bill routers below.
+    # Support ticket and email routers below.
+    # Online chat, call-back and agent-context routers below.
     # Help and support routers below.
     app.include_router(help_endpoints.router)
     app.include_router(help_staff_endpoints.router)
