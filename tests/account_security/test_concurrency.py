@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ewallet.audit.service import Actor
-from ewallet.identity.payment_password import verify_payment_password
+from ewallet.identity import payment_password
+from ewallet.identity.errors import PaymentPasswordLockedError, TooManyAttemptsError
+from ewallet.identity.payment_password import STALE_CHECK, verify_payment_password
 from ewallet.identity.realname import verify_identity
 from ewallet.kit.db.engine import make_engine
 from ewallet.kit.errors import DomainError
@@ -26,14 +29,14 @@ def _in_threads(harness: Harness, jobs: list[str], run: str) -> list[str]:
     async def one(item: str, index: int) -> str:
         engine = make_engine(harness.settings.database_url, pool_size=1)
         try:
-            if run == "pin":
+            if run in {"pin", "right-pin"}:
                 await verify_payment_password(
                     engine,
                     clock=harness.clock,
                     settings=harness.settings,
                     security=harness.security,
                     user_id=item,
-                    pin=f"00000{index}",
+                    pin=PIN if run == "right-pin" else f"00000{index}",
                     actor=Actor("user", item),
                 )
             else:
@@ -80,6 +83,69 @@ async def test_parallel_wrong_pins_all_count_and_never_exceed_the_budget(
     # At most the budget of guesses was ever compared with the hash.
     assert len(actions) <= 3
     assert await harness.kinds(user) == (["payment_password_locked"] if attempts >= 3 else [])
+
+
+async def test_parallel_right_pins_all_pass_without_touching_the_budget(
+    harness: Harness,
+) -> None:
+    # More parallel checks than the budget has slots: the extra ones wait, none is refused.
+    user = await harness.user(pin=PIN)
+    codes = await asyncio.to_thread(_in_threads, harness, [user.id] * 12, "right-pin")
+    assert codes == ["ok"] * 12
+    row = await harness.row(user)
+    assert (row.payment_failures, row.payment_checks_in_flight) == (0, 0)
+    assert row.payment_locked_until is None
+
+
+async def test_checks_left_by_a_dead_process_count_as_wrong(harness: Harness) -> None:
+    user = await harness.user(pin=PIN)
+    long_ago = harness.clock.now() - STALE_CHECK - timedelta(seconds=1)
+    async with harness.engine.begin() as conn:
+        await conn.execute(
+            update(users)
+            .where(users.c.id == user.id)
+            .values(payment_checks_in_flight=3, payment_checks_since=long_ago)
+        )
+    with pytest.raises(PaymentPasswordLockedError):
+        await verify(harness, user.id, PIN)
+    row = await harness.row(user)
+    assert (row.payment_failures, row.payment_checks_in_flight) == (3, 0)
+    assert row.payment_locked_until is not None
+
+
+async def test_a_check_waits_for_a_slot_and_gives_up_after_a_while(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = await harness.user(pin=PIN)
+    busy = update(users).where(users.c.id == user.id)
+    async with harness.engine.begin() as conn:  # three checks in flight elsewhere, fresh
+        await conn.execute(
+            busy.values(payment_checks_in_flight=3, payment_checks_since=harness.clock.now())
+        )
+    waiting = asyncio.create_task(verify(harness, user.id, PIN))
+    await asyncio.sleep(0.2)
+    assert not waiting.done()  # no slot: it waits rather than failing
+    async with harness.engine.begin() as conn:
+        await conn.execute(busy.values(payment_checks_in_flight=2))  # one check settles
+    await asyncio.wait_for(waiting, timeout=5)
+    monkeypatch.setattr(payment_password, "SLOT_WAIT_SECONDS", 0.2)
+    async with harness.engine.begin() as conn:
+        await conn.execute(busy.values(payment_checks_in_flight=3))
+    with pytest.raises(TooManyAttemptsError):
+        await verify(harness, user.id, PIN)
+    assert (await harness.row(user)).payment_failures == 0  # waiting cost no attempt
+
+
+async def verify(harness: Harness, user_id: str, pin: str) -> str:
+    return await verify_payment_password(
+        harness.engine,
+        clock=harness.clock,
+        settings=harness.settings,
+        security=harness.security,
+        user_id=user_id,
+        pin=pin,
+        actor=Actor("user", user_id),
+    )
 
 
 async def test_one_id_number_verifies_one_account_even_in_parallel(harness: Harness) -> None:

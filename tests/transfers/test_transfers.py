@@ -243,14 +243,13 @@ async def test_transfers_need_a_token_and_an_idempotency_key(harness: Harness) -
 async def test_fifty_parallel_transfers_never_overdraw_nor_pass_the_limits(
     engine: AsyncEngine, settings: Settings, clock: FrozenClock
 ) -> None:
-    # A daily cap of ¥300 for class II, and a PIN budget that 50 correct PINs in flight
-    # at once do not exhaust (each reserves an attempt while it is checked).
+    # A daily cap of ¥300 for class II; the default PIN budget (50 correct PINs at once
+    # wait for its slots, none is refused).
     async with custom_harness(
         engine,
         settings,
         clock,
         limit_daily_pin_minor={1: 1_000_00, 2: 300_00, 3: 200_000_00},
-        payment_password_max_failures=100,
     ) as harness:
         alice, bob = await pair(harness, funds="250.00")
         carol = await harness.user(phone=CAROL, pin=PIN)

@@ -4,13 +4,15 @@ A PIN has only a million values, so what protects it is the attempt budget: 3 wr
 entries lock it for 3 hours (``payment_password_max_failures``/``_lock_hours``), kept in the
 ``users`` row so every process sees the same lock, and a successful reset unlocks it.
 
-Counting is done by *reserving* an attempt before the argon2 check, in a unit of its own
-that commits: the failure is on record even though the request then fails, and N parallel
-guesses can never get more than the budget past the check (each reservation takes the
-row lock in turn). The reservation that spends the budget locks the PIN at once, so later
-guesses are refused unchecked; a correct PIN releases its reservation (consecutive
-failures go back to 0, and the last try lifts its own lock). A request that dies mid-check
-keeps its reservation -- it counts as a failure, and any lock it set expires as usual.
+Counting is done by *reserving* a slot of the budget before the argon2 check, in a unit of
+its own that commits: settled failures plus checks in flight never exceed the budget, so N
+parallel guesses can never get more than the budget past the check (each reservation takes
+the row lock in turn). A check that finds every slot held waits for one (up to
+``SLOT_WAIT_SECONDS``) instead of failing, so a user's parallel payments with the right PIN
+all go through. Settling a check frees its slot: a correct PIN sets consecutive failures
+back to 0; a wrong one adds a failure, and the one that spends the budget locks the PIN and
+tells the owner. A slot left by a process that died mid-check expires after
+``STALE_CHECK``.
 argon2 runs outside any transaction, so a PIN check never holds a row lock -- or SQLite's
 write lock -- for the tens of milliseconds it costs.
 
@@ -23,14 +25,17 @@ landing between the PIN check and the money moving is still seen, under the row 
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import math
+import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Final, cast
 
 from fastapi import Depends, Request
-from sqlalchemy import Table, and_, select, update
+from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ewallet.audit.service import Actor, record_event
@@ -44,6 +49,7 @@ from ewallet.identity.errors import (
     PaymentPasswordLockedError,
     PaymentPasswordNotSetError,
     SameAsLoginPasswordError,
+    TooManyAttemptsError,
     WeakPaymentPasswordError,
 )
 from ewallet.identity.realname import birth_date_of, id_number_of
@@ -56,6 +62,12 @@ from ewallet.security.context import SecurityContext
 from ewallet.security.crypto import FieldCipher
 
 users = cast(Table, User.__table__)
+
+# A reserved check not settled within this long was abandoned (its process died).
+STALE_CHECK: Final = timedelta(seconds=60)
+# How long a check waits for a free slot of the budget, and how often it looks.
+SLOT_WAIT_SECONDS: Final = 10.0
+SLOT_POLL_SECONDS: Final = 0.01
 
 # --- Policy ---------------------------------------------------------------------------
 
@@ -217,72 +229,127 @@ async def verify_payment_password(
     :func:`ensure_not_frozen` inside that unit. Returns the stored hash that matched, which
     lets a PIN change detect a concurrent change; other callers ignore it.
     """
-    budget = settings.payment_password_max_failures
-    lock_for = timedelta(hours=settings.payment_password_lock_hours)
+    check = _PinCheck(
+        clock=clock,
+        budget=settings.payment_password_max_failures,
+        lock_for=timedelta(hours=settings.payment_password_lock_hours),
+        user_id=user_id,
+        actor=actor,
+    )
+    stored_hash = await _reserve_slot(engine, check.reserve)
+    well_formed = len(pin) == 6 and pin.isascii() and pin.isdigit()
+    try:
+        correct = well_formed and await security.pins.verify(stored_hash, pin)
+    except Exception:
+        # A check that failed midway counts as a wrong entry.
+        await run_unit(engine, lambda uow: check.settle(uow, correct=False))
+        raise
+    refusal = await run_unit(engine, lambda uow: check.settle(uow, correct=correct))
+    if refusal is not None:
+        raise refusal
+    return stored_hash
 
-    async def reserve(uow: UnitOfWork) -> tuple[str, int]:
-        user = await locked_user(uow, user_id)
+
+def _locked(until: datetime, now: datetime) -> PaymentPasswordLockedError:
+    return PaymentPasswordLockedError(
+        "too many wrong payment passwords; reset it or wait",
+        retry_after=_seconds_until(until, now),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _PinCheck:
+    """One PIN check's two units: reserving a slot of the budget, and settling it."""
+
+    clock: Clock
+    budget: int
+    lock_for: timedelta
+    user_id: str
+    actor: Actor
+
+    async def reserve(self, uow: UnitOfWork) -> str | DomainError | None:
+        """Take one of the budget's slots: the stored hash; None when every slot is held by a
+        check in flight; an error to raise when expiring abandoned checks locked the PIN."""
+        user = await locked_user(uow, self.user_id)
         ensure_active(user)
         if user.payment_password_hash is None:
             raise PaymentPasswordNotSetError("set a payment password first")
-        now = clock.now()
+        now = self.clock.now()
         if user.payment_locked_until is not None:
             if user.payment_locked_until > now:
-                raise PaymentPasswordLockedError(
-                    "too many wrong payment passwords; reset it or wait",
-                    retry_after=_seconds_until(user.payment_locked_until, now),
-                )
+                raise _locked(user.payment_locked_until, now)
             user.payment_locked_until = None  # the lock has been served: a fresh budget
             user.payment_failures = 0
+        since = user.payment_checks_since
+        if since is not None and now - since > STALE_CHECK and user.payment_checks_in_flight:
+            # Left by a process that died mid-check: each counts as a wrong entry.
+            user.payment_failures += user.payment_checks_in_flight
+            user.payment_checks_in_flight = 0
+            if user.payment_failures >= self.budget:
+                user.payment_locked_until = now + self.lock_for
+                return _locked(user.payment_locked_until, now)  # raised once this commits
+        if user.payment_failures + user.payment_checks_in_flight >= self.budget:
+            return None
+        user.payment_checks_in_flight += 1
+        user.payment_checks_since = now
+        return user.payment_password_hash
+
+    async def settle(self, uow: UnitOfWork, *, correct: bool) -> DomainError | None:
+        """Free the slot; count a wrong entry (locking on the last), or clear the count."""
+        user = await locked_user(uow, self.user_id)
+        user.payment_checks_in_flight = max(0, user.payment_checks_in_flight - 1)
+        if correct:
+            user.payment_failures = 0
+            return None
+        now = self.clock.now()
         user.payment_failures += 1
-        if user.payment_failures >= budget:
-            # The last try of the budget locks at once; it unlocks only if it was right.
-            user.payment_locked_until = now + lock_for
-        return user.payment_password_hash, user.payment_failures
-
-    stored_hash, number = await run_unit(engine, reserve)
-    last_try = number >= budget
-    well_formed = len(pin) == 6 and pin.isascii() and pin.isdigit()
-    if well_formed and await security.pins.verify(stored_hash, pin):
-
-        async def release(uow: UnitOfWork) -> None:
-            mine = users.c.id == user_id
-            # Only the last try's own lock is lifted; a lock set by another try stays.
-            if not last_try:
-                mine = and_(mine, users.c.payment_locked_until.is_(None))
-            values = {"payment_failures": 0, "payment_locked_until": None}
-            await (await uow.connection()).execute(update(users).where(mine).values(values))
-
-        await run_unit(engine, release)
-        return stored_hash
-
-    async def settle_wrong(uow: UnitOfWork) -> DomainError:
-        user = await locked_user(uow, user_id)
-        now = clock.now()
-        until = user.payment_locked_until
-        if until is not None and until > now:
-            if last_try:  # this try spent the budget: tell the owner, once
-                await notify_user(
-                    uow.session,
-                    clock=clock,
-                    user=user,
-                    kind="payment_password_locked",
-                    params={"until": until.isoformat(timespec="minutes")},
-                )
-                details = {"failures": user.payment_failures, "until": until.isoformat()}
-                await audit_user(
-                    uow, clock, actor, "payment_password.locked", user_id, details=details
-                )
-            return PaymentPasswordLockedError(
-                "too many wrong payment passwords; reset it or wait",
-                retry_after=_seconds_until(until, now),
+        if user.payment_failures < self.budget:
+            remaining = self.budget - user.payment_failures
+            details = {"remaining_attempts": remaining}
+            await audit_user(
+                uow, self.clock, self.actor, "payment_password.wrong", self.user_id, details=details
             )
-        remaining = max(1, budget - user.payment_failures)
-        details = {"remaining_attempts": remaining}
-        await audit_user(uow, clock, actor, "payment_password.wrong", user_id, details=details)
-        return PaymentPasswordInvalidError("wrong payment password", remaining_attempts=remaining)
+            return PaymentPasswordInvalidError(
+                "wrong payment password", remaining_attempts=remaining
+            )
+        until = user.payment_locked_until
+        if until is None or until <= now:  # this try spent the budget: lock, tell the owner once
+            until = user.payment_locked_until = now + self.lock_for
+            await notify_user(
+                uow.session,
+                clock=self.clock,
+                user=user,
+                kind="payment_password_locked",
+                params={"until": until.isoformat(timespec="minutes")},
+            )
+            spent: dict[str, Any] = {"failures": user.payment_failures}
+            spent["until"] = until.isoformat()
+            await audit_user(
+                uow, self.clock, self.actor, "payment_password.locked", self.user_id, details=spent
+            )
+        return _locked(until, now)
 
-    raise await run_unit(engine, settle_wrong)
+
+async def _reserve_slot(
+    engine: AsyncEngine, reserve: Callable[[UnitOfWork], Awaitable[str | DomainError | None]]
+) -> str:
+    """Reserve a check, waiting while the budget's slots are all held by checks in flight.
+
+    Waiting (not refusing) lets one user's parallel payments all go through with the right
+    PIN, while parallel guesses still get no more tries than the budget allows.
+    """
+    deadline = asyncio.get_running_loop().time() + SLOT_WAIT_SECONDS
+    while True:
+        reserved = await run_unit(engine, reserve)
+        if isinstance(reserved, DomainError):
+            raise reserved
+        if reserved is not None:
+            return reserved
+        if asyncio.get_running_loop().time() >= deadline:
+            raise TooManyAttemptsError(
+                "other payment-password checks are in progress; try again", retry_after=1
+            )
+        await asyncio.sleep(SLOT_POLL_SECONDS * (1 + random.random()))  # noqa: S311 -- jitter
 
 
 async def set_payment_password(

@@ -52,6 +52,13 @@ class User(Base):
     payment_password_hash: Mapped[str | None] = mapped_column(String(200))
     payment_failures: Mapped[int] = mapped_column(Integer, default=0)
     payment_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # PIN checks reserved and not yet settled; with ``payment_failures`` they never exceed the
+    # attempt budget. ``payment_checks_since`` (the latest reservation) lets a count left by a
+    # process that died mid-check expire.
+    payment_checks_in_flight: Mapped[int] = mapped_column(
+        Integer, default=0, server_default=text("0")
+    )
+    payment_checks_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
     anti_phishing_code: Mapped[str | None] = mapped_column(String(16))
     # Real-name verification: encrypted at rest, masked for display, keyed digest for lookups.
     real_name_encrypted: Mapped[str | None] = mapped_column(Text)
