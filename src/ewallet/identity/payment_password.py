@@ -298,6 +298,8 @@ class _PinCheck:
         """Free the slot; count a wrong entry (locking on the last), or clear the count."""
         user = await locked_user(uow, self.user_id)
         user.payment_checks_in_flight = max(0, user.payment_checks_in_flight - 1)
+        if user.payment_checks_in_flight == 0:
+            user.payment_checks_since = None  # nothing in flight: the row is as it was
         if correct:
             user.payment_failures = 0
             return None
