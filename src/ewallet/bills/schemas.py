@@ -1,0 +1,162 @@
+"""Bill requests and responses: amounts as decimal strings, accounts and holders masked."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from ewallet.bills.directory import BillerSpec
+from ewallet.bills.payments import BillLookup, BillPaymentView, mask_account
+from ewallet.bills.receipts import Receipt
+from ewallet.kit.money import Money
+from ewallet.wallet.schemas import AmountOut
+
+LocalizedText = dict[Literal["zh-CN", "en"], str]
+
+
+class BillerOut(BaseModel):
+    id: str
+    category: str
+    name: LocalizedText
+    region: str
+    account_hint: LocalizedText
+    account_pattern: str
+    has_check_digit: bool
+    # Mobile top-ups: the amounts the carrier accepts; null for bills (any amount).
+    allowed_amounts: list[AmountOut] | None
+
+    @classmethod
+    def of(cls, spec: BillerSpec) -> BillerOut:
+        amounts = spec.fixed_amounts
+        return cls(
+            id=spec.id,
+            category=spec.category,
+            name={"zh-CN": spec.name_zh, "en": spec.name_en},
+            region=spec.region,
+            account_hint={"zh-CN": spec.account_hint_zh, "en": spec.account_hint_en},
+            account_pattern=spec.account_pattern,
+            has_check_digit=spec.check_digit is not None,
+            allowed_amounts=None
+            if amounts is None
+            else [AmountOut.of(Money(minor, "CNY")) for minor in amounts],
+        )
+
+
+class BillerList(BaseModel):
+    items: list[BillerOut]
+
+
+class BillLookupIn(BaseModel):
+    biller_id: str = Field(max_length=32)
+    account_no: str = Field(max_length=40)
+
+
+class BillLookupOut(BaseModel):
+    biller_id: str
+    account_no_masked: str
+    amount_due: AmountOut
+    holder_name_masked: str
+    period: str
+    due_date: date
+
+    @classmethod
+    def of(cls, bill: BillLookup) -> BillLookupOut:
+        return cls(
+            biller_id=bill.biller.id,
+            account_no_masked=mask_account(bill.account_no),
+            amount_due=AmountOut.of(bill.amount_due),
+            holder_name_masked=bill.holder_name_masked,
+            period=bill.period,
+            due_date=bill.due_date,
+        )
+
+
+class BillPaymentIn(BillLookupIn):
+    # Any JSON value: a number or a malformed string is ``invalid_amount``, not a 422 here.
+    amount: str | int | float | None = None
+    payment_password: str = Field(max_length=64)
+
+
+class BillPaymentOut(BaseModel):
+    id: str
+    biller_id: str
+    account_no_masked: str
+    holder_name_masked: str | None
+    period: str | None
+    amount: AmountOut
+    status: Literal["pending", "succeeded", "failed"]
+    receipt_no: str | None
+    failure_reason: str | None
+    transaction_id: str
+    refund_transaction_id: str | None
+    created_at: datetime
+    completed_at: datetime | None
+
+    @classmethod
+    def of(cls, payment: BillPaymentView) -> BillPaymentOut:
+        return cls(
+            id=payment.id,
+            biller_id=payment.biller_id,
+            account_no_masked=payment.account_no_masked,
+            holder_name_masked=payment.holder_name_masked,
+            period=payment.period,
+            amount=AmountOut.of(payment.amount),
+            status=payment.status,
+            receipt_no=payment.receipt_no,
+            failure_reason=payment.failure_reason,
+            transaction_id=payment.ledger_transaction_id,
+            refund_transaction_id=payment.refund_transaction_id,
+            created_at=payment.created_at,
+            completed_at=payment.completed_at,
+        )
+
+
+class BillPaymentEnvelope(BaseModel):
+    bill_payment: BillPaymentOut
+
+
+class BillPaymentPendingOut(BillPaymentEnvelope):
+    """202: the money moved and the biller has not confirmed yet; it is told again later."""
+
+    code: Literal["operation_pending"] = "operation_pending"
+
+
+class ReceiptBillerOut(BaseModel):
+    id: str
+    category: str
+    name: LocalizedText
+
+
+class ReceiptOut(BaseModel):
+    receipt_no: str
+    bill_payment_id: str
+    biller: ReceiptBillerOut
+    account_no_masked: str
+    holder_name_masked: str | None
+    period: str | None
+    amount: AmountOut
+    paid_at: datetime
+    reference: str
+    biller_confirmation: str | None
+
+    @classmethod
+    def of(cls, receipt: Receipt) -> ReceiptOut:
+        payment, biller = receipt.payment, receipt.biller
+        return cls(
+            receipt_no=receipt.receipt_no,
+            bill_payment_id=payment.id,
+            biller=ReceiptBillerOut(
+                id=biller.id,
+                category=biller.category,
+                name={"zh-CN": biller.name_zh, "en": biller.name_en},
+            ),
+            account_no_masked=payment.account_no_masked,
+            holder_name_masked=payment.holder_name_masked,
+            period=payment.period,
+            amount=AmountOut.of(payment.amount),
+            paid_at=receipt.paid_at,
+            reference=payment.id,
+            biller_confirmation=payment.biller_confirmation,
+        )
