@@ -1,0 +1,1 @@
+"""Online customer service over WebSocket: a bot first, then a queue and a human agent."""

@@ -1,0 +1,3 @@
+from tests.chat.conftest import world
+
+__all__ = ["world"]
