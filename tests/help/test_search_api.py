@@ -4,12 +4,14 @@ feedback and contact details."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ewallet.app import create_app
@@ -19,8 +21,11 @@ from ewallet.help.importing import load_defaults_if_empty
 from ewallet.help.index import Document, SearchIndex
 from ewallet.kit.clock import FrozenClock
 from ewallet.kit.db.engine import make_engine
+from ewallet.models.support_chat import SupportAgentPresence
+from ewallet.security.context import SecurityContext
 from tests.help.conftest import count_rows
 from tests.http.conftest import serving
+from tests.staff.helpers import make_staff
 
 EVAL = json.loads((Path(__file__).parent / "eval_queries.json").read_text(encoding="utf-8"))
 DEFAULT_COUNT = len(read_dir(DEFAULT_DIR))
@@ -168,7 +173,7 @@ async def test_contact_details(client: httpx.AsyncClient) -> None:
             "open_now": True,
             "text": "24 hours a day, every day",
         },
-        "online_chat": {"available": False, "path": None},
+        "online_chat": {"available": False, "path": None, "agents_online": False},
         "email": "service@ewallet.example",
     }
 
@@ -191,7 +196,11 @@ async def test_contact_details_follow_the_settings(
     assert body["hotline"] == "400-800-0000"
     assert body["hours"]["open_now"] is open_now
     assert body["hours"]["text"] == f"每天 {hours}（北京时间）"
-    assert body["online_chat"] == {"available": True, "path": "/v1/support/chat"}
+    assert body["online_chat"] == {
+        "available": True,
+        "path": "/v1/support/chat",
+        "agents_online": False,  # the bot answers; no agent has signed in to chat
+    }
     assert body["email"] == "help@bank.example"
 
 
@@ -206,3 +215,29 @@ async def test_defaults_never_stop_the_start(url: str, tmp_path: Path, clock: Fr
         assert await load_defaults_if_empty(engine, clock=clock) == 0
     finally:
         await engine.dispose()
+
+
+async def test_contact_shows_whether_an_agent_is_online(
+    fast_settings: Settings, clock: FrozenClock
+) -> None:
+    settings = fast_settings.model_copy(update={"support_chat_enabled": True})
+    app = create_app(settings, clock=clock)
+    async with serving(app) as client:
+        engine = app.state.engine
+        agent = await make_staff(
+            engine, SecurityContext.from_settings(settings), clock, "support_agent"
+        )
+        async with engine.begin() as conn:
+            await conn.execute(
+                insert(SupportAgentPresence).values(
+                    connection_id="conn_1",
+                    staff_id=agent.id,
+                    connected_at=clock.now(),
+                    last_seen_at=clock.now(),
+                )
+            )
+        online = (await client.get("/v1/help/contact")).json()["online_chat"]
+        assert online["agents_online"] is True
+        clock.advance(timedelta(seconds=settings.support_chat_presence_seconds + 1))
+        gone = (await client.get("/v1/help/contact")).json()["online_chat"]
+        assert gone["agents_online"] is False  # a socket not seen for a while counts as gone

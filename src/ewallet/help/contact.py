@@ -7,7 +7,7 @@ Hours are ``HH:MM-HH:MM`` in China time; an end before the start runs past midni
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
 
@@ -41,6 +41,26 @@ class Hours:
         if start <= end:
             return start <= local < end
         return local >= start or local < end  # past midnight
+
+    def period_containing(self, moment: datetime) -> tuple[datetime, datetime] | None:
+        """The opening period (start, end) that ``moment`` falls in; None while closed."""
+        if self.around_the_clock:
+            return (moment, datetime.max.replace(tzinfo=CHINA_TIME))
+        if not self.open_at(moment):
+            return None
+        local = moment.astimezone(CHINA_TIME)
+        start_time, end_time = _clock_time(self.opens), _clock_time(self.closes)
+        day = local.date()
+        if start_time > end_time and local.time() < end_time:
+            day -= timedelta(days=1)  # in the small hours of a period that began yesterday
+        start = datetime.combine(day, start_time, CHINA_TIME)
+        end_day = day + timedelta(days=1) if start_time > end_time else day
+        end = (
+            datetime.combine(end_day + timedelta(days=1), time(0), CHINA_TIME)
+            if self.closes == "24:00"
+            else datetime.combine(end_day, end_time, CHINA_TIME)
+        )
+        return (start, end)
 
     def describe(self, locale: Locale) -> str:
         if self.around_the_clock:

@@ -16,6 +16,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Query, Request, Response
 
+from ewallet.chat.service import any_agent_online
 from ewallet.help import importing, service
 from ewallet.help.contact import CHINA_TIME, contact_details
 from ewallet.help.schemas import (
@@ -122,8 +123,13 @@ async def article_feedback(
 
 
 @router.get("/v1/help/contact", summary="Hotline, hours, online chat and email (public)")
-async def contact(settings: SettingsDep, clock: ClockDep, locale: LocaleDep) -> ContactOut:
+async def contact(
+    engine: EngineDep, settings: SettingsDep, clock: ClockDep, locale: LocaleDep
+) -> ContactOut:
     details = contact_details(settings, now=clock.now(), locale=locale)
+    staffed = details.chat_available and await any_agent_online(
+        engine, clock=clock, settings=settings
+    )
     return ContactOut(
         hotline=details.hotline,
         hours=ContactHours(
@@ -133,6 +139,8 @@ async def contact(settings: SettingsDep, clock: ClockDep, locale: LocaleDep) -> 
             open_now=details.open_now,
             text=details.hours_text,
         ),
-        online_chat=ContactChat(available=details.chat_available, path=details.chat_path),
+        online_chat=ContactChat(
+            available=details.chat_available, path=details.chat_path, agents_online=staffed
+        ),
         email=details.email,
     )

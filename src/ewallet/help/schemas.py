@@ -87,8 +87,9 @@ class ContactHours(BaseModel):
 
 
 class ContactChat(BaseModel):
-    available: bool
+    available: bool  # the chat is on: the bot answers at any hour
     path: str | None
+    agents_online: bool  # a human agent is connected now (else a hand-over becomes a ticket)
 
 
 class ContactOut(BaseModel):
