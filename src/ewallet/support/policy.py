@@ -1,0 +1,58 @@
+"""The support settings a ticket service needs, gathered once.
+
+Services take a :class:`SupportPolicy` argument; callers that have no settings at hand (the
+chat, the mail listener's tests) may leave it out and get the environment's, read through
+:class:`ewallet.config.Settings` once per process rather than ad hoc.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import lru_cache
+
+from ewallet.config import Settings
+from ewallet.models.support import TICKET_PRIORITIES
+
+
+@dataclass(frozen=True, slots=True)
+class SupportPolicy:
+    first_response: dict[str, timedelta]
+    resolution: dict[str, timedelta]
+    agent_max_open_tickets: int
+    support_email: str
+    attachment_max_bytes: int
+    attachment_types: frozenset[str]
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SupportPolicy:
+        return cls(
+            first_response=_per_priority(settings.support_sla_first_response_minutes, "first"),
+            resolution=_per_priority(settings.support_sla_resolution_minutes, "resolution"),
+            agent_max_open_tickets=settings.support_agent_max_open_tickets,
+            support_email=settings.support_email.strip().lower(),
+            attachment_max_bytes=settings.support_attachment_max_bytes,
+            attachment_types=frozenset(
+                kind.strip().lower()
+                for kind in settings.support_attachment_types.split(",")
+                if kind.strip()
+            ),
+        )
+
+    @property
+    def mail_domain(self) -> str:
+        """The domain of the support address: our Message-IDs end with it."""
+        return self.support_email.rpartition("@")[2] or "ewallet.example"
+
+
+def _per_priority(minutes: dict[str, int], name: str) -> dict[str, timedelta]:
+    missing = [priority for priority in TICKET_PRIORITIES if priority not in minutes]
+    if missing:
+        raise ValueError(f"SLA {name} minutes lack the priorities {missing}")
+    return {priority: timedelta(minutes=minutes[priority]) for priority in TICKET_PRIORITIES}
+
+
+@lru_cache(maxsize=1)
+def environment_policy() -> SupportPolicy:
+    """The policy of the process's own settings (``EWALLET_*``)."""
+    return SupportPolicy.from_settings(Settings())
