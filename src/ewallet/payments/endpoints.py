@@ -35,7 +35,8 @@ ServicesDep = Annotated[PaymentServices, Depends(payment_services)]
 @router.post(
     "/payments",
     status_code=201,
-    summary="Pay a merchant order (by id or QR payload) with the payment password",
+    summary="Pay a merchant order (by id or QR payload): with the payment password, or "
+    "password-free within the cap the user chose",
     dependencies=[Idempotent],
 )
 async def create_payment(

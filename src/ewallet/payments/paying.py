@@ -7,7 +7,9 @@ Refusals come in this order, each with its API.md code, and none leaves anything
 3. the account is not frozen (``account_frozen``), then the payment password
    (``payment_password_not_set`` / ``_locked`` / ``_invalid``) -- both by
    :func:`~ewallet.identity.payment_password.verify_payment_password`, outside any
-   transaction (argon2 must not hold locks);
+   transaction (argon2 must not hold locks); a payment sent without the PIN is checked
+   against the user's password-free setting instead (:mod:`ewallet.payments.password_free`,
+   ``step_up_required``);
 4. the limits (``limit_exceeded``, :func:`~ewallet.risk.spending.reserve_spend`);
 5. the balance (``insufficient_balance``, the ledger refuses to overdraw the wallet).
 
@@ -16,7 +18,8 @@ the order with a conditional ``UPDATE ... WHERE status = 'awaiting_payment' AND
 expires_at > now``: of two payers racing for one order exactly one gets the row, the other
 sees ``order_not_payable``. The same unit counts the spend, posts the ledger entry (wallet
 -> merchant, kind ``payment``, key ``payment:<id>``), writes the payment, the payer's
-notice and the merchant's webhook -- all of it commits, or none of it does.
+notice and the merchant's webhook -- all of it commits, or none of it does. That unit's
+body is :func:`settle_order`, which payment-code charges reuse with their own channel.
 """
 
 from __future__ import annotations
@@ -33,16 +36,30 @@ from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import NotFoundError
 from ewallet.kit.ids import new_id
-from ewallet.ledger import Ledger, Transaction, TransactionKind, apply_command, transfer
+from ewallet.ledger import (
+    Account,
+    Ledger,
+    Transaction,
+    TransactionKind,
+    apply_command,
+    transfer,
+)
 from ewallet.models.identity import User
 from ewallet.notify.service import notify_user
+from ewallet.payments import password_free
 from ewallet.payments import repository as repo
 from ewallet.payments.errors import MerchantNotSupportedError, OrderNotPayableError
 from ewallet.payments.orders import webhook_url_for
 from ewallet.payments.schemas import order_document
 from ewallet.payments.views import OrderView, PaymentView
 from ewallet.payments.webhooks import queue_order_event
-from ewallet.risk.spending import AuthStrength, SpendChannel, reserve_spend
+from ewallet.risk.spending import (
+    AuthStrength,
+    LimitExceededError,
+    SpendChannel,
+    SpendingPolicy,
+    reserve_spend,
+)
 from ewallet.security.context import SecurityContext
 from ewallet.wallet import chart
 
@@ -56,7 +73,7 @@ class PaymentServices:
     security: SecurityContext
 
 
-def _check_merchant(merchant: object | None) -> None:
+def check_merchant(merchant: object | None) -> None:
     if (
         merchant is None
         or getattr(merchant, "status", None) != "active"
@@ -78,126 +95,189 @@ async def check_payable(services: PaymentServices, order_id: str) -> OrderView:
         order = await repo.order_view(conn, order_id, now=services.clock.now())
         if order is None:
             raise NotFoundError("no such order")
-        _check_merchant(await repo.merchant_row(conn, order.merchant_id))
+        check_merchant(await repo.merchant_row(conn, order.merchant_id))
         _check_payable(order)
         return order
 
     return await run_unit(services.engine, work, read_only=True)
 
 
-async def pay_order(
-    services: PaymentServices, *, user_id: str, order_id: str, pin: str, actor: Actor
+@dataclass(frozen=True, slots=True)
+class PaymentAccounts:
+    """The two ledger accounts a payment moves money between."""
+
+    wallet: Account
+    merchant: Account
+
+
+async def payment_accounts(
+    services: PaymentServices, *, user_id: str, merchant_id: str, currency: str
+) -> PaymentAccounts:
+    """Open (or find) them before the money unit: opening commits on its own."""
+    wallet = await chart.open_account(services.ledger, chart.wallet(user_id, currency))
+    merchant = await chart.open_account(services.ledger, chart.merchant(merchant_id, currency))
+    return PaymentAccounts(wallet, merchant)
+
+
+async def settle_order(
+    uow: UnitOfWork,
+    services: PaymentServices,
+    *,
+    order: OrderView,
+    user_id: str,
+    payment_id: str,
+    accounts: PaymentAccounts,
+    channel: SpendChannel,
+    auth: AuthStrength,
 ) -> PaymentView:
-    """Pay ``order_id`` from ``user_id``'s wallet; raise the first refusal (module doc)."""
-    engine, clock = services.engine, services.clock
-    order = await check_payable(services, order_id)
-    await verify_payment_password(
-        engine,
-        clock=clock,
-        settings=services.settings,
-        security=services.security,
-        user_id=user_id,
-        pin=pin,
-        actor=actor,
-    )
+    """Pay ``order`` from ``user_id``'s wallet inside the caller's unit (module doc, 4-5).
+
+    The one place money moves from a wallet to a merchant for an order: ``POST
+    /v1/payments`` and payment-code charges both come here, differing only in the spend's
+    ``channel`` and ``auth``. Claims the order, counts the spend (``limit_exceeded``,
+    ``account_frozen``), posts the ledger entry (``insufficient_balance``), writes the
+    payment, the merchant's webhook and the payer's notice. Raises on any refusal, and the
+    caller's unit then rolls all of it back.
+    """
+    clock = services.clock
+    conn = await uow.connection()
+    now = clock.now()
     amount = order.amount
-    wallet = await chart.open_account(services.ledger, chart.wallet(user_id, amount.currency))
-    merchant_account = await chart.open_account(
-        services.ledger, chart.merchant(order.merchant_id, amount.currency)
+    merchant = await repo.merchant_row(conn, order.merchant_id)
+    check_merchant(merchant)  # a merchant disabled since the first read
+    claimed = await conn.execute(
+        update(repo.orders)
+        .where(
+            repo.orders.c.id == order.id,
+            repo.orders.c.status == "awaiting_payment",
+            repo.orders.c.expires_at > now,
+        )
+        .values(status="paid", payment_id=payment_id, paid_at=now, updated_at=now)
+    )
+    if claimed.rowcount != 1:
+        current = await repo.order_view(conn, order.id, now=now)
+        assert current is not None
+        raise OrderNotPayableError(f"the order is {current.status}", order_status=current.status)
+    await reserve_spend(
+        uow,
+        user_id=user_id,
+        amount=amount,
+        channel=channel,
+        auth=auth,
+        reference=f"payment:{payment_id}",
+        now=now,
+        policy=SpendingPolicy.from_settings(services.settings),
+    )
+    posted = await apply_command(
+        uow,
+        transfer(
+            key=f"payment:{payment_id}",
+            debit_account_id=accounts.wallet.id,
+            credit_account_id=accounts.merchant.id,
+            amount=amount,
+            kind=TransactionKind.PAYMENT,
+            metadata={
+                "payment_id": payment_id,
+                "order_id": order.id,
+                "merchant_id": order.merchant_id,
+            },
+        ),
+        clock=clock,
+    )
+    assert isinstance(posted, Transaction)
+    await conn.execute(
+        insert(repo.payments).values(
+            id=payment_id,
+            order_id=order.id,
+            merchant_id=order.merchant_id,
+            user_id=user_id,
+            amount=amount.minor,
+            refunded_amount=0,
+            currency=amount.currency,
+            ledger_transaction_id=posted.id,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    paid = await repo.order_view(conn, order.id, now=now)
+    assert paid is not None
+    await queue_order_event(
+        uow,
+        clock=clock,
+        merchant_id=order.merchant_id,
+        order_id=order.id,
+        url=await webhook_url_for(uow, paid),
+        event_type="order.paid",
+        data={"order": order_document(paid), "payment_id": payment_id},
+    )
+    user = await uow.session.get(User, user_id)
+    assert user is not None
+    await notify_user(
+        uow.session,
+        clock=clock,
+        user=user,
+        kind="payment_succeeded",
+        params={
+            "amount": amount.to_decimal_string(),
+            "currency": amount.currency,
+            "merchant": paid.merchant_name,
+        },
+        sms=False,
+        security=False,
+    )
+    view = await repo.payment_view(conn, payment_id)
+    assert view is not None
+    return view
+
+
+async def pay_order(
+    services: PaymentServices, *, user_id: str, order_id: str, pin: str | None, actor: Actor
+) -> PaymentView:
+    """Pay ``order_id`` from ``user_id``'s wallet; raise the first refusal (module doc).
+
+    Without ``pin`` this is a password-free payment (:mod:`ewallet.payments.password_free`):
+    step 3 checks the user's opt-in and cap instead of the PIN, and the spend counts as
+    unauthenticated; ``step_up_required`` asks the client to send the PIN instead.
+    """
+    engine = services.engine
+    order = await check_payable(services, order_id)
+    if pin is None:
+        await password_free.check_eligible(engine, user_id=user_id, amount=order.amount)
+        auth = AuthStrength.NONE
+    else:
+        await verify_payment_password(
+            engine,
+            clock=services.clock,
+            settings=services.settings,
+            security=services.security,
+            user_id=user_id,
+            pin=pin,
+            actor=actor,
+        )
+        auth = AuthStrength.PIN
+    accounts = await payment_accounts(
+        services, user_id=user_id, merchant_id=order.merchant_id, currency=order.amount.currency
     )
     payment_id = new_id("pay")
 
     async def work(uow: UnitOfWork) -> PaymentView:
-        conn = await uow.connection()
-        now = clock.now()
-        merchant = await repo.merchant_row(conn, order.merchant_id)
-        _check_merchant(merchant)  # a merchant disabled since the first read
-        claimed = await conn.execute(
-            update(repo.orders)
-            .where(
-                repo.orders.c.id == order_id,
-                repo.orders.c.status == "awaiting_payment",
-                repo.orders.c.expires_at > now,
-            )
-            .values(status="paid", payment_id=payment_id, paid_at=now, updated_at=now)
-        )
-        if claimed.rowcount != 1:
-            current = await repo.order_view(conn, order_id, now=now)
-            assert current is not None
-            raise OrderNotPayableError(
-                f"the order is {current.status}", order_status=current.status
-            )
-        await reserve_spend(
+        return await settle_order(
             uow,
+            services,
+            order=order,
             user_id=user_id,
-            amount=amount,
+            payment_id=payment_id,
+            accounts=accounts,
             channel=SpendChannel.PAYMENT,
-            auth=AuthStrength.PIN,
-            reference=f"payment:{payment_id}",
-            now=now,
+            auth=auth,
         )
-        posted = await apply_command(
-            uow,
-            transfer(
-                key=f"payment:{payment_id}",
-                debit_account_id=wallet.id,
-                credit_account_id=merchant_account.id,
-                amount=amount,
-                kind=TransactionKind.PAYMENT,
-                metadata={
-                    "payment_id": payment_id,
-                    "order_id": order_id,
-                    "merchant_id": order.merchant_id,
-                },
-            ),
-            clock=clock,
-        )
-        assert isinstance(posted, Transaction)
-        await conn.execute(
-            insert(repo.payments).values(
-                id=payment_id,
-                order_id=order_id,
-                merchant_id=order.merchant_id,
-                user_id=user_id,
-                amount=amount.minor,
-                refunded_amount=0,
-                currency=amount.currency,
-                ledger_transaction_id=posted.id,
-                created_at=now,
-                updated_at=now,
-            )
-        )
-        paid = await repo.order_view(conn, order_id, now=now)
-        assert paid is not None
-        await queue_order_event(
-            uow,
-            clock=clock,
-            merchant_id=order.merchant_id,
-            order_id=order_id,
-            url=await webhook_url_for(uow, paid),
-            event_type="order.paid",
-            data={"order": order_document(paid), "payment_id": payment_id},
-        )
-        user = await uow.session.get(User, user_id)
-        assert user is not None
-        await notify_user(
-            uow.session,
-            clock=clock,
-            user=user,
-            kind="payment_succeeded",
-            params={
-                "amount": amount.to_decimal_string(),
-                "currency": amount.currency,
-                "merchant": paid.merchant_name,
-            },
-            sms=False,
-            security=False,
-        )
-        view = await repo.payment_view(conn, payment_id)
-        assert view is not None
-        return view
 
-    return await run_unit(engine, work)
+    try:
+        return await run_unit(engine, work)
+    except LimitExceededError as refused:
+        if auth is AuthStrength.NONE and password_free.needs_pin(refused):
+            raise password_free.step_up("daily_limit") from refused
+        raise
 
 
 async def get_payment(engine: AsyncEngine, *, payment_id: str, user_id: str) -> PaymentView:

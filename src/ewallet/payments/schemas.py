@@ -114,13 +114,14 @@ class RefundEnvelope(BaseModel):
 
 
 class PaymentIn(BaseModel):
-    """Exactly one of ``order_id`` and ``qr_payload``."""
+    """Exactly one of ``order_id`` and ``qr_payload``; no ``payment_password`` asks for a
+    password-free payment (docs/payment-code.md), which may answer ``step_up_required``."""
 
     model_config = ConfigDict(extra="forbid")
 
     order_id: str | None = Field(default=None, max_length=32)
     qr_payload: str | None = Field(default=None, max_length=600)
-    payment_password: str = Field(max_length=64)
+    payment_password: str | None = Field(default=None, max_length=64)
 
     @model_validator(mode="after")
     def _one_reference(self) -> PaymentIn:
