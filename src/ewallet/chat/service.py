@@ -371,6 +371,8 @@ async def _close(
     reference = await _ticket_for(uow, chat, clock=clock, acknowledge=False)
     lines = await repo.messages(uow.session, [chat.id])
     assert chat.ticket_id is not None
+    ticket = await uow.session.get(SupportTicket, chat.ticket_id)
+    assert ticket is not None
     await add_message(
         uow,
         clock=clock,
@@ -378,6 +380,8 @@ async def _close(
         author_type="system",
         author_id=None,
         body=transcript(lines, locale=_locale(chat)),
+        # A ticket staff already closed takes only internal notes: the transcript still lands.
+        internal=ticket.status == "closed",
         send_email=False,
     )
     await _say(

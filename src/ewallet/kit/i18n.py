@@ -117,10 +117,50 @@ TITLES: Final[dict[str, Text]] = {
     "out_refund_no_conflict": Text(
         "退款单号已用于内容不同的退款", "This out_refund_no was used for a different refund"
     ),
+    # Payment codes.
+    "payment_code_invalid": Text("付款码无效", "The payment code is not valid"),
     # Transfers.
     "transfer_to_self": Text("不能向自己转账", "You cannot transfer to your own wallet"),
     "payee_account_frozen": Text(
         "对方账户暂时无法收款", "The payee's account cannot receive money now"
+    ),
+    # Support tickets and mail.
+    "ticket_closed": Text("工单已关闭，请提交新工单", "This ticket is closed; open a new one"),
+    "ticket_not_resolved": Text("工单解决后才能评价", "A ticket can be rated once it is resolved"),
+    "ticket_already_rated": Text("该工单已评价", "This ticket has already been rated"),
+    "ticket_transition_invalid": Text(
+        "工单当前状态不允许该操作", "The ticket's status does not allow this change"
+    ),
+    "agent_not_available": Text("该客服无法接收工单", "This agent cannot take the ticket"),
+    "support_email_code_invalid": Text(
+        "邮箱验证码错误或已过期", "The email code is wrong or expired"
+    ),
+    "support_email_taken": Text(
+        "该邮箱已被其他账户验证", "This email address is verified by another account"
+    ),
+    # Online chat and call-backs.
+    "chat_closed": Text("该会话已结束，请发起新会话", "This chat has ended; start a new one"),
+    "chat_not_waiting": Text(
+        "该会话不在排队中，可能已被其他客服接入",
+        "This chat is not waiting; another agent may have it",
+    ),
+    "callback_limit_reached": Text(
+        "待处理的回电预约过多", "Too many call-back requests are still open"
+    ),
+    "callback_not_open": Text(
+        "该回电预约已完成或已取消", "This call-back request is already done or cancelled"
+    ),
+    # Bills.
+    "bill_account_invalid": Text(
+        "缴费户号格式不正确", "The account number is not valid for this biller"
+    ),
+    "bill_amount_not_allowed": Text("不支持该充值金额", "This biller does not accept that amount"),
+    "bill_account_not_found": Text(
+        "未查询到该缴费户号", "The biller has no account with this number"
+    ),
+    "biller_declined": Text("缴费单位拒绝了本次缴费", "The biller refused the payment"),
+    "bill_receipt_not_ready": Text(
+        "缴费尚未完成，暂无回执", "There is no receipt until the payment completes"
     ),
     # Staff and operations.
     "password_change_required": Text("请先修改初始密码", "Change the one-time password first"),
@@ -227,6 +267,11 @@ DETAILS: Final[dict[str, Text]] = {
     "payee_account_frozen": Text(
         "对方账户已冻结，暂时无法收款，本次转账未扣款。",
         "The payee's account is frozen and cannot receive money; nothing was charged.",
+    ),
+    "payment_code_invalid": Text(
+        "付款码无效、已过期或已使用，请让顾客刷新付款码后重新扫描。",
+        "The code is wrong, expired or already used; ask the customer to refresh it and scan "
+        "again.",
     ),
 }
 

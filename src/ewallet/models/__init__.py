@@ -1,5 +1,6 @@
 """ORM tables, one module per aggregate. Importing this package registers them all."""
 
+from ewallet.models.bills import Biller, BillPayment
 from ewallet.models.counter import CounterDeposit, LargeCashRecord
 from ewallet.models.funding import Card, Topup, Withdrawal
 from ewallet.models.help import HelpArticle, HelpArticleRevision, HelpFeedback
@@ -25,18 +26,42 @@ from ewallet.models.operations import (
     StaffSession,
 )
 from ewallet.models.outbox import OutboxEvent
+from ewallet.models.payment_codes import (
+    PasswordFreeSetting,
+    PaymentCodeCharge,
+    PaymentCodeSecret,
+)
 from ewallet.models.payments import Order, Payment, Refund
 from ewallet.models.reconciliation import ReconciliationItem, ReconciliationRun
 from ewallet.models.spending import SpendRecord
+from ewallet.models.support import (
+    EmailMessage,
+    SupportAgentState,
+    SupportAttachment,
+    SupportCannedReply,
+    SupportCustomerEmail,
+    SupportInboundMail,
+    SupportTicket,
+    SupportTicketMessage,
+)
+from ewallet.models.support_chat import (
+    SupportAgentPresence,
+    SupportCallback,
+    SupportChat,
+    SupportChatMessage,
+)
 from ewallet.models.transfers import Transfer
 
 __all__ = [
     "AuditChainHead",
     "AuditEvent",
     "AuthSession",
+    "BillPayment",
+    "Biller",
     "Card",
     "CounterDeposit",
     "Device",
+    "EmailMessage",
     "HelpArticle",
     "HelpArticleRevision",
     "HelpFeedback",
@@ -51,7 +76,10 @@ __all__ = [
     "Notification",
     "Order",
     "OutboxEvent",
+    "PasswordFreeSetting",
     "Payment",
+    "PaymentCodeCharge",
+    "PaymentCodeSecret",
     "ReconciliationItem",
     "ReconciliationRun",
     "RefreshToken",
@@ -61,6 +89,17 @@ __all__ = [
     "Staff",
     "StaffSession",
     "StepUpChallenge",
+    "SupportAgentPresence",
+    "SupportAgentState",
+    "SupportAttachment",
+    "SupportCallback",
+    "SupportCannedReply",
+    "SupportChat",
+    "SupportChatMessage",
+    "SupportCustomerEmail",
+    "SupportInboundMail",
+    "SupportTicket",
+    "SupportTicketMessage",
     "Topup",
     "TotpRecoveryCode",
     "Transfer",
