@@ -242,6 +242,7 @@ async def test_rolling_back_the_unit_removes_the_record(harness: Harness) -> Non
             auth=AuthStrength.PIN,
             reference="transfer:rolled-back",
             now=harness.clock.now(),
+            policy=POLICY,
         )
         raise BoomError
 

@@ -27,6 +27,7 @@ from ewallet.identity.deps import CurrentUser, app_security
 from ewallet.identity.payment_password import PaymentPasswordDep
 from ewallet.integrations.bank.wiring import gateway_from_app
 from ewallet.kit.money import InvalidAmountError, Money
+from ewallet.risk.spending import SpendingPolicy
 
 router = APIRouter(prefix="/v1", tags=["withdrawals"])
 
@@ -41,6 +42,7 @@ def withdrawal_services(
         security=app_security(request.app),
         gateway=gateway_from_app(request.app),
         policy=FeePolicy.from_settings(settings),
+        limits=SpendingPolicy.from_settings(settings),
     )
 
 

@@ -46,7 +46,13 @@ from ewallet.ledger import (
 from ewallet.models.funding import Card, Withdrawal
 from ewallet.models.identity import User
 from ewallet.notify.service import notify_user
-from ewallet.risk.spending import AuthStrength, SpendChannel, release_spend, reserve_spend
+from ewallet.risk.spending import (
+    AuthStrength,
+    SpendChannel,
+    SpendingPolicy,
+    release_spend,
+    reserve_spend,
+)
 from ewallet.security.context import SecurityContext
 from ewallet.wallet import chart
 
@@ -99,6 +105,7 @@ class WithdrawalServices:
     security: SecurityContext
     gateway: BankGateway
     policy: FeePolicy
+    limits: SpendingPolicy
 
 
 async def _active_card(uow: UnitOfWork, *, user_id: str, card_id: str) -> Any:
@@ -175,6 +182,7 @@ async def _hold_funds(
             auth=AuthStrength.PIN,
             reference=f"withdrawal:{withdrawal_id}",
             now=now,
+            policy=services.limits,
         )
         await conn.execute(
             insert(withdrawals).values(

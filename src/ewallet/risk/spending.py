@@ -28,8 +28,8 @@ Limits, checked in this order; the first that the spend would break is reported 
 
 Days are Asia/Shanghai days; class years start on 1 January there.
 
-The policy comes from the settings: :func:`install_spending_policy` is called by
-``create_app``; callers may pass ``policy=`` explicitly (tests, scripts).
+The policy comes from the settings (:meth:`SpendingPolicy.from_settings`); every caller
+passes it, so two apps (or a test and its app) never share limits by accident.
 """
 
 from __future__ import annotations
@@ -153,20 +153,6 @@ class SpendingPolicy:
         """The day's total ceiling for a spend confirmed with ``auth`` (NONE: the PIN one)."""
         caps = self.daily_pin_and_sms if auth is AuthStrength.PIN_AND_SMS else self.daily_pin
         return caps.get(tier, 0)
-
-
-_installed: SpendingPolicy | None = None
-
-
-def install_spending_policy(settings: Settings) -> SpendingPolicy:
-    """Make ``settings``' limits the ones :func:`reserve_spend` applies by default."""
-    global _installed  # noqa: PLW0603 -- one policy per process, set when the app is made
-    _installed = SpendingPolicy.from_settings(settings)
-    return _installed
-
-
-def current_policy() -> SpendingPolicy:
-    return _installed if _installed is not None else SpendingPolicy.defaults()
 
 
 # --------------------------------------------------------------------------- China days
@@ -382,7 +368,7 @@ async def reserve_spend(
     auth: AuthStrength,
     reference: str,
     now: datetime,
-    policy: SpendingPolicy | None = None,
+    policy: SpendingPolicy,
 ) -> None:
     """Check every limit that applies to this spend and count it; raise ``limit_exceeded``.
 
@@ -394,7 +380,6 @@ async def reserve_spend(
     """
     if not amount.is_positive():
         raise ValueError("a spend must be positive")
-    policy = policy or current_policy()
     user = await locked_user(uow, user_id)
     ensure_active(user)
     conn = await uow.connection()
@@ -480,10 +465,9 @@ async def spending_summary(
     user_id: str,
     now: datetime,
     currency: str = "CNY",
-    policy: SpendingPolicy | None = None,
+    policy: SpendingPolicy,
 ) -> SpendingSummary:
     """What remains today / this year per limit; reads only (no lock)."""
-    policy = policy or current_policy()
     tier = (await conn.execute(select(users.c.tier).where(users.c.id == user_id))).scalar()
     if tier is None:
         raise NotFoundError("no such user")

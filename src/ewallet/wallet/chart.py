@@ -31,6 +31,13 @@ def merchant(merchant_id: str, currency: str = "CNY") -> AccountSpec:
     )
 
 
+def biller_payable(biller_id: str, currency: str = "CNY") -> AccountSpec:
+    """What the wallet owes a biller for bills its users paid (liability, never negative)."""
+    return AccountSpec(
+        f"biller_payable:{biller_id}:{currency}", "biller_payable", Side.CREDIT, False, currency
+    )
+
+
 def bank_settlement(bank_code: str, currency: str = "CNY") -> AccountSpec:
     return AccountSpec(
         f"bank_settlement:{bank_code}:{currency}", "bank_settlement", Side.DEBIT, True, currency

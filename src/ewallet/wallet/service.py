@@ -38,7 +38,7 @@ class WalletView:
 
 
 async def wallet_view(
-    engine: AsyncEngine, *, clock: Clock, user_id: str, policy: SpendingPolicy | None = None
+    engine: AsyncEngine, *, clock: Clock, user_id: str, policy: SpendingPolicy
 ) -> WalletView:
     now = clock.now()
 
