@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import update
 
 from ewallet.chat import service
+from ewallet.chat.bus import chat_topic
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.models.support_chat import SupportChat
 from ewallet.support.tickets import open_ticket
@@ -47,3 +48,55 @@ async def test_a_chat_whose_ticket_staff_closed_still_saves_its_transcript(
     assert ticket.status == "closed"  # left as staff set it
     (note,) = [line for line in lines if line.author_type == "system"]
     assert note.internal is True  # a closed ticket takes the transcript as an internal note
+
+
+async def test_when_the_last_agent_leaves_waiting_chats_become_tickets(
+    world: ChatWorld,
+) -> None:
+    agent_id, _ = await world.agent()
+    connection = await service.agent_connected(world.engine, clock=world.clock, staff_id=agent_id)
+    user_id, _ = await world.customer()
+    opened = await service.open_chat(
+        world.engine, clock=world.clock, user_id=user_id, locale="en", chat_id=None
+    )
+    queued = await service.ask_for_agent(
+        world.engine,
+        clock=world.clock,
+        settings=world.settings,
+        user_id=user_id,
+        chat_id=opened.chat.id,
+    )
+    assert queued.chat.status == "queued"
+    topics = await service.agent_disconnected(
+        world.engine, clock=world.clock, settings=world.settings, connection_id=connection
+    )
+    assert chat_topic(opened.chat.id) in topics  # the customer's socket hears it ended
+    chat, _ = await service.customer_chat(world.engine, user_id=user_id, chat_id=opened.chat.id)
+    assert chat.status == "closed"
+    ticket, lines = await _ticket_of(world, user_id)
+    assert ticket.channel == "chat"
+    assert any(line.author_type == "system" for line in lines)  # the transcript
+
+
+async def test_a_leaving_agent_strands_nobody_while_another_is_online(world: ChatWorld) -> None:
+    first, _ = await world.agent()
+    second, _ = await world.agent()
+    leaving = await service.agent_connected(world.engine, clock=world.clock, staff_id=first)
+    await service.agent_connected(world.engine, clock=world.clock, staff_id=second)
+    user_id, _ = await world.customer()
+    opened = await service.open_chat(
+        world.engine, clock=world.clock, user_id=user_id, locale="en", chat_id=None
+    )
+    await service.ask_for_agent(
+        world.engine,
+        clock=world.clock,
+        settings=world.settings,
+        user_id=user_id,
+        chat_id=opened.chat.id,
+    )
+    topics = await service.agent_disconnected(
+        world.engine, clock=world.clock, settings=world.settings, connection_id=leaving
+    )
+    assert topics == frozenset()
+    chat, _ = await service.customer_chat(world.engine, user_id=user_id, chat_id=opened.chat.id)
+    assert chat.status == "queued"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, cast
 
 import pytest
@@ -115,6 +116,9 @@ async def test_queue_positions_agent_take_reply_and_end(world: ChatWorld) -> Non
         queued = await first.expect(lambda f: f["type"] == "state")
         assert queued["chat"]["status"] == "queued"
         assert queued["chat"]["queue_position"] == 1
+        # The test clock stands still: move it, so the queue has an order other than the
+        # (random within a millisecond) chat ids.
+        world.clock.advance(timedelta(seconds=1))
         await second.send({"type": "message", "text": "human please"})
         second_queued = await second.expect(lambda f: f["type"] == "state")
         assert second_queued["chat"]["queue_position"] == 2

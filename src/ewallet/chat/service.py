@@ -38,6 +38,8 @@ from ewallet.models.support_chat import SupportAgentPresence, SupportChat, Suppo
 from ewallet.support.tickets import add_message, open_ticket
 
 MAX_TEXT = 2000
+# Waiting chats turned into tickets at once when the last agent leaves.
+MAX_STRANDED = 500
 SUBJECT_CHARS = 60
 Sender = Literal["customer", "bot", "agent", "system"]
 
@@ -626,11 +628,37 @@ async def agent_heartbeat(
     await run_unit(engine, work)
 
 
-async def agent_disconnected(engine: AsyncEngine, *, connection_id: str) -> None:
-    async def work(uow: UnitOfWork) -> None:
-        await repo.remove_presence(uow.session, connection_id)
+async def agent_disconnected(
+    engine: AsyncEngine, *, clock: Clock, settings: Settings, connection_id: str
+) -> frozenset[str]:
+    """The agent's socket closed. If that was the last agent, nobody will take the chats
+    still waiting: each becomes a ticket (the customer is told its reference) and closes.
+    Returns the topics to publish."""
 
-    await run_unit(engine, work)
+    async def work(uow: UnitOfWork) -> frozenset[str]:
+        session = uow.session
+        await repo.remove_presence(session, connection_id)
+        ttl = timedelta(seconds=settings.support_chat_presence_seconds)
+        if await repo.agents_online(session, now=clock.now(), ttl=ttl):
+            return frozenset()
+        topics: set[str] = set()
+        for queued in await repo.waiting_chats(session, limit=MAX_STRANDED):
+            chat = await repo.locked_chat(session, queued.id)
+            if chat is None or chat.status != "queued":
+                continue  # taken or ended meanwhile
+            reference = await _ticket_for(uow, chat, clock=clock, acknowledge=True)
+            await _say(
+                uow,
+                chat,
+                now=clock.now(),
+                sender="system",
+                body=bot.says("no_agent", _locale(chat), reference=reference),
+            )
+            await _close(uow, chat, clock=clock, by="system")
+            topics |= _topics(chat, QUEUE_TOPIC)
+        return frozenset(topics)
+
+    return await run_unit(engine, work)
 
 
 async def any_agent_online(engine: AsyncEngine, *, clock: Clock, settings: Settings) -> bool:

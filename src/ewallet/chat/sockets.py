@@ -287,7 +287,10 @@ async def agent_chat(websocket: WebSocket) -> None:
         )
     finally:
         subscription.close()
-        await service.agent_disconnected(engine, connection_id=connection_id)
+        stranded = await service.agent_disconnected(
+            engine, clock=clock, settings=app_settings(app), connection_id=connection_id
+        )
+        await bus.publish(stranded)
 
 
 async def _push_agent(
