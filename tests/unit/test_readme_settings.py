@@ -15,4 +15,9 @@ def test_every_setting_is_documented() -> None:
     settings = {name.upper() for name in Settings.model_fields}
     assert settings - documented == set()
     # Besides the settings, the README documents the test suite's own variables.
-    assert documented - settings == {"TEST_POSTGRES_URL", "REQUIRE_POSTGRES", "REQUIRE_REDIS"}
+    assert documented - settings == {
+        "TEST_POSTGRES_URL",
+        "REQUIRE_POSTGRES",
+        "REQUIRE_REDIS",
+        "REQUIRE_BROWSER",
+    }
