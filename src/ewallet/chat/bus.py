@@ -138,7 +138,11 @@ class PostgresBus:
         self._closing = False
 
     async def start(self) -> None:
-        await self._listen()
+        try:
+            await self._listen()
+        except (OSError, asyncpg.PostgresError) as error:
+            # The API still starts (``/readyz`` reports the database); the keeper retries.
+            log.warning("chat_bus_listen_failed", error=str(error))
         self._keeper = asyncio.create_task(self._keep_listening())
 
     async def _listen(self) -> None:
