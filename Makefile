@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint typecheck unit bench-ledger bench-auth worker clean
+.PHONY: serve demo test lint typecheck unit bench-ledger bench-auth bench-api worker clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,12 +25,26 @@ fonts:
 		|| { $(SUDO) apt-get update && \
 		     $(SUDO) apt-get install -y --no-install-recommends $(CJK_FONT) fontconfig; }; }
 
+# Browser tests drive Debian's Chromium with Playwright (never a browser Playwright downloads).
+CHROMIUM := /usr/bin/chromium
+.PHONY: browser
+browser:
+	@[ -x $(CHROMIUM) ] || { \
+		echo "installing chromium (browser tests of the checkout page)"; \
+		$(SUDO) apt-get install -y --no-install-recommends chromium \
+		|| { $(SUDO) apt-get update && \
+		     $(SUDO) apt-get install -y --no-install-recommends chromium; }; }
+
 ## serve: set up, migrate the embedded SQLite database and run the wallet on :8000
 serve: $(STAMP) fonts
 	$(BIN)/ewallet serve
 
+## demo: like serve, with demo users, merchants and four weeks of history loaded first
+demo: $(STAMP) fonts
+	$(BIN)/ewallet serve --demo
+
 ## test: set up, lint, type-check and run the whole suite
-test: lint fonts
+test: lint fonts browser
 	$(BIN)/python -m pytest
 
 ## lint: ruff and mypy (strict)
@@ -50,6 +64,10 @@ bench-ledger: $(STAMP)
 ## bench-auth: sign-ins and payment-password checks per second, argon2 cost curve (JSON)
 bench-auth: $(STAMP)
 	@$(BIN)/python bench/auth.py
+
+## bench-api: charges and transfers per second over HTTP (uvicorn, 2 workers), pgbench ratio (JSON)
+bench-api: $(STAMP)
+	@$(BIN)/python -m bench.api
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

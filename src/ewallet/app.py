@@ -12,8 +12,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 import ewallet
+from ewallet.agent_context import endpoints as agent_context_endpoints
+from ewallet.bills import endpoints as bill_endpoints
+from ewallet.callbacks import endpoints as callback_endpoints
 from ewallet.cards import binding_endpoints
 from ewallet.cards import endpoints as cards_endpoints
+from ewallet.chat import endpoints as chat_endpoints
+from ewallet.chat import sockets as chat_sockets
 from ewallet.config import Settings, load_settings
 from ewallet.counter import endpoints as counter_endpoints
 from ewallet.funding import callbacks as funding_callbacks
@@ -38,6 +43,7 @@ from ewallet.integrations.bank.wiring import (
     bank_gateway_running,
     embedded_sandbox_bank,
 )
+from ewallet.integrations.biller.wiring import mount_biller_sandbox
 from ewallet.integrations.psp import PspChannels
 from ewallet.kit.clock import Clock, SystemClock
 from ewallet.kit.db.engine import make_engine
@@ -47,14 +53,15 @@ from ewallet.ledger import Ledger
 from ewallet.merchants import endpoints as merchant_staff_endpoints
 from ewallet.ops import endpoints as ops_endpoints
 from ewallet.ops.enforcement import install_maintenance
-from ewallet.payments import checkout
+from ewallet.payments import checkout, password_free_endpoints, payment_code_endpoints
 from ewallet.payments import endpoints as payment_endpoints
 from ewallet.payments import merchant_endpoints as merchant_api_endpoints
 from ewallet.reconciliation import endpoints as reconciliation_endpoints
-from ewallet.risk.spending import install_spending_policy
 from ewallet.sandbox.psp import mount_psp_sandboxes
 from ewallet.security.context import SecurityContext
 from ewallet.staff import endpoints as staff_endpoints
+from ewallet.support import endpoints as support_endpoints
+from ewallet.support import staff_endpoints as support_staff_endpoints
 from ewallet.transfers import endpoints as transfer_endpoints
 from ewallet.wallet import endpoints as wallet_endpoints
 from ewallet.worker.embedded import embedded_outbox
@@ -150,13 +157,23 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(payment_endpoints.router)
     app.include_router(checkout.router)
     # Transfer, limit and history routers below.
-    install_spending_policy(settings)
     app.include_router(transfer_endpoints.router)
     app.include_router(history_endpoints.router)
     # Payment-code and password-free payment routers below.
+    app.include_router(payment_code_endpoints.user_router)
+    app.include_router(payment_code_endpoints.merchant_router)
+    app.include_router(password_free_endpoints.router)
     # Bill routers below.
+    mount_biller_sandbox(app, settings)  # in-process sandbox biller (docs/bills.md)
+    app.include_router(bill_endpoints.router)
     # Support ticket and email routers below.
+    app.include_router(support_endpoints.router)
+    app.include_router(support_staff_endpoints.router)
     # Online chat, call-back and agent-context routers below.
+    app.include_router(chat_sockets.router)
+    app.include_router(chat_endpoints.router)
+    app.include_router(callback_endpoints.router)
+    app.include_router(agent_context_endpoints.router)
     # Help and support routers below.
     app.include_router(help_endpoints.router)
     app.include_router(help_staff_endpoints.router)

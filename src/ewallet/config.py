@@ -10,7 +10,7 @@ import secrets
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -47,10 +47,39 @@ class Settings(BaseSettings):
     ] = "00:00-24:00"
     support_email: str = "service@ewallet.example"
     support_chat_enabled: bool = False
+    # Online chat and call-backs (docs/chat.md).
+    support_chat_bus: Literal["auto", "memory", "postgres"] = "auto"
+    support_chat_bot_min_score: Annotated[float, Field(ge=0)] = 8.0
+    support_chat_bot_unhelpful_limit: Annotated[int, Field(ge=1)] = 2
+    support_chat_presence_seconds: Annotated[float, Field(gt=0)] = 45.0
+    support_chat_heartbeat_seconds: Annotated[float, Field(gt=0)] = 15.0
+    support_chat_auth_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
+    support_callback_max_days: Annotated[int, Field(ge=1, le=90)] = 14
+    support_callback_min_window_minutes: Annotated[int, Field(ge=5)] = 30
+    support_callback_open_max: Annotated[int, Field(ge=1)] = 3
     help_load_defaults: bool = True
     help_feedback_per_ip_hour: Annotated[int, Field(ge=1)] = 30
     sms_provider: str = "outbox"
     smtp_url: str | None = None
+    smtp_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10.0
+    # Support tickets and mail (docs/support.md). SLA minutes per priority; JSON in the env.
+    support_sla_first_response_minutes: dict[str, Annotated[int, Field(ge=1)]] = {
+        "urgent": 30,
+        "high": 120,
+        "normal": 480,
+        "low": 1440,
+    }
+    support_sla_resolution_minutes: dict[str, Annotated[int, Field(ge=1)]] = {
+        "urgent": 240,
+        "high": 1440,
+        "normal": 4320,
+        "low": 10080,
+    }
+    support_agent_max_open_tickets: Annotated[int, Field(ge=1)] = 25
+    support_mail_max_bytes: Annotated[int, Field(ge=1024)] = 10 * 1024 * 1024
+    support_attachment_max_bytes: Annotated[int, Field(ge=1)] = 5 * 1024 * 1024
+    # Comma-separated MIME types kept from incoming mail; others are noted on the ticket.
+    support_attachment_types: str = "image/png,image/jpeg,image/gif,application/pdf,text/plain"
     bank_url: str | None = None
     # The merchant key sent to the bank as X-Bank-Key; unset: derived from secret_key.
     bank_key: SecretStr | None = None
@@ -159,6 +188,14 @@ class Settings(BaseSettings):
     order_default_expiry_seconds: Annotated[int, Field(ge=60, le=7200)] = 900
     order_max_expiry_seconds: Annotated[int, Field(ge=60, le=86400)] = 7200
     webhook_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 5.0
+    # Bills (docs/bills.md). An unset biller URL means the in-process sandbox biller; its
+    # key, unset, is derived from secret_key. A payment notice left unanswered is sent again
+    # through the outbox, first after bill_delivery_retry_seconds.
+    biller_url: str | None = None
+    biller_key: SecretStr | None = None
+    biller_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 8.0
+    bill_delivery_retry_seconds: Annotated[float, Field(ge=1)] = 30.0
+    sandbox_biller_db_url: str | None = None
 
     @model_validator(mode="after")
     def _production_needs_secrets(self) -> Settings:

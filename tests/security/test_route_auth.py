@@ -64,6 +64,7 @@ NOT_FOR_ADMIN: frozenset[Operation] = frozenset(
     }
 )
 # Who may call each staff route. A new /v1/staff route fails the suite until it is here.
+SUPPORT_AGENTS = frozenset({"admin", "support_agent"})
 STAFF_ROUTE_ROLES: dict[Operation, frozenset[str]] = {
     ("GET", "/v1/staff/me"): ANY_STAFF,
     ("PUT", "/v1/staff/me/password"): ANY_STAFF,
@@ -102,6 +103,31 @@ STAFF_ROUTE_ROLES: dict[Operation, frozenset[str]] = {
     ("GET", "/v1/staff/large-cash-records"): frozenset(
         {"admin", "risk_officer", "teller_supervisor"}
     ),
+    # Support tickets: the agents who work them (and admins).
+    ("GET", "/v1/staff/support/tickets"): SUPPORT_AGENTS,
+    ("GET", "/v1/staff/support/tickets/{ticket_id}"): SUPPORT_AGENTS,
+    ("GET", "/v1/staff/support/tickets/{ticket_id}/attachments/{attachment_id}"): SUPPORT_AGENTS,
+    ("POST", "/v1/staff/support/tickets/{ticket_id}/replies"): SUPPORT_AGENTS,
+    ("POST", "/v1/staff/support/tickets/{ticket_id}/notes"): SUPPORT_AGENTS,
+    ("PUT", "/v1/staff/support/tickets/{ticket_id}/assignee"): SUPPORT_AGENTS,
+    ("PATCH", "/v1/staff/support/tickets/{ticket_id}"): SUPPORT_AGENTS,
+    ("POST", "/v1/staff/support/queue/dispatch"): SUPPORT_AGENTS,
+    ("GET", "/v1/staff/support/canned-replies"): SUPPORT_AGENTS,
+    ("POST", "/v1/staff/support/canned-replies"): SUPPORT_AGENTS,
+    ("PUT", "/v1/staff/support/canned-replies/{reply_id}"): SUPPORT_AGENTS,
+    ("DELETE", "/v1/staff/support/canned-replies/{reply_id}"): SUPPORT_AGENTS,
+    # Online chat, the hotline desk and the agent's customer view (docs/chat.md).
+    ("GET", "/v1/staff/support/chats"): SUPPORT_AGENTS,
+    ("GET", "/v1/staff/support/chats/{chat_id}"): SUPPORT_AGENTS,
+    ("POST", "/v1/staff/support/chats/{chat_id}/take"): SUPPORT_AGENTS,
+    ("POST", "/v1/staff/support/chats/{chat_id}/messages"): SUPPORT_AGENTS,
+    ("POST", "/v1/staff/support/chats/{chat_id}/end"): SUPPORT_AGENTS,
+    ("GET", "/v1/staff/support/callbacks"): SUPPORT_AGENTS,
+    ("POST", "/v1/staff/support/callbacks/{callback_id}/done"): SUPPORT_AGENTS,
+    ("POST", "/v1/staff/support/calls"): SUPPORT_AGENTS,
+    ("GET", "/v1/staff/support/customers/{user_id}"): ACCOUNT_GUARDS,
+    ("POST", "/v1/staff/support/customers/{user_id}/freeze"): ACCOUNT_GUARDS,
+    ("POST", "/v1/staff/support/customers/{user_id}/unfreeze"): ACCOUNT_GUARDS,
 }
 _PARAM = re.compile(r"\{[^}]+\}")
 

@@ -1,4 +1,4 @@
-"""``ewallet dev outbox [--phone P] [--json]``: read the SMS the development provider kept.
+"""``ewallet dev outbox [--phone P] [--email [--to A]] [--json]``: read captured SMS or mail.
 
 With ``EWALLET_SMS_PROVIDER=outbox`` (the development default) no SMS leaves the machine:
 each is stored in ``sms_messages``. This prints them oldest first -- a table for people, or
@@ -57,12 +57,21 @@ def outbox(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
     limit: Annotated[int, typer.Option("--limit", min=1, max=10_000, help="Newest N.")] = 100,
+    email: Annotated[
+        bool, typer.Option("--email", help="Show captured mail instead of SMS.")
+    ] = False,
+    to: Annotated[
+        str | None, typer.Option("--to", help="With --email: only mail to this address.")
+    ] = None,
 ) -> None:
-    """Show SMS captured by the development outbox provider (codes included)."""
+    """Show SMS (or, with --email, mail) captured by the development outbox providers."""
     settings = Settings()
     if settings.env is Environment.PRODUCTION:
         typer.echo("the SMS outbox is a development tool: EWALLET_ENV=production", err=True)
         raise typer.Exit(code=2)
+    if email:
+        _show_email(settings, to=to, limit=limit, as_json=as_json)
+        return
     recipient = None
     if phone is not None:
         try:
@@ -83,4 +92,18 @@ def outbox(
             message.get("code", ""),
             message["body"],
         )
+    Console().print(table)
+
+
+def _show_email(settings: Settings, *, to: str | None, limit: int, as_json: bool) -> None:
+    from ewallet.cli.mail import captured_email  # noqa: PLC0415 - only this option needs it
+
+    mails = asyncio.run(captured_email(settings.database_url, to=to, limit=limit))
+    if as_json:
+        for mail in mails:
+            typer.echo(json.dumps(mail, ensure_ascii=False))
+        return
+    table = RichTable("time", "to", "subject", "message")
+    for mail in mails:
+        table.add_row(mail["created_at"], mail["to"], mail["subject"], mail["body"])
     Console().print(table)

@@ -6,9 +6,11 @@ import typer
 
 from ewallet.cli.audit import audit_app
 from ewallet.cli.db import db_app
+from ewallet.cli.demo import demo_app
 from ewallet.cli.dev import dev_app
 from ewallet.cli.help import help_app
 from ewallet.cli.ledger import ledger_app
+from ewallet.cli.mail import mail_app
 from ewallet.cli.merchant import merchant_app
 from ewallet.cli.reconcile import reconcile
 from ewallet.cli.sandbox import sandbox_app
@@ -30,6 +32,8 @@ app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(topups_app, name="topups")
 app.add_typer(withdrawals_app, name="withdrawals")
 app.add_typer(statements_app, name="statements")
+app.add_typer(demo_app, name="demo")
+app.add_typer(mail_app, name="mail")
 app.command("serve")(serve)
 app.command("worker")(worker)
 app.command("reconcile")(reconcile)

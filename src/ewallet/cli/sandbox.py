@@ -16,8 +16,10 @@ import uvicorn
 from ewallet.cli.sandbox_psp import alipay, wechat_pay
 from ewallet.config import load_settings
 from ewallet.integrations.bank.wiring import sandbox_bank_config
+from ewallet.integrations.biller.wiring import sandbox_biller_config
 from ewallet.sandbox.bank import create_bank_app
 from ewallet.sandbox.bank.sms import EchoSms
+from ewallet.sandbox.biller import create_biller_app
 
 sandbox_app = typer.Typer(no_args_is_help=True, help="Run a sandbox partner on its own.")
 
@@ -37,6 +39,23 @@ def bank(
     app = create_bank_app(config, sms_sink=EchoSms(typer.echo))
     typer.echo(f"sandbox bank on http://{host}:{port} (database {config.database_url})")
     uvicorn.run(app, host=host, port=port, server_header=False)
+
+
+@sandbox_app.command("biller")
+def biller(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port")] = 8602,
+    db_url: Annotated[
+        str | None,
+        typer.Option(
+            "--db-url", help="The biller's database [default: EWALLET_SANDBOX_BILLER_DB_URL]"
+        ),
+    ] = None,
+) -> None:
+    """Serve the sandbox biller alone (test accounts at /test-accounts; docs/bills.md)."""
+    config = sandbox_biller_config(load_settings(), database_url=db_url)
+    typer.echo(f"sandbox biller on http://{host}:{port} (database {config.database_url})")
+    uvicorn.run(create_biller_app(config), host=host, port=port, server_header=False)
 
 
 # The sandbox PSPs (Alipay- and WeChat Pay-compatible) run alone the same way.

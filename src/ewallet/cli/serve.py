@@ -15,6 +15,7 @@ import structlog
 import typer
 import uvicorn
 
+from ewallet.cli.demo import run_seed
 from ewallet.config import load_settings
 from ewallet.kit.db import migrate
 from ewallet.kit.db.engine import make_engine
@@ -49,7 +50,8 @@ def serve(
     asyncio.run(_migrate(settings.database_url))
     log.info("serve.migrated", revision=migrate.head_revision())
     if demo:
-        typer.echo("Demo data is not available yet; it arrives with a later release.")
+        run_seed(settings)
+        configure_logging(settings)  # the seed quietened it
     bind_host = host or settings.host
     bind_port = port or settings.port
     log.info("serve.starting", host=bind_host, port=bind_port, workers=workers)

@@ -116,6 +116,24 @@ NOTICES: Final[dict[str, tuple[Text, Text]]] = {
             "{payer} sent you {amount} {currency} at {time}; it is in your wallet. {memo}",
         ),
     ),
+    "bill_paid": (
+        Text("缴费成功", "Bill paid"),
+        Text(
+            "您于 {time} 为{biller}户号 {account} 缴费 {amount} {currency} 已成功，"
+            "回执号 {receipt_no}。",
+            "You paid {amount} {currency} to {biller} for account {account} at {time}; "
+            "receipt {receipt_no}.",
+        ),
+    ),
+    "bill_payment_failed": (
+        Text("缴费失败", "Bill payment failed"),
+        Text(
+            "您为{biller}户号 {account} 缴费 {amount} {currency} 未被缴费单位受理，"
+            "款项已于 {time} 退回钱包余额。",
+            "{biller} did not accept your payment of {amount} {currency} for account "
+            "{account}; the money was back in your wallet at {time}.",
+        ),
+    ),
     "withdrawal_succeeded": (
         Text("提现成功", "Withdrawal completed"),
         Text(
@@ -155,6 +173,13 @@ NOTICES: Final[dict[str, tuple[Text, Text]]] = {
             "A refund of {amount} {currency} from {merchant} was back in your wallet at {time}.",
         ),
     ),
+    "support_ticket_replied": (
+        Text("客服已回复您的工单", "Customer service replied to your ticket"),
+        Text(
+            "您的工单 {reference}（{subject}）有新的客服回复，请在“我的工单”中查看。",
+            "There is a new reply on your ticket {reference} ({subject}); see My tickets.",
+        ),
+    ),
     "anti_phishing_code_changed": (
         Text("防伪码已更新", "Security phrase updated"),
         Text(
@@ -162,6 +187,43 @@ NOTICES: Final[dict[str, tuple[Text, Text]]] = {
             "如非本人操作，请立即冻结账户。",
             "Your security phrase was updated at {time}; our messages will carry it from now "
             "on. If this was not you, freeze the account now.",
+        ),
+    ),
+    # Password-free small payments and the payment code.
+    "password_free_enabled": (
+        Text("已开通小额免密支付", "Password-free small payments on"),
+        Text(
+            "您已于 {time} 开通小额免密支付，单笔上限 {cap} 元。"
+            "如非本人操作，请立即关闭并冻结账户。",
+            "You turned on password-free payments of up to {cap} CNY each at {time}. If this "
+            "was not you, turn them off and freeze the account now.",
+        ),
+    ),
+    "password_free_cap_changed": (
+        Text("免密支付额度已修改", "Password-free cap changed"),
+        Text(
+            "您的小额免密支付单笔上限已于 {time} 改为 {cap} 元。"
+            "如非本人操作，请立即关闭并冻结账户。",
+            "Your password-free cap per payment became {cap} CNY at {time}. If this was not "
+            "you, turn password-free payments off and freeze the account now.",
+        ),
+    ),
+    "password_free_disabled": (
+        Text("已关闭小额免密支付", "Password-free small payments off"),
+        Text(
+            "您已于 {time} 关闭小额免密支付，此后每笔付款都需输入支付密码。",
+            "You turned off password-free payments at {time}; every payment now needs the "
+            "payment password.",
+        ),
+    ),
+    "payment_code_confirmation": (
+        Text("付款码付款待确认", "Confirm a payment code charge"),
+        Text(
+            "{merchant}通过付款码向您收款 {amount} {currency}，超出免密额度，"
+            "请在 App 中输入支付密码确认。如非本人操作，请勿确认。",
+            "{merchant} is charging {amount} {currency} to your payment code, above the "
+            "no-password limit: confirm it with your payment password in the app. If this "
+            "was not you, do not confirm it.",
         ),
     ),
 }

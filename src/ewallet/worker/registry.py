@@ -101,11 +101,15 @@ def default_registry(
     handler is deployed.
     """
     # Imported here: the handlers import this module for DeliveredEvent and HandlerRegistry.
+    from ewallet.bills.delivery import register as register_bills  # noqa: PLC0415
     from ewallet.integrations.sms.handler import register as register_sms  # noqa: PLC0415
     from ewallet.payments.webhooks import register as register_webhooks  # noqa: PLC0415
+    from ewallet.support.mail_transport import register as register_email  # noqa: PLC0415
 
     settings = settings or Settings()
     registry = HandlerRegistry()
     register_sms(registry, settings=settings, engine=engine, clock=clock)
     register_webhooks(registry, settings=settings, engine=engine, clock=clock)
+    register_email(registry, settings=settings, engine=engine, clock=clock)
+    register_bills(registry, settings=settings, engine=engine, clock=clock)
     return registry
