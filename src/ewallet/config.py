@@ -188,6 +188,8 @@ class Settings(BaseSettings):
     order_default_expiry_seconds: Annotated[int, Field(ge=60, le=7200)] = 900
     order_max_expiry_seconds: Annotated[int, Field(ge=60, le=86400)] = 7200
     webhook_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 5.0
+    # Merchant webhooks to private/loopback addresses: None = allowed only in development.
+    webhook_allow_private_addresses: bool | None = None
     # Bills (docs/bills.md). An unset biller URL means the in-process sandbox biller; its
     # key, unset, is derived from secret_key. A payment notice left unanswered is sent again
     # through the outbox, first after bill_delivery_retry_seconds.

@@ -21,6 +21,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
+from ewallet.config import Environment
+from ewallet.payments.webhook_destinations import private_addresses_allowed
 from ewallet.payments.webhooks import verify_signature
 from ewallet.worker import OutboxRelay, default_registry
 from tests.payments.conftest import Shop
@@ -163,3 +165,30 @@ async def test_an_unreachable_endpoint_is_logged_and_retried(shop: Shop) -> None
     assert item["succeeded"] is False
     assert item["status_code"] is None
     assert item["error"]
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "10.1.2.3", "169.254.169.254", "[::1]", "localhost"])
+async def test_webhooks_to_private_addresses_are_refused_when_not_allowed(
+    shop: Shop, receiver: Receiver, host: str
+) -> None:
+    shop.settings = shop.settings.model_copy(update={"webhook_allow_private_addresses": False})
+    port = receiver.url.rsplit(":", 1)[1]
+    merchant = await shop.merchant(webhook_url=f"http://{host}:{port}/hooks")
+    order_id = await shop.order(merchant, "1.00")
+    await shop.client.post(f"/v1/merchant/orders/{order_id}/close", headers=shop.key(merchant))
+    assert await relay_for(shop).drain() == 1
+    assert receiver.calls == []  # nothing left the wallet
+    log = await shop.client.get("/v1/merchant/webhook-deliveries", headers=shop.key(merchant))
+    (item,) = log.json()["items"]
+    assert item["succeeded"] is False
+    assert "non-public address" in item["error"]
+
+
+def test_private_addresses_are_allowed_in_development_only(shop: Shop) -> None:
+    development = shop.settings.model_copy(update={"webhook_allow_private_addresses": None})
+    assert private_addresses_allowed(development)
+    production = development.model_copy(update={"env": Environment.PRODUCTION})
+    assert not private_addresses_allowed(production)
+    assert private_addresses_allowed(
+        production.model_copy(update={"webhook_allow_private_addresses": True})
+    )

@@ -34,6 +34,7 @@ from ewallet.kit.ids import new_id
 from ewallet.kit.pagination import Page, check_limit, decode_cursor, encode_cursor
 from ewallet.merchants.service import webhook_secret
 from ewallet.models.merchants import WebhookDelivery
+from ewallet.payments.webhook_destinations import destination_refusal
 from ewallet.security.context import SecurityContext
 from ewallet.worker.outbox import enqueue
 from ewallet.worker.registry import DeliveredEvent, HandlerRegistry
@@ -141,6 +142,11 @@ class WebhookSender:
         started = time.monotonic()
         status: int | None = None
         error: str | None = None
+        refusal = await destination_refusal(url, self.settings)
+        if refusal is not None:
+            # Logged for the merchant to see; the outbox gives up after its attempts.
+            await self._log(event, status=None, error=refusal[:300], duration_ms=0)
+            raise WebhookRejectedError(f"webhook {payload['event_id']}: {refusal}")
         try:
             async with httpx.AsyncClient(timeout=self.settings.webhook_timeout_seconds) as client:
                 response = await client.post(url, content=body.encode(), headers=headers)
