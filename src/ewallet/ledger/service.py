@@ -124,10 +124,17 @@ class Ledger:
             assert existing is not None
             return existing
 
-        try:
-            account = await run_unit(self._engine, work)
-        except IntegrityError:  # opened concurrently by someone else: theirs is ours
-            account = await run_unit(self._engine, work)
+        async def look_up(uow: UnitOfWork) -> Account | None:
+            return await repo.get_account_by_code(await uow.connection(), code)
+
+        # Nearly always the account exists: a read (no write transaction, which on SQLite
+        # would take the database's one write lock) answers, and only a miss opens it.
+        account = await run_unit(self._engine, look_up, read_only=True)
+        if account is None:
+            try:
+                account = await run_unit(self._engine, work)
+            except IntegrityError:  # opened concurrently by someone else: theirs is ours
+                account = await run_unit(self._engine, work)
         if (account.kind, account.currency, account.normal_side) != (kind, currency, normal_side):
             raise InvalidEntryError(f"account {code} exists with other attributes")
         return account
