@@ -168,6 +168,36 @@ async def settle_order(
         now=now,
         policy=SpendingPolicy.from_settings(services.settings),
     )
+    # The webhook and the notice are written before the ledger entry: posting locks the
+    # merchant's account row (hot: every payment to the merchant touches it) until
+    # commit, so the fewer statements after it, the more payments it takes per second.
+    # A refusal there (insufficient_balance) still rolls all of them back.
+    paid = await repo.order_view(conn, order.id, now=now)
+    assert paid is not None
+    await queue_order_event(
+        uow,
+        clock=clock,
+        merchant_id=order.merchant_id,
+        order_id=order.id,
+        url=await webhook_url_for(uow, paid),
+        event_type="order.paid",
+        data={"order": order_document(paid), "payment_id": payment_id},
+    )
+    user = await uow.session.get(User, user_id)
+    assert user is not None
+    await notify_user(
+        uow.session,
+        clock=clock,
+        user=user,
+        kind="payment_succeeded",
+        params={
+            "amount": amount.to_decimal_string(),
+            "currency": amount.currency,
+            "merchant": paid.merchant_name,
+        },
+        sms=False,
+        security=False,
+    )
     posted = await apply_command(
         uow,
         transfer(
@@ -198,32 +228,6 @@ async def settle_order(
             created_at=now,
             updated_at=now,
         )
-    )
-    paid = await repo.order_view(conn, order.id, now=now)
-    assert paid is not None
-    await queue_order_event(
-        uow,
-        clock=clock,
-        merchant_id=order.merchant_id,
-        order_id=order.id,
-        url=await webhook_url_for(uow, paid),
-        event_type="order.paid",
-        data={"order": order_document(paid), "payment_id": payment_id},
-    )
-    user = await uow.session.get(User, user_id)
-    assert user is not None
-    await notify_user(
-        uow.session,
-        clock=clock,
-        user=user,
-        kind="payment_succeeded",
-        params={
-            "amount": amount.to_decimal_string(),
-            "currency": amount.currency,
-            "merchant": paid.merchant_name,
-        },
-        sms=False,
-        security=False,
     )
     view = await repo.payment_view(conn, payment_id)
     assert view is not None
