@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from ewallet.chat import service
 from ewallet.chat.bus import chat_topic
@@ -100,3 +100,18 @@ async def test_a_leaving_agent_strands_nobody_while_another_is_online(world: Cha
     assert topics == frozenset()
     chat, _ = await service.customer_chat(world.engine, user_id=user_id, chat_id=opened.chat.id)
     assert chat.status == "queued"
+
+
+async def test_a_chat_only_the_bot_had_opens_no_ticket(world: ChatWorld) -> None:
+    user_id, _ = await world.customer()
+    opened = await service.open_chat(
+        world.engine, clock=world.clock, user_id=user_id, locale="en", chat_id=None
+    )
+    ended = await service.customer_ends(
+        world.engine, clock=world.clock, user_id=user_id, chat_id=opened.chat.id
+    )
+    assert ended.chat.status == "closed"
+    async with world.engine.connect() as conn:
+        assert (await conn.execute(select(tickets).where(tickets.c.user_id == user_id))).all() == []
+    _, lines = await service.customer_chat(world.engine, user_id=user_id, chat_id=opened.chat.id)
+    assert "chat history" in lines[-1].body  # the customer is told where the lines are kept

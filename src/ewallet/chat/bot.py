@@ -110,4 +110,8 @@ _SENTENCES: Final[dict[str, tuple[str, str]]] = {
         "会话记录已保存到工单 {reference}。",
         "The transcript is saved on ticket {reference}.",
     ),
+    "kept_in_history": (
+        "会话记录可在在线客服的历史会话中查看。如仍需帮助，可随时发起新会话。",
+        "You can read this chat again in your chat history; start a new chat any time.",
+    ),
 }

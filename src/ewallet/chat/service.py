@@ -368,8 +368,19 @@ async def _ticket_for(
 async def _close(
     uow: UnitOfWork, chat: SupportChat, *, clock: Clock, by: Literal["customer", "agent", "system"]
 ) -> None:
-    """Close the chat and save its whole transcript on its ticket as one message."""
+    """Close the chat and save its whole transcript on its ticket as one message.
+
+    A chat only the bot took part in, ended by the customer, opens no ticket: there is
+    nothing for an agent to follow up, and a ticket per bot conversation would bury the
+    agents' queue. Its lines stay in the chat history.
+    """
     now = clock.now()
+    if chat.ticket_id is None and chat.agent_id is None and chat.status == "bot":
+        body = bot.says("kept_in_history", _locale(chat))
+        await _say(uow, chat, now=now, sender="system", body=body)
+        chat.status, chat.closed_at, chat.closed_by = "closed", now, by
+        await uow.session.flush()
+        return
     reference = await _ticket_for(uow, chat, clock=clock, acknowledge=False)
     lines = await repo.messages(uow.session, [chat.id])
     assert chat.ticket_id is not None
