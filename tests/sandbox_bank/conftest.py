@@ -21,8 +21,8 @@ from ewallet.kit.clock import FrozenClock
 from ewallet.sandbox.bank import SandboxBankConfig, create_bank_app
 
 KEY = "sandbox-test-key"
-GATEWAY_TIMEOUT = 6.0
-TIMEOUT_DELAY = 6.5
+GATEWAY_TIMEOUT = 10.0  # a loaded CI machine once took over 6 s to bind
+TIMEOUT_DELAY = 10.5
 SLOW_DELAY = 0.1
 MORNING = datetime(2026, 3, 14, 2, 0, tzinfo=UTC)  # 10:00 in Beijing
 
