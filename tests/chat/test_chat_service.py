@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 
-from ewallet.chat import service
+from ewallet.chat import customer_side, presence
 from ewallet.chat.bus import chat_topic
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.models.support_chat import SupportChat
@@ -17,7 +17,7 @@ async def test_a_chat_whose_ticket_staff_closed_still_saves_its_transcript(
     world: ChatWorld,
 ) -> None:
     user_id, _ = await world.customer()
-    opened = await service.open_chat(
+    opened = await customer_side.open_chat(
         world.engine, clock=world.clock, user_id=user_id, locale="zh-CN", chat_id=None
     )
     chat_id = opened.chat.id
@@ -40,7 +40,7 @@ async def test_a_chat_whose_ticket_staff_closed_still_saves_its_transcript(
         return ticket_id
 
     await run_unit(world.engine, ticket_closed_by_staff)
-    ended = await service.customer_ends(
+    ended = await customer_side.customer_ends(
         world.engine, clock=world.clock, user_id=user_id, chat_id=chat_id
     )
     assert ended.chat.status == "closed"
@@ -54,12 +54,12 @@ async def test_when_the_last_agent_leaves_waiting_chats_become_tickets(
     world: ChatWorld,
 ) -> None:
     agent_id, _ = await world.agent()
-    connection = await service.agent_connected(world.engine, clock=world.clock, staff_id=agent_id)
+    connection = await presence.agent_connected(world.engine, clock=world.clock, staff_id=agent_id)
     user_id, _ = await world.customer()
-    opened = await service.open_chat(
+    opened = await customer_side.open_chat(
         world.engine, clock=world.clock, user_id=user_id, locale="en", chat_id=None
     )
-    queued = await service.ask_for_agent(
+    queued = await customer_side.ask_for_agent(
         world.engine,
         clock=world.clock,
         settings=world.settings,
@@ -67,11 +67,13 @@ async def test_when_the_last_agent_leaves_waiting_chats_become_tickets(
         chat_id=opened.chat.id,
     )
     assert queued.chat.status == "queued"
-    topics = await service.agent_disconnected(
+    topics = await presence.agent_disconnected(
         world.engine, clock=world.clock, settings=world.settings, connection_id=connection
     )
     assert chat_topic(opened.chat.id) in topics  # the customer's socket hears it ended
-    chat, _ = await service.customer_chat(world.engine, user_id=user_id, chat_id=opened.chat.id)
+    chat, _ = await customer_side.customer_chat(
+        world.engine, user_id=user_id, chat_id=opened.chat.id
+    )
     assert chat.status == "closed"
     ticket, lines = await _ticket_of(world, user_id)
     assert ticket.channel == "chat"
@@ -81,37 +83,41 @@ async def test_when_the_last_agent_leaves_waiting_chats_become_tickets(
 async def test_a_leaving_agent_strands_nobody_while_another_is_online(world: ChatWorld) -> None:
     first, _ = await world.agent()
     second, _ = await world.agent()
-    leaving = await service.agent_connected(world.engine, clock=world.clock, staff_id=first)
-    await service.agent_connected(world.engine, clock=world.clock, staff_id=second)
+    leaving = await presence.agent_connected(world.engine, clock=world.clock, staff_id=first)
+    await presence.agent_connected(world.engine, clock=world.clock, staff_id=second)
     user_id, _ = await world.customer()
-    opened = await service.open_chat(
+    opened = await customer_side.open_chat(
         world.engine, clock=world.clock, user_id=user_id, locale="en", chat_id=None
     )
-    await service.ask_for_agent(
+    await customer_side.ask_for_agent(
         world.engine,
         clock=world.clock,
         settings=world.settings,
         user_id=user_id,
         chat_id=opened.chat.id,
     )
-    topics = await service.agent_disconnected(
+    topics = await presence.agent_disconnected(
         world.engine, clock=world.clock, settings=world.settings, connection_id=leaving
     )
     assert topics == frozenset()
-    chat, _ = await service.customer_chat(world.engine, user_id=user_id, chat_id=opened.chat.id)
+    chat, _ = await customer_side.customer_chat(
+        world.engine, user_id=user_id, chat_id=opened.chat.id
+    )
     assert chat.status == "queued"
 
 
 async def test_a_chat_only_the_bot_had_opens_no_ticket(world: ChatWorld) -> None:
     user_id, _ = await world.customer()
-    opened = await service.open_chat(
+    opened = await customer_side.open_chat(
         world.engine, clock=world.clock, user_id=user_id, locale="en", chat_id=None
     )
-    ended = await service.customer_ends(
+    ended = await customer_side.customer_ends(
         world.engine, clock=world.clock, user_id=user_id, chat_id=opened.chat.id
     )
     assert ended.chat.status == "closed"
     async with world.engine.connect() as conn:
         assert (await conn.execute(select(tickets).where(tickets.c.user_id == user_id))).all() == []
-    _, lines = await service.customer_chat(world.engine, user_id=user_id, chat_id=opened.chat.id)
+    _, lines = await customer_side.customer_chat(
+        world.engine, user_id=user_id, chat_id=opened.chat.id
+    )
     assert "chat history" in lines[-1].body  # the customer is told where the lines are kept

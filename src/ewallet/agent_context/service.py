@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ewallet.audit.service import record_event
 from ewallet.callbacks.service import CallbackView, my_callbacks
 from ewallet.chat import repository as chat_repo
-from ewallet.chat.service import ChatView, view
+from ewallet.chat.views import ChatView, view
 from ewallet.history.transactions import HistoryEntry, HistoryFilter, list_transactions
 from ewallet.identity.phone import mask_phone
 from ewallet.kit.clock import Clock

@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from ewallet.chat import service
+from ewallet.chat import agent_side, customer_side
 from ewallet.chat.bus import app_chat_bus
 from ewallet.chat.schemas import (
     AgentLineIn,
@@ -39,26 +39,26 @@ async def my_chats(
     engine: EngineDep,
     limit: Annotated[int, Query(ge=1, le=100)] = DEFAULT_LIMIT,
 ) -> ChatListOut:
-    chats = await service.customer_chats(engine, user_id=user.user_id, limit=limit)
+    chats = await customer_side.customer_chats(engine, user_id=user.user_id, limit=limit)
     return ChatListOut(items=[ChatOut.of(chat) for chat in chats])
 
 
 @router.get("/v1/support/chats/{chat_id}", summary="One of the customer's chats with its lines")
 async def my_chat(chat_id: str, user: CurrentUser, engine: EngineDep) -> ChatDetailOut:
-    chat, lines = await service.customer_chat(engine, user_id=user.user_id, chat_id=chat_id)
+    chat, lines = await customer_side.customer_chat(engine, user_id=user.user_id, chat_id=chat_id)
     return ChatDetailOut(chat=ChatOut.of(chat), messages=[ChatMessageOut.of(m) for m in lines])
 
 
 @router.get("/v1/staff/support/chats", summary="Chats waiting for an agent, first in line first")
 async def waiting_chats(staff: Agent, engine: EngineDep) -> StaffChatListOut:
-    return StaffChatListOut(items=[StaffChatOut.staff(c) for c in await service.waiting(engine)])
+    return StaffChatListOut(items=[StaffChatOut.staff(c) for c in await agent_side.waiting(engine)])
 
 
 @router.get("/v1/staff/support/chats/{chat_id}", summary="One chat with its lines (audit-logged)")
 async def staff_chat(
     chat_id: str, staff: Agent, engine: EngineDep, clock: ClockDep
 ) -> StaffChatDetailOut:
-    chat, lines = await service.staff_chat(
+    chat, lines = await agent_side.staff_chat(
         engine, clock=clock, actor=staff.actor(), chat_id=chat_id
     )
     return StaffChatDetailOut(
@@ -70,7 +70,7 @@ async def staff_chat(
 async def take_chat(
     chat_id: str, request: Request, staff: Agent, engine: EngineDep, clock: ClockDep
 ) -> StaffChatOut:
-    outcome = await service.take(engine, clock=clock, actor=staff.actor(), chat_id=chat_id)
+    outcome = await agent_side.take(engine, clock=clock, actor=staff.actor(), chat_id=chat_id)
     await app_chat_bus(request.app).publish(outcome.topics)
     return StaffChatOut.staff(outcome.chat)
 
@@ -89,7 +89,7 @@ async def agent_line(
     engine: EngineDep,
     clock: ClockDep,
 ) -> StaffChatOut:
-    outcome = await service.agent_says(
+    outcome = await agent_side.agent_says(
         engine, clock=clock, staff_id=staff.staff_id, chat_id=chat_id, text=body.text
     )
     await app_chat_bus(request.app).publish(outcome.topics)
@@ -100,6 +100,6 @@ async def agent_line(
 async def end_chat(
     chat_id: str, request: Request, staff: Agent, engine: EngineDep, clock: ClockDep
 ) -> StaffChatOut:
-    outcome = await service.agent_ends(engine, clock=clock, actor=staff.actor(), chat_id=chat_id)
+    outcome = await agent_side.agent_ends(engine, clock=clock, actor=staff.actor(), chat_id=chat_id)
     await app_chat_bus(request.app).publish(outcome.topics)
     return StaffChatOut.staff(outcome.chat)

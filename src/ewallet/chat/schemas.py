@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ewallet.chat.service import ChatView, MessageView
+from ewallet.chat.views import ChatView, MessageView
 
 
 class ArticleLink(BaseModel):

@@ -19,7 +19,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 
-from ewallet.chat import service
+from ewallet.chat import agent_side, customer_side, presence
 from ewallet.chat.auth import (
     CLOSE_CONFLICT,
     CLOSE_DISABLED,
@@ -146,7 +146,7 @@ async def customer_chat(websocket: WebSocket) -> None:
     wanted = first.get("chat_id")
     locale = negotiate_locale(str(first.get("locale") or websocket.headers.get("accept-language")))
     try:
-        opened = await service.open_chat(
+        opened = await customer_side.open_chat(
             engine,
             clock=clock,
             user_id=user.user_id,
@@ -167,7 +167,7 @@ async def customer_chat(websocket: WebSocket) -> None:
         kind = frame.get("type")
         common: dict[str, Any] = {"clock": clock, "user_id": user.user_id, "chat_id": chat_id}
         if kind == "message":
-            outcome = await service.customer_says(
+            outcome = await customer_side.customer_says(
                 engine,
                 settings=settings,
                 search=app_help_search(app),
@@ -175,14 +175,14 @@ async def customer_chat(websocket: WebSocket) -> None:
                 **common,
             )
         elif kind == "handover":
-            outcome = await service.ask_for_agent(engine, settings=settings, **common)
+            outcome = await customer_side.ask_for_agent(engine, settings=settings, **common)
         elif kind == "feedback":
             helpful = frame.get("helpful") is True
-            outcome = await service.customer_feedback(
+            outcome = await customer_side.customer_feedback(
                 engine, settings=settings, helpful=helpful, **common
             )
         elif kind == "end":
-            outcome = await service.customer_ends(engine, **common)
+            outcome = await customer_side.customer_ends(engine, **common)
         elif kind == "ping":
             await socket.send({"type": "pong"})
             return
@@ -209,7 +209,7 @@ async def _push_customer(
     seen = 0
     last_state: tuple[Any, ...] | None = None
     while True:
-        chat, lines = await service.customer_chat(
+        chat, lines = await customer_side.customer_chat(
             engine, user_id=user_id, chat_id=chat_id, after_id=seen
         )
         state = (chat.status, chat.queue_position, chat.ticket_id)
@@ -250,13 +250,13 @@ async def agent_chat(websocket: WebSocket) -> None:
         await socket.close(CLOSE_FORBIDDEN, "your staff role does not answer chats")
         return
     bus = app_chat_bus(app)
-    connection_id = await service.agent_connected(engine, clock=clock, staff_id=agent.staff_id)
+    connection_id = await presence.agent_connected(engine, clock=clock, staff_id=agent.staff_id)
 
     async def handle(frame: dict[str, Any]) -> None:
         kind = frame.get("type")
         chat_ref = frame.get("chat_id")
         if kind == "ping":
-            await service.agent_heartbeat(
+            await presence.agent_heartbeat(
                 engine, clock=clock, staff_id=agent.staff_id, connection_id=connection_id
             )
             await socket.send({"type": "pong"})
@@ -265,13 +265,15 @@ async def agent_chat(websocket: WebSocket) -> None:
             await socket.send(error_frame("validation_error", "chat_id is required"))
             return
         if kind == "take":
-            outcome = await service.take(engine, clock=clock, actor=agent.actor(), chat_id=chat_ref)
+            outcome = await agent_side.take(
+                engine, clock=clock, actor=agent.actor(), chat_id=chat_ref
+            )
         elif kind == "message":
-            outcome = await service.agent_says(
+            outcome = await agent_side.agent_says(
                 engine, clock=clock, staff_id=agent.staff_id, chat_id=chat_ref, text=_text_of(frame)
             )
         elif kind == "end":
-            outcome = await service.agent_ends(
+            outcome = await agent_side.agent_ends(
                 engine, clock=clock, actor=agent.actor(), chat_id=chat_ref
             )
         else:
@@ -287,7 +289,7 @@ async def agent_chat(websocket: WebSocket) -> None:
         )
     finally:
         subscription.close()
-        stranded = await service.agent_disconnected(
+        stranded = await presence.agent_disconnected(
             engine, clock=clock, settings=app_settings(app), connection_id=connection_id
         )
         await bus.publish(stranded)
@@ -305,19 +307,19 @@ async def _push_agent(
     heard: set[str] = {QUEUE_TOPIC}
     while True:
         if QUEUE_TOPIC in heard or last_waiting is None:
-            queue = await service.waiting(engine)
+            queue = await agent_side.waiting(engine)
             shape = [(c.id, c.queue_position) for c in queue]
             if shape != last_waiting:
                 chats = [chat_frame("c", c, for_staff=True)["chat"] for c in queue]
                 await socket.send({"type": "waiting", "chats": chats})
                 last_waiting = shape
-        chats, lines = await service.agent_view(
+        chats, lines = await agent_side.agent_view(
             engine, staff_id=staff_id, known=sorted(known), after_id=seen
         )
         fresh: set[str] = set()
         for chat in chats:
             if chat.id not in known and chat.status == "active":
-                history = await service.chat_lines(engine, chat_id=chat.id)
+                history = await agent_side.chat_lines(engine, chat_id=chat.id)
                 frame = chat_frame("assigned", chat, for_staff=True)
                 frame["messages"] = [message_frame(m, for_staff=True) for m in history]
                 await socket.send(frame)
@@ -335,6 +337,6 @@ async def _push_agent(
                 known.discard(chat.id)
         heard = await subscription.wait(settings.support_chat_heartbeat_seconds)
         if not heard:
-            await service.agent_heartbeat(
+            await presence.agent_heartbeat(
                 engine, clock=clock, staff_id=staff_id, connection_id=connection_id
             )

@@ -16,7 +16,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Query, Request, Response
 
-from ewallet.chat.service import any_agent_online
+from ewallet.chat.presence import any_agent_online
 from ewallet.help import importing, service
 from ewallet.help.contact import CHINA_TIME, contact_details
 from ewallet.help.schemas import (
