@@ -126,11 +126,17 @@ async def open_accounts(engine: AsyncEngine, ledger: Ledger) -> tuple[int, int, 
     ]
     async with engine.begin() as conn:
         await conn.execute(insert(accounts_table), rows)
+    # Hot, as the wallet's chart of accounts opens merchants and bank settlement accounts:
+    # credited through balance deltas, without the row lock (docs/ledger.md).
     bank = await ledger.open_account(
-        code="bank:BENCH:CNY", kind="bank_settlement", normal_side=Side.DEBIT, may_go_negative=True
+        code="bank:BENCH:CNY",
+        kind="bank_settlement",
+        normal_side=Side.DEBIT,
+        may_go_negative=True,
+        hot=True,
     )
     merchant = await ledger.open_account(
-        code="merchant:hot:CNY", kind="merchant", normal_side=Side.CREDIT
+        code="merchant:hot:CNY", kind="merchant", normal_side=Side.CREDIT, hot=True
     )
     async with engine.connect() as conn:
         result = await conn.execute(text("SELECT id FROM ledger_accounts WHERE kind = 'wallet'"))

@@ -65,6 +65,10 @@ class Book:
     voided_hold: Hold  # alice -> merchant 3.00, voided
     pending_hold: Hold  # alice -> merchant 10.00, pending
     withdrawal: Transaction  # alice -> ccb 8.00
+    shop: Account  # a hot merchant account: credited through balance deltas
+    shop_sale: Transaction  # alice -> shop 4.00, a delta
+    shop_refund: Transaction  # shop -> alice 1.00: locks the shop, folds the sale
+    shop_sale_2: Transaction  # bob -> shop 2.00, a delta left unfolded
 
 
 async def write_book(ledger: Ledger, chart: Chart) -> Book:
@@ -103,6 +107,12 @@ async def write_book(ledger: Ledger, chart: Chart) -> Book:
     voided_hold = await ledger.void_hold((await hold("hold-voided", "3.00")).id)
     pending_hold = await hold("hold-pending", "10.00")
     withdrawal = await move("withdraw", chart.alice, ccb, "8.00", TransactionKind.WITHDRAWAL)
+    shop = await ledger.open_account(
+        code="merchant:shop:CNY", kind="merchant", normal_side=Side.CREDIT, hot=True
+    )
+    shop_sale = await move("shop-sale", chart.alice, shop, "4.00", TransactionKind.PAYMENT)
+    shop_refund = await move("shop-refund", shop, chart.alice, "1.00", TransactionKind.REFUND)
+    shop_sale_2 = await move("shop-sale-2", chart.bob, shop, "2.00", TransactionKind.PAYMENT)
     return Book(
         chart=chart,
         ccb=ccb,
@@ -117,6 +127,10 @@ async def write_book(ledger: Ledger, chart: Chart) -> Book:
         voided_hold=voided_hold,
         pending_hold=pending_hold,
         withdrawal=withdrawal,
+        shop=shop,
+        shop_sale=shop_sale,
+        shop_refund=shop_refund,
+        shop_sale_2=shop_sale_2,
     )
 
 
@@ -379,6 +393,32 @@ async def point_reversal_at_another_transaction(conn: AsyncConnection, book: Boo
     )
 
 
+async def drop_a_cold_balance_after(conn: AsyncConnection, book: Book) -> None:
+    bob_leg = posting_of(book.transfer, book.chart.bob)
+    await execute(
+        conn, "UPDATE ledger_postings SET balance_after = NULL WHERE id = :id", id=bob_leg.id
+    )
+
+
+async def lose_an_unfolded_delta(conn: AsyncConnection, book: Book) -> None:
+    await execute(conn, "DELETE FROM ledger_balance_deltas WHERE account_id = :a", a=book.shop.id)
+
+
+async def park_a_delta_on_a_cold_account(conn: AsyncConnection, book: Book) -> None:
+    # Moved from bob's cached balance into a delta: his balance still adds up, but a cold
+    # account's balance must live on its row alone.
+    bob = book.chart.bob
+    await execute(
+        conn, "UPDATE ledger_accounts SET posted = posted - 100 WHERE id = :id", id=bob.id
+    )
+    await execute(
+        conn,
+        "INSERT INTO ledger_balance_deltas (account_id, amount, created_at)"
+        " SELECT :a, 100, created_at FROM ledger_accounts WHERE id = :a",
+        a=bob.id,
+    )
+
+
 Corrupt = Callable[[AsyncConnection, Book], Awaitable[None]]
 
 
@@ -405,7 +445,12 @@ CASES = {
     ),
     "posting_currency": Case(move_a_transaction_to_usd, {"posting_currency": 2}),
     "cached_posted_balance": Case(inflate_cached_posted, {"cached_posted_balance": 1}),
+    "cached_posted_balance-lost-delta": Case(lose_an_unfolded_delta, {"cached_posted_balance": 1}),
     "balance_after_chain": Case(bend_balance_after, {"balance_after_chain": 1}),
+    "balance_after_chain-missing": Case(drop_a_cold_balance_after, {"balance_after_chain": 1}),
+    "deltas_only_on_hot_accounts": Case(
+        park_a_delta_on_a_cold_account, {"deltas_only_on_hot_accounts": 1}
+    ),
     "no_overdraft": Case(
         forbid_negative_on_an_overdrawn_account, {"no_overdraft": 1}, lifts_overdraft_check=True
     ),
@@ -429,7 +474,7 @@ CASES = {
 def test_every_check_has_a_case() -> None:
     named = {name.split("-")[0] for name in CASES}
     assert named == set(ALL_CHECKS)
-    assert len(ALL_CHECKS) == len(set(ALL_CHECKS)) == 11
+    assert len(ALL_CHECKS) == len(set(ALL_CHECKS)) == 12
 
 
 # --------------------------------------------------------------------------- the CLI
@@ -453,15 +498,16 @@ async def test_a_clean_ledger_verifies(
 ) -> None:
     book = await write_book(ledger, chart)
     balances = {}
-    for account in (chart.bank, chart.alice, chart.bob, chart.merchant, book.ccb):
+    for account in (chart.bank, chart.alice, chart.bob, chart.merchant, book.ccb, book.shop):
         found = await ledger.account(account.id)
         balances[found.code] = (found.posted, found.pending_debits, found.pending_credits)
     assert balances == {
         "bank:ICBC:CNY": (15000, 0, 0),
-        "wallet:alice:CNY": (4500, 1000, 0),
-        "wallet:bob:CNY": (8000, 0, 0),
+        "wallet:alice:CNY": (4200, 1000, 0),
+        "wallet:bob:CNY": (7800, 0, 0),
         "merchant:m1:CNY": (1700, 0, 1000),
         "bank:CCB:CNY": (-800, 0, 0),
+        "merchant:shop:CNY": (500, 0, 0),  # 3.00 folded on its row, 2.00 still a delta
     }
     holds = [
         await ledger.hold(h.id) for h in (book.posted_hold, book.voided_hold, book.pending_hold)
@@ -475,16 +521,16 @@ async def test_a_clean_ledger_verifies(
 
     report = await verify_ledger(engine)
 
-    assert (report.clean, report.violations, report.checks_run) == (True, [], 11)
+    assert (report.clean, report.violations, report.checks_run) == (True, [], 12)
     assert report.totals == {"CNY": 0}
 
     plain = await verify_cli(database_url, tmp_path)
-    assert (plain.exit_code, plain.output) == (0, "ledger clean: 11 checks passed\n")
+    assert (plain.exit_code, plain.output) == (0, "ledger clean: 12 checks passed\n")
     as_json = await verify_cli(database_url, tmp_path, "--json")
     assert as_json.exit_code == 0, as_json.output
     assert json.loads(as_json.output) == {
         "clean": True,
-        "checks_run": 11,
+        "checks_run": 12,
         "totals": {"CNY": 0},
         "violations": [],
     }
@@ -514,21 +560,21 @@ async def test_verify_names_the_broken_invariant(
             await revalidate_overdraft_check(engine)
 
     assert not report.clean
-    assert report.checks_run == 11
+    assert report.checks_run == 12
     assert {v.check: v.count for v in report.violations} == case.violations
     for violation in report.violations:
         assert len(violation.rows) == violation.count
         assert violation.meaning == MEANINGS[violation.check]
 
     assert plain.exit_code == 1, plain.output
-    assert plain.output.startswith(f"ledger NOT clean: {len(case.violations)} of 11 checks")
+    assert plain.output.startswith(f"ledger NOT clean: {len(case.violations)} of 12 checks")
     for check in ALL_CHECKS:
         assert (f"FAILED {check} (" in plain.output) == (check in case.violations), check
 
     assert as_json.exit_code == 1, as_json.output
     document = json.loads(as_json.output)
     assert document["clean"] is False
-    assert document["checks_run"] == 11
+    assert document["checks_run"] == 12
     assert {v["check"]: v["count"] for v in document["violations"]} == case.violations
     assert [v["meaning"] for v in document["violations"]] == [v.meaning for v in report.violations]
 

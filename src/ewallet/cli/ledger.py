@@ -1,4 +1,4 @@
-"""``ewallet ledger verify``."""
+"""``ewallet ledger verify`` and ``ewallet ledger fold``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from typing import Annotated
 import typer
 
 from ewallet.config import load_settings
+from ewallet.kit.clock import SystemClock
 from ewallet.kit.db.engine import make_engine
+from ewallet.ledger.service import Ledger
 from ewallet.ledger.verify import VerifyReport, verify_ledger
 
 ledger_app = typer.Typer(no_args_is_help=True, help="The double-entry ledger.")
@@ -61,3 +63,26 @@ def _print_report(report: VerifyReport) -> None:
         typer.echo(f"\nFAILED {violation.check} ({violation.count} rows): {violation.meaning}")
         for row in violation.rows[:5]:
             typer.echo(f"  {json.dumps(row, default=str, ensure_ascii=False)}")
+
+
+async def _fold_all(database_url: str) -> int:
+    engine = make_engine(database_url, pool_size=1)
+    try:
+        ledger = Ledger(engine, clock=SystemClock())
+        total = 0
+        while folded := await ledger.fold_balance_deltas():
+            total += folded
+        return total
+    finally:
+        await engine.dispose()
+
+
+@ledger_app.command("fold")
+def fold() -> None:
+    """Fold hot accounts' balance deltas into their cached balances now (docs/ledger.md).
+
+    The API processes and the worker do this every EWALLET_LEDGER_FOLD_INTERVAL_SECONDS;
+    by hand it is useful before a migration downgrade or a database export.
+    """
+    folded = asyncio.run(_fold_all(load_settings().database_url))
+    typer.echo(f"folded {folded} balance deltas")

@@ -5,7 +5,8 @@ SIGTERM; on a signal each relay finishes the event in hand, hands its other clai
 and exits, so a deploy never waits for a lease to expire. ``--once`` delivers what is due
 and exits (cron, tests). Run more processes, on more hosts, for more throughput: claims
 never overlap (``SKIP LOCKED`` on PostgreSQL, the write lock on SQLite). Unless
-``--no-settle``, it also runs the funding settle job every ``EWALLET_SETTLE_INTERVAL_SECONDS``.
+``--no-settle``, it also runs the funding settle job every ``EWALLET_SETTLE_INTERVAL_SECONDS``,
+and it folds hot ledger accounts' balance deltas every ``EWALLET_LEDGER_FOLD_INTERVAL_SECONDS``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ewallet.integrations.bank.wiring import standalone_bank_gateway
 from ewallet.kit.clock import Clock, SystemClock
 from ewallet.kit.db.engine import make_engine
 from ewallet.ledger import Ledger
+from ewallet.ledger.folding import folding_in_background
 from ewallet.worker.pool import RelayPool, default_worker_id
 from ewallet.worker.registry import HandlerRegistry, default_registry
 from ewallet.worker.relay import OutboxRelay
@@ -48,8 +50,9 @@ async def run_worker(
     With ``settle`` (the command's default) the process also runs the funding settle job.
     """
     stop = stop or asyncio.Event()
-    # One connection per relay at a time, plus one spare for the pool's own bookkeeping.
-    engine = make_engine(settings.database_url, pool_size=concurrency + 1, echo=settings.db_echo)
+    # One connection per relay at a time, plus spares for the pool's own bookkeeping, the
+    # settle job and the ledger fold.
+    engine = make_engine(settings.database_url, pool_size=concurrency + 3, echo=settings.db_echo)
     registry = registry or default_registry()
     clock = clock or SystemClock()
     try:
@@ -70,7 +73,12 @@ async def run_worker(
             log.info("worker.start", once=once, worker_ids=[r.worker_id for r in pool.relays])
             if once:
                 return await pool.drain(stop)
-            async with _settling(settings, engine, clock, enabled=settle):
+            async with (
+                _settling(settings, engine, clock, enabled=settle),
+                folding_in_background(
+                    Ledger(engine, clock=clock), interval=settings.ledger_fold_interval_seconds
+                ),
+            ):
                 await pool.run_forever(stop, settings.outbox_poll_seconds)
             return 0
     finally:

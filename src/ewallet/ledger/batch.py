@@ -108,22 +108,18 @@ class _Batch:
         original_ids = {c.transaction_id for c in commands if isinstance(c, Reverse)}
         if original_ids:
             self.originals = await repo.load_transactions(self.conn, original_ids)
-        account_ids: set[int] = set()
-        for command in commands:
-            if isinstance(command, PostEntry):
-                account_ids.update(leg.account_id for leg in command.legs)
-            elif isinstance(command, CreateHold):
-                account_ids.update((command.debit_account_id, command.credit_account_id))
-        for hold in self.holds.values():
-            account_ids.update((hold.debit_account_id, hold.credit_account_id))
-        for original in self.originals.values():
-            account_ids.update(p.account_id for p in original.postings)
+        always, debited, credited = self._account_sides()
+        account_ids = always | debited | credited
         if self.conn.dialect.name == "postgresql":
             self.fast, self.accounts = await PostgresLedgerStore.lock_and_open(
-                self.conn, account_ids
+                self.conn, account_ids, always=always, debited=debited, credited=credited
             )
         else:
-            self.accounts = await repo.lock_accounts(self.conn, account_ids)
+            self.accounts = await repo.lock_accounts(
+                self.conn, account_ids, always=always, debited=debited, credited=credited
+            )
+        # A hot account locked here gets its exact balance: fold what others added to it.
+        await repo.fold_deltas(self.conn, self.accounts.values())
         txn_keys = [c.key for c in commands if isinstance(c, PostEntry | PostHold | Reverse)]
         hold_keys = [c.key for c in commands if isinstance(c, CreateHold)]
         if self.fast is not None:
@@ -133,6 +129,28 @@ class _Batch:
         self.used_hold_keys = await repo.find_hold_keys(self.conn, hold_keys)
         if original_ids:
             self.reversed = await repo.reversed_ids(self.conn, original_ids)
+
+    def _account_sides(self) -> tuple[set[int], set[int], set[int]]:
+        """The accounts holds touch, those entries debit, and those entries credit.
+
+        Which accounts the batch raises and lowers decides which hot ones it must lock
+        (:func:`~ewallet.ledger.domain.lock_needed`).
+        """
+        always: set[int] = set()
+        debited: set[int] = set()
+        credited: set[int] = set()
+        for command in self.commands:
+            if isinstance(command, PostEntry):
+                for leg in command.legs:
+                    (debited if leg.side is Side.DEBIT else credited).add(leg.account_id)
+            elif isinstance(command, CreateHold):
+                always.update((command.debit_account_id, command.credit_account_id))
+        for hold in self.holds.values():
+            always.update((hold.debit_account_id, hold.credit_account_id))
+        for original in self.originals.values():
+            for posting in original.postings:  # a reversal moves each the other way
+                (credited if posting.amount > 0 else debited).add(posting.account_id)
+        return always, debited, credited
 
     # ------------------------------------------------------------------------- applying
 
@@ -418,6 +436,7 @@ class _Batch:
             await repo.insert_transactions(self.conn, transactions)
             ids = await repo.insert_postings(self.conn, rows)
             await repo.save_accounts(self.conn, self.accounts.values())
+            await repo.insert_deltas(self.conn, self.accounts.values(), now=self.now)
         grouped, start = [], 0
         for new in writes.transactions:
             grouped.append(ids[start : start + len(new.postings)])

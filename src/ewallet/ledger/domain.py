@@ -181,7 +181,13 @@ def check_entry_shape(legs: tuple[Leg, ...]) -> None:
 
 @dataclass(slots=True)
 class AccountState:
-    """An account's balances while a batch works on it (under its row lock)."""
+    """An account's balances while a batch works on it.
+
+    Under its row lock (``locked``) the batch moves ``posted`` directly. A hot account the
+    batch only credits (module :mod:`ewallet.models.ledger`) is not locked: its changes
+    gather in ``unfolded`` and are written as a balance delta, and ``posted`` -- read
+    without the lock, possibly already stale -- is not used for anything.
+    """
 
     id: int
     code: str
@@ -192,6 +198,9 @@ class AccountState:
     posted: int
     pending_debits: int
     pending_credits: int
+    hot: bool = False
+    locked: bool = True
+    unfolded: int = 0
     dirty: bool = False
 
     @property
@@ -200,31 +209,57 @@ class AccountState:
             return self.posted - self.pending_debits
         return self.posted - self.pending_credits
 
-    def post(self, signed_amount: int) -> int:
-        """Apply a posting (debit positive); return the balance after it."""
-        self.posted += signed_amount if self.normal_side is Side.DEBIT else -signed_amount
+    def post(self, signed_amount: int) -> int | None:
+        """Apply a posting (debit positive); return the balance after it, if it has one."""
+        change = signed_amount if self.normal_side is Side.DEBIT else -signed_amount
         self.dirty = True
-        return self.posted
+        if not self.locked:
+            if change < 0 and not self.may_go_negative:
+                # lock_needed() locks every account an entry could overdraw: a bug if not.
+                raise RuntimeError(f"unlocked account {self.code} would be lowered")
+            self.unfolded += change
+            return None
+        self.posted += change
+        return None if self.hot else self.posted
 
     def reserve(self, side: Side, amount: int) -> None:
+        if not self.locked:
+            raise RuntimeError(f"a hold on unlocked account {self.code}")
         if side is Side.DEBIT:
             self.pending_debits += amount
         else:
             self.pending_credits += amount
         self.dirty = True
 
-    def snapshot(self) -> tuple[int, int, int]:
-        return (self.posted, self.pending_debits, self.pending_credits)
+    def snapshot(self) -> tuple[int, int, int, int]:
+        return (self.posted, self.pending_debits, self.pending_credits, self.unfolded)
 
-    def restore(self, snapshot: tuple[int, int, int]) -> None:
-        self.posted, self.pending_debits, self.pending_credits = snapshot
+    def restore(self, snapshot: tuple[int, int, int, int]) -> None:
+        self.posted, self.pending_debits, self.pending_credits, self.unfolded = snapshot
+
+
+def lock_needed(
+    account: AccountState, *, always: set[int], debited: set[int], credited: set[int]
+) -> bool:
+    """Whether a batch must hold ``account``'s row lock (the hot-account rule).
+
+    Cold accounts: always. A hot account: when a hold involves it (``always``: holds move
+    pending balances, which live on the row), or when an entry lowers it and it may not go
+    negative (the overdraft check needs its exact balance). Raising a hot account, or
+    moving one that may go negative either way, needs no lock: there is nothing to check.
+    ``ewallet.ledger.pg_fast`` states the same rule in SQL.
+    """
+    if not account.hot or account.id in always:
+        return True
+    lowered = debited if account.normal_side is Side.CREDIT else credited
+    return not account.may_go_negative and account.id in lowered
 
 
 def check_not_overdrawn(accounts: dict[int, AccountState], before: dict[int, int]) -> None:
     """Refuse if any account that may not go negative fell below zero by this command."""
     for account_id, available_before in before.items():
         account = accounts[account_id]
-        if account.may_go_negative:
+        if account.may_go_negative or not account.locked:
             continue
         after = account.available
         if after < 0 and after < available_before:
@@ -248,6 +283,7 @@ class Account:
     posted: int
     pending_debits: int
     pending_credits: int
+    hot: bool = False
 
     @property
     def available(self) -> int:
@@ -269,7 +305,7 @@ class Posting:
     account_id: int
     amount: int
     currency: str
-    balance_after: int
+    balance_after: int | None  # none on a hot account (ewallet.models.ledger)
     created_at: datetime
 
 

@@ -19,10 +19,27 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ewallet.ledger.domain import AccountState, Side
 
-_LOCK_ACCOUNTS = (
-    "SELECT id, code, kind, currency, normal_side, may_go_negative, posted, pending_debits, "
-    "pending_credits FROM ledger_accounts WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE"
+# Locks the accounts ``lock_needed`` names (the same rule: $2 holds' accounts, $3 debited,
+# $4 credited), in id order, and reads the others without a lock. FOR NO KEY UPDATE: the
+# foreign keys of postings and deltas inserted meanwhile only take KEY SHARE on the row.
+_LOCK_ACCOUNTS = """
+WITH locked AS MATERIALIZED (
+    SELECT id, code, kind, currency, normal_side, may_go_negative, posted, pending_debits,
+           pending_credits, hot
+    FROM ledger_accounts
+    WHERE id = ANY($1::bigint[])
+      AND (NOT hot OR id = ANY($2::bigint[])
+           OR (NOT may_go_negative
+               AND id = ANY(CASE WHEN normal_side = 'credit' THEN $3::bigint[]
+                                 ELSE $4::bigint[] END)))
+    ORDER BY id FOR NO KEY UPDATE
 )
+SELECT *, true FROM locked
+UNION ALL
+SELECT id, code, kind, currency, normal_side, may_go_negative, posted, pending_debits,
+       pending_credits, hot, false
+FROM ledger_accounts WHERE id = ANY($1::bigint[]) AND id NOT IN (SELECT id FROM locked)
+"""
 _FIND_KEYS = (
     "SELECT idempotency_key, id, request_hash FROM ledger_transactions "
     "WHERE idempotency_key = ANY($1::varchar[])"
@@ -52,6 +69,9 @@ WITH new_transactions AS (
     FROM unnest($15::bigint[], $16::bigint[], $17::bigint[], $18::bigint[])
          AS v(id, posted, pending_debits, pending_credits)
     WHERE a.id = v.id
+), new_deltas AS (
+    INSERT INTO ledger_balance_deltas (account_id, amount, created_at)
+    SELECT * FROM unnest($19::bigint[], $20::bigint[], $21::timestamptz[])
 )
 SELECT id FROM new_postings ORDER BY id
 """
@@ -65,14 +85,23 @@ class PostgresLedgerStore:
 
     @classmethod
     async def lock_and_open(
-        cls, conn: AsyncConnection, account_ids: Iterable[int]
+        cls,
+        conn: AsyncConnection,
+        account_ids: Iterable[int],
+        *,
+        always: set[int],
+        debited: set[int],
+        credited: set[int],
     ) -> tuple[PostgresLedgerStore, dict[int, AccountState]]:
-        """Lock the accounts (starting the transaction if needed) and open the store.
+        """Lock the accounts that need it (starting the transaction) and open the store.
 
         The lock goes through SQLAlchemy, whose asyncpg adapter begins its transaction on
         the first statement it runs; raw statements after it join that transaction.
         """
-        result = await conn.exec_driver_sql(_LOCK_ACCOUNTS, (sorted(set(account_ids)),))
+        result = await conn.exec_driver_sql(
+            _LOCK_ACCOUNTS,
+            (sorted(set(account_ids)), sorted(always), sorted(debited), sorted(credited)),
+        )
         rows: list[Any] = list(result.all())
         accounts = {
             row[0]: AccountState(
@@ -85,6 +114,8 @@ class PostgresLedgerStore:
                 posted=row[6],
                 pending_debits=row[7],
                 pending_credits=row[8],
+                hot=row[9],
+                locked=row[10],
             )
             for row in rows
         }
@@ -106,8 +137,10 @@ class PostgresLedgerStore:
         postings: list[dict[str, Any]],
         accounts: Iterable[AccountState],
     ) -> list[int]:
-        """Insert transactions and postings and save balances in one statement."""
-        dirty = [s for s in accounts if s.dirty]
+        """Insert transactions, postings and deltas and save balances in one statement."""
+        states = list(accounts)
+        dirty = [s for s in states if s.dirty and s.locked]
+        unlocked = [s for s in states if not s.locked and s.unfolded]
         balances = (
             [s.id for s in dirty],
             [s.posted for s in dirty],
@@ -135,5 +168,8 @@ class PostgresLedgerStore:
             [p["balance_after"] for p in postings],
             [p["created_at"] for p in postings],
             *balances,
+            [s.id for s in unlocked],
+            [s.unfolded for s in unlocked],
+            [transactions[0]["created_at"]] * len(unlocked),
         )
         return [int(row[0]) for row in rows]

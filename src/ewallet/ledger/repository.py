@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, func, insert, select, update
+from sqlalchemy import Row, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ewallet.kit.db.locking import locked_select
@@ -23,10 +23,18 @@ from ewallet.ledger.domain import (
     Posting,
     Side,
     Transaction,
+    lock_needed,
 )
-from ewallet.models.ledger import LedgerAccount, LedgerHold, LedgerPosting, LedgerTransaction
+from ewallet.models.ledger import (
+    LedgerAccount,
+    LedgerBalanceDelta,
+    LedgerHold,
+    LedgerPosting,
+    LedgerTransaction,
+)
 
 accounts = cast(Table, LedgerAccount.__table__)
+deltas = cast(Table, LedgerBalanceDelta.__table__)
 transactions = cast(Table, LedgerTransaction.__table__)
 postings = cast(Table, LedgerPosting.__table__)
 holds = cast(Table, LedgerHold.__table__)
@@ -65,7 +73,17 @@ def _account_state(row: Row[Any]) -> AccountState:
         posted=row.posted,
         pending_debits=row.pending_debits,
         pending_credits=row.pending_credits,
+        hot=row.hot,
     )
+
+
+# A hot account's balance is its cached ``posted`` plus the deltas not folded yet.
+_unfolded = (
+    select(func.coalesce(func.sum(deltas.c.amount), 0))
+    .where(deltas.c.account_id == accounts.c.id)
+    .scalar_subquery()
+    .label("unfolded")
+)
 
 
 def _account(row: Row[Any]) -> Account:
@@ -76,9 +94,10 @@ def _account(row: Row[Any]) -> Account:
         currency=row.currency,
         normal_side=Side(row.normal_side),
         may_go_negative=row.may_go_negative,
-        posted=row.posted,
+        posted=row.posted + int(row.unfolded),
         pending_debits=row.pending_debits,
         pending_credits=row.pending_credits,
+        hot=row.hot,
     )
 
 
@@ -90,6 +109,7 @@ async def insert_account(
     currency: str,
     normal_side: Side,
     may_go_negative: bool,
+    hot: bool = False,
     now: datetime,
 ) -> int:
     result = await conn.execute(
@@ -100,6 +120,7 @@ async def insert_account(
             "currency": currency,
             "normal_side": normal_side.value,
             "may_go_negative": may_go_negative,
+            "hot": hot,
             "posted": 0,
             "pending_debits": 0,
             "pending_credits": 0,
@@ -110,19 +131,90 @@ async def insert_account(
 
 
 async def get_account(conn: AsyncConnection, account_id: int) -> Account | None:
-    row = (await conn.execute(select(accounts).where(accounts.c.id == account_id))).first()
+    statement = select(accounts, _unfolded).where(accounts.c.id == account_id)
+    row = (await conn.execute(statement)).first()
     return _account(row) if row else None
 
 
 async def get_account_by_code(conn: AsyncConnection, code: str) -> Account | None:
-    row = (await conn.execute(select(accounts).where(accounts.c.code == code))).first()
+    row = (await conn.execute(select(accounts, _unfolded).where(accounts.c.code == code))).first()
     return _account(row) if row else None
 
 
-async def lock_accounts(conn: AsyncConnection, ids: Iterable[int]) -> dict[int, AccountState]:
-    """Lock the accounts in ascending id order (the one global lock order) and load them."""
-    rows = (await conn.execute(locked_select(accounts, ids))).all()
-    return {row.id: _account_state(row) for row in rows}
+async def lock_accounts(
+    conn: AsyncConnection,
+    ids: Iterable[int],
+    *,
+    always: set[int] | None = None,
+    debited: set[int] | None = None,
+    credited: set[int] | None = None,
+) -> dict[int, AccountState]:
+    """Load the accounts and lock those :func:`~ewallet.ledger.domain.lock_needed` names.
+
+    Locks are taken in ascending id order (the one global lock order). Without the leg
+    sets every account is locked. SQLite's write transaction already holds the database's
+    one write lock, so there the read is all.
+    """
+    wanted = sorted(set(ids))
+    # FOR NO KEY UPDATE, the lock an UPDATE of the balance takes anyway: unlike FOR UPDATE
+    # it lets the inserts of postings and deltas referencing the row (foreign keys take KEY
+    # SHARE) go on while a fold or a refund holds it.
+    if debited is None or credited is None:
+        statement = locked_select(accounts, wanted, lock=False).with_for_update(key_share=True)
+        return {row.id: _account_state(row) for row in (await conn.execute(statement)).all()}
+    rows = (await conn.execute(locked_select(accounts, wanted, lock=False))).all()
+    states = {row.id: _account_state(row) for row in rows}
+    for state in states.values():
+        state.locked = lock_needed(
+            state, always=always or set(), debited=debited, credited=credited
+        )
+    to_lock = [i for i, state in states.items() if state.locked]
+    if to_lock and conn.dialect.name != "sqlite":
+        statement = locked_select(accounts, to_lock, lock=False).with_for_update(key_share=True)
+        for row in (await conn.execute(statement)).all():  # the balances as of the lock
+            locked = _account_state(row)
+            states[row.id] = locked
+    return states
+
+
+async def fold_deltas(conn: AsyncConnection, states: Iterable[AccountState]) -> int:
+    """Fold the deltas of these locked hot accounts into their balances; how many folded.
+
+    Only committed deltas are visible, and each is deleted as it is added, so a delta is
+    folded exactly once; one committed after this statement waits for the next fold.
+    """
+    by_id = {s.id: s for s in states if s.hot and s.locked}
+    if not by_id:
+        return 0
+    statement = (
+        delete(deltas)
+        .where(deltas.c.account_id.in_(sorted(by_id)))
+        .returning(deltas.c.account_id, deltas.c.amount)
+    )
+    rows = (await conn.execute(statement)).all()
+    for account_id, amount in rows:
+        state = by_id[account_id]
+        state.posted += amount
+        state.dirty = True
+    return len(rows)
+
+
+async def insert_deltas(
+    conn: AsyncConnection, states: Iterable[AccountState], *, now: datetime
+) -> None:
+    """Record what entries added to unlocked hot accounts, one row per account."""
+    rows = [
+        {"account_id": s.id, "amount": s.unfolded, "created_at": now}
+        for s in states
+        if not s.locked and s.unfolded
+    ]
+    if rows:
+        await conn.execute(insert(deltas), rows)
+
+
+async def hot_accounts_with_deltas(conn: AsyncConnection, *, limit: int) -> list[int]:
+    statement = select(deltas.c.account_id).distinct().order_by(deltas.c.account_id).limit(limit)
+    return [int(row[0]) for row in (await conn.execute(statement)).all()]
 
 
 async def save_accounts(conn: AsyncConnection, states: Iterable[AccountState]) -> None:
@@ -134,7 +226,7 @@ async def save_accounts(conn: AsyncConnection, states: Iterable[AccountState]) -
             "b_pending_credits": s.pending_credits,
         }
         for s in states
-        if s.dirty
+        if s.dirty and s.locked
     ]
     if params:
         await conn.execute(_update_account, params)
@@ -309,10 +401,20 @@ async def account_history(
     return [(_posting(row), row.kind, row.txn_metadata) for row in rows]
 
 
-async def balance_at(conn: AsyncConnection, *, account_id: int, moment: datetime) -> int:
+async def balance_at(conn: AsyncConnection, *, account: Account, moment: datetime) -> int:
+    """The account's posted balance as it stood at ``moment`` (normal direction)."""
+    if account.hot:  # no running balance on its postings: add them up
+        total = (
+            await conn.execute(
+                select(func.coalesce(func.sum(postings.c.amount), 0)).where(
+                    postings.c.account_id == account.id, postings.c.created_at <= moment
+                )
+            )
+        ).scalar_one()
+        return int(total) if account.normal_side is Side.DEBIT else -int(total)
     statement = (
         select(postings.c.balance_after)
-        .where(postings.c.account_id == account_id, postings.c.created_at <= moment)
+        .where(postings.c.account_id == account.id, postings.c.created_at <= moment)
         .order_by(postings.c.id.desc())
         .limit(1)
     )

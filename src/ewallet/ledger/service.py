@@ -42,13 +42,19 @@ from ewallet.ledger.domain import (
 )
 from ewallet.ledger.errors import AccountNotFoundError, InvalidEntryError, LedgerError
 from ewallet.ledger.group_commit import GroupCommitter, commit_commands
+from ewallet.ledger.observe import record_results
 
 
 async def apply_commands(
     uow: UnitOfWork, commands: Sequence[Command], *, clock: Clock
 ) -> list[Result]:
-    """Apply ledger commands in the caller's unit of work (the caller commits)."""
-    return await execute_batch(await uow.connection(), commands, now=clock.now())
+    """Apply ledger commands in the caller's unit of work (the caller commits).
+
+    The outcomes reach ``/metrics`` once that unit commits; a rolled-back unit counts nothing.
+    """
+    results = await execute_batch(await uow.connection(), commands, now=clock.now())
+    uow.after_commit(lambda: record_results(results))
+    return results
 
 
 async def apply_command(uow: UnitOfWork, command: Command, *, clock: Clock) -> Outcome:
@@ -104,8 +110,13 @@ class Ledger:
         normal_side: Side,
         currency: str = "CNY",
         may_go_negative: bool = False,
+        hot: bool = False,
     ) -> Account:
-        """Open an account, or return the one with this code (same code, same account)."""
+        """Open an account, or return the one with this code (same code, same account).
+
+        ``hot``: many concurrent entries will credit it (a merchant, a settlement account);
+        they then do so without its row lock (:mod:`ewallet.models.ledger`).
+        """
 
         async def work(uow: UnitOfWork) -> Account:
             conn = await uow.connection()
@@ -118,6 +129,7 @@ class Ledger:
                     currency=currency,
                     normal_side=normal_side,
                     may_go_negative=may_go_negative,
+                    hot=hot,
                     now=self._clock.now(),
                 )
                 existing = await repo.get_account_by_code(conn, code)
@@ -248,6 +260,30 @@ class Ledger:
             Reverse(key=key, transaction_id=transaction_id, metadata=metadata or {})
         )
 
+    async def fold_balance_deltas(self, *, accounts: int = 100) -> int:
+        """Fold hot accounts' balance deltas into their cached balances; how many folded.
+
+        Takes each account's row lock briefly (in id order, like every batch); entries
+        crediting the account meanwhile are not held up, since they do not need it. A read
+        comes first, so an idle ledger costs no write transaction (SQLite's one writer).
+        """
+
+        async def pending(uow: UnitOfWork) -> list[int]:
+            return await repo.hot_accounts_with_deltas(await uow.connection(), limit=accounts)
+
+        if not await run_unit(self._engine, pending, read_only=True):
+            return 0
+
+        async def work(uow: UnitOfWork) -> int:
+            conn = await uow.connection()
+            ids = await repo.hot_accounts_with_deltas(conn, limit=accounts)
+            states = await repo.lock_accounts(conn, ids)
+            folded = await repo.fold_deltas(conn, states.values())
+            await repo.save_accounts(conn, states.values())
+            return folded
+
+        return await run_unit(self._engine, work)
+
     async def expire_due_holds(self, *, limit: int = 500) -> int:
         """Release pending holds whose time ran out; returns how many were expired."""
         now = self._clock.now()
@@ -303,8 +339,6 @@ class Ledger:
         account = await self.account(account_id)
 
         async def work(uow: UnitOfWork) -> int:
-            return await repo.balance_at(
-                await uow.connection(), account_id=account_id, moment=moment
-            )
+            return await repo.balance_at(await uow.connection(), account=account, moment=moment)
 
         return Money(await run_unit(self._engine, work, read_only=True), account.currency)

@@ -39,32 +39,48 @@ CHECKS: tuple[tuple[str, str, str], ...] = (
     ),
     (
         "cached_posted_balance",
-        "each account's cached posted balance equals the sum of its postings",
-        """SELECT a.id, a.code, a.posted, COALESCE(s.total, 0) AS postings_total
+        "each account's cached posted balance, plus its unfolded deltas, equals the sum of "
+        "its postings",
+        """SELECT a.id, a.code, a.posted, COALESCE(d.total, 0) AS unfolded,
+                  COALESCE(s.total, 0) AS postings_total
            FROM ledger_accounts a
            LEFT JOIN (SELECT account_id, SUM(amount) AS total FROM ledger_postings
                       GROUP BY account_id) s ON s.account_id = a.id
-           WHERE a.posted <> CASE WHEN a.normal_side = 'debit' THEN COALESCE(s.total, 0)
-                                  ELSE -COALESCE(s.total, 0) END""",
+           LEFT JOIN (SELECT account_id, SUM(amount) AS total FROM ledger_balance_deltas
+                      GROUP BY account_id) d ON d.account_id = a.id
+           WHERE a.posted + COALESCE(d.total, 0)
+                 <> CASE WHEN a.normal_side = 'debit' THEN COALESCE(s.total, 0)
+                         ELSE -COALESCE(s.total, 0) END""",
+    ),
+    (
+        "deltas_only_on_hot_accounts",
+        "balance deltas exist only for hot accounts",
+        """SELECT d.id, d.account_id, a.code FROM ledger_balance_deltas d
+           JOIN ledger_accounts a ON a.id = d.account_id WHERE NOT a.hot""",
     ),
     (
         "balance_after_chain",
-        "each posting's balance_after is the running balance of its account",
+        "each posting of an account that is not hot carries its running balance",
         """SELECT id, account_id, balance_after, running FROM (
-             SELECT p.id, p.account_id, p.balance_after,
+             SELECT p.id, p.account_id, p.balance_after, a.hot,
                     CASE WHEN a.normal_side = 'debit' THEN 1 ELSE -1 END
                     * SUM(p.amount) OVER (PARTITION BY p.account_id ORDER BY p.id
                                           ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
                     AS running
              FROM ledger_postings p JOIN ledger_accounts a ON a.id = p.account_id) chain
-           WHERE balance_after <> running""",
+           WHERE NOT hot AND (balance_after IS NULL OR balance_after <> running)""",
     ),
     (
         "no_overdraft",
         "no account that may not go negative has a negative available balance",
-        """SELECT id, code, posted, pending_debits, pending_credits FROM ledger_accounts
-           WHERE NOT may_go_negative AND (CASE WHEN normal_side = 'credit'
-                 THEN posted - pending_debits ELSE posted - pending_credits END) < 0""",
+        """SELECT a.id, a.code, a.posted, COALESCE(d.total, 0) AS unfolded, a.pending_debits,
+                  a.pending_credits
+           FROM ledger_accounts a
+           LEFT JOIN (SELECT account_id, SUM(amount) AS total FROM ledger_balance_deltas
+                      GROUP BY account_id) d ON d.account_id = a.id
+           WHERE NOT a.may_go_negative
+             AND a.posted + COALESCE(d.total, 0) - CASE WHEN a.normal_side = 'credit'
+                 THEN a.pending_debits ELSE a.pending_credits END < 0""",
     ),
     (
         "pending_debits_match_holds",

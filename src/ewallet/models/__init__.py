@@ -15,7 +15,13 @@ from ewallet.models.identity import (
     User,
     VerificationCode,
 )
-from ewallet.models.ledger import LedgerAccount, LedgerHold, LedgerPosting, LedgerTransaction
+from ewallet.models.ledger import (
+    LedgerAccount,
+    LedgerBalanceDelta,
+    LedgerHold,
+    LedgerPosting,
+    LedgerTransaction,
+)
 from ewallet.models.merchants import Merchant, WebhookDelivery
 from ewallet.models.messaging import SmsMessage
 from ewallet.models.operations import (
@@ -68,6 +74,7 @@ __all__ = [
     "IdempotencyRecord",
     "LargeCashRecord",
     "LedgerAccount",
+    "LedgerBalanceDelta",
     "LedgerHold",
     "LedgerPosting",
     "LedgerTransaction",

@@ -3,6 +3,15 @@
 Postings and transactions are append-only: nothing updates or deletes them. Account rows
 carry cached balances that every posting moves under a row lock; ``ewallet ledger verify``
 re-derives them from the postings.
+
+Hot accounts (a merchant's settlement account, bank settlement, PSP clearing, fee revenue,
+biller payables: accounts many concurrent entries touch) are the exception: an entry that
+only raises such an account's balance, or any entry on one that may go negative, appends a
+row to ``ledger_balance_deltas`` instead of taking the account row's lock. The deltas are
+folded into the cached balance later, under the lock, by whoever next needs the exact
+balance (a refund debiting the merchant) or by the worker. Their postings carry no
+``balance_after``: with credits committing in any order there is no running balance to
+record, only the sum.
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     String,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -49,6 +59,27 @@ class LedgerAccount(Base):
     posted: Mapped[int] = mapped_column(BigInteger, default=0)
     pending_debits: Mapped[int] = mapped_column(BigInteger, default=0)
     pending_credits: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Credited through ledger_balance_deltas, without the row lock (module doc).
+    hot: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LedgerBalanceDelta(Base):
+    """A change to a hot account's posted balance not yet folded into its cached balance.
+
+    Written in the same transaction as the posting it mirrors; deleted (and added to
+    ``ledger_accounts.posted``) by a fold holding the account's row lock. An account's
+    balance is therefore ``posted`` plus the sum of its deltas, at every committed moment.
+    """
+
+    __tablename__ = "ledger_balance_deltas"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    account_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("ledger_accounts.id"), index=True
+    )
+    # In the account's normal direction, like ``posted``.
+    amount: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -94,8 +125,9 @@ class LedgerPosting(Base):
     # Signed: a debit is positive, a credit negative; each transaction sums to zero.
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
-    # The account's posted balance (normal direction) right after this posting.
-    balance_after: Mapped[int] = mapped_column(BigInteger)
+    # The account's posted balance (normal direction) right after this posting; none on a
+    # hot account (module doc).
+    balance_after: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

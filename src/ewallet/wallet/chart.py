@@ -3,6 +3,11 @@
 Wallets, merchants and biller payables are liabilities (credit-normal, never negative);
 bank settlement, PSP clearing and cash vaults are assets (debit-normal, may go negative
 while money is in flight); suspense holds unknown outcomes until they are settled.
+
+Accounts that every payment, top-up or fee of the whole wallet touches are *hot*: entries
+credit them without their row lock (:mod:`ewallet.models.ledger`), so a busy merchant does
+not serialize its customers' payments. Wallets, cash vaults (a teller's pace) and suspense
+(rare, watched by reconciliation) stay ordinary.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ class AccountSpec:
     normal_side: Side
     may_go_negative: bool
     currency: str
+    hot: bool = False
 
 
 def wallet(user_id: str, currency: str = "CNY") -> AccountSpec:
@@ -27,26 +33,36 @@ def wallet(user_id: str, currency: str = "CNY") -> AccountSpec:
 
 def merchant(merchant_id: str, currency: str = "CNY") -> AccountSpec:
     return AccountSpec(
-        f"merchant:{merchant_id}:{currency}", "merchant", Side.CREDIT, False, currency
+        f"merchant:{merchant_id}:{currency}", "merchant", Side.CREDIT, False, currency, hot=True
     )
 
 
 def biller_payable(biller_id: str, currency: str = "CNY") -> AccountSpec:
     """What the wallet owes a biller for bills its users paid (liability, never negative)."""
     return AccountSpec(
-        f"biller_payable:{biller_id}:{currency}", "biller_payable", Side.CREDIT, False, currency
+        f"biller_payable:{biller_id}:{currency}",
+        "biller_payable",
+        Side.CREDIT,
+        False,
+        currency,
+        hot=True,
     )
 
 
 def bank_settlement(bank_code: str, currency: str = "CNY") -> AccountSpec:
     return AccountSpec(
-        f"bank_settlement:{bank_code}:{currency}", "bank_settlement", Side.DEBIT, True, currency
+        f"bank_settlement:{bank_code}:{currency}",
+        "bank_settlement",
+        Side.DEBIT,
+        True,
+        currency,
+        hot=True,
     )
 
 
 def psp_clearing(provider: str, currency: str = "CNY") -> AccountSpec:
     return AccountSpec(
-        f"psp_clearing:{provider}:{currency}", "psp_clearing", Side.DEBIT, True, currency
+        f"psp_clearing:{provider}:{currency}", "psp_clearing", Side.DEBIT, True, currency, hot=True
     )
 
 
@@ -55,7 +71,9 @@ def cash_vault(branch: str, currency: str = "CNY") -> AccountSpec:
 
 
 def fee_revenue(currency: str = "CNY") -> AccountSpec:
-    return AccountSpec(f"fee_revenue:{currency}", "fee_revenue", Side.CREDIT, True, currency)
+    return AccountSpec(
+        f"fee_revenue:{currency}", "fee_revenue", Side.CREDIT, True, currency, hot=True
+    )
 
 
 def suspense(currency: str = "CNY") -> AccountSpec:
@@ -70,4 +88,5 @@ async def open_account(ledger: Ledger, spec: AccountSpec) -> Account:
         normal_side=spec.normal_side,
         currency=spec.currency,
         may_go_negative=spec.may_go_negative,
+        hot=spec.hot,
     )
