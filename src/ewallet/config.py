@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     # How often pending card top-ups and withdrawals are settled by asking the bank (0: never;
     # the worker, and in development the API process, run the job). docs/funding.md.
     settle_interval_seconds: Annotated[float, Field(ge=0)] = 60.0
+    # How often hot ledger accounts' balance deltas are folded into their rows (0: never;
+    # every API process and the worker run it). docs/ledger.md.
+    ledger_fold_interval_seconds: Annotated[float, Field(ge=0)] = 1.0
     # A debit or credit the bank has no record of is only given up on after this long.
     bank_unknown_grace_seconds: Annotated[int, Field(ge=0)] = 1800
     # The in-process sandbox bank's own database; unset: var_dir/sandbox-bank.db.
@@ -171,6 +174,10 @@ class Settings(BaseSettings):
     # Payment password: 3 wrong entries lock it for 3 hours.
     payment_password_max_failures: Annotated[int, Field(ge=1)] = 3
     payment_password_lock_hours: Annotated[int, Field(ge=1)] = 3
+    # Changes (and resets) per user in any 24 hours: each answers a question about the
+    # other password's digits (identity/change_caps.py).
+    login_password_changes_per_day: Annotated[int, Field(ge=1)] = 5
+    payment_password_changes_per_day: Annotated[int, Field(ge=1)] = 5
     # SMS verification codes.
     sms_code_ttl_seconds: Annotated[int, Field(ge=60)] = 300
     sms_code_max_attempts: Annotated[int, Field(ge=1)] = 5

@@ -15,7 +15,9 @@ import coredis
 import pytest
 
 from ewallet.config import Settings
+from ewallet.identity.change_caps import ChangeCap, take_change
 from ewallet.kit.clock import FrozenClock
+from ewallet.kit.errors import RateLimitedError
 from ewallet.kit.ratelimit import Interval, RateLimiter, Rule
 from tests.identity.conftest import PASSWORD, PHONE, START, running
 
@@ -84,3 +86,25 @@ async def test_two_app_instances_share_the_limits(fast_settings: Settings, redis
         assert (await second.client.post("/v1/sessions", json=body)).status_code == 401
         third = await first.client.post("/v1/sessions", json=body)
         assert (third.status_code, third.json()["code"]) == (429, "rate_limited")
+
+
+async def test_change_caps_hold_across_processes(redis_url: str) -> None:
+    clock = FrozenClock(START)
+    one = RateLimiter.from_settings(Settings(redis_url=redis_url), clock=clock)
+    two = RateLimiter.from_settings(Settings(redis_url=redis_url), clock=clock)
+    cap = ChangeCap("changes", 3)
+    try:
+        await take_change(one, cap, user_id="usr_a")
+        clock.advance(timedelta(hours=5))  # another hour bucket
+        await take_change(two, cap, user_id="usr_a")
+        await take_change(one, cap, user_id="usr_a")
+        await take_change(two, cap, user_id="usr_b")  # per user
+        with pytest.raises(RateLimitedError) as refused:
+            await take_change(two, cap, user_id="usr_a")
+        # 06:30 now; the 01:30 change stops counting at 02:00 the next day.
+        assert refused.value.extra["retry_after"] == 19 * 3600 + 30 * 60
+        clock.advance(timedelta(hours=19, minutes=30))
+        await take_change(two, cap, user_id="usr_a")
+    finally:
+        await one.aclose()
+        await two.aclose()

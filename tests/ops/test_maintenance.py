@@ -5,23 +5,27 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import cast
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import insert
+from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ewallet.config import Settings
 from ewallet.kit.clock import FrozenClock
 from ewallet.kit.db.engine import make_engine
 from ewallet.kit.i18n import DETAILS
+from ewallet.models.identity import VerificationCode
 from ewallet.models.operations import MaintenanceWindow
 from ewallet.ops.maintenance import MaintenanceSchedule
 from ewallet.security.context import SecurityContext
+from tests.identity.conftest import E164, PASSWORD, PHONE, Wallet
 from tests.staff.helpers import audit_actions, bearer, make_staff, staff_token
 
 HOUR = timedelta(hours=1)
+verification_codes = cast(Table, VerificationCode.__table__)
 
 
 @pytest.fixture
@@ -92,6 +96,33 @@ async def test_writes_refused_reads_and_staff_work_until_the_end(
     clock.advance(HOUR)
     assert (await client.post("/v1/users", json={})).status_code != 503
     assert (await client.get("/v1/maintenance")).json()["active"] is False
+
+
+async def test_a_complete_registration_waits_for_the_window_to_end(
+    app: FastAPI, client: httpx.AsyncClient, operator: dict[str, str], clock: FrozenClock
+) -> None:
+    """A valid registration during a window is refused before anything happens: no account,
+    and the SMS code obtained before the window still works once it is over."""
+    wallet = Wallet(app, client, clock)
+    assert (await wallet.ask_code(PHONE, "register")).status_code == 202
+    body = {"phone": PHONE, "verification_code": await wallet.last_code(E164)}
+    body |= {"login_password": PASSWORD, "device_id": "phone-1"}
+    await schedule(client, operator, clock, length=timedelta(minutes=2))
+    codes_before = await wallet.rows(select(verification_codes))
+
+    refused = await client.post("/v1/users", json=body)
+    assert refused.status_code == 503, refused.text
+    assert refused.json()["code"] == "maintenance"
+    assert refused.headers["retry-after"] == "120"
+    assert await wallet.count("users") == 0
+    assert await wallet.rows(select(verification_codes)) == codes_before
+    [code] = codes_before
+    assert (code.consumed_at, code.attempts) == (None, 0)
+
+    clock.advance(timedelta(minutes=2))  # the code lives 5 minutes: still good
+    registered = await client.post("/v1/users", json=body)
+    assert registered.status_code == 201, registered.text
+    assert await wallet.count("users") == 1
 
 
 async def test_the_window_message_is_the_detail(

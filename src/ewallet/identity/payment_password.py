@@ -41,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from ewallet.audit.service import Actor, record_event
 from ewallet.config import Settings
 from ewallet.http.deps import ClockDep, EngineDep, SettingsDep
+from ewallet.identity.change_caps import payment_password_cap, take_change
 from ewallet.identity.deps import Principal, SecurityDep
 from ewallet.identity.errors import (
     AccountFrozenError,
@@ -52,10 +53,12 @@ from ewallet.identity.errors import (
     TooManyAttemptsError,
     WeakPaymentPasswordError,
 )
+from ewallet.identity.login_digits import pin_matches_login_digits
 from ewallet.identity.realname import birth_date_of, id_number_of
 from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import ConflictError, DomainError, NotFoundError
+from ewallet.kit.ratelimit import RateLimiter
 from ewallet.models.identity import User
 from ewallet.notify.service import notify_user
 from ewallet.security.context import SecurityContext
@@ -101,8 +104,9 @@ def payment_password_problems(
     ``sequence`` (123456, 654321, 901234), ``repeating_pattern`` (121212, 123123, 112233,
     111222), ``palindrome`` (123321), ``common`` (keypad lines, 520131 ...), ``birthday``
     (YYMMDD, MMDDYY, DDMMYY or YYYYMM of the verified ID's birth date), ``id_number_tail``
-    (its last 6), ``phone_number`` (the last 6 digits of the phone). Equality with the
-    login password is checked apart (it needs the hash): ``same_as_login_password``.
+    (its last 6), ``phone_number`` (the last 6 digits of the phone). What needs the
+    account's secrets is checked apart: the login password's digits
+    (:func:`ensure_apart_from_login`).
     """
     if len(pin) != PIN_LENGTH or not pin.isascii() or not pin.isdigit():
         return ["not_six_digits"]
@@ -140,16 +144,29 @@ def check_payment_password_for_user(pin: str, *, user: User, cipher: FieldCipher
         raise WeakPaymentPasswordError("the payment password is too easy to guess", reasons=reasons)
 
 
-async def ensure_differs_from_login(
-    security: SecurityContext, *, login_password_hash: str, pin: str
-) -> None:
-    """``same_as_login_password`` if the login password is exactly these 6 characters.
+def _login_digits_refusal() -> WeakPaymentPasswordError:
+    return WeakPaymentPasswordError(
+        "the payment password must not be the login password's digits",
+        reasons=["matches_login_password_digits"],
+    )
 
-    The login password is only known as a hash, so this is the one comparison possible:
-    verify the PIN as if it were the login password. (The login-password policy asks for 8
-    characters or more, so today this can only catch accounts created before that rule.)
+
+async def ensure_apart_from_login(security: SecurityContext, *, user: User, pin: str) -> None:
+    """Refuse a PIN a thief holding the login password could derive from it.
+
+    ``weak_payment_password`` with reason ``matches_login_password_digits`` when ``pin`` is
+    a 6-digit window of the login password's digits (see :mod:`ewallet.identity.login_digits`;
+    accounts whose digits are not known yet skip this); ``same_as_login_password`` when the
+    login password is exactly these 6 characters -- a hash comparison that can only catch
+    accounts created before the 8-character rule.
+
+    Its answer says something about the login password, so callers run it only once the
+    person has proven the account further than a session does (the current PIN, an SMS
+    code), or when there is no PIN yet to protect.
     """
-    if await security.passwords.verify(login_password_hash, pin):
+    if pin_matches_login_digits(security.digest, user=user, pin=pin):
+        raise _login_digits_refusal()
+    if await security.passwords.verify(user.login_password_hash, pin):
         raise SameAsLoginPasswordError("the payment password must differ from the login one")
 
 
@@ -360,6 +377,7 @@ async def set_payment_password(
     clock: Clock,
     settings: Settings,
     security: SecurityContext,
+    limiter: RateLimiter,
     user_id: str,
     new_pin: str,
     current_pin: str | None,
@@ -369,8 +387,12 @@ async def set_payment_password(
 
     Checked in this order, so a refusal wastes nothing: a PIN already set without the
     current one given (``payment_password_already_set``), the policy (``weak_payment_password``),
-    equality with the login password (``same_as_login_password``), then the current PIN
-    with the lock rules. Only then is the new one hashed and stored.
+    then the current PIN with the lock rules, then the login password's digits and the
+    login password itself (:func:`ensure_apart_from_login`) -- after the current PIN, so a
+    stolen session cannot probe the login password's digits with changes bound to fail --
+    and each try that gets that far counts toward the daily cap
+    (:mod:`ewallet.identity.change_caps`; ``rate_limited`` beyond it). Only then is the new
+    one hashed and stored.
     """
 
     async def load(uow: UnitOfWork) -> User:
@@ -385,9 +407,6 @@ async def set_payment_password(
             "a payment password is set: give the current one to change it, or reset it"
         )
     check_payment_password_for_user(new_pin, user=user, cipher=security.cipher)
-    await ensure_differs_from_login(
-        security, login_password_hash=user.login_password_hash, pin=new_pin
-    )
     verified_hash: str | None = None
     if current_pin is not None:
         verified_hash = await verify_payment_password(
@@ -399,6 +418,8 @@ async def set_payment_password(
             pin=current_pin,
             actor=actor,
         )
+    await take_change(limiter, payment_password_cap(settings), user_id=user_id)
+    await ensure_apart_from_login(security, user=user, pin=new_pin)
     new_hash = await security.pins.hash(new_pin)
 
     async def store(uow: UnitOfWork) -> None:
@@ -407,6 +428,8 @@ async def set_payment_password(
             raise PaymentPasswordAlreadySetError("a payment password was set meanwhile")
         if verified_hash is not None and user.payment_password_hash != verified_hash:
             raise ConflictError("the payment password was changed meanwhile; try again")
+        if pin_matches_login_digits(security.digest, user=user, pin=new_pin):
+            raise _login_digits_refusal()  # the login password changed since the check above
         now = clock.now()
         user.payment_password_hash = new_hash
         user.payment_failures = 0

@@ -4,7 +4,10 @@
 Changing the password needs the current one; a wrong one counts toward the same temporary
 lock as sign-in (so a stolen, unlocked phone cannot be used to guess it at leisure). Success
 signs out every *other* session -- whoever else had the account loses it -- and the owner is
-told in-app and by SMS.
+told in-app and by SMS. A new password whose digits hold the payment password is refused
+(``weak_password``, reason ``matches_payment_password``; see
+:mod:`ewallet.identity.login_digits`), checked only once the current password is proven,
+and only a few times a day (:mod:`ewallet.identity.change_caps`).
 """
 
 from __future__ import annotations
@@ -14,13 +17,15 @@ from typing import Any
 from ewallet.audit import Actor, record_event
 from ewallet.identity import sessions_repository as repo
 from ewallet.identity import users_repository
+from ewallet.identity.change_caps import login_password_cap, take_change
 from ewallet.identity.deps import Principal
 from ewallet.identity.errors import InvalidCredentialsError, TooManyAttemptsError, WeakPasswordError
+from ewallet.identity.login_digits import ensure_login_apart_from_pin, login_digit_digests
 from ewallet.identity.login_guard import login_state, record_failure
 from ewallet.identity.password_policy import login_password_problems
 from ewallet.identity.runtime import Caller, IdentityRuntime
 from ewallet.kit.db.uow import UnitOfWork, run_unit
-from ewallet.kit.errors import UnauthorizedError
+from ewallet.kit.errors import ConflictError, UnauthorizedError
 from ewallet.models.identity import User
 from ewallet.notify.service import notify_user
 
@@ -103,13 +108,22 @@ async def change_login_password(
                 "too many wrong passwords: try again later", retry_after=locked_for
             )
         raise InvalidCredentialsError("the current password is wrong")
+    # Only now, to someone who knows the current password: the answer tells about the PIN,
+    # so it is rationed (a success or a refusal below both count).
+    await take_change(rt.limiter, login_password_cap(rt.settings), user_id=user.id)
+    await ensure_login_apart_from_pin(rt.security, user=user, password=new_password)
     new_hash = await rt.security.passwords.hash(new_password)
 
     async def work(uow: UnitOfWork) -> None:
         fresh = await users_repository.get_user(uow.session, user.id, for_update=True)
         assert fresh is not None
+        if fresh.payment_password_hash != user.payment_password_hash:
+            raise ConflictError("the payment password changed meanwhile; try again")
         now = rt.clock.now()
         fresh.login_password_hash = new_hash
+        fresh.login_password_digit_digests = login_digit_digests(
+            rt.security.digest, user_id=fresh.id, password=new_password
+        )
         fresh.login_password_changed_at = now
         fresh.login_failures = 0
         fresh.updated_at = now

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Final, cast
 
-from sqlalchemy import Table, func, select, text
+from sqlalchemy import Table, exists, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ewallet.audit.service import Actor, record_event
@@ -48,12 +48,14 @@ from ewallet.identity.errors import (
 from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import NotFoundError
+from ewallet.models.funding import Card
 from ewallet.models.identity import User
 from ewallet.notify.service import notify_user
 from ewallet.security.context import SecurityContext
 from ewallet.security.crypto import FieldCipher, KeyedDigest
 
 users = cast(Table, User.__table__)
+cards = cast(Table, Card.__table__)
 
 CHINA_TIME: Final = timezone(timedelta(hours=8), "CST")
 MIN_AGE: Final = 16
@@ -176,14 +178,23 @@ def tier_for(*, identity_verified: bool, has_bound_card: bool) -> int:
 async def recompute_tier(user: User, *, has_bound_card: bool) -> int:
     """Set ``user.tier`` from its verification state; call it in the unit that changed it.
 
-    Cards arrive in a later issue: its bind and unbind use cases call this with whether an
-    active card remains bound (``has_bound_card``), inside the same unit of work, on the
-    row they locked. Until then real-name verification passes ``False``.
+    Card binding and unbinding call this with whether an active card remains bound
+    (``has_bound_card``), inside the same unit of work, on the row they locked; real-name
+    verification passes whether one was bound before it (:func:`has_active_card`).
     """
     user.tier = tier_for(
         identity_verified=user.identity_verified_at is not None, has_bound_card=has_bound_card
     )
     return user.tier
+
+
+async def has_active_card(conn: AsyncConnection, user_id: str) -> bool:
+    """Whether the user has a bound (active) card: a card bound before the identity was
+    verified lifts the account straight to class III. Read here rather than through
+    ``ewallet.cards``, which imports this module; binding takes the same user row lock
+    first, so the answer cannot go stale before this unit commits."""
+    query = select(exists().where(cards.c.user_id == user_id, cards.c.status == "active"))
+    return bool(await conn.scalar(query))
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,7 +261,7 @@ async def verify_identity(
         user.id_number_digest = number_digest
         user.identity_verified_at = now
         user.updated_at = now
-        tier = await recompute_tier(user, has_bound_card=False)
+        tier = await recompute_tier(user, has_bound_card=await has_active_card(conn, user_id))
         await notify_user(
             uow.session,
             clock=clock,

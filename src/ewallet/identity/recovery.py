@@ -33,6 +33,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ewallet.audit.service import Actor
 from ewallet.cards.binding import bound_card_matches, has_active_card
 from ewallet.config import Settings
+from ewallet.identity.change_caps import (
+    ChangeCap,
+    login_password_cap,
+    payment_password_cap,
+    take_change,
+)
 from ewallet.identity.codes import Purpose, run_with_code
 from ewallet.identity.errors import (
     IdentityMismatchError,
@@ -40,11 +46,12 @@ from ewallet.identity.errors import (
     VerificationCodeExpiredError,
     WeakPaymentPasswordError,
 )
+from ewallet.identity.login_digits import ensure_login_apart_from_pin, login_digit_digests
 from ewallet.identity.password_policy import check_login_password
 from ewallet.identity.payment_password import (
     audit_user,
     check_payment_password_for_user,
-    ensure_differs_from_login,
+    ensure_apart_from_login,
     payment_password_problems,
 )
 from ewallet.identity.phone import parse_phone
@@ -52,6 +59,7 @@ from ewallet.identity.protection import failures_left
 from ewallet.identity.realname import id_number_matches
 from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork
+from ewallet.kit.ratelimit import RateLimiter
 from ewallet.models.identity import AuthSession, User
 from ewallet.notify.service import notify_user
 from ewallet.security.context import SecurityContext
@@ -150,14 +158,22 @@ async def reset_password(
     clock: Clock,
     settings: Settings,
     security: SecurityContext,
+    limiter: RateLimiter,
     request: ResetRequest,
 ) -> None:
-    """Reset the login or payment password of the account of ``request.phone``."""
+    """Reset the login or payment password of the account of ``request.phone``.
+
+    Once the code is proven, a reset counts toward the same daily cap as a change
+    (:mod:`ewallet.identity.change_caps`): ``rate_limited`` beyond it, rolled back like any
+    refusal, so the code stays usable.
+    """
     phone = parse_phone(request.phone)
     if request.kind is ResetKind.LOGIN:
         check_login_password(request.new_password, phone=phone)
         work = _login_reset(
             clock=clock,
+            security=security,
+            cap=_Cap(limiter, login_password_cap(settings)),
             request=request,
             phone=phone,
             new_hash=await security.passwords.hash(request.new_password),
@@ -171,6 +187,7 @@ async def reset_password(
         work = _payment_reset(
             clock=clock,
             security=security,
+            cap=_Cap(limiter, payment_password_cap(settings)),
             request=request,
             phone=phone,
             new_hash=await security.pins.hash(request.new_password),
@@ -193,11 +210,39 @@ async def reset_password(
 Work = Callable[[UnitOfWork], Awaitable[int | None]]
 
 
-def _login_reset(*, clock: Clock, request: ResetRequest, phone: str, new_hash: str) -> Work:
+@dataclass(frozen=True, slots=True)
+class _Cap:
+    """The daily cap a reset counts toward, with the limiter that counts it."""
+
+    limiter: RateLimiter
+    cap: ChangeCap
+
+    async def take(self, user: User) -> None:
+        await take_change(self.limiter, self.cap, user_id=user.id)
+
+
+def _login_reset(
+    *,
+    clock: Clock,
+    security: SecurityContext,
+    cap: _Cap,
+    request: ResetRequest,
+    phone: str,
+    new_hash: str,
+) -> Work:
+    password = request.new_password
+
     async def work(uow: UnitOfWork) -> int | None:
         user = await _user_by_phone(uow, phone)
+        # After the code's proof: the answer tells whether the PIN is among these digits,
+        # so it is rationed. A refusal rolls back, so the code still works for another try.
+        await cap.take(user)
+        await ensure_login_apart_from_pin(security, user=user, password=password)
         now = clock.now()
         user.login_password_hash = new_hash
+        user.login_password_digit_digests = login_digit_digests(
+            security.digest, user_id=user.id, password=password
+        )
         user.login_password_changed_at = now
         user.login_failures = 0
         user.login_locked_until = None
@@ -224,7 +269,13 @@ def _login_reset(*, clock: Clock, request: ResetRequest, phone: str, new_hash: s
 
 
 def _payment_reset(
-    *, clock: Clock, security: SecurityContext, request: ResetRequest, phone: str, new_hash: str
+    *,
+    clock: Clock,
+    security: SecurityContext,
+    cap: _Cap,
+    request: ResetRequest,
+    phone: str,
+    new_hash: str,
 ) -> Work:
     pin = request.new_password
 
@@ -251,9 +302,8 @@ def _payment_reset(
                 await audit_user(uow, clock, actor, MISMATCH_ACTION, user.id)
                 return left - 1
         check_payment_password_for_user(pin, user=user, cipher=security.cipher)
-        await ensure_differs_from_login(
-            security, login_password_hash=user.login_password_hash, pin=pin
-        )
+        await cap.take(user)
+        await ensure_apart_from_login(security, user=user, pin=pin)
         user.payment_password_hash = new_hash
         user.payment_failures = 0
         user.payment_locked_until = None

@@ -21,6 +21,7 @@ from ewallet.identity import sessions_repository as repo
 from ewallet.identity import users_repository
 from ewallet.identity.codes import Purpose, run_with_code
 from ewallet.identity.errors import PhoneAlreadyRegisteredError
+from ewallet.identity.login_digits import login_digit_digests
 from ewallet.identity.password_policy import check_login_password
 from ewallet.identity.phone import parse_phone
 from ewallet.identity.runtime import Caller, IdentityRuntime
@@ -73,6 +74,9 @@ async def register(
             password_hash=password_hash,
             locale=locale or caller.locale,
             now=now,
+        )
+        user.login_password_digit_digests = login_digit_digests(
+            rt.security.digest, user_id=user.id, password=login_password
         )
         conn = await uow.connection()
         device_id = await repo.add_device(

@@ -17,6 +17,7 @@ from ewallet.http.deps import ClockDep, EngineDep, LocaleDep, SettingsDep
 from ewallet.identity import protection, realname, recovery, totp
 from ewallet.identity.deps import CurrentUser, Principal, SecurityDep, bearer_token
 from ewallet.identity.payment_password import set_payment_password
+from ewallet.identity.runtime import app_rate_limiter
 from ewallet.identity.security_schemas import (
     AntiPhishingCodeIn,
     AntiPhishingCodeOut,
@@ -63,6 +64,7 @@ async def put_payment_password(
         clock=clock,
         settings=settings,
         security=security,
+        limiter=app_rate_limiter(request.app),
         user_id=user.user_id,
         new_pin=body.payment_password,
         current_pin=body.current_payment_password,
@@ -99,7 +101,12 @@ async def post_password_reset(
         client_ip=_ip(request),
     )
     await recovery.reset_password(
-        engine, clock=clock, settings=settings, security=security, request=reset
+        engine,
+        clock=clock,
+        settings=settings,
+        security=security,
+        limiter=app_rate_limiter(request.app),
+        request=reset,
     )
     return Response(status_code=204)
 

@@ -29,6 +29,7 @@ from ewallet.identity import sessions_repository as repo
 from ewallet.identity import users_repository
 from ewallet.identity.codes import Purpose, run_with_code
 from ewallet.identity.errors import InvalidCredentialsError, TooManyAttemptsError
+from ewallet.identity.login_digits import login_digit_digests
 from ewallet.identity.login_guard import (
     clear_login_lock,
     login_state,
@@ -117,6 +118,11 @@ async def sign_in_with_password(
         if fresh.login_locked_until is not None and fresh.login_locked_until > now:
             return _Locked(int((fresh.login_locked_until - now).total_seconds()) + 1)
         clear_login_lock(fresh)
+        if fresh.login_password_digit_digests is None and fresh.login_password_hash == stored:
+            # An account older than the digits rule: the password is at hand, learn them now.
+            fresh.login_password_digit_digests = login_digit_digests(
+                rt.security.digest, user_id=fresh.id, password=password
+            )
         if rehashed is not None:
             fresh.login_password_hash = rehashed
         fresh.updated_at = now

@@ -47,6 +47,9 @@ class User(Base):
     nickname: Mapped[str | None] = mapped_column(String(40))
     login_password_hash: Mapped[str] = mapped_column(String(200))
     login_password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Keyed digests of each 6-digit window of the login password's digits, so a PIN can be
+    # refused for equalling them (ewallet.identity.login_digits); NULL: not known yet.
+    login_password_digit_digests: Mapped[list[str] | None] = mapped_column(JSONDocument)
     login_failures: Mapped[int] = mapped_column(Integer, default=0)
     login_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     payment_password_hash: Mapped[str | None] = mapped_column(String(200))
