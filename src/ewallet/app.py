@@ -50,7 +50,7 @@ from ewallet.kit.db.engine import make_engine
 from ewallet.kit.logging import configure_logging
 from ewallet.kit.ratelimit import RateLimiter
 from ewallet.ledger import Ledger
-from ewallet.ledger.folding import folding_in_background
+from ewallet.ledger.upkeep import upkeep_in_background
 from ewallet.merchants import endpoints as merchant_staff_endpoints
 from ewallet.ops import endpoints as ops_endpoints
 from ewallet.ops.enforcement import install_maintenance
@@ -95,7 +95,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             embedded_outbox(app, settings, engine),
             bank_gateway_running(app) as gateway,
             embedded_settling(app, engine, gateway, ledger),
-            folding_in_background(ledger, interval=settings.ledger_fold_interval_seconds),
+            upkeep_in_background(ledger, interval=settings.ledger_upkeep_interval_seconds),
         ):
             yield
     finally:

@@ -87,9 +87,10 @@ class Settings(BaseSettings):
     # How often pending card top-ups and withdrawals are settled by asking the bank (0: never;
     # the worker, and in development the API process, run the job). docs/funding.md.
     settle_interval_seconds: Annotated[float, Field(ge=0)] = 60.0
-    # How often hot ledger accounts' balance deltas are folded into their rows (0: never;
-    # every API process and the worker run it). docs/ledger.md.
-    ledger_fold_interval_seconds: Annotated[float, Field(ge=0)] = 1.0
+    # How often the ledger's upkeep runs: hot accounts' balance deltas folded into their
+    # rows, holds past their expiry expired (0: never; every API process and the worker
+    # run it). docs/ledger.md.
+    ledger_upkeep_interval_seconds: Annotated[float, Field(ge=0)] = 1.0
     # A debit or credit the bank has no record of is only given up on after this long.
     bank_unknown_grace_seconds: Annotated[int, Field(ge=0)] = 1800
     # The in-process sandbox bank's own database; unset: var_dir/sandbox-bank.db.

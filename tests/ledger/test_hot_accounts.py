@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -19,10 +20,10 @@ from typer.testing import CliRunner
 from ewallet.cli.main import app
 from ewallet.kit.clock import FrozenClock, SystemClock
 from ewallet.kit.money import Money
-from ewallet.ledger import Account, Ledger, Side, TransactionKind
+from ewallet.ledger import Account, HoldStatus, Ledger, Side, TransactionKind
 from ewallet.ledger.domain import AccountState, lock_needed
 from ewallet.ledger.errors import InsufficientBalanceError
-from ewallet.ledger.folding import folding_in_background
+from ewallet.ledger.upkeep import upkeep_in_background
 from ewallet.ledger.verify import verify_ledger
 from tests.ledger.conftest import Chart, cny
 
@@ -315,7 +316,12 @@ async def test_parallel_payments_and_refunds_on_one_shop(
 
 
 async def test_the_fold_command_and_the_background_loop(
-    ledger: Ledger, chart: Chart, engine: AsyncEngine, database_url: str, tmp_path: Path
+    ledger: Ledger,
+    chart: Chart,
+    engine: AsyncEngine,
+    clock: FrozenClock,
+    database_url: str,
+    tmp_path: Path,
 ) -> None:
     shop = await open_shop(ledger)
     await fund(ledger, chart, chart.alice, "10.00", "fund")
@@ -329,11 +335,26 @@ async def test_the_fold_command_and_the_background_loop(
     assert await cached_posted(engine, shop) == 300
 
     await pay(ledger, chart.alice, shop, "3.00", "pay-3")
-    async with folding_in_background(ledger, interval=0.05):
+    # The same loop expires holds whose time ran out, giving back what they reserved.
+    hold = await ledger.create_hold(
+        key="hold",
+        debit_account_id=chart.alice.id,
+        credit_account_id=shop.id,
+        amount=cny("1.00"),
+        kind=TransactionKind.PAYMENT,
+        expires_at=clock.now() + timedelta(minutes=5),
+    )
+    clock.advance(timedelta(minutes=6))
+    async with upkeep_in_background(ledger, interval=0.05):
         for _ in range(100):
-            if await delta_count(engine, shop) == 0:
+            expired = await ledger.hold(hold.id)
+            if await delta_count(engine, shop) == 0 and expired and expired.status != "pending":
                 break
             await asyncio.sleep(0.05)
     assert await delta_count(engine, shop) == 0
     assert await cached_posted(engine, shop) == 600
+    expired = await ledger.hold(hold.id)
+    assert expired is not None
+    assert expired.status == HoldStatus.EXPIRED
+    assert (await ledger.account(chart.alice.id)).available == 400
     assert (await verify_ledger(engine)).clean

@@ -81,7 +81,7 @@ async def _fold_all(database_url: str) -> int:
 def fold() -> None:
     """Fold hot accounts' balance deltas into their cached balances now (docs/ledger.md).
 
-    The API processes and the worker do this every EWALLET_LEDGER_FOLD_INTERVAL_SECONDS;
+    The API processes and the worker do this every EWALLET_LEDGER_UPKEEP_INTERVAL_SECONDS;
     by hand it is useful before a migration downgrade or a database export.
     """
     folded = asyncio.run(_fold_all(load_settings().database_url))

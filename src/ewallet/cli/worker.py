@@ -6,7 +6,8 @@ and exits, so a deploy never waits for a lease to expire. ``--once`` delivers wh
 and exits (cron, tests). Run more processes, on more hosts, for more throughput: claims
 never overlap (``SKIP LOCKED`` on PostgreSQL, the write lock on SQLite). Unless
 ``--no-settle``, it also runs the funding settle job every ``EWALLET_SETTLE_INTERVAL_SECONDS``,
-and it folds hot ledger accounts' balance deltas every ``EWALLET_LEDGER_FOLD_INTERVAL_SECONDS``.
+and the ledger's upkeep (hot accounts' deltas folded, due holds expired) every
+``EWALLET_LEDGER_UPKEEP_INTERVAL_SECONDS``.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from ewallet.integrations.bank.wiring import standalone_bank_gateway
 from ewallet.kit.clock import Clock, SystemClock
 from ewallet.kit.db.engine import make_engine
 from ewallet.ledger import Ledger
-from ewallet.ledger.folding import folding_in_background
+from ewallet.ledger.upkeep import upkeep_in_background
 from ewallet.worker.pool import RelayPool, default_worker_id
 from ewallet.worker.registry import HandlerRegistry, default_registry
 from ewallet.worker.relay import OutboxRelay
@@ -75,8 +76,8 @@ async def run_worker(
                 return await pool.drain(stop)
             async with (
                 _settling(settings, engine, clock, enabled=settle),
-                folding_in_background(
-                    Ledger(engine, clock=clock), interval=settings.ledger_fold_interval_seconds
+                upkeep_in_background(
+                    Ledger(engine, clock=clock), interval=settings.ledger_upkeep_interval_seconds
                 ),
             ):
                 await pool.run_forever(stop, settings.outbox_poll_seconds)

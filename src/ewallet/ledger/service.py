@@ -65,6 +65,9 @@ async def apply_command(uow: UnitOfWork, command: Command, *, clock: Clock) -> O
     return result
 
 
+_MAX_CACHED_IDS = 100_000
+
+
 @dataclass(frozen=True, slots=True)
 class HistoryItem:
     posting: Posting
@@ -91,6 +94,9 @@ class Ledger:
             if group_commit
             else None
         )
+        # code -> id of accounts seen open: an account is never deleted and its id, code
+        # and attributes never change, so this only saves reads (one Ledger per engine).
+        self._ids: dict[str, int] = {}
 
     async def start(self) -> None:
         if self._committer is not None:
@@ -150,6 +156,37 @@ class Ledger:
         if (account.kind, account.currency, account.normal_side) != (kind, currency, normal_side):
             raise InvalidEntryError(f"account {code} exists with other attributes")
         return account
+
+    async def account_id(
+        self,
+        *,
+        code: str,
+        kind: str,
+        normal_side: Side,
+        currency: str = "CNY",
+        may_go_negative: bool = False,
+        hot: bool = False,
+    ) -> int:
+        """The id of the account ``code`` names, opening it if need be (:meth:`open_account`).
+
+        For callers that only post to the account: after the first call in a process it
+        costs no database round trip (the request path of every payment and transfer).
+        """
+        known = self._ids.get(code)
+        if known is not None:
+            return known
+        account = await self.open_account(
+            code=code,
+            kind=kind,
+            normal_side=normal_side,
+            currency=currency,
+            may_go_negative=may_go_negative,
+            hot=hot,
+        )
+        if len(self._ids) >= _MAX_CACHED_IDS:
+            self._ids.clear()  # a crude bound: refilling costs one read per account
+        self._ids[code] = account.id
+        return account.id
 
     async def account(self, account_id: int) -> Account:
         async def work(uow: UnitOfWork) -> Account | None:
@@ -285,8 +322,17 @@ class Ledger:
         return await run_unit(self._engine, work)
 
     async def expire_due_holds(self, *, limit: int = 500) -> int:
-        """Release pending holds whose time ran out; returns how many were expired."""
+        """Release pending holds whose time ran out; returns how many were expired.
+
+        A read comes first, so when nothing is due no write transaction is opened.
+        """
         now = self._clock.now()
+
+        async def due(uow: UnitOfWork) -> list[str]:
+            return await repo.due_hold_ids(await uow.connection(), now=now, limit=limit)
+
+        if not await run_unit(self._engine, due, read_only=True):
+            return 0
 
         async def work(uow: UnitOfWork) -> int:
             conn = await uow.connection()

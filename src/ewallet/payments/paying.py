@@ -37,7 +37,6 @@ from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import NotFoundError
 from ewallet.kit.ids import new_id
 from ewallet.ledger import (
-    Account,
     Ledger,
     Transaction,
     TransactionKind,
@@ -104,18 +103,18 @@ async def check_payable(services: PaymentServices, order_id: str) -> OrderView:
 
 @dataclass(frozen=True, slots=True)
 class PaymentAccounts:
-    """The two ledger accounts a payment moves money between."""
+    """The ids of the two ledger accounts a payment moves money between."""
 
-    wallet: Account
-    merchant: Account
+    wallet: int
+    merchant: int
 
 
 async def payment_accounts(
     services: PaymentServices, *, user_id: str, merchant_id: str, currency: str
 ) -> PaymentAccounts:
     """Open (or find) them before the money unit: opening commits on its own."""
-    wallet = await chart.open_account(services.ledger, chart.wallet(user_id, currency))
-    merchant = await chart.open_account(services.ledger, chart.merchant(merchant_id, currency))
+    wallet = await chart.account_id(services.ledger, chart.wallet(user_id, currency))
+    merchant = await chart.account_id(services.ledger, chart.merchant(merchant_id, currency))
     return PaymentAccounts(wallet, merchant)
 
 
@@ -202,8 +201,8 @@ async def settle_order(
         uow,
         transfer(
             key=f"payment:{payment_id}",
-            debit_account_id=accounts.wallet.id,
-            credit_account_id=accounts.merchant.id,
+            debit_account_id=accounts.wallet,
+            credit_account_id=accounts.merchant,
             amount=amount,
             kind=TransactionKind.PAYMENT,
             metadata={

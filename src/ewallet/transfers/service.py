@@ -135,8 +135,8 @@ async def create_transfer(
     engine, clock = services.engine, services.clock
     payee = await preview_transfer(engine, sender_id=sender_id, to_phone=to_phone)
     payee_id = payee.party.user_id
-    source = await chart.open_account(services.ledger, chart.wallet(sender_id, amount.currency))
-    target = await chart.open_account(services.ledger, chart.wallet(payee_id, amount.currency))
+    source = await chart.account_id(services.ledger, chart.wallet(sender_id, amount.currency))
+    target = await chart.account_id(services.ledger, chart.wallet(payee_id, amount.currency))
     transfer_id = new_id("trf")
 
     async def work(uow: UnitOfWork) -> None:
@@ -160,8 +160,8 @@ async def create_transfer(
             uow,
             transfer(
                 key=f"transfer:{transfer_id}",
-                debit_account_id=source.id,
-                credit_account_id=target.id,
+                debit_account_id=source,
+                credit_account_id=target,
                 amount=amount,
                 kind=TransactionKind.TRANSFER,
                 metadata={"transfer_id": transfer_id},

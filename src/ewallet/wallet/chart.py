@@ -90,3 +90,15 @@ async def open_account(ledger: Ledger, spec: AccountSpec) -> Account:
         may_go_negative=spec.may_go_negative,
         hot=spec.hot,
     )
+
+
+async def account_id(ledger: Ledger, spec: AccountSpec) -> int:
+    """The id of the account ``spec`` names, opened if need be; cached by the ledger."""
+    return await ledger.account_id(
+        code=spec.code,
+        kind=spec.kind,
+        normal_side=spec.normal_side,
+        currency=spec.currency,
+        may_go_negative=spec.may_go_negative,
+        hot=spec.hot,
+    )
