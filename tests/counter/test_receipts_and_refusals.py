@@ -9,7 +9,8 @@ import pytest
 
 from ewallet.ledger.verify import verify_ledger
 from tests.account_security.conftest import assert_problem
-from tests.counter.conftest import Counter
+from tests.counter.conftest import Counter, Staffer
+from tests.staff.helpers import staff_token
 
 PHONE = "+8613800002222"
 
@@ -211,3 +212,20 @@ async def test_the_large_cash_report_covers_beijing_days(counter: Counter) -> No
     assert_problem(too_long, 422, "validation_error")
     teller_view = await h.read(teller, "/v1/staff/large-cash-records")
     assert_problem(teller_view, 403, "forbidden")
+
+
+async def test_a_tellers_key_replays_across_their_tokens(counter: Counter) -> None:
+    """Keys are scoped by staff member, not by token: a refreshed token replays too."""
+    h = counter
+    user = await h.user(phone=PHONE)
+    teller = await h.staffer("teller")
+    first = await h.deposit(teller, PHONE, "120.00", "R-2001", key="k-9")
+    assert first.status_code == 201, first.text
+    token = await staff_token(h.engine, h.security, h.settings, h.clock, teller.id)
+    refreshed = Staffer(teller.id, teller.role, token)
+    assert refreshed.token != teller.token
+    replay = await h.deposit(refreshed, PHONE, "120.00", "R-2001", key="k-9")
+    assert replay.status_code == 201
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.json() == first.json()
+    assert await h.balance(user) == 120_00

@@ -87,16 +87,18 @@ CurrentUser = Annotated[Principal, Depends(current_principal)]
 
 
 async def idempotency_scope(request: Request) -> str:
-    """Scope Idempotency-Keys by user, not by token: a refreshed token must replay too."""
+    """Scope Idempotency-Keys by user or staff member, not by token: a refreshed token must
+    replay too."""
     token = bearer_token(request)
     if token is None:
         return "anonymous"
     if token.startswith("mk_"):  # merchant API keys: hashed, never stored in clear
         return "merchant-key:" + sha256_hex(token)
-    try:
-        claims = app_security(request.app).tokens.verify(
-            token, kind="user", now=app_clock(request.app).now()
-        )
-    except UnauthorizedError:
-        return "unverified:" + sha256_hex(token)
-    return "user:" + claims.subject
+    tokens, now = app_security(request.app).tokens, app_clock(request.app).now()
+    for kind in ("user", "staff"):
+        try:
+            claims = tokens.verify(token, kind=kind, now=now)
+        except UnauthorizedError:
+            continue
+        return f"{kind}:{claims.subject}"
+    return "unverified:" + sha256_hex(token)
