@@ -157,6 +157,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         secret_key=SecretStr("test-secret-key-" + "x" * 32),
         pin_pepper=SecretStr("test-pin-pepper-" + "y" * 32),
         log_json=True,
-        # Tests settle unknown outcomes when they choose to (test_settle_job runs the job).
+        # Tests settle unknown outcomes when they choose to (test_settle_job runs the job),
+        # and fold hot accounts' deltas likewise: a background fold would move cached
+        # balances under the "nothing changed" snapshots (test_hot_accounts runs the loop).
         settle_interval_seconds=0,
+        ledger_upkeep_interval_seconds=0,
     )

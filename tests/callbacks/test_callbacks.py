@@ -117,11 +117,33 @@ async def test_agent_logs_a_phone_call_as_a_ticket(world: ChatWorld) -> None:
         )
         assert logged.status_code == 201, logged.text
         assert logged.json()["user_id"] == user_id
-        unknown = await http.post(
+        # A caller without an account (say, one whose registration failed) is not lost:
+        # the ticket carries the number instead of a user.
+        stranger = await http.post(
             "/v1/staff/support/calls",
-            json={"phone": "13600002222", "summary": "x", "outcome": "resolved"},
+            json={
+                "phone": "136 0000 2222",
+                "summary": "cannot register: the code never arrives",
+                "outcome": "resolved",
+            },
         )
-        assert unknown.status_code == 404
+        assert stranger.status_code == 201, stranger.text
+        assert stranger.json()["user_id"] is None
+        shown = await http.get(f"/v1/staff/support/tickets/{stranger.json()['ticket_id']}")
+        assert shown.status_code == 200, shown.text
+        assert (shown.json()["user_id"], shown.json()["phone"]) == (None, "+8613600002222")
+        refused = await http.post(
+            "/v1/staff/support/calls",
+            json={"phone": "not a phone", "summary": "x", "outcome": "resolved"},
+        )
+        assert refused.status_code == 422
     async with world.engine.connect() as conn:
-        ticket = (await conn.execute(select(tickets))).one()
-    assert (ticket.channel, ticket.user_id, ticket.category) == ("phone", user_id, "topup")
+        rows = (await conn.execute(select(tickets).order_by(tickets.c.created_at))).all()
+    known = next(row for row in rows if row.user_id is not None)
+    assert (known.channel, known.user_id, known.category, known.phone) == (
+        "phone",
+        user_id,
+        "topup",
+        None,
+    )
+    assert len(rows) == 2

@@ -40,6 +40,7 @@ def plain_settings(tmp_path: Path) -> Settings:
         var_dir=tmp_path / "var",
         secret_key=SecretStr("test-secret-key-" + "x" * 32),
         pin_pepper=SecretStr("test-pin-pepper-" + "y" * 32),
+        ledger_upkeep_interval_seconds=0,  # no schema here for the ledger's upkeep to use
     )
 
 

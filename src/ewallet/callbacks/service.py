@@ -256,14 +256,16 @@ async def log_call(
     category: str | None,
     outcome: CallOutcome,
 ) -> LoggedCall:
-    """A phone call as a ticket (channel ``phone``), on the caller's account when known."""
+    """A phone call as a ticket (channel ``phone``), on the caller's account when known.
+
+    A caller without an account -- often someone whose registration failed -- gets a
+    ticket all the same, carrying their number, so the follow-up is not lost.
+    """
     number = parse_phone(phone)
 
     async def work(uow: UnitOfWork) -> LoggedCall:
         session = uow.session
         user_id = await session.scalar(select(User.id).where(User.phone == number))
-        if user_id is None:
-            raise NotFoundError("no customer has this phone number")
         subject = f"电话 / Phone call ({outcome}): {summary.strip()}"
         ticket_id = await open_ticket(
             uow,
@@ -277,14 +279,15 @@ async def log_call(
             author_type="agent",
             author_id=actor.id,
             acknowledge=False,
+            phone=None if user_id is not None else number,
         )
         await record_event(
             await uow.connection(),
             clock=clock,
             actor=actor,
             action="support.call_logged",
-            subject_type="user",
-            subject_id=user_id,
+            subject_type="user" if user_id is not None else "ticket",
+            subject_id=user_id if user_id is not None else ticket_id,
             details={"ticket_id": ticket_id, "outcome": outcome},
         )
         return LoggedCall(ticket_id, user_id)

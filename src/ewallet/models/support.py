@@ -63,7 +63,9 @@ class SupportTicket(Base):
         CheckConstraint(_in("category", TICKET_CATEGORIES), name="category_known"),
         CheckConstraint(_in("channel", TICKET_CHANNELS), name="channel_known"),
         CheckConstraint("rating IS NULL OR (rating >= 1 AND rating <= 5)", name="rating_range"),
-        CheckConstraint("user_id IS NOT NULL OR email IS NOT NULL", name="has_customer"),
+        CheckConstraint(
+            "user_id IS NOT NULL OR email IS NOT NULL OR phone IS NOT NULL", name="has_customer"
+        ),
         Index("ix_support_tickets_user_id", "user_id", "id"),
         Index("ix_support_tickets_assignee_id_status", "assignee_id", "status"),
         Index("ix_support_tickets_status_created_at", "status", "created_at"),
@@ -75,6 +77,8 @@ class SupportTicket(Base):
     user_id: Mapped[str | None] = mapped_column(String(32), ForeignKey("users.id"))
     # Where the customer writes from (email tickets); lower-cased.
     email: Mapped[str | None] = mapped_column(String(254))
+    # A caller without an account (a phone call an agent logged): the number, E.164.
+    phone: Mapped[str | None] = mapped_column(String(20))
     subject: Mapped[str] = mapped_column(String(200))
     channel: Mapped[str] = mapped_column(String(10))
     category: Mapped[str] = mapped_column(String(12))

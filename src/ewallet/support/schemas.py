@@ -143,6 +143,7 @@ class StaffTicketOut(BaseModel):
     reference: str
     user_id: str | None
     email: str | None
+    phone: str | None  # a caller without an account (a logged phone call)
     subject: str
     status: Status
     category: Category
@@ -178,6 +179,7 @@ class StaffTicketOut(BaseModel):
             reference=ticket.reference,
             user_id=ticket.user_id,
             email=ticket.email,
+            phone=ticket.phone,
             subject=ticket.subject,
             status=ticket.status,
             category=ticket.category,

@@ -77,6 +77,7 @@ async def open_ticket(
     policy: SupportPolicy | None = None,
     email_message_id: str | None = None,
     acknowledge: bool = True,
+    phone: str | None = None,
 ) -> str:
     """Open a ticket with its first message; returns the ticket id (``tkt_...``).
 
@@ -85,8 +86,10 @@ async def open_ticket(
     response). A customer with a mail address gets an automatic acknowledgement.
     """
     policy = policy or environment_policy()
-    if user_id is None and not email:
-        raise ValidationFailedError("a ticket needs a customer: a user id or an email address")
+    if user_id is None and not email and not phone:
+        raise ValidationFailedError(
+            "a ticket needs a customer: a user id, an email address or a phone number"
+        )
     if priority not in TICKET_PRIORITIES:
         raise ValidationFailedError(f"unknown priority {priority!r}")
     category = category or "other"
@@ -101,6 +104,7 @@ async def open_ticket(
         reference=new_reference(),
         user_id=user_id,
         email=email.strip().lower() if email else None,
+        phone=phone,
         subject=subject,
         channel=channel,
         category=category,
