@@ -1,5 +1,6 @@
-"""Merchant webhooks against a real HTTP receiver (uvicorn on 127.0.0.1, a free port) that
-fails its first two deliveries: retried with back-off, signed, logged, readable."""
+"""Merchant webhooks against a real HTTP receiver (uvicorn on 127.0.0.1, a free port,
+``webhook_receiver``) that fails its first two deliveries: retried with back-off, signed,
+logged, readable."""
 
 from __future__ import annotations
 
@@ -7,69 +8,18 @@ import hashlib
 import hmac
 import json
 import socket
-import threading
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
 import pytest
-import uvicorn
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse
-from starlette.routing import Route
 
 from ewallet.config import Environment
 from ewallet.payments.webhook_destinations import private_addresses_allowed
 from ewallet.payments.webhooks import verify_signature
 from ewallet.worker import OutboxRelay, default_registry
 from tests.payments.conftest import Shop
+from tests.payments.webhook_receiver import Receiver, receiver
 
-
-@dataclass
-class Receiver:
-    """A merchant's endpoint: answers 500 to the first ``failures`` calls, then 200."""
-
-    failures: int
-    calls: list[dict[str, Any]] = field(default_factory=list)
-    url: str = ""
-
-    async def endpoint(self, request: Request) -> PlainTextResponse:
-        body = (await request.body()).decode()
-        self.calls.append(
-            {"headers": dict(request.headers), "body": body, "path": request.url.path}
-        )
-        if len(self.calls) <= self.failures:
-            return PlainTextResponse("try later", status_code=500)
-        return PlainTextResponse("ok")
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    state = Receiver(failures=2)
-    app = Starlette(routes=[Route("/{path:path}", state.endpoint, methods=["POST"])])
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(app, ws="none", lifespan="off", log_config=None, timeout_graceful_shutdown=1)
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive(), "the receiver stopped before it started"
-        assert time.monotonic() < deadline, "the receiver did not start in time"
-        time.sleep(0.01)
-    state.url = f"http://127.0.0.1:{port}"
-    try:
-        yield state
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        listener.close()
+__all__ = ["receiver"]  # the fixture
 
 
 def relay_for(shop: Shop) -> OutboxRelay:

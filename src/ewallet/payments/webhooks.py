@@ -6,11 +6,13 @@ webhook leaves for a change that rolled back. The handler signs each attempt::
 
     Wallet-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>
 
-posts it to the order's ``notify_url`` (else the merchant's ``webhook_url``), writes one
-``webhook_deliveries`` row per attempt, and raises on anything but a 2xx: the relay then
-retries with exponential back-off (``ewallet.worker.relay``) until the merchant answers 2xx
-or the attempts run out. Delivery is at least once: merchants deduplicate by the event id
-(``Wallet-Event-Id``, also ``id`` in the body).
+posts it to the order's ``notify_url`` (else the merchant's ``webhook_url``) -- at an address
+checked once and pinned (``webhook_destinations``, ``pinned_transport``), never following a
+redirect -- writes one ``webhook_deliveries`` row per attempt, and raises on anything but a
+2xx (a 3xx included): the relay then retries with exponential back-off
+(``ewallet.worker.relay``) until the merchant answers 2xx or the attempts run out. Delivery
+is at least once: merchants deduplicate by the event id (``Wallet-Event-Id``, also ``id`` in
+the body).
 """
 
 from __future__ import annotations
@@ -34,7 +36,13 @@ from ewallet.kit.ids import new_id
 from ewallet.kit.pagination import Page, check_limit, decode_cursor, encode_cursor
 from ewallet.merchants.service import webhook_secret
 from ewallet.models.merchants import WebhookDelivery
-from ewallet.payments.webhook_destinations import destination_refusal
+from ewallet.payments.pinned_transport import pinned_client
+from ewallet.payments.webhook_destinations import (
+    DestinationError,
+    Resolver,
+    resolve_destination,
+    system_resolver,
+)
 from ewallet.security.context import SecurityContext
 from ewallet.worker.outbox import enqueue
 from ewallet.worker.registry import DeliveredEvent, HandlerRegistry
@@ -116,6 +124,7 @@ class WebhookSender:
     clock: Clock
     engine: AsyncEngine | None = None
     security: SecurityContext | None = None
+    resolve: Resolver = system_resolver  # tests answer for the merchant's DNS
     _own_engine: bool = field(default=False, init=False)
 
     def _resources(self) -> tuple[AsyncEngine, SecurityContext]:
@@ -142,13 +151,17 @@ class WebhookSender:
         started = time.monotonic()
         status: int | None = None
         error: str | None = None
-        refusal = await destination_refusal(url, self.settings)
-        if refusal is not None:
-            # Logged for the merchant to see; the outbox gives up after its attempts.
-            await self._log(event, status=None, error=refusal[:300], duration_ms=0)
-            raise WebhookRejectedError(f"webhook {payload['event_id']}: {refusal}")
         try:
-            async with httpx.AsyncClient(timeout=self.settings.webhook_timeout_seconds) as client:
+            # Resolved once: the client connects to these checked addresses only.
+            destination = await resolve_destination(url, self.settings, resolve=self.resolve)
+        except DestinationError as refusal:
+            # Logged for the merchant to see; the outbox gives up after its attempts.
+            elapsed_ms = int((time.monotonic() - started) * 1000)
+            await self._log(event, status=None, error=str(refusal)[:300], duration_ms=elapsed_ms)
+            raise WebhookRejectedError(f"webhook {payload['event_id']}: {refusal}") from refusal
+        try:
+            timeout = self.settings.webhook_timeout_seconds
+            async with pinned_client(destination, timeout=timeout) as client:
                 response = await client.post(url, content=body.encode(), headers=headers)
             status = response.status_code
             if not 200 <= status < 300:
