@@ -24,7 +24,8 @@ body is :func:`settle_order`, which payment-code charges reuse with their own ch
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -36,6 +37,7 @@ from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import NotFoundError
 from ewallet.kit.ids import new_id
+from ewallet.kit.money import Money
 from ewallet.ledger import (
     Ledger,
     Transaction,
@@ -48,7 +50,6 @@ from ewallet.notify.service import notify_user
 from ewallet.payments import password_free
 from ewallet.payments import repository as repo
 from ewallet.payments.errors import MerchantNotSupportedError, OrderNotPayableError
-from ewallet.payments.orders import webhook_url_for
 from ewallet.payments.schemas import order_document
 from ewallet.payments.views import OrderView, PaymentView
 from ewallet.payments.webhooks import queue_order_event
@@ -118,6 +119,14 @@ async def payment_accounts(
     return PaymentAccounts(wallet, merchant)
 
 
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """What :func:`settle_order` wrote, as the views a re-read would give."""
+
+    payment: PaymentView
+    order: OrderView  # the order as paid
+
+
 async def settle_order(
     uow: UnitOfWork,
     services: PaymentServices,
@@ -128,7 +137,9 @@ async def settle_order(
     accounts: PaymentAccounts,
     channel: SpendChannel,
     auth: AuthStrength,
-) -> PaymentView:
+    merchant: Any = None,
+    payer: User | None = None,
+) -> Settlement:
     """Pay ``order`` from ``user_id``'s wallet inside the caller's unit (module doc, 4-5).
 
     The one place money moves from a wallet to a merchant for an order: ``POST
@@ -137,12 +148,17 @@ async def settle_order(
     ``account_frozen``), posts the ledger entry (``insufficient_balance``), writes the
     payment, the merchant's webhook and the payer's notice. Raises on any refusal, and the
     caller's unit then rolls all of it back.
+
+    A caller that already read the merchant's row in this unit passes it as ``merchant``,
+    and one that locked the payer's row (``FOR UPDATE``) in this unit as ``payer``: each
+    saves a statement. The views returned are built from what was written, not re-read.
     """
     clock = services.clock
     conn = await uow.connection()
     now = clock.now()
     amount = order.amount
-    merchant = await repo.merchant_row(conn, order.merchant_id)
+    if merchant is None:
+        merchant = await repo.merchant_row(conn, order.merchant_id)
     check_merchant(merchant)  # a merchant disabled since the first read
     claimed = await conn.execute(
         update(repo.orders)
@@ -166,19 +182,32 @@ async def settle_order(
         reference=f"payment:{payment_id}",
         now=now,
         policy=SpendingPolicy.from_settings(services.settings),
+        locked=payer,
+        new_reference=True,  # payment_id is drawn for this payment; a retry rolled back
+        wallet_account_id=accounts.wallet,
     )
     # The webhook and the notice are written before the ledger entry: posting locks the
     # merchant's account row (hot: every payment to the merchant touches it) until
     # commit, so the fewer statements after it, the more payments it takes per second.
     # A refusal there (insufficient_balance) still rolls all of them back.
-    paid = await repo.order_view(conn, order.id, now=now)
-    assert paid is not None
+    # The order as the claim left it: only those columns change while it awaits payment,
+    # and no payment (so nothing refunded) existed before this one.
+    paid = replace(
+        order,
+        merchant_name=merchant.name,
+        status="paid",
+        payment_id=payment_id,
+        refunded=Money(0, amount.currency),
+        paid_at=now,
+    )
+    # As webhook_url_for, without reading the merchant's row again.
+    url = paid.notify_url if paid.notify_url is not None else merchant.webhook_url
     await queue_order_event(
         uow,
         clock=clock,
         merchant_id=order.merchant_id,
         order_id=order.id,
-        url=await webhook_url_for(uow, paid),
+        url=url,
         event_type="order.paid",
         data={"order": order_document(paid), "payment_id": payment_id},
     )
@@ -228,9 +257,20 @@ async def settle_order(
             updated_at=now,
         )
     )
-    view = await repo.payment_view(conn, payment_id)
-    assert view is not None
-    return view
+    payment = PaymentView(
+        id=payment_id,
+        order_id=order.id,
+        merchant_id=order.merchant_id,
+        merchant_name=merchant.name,
+        subject=order.subject,
+        user_id=user_id,
+        amount=amount,
+        refunded=Money(0, amount.currency),
+        status="succeeded",
+        ledger_transaction_id=posted.id,
+        created_at=now,
+    )
+    return Settlement(payment, paid)
 
 
 async def pay_order(
@@ -264,7 +304,7 @@ async def pay_order(
     payment_id = new_id("pay")
 
     async def work(uow: UnitOfWork) -> PaymentView:
-        return await settle_order(
+        settled = await settle_order(
             uow,
             services,
             order=order,
@@ -274,6 +314,7 @@ async def pay_order(
             channel=SpendChannel.PAYMENT,
             auth=auth,
         )
+        return settled.payment
 
     try:
         return await run_unit(engine, work)

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -58,11 +58,12 @@ from ewallet.payments.paying import (
     payment_accounts,
     settle_order,
 )
-from ewallet.payments.payment_code import PaymentCodeInvalidError, candidates
+from ewallet.payments.payment_code import PaymentCodeInvalidError, candidates, time_step
 from ewallet.payments.payment_code_secrets import (
     UserSecret,
     code_charges,
-    freeze_epoch,
+    code_secrets,
+    freeze_epoch_query,
     secret_by_lookup,
 )
 from ewallet.payments.views import OrderView, PaymentView
@@ -108,11 +109,17 @@ class ChargeView:
 
 @dataclass(frozen=True, slots=True)
 class CodeUse:
-    """A code that verified: whose it is and which (step, counter) it uses up."""
+    """A code that verified: whose it is and which (step, counter) it uses up.
+
+    ``newest_step`` is the newest step accepted when it verified: while it is still the
+    newest, the code reads the same (same candidates), so a later unit need not verify it
+    again as long as the secret's row is unchanged.
+    """
 
     secret: UserSecret
     step: int
     counter: int
+    newest_step: int
 
 
 async def _charge_view(conn: AsyncConnection, row: Any, *, now: datetime) -> ChargeView:
@@ -128,57 +135,92 @@ async def _verified(
     conn: AsyncConnection, services: PaymentServices, code: str, *, now: datetime
 ) -> CodeUse:
     """Find the code's user by its lookup part and check its one-time value (step 2)."""
-    for candidate in candidates(code, now=now, blinding=services.security.digest):
+    readings = candidates(code, now=now, blinding=services.security.digest)
+    for candidate in readings:
         secret = await secret_by_lookup(conn, services.security.cipher, candidate.lookup_id)
         if secret is not None and candidate.matches(secret.secret):
-            return CodeUse(secret, candidate.step, candidate.counter)
+            return CodeUse(secret, candidate.step, candidate.counter, readings[0].step)
     raise PaymentCodeInvalidError("this payment code is not valid")
 
 
+@dataclass(frozen=True, slots=True)
+class _ClaimState:
+    """What the claim checks under the lock, read in one statement."""
+
+    sealed: str | None  # the secret's stored form now (None: the row is gone)
+    used: bool  # a charge already took this (step, counter)
+    epoch: int  # the newest freeze/unfreeze event
+
+
+async def _claim_state(conn: AsyncConnection, use: CodeUse) -> _ClaimState:
+    user_id = use.secret.user_id
+    sealed = select(code_secrets.c.secret_encrypted).where(
+        code_secrets.c.lookup_id == use.secret.lookup_id
+    )
+    used = exists().where(
+        code_charges.c.user_id == user_id,
+        code_charges.c.step == use.step,
+        code_charges.c.counter == use.counter,
+    )
+    statement = select(
+        sealed.scalar_subquery().label("sealed"),
+        used.label("used"),
+        freeze_epoch_query(user_id).scalar_subquery().label("epoch"),
+    )
+    row = (await conn.execute(statement)).one()
+    return _ClaimState(row.sealed, bool(row.used), int(row.epoch))
+
+
 async def _claim_code(
-    uow: UnitOfWork, services: PaymentServices, code: str, *, user_id: str, now: datetime
+    uow: UnitOfWork, services: PaymentServices, code: str, *, seen: CodeUse, now: datetime
 ) -> tuple[User, CodeUse]:
-    """Steps 2-3 under the user's row lock: the code is valid and unused, the account active."""
+    """Steps 2-3 under the user's row lock: the code is valid and unused, the account active.
+
+    ``seen`` is the look-up unit's verification. It stands if the code still reads the
+    same (the newest accepted step has not moved on) and the secret's row still holds what
+    it verified against; otherwise the code is verified afresh, as the look-up did.
+    """
+    user_id = seen.secret.user_id
     user = await locked_user(uow, user_id)
     conn = await uow.connection()
-    use = await _verified(conn, services, code, now=now)
-    if use.secret.user_id != user_id:  # the secret moved between reads: treat as unknown
+    use = seen
+    if time_step(now) != seen.newest_step:
+        use = await _verified(conn, services, code, now=now)
+    state = await _claim_state(conn, use) if use.secret.user_id == user_id else None
+    if state is not None and state.sealed != use.secret.sealed:
+        use = await _verified(conn, services, code, now=now)  # the secret changed meanwhile
+        state = await _claim_state(conn, use) if use.secret.user_id == user_id else None
+    if state is None:  # the secret moved between reads: treat as unknown
         raise PaymentCodeInvalidError("this payment code is not valid")
-    used = await conn.execute(
-        select(code_charges.c.id).where(
-            code_charges.c.user_id == user_id,
-            code_charges.c.step == use.step,
-            code_charges.c.counter == use.counter,
-        )
-    )
-    if used.first() is not None:
+    if state.used:
         raise PaymentCodeInvalidError("this payment code was already used")
     ensure_active(user)
-    if use.secret.freeze_event_id < await freeze_epoch(conn, user_id):
+    if use.secret.freeze_event_id < state.epoch:
         raise PaymentCodeInvalidError("this payment code was made before a freeze")
     return user, use
 
 
 async def _look_up(
     services: PaymentServices, *, merchant_id: str, request: ChargeRequest
-) -> ChargeView | str:
+) -> ChargeView | CodeUse:
     """Steps 1-2 reading only: the merchant's earlier charge with this ``out_trade_no`` if
-    there is one, else the id of the user the code belongs to (one read unit for both)."""
+    there is one, else the verified code, whose user it is (one read unit for both)."""
 
-    async def work(uow: UnitOfWork) -> ChargeView | str:
+    async def work(uow: UnitOfWork) -> ChargeView | CodeUse:
         conn = await uow.connection()
         now = services.clock.now()
-        check_merchant(await repo.merchant_row(conn, merchant_id))
-        order = await repo.order_by_out_trade_no(
+        merchant = await repo.merchant_and_order_number(
             conn, merchant_id=merchant_id, out_trade_no=request.out_trade_no
         )
-        if order is None:
-            use = await _verified(conn, services, request.payment_code, now=now)
-            return use.secret.user_id
+        check_merchant(merchant)
+        if merchant.order_id is None:
+            return await _verified(conn, services, request.payment_code, now=now)
         row = (
-            await conn.execute(select(code_charges).where(code_charges.c.order_id == order.id))
+            await conn.execute(
+                select(code_charges).where(code_charges.c.order_id == merchant.order_id)
+            )
         ).first()
-        if row is None or order.request_hash != request.digest():
+        if row is None or merchant.order_request_hash != request.digest():
             raise OutTradeNoConflictError(
                 "this out_trade_no was already used for an order with other content"
             )
@@ -190,63 +232,85 @@ async def _look_up(
 async def _insert_order(
     conn: AsyncConnection,
     *,
-    merchant_id: str,
+    merchant: Any,
     request: ChargeRequest,
     now: datetime,
-) -> str:
-    order_id = new_id("ord")
+) -> OrderView:
+    """Write the charge's order; return its view as a read back would show it."""
+    order = OrderView(
+        id=new_id("ord"),
+        merchant_id=merchant.id,
+        merchant_name=merchant.name,
+        out_trade_no=request.out_trade_no,
+        amount=request.amount,
+        subject=request.subject,
+        notify_url=None,
+        status="awaiting_payment",
+        payment_id=None,
+        refunded=Money(0, request.amount.currency),
+        expires_at=now + timedelta(seconds=CONFIRM_SECONDS),
+        paid_at=None,
+        closed_at=None,
+        created_at=now,
+    )
     await conn.execute(
         insert(repo.orders).values(
-            id=order_id,
-            merchant_id=merchant_id,
-            out_trade_no=request.out_trade_no,
-            amount=request.amount.minor,
-            currency=request.amount.currency,
-            subject=request.subject,
-            notify_url=None,
-            status="awaiting_payment",
+            id=order.id,
+            merchant_id=order.merchant_id,
+            out_trade_no=order.out_trade_no,
+            amount=order.amount.minor,
+            currency=order.amount.currency,
+            subject=order.subject,
+            notify_url=order.notify_url,
+            status=order.status,
             request_hash=request.digest(),
             payment_id=None,
-            expires_at=now + timedelta(seconds=CONFIRM_SECONDS),
+            expires_at=order.expires_at,
             paid_at=None,
             closed_at=None,
             created_at=now,
             updated_at=now,
         )
     )
-    return order_id
+    return order
 
 
 async def _insert_charge(
     conn: AsyncConnection,
     *,
-    order_id: str,
-    merchant_id: str,
+    order: OrderView,
     use: CodeUse,
-    amount: Money,
     now: datetime,
     payment_id: str | None,
-) -> Any:
-    charge_id = new_id("pcc")
+) -> ChargeView:
+    """Write the charge's row (using the code up); return its view without reading it back."""
+    view = ChargeView(
+        id=new_id("pcc"),
+        status="pending" if payment_id is None else "succeeded",
+        order=order,
+        payment_id=payment_id,
+        auth=None if payment_id is None else AuthStrength.NONE.value,
+        expires_at=now + timedelta(seconds=CONFIRM_SECONDS),
+    )
     await conn.execute(
         insert(code_charges).values(
-            id=charge_id,
-            order_id=order_id,
-            merchant_id=merchant_id,
+            id=view.id,
+            order_id=order.id,
+            merchant_id=order.merchant_id,
             user_id=use.secret.user_id,
             step=use.step,
             counter=use.counter,
-            amount=amount.minor,
-            currency=amount.currency,
-            status="pending" if payment_id is None else "succeeded",
-            auth=None if payment_id is None else AuthStrength.NONE.value,
+            amount=order.amount.minor,
+            currency=order.amount.currency,
+            status=view.status,
+            auth=view.auth,
             payment_id=payment_id,
-            expires_at=now + timedelta(seconds=CONFIRM_SECONDS),
+            expires_at=view.expires_at,
             created_at=now,
             completed_at=None if payment_id is None else now,
         )
     )
-    return (await conn.execute(select(code_charges).where(code_charges.c.id == charge_id))).one()
+    return view
 
 
 async def charge(
@@ -272,21 +336,28 @@ async def _charge_once(
         if found.status == "pending":
             raise found.step_up()
         return found, False
-    user_id = found
+    seen = found
+    user_id = seen.secret.user_id
     accounts = await payment_accounts(
         services, user_id=user_id, merchant_id=merchant_id, currency=request.amount.currency
     )
     clock = services.clock
 
+    async def claimed(uow: UnitOfWork, now: datetime) -> tuple[User, CodeUse, Any, OrderView]:
+        """Claim the code and write the order. The merchant's row is read in this unit for
+        the order's view, and settle_order re-checks it (disabled since the look-up?)."""
+        user, use = await _claim_code(uow, services, request.payment_code, seen=seen, now=now)
+        conn = await uow.connection()
+        merchant = await repo.merchant_row(conn, merchant_id)
+        order = await _insert_order(conn, merchant=merchant, request=request, now=now)
+        return user, use, merchant, order
+
     async def without_pin(uow: UnitOfWork) -> ChargeView:
         now = clock.now()
-        _, use = await _claim_code(uow, services, request.payment_code, user_id=user_id, now=now)
+        user, use, merchant, order = await claimed(uow, now)
         conn = await uow.connection()
-        order_id = await _insert_order(conn, merchant_id=merchant_id, request=request, now=now)
-        order = await repo.order_view(conn, order_id, now=now)
-        assert order is not None
         payment_id = new_id("pay")
-        await settle_order(
+        settled = await settle_order(
             uow,
             services,
             order=order,
@@ -295,33 +366,18 @@ async def _charge_once(
             accounts=accounts,
             channel=SpendChannel.PAYMENT_CODE,
             auth=AuthStrength.NONE,
+            merchant=merchant,
+            payer=user,
         )
-        row = await _insert_charge(
-            conn,
-            order_id=order_id,
-            merchant_id=merchant_id,
-            use=use,
-            amount=request.amount,
-            now=now,
-            payment_id=payment_id,
+        return await _insert_charge(
+            conn, order=settled.order, use=use, now=now, payment_id=payment_id
         )
-        return await _charge_view(conn, row, now=now)
 
     async def pending(uow: UnitOfWork) -> ChargeView:
         now = clock.now()
-        user, use = await _claim_code(uow, services, request.payment_code, user_id=user_id, now=now)
+        user, use, _, order = await claimed(uow, now)
         conn = await uow.connection()
-        order_id = await _insert_order(conn, merchant_id=merchant_id, request=request, now=now)
-        row = await _insert_charge(
-            conn,
-            order_id=order_id,
-            merchant_id=merchant_id,
-            use=use,
-            amount=request.amount,
-            now=now,
-            payment_id=None,
-        )
-        view = await _charge_view(conn, row, now=now)
+        view = await _insert_charge(conn, order=order, use=use, now=now, payment_id=None)
         await notify_user(
             uow.session,
             clock=clock,
@@ -407,16 +463,18 @@ async def confirm(
         )
         if claimed.rowcount != 1:
             raise OrderNotPayableError("the charge was confirmed or expired meanwhile")
-        view = await settle_order(
-            uow,
-            services,
-            order=order,
-            user_id=user_id,
-            payment_id=payment_id,
-            accounts=accounts,
-            channel=SpendChannel.PAYMENT_CODE,
-            auth=AuthStrength.PIN,
-        )
+        view = (
+            await settle_order(
+                uow,
+                services,
+                order=order,
+                user_id=user_id,
+                payment_id=payment_id,
+                accounts=accounts,
+                channel=SpendChannel.PAYMENT_CODE,
+                auth=AuthStrength.PIN,
+            )
+        ).payment
         await conn.execute(
             update(code_charges)
             .where(code_charges.c.id == challenge_id)

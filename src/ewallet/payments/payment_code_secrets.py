@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, cast
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Select, Table, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -53,6 +53,7 @@ class UserSecret:
     lookup_id: int
     secret: bytes
     freeze_event_id: int
+    sealed: str  # the stored (encrypted) form: equal again means the row is unchanged
 
 
 def _context(user_id: str) -> str:
@@ -65,17 +66,21 @@ def _seal(cipher: FieldCipher, user_id: str, secret: bytes) -> str:
 
 def _opened(cipher: FieldCipher, row: Any) -> UserSecret:
     secret = base64.b64decode(cipher.decrypt(row.secret_encrypted, context=_context(row.user_id)))
-    return UserSecret(row.user_id, row.lookup_id, secret, row.freeze_event_id)
+    return UserSecret(row.user_id, row.lookup_id, secret, row.freeze_event_id, row.secret_encrypted)
 
 
-async def freeze_epoch(conn: AsyncConnection, user_id: str) -> int:
-    """The id of the user's newest freeze or unfreeze audit event (0: never frozen)."""
-    statement = select(func.coalesce(func.max(audit_events.c.id), 0)).where(
+def freeze_epoch_query(user_id: str) -> Select[Any]:
+    """The query of :func:`freeze_epoch`, to fold into a statement with other reads."""
+    return select(func.coalesce(func.max(audit_events.c.id), 0)).where(
         audit_events.c.subject_id == user_id,
         audit_events.c.subject_type == "user",
         audit_events.c.action.in_(FREEZE_ACTIONS),
     )
-    return int((await conn.execute(statement)).scalar_one())
+
+
+async def freeze_epoch(conn: AsyncConnection, user_id: str) -> int:
+    """The id of the user's newest freeze or unfreeze audit event (0: never frozen)."""
+    return int((await conn.execute(freeze_epoch_query(user_id))).scalar_one())
 
 
 async def secret_by_lookup(
@@ -112,8 +117,9 @@ async def current_secret(
     if row is not None and row.freeze_event_id >= epoch:
         return _opened(cipher, row)
     secret = secrets.token_bytes(32)
+    sealed = _seal(cipher, user_id, secret)
     values = {
-        "secret_encrypted": _seal(cipher, user_id, secret),
+        "secret_encrypted": sealed,
         "freeze_event_id": epoch,
         "rotated_at": now,
     }
@@ -129,7 +135,7 @@ async def current_secret(
         await conn.execute(
             update(code_secrets).where(code_secrets.c.user_id == user_id).values(**values)
         )
-    return UserSecret(user_id, lookup_id, secret, epoch)
+    return UserSecret(user_id, lookup_id, secret, epoch, sealed)
 
 
 async def next_counter(conn: AsyncConnection, *, user_id: str, step: int) -> int | None:

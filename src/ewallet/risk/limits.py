@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time
-from typing import Final, Literal, cast
+from typing import Any, Final, Literal, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Select, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ewallet.kit.money import Money
@@ -73,10 +73,9 @@ def period_end(allowance: ClassAllowance, now: datetime) -> datetime | None:
     return datetime(local.year + 1, 1, 1, tzinfo=CHINA_TIME)
 
 
-async def balance_payments(
-    conn: AsyncConnection, *, wallet_account_id: int, since: datetime | None
-) -> int:
-    """Minor units paid out of the wallet by payments, transfers and bills since ``since``."""
+def balance_payments_query(*, wallet_account_id: int, since: datetime | None) -> Select[Any]:
+    """The query of :func:`balance_payments`, for callers that fold it into one statement
+    with other reads (each statement costs a compile and a round trip on the spend path)."""
     statement = (
         select(func.coalesce(func.sum(postings.c.amount), 0))
         .select_from(postings.join(transactions, transactions.c.id == postings.c.transaction_id))
@@ -88,7 +87,20 @@ async def balance_payments(
     )
     if since is not None:
         statement = statement.where(postings.c.created_at >= since)
+    return statement
+
+
+async def balance_payments(
+    conn: AsyncConnection, *, wallet_account_id: int, since: datetime | None
+) -> int:
+    """Minor units paid out of the wallet by payments, transfers and bills since ``since``."""
+    statement = balance_payments_query(wallet_account_id=wallet_account_id, since=since)
     return int((await conn.execute(statement)).scalar_one())
+
+
+def allowance_left(allowance: ClassAllowance, used: int) -> Money:
+    """What the allowance leaves after ``used`` minor units (never below zero)."""
+    return Money(max(0, allowance.allowance.minor - used), allowance.allowance.currency)
 
 
 async def remaining_allowance(
@@ -105,4 +117,4 @@ async def remaining_allowance(
     used = await balance_payments(
         conn, wallet_account_id=wallet_account_id, since=period_start(allowance, now)
     )
-    return Money(max(0, allowance.allowance.minor - used), allowance.allowance.currency)
+    return allowance_left(allowance, used)

@@ -40,7 +40,7 @@ from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any, Final, Literal, cast
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Select, Table, and_, case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ewallet.config import Settings
@@ -55,14 +55,23 @@ from ewallet.models.spending import SpendRecord
 from ewallet.risk.limits import (
     CHINA_TIME,
     ClassAllowance,
+    allowance_left,
+    balance_payments_query,
     class_allowances,
     period_end,
-    remaining_allowance,
+    period_start,
 )
 from ewallet.wallet import chart
 
 spend_records = cast(Table, SpendRecord.__table__)
 users = cast(Table, User.__table__)
+
+
+class _Unknown:
+    """The caller does not know the wallet's ledger account (None means it has none)."""
+
+
+UNKNOWN: Final = _Unknown()
 
 
 class SpendChannel(StrEnum):
@@ -182,38 +191,48 @@ class DayUsage:
     static_qr: int = 0
 
 
+def _day_usage_query(*, user_id: str, currency: str, now: datetime) -> Select[Any]:
+    """One row of today's totals (conditional sums, so it can carry other columns too)."""
+    start = china_day_start(now)
+    amount = spend_records.c.amount
+    no_pin = spend_records.c.auth == AuthStrength.NONE.value
+
+    def summed(value: Any, condition: Any = None) -> Any:
+        term = value if condition is None else case((condition, value), else_=0)
+        return func.coalesce(func.sum(term), 0)
+
+    return select(
+        summed(amount).label("total"),
+        summed(amount, no_pin).label("no_pin"),
+        summed(1, no_pin).label("no_pin_count"),
+        summed(
+            amount, and_(no_pin, spend_records.c.channel == SpendChannel.PAYMENT_CODE.value)
+        ).label("payment_code_no_pin"),
+        summed(amount, spend_records.c.channel == SpendChannel.STATIC_QR.value).label("static_qr"),
+    ).where(
+        spend_records.c.user_id == user_id,
+        spend_records.c.currency == currency,
+        spend_records.c.created_at >= start,
+        spend_records.c.created_at < start + timedelta(days=1),
+        spend_records.c.released_at.is_(None),
+    )
+
+
+def _usage_of(row: Any) -> DayUsage:
+    return DayUsage(
+        int(row.total),
+        int(row.no_pin),
+        int(row.no_pin_count),
+        int(row.payment_code_no_pin),
+        int(row.static_qr),
+    )
+
+
 async def day_usage(
     conn: AsyncConnection, *, user_id: str, currency: str, now: datetime
 ) -> DayUsage:
-    start = china_day_start(now)
-    statement = (
-        select(
-            spend_records.c.channel,
-            spend_records.c.auth,
-            func.coalesce(func.sum(spend_records.c.amount), 0).label("amount"),
-            func.count().label("spends"),
-        )
-        .where(
-            spend_records.c.user_id == user_id,
-            spend_records.c.currency == currency,
-            spend_records.c.created_at >= start,
-            spend_records.c.created_at < start + timedelta(days=1),
-            spend_records.c.released_at.is_(None),
-        )
-        .group_by(spend_records.c.channel, spend_records.c.auth)
-    )
-    total = no_pin = no_pin_count = payment_code = static_qr = 0
-    for row in (await conn.execute(statement)).all():
-        amount, spends = int(row.amount), int(row.spends)
-        total += amount
-        if row.auth == AuthStrength.NONE:
-            no_pin += amount
-            no_pin_count += spends
-            if row.channel == SpendChannel.PAYMENT_CODE:
-                payment_code += amount
-        if row.channel == SpendChannel.STATIC_QR:
-            static_qr += amount
-    return DayUsage(total, no_pin, no_pin_count, payment_code, static_qr)
+    statement = _day_usage_query(user_id=user_id, currency=currency, now=now)
+    return _usage_of((await conn.execute(statement)).one())
 
 
 # ------------------------------------------------------------------------------ limits
@@ -341,19 +360,32 @@ async def _standing(
     tier: int,
     currency: str,
     now: datetime,
+    wallet_account_id: int | _Unknown | None = UNKNOWN,
 ) -> _Standing:
-    account = await ledger_repository.get_account_by_code(
-        conn, chart.wallet(user_id, currency).code
+    """Read the day's usage and the class allowance used, in one statement.
+
+    ``wallet_account_id``: the wallet's ledger account if the caller has it (None: the
+    wallet has none yet, so nothing was paid from it); looked up otherwise.
+    """
+    if isinstance(wallet_account_id, _Unknown):
+        account = await ledger_repository.get_account_by_code(
+            conn, chart.wallet(user_id, currency).code
+        )
+        wallet_account_id = account.id if account else None
+    allowance = policy.class_allowances[tier]
+    statement = _day_usage_query(user_id=user_id, currency=currency, now=now)
+    if wallet_account_id is not None:
+        class_paid = balance_payments_query(
+            wallet_account_id=wallet_account_id, since=period_start(allowance, now)
+        )
+        statement = statement.add_columns(class_paid.scalar_subquery().label("class_paid"))
+    row = (await conn.execute(statement)).one()
+    class_remaining = (
+        allowance.allowance
+        if wallet_account_id is None
+        else allowance_left(allowance, int(row.class_paid))
     )
-    class_remaining = await remaining_allowance(
-        conn,
-        tier=tier,
-        wallet_account_id=account.id if account else None,
-        now=now,
-        allowances=policy.class_allowances,
-    )
-    usage = await day_usage(conn, user_id=user_id, currency=currency, now=now)
-    return _Standing(tier, currency, now, usage, Money(class_remaining.minor, currency))
+    return _Standing(tier, currency, now, _usage_of(row), Money(class_remaining.minor, currency))
 
 
 # ----------------------------------------------------------------------------- the API
@@ -369,6 +401,9 @@ async def reserve_spend(
     reference: str,
     now: datetime,
     policy: SpendingPolicy,
+    locked: User | None = None,
+    new_reference: bool = False,
+    wallet_account_id: int | _Unknown | None = UNKNOWN,
 ) -> None:
     """Check every limit that applies to this spend and count it; raise ``limit_exceeded``.
 
@@ -377,19 +412,36 @@ async def reserve_spend(
     (:func:`~ewallet.identity.payment_password.ensure_not_frozen`): it checks the account
     is active itself, under the stronger lock. A reference already recorded is not counted
     twice. Rolling the unit back removes the record.
+
+    Statements this costs can be saved by what the caller already holds (the charge path
+    is CPU-bound on them): ``locked``, the user's row the caller locked ``FOR UPDATE`` in
+    this unit; ``new_reference``, when ``reference`` cannot have been recorded (made of an
+    id drawn for this spend; the unique constraint would refuse a repeat anyway);
+    ``wallet_account_id``, the wallet's ledger account in ``amount``'s currency.
     """
     if not amount.is_positive():
         raise ValueError("a spend must be positive")
-    user = await locked_user(uow, user_id)
+    user = locked if locked is not None else await locked_user(uow, user_id)
+    if user.id != user_id:
+        raise ValueError("the locked user is not the spender")
     ensure_active(user)
     conn = await uow.connection()
-    existing = (
-        await conn.execute(select(spend_records.c.id).where(spend_records.c.reference == reference))
-    ).first()
-    if existing is not None:
-        return
+    if not new_reference:
+        existing = (
+            await conn.execute(
+                select(spend_records.c.id).where(spend_records.c.reference == reference)
+            )
+        ).first()
+        if existing is not None:
+            return
     standing = await _standing(
-        conn, policy, user_id=user_id, tier=user.tier, currency=amount.currency, now=now
+        conn,
+        policy,
+        user_id=user_id,
+        tier=user.tier,
+        currency=amount.currency,
+        now=now,
+        wallet_account_id=wallet_account_id,
     )
     for limit in applicable_limits(policy, standing, channel, auth):
         if limit.refuses(amount):
