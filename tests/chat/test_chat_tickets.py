@@ -71,6 +71,10 @@ async def test_an_agent_ending_a_chat_resolves_its_ticket_with_the_transcript(
     assert ticket.channel == "chat"
     assert ticket.status == "resolved"
     assert ticket.resolved_at is not None
+    # The agent's answers in the chat were the ticket's first response, and it is theirs.
+    assert ticket.first_response_at is not None
+    assert ticket.first_response_at <= ticket.resolved_at
+    assert ticket.assignee_id == agent_id
     (note,) = [line for line in lines if line.author_type == "system"]
     assert note.internal is False
     assert "my withdrawal has not arrived" in note.body

@@ -10,6 +10,7 @@ of work, through the support module's own ticket services.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Literal
 
 from ewallet.audit.service import Actor, record_event
@@ -22,7 +23,8 @@ from ewallet.kit.db.uow import UnitOfWork
 from ewallet.kit.i18n import ZH_CN
 from ewallet.models.support import SupportTicket
 from ewallet.models.support_chat import SupportChat
-from ewallet.support.lifecycle import TRANSITIONS, change_status
+from ewallet.support.errors import AgentNotAvailableError
+from ewallet.support.lifecycle import TRANSITIONS, assign_to, change_status
 from ewallet.support.policy import environment_policy
 from ewallet.support.tickets import add_message, locked_ticket, open_ticket
 
@@ -121,6 +123,10 @@ async def resolve_helped_ticket(
     (the support module's rule). A ticket staff already resolved or closed is left as it is.
     The change goes through :func:`ewallet.support.lifecycle.change_status`, which also hands
     the agent's freed place to the next waiting ticket.
+
+    The agent answered in the chat, so the ticket counts that as its first response (from
+    when the agent took the chat: no false first-response breach in the queue) and is
+    assigned to that agent, whoever the queue had given it to.
     """
     if chat.agent_id is None or chat.ticket_id is None:
         return
@@ -128,9 +134,15 @@ async def resolve_helped_ticket(
     if "resolved" not in TRANSITIONS.get(ticket.status, frozenset()):
         return
     # The chat has no settings at hand; open_ticket and add_message use the same policy.
-    await change_status(
-        uow, clock=clock, policy=environment_policy(), ticket_id=ticket.id, status="resolved"
-    )
+    policy = environment_policy()
+    if ticket.first_response_at is None:
+        ticket.first_response_at = chat.assigned_at or clock.now()
+    if ticket.assignee_id != chat.agent_id:
+        with contextlib.suppress(AgentNotAvailableError):  # disabled meanwhile: leave it
+            await assign_to(
+                uow, clock=clock, policy=policy, ticket_id=ticket.id, staff_id=chat.agent_id
+            )
+    await change_status(uow, clock=clock, policy=policy, ticket_id=ticket.id, status="resolved")
     await record_event(
         await uow.connection(),
         clock=clock,
