@@ -27,6 +27,9 @@ def run_cli(h: Withdrawing, monkeypatch: pytest.MonkeyPatch, *args: str) -> tupl
     monkeypatch.setenv("EWALLET_VAR_DIR", str(h.settings.var_dir))
     monkeypatch.setenv("EWALLET_SECRET_KEY", secret.get_secret_value())
     monkeypatch.setenv("EWALLET_SANDBOX_BANK_DB_URL", sandbox_bank_database_url(h.settings))
+    # The sandbox bank's file is shared with the test's server: on a loaded CI host a read
+    # waited past the default 10 s once.
+    monkeypatch.setenv("EWALLET_BANK_TIMEOUT_SECONDS", "60")
     app = typer.Typer()
     app.command()(reconcile_command)
     result = CliRunner().invoke(app, list(args), catch_exceptions=False)
