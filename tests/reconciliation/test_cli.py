@@ -8,16 +8,35 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 
 import pytest
 import typer
+from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
 from ewallet.cli.reconcile import reconcile as reconcile_command
+from ewallet.config import Settings
 from ewallet.funding.withdrawals import fail_withdrawal
 from ewallet.integrations.bank.wiring import sandbox_bank_database_url
+from ewallet.kit.clock import FrozenClock
 from tests.reconciliation.helpers import business_day, top_up
-from tests.withdrawals.conftest import ICBC, Withdrawing
+from tests.withdrawals.conftest import ICBC, Withdrawing, withdrawing_harness
+
+# Nothing here is about the bank being slow, and a loaded CI host once stalled a bind past
+# the funding harnesses' short give-up time and once a CLI read past the default 10 s: the
+# server and the command both wait for the bank as long as a test may take.
+PATIENT_SECONDS = 60.0
+
+
+@pytest.fixture
+async def withdrawing(
+    engine: AsyncEngine, settings: Settings, clock: FrozenClock
+) -> AsyncIterator[Withdrawing]:
+    async with withdrawing_harness(
+        engine, settings, clock, bank_timeout_seconds=PATIENT_SECONDS
+    ) as harness:
+        yield harness
 
 
 def run_cli(h: Withdrawing, monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[int, str]:
@@ -27,9 +46,7 @@ def run_cli(h: Withdrawing, monkeypatch: pytest.MonkeyPatch, *args: str) -> tupl
     monkeypatch.setenv("EWALLET_VAR_DIR", str(h.settings.var_dir))
     monkeypatch.setenv("EWALLET_SECRET_KEY", secret.get_secret_value())
     monkeypatch.setenv("EWALLET_SANDBOX_BANK_DB_URL", sandbox_bank_database_url(h.settings))
-    # The sandbox bank's file is shared with the test's server: on a loaded CI host a read
-    # waited past the default 10 s once.
-    monkeypatch.setenv("EWALLET_BANK_TIMEOUT_SECONDS", "60")
+    monkeypatch.setenv("EWALLET_BANK_TIMEOUT_SECONDS", str(PATIENT_SECONDS))
     app = typer.Typer()
     app.command()(reconcile_command)
     result = CliRunner().invoke(app, list(args), catch_exceptions=False)

@@ -8,6 +8,7 @@ cards through the API and funds wallets straight in the ledger. The free quota i
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
@@ -32,7 +33,15 @@ from tests.cards.test_binding import bind
 from tests.funding.conftest import BANK_GIVE_UP_SECONDS, warm_sandbox_bank
 from tests.http.conftest import serving
 
-__all__ = ["CCB", "ICBC", "Withdrawing", "clock", "withdrawals", "withdrawing"]
+__all__ = [
+    "CCB",
+    "ICBC",
+    "Withdrawing",
+    "clock",
+    "withdrawals",
+    "withdrawing",
+    "withdrawing_harness",
+]
 
 withdrawals = cast(Table, Withdrawal.__table__)
 ICBC: SandboxCard = TEST_CARDS[0]
@@ -109,16 +118,21 @@ class Withdrawing(Harness):
             return list(await conn.execute(query))
 
 
-@pytest.fixture
-async def withdrawing(
-    engine: AsyncEngine, settings: Settings, clock: FrozenClock
+@asynccontextmanager
+async def withdrawing_harness(
+    engine: AsyncEngine,
+    settings: Settings,
+    clock: FrozenClock,
+    *,
+    bank_timeout_seconds: float = BANK_GIVE_UP_SECONDS,
 ) -> AsyncIterator[Withdrawing]:
+    """The running app with a small free quota; the bank given up on after the timeout."""
     quick = fast(settings).model_copy(
         update={
             "withdrawal_free_quota_minor": 100_00,
             "withdrawal_fee_rate": Decimal("0.001"),
             "withdrawal_min_fee_minor": 10,
-            "bank_timeout_seconds": BANK_GIVE_UP_SECONDS,
+            "bank_timeout_seconds": bank_timeout_seconds,
         }
     )
     app = make_app(quick, clock)
@@ -126,3 +140,11 @@ async def withdrawing(
         await warm_sandbox_bank(app)
         security = SecurityContext.from_settings(quick)
         yield Withdrawing(engine, quick, clock, security, client, app)
+
+
+@pytest.fixture
+async def withdrawing(
+    engine: AsyncEngine, settings: Settings, clock: FrozenClock
+) -> AsyncIterator[Withdrawing]:
+    async with withdrawing_harness(engine, settings, clock) as harness:
+        yield harness
