@@ -13,12 +13,15 @@ import time
 from collections import Counter
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ewallet.kit.clock import SystemClock
 from ewallet.kit.db.engine import make_engine
+from ewallet.kit.db.uow import UnitOfWork
 from ewallet.kit.money import Money
-from ewallet.ledger import Account, Ledger, Side, Transaction, TransactionKind
+from ewallet.ledger import Account, Ledger, Side, Transaction, TransactionKind, transfer
+from ewallet.ledger.batch import execute_batch
 from ewallet.ledger.errors import InsufficientBalanceError
 from ewallet.ledger.verify import verify_ledger
 
@@ -174,3 +177,48 @@ async def test_same_key_from_separate_engines(database_url: str) -> None:
     finally:
         for e in engines:
             await e.dispose()
+
+
+async def lock_waiters(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        query = text(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return int((await conn.execute(query)).scalar_one())
+
+
+@pytest.mark.parametrize("group_commit", [False, True])
+async def test_a_duplicate_committed_during_the_lock_wait_is_a_replay(
+    engine: AsyncEngine, backend: str, group_commit: bool
+) -> None:
+    """The ledger's own units read keys with the account lock (on PostgreSQL, as of the
+    statement's start): a duplicate its holder commits meanwhile fails the insert, and the
+    rerun answers it as a replay -- one transaction, the money moved once."""
+    ledger = Ledger(engine, clock=SystemClock(), group_commit=group_commit)
+    await ledger.start()
+    _, (payer, payee) = await funded_wallets(ledger, 2, 5_000)
+    command = transfer(
+        key="raced", debit_account_id=payer.id, credit_account_id=payee.id, amount=Money(1_200)
+    )
+    async with UnitOfWork(engine) as holder:
+        [first] = await execute_batch(await holder.connection(), [command], now=SystemClock().now())
+        waiting = asyncio.create_task(ledger.execute(command))
+        if backend == "postgresql":  # the second must be inside its lock statement
+            for _ in range(500):
+                if await lock_waiters(engine):
+                    break
+                await asyncio.sleep(0.01)
+            assert await lock_waiters(engine) >= 1
+        else:  # SQLite: it waits for the writer lock instead
+            await asyncio.sleep(0.2)
+        assert not waiting.done()
+        await holder.commit()
+    second = await asyncio.wait_for(waiting, timeout=60)
+    await ledger.aclose()
+    assert isinstance(first, Transaction)
+    assert isinstance(second, Transaction)
+    assert (second.id, second.replayed) == (first.id, True)
+    assert (await ledger.account(payer.id)).posted == 3_800
+    assert (await ledger.account(payee.id)).posted == 6_200
+    assert (await verify_ledger(engine)).clean

@@ -79,10 +79,18 @@ class _Writes:
 
 
 class _Batch:
-    def __init__(self, conn: AsyncConnection, commands: Sequence[Command], now: datetime) -> None:
+    def __init__(
+        self,
+        conn: AsyncConnection,
+        commands: Sequence[Command],
+        now: datetime,
+        *,
+        optimistic_keys: bool = False,
+    ) -> None:
         self.conn = conn
         self.commands = commands
         self.now = now
+        self.optimistic_keys = optimistic_keys
         self.accounts: dict[int, AccountState] = {}
         self.holds: dict[str, Hold] = {}
         self.originals: dict[str, Transaction] = {}
@@ -99,7 +107,10 @@ class _Batch:
 
         Keys and reversals are read after the locks: on PostgreSQL a transaction that
         waited for a lock then sees what the holder committed, so a concurrent duplicate
-        is answered as a replay instead of failing on the unique index.
+        is answered as a replay instead of failing on the unique index. With
+        ``optimistic_keys`` (a caller that reruns the unit on that failure) PostgreSQL reads
+        the transaction keys in the lock statement instead, one round trip fewer; such a
+        duplicate then fails the insert, and the rerun answers it as a replay.
         """
         commands = self.commands
         hold_ids = {c.hold_id for c in commands if isinstance(c, PostHold | VoidHold)}
@@ -110,9 +121,17 @@ class _Batch:
             self.originals = await repo.load_transactions(self.conn, original_ids)
         always, debited, credited = self._account_sides()
         account_ids = always | debited | credited
+        txn_keys = [c.key for c in commands if isinstance(c, PostEntry | PostHold | Reverse)]
+        hold_keys = [c.key for c in commands if isinstance(c, CreateHold)]
         if self.conn.dialect.name == "postgresql":
-            self.fast, self.accounts = await PostgresLedgerStore.lock_and_open(
-                self.conn, account_ids, always=always, debited=debited, credited=credited
+            early = txn_keys if self.optimistic_keys else ()
+            self.fast, self.accounts, self.used_txn_keys = await PostgresLedgerStore.lock_and_open(
+                self.conn,
+                account_ids,
+                always=always,
+                debited=debited,
+                credited=credited,
+                keys=early,
             )
         else:
             self.accounts = await repo.lock_accounts(
@@ -120,12 +139,10 @@ class _Batch:
             )
         # A hot account locked here gets its exact balance: fold what others added to it.
         await repo.fold_deltas(self.conn, self.accounts.values())
-        txn_keys = [c.key for c in commands if isinstance(c, PostEntry | PostHold | Reverse)]
-        hold_keys = [c.key for c in commands if isinstance(c, CreateHold)]
-        if self.fast is not None:
-            self.used_txn_keys = await self.fast.find_transaction_keys(txn_keys)
-        else:
+        if self.fast is None:
             self.used_txn_keys = await repo.find_transaction_keys(self.conn, txn_keys)
+        elif not self.optimistic_keys:
+            self.used_txn_keys = await self.fast.find_transaction_keys(txn_keys)
         self.used_hold_keys = await repo.find_hold_keys(self.conn, hold_keys)
         if original_ids:
             self.reversed = await repo.reversed_ids(self.conn, original_ids)
@@ -470,10 +487,19 @@ def _transaction(new: _NewTransaction, posting_ids: list[int]) -> Transaction:
 
 
 async def execute_batch(
-    conn: AsyncConnection, commands: Sequence[Command], *, now: datetime
+    conn: AsyncConnection,
+    commands: Sequence[Command],
+    *,
+    now: datetime,
+    optimistic_keys: bool = False,
 ) -> list[Result]:
-    """Apply ``commands`` in order in the open transaction; one result or error per command."""
-    batch = _Batch(conn, commands, now)
+    """Apply ``commands`` in order in the open transaction; one result or error per command.
+
+    ``optimistic_keys``: the caller reruns the whole unit when an insert fails on a unique
+    key (:func:`ewallet.ledger.group_commit.commit_commands`), so a concurrent duplicate
+    may be caught there rather than by reading the keys after the locks (``_Batch.load``).
+    """
+    batch = _Batch(conn, commands, now, optimistic_keys=optimistic_keys)
     await batch.load()
     raw = batch.apply_all()
     posting_ids = await batch.write()

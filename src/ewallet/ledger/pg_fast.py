@@ -11,10 +11,12 @@ reference, used on SQLite; the same tests run against both.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import asyncpg
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ewallet.ledger.domain import AccountState, Side
@@ -22,6 +24,8 @@ from ewallet.ledger.domain import AccountState, Side
 # Locks the accounts ``lock_needed`` names (the same rule: $2 holds' accounts, $3 debited,
 # $4 credited), in id order, and reads the others without a lock. FOR NO KEY UPDATE: the
 # foreign keys of postings and deltas inserted meanwhile only take KEY SHARE on the row.
+# Rows of the transactions that used one of the keys $5 follow the accounts, as of the
+# statement's start (``lock_and_open``); their account columns are NULL.
 _LOCK_ACCOUNTS = """
 WITH locked AS MATERIALIZED (
     SELECT id, code, kind, currency, normal_side, may_go_negative, posted, pending_debits,
@@ -34,11 +38,15 @@ WITH locked AS MATERIALIZED (
                                  ELSE $4::bigint[] END)))
     ORDER BY id FOR NO KEY UPDATE
 )
-SELECT *, true FROM locked
+SELECT *, true, NULL::varchar, NULL::varchar, NULL::varchar FROM locked
 UNION ALL
 SELECT id, code, kind, currency, normal_side, may_go_negative, posted, pending_debits,
-       pending_credits, hot, false
+       pending_credits, hot, false, NULL, NULL, NULL
 FROM ledger_accounts WHERE id = ANY($1::bigint[]) AND id NOT IN (SELECT id FROM locked)
+UNION ALL
+SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       idempotency_key, id, request_hash
+FROM ledger_transactions WHERE idempotency_key = ANY($5::varchar[])
 """
 _FIND_KEYS = (
     "SELECT idempotency_key, id, request_hash FROM ledger_transactions "
@@ -77,6 +85,22 @@ SELECT id FROM new_postings ORDER BY id
 """
 
 
+@contextmanager
+def _driver_errors_as_sqlalchemys(statement: str) -> Iterator[None]:
+    """Raise the driver's errors as SQLAlchemy would have, had the statement gone through it.
+
+    The unit of work reruns on deadlocks and serialization failures and
+    :func:`~ewallet.ledger.group_commit.commit_commands` on a unique key taken meanwhile;
+    both look for SQLAlchemy's exceptions, not asyncpg's.
+    """
+    try:
+        yield
+    except asyncpg.IntegrityConstraintViolationError as error:
+        raise IntegrityError(statement, None, error) from error
+    except asyncpg.PostgresError as error:
+        raise DBAPIError(statement, None, error) from error
+
+
 class PostgresLedgerStore:
     """The hot statements on the asyncpg connection under a SQLAlchemy transaction."""
 
@@ -92,19 +116,35 @@ class PostgresLedgerStore:
         always: set[int],
         debited: set[int],
         credited: set[int],
-    ) -> tuple[PostgresLedgerStore, dict[int, AccountState]]:
+        keys: Sequence[str] = (),
+    ) -> tuple[PostgresLedgerStore, dict[int, AccountState], dict[str, tuple[str, str]]]:
         """Lock the accounts that need it (starting the transaction) and open the store.
+
+        Also returns the transactions that used one of ``keys`` (key -> id, request hash),
+        read in the same statement: as of its start, so not one that a lock holder this
+        statement waited for committed meanwhile (``execute_batch``'s ``optimistic_keys``).
 
         The lock goes through SQLAlchemy, whose asyncpg adapter begins its transaction on
         the first statement it runs; raw statements after it join that transaction.
         """
         result = await conn.exec_driver_sql(
             _LOCK_ACCOUNTS,
-            (sorted(set(account_ids)), sorted(always), sorted(debited), sorted(credited)),
+            (
+                sorted(set(account_ids)),
+                sorted(always),
+                sorted(debited),
+                sorted(credited),
+                sorted(set(keys)),
+            ),
         )
         rows: list[Any] = list(result.all())
-        accounts = {
-            row[0]: AccountState(
+        accounts: dict[int, AccountState] = {}
+        used: dict[str, tuple[str, str]] = {}
+        for row in rows:
+            if row[0] is None:
+                used[row[11]] = (row[12], row[13])
+                continue
+            accounts[row[0]] = AccountState(
                 id=row[0],
                 code=row[1],
                 kind=row[2],
@@ -117,18 +157,17 @@ class PostgresLedgerStore:
                 hot=row[9],
                 locked=row[10],
             )
-            for row in rows
-        }
         raw = await conn.get_raw_connection()
         driver = raw.driver_connection
         if not isinstance(driver, asyncpg.Connection) or not driver.is_in_transaction():
             raise RuntimeError("the PostgreSQL ledger store needs an open asyncpg transaction")
-        return cls(driver), accounts
+        return cls(driver), accounts, used
 
     async def find_transaction_keys(self, keys: Sequence[str]) -> dict[str, tuple[str, str]]:
         if not keys:
             return {}
-        rows = await self.driver.fetch(_FIND_KEYS, list(set(keys)))
+        with _driver_errors_as_sqlalchemys(_FIND_KEYS):
+            rows = await self.driver.fetch(_FIND_KEYS, list(set(keys)))
         return {row[0]: (row[1], row[2]) for row in rows}
 
     async def write_entries(
@@ -149,9 +188,21 @@ class PostgresLedgerStore:
         )
         if not transactions:
             if dirty:
-                await self.driver.execute(_UPDATE_ACCOUNTS, *balances)
+                with _driver_errors_as_sqlalchemys(_UPDATE_ACCOUNTS):
+                    await self.driver.execute(_UPDATE_ACCOUNTS, *balances)
             return []
-        rows = await self.driver.fetch(
+        with _driver_errors_as_sqlalchemys(_WRITE_ENTRIES):
+            rows = await self._write(transactions, postings, balances, unlocked)
+        return [int(row[0]) for row in rows]
+
+    async def _write(
+        self,
+        transactions: list[dict[str, Any]],
+        postings: list[dict[str, Any]],
+        balances: tuple[list[int], ...],
+        unlocked: list[AccountState],
+    ) -> list[Any]:
+        return await self.driver.fetch(
             _WRITE_ENTRIES,
             [t["id"] for t in transactions],
             [t["kind"] for t in transactions],
@@ -172,4 +223,3 @@ class PostgresLedgerStore:
             [s.unfolded for s in unlocked],
             [transactions[0]["created_at"]] * len(unlocked),
         )
-        return [int(row[0]) for row in rows]
