@@ -101,6 +101,24 @@ def _driver_errors_as_sqlalchemys(statement: str) -> Iterator[None]:
         raise DBAPIError(statement, None, error) from error
 
 
+async def _driver_in_transaction(conn: AsyncConnection) -> asyncpg.Connection | None:
+    """The asyncpg connection under ``conn``, in the transaction SQLAlchemy's adapter began.
+
+    The adapter begins its transaction lazily, before the first statement it runs; this
+    asks it to begin now (``_start_transaction``, what that statement would have called),
+    so the unit of work still commits or rolls it back. None when this SQLAlchemy's adapter
+    has no such method: the caller then runs its statement through SQLAlchemy.
+    """
+    raw = await conn.get_raw_connection()
+    adapter, driver = raw.dbapi_connection, raw.driver_connection
+    start = getattr(adapter, "_start_transaction", None)
+    if not isinstance(driver, asyncpg.Connection) or start is None:
+        return None
+    if not driver.is_in_transaction():
+        await start()
+    return driver if driver.is_in_transaction() else None
+
+
 class PostgresLedgerStore:
     """The hot statements on the asyncpg connection under a SQLAlchemy transaction."""
 
@@ -124,20 +142,29 @@ class PostgresLedgerStore:
         read in the same statement: as of its start, so not one that a lock holder this
         statement waited for committed meanwhile (``execute_batch``'s ``optimistic_keys``).
 
-        The lock goes through SQLAlchemy, whose asyncpg adapter begins its transaction on
-        the first statement it runs; raw statements after it join that transaction.
+        The transaction is SQLAlchemy's: its asyncpg adapter begins it (``BEGIN``) before the
+        first statement and commits it with the unit of work. When this is the first
+        statement, :func:`_driver_in_transaction` has the adapter begin it and the lock runs
+        on the driver, skipping SQLAlchemy's statement machinery (about 0.25 ms a batch).
         """
-        result = await conn.exec_driver_sql(
-            _LOCK_ACCOUNTS,
-            (
-                sorted(set(account_ids)),
-                sorted(always),
-                sorted(debited),
-                sorted(credited),
-                sorted(set(keys)),
-            ),
+        params = (
+            sorted(set(account_ids)),
+            sorted(always),
+            sorted(debited),
+            sorted(credited),
+            sorted(set(keys)),
         )
-        rows: list[Any] = list(result.all())
+        driver = await _driver_in_transaction(conn)
+        rows: list[Any]
+        if driver is not None:
+            with _driver_errors_as_sqlalchemys(_LOCK_ACCOUNTS):
+                rows = list(await driver.fetch(_LOCK_ACCOUNTS, *params))
+        else:
+            rows = list((await conn.exec_driver_sql(_LOCK_ACCOUNTS, params)).all())
+            raw = await conn.get_raw_connection()
+            driver = raw.driver_connection
+            if not isinstance(driver, asyncpg.Connection) or not driver.is_in_transaction():
+                raise RuntimeError("the PostgreSQL ledger store needs an open asyncpg transaction")
         accounts: dict[int, AccountState] = {}
         used: dict[str, tuple[str, str]] = {}
         for row in rows:
@@ -157,10 +184,6 @@ class PostgresLedgerStore:
                 hot=row[9],
                 locked=row[10],
             )
-        raw = await conn.get_raw_connection()
-        driver = raw.driver_connection
-        if not isinstance(driver, asyncpg.Connection) or not driver.is_in_transaction():
-            raise RuntimeError("the PostgreSQL ledger store needs an open asyncpg transaction")
         return cls(driver), accounts, used
 
     async def find_transaction_keys(self, keys: Sequence[str]) -> dict[str, tuple[str, str]]:
