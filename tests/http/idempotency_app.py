@@ -14,13 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ewallet.app import create_app
 from ewallet.config import Settings
 from ewallet.http.deps import ClockDep, EngineDep
-from ewallet.http.idempotency import Idempotent
+from ewallet.http.idempotency import Idempotent, RequestKeyDep
+from ewallet.identity.deps import Authenticated, CurrentUser
 from ewallet.kit.clock import Clock
-from ewallet.kit.errors import DomainError, UpstreamUnavailableError
+from ewallet.kit.errors import DomainError, UnauthorizedError, UpstreamUnavailableError
 from ewallet.kit.ids import new_id
 from ewallet.models import IdempotencyRecord, OutboxEvent
 
 PAYMENTS = "/v1/test/payments"
+USER_PAYMENTS = "/v1/test/user-payments"
 EXECUTED_TOPIC = "test.payment.executed"
 
 
@@ -39,7 +41,10 @@ class PaymentIn(BaseModel):
 class Behaviour:
     """What the next executions do; tests flip it between requests."""
 
-    outcome: str = "succeed"  # succeed | decline | crash | upstream
+    # succeed | decline | crash | upstream | unauthorized, or after the service said an
+    # effect outside may have happened: effect_then_crash | effect_then_refused (the other
+    # side refused before anything happened: the service takes the promise back).
+    outcome: str = "succeed"
 
 
 router = APIRouter()
@@ -47,10 +52,16 @@ router = APIRouter()
 
 @router.post(PAYMENTS, status_code=201, dependencies=[Idempotent])
 async def pay(
-    body: PaymentIn, request: Request, response: Response, engine: EngineDep, clock: ClockDep
+    *,
+    body: PaymentIn,
+    request: Request,
+    response: Response,
+    engine: EngineDep,
+    clock: ClockDep,
+    request_key: RequestKeyDep,
 ) -> dict[str, str]:
     # Every execution leaves a committed row, whatever its outcome, so tests can count them.
-    await record_execution(engine, clock, body)
+    await record_execution(engine, clock, body, request_key.digest)
     await asyncio.sleep(body.delay_ms / 1000)
     outcome = request.app.state.behaviour.outcome
     if outcome == "decline":
@@ -59,6 +70,14 @@ async def pay(
         raise RuntimeError("bug")
     if outcome == "upstream":
         raise UpstreamUnavailableError("bank timed out before accepting")
+    if outcome == "unauthorized":
+        raise UnauthorizedError("step up first")
+    if outcome.startswith("effect_then_"):
+        request_key.effect_possible()
+        if outcome == "effect_then_refused":
+            request_key.nothing_happened()
+            raise UpstreamUnavailableError("the bank refused before anything happened")
+        raise RuntimeError("the bank's answer could not be recorded")
     payment_id = new_id("pay")
     response.headers["Location"] = f"{PAYMENTS}/{payment_id}"
     return {"id": payment_id, "amount": body.amount}
@@ -70,12 +89,22 @@ async def pay_elsewhere(body: PaymentIn, engine: EngineDep, clock: ClockDep) -> 
     return {"id": new_id("pay"), "amount": body.amount}
 
 
-async def record_execution(engine: AsyncEngine, clock: Clock, body: PaymentIn) -> None:
+@router.post(USER_PAYMENTS, status_code=201, dependencies=[Authenticated, Idempotent])
+async def pay_as_user(
+    body: PaymentIn, user: CurrentUser, engine: EngineDep, clock: ClockDep
+) -> dict[str, str]:
+    await record_execution(engine, clock, body)
+    return {"id": new_id("pay"), "amount": body.amount, "payer": user.user_id}
+
+
+async def record_execution(
+    engine: AsyncEngine, clock: Clock, body: PaymentIn, request_key: str | None = None
+) -> None:
     async with engine.begin() as connection:
         await connection.execute(
             insert(OutboxEvent).values(
                 topic=EXECUTED_TOPIC,
-                payload={"amount": body.amount},
+                payload={"amount": body.amount, "request_key": request_key},
                 status="pending",
                 attempts=0,
                 available_at=clock.now(),
@@ -89,6 +118,17 @@ def payments_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.state.behaviour = Behaviour()
     app.include_router(router)
     return app
+
+
+async def request_keys(engine: AsyncEngine) -> list[str | None]:
+    """The request key each execution saw, in order."""
+    async with engine.connect() as connection:
+        statement = (
+            select(OutboxEvent.payload)
+            .where(OutboxEvent.topic == EXECUTED_TOPIC)
+            .order_by(OutboxEvent.id)
+        )
+        return [row[0]["request_key"] for row in await connection.execute(statement)]
 
 
 async def executions(engine: AsyncEngine) -> int:

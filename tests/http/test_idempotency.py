@@ -8,13 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
 import httpx
 from fastapi import Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, iter_route_contexts
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ewallet.app import create_app
 from ewallet.config import Settings
 from ewallet.http import idempotency_store as store
 from ewallet.http.idempotency import (
@@ -22,12 +28,25 @@ from ewallet.http.idempotency import (
     key_scope,
     purge_expired_records,
     request_hash,
+    require_idempotency,
     set_scope_resolver,
 )
 from ewallet.http.problem import PROBLEM_MEDIA_TYPE
+from ewallet.identity.deps import current_principal, sessions
 from ewallet.kit.clock import FrozenClock
+from ewallet.merchants.deps import current_merchant
+from ewallet.security.context import SecurityContext
+from ewallet.staff.deps import current_staff
+from tests.account_security.conftest import START, Harness, fast
 from tests.http.conftest import LogLines, serving
-from tests.http.idempotency_app import PAYMENTS, executions, payments_app, records
+from tests.http.idempotency_app import (
+    PAYMENTS,
+    USER_PAYMENTS,
+    executions,
+    payments_app,
+    records,
+    request_keys,
+)
 
 
 def key(value: str, **more: str) -> dict[str, str]:
@@ -282,20 +301,30 @@ async def test_records_expire_and_are_purged(settings: Settings, engine: AsyncEn
     assert await executions(engine) == 3
 
 
+async def caller_from_header(request: Request) -> str:
+    return request.headers.get("x-test-principal", "anonymous")
+
+
+def caller(name: str) -> dict[str, str]:
+    return {"X-Test-Principal": name}
+
+
 async def test_keys_are_scoped_by_caller_method_and_path(
     settings: Settings, engine: AsyncEngine
 ) -> None:
+    app = payments_app(settings)
+    set_scope_resolver(app, caller_from_header)
     body = {"amount": "4.00"}
-    async with serving(payments_app(settings)) as client:
+    async with serving(app) as client:
         answers = [
-            await client.post(PAYMENTS, json=body, headers=key("k", Authorization="Bearer a")),
-            await client.post(PAYMENTS, json=body, headers=key("k", Authorization="Bearer b")),
+            await client.post(PAYMENTS, json=body, headers=key("k", **caller("a"))),
+            await client.post(PAYMENTS, json=body, headers=key("k", **caller("b"))),
             await client.post(PAYMENTS, json=body, headers=key("k")),
             await client.post(
-                "/v1/test/other-payments", json=body, headers=key("k", Authorization="Bearer a")
+                "/v1/test/other-payments", json=body, headers=key("k", **caller("a"))
             ),
         ]
-        replay = await client.post(PAYMENTS, json=body, headers=key("k", Authorization="Bearer a"))
+        replay = await client.post(PAYMENTS, json=body, headers=key("k", **caller("a")))
     assert [a.status_code for a in answers] == [201] * 4
     assert not any("idempotent-replayed" in a.headers for a in answers)
     assert replay.headers["idempotent-replayed"] == "true"
@@ -335,3 +364,194 @@ async def test_openapi_documents_the_header(plain_settings: Settings) -> None:
         document = (await client.get("/openapi.json")).json()
     parameters = document["paths"][PAYMENTS]["post"]["parameters"]
     assert {"name": "Idempotency-Key", "in": "header"}.items() <= parameters[0].items()
+
+
+# Authentication first (issue 10, item 9): keys belong to the authenticated principal.
+
+
+@asynccontextmanager
+async def signed_in(settings: Settings, engine: AsyncEngine) -> AsyncIterator[Harness]:
+    quick = fast(settings)
+    clock = FrozenClock(START)
+    async with serving(payments_app(quick, clock)) as client:
+        yield Harness(engine, quick, clock, SecurityContext.from_settings(quick), client)
+
+
+async def pay_as(h: Harness, token: str | None, key_value: str, amount: str = "9.00") -> Any:
+    headers = key(key_value) | ({"Authorization": f"Bearer {token}"} if token else {})
+    return await h.client.post(USER_PAYMENTS, json={"amount": amount}, headers=headers)
+
+
+async def test_a_signed_out_token_is_refused_not_replayed(
+    settings: Settings, engine: AsyncEngine
+) -> None:
+    async with signed_in(settings, engine) as h:
+        user = await h.user(phone="+8613900001001")
+        token = h.token(user)
+        first = await pay_as(h, token, "k-auth")
+        async with engine.begin() as connection:
+            await connection.execute(
+                update(sessions).where(sessions.c.id == user.session_id).values(revoked_at=START)
+            )
+        revoked = await pay_as(h, token, "k-auth")
+        h.clock.advance(timedelta(minutes=20))  # past the access token's lifetime
+        expired = await pay_as(h, token, "k-auth")
+    assert first.status_code == 201, first.text
+    problem(revoked, 401, "unauthorized")
+    problem(expired, 401, "unauthorized")
+    assert "idempotent-replayed" not in revoked.headers
+    assert await executions(engine) == 1
+    assert await states(engine) == [("k-auth", "completed", 201)]
+
+
+async def test_an_authentication_failure_is_never_stored(
+    settings: Settings, engine: AsyncEngine
+) -> None:
+    async with signed_in(settings, engine) as h:
+        user = await h.user(phone="+8613900001002")
+        stale = await h.new_session(user.id)
+        async with engine.begin() as connection:
+            await connection.execute(
+                update(sessions).where(sessions.c.id == stale).values(revoked_at=START)
+            )
+        refused = [
+            await pay_as(h, None, "k-first-401"),
+            await pay_as(h, h.token(user, session_id=stale), "k-first-401"),
+            await pay_as(h, "not-a-token", "k-first-401"),
+        ]
+        assert await records(engine) == []
+        fresh = await pay_as(h, h.token(user), "k-first-401")
+    for response in refused:
+        problem(response, 401, "unauthorized")
+    assert fresh.status_code == 201, fresh.text
+    assert "idempotent-replayed" not in fresh.headers
+    assert await executions(engine) == 1
+
+
+async def test_a_401_from_the_endpoint_frees_the_key(
+    settings: Settings, engine: AsyncEngine
+) -> None:
+    app = payments_app(settings)
+    app.state.behaviour.outcome = "unauthorized"
+    async with serving(app) as client:
+        first = await client.post(PAYMENTS, json={"amount": "1.00"}, headers=key("k-401"))
+        assert await records(engine) == []
+        app.state.behaviour.outcome = "succeed"
+        again = await client.post(PAYMENTS, json={"amount": "1.00"}, headers=key("k-401"))
+    problem(first, 401, "unauthorized")
+    assert again.status_code == 201
+    assert await executions(engine) == 2
+
+
+async def test_two_users_with_one_key_never_meet(settings: Settings, engine: AsyncEngine) -> None:
+    async with signed_in(settings, engine) as h:
+        alice = await h.user(phone="+8613900001003")
+        bob = await h.user(phone="+8613900001004")
+        for_alice = await pay_as(h, h.token(alice), "shared-key")
+        for_bob = await pay_as(h, h.token(bob), "shared-key")
+        bob_again = await pay_as(h, h.token(bob), "shared-key")
+        # The same key with another body is another request only for its own user.
+        bob_other = await pay_as(h, h.token(bob), "shared-key", amount="10.00")
+    assert for_alice.json()["payer"] == alice.id
+    assert for_bob.status_code == 201
+    assert "idempotent-replayed" not in for_bob.headers
+    assert for_bob.json()["payer"] == bob.id
+    assert bob_again.headers["idempotent-replayed"] == "true"
+    assert bob_again.content == for_bob.content
+    problem(bob_other, 409, "idempotency_key_reused")
+    assert await executions(engine) == 2
+
+
+async def test_a_refreshed_token_replays_its_own_request(
+    settings: Settings, engine: AsyncEngine
+) -> None:
+    async with signed_in(settings, engine) as h:
+        user = await h.user(phone="+8613900001005")
+        first = await pay_as(h, h.token(user), "k-refresh")
+        h.clock.advance(timedelta(minutes=20))
+        refreshed = h.token(user)  # a new access token for the same session
+        other_device = h.token(user, session_id=await h.new_session(user.id))
+        again = await pay_as(h, refreshed, "k-refresh")
+        elsewhere = await pay_as(h, other_device, "k-refresh")
+    assert first.status_code == 201
+    for response in (again, elsewhere):
+        assert response.headers["idempotent-replayed"] == "true"
+        assert response.content == first.content
+    assert await executions(engine) == 1
+
+
+def _flattened(dependant: Dependant) -> list[Any]:
+    calls: list[Any] = []
+    for sub in dependant.dependencies:
+        calls.extend(_flattened(sub))
+        calls.append(sub.call)
+    return calls
+
+
+def test_every_idempotent_route_authenticates_first(plain_settings: Settings) -> None:
+    authentication = {current_principal, current_merchant, current_staff}
+    idempotent = [
+        context
+        for context in iter_route_contexts(create_app(plain_settings).routes)
+        if isinstance(context.original_route, APIRoute)
+        and require_idempotency in _flattened(context.dependant)
+    ]
+    assert len(idempotent) >= 10
+    for context in idempotent:
+        calls = _flattened(context.dependant)
+        first_auth = min(calls.index(call) for call in authentication if call in calls)
+        assert first_auth < calls.index(require_idempotency), context.path
+
+
+# Once money may have left (issue 10, item 1): the key is never released.
+
+
+async def test_after_an_effect_a_5xx_keeps_the_key_for_the_same_request(
+    settings: Settings, engine: AsyncEngine
+) -> None:
+    app = payments_app(settings)
+    app.state.behaviour.outcome = "effect_then_crash"
+    async with serving(app) as client:
+        crashed = await client.post(PAYMENTS, json={"amount": "5.00"}, headers=key("k-fx"))
+        assert await states(engine) == [("k-fx", "in_progress", None)]
+        other = await client.post(PAYMENTS, json={"amount": "6.00"}, headers=key("k-fx"))
+        app.state.behaviour.outcome = "succeed"
+        rerun = await client.post(PAYMENTS, json={"amount": "5.00"}, headers=key("k-fx"))
+    problem(crashed, 500, "internal_error")
+    problem(other, 409, "idempotency_key_reused")
+    # The same request ran again at once (no lease to wait out), under the same request key,
+    # which is how a real service finds the operation its first run made.
+    assert rerun.status_code == 201
+    first_key, second_key = await request_keys(engine)
+    assert first_key == second_key
+    assert first_key is not None
+    assert len(first_key) == 64
+    assert await states(engine) == [("k-fx", "completed", 201)]
+
+
+async def test_a_refusal_before_anything_happened_frees_the_key_again(
+    settings: Settings, engine: AsyncEngine
+) -> None:
+    app = payments_app(settings)
+    app.state.behaviour.outcome = "effect_then_refused"
+    async with serving(app) as client:
+        refused = await client.post(PAYMENTS, json={"amount": "5.00"}, headers=key("k-fx2"))
+        assert await records(engine) == []
+        app.state.behaviour.outcome = "succeed"
+        other = await client.post(PAYMENTS, json={"amount": "6.00"}, headers=key("k-fx2"))
+    problem(refused, 503, "upstream_unavailable")
+    assert other.status_code == 201
+
+
+async def test_request_keys_name_caller_key_and_body(
+    settings: Settings, engine: AsyncEngine
+) -> None:
+    app = payments_app(settings)
+    set_scope_resolver(app, caller_from_header)
+    async with serving(app) as client:
+        for who, key_value, amount in [("a", "k", "1.00"), ("b", "k", "1.00"), ("a", "j", "1.00")]:
+            response = await client.post(
+                PAYMENTS, json={"amount": amount}, headers=key(key_value, **caller(who))
+            )
+            assert response.status_code == 201
+    assert len(set(await request_keys(engine))) == 3

@@ -76,6 +76,26 @@ async def deliver(
     return (await _load(engine, payment_id)).status
 
 
+async def deliver_after_charge(
+    engine: AsyncEngine, clock: Clock, gateway: BillerGateway, charged: BillPaymentView
+) -> BillPaymentView:
+    """Tell the biller right after the charge committed; the payment's state after.
+
+    The money has moved: nothing may escape as a 500 the client would retry. Any failure
+    here (the biller's answer unrecorded, the database gone) leaves the payment ``pending``
+    for the queued ``bills.deliver`` event, and answers it as pending.
+    """
+    try:
+        await deliver(engine, clock, gateway, charged.id)
+    except Exception:
+        log.exception("bills.delivery_failed", bill_payment_id=charged.id)
+    try:
+        return await _load(engine, charged.id)
+    except Exception:
+        log.exception("bills.payment_unread", bill_payment_id=charged.id)
+        return charged
+
+
 async def _load(engine: AsyncEngine, payment_id: str) -> BillPaymentView:
     async def work(uow: UnitOfWork) -> Any:
         conn = await uow.connection()

@@ -14,11 +14,12 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 
-from ewallet.bills.delivery import deliver
+from ewallet.bills.delivery import deliver_after_charge
 from ewallet.bills.directory import Category, list_billers, seed_directory
 from ewallet.bills.errors import BillerDeclinedError
 from ewallet.bills.payments import (
     BillServices,
+    bill_payment_for_request,
     charge_bill,
     get_bill_payment,
     lookup_bill,
@@ -38,8 +39,8 @@ from ewallet.bills.schemas import (
 )
 from ewallet.http.deps import ClockDep, EngineDep, LedgerDep, SettingsDep, app_clock, app_engine
 from ewallet.http.deps import app_settings as settings_of
-from ewallet.http.idempotency import Idempotent
-from ewallet.identity.deps import CurrentUser
+from ewallet.http.idempotency import Idempotent, RequestKeyDep
+from ewallet.identity.deps import Authenticated, CurrentUser
 from ewallet.identity.payment_password import PaymentPasswordDep
 from ewallet.integrations.biller.wiring import biller_gateway_of, biller_gateway_running
 from ewallet.kit.money import InvalidAmountError, Money
@@ -101,25 +102,35 @@ async def post_lookup(
     "/bill-payments",
     status_code=201,
     summary="Pay a bill or top up a phone (PIN, limits; 202 while the biller confirms)",
-    dependencies=[Idempotent],
+    dependencies=[Authenticated, Idempotent],
     responses={202: {"model": BillPaymentPendingOut}},
 )
 async def post_bill_payment(
+    *,
     body: BillPaymentIn,
     user: CurrentUser,
     pin: PaymentPasswordDep,
     services: ServicesDep,
+    request_key: RequestKeyDep,
     response: Response,
 ) -> BillPaymentPendingOut | BillPaymentEnvelope:
     amount = _amount(body.amount)
-    # Refusals that cost nothing come before the PIN: a mistyped account burns no attempt.
-    bill = await prepare_payment(
-        services, biller_id=body.biller_id, account_no=body.account_no, amount=amount
+    # A rerun of a request that already charged answers that payment's state.
+    payment = await bill_payment_for_request(
+        services.engine, user_id=user.user_id, request_key=request_key
     )
-    await pin.verify(user, body.payment_password)
-    charged = await charge_bill(services, user_id=user.user_id, bill=bill, amount=amount)
-    await deliver(services.engine, services.clock, services.gateway, charged.id)
-    payment = await get_bill_payment(services.engine, payment_id=charged.id, user_id=user.user_id)
+    if payment is None:
+        # Refusals that cost nothing come before the PIN: a mistyped account burns no attempt.
+        bill = await prepare_payment(
+            services, biller_id=body.biller_id, account_no=body.account_no, amount=amount
+        )
+        await pin.verify(user, body.payment_password)
+        charged = await charge_bill(
+            services, user_id=user.user_id, bill=bill, amount=amount, request_key=request_key
+        )
+        payment = await deliver_after_charge(
+            services.engine, services.clock, services.gateway, charged
+        )
     if payment.status == "failed":
         raise BillerDeclinedError(
             "the biller refused the payment; the money is back in the wallet",

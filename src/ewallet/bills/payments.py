@@ -14,6 +14,10 @@
    be reached the payment stays ``pending`` and the queued event tells it again, with
    back-off, until it answers; it deduplicates by our reference (the payment id), so it
    is never paid twice, and the money is never lost.
+
+The payment keeps the request key of the request that made it (:mod:`ewallet.kit.request_key`):
+once the charge committed, the key never goes back, and a retry of that request answers the
+same payment (:func:`resume_bill_payment`) instead of charging again.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Final, cast
 
 from sqlalchemy import Table, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ewallet.bills.directory import BillerSpec, get_biller
@@ -33,6 +38,7 @@ from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import NotFoundError
 from ewallet.kit.ids import new_id
 from ewallet.kit.money import Money
+from ewallet.kit.request_key import RequestKey
 from ewallet.ledger import Ledger, Transaction, TransactionKind, apply_command, transfer
 from ewallet.models.bills import BillPayment
 from ewallet.risk.spending import AuthStrength, SpendChannel, SpendingPolicy, reserve_spend
@@ -152,12 +158,18 @@ async def prepare_payment(
 
 
 async def charge_bill(
-    services: BillServices, *, user_id: str, bill: BillLookup, amount: Money
+    services: BillServices,
+    *,
+    user_id: str,
+    bill: BillLookup,
+    amount: Money,
+    request_key: RequestKey | None = None,
 ) -> BillPaymentView:
     """Move the money and record the payment ``pending`` (step 2 of the module doc).
 
     The payment password has been checked by the caller. Raises ``limit_exceeded``,
-    ``insufficient_balance`` or ``account_frozen``, each with nothing changed.
+    ``insufficient_balance`` or ``account_frozen``, each with nothing changed. With
+    ``request_key``, a concurrent run of the same request answers the payment it made.
     """
     engine, clock = services.engine, services.clock
     wallet = await chart.open_account(services.ledger, chart.wallet(user_id, amount.currency))
@@ -209,6 +221,7 @@ async def charge_bill(
                 receipt_no=None,
                 failure_reason=None,
                 delivery_attempts=0,
+                request_key=None if request_key is None else request_key.digest,
                 created_at=now,
                 updated_at=now,
                 completed_at=None,
@@ -228,7 +241,34 @@ async def charge_bill(
         ).one()
         return BillPaymentView.of(row)
 
-    return await run_unit(engine, work)
+    try:
+        charged = await run_unit(engine, work)
+    except IntegrityError:
+        earlier = await bill_payment_for_request(engine, user_id=user_id, request_key=request_key)
+        if earlier is None:
+            raise
+        return earlier
+    if request_key is not None:
+        request_key.effect_possible()  # the money moved and the biller will be told
+    return charged
+
+
+async def bill_payment_for_request(
+    engine: AsyncEngine, *, user_id: str, request_key: RequestKey | None
+) -> BillPaymentView | None:
+    """The payment an earlier run of the same request made, if any (a rerun answers it)."""
+    if request_key is None:
+        return None
+
+    async def work(uow: UnitOfWork) -> Any:
+        conn = await uow.connection()
+        statement = select(bill_payments).where(
+            bill_payments.c.user_id == user_id, bill_payments.c.request_key == request_key.digest
+        )
+        return (await conn.execute(statement)).first()
+
+    row = await run_unit(engine, work, read_only=True)
+    return None if row is None else BillPaymentView.of(row)
 
 
 async def get_bill_payment(

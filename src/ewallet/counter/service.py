@@ -42,9 +42,9 @@ from ewallet.identity.payment_password import ensure_not_frozen
 from ewallet.identity.phone import mask_phone, parse_phone
 from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
-from ewallet.kit.errors import ForbiddenError, NotFoundError
+from ewallet.kit.errors import CurrencyNotSupportedError, ForbiddenError, NotFoundError
 from ewallet.kit.ids import new_id
-from ewallet.kit.money import InvalidAmountError, Money
+from ewallet.kit.money import Money
 from ewallet.ledger import Ledger, Transaction, TransactionKind, apply_command, transfer
 from ewallet.models.identity import User
 from ewallet.notify.service import notify_user
@@ -104,10 +104,11 @@ class DepositSlip:
         currency: str | None = None,
         branch: str | None = None,
     ) -> DepositSlip:
-        """``invalid_phone`` or ``invalid_amount`` for what cannot be a deposit."""
+        """``invalid_phone``, ``invalid_amount`` or ``currency_not_supported`` (not CNY) for
+        what cannot be a deposit."""
         currency = currency or COUNTER_CURRENCY
         if currency != COUNTER_CURRENCY:
-            raise InvalidAmountError(f"the counter takes {COUNTER_CURRENCY} cash only")
+            raise CurrencyNotSupportedError(f"the counter takes {COUNTER_CURRENCY} cash only")
         return cls(
             phone=parse_phone(phone),
             amount=Money.parse(amount, currency),
@@ -340,8 +341,9 @@ async def approve_deposit(
     async def work(uow: UnitOfWork) -> DepositView:
         conn = await uow.connection()
         now = clock.now()
-        await _claim(uow, deposit_id, status=COMPLETED, staff=staff, decided_at=now)
+        # The customer's row before the deposit's: the global lock order (kit/db/locking.py).
         await ensure_not_frozen(conn, user_id=deposit.user_id)
+        await _claim(uow, deposit_id, status=COMPLETED, staff=staff, decided_at=now)
         await _credit(uow, clock, deposit_id, wallet_id=wallet_id, vault_id=vault_id)
         await conn.execute(
             update(large_cash)

@@ -18,27 +18,36 @@ The flow (API.md ``POST /v1/topups`` with ``method: card``):
    :func:`ewallet.funding.settle.settle_pending_topups`, which queries the bank with the
    same request id, or by reconciliation against the bank's settlement file. The wallet
    never sends a second debit for a top-up.
+
+Once the debit may have been sent, nothing escapes as a 500: if recording the bank's answer
+fails, the top-up stays ``pending`` (answered ``202``) and the settle job finishes it. The
+top-up keeps the request key of the request that made it (:mod:`ewallet.kit.request_key`),
+so a retry of that request answers it (:func:`resume_card_topup`) and never debits again.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any, Final, Literal, cast
 
 import structlog
 from sqlalchemy import Table, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ewallet.funding.service import TopupView, credit_topup, topups
+from ewallet.funding.service import TopupView, credit_topup, topup_for_request, topups
 from ewallet.funding.suspense import book_in_suspense, is_in_suspense, release_suspense
 from ewallet.identity.payment_password import ensure_not_frozen
 from ewallet.integrations.bank.errors import BankDeclinedError
 from ewallet.integrations.bank.port import BankGateway
 from ewallet.kit.clock import Clock
+from ewallet.kit.db.locking import SHARE
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import DomainError, NotFoundError
 from ewallet.kit.ids import new_id
 from ewallet.kit.money import Money
+from ewallet.kit.request_key import RequestKey
 from ewallet.ledger import Ledger
 from ewallet.models.funding import Card
 from ewallet.models.identity import User
@@ -84,14 +93,21 @@ class _Started:
 
 
 async def _start(
-    services: CardTopupServices, *, user_id: str, card_id: str, amount: Money
+    services: CardTopupServices,
+    *,
+    user_id: str,
+    card_id: str,
+    amount: Money,
+    request_key: str | None,
 ) -> _Started:
     topup_id = new_id("top")
 
     async def work(uow: UnitOfWork) -> _Started:
         conn = await uow.connection()
         await ensure_not_frozen(conn, user_id=user_id)
-        card = await uow.session.get(Card, card_id, with_for_update=True, populate_existing=True)
+        # FOR SHARE (kit/db/locking.py): an unbind waits for this unit, parallel top-ups
+        # from the card do not wait for each other.
+        card = await uow.session.get(Card, card_id, with_for_update=SHARE, populate_existing=True)
         if card is None or card.user_id != user_id or card.status != "active":
             raise NotFoundError("no such card")
         if card.agreement_token_encrypted is None:
@@ -112,6 +128,7 @@ async def _start(
                 provider_reference=None,
                 failure_reason=None,
                 ledger_transaction_id=None,
+                request_key=request_key,
                 created_at=now,
                 updated_at=now,
                 completed_at=None,
@@ -123,17 +140,53 @@ async def _start(
     return await run_unit(services.engine, work)
 
 
+async def resume_card_topup(
+    engine: AsyncEngine, *, user_id: str, request_key: RequestKey | None
+) -> CardTopupResult | None:
+    """A rerun of a request that made a card top-up: its state now, never a second debit.
+
+    ``None`` when the request made none yet; raises ``bank_declined`` if it failed.
+    """
+    earlier = await topup_for_request(engine, user_id=user_id, request_key=request_key)
+    return None if earlier is None else _answer(earlier)
+
+
+def _answer(topup: TopupView) -> CardTopupResult:
+    if topup.status == "failed":
+        reason = topup.failure_reason or "declined"
+        raise BankDeclinedError(f"the bank declined the debit: {reason}", reason=reason)
+    return CardTopupResult(topup, "succeeded" if topup.status == "succeeded" else "pending")
+
+
 async def start_card_topup(
-    services: CardTopupServices, *, user_id: str, card_id: str, amount: Money
+    services: CardTopupServices,
+    *,
+    user_id: str,
+    card_id: str,
+    amount: Money,
+    request_key: RequestKey | None = None,
 ) -> CardTopupResult:
     """Debit the card once and credit the wallet; the PIN was checked by the caller.
 
     Raises ``not_found`` (no such active card of the caller's), ``account_frozen``,
     ``bank_declined`` (the top-up is recorded ``failed``), ``upstream_unavailable``
-    (the bank could not be reached: nothing moved, the top-up is ``failed``).
+    (the bank could not be reached: nothing moved, the top-up is ``failed``). With
+    ``request_key``, a rerun of the same request answers the top-up it made.
     """
-    started = await _start(services, user_id=user_id, card_id=card_id, amount=amount)
+    digest = None if request_key is None else request_key.digest
+    try:
+        started = await _start(
+            services, user_id=user_id, card_id=card_id, amount=amount, request_key=digest
+        )
+    except IntegrityError:
+        # A concurrent run of the same request recorded it first: answer that one.
+        earlier = await resume_card_topup(services.engine, user_id=user_id, request_key=request_key)
+        if earlier is None:
+            raise
+        return earlier
     topup = started.topup
+    if request_key is not None:
+        request_key.effect_possible()  # from here on, the key never goes back
     try:
         result = await services.gateway.debit(
             agreement_token=started.agreement_token,
@@ -141,14 +194,23 @@ async def start_card_topup(
             request_id=bank_request_id(topup.id),
         )
     except (BankDeclinedError, DomainError) as error:
-        # The gateway raises only when the request cannot have reached the bank (anything
-        # else, a bug included, leaves the top-up pending for the settle job to query).
-        reason = str(error) if isinstance(error, BankDeclinedError) else error.code
-        await _fail_now(services, started, reason)
+        # The gateway raises only when the request cannot have reached the bank. After a
+        # 5xx the client may retry with the same key: the top-up lets go of it then.
+        declined = isinstance(error, BankDeclinedError)
+        reason = str(error) if declined else error.code
+        if not await _recorded(_fail_now(services, started, reason, forget=not declined), topup):
+            return await _state_now(services.engine, topup)
+        if not declined and request_key is not None:
+            request_key.nothing_happened()
         raise
+    except Exception:
+        # Anything else (a bug included) may have reached the bank: pending, settled later.
+        log.exception("funding.card_debit_failed", topup_id=topup.id)
+        await _recorded(_carry_in_suspense(services, started), topup)
+        return await _state_now(services.engine, topup)
     log.info("funding.card_debit", topup_id=topup.id, status=result.status, reason=result.reason)
     if result.status == "succeeded":
-        await credit_card_topup(
+        credited = credit_card_topup(
             services.engine,
             services.ledger,
             clock=services.clock,
@@ -156,18 +218,54 @@ async def start_card_topup(
             bank_code=started.bank_code,
             bank_reference=result.bank_reference,
         )
-        return CardTopupResult(await _reload(services.engine, topup.id), "succeeded")
+        await _recorded(credited, topup)
+        return await _state_now(services.engine, topup)
     if result.status == "declined":
         reason = result.reason or "declined"
-        await _fail_now(services, started, reason)
+        if not await _recorded(_fail_now(services, started, reason), topup):
+            return await _state_now(services.engine, topup)
         raise BankDeclinedError(f"the bank declined the debit: {reason}", reason=reason)
-    await hold_unknown_in_suspense(
-        services.engine, services.ledger, services.clock, topup, bank_code=started.bank_code
-    )
+    await _recorded(_carry_in_suspense(services, started), topup)
     return CardTopupResult(topup, "pending")
 
 
-async def _fail_now(services: CardTopupServices, started: _Started, reason: str) -> None:
+async def _carry_in_suspense(services: CardTopupServices, started: _Started) -> None:
+    await hold_unknown_in_suspense(
+        services.engine,
+        services.ledger,
+        services.clock,
+        started.topup,
+        bank_code=started.bank_code,
+    )
+
+
+async def _recorded(step: Awaitable[Any], topup: TopupView) -> bool:
+    """Run a step recording the bank's answer; False (logged) if it could not be recorded.
+
+    The card may have been debited: an error here must not become a 500 the client
+    retries. The top-up stays ``pending`` and the settle job finishes it.
+    """
+    try:
+        await step
+    except Exception:
+        log.exception("funding.card_topup_unrecorded", topup_id=topup.id)
+        return False
+    return True
+
+
+async def _state_now(engine: AsyncEngine, topup: TopupView) -> CardTopupResult:
+    """The top-up's answer as stored now; if even that read fails, still pending."""
+    try:
+        current = await _reload(engine, topup.id)
+    except Exception:
+        log.exception("funding.card_topup_unread", topup_id=topup.id)
+        return CardTopupResult(topup, "pending")
+    return _answer(current)
+
+
+async def _fail_now(
+    services: CardTopupServices, started: _Started, reason: str, *, forget: bool = False
+) -> None:
     await mark_card_topup_failed(
         services.engine,
         services.ledger,
@@ -175,6 +273,7 @@ async def _fail_now(services: CardTopupServices, started: _Started, reason: str)
         started.topup,
         bank_code=started.bank_code,
         reason=reason,
+        forget_request=forget,
     )
 
 
@@ -196,13 +295,16 @@ async def mark_card_topup_failed(
     bank_code: str,
     reason: str,
     notify: bool = False,
+    forget_request: bool = False,
 ) -> bool:
     """``pending`` -> ``failed``, releasing any suspense; False if it was settled already.
 
     ``notify`` tells the owner (a settle job failing a top-up the user saw as pending); a
-    request that fails at once answers the user directly instead.
+    request that fails at once answers the user directly instead. ``forget_request`` drops
+    the request key, so the client's retry starts a new top-up.
     """
     bank, held = await _settlement_accounts(ledger, bank_code, topup.amount.currency)
+    forget: dict[str, Any] = {"request_key": None} if forget_request else {}
 
     async def work(uow: UnitOfWork) -> bool:
         conn = await uow.connection()
@@ -210,7 +312,13 @@ async def mark_card_topup_failed(
         changed = await conn.execute(
             update(topups)
             .where(topups.c.id == topup.id, topups.c.status.in_(_SETTLEABLE))
-            .values(status="failed", failure_reason=reason[:200], updated_at=now, completed_at=now)
+            .values(
+                status="failed",
+                failure_reason=reason[:200],
+                updated_at=now,
+                completed_at=now,
+                **forget,
+            )
         )
         if changed.rowcount != 1:
             return False

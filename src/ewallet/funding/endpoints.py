@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from ewallet.funding.card_topups import CardTopupServices, start_card_topup
+from ewallet.funding.card_topups import CardTopupServices, resume_card_topup, start_card_topup
 from ewallet.funding.psp_topups import start_psp_topup
 from ewallet.funding.schemas import (
     CardTopupPendingOut,
@@ -17,8 +17,8 @@ from ewallet.funding.schemas import (
 )
 from ewallet.funding.service import get_topup
 from ewallet.http.deps import ClockDep, EngineDep, LedgerDep
-from ewallet.http.idempotency import Idempotent
-from ewallet.identity.deps import CurrentUser, SecurityDep
+from ewallet.http.idempotency import Idempotent, RequestKeyDep
+from ewallet.identity.deps import Authenticated, CurrentUser, SecurityDep
 from ewallet.identity.payment_password import PaymentPasswordDep
 from ewallet.integrations.bank.wiring import gateway_from_app
 from ewallet.integrations.psp import PspChannels
@@ -45,9 +45,10 @@ PspDep = Annotated[PspChannels, Depends(get_psp)]
         "the top-up `succeeded`, `402 bank_declined` (the top-up is kept, `failed`), or -- "
         "when the bank's answer is unclear -- `202` with the `pending` top-up and "
         '`"code": "operation_pending"`: it settles later and the user is notified. The same '
-        "Idempotency-Key replays the answer; a new key is a new top-up."
+        "Idempotency-Key replays the answer (or, had the first answer been lost after the bank "
+        "was asked, answers the same top-up's state); a new key is a new top-up."
     ),
-    dependencies=[Idempotent],
+    dependencies=[Authenticated, Idempotent],
 )
 async def post_topup(
     *,
@@ -61,6 +62,7 @@ async def post_topup(
     ledger: LedgerDep,
     security: SecurityDep,
     pin: PaymentPasswordDep,
+    request_key: RequestKeyDep,
 ) -> TopupStartedOut | TopupEnvelope | CardTopupPendingOut:
     if not isinstance(body.amount, str):
         raise InvalidAmountError("amount must be a decimal string")
@@ -69,24 +71,38 @@ async def post_topup(
         _require_card_fields(body)
         assert body.card_id is not None
         assert body.payment_password is not None
-        await pin.verify(user, body.payment_password)
-        services = CardTopupServices(
-            engine, ledger, clock, gateway_from_app(request.app), security.cipher
-        )
-        result = await start_card_topup(
-            services, user_id=user.user_id, card_id=body.card_id, amount=amount
-        )
+        # A rerun of a request that already made its top-up answers that one's state.
+        result = await resume_card_topup(engine, user_id=user.user_id, request_key=request_key)
+        if result is None:
+            await pin.verify(user, body.payment_password)
+            services = CardTopupServices(
+                engine, ledger, clock, gateway_from_app(request.app), security.cipher
+            )
+            result = await start_card_topup(
+                services,
+                user_id=user.user_id,
+                card_id=body.card_id,
+                amount=amount,
+                request_key=request_key,
+            )
         if result.outcome == "pending":
             response.status_code = 202
             return CardTopupPendingOut(topup=TopupOut.of(result.topup))
         return TopupEnvelope(topup=TopupOut.of(result.topup))
     started = await start_psp_topup(
-        engine, psp, clock=clock, user_id=user.user_id, method=body.method, amount=amount
+        engine,
+        psp,
+        clock=clock,
+        user_id=user.user_id,
+        method=body.method,
+        amount=amount,
+        request_key=request_key,
     )
+    payment = started.payment
     return TopupStartedOut(
         topup=TopupOut.of(started.topup),
-        pay_url=started.payment.pay_url,
-        qr_code=started.payment.qr_code,
+        pay_url=None if payment is None else payment.pay_url,
+        qr_code=None if payment is None else payment.qr_code,
     )
 
 

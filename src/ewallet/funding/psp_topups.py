@@ -3,6 +3,11 @@
 Crediting is idempotent three ways: the top-up's status moves out of its unpaid states with a
 conditional ``UPDATE`` (so of two racing notifications only one proceeds), the ledger entry
 carries the key ``topup:<id>``, and both commit in one unit of work with the user's notice.
+
+Opening the payment is safe to repeat: the PSP order's id is the top-up's id
+(``out_trade_no``), and the same id again gives the same order. The top-up keeps the request
+key of the request that made it (:mod:`ewallet.kit.request_key`), so a rerun of that request
+reopens the same order instead of making a second top-up.
 """
 
 from __future__ import annotations
@@ -12,10 +17,18 @@ from typing import Final, Literal
 
 import structlog
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ewallet.audit.service import Actor, record_event
-from ewallet.funding.service import TopupView, create_topup, credit_topup, mark_failed, topups
+from ewallet.funding.service import (
+    TopupView,
+    create_topup,
+    credit_topup,
+    mark_failed,
+    topup_for_request,
+    topups,
+)
 from ewallet.integrations.psp import (
     PaymentNotice,
     PaymentStatus,
@@ -27,6 +40,7 @@ from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import UpstreamUnavailableError
 from ewallet.kit.money import Money
+from ewallet.kit.request_key import RequestKey
 from ewallet.ledger import Ledger
 from ewallet.wallet import chart
 
@@ -43,7 +57,7 @@ Settled = Literal["credited", "already_credited", "recorded", "ignored"]
 @dataclass(frozen=True, slots=True)
 class StartedTopup:
     topup: TopupView
-    payment: StartedPayment
+    payment: StartedPayment | None  # None once the top-up is no longer awaiting payment
 
 
 async def start_psp_topup(
@@ -54,15 +68,44 @@ async def start_psp_topup(
     user_id: str,
     method: PspName,
     amount: Money,
+    request_key: RequestKey | None = None,
 ) -> StartedTopup:
-    """Record the top-up, then (outside any transaction) open its payment at the PSP."""
-    topup = await create_topup(engine, clock=clock, user_id=user_id, method=method, amount=amount)
+    """Record the top-up, then (outside any transaction) open its payment at the PSP.
+
+    A rerun of the same request (``request_key``) finds the top-up it made: still awaiting
+    payment, the same order is opened again (same pay URL); otherwise it is answered as is.
+    """
+    topup = await topup_for_request(engine, user_id=user_id, request_key=request_key)
+    if topup is None:
+        digest = None if request_key is None else request_key.digest
+        try:
+            topup = await create_topup(
+                engine,
+                clock=clock,
+                user_id=user_id,
+                method=method,
+                amount=amount,
+                request_key=digest,
+            )
+        except IntegrityError:
+            topup = await topup_for_request(engine, user_id=user_id, request_key=request_key)
+            if topup is None:
+                raise
+    if topup.status != "awaiting_payment":
+        return StartedTopup(topup=topup, payment=None)
+    if request_key is not None:
+        request_key.effect_possible()  # an order may exist at the PSP from here on
     try:
         payment = await psp.start_payment(
             method=method, out_trade_no=topup.id, amount=amount, subject=SUBJECT
         )
     except UpstreamUnavailableError as error:
-        await mark_failed(engine, clock=clock, topup_id=topup.id, reason=f"{error.code}: {error}")
+        reason = f"{error.code}: {error}"
+        await mark_failed(
+            engine, clock=clock, topup_id=topup.id, reason=reason, forget_request=True
+        )
+        if request_key is not None:
+            request_key.nothing_happened()  # the client's retry starts a new top-up
         raise
     return StartedTopup(topup=topup, payment=payment)
 

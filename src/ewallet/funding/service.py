@@ -1,4 +1,5 @@
-"""The ``topups`` rows: create one (after the freeze check), read the caller's own, fail one."""
+"""The ``topups`` rows: create one (after the freeze check), read the caller's own, fail one,
+find the one a request made (its request key, :mod:`ewallet.kit.request_key`)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import NotFoundError
 from ewallet.kit.ids import new_id
 from ewallet.kit.money import Money
+from ewallet.kit.request_key import RequestKey
 from ewallet.ledger import Transaction, TransactionKind, apply_command, transfer
 from ewallet.ledger import repository as ledger_repository
 from ewallet.models.funding import Topup
@@ -38,6 +40,7 @@ class TopupView:
     ledger_transaction_id: str | None
     created_at: datetime
     completed_at: datetime | None
+    failure_reason: str | None = None
 
     @classmethod
     def of(cls, row: Any) -> TopupView:
@@ -51,11 +54,18 @@ class TopupView:
             ledger_transaction_id=row.ledger_transaction_id,
             created_at=row.created_at,
             completed_at=row.completed_at,
+            failure_reason=row.failure_reason,
         )
 
 
 async def create_topup(
-    engine: AsyncEngine, *, clock: Clock, user_id: str, method: TopupMethod, amount: Money
+    engine: AsyncEngine,
+    *,
+    clock: Clock,
+    user_id: str,
+    method: TopupMethod,
+    amount: Money,
+    request_key: str | None = None,
 ) -> TopupView:
     """Insert an ``awaiting_payment`` top-up in its own unit; a frozen account gets none."""
     topup_id = new_id("top")
@@ -76,6 +86,7 @@ async def create_topup(
                 provider_reference=None,
                 failure_reason=None,
                 ledger_transaction_id=None,
+                request_key=request_key,
                 created_at=now,
                 updated_at=now,
                 completed_at=None,
@@ -103,6 +114,24 @@ async def get_topup(engine: AsyncEngine, *, topup_id: str, user_id: str | None) 
     return TopupView.of(row)
 
 
+async def topup_for_request(
+    engine: AsyncEngine, *, user_id: str, request_key: RequestKey | None
+) -> TopupView | None:
+    """The top-up an earlier run of the same request made, if any (a rerun answers it)."""
+    if request_key is None:
+        return None
+
+    async def work(uow: UnitOfWork) -> Any:
+        conn = await uow.connection()
+        statement = select(topups).where(
+            topups.c.user_id == user_id, topups.c.request_key == request_key.digest
+        )
+        return (await conn.execute(statement)).first()
+
+    row = await run_unit(engine, work, read_only=True)
+    return None if row is None else TopupView.of(row)
+
+
 async def find_topup(engine: AsyncEngine, topup_id: str) -> TopupView | None:
     try:
         return await get_topup(engine, topup_id=topup_id, user_id=None)
@@ -110,8 +139,14 @@ async def find_topup(engine: AsyncEngine, topup_id: str) -> TopupView | None:
         return None
 
 
-async def mark_failed(engine: AsyncEngine, *, clock: Clock, topup_id: str, reason: str) -> None:
-    """Fail a top-up still awaiting payment (a later ``succeeded`` notice still credits it)."""
+async def mark_failed(
+    engine: AsyncEngine, *, clock: Clock, topup_id: str, reason: str, forget_request: bool = False
+) -> None:
+    """Fail a top-up still awaiting payment (a later ``succeeded`` notice still credits it).
+
+    ``forget_request`` drops its request key: the client's retry starts a new top-up.
+    """
+    forget: dict[str, Any] = {"request_key": None} if forget_request else {}
 
     async def work(uow: UnitOfWork) -> None:
         conn = await uow.connection()
@@ -119,7 +154,13 @@ async def mark_failed(engine: AsyncEngine, *, clock: Clock, topup_id: str, reaso
         await conn.execute(
             update(topups)
             .where(topups.c.id == topup_id, topups.c.status == "awaiting_payment")
-            .values(status="failed", failure_reason=reason[:200], updated_at=now, completed_at=now)
+            .values(
+                status="failed",
+                failure_reason=reason[:200],
+                updated_at=now,
+                completed_at=now,
+                **forget,
+            )
         )
 
     await run_unit(engine, work)

@@ -19,11 +19,12 @@ from ewallet.funding.withdrawals import (
     WithdrawalServices,
     get_withdrawal,
     preview_withdrawal,
+    resume_withdrawal,
     start_withdrawal,
 )
 from ewallet.http.deps import ClockDep, EngineDep, LedgerDep, SettingsDep
-from ewallet.http.idempotency import Idempotent
-from ewallet.identity.deps import CurrentUser, app_security
+from ewallet.http.idempotency import Idempotent, RequestKeyDep
+from ewallet.identity.deps import Authenticated, CurrentUser, app_security
 from ewallet.identity.payment_password import PaymentPasswordDep
 from ewallet.integrations.bank.wiring import gateway_from_app
 from ewallet.kit.money import InvalidAmountError, Money
@@ -76,22 +77,33 @@ async def post_preview(
     "/withdrawals",
     status_code=201,
     summary="Withdraw to one of the caller's own cards (202 operation_pending if unknown)",
-    dependencies=[Idempotent],
+    dependencies=[Authenticated, Idempotent],
     responses={202: {"model": WithdrawalPendingOut}},
 )
 async def post_withdrawal(
+    *,
     body: WithdrawalIn,
     user: CurrentUser,
     pin: PaymentPasswordDep,
     services: ServicesDep,
+    request_key: RequestKeyDep,
     response: Response,
 ) -> WithdrawalPendingOut | WithdrawalEnvelope:
     amount = _amount(body.amount)
-    await pin.verify(user, body.payment_password)
-    withdrawal = await start_withdrawal(
-        services, user_id=user.user_id, card_id=body.card_id, amount=amount
+    # A rerun of a request that already made its withdrawal answers that one's state.
+    withdrawal = await resume_withdrawal(
+        services.engine, user_id=user.user_id, request_key=request_key
     )
-    if withdrawal.status == "pending":
+    if withdrawal is None:
+        await pin.verify(user, body.payment_password)
+        withdrawal = await start_withdrawal(
+            services,
+            user_id=user.user_id,
+            card_id=body.card_id,
+            amount=amount,
+            request_key=request_key,
+        )
+    if withdrawal.is_open:
         response.status_code = 202
         return WithdrawalPendingOut(withdrawal=WithdrawalOut.of(withdrawal))
     return WithdrawalEnvelope(withdrawal=WithdrawalOut.of(withdrawal))

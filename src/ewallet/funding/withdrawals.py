@@ -13,20 +13,29 @@
 Finishing is idempotent: the status leaves ``processing``/``pending`` with a conditional
 ``UPDATE`` in the same unit as the ledger commands, so a withdrawal is posted (or voided)
 at most once however often, or concurrently, it is settled.
+
+Once the bank may have been asked, nothing escapes as a 500: if recording the answer fails
+(a deadlock through every retry, the database gone), the withdrawal stays open with the
+money held and is answered as such (``202``); the settle job finishes it from the bank's
+records. The withdrawal keeps the request key of the request that made it
+(:mod:`ewallet.kit.request_key`): a retry of that request finds it
+(:func:`resume_withdrawal`) instead of paying out a second time.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Awaitable
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Final, cast
 
 import structlog
 from sqlalchemy import Table, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ewallet.funding.withdrawal_fees import FeePolicy, FeeQuote, quote_for_user
-from ewallet.identity.payment_password import ensure_not_frozen, locked_user
+from ewallet.identity.payment_password import locked_user
 from ewallet.integrations.bank.errors import BankDeclinedError
 from ewallet.integrations.bank.port import BankGateway, CreditResult
 from ewallet.kit.clock import Clock
@@ -34,6 +43,7 @@ from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import NotFoundError, UpstreamUnavailableError
 from ewallet.kit.ids import new_id
 from ewallet.kit.money import Money
+from ewallet.kit.request_key import RequestKey
 from ewallet.ledger import (
     CreateHold,
     Hold,
@@ -80,6 +90,11 @@ class WithdrawalView:
     @property
     def total(self) -> Money:
         return self.amount + self.fee
+
+    @property
+    def is_open(self) -> bool:
+        """Not final yet: the money is held until the bank's answer is known (``202``)."""
+        return self.status in OPEN
 
     @classmethod
     def of(cls, row: Any) -> WithdrawalView:
@@ -153,8 +168,50 @@ async def get_withdrawal(
     return WithdrawalView.of(row)
 
 
+async def withdrawal_for_request(
+    engine: AsyncEngine, *, user_id: str, request_key: RequestKey | None
+) -> WithdrawalView | None:
+    """The withdrawal an earlier run of the same request made, if any."""
+    if request_key is None:
+        return None
+
+    async def work(uow: UnitOfWork) -> Any:
+        conn = await uow.connection()
+        statement = select(withdrawals).where(
+            withdrawals.c.user_id == user_id, withdrawals.c.request_key == request_key.digest
+        )
+        return (await conn.execute(statement)).first()
+
+    row = await run_unit(engine, work, read_only=True)
+    return None if row is None else WithdrawalView.of(row)
+
+
+async def resume_withdrawal(
+    engine: AsyncEngine, *, user_id: str, request_key: RequestKey | None
+) -> WithdrawalView | None:
+    """A rerun of a request that made a withdrawal: its state now, never a second one.
+
+    ``None`` when the request made none yet; raises ``bank_declined`` if it failed.
+    """
+    earlier = await withdrawal_for_request(engine, user_id=user_id, request_key=request_key)
+    return None if earlier is None else _answer(earlier, earlier.failure_reason)
+
+
+def _answer(withdrawal: WithdrawalView, reason: str | None) -> WithdrawalView:
+    if withdrawal.status == "failed":
+        raise BankDeclinedError(
+            "the bank declined the withdrawal", reason=reason, withdrawal_id=withdrawal.id
+        )
+    return withdrawal
+
+
 async def _hold_funds(
-    services: WithdrawalServices, *, user_id: str, card_id: str, amount: Money
+    services: WithdrawalServices,
+    *,
+    user_id: str,
+    card_id: str,
+    amount: Money,
+    request_key: str | None = None,
 ) -> tuple[WithdrawalView, str]:
     """Record the withdrawal and its holds in one unit; returns it and the agreement token."""
     engine, ledger, clock = services.engine, services.ledger, services.clock
@@ -169,8 +226,9 @@ async def _hold_funds(
 
     async def work(uow: UnitOfWork) -> tuple[WithdrawalView, str]:
         conn = await uow.connection()
-        await locked_user(uow, user_id)  # one withdrawal at a time per user: the quota
-        await ensure_not_frozen(conn, user_id=user_id)
+        # Step 1 of the global lock order (kit/db/locking.py), before the ledger's accounts:
+        # one withdrawal at a time per user (the free quota); reserve_spend checks the freeze.
+        user = await locked_user(uow, user_id)
         live = await _active_card(uow, user_id=user_id, card_id=card_id)
         quote = await quote_for_user(conn, services.policy, user_id=user_id, amount=amount)
         now = clock.now()
@@ -183,6 +241,7 @@ async def _hold_funds(
             reference=f"withdrawal:{withdrawal_id}",
             now=now,
             policy=services.limits,
+            locked=user,
         )
         await conn.execute(
             insert(withdrawals).values(
@@ -197,6 +256,7 @@ async def _hold_funds(
                 fee_hold_id=None,
                 bank_reference=None,
                 failure_reason=None,
+                request_key=request_key,
                 created_at=now,
                 updated_at=now,
                 completed_at=None,
@@ -246,36 +306,92 @@ async def _hold_funds(
 
 
 async def start_withdrawal(
-    services: WithdrawalServices, *, user_id: str, card_id: str, amount: Money
+    services: WithdrawalServices,
+    *,
+    user_id: str,
+    card_id: str,
+    amount: Money,
+    request_key: RequestKey | None = None,
 ) -> WithdrawalView:
-    """Hold, ask the bank, finish: succeeded, pending (unknown) or raise ``bank_declined``."""
-    withdrawal, token_encrypted = await _hold_funds(
-        services, user_id=user_id, card_id=card_id, amount=amount
-    )
+    """Hold, ask the bank, finish: ``succeeded``, open (``is_open``: answer ``202``) or
+    raise ``bank_declined`` / ``upstream_unavailable`` (nothing paid out, money released).
+
+    With ``request_key``, a rerun of the same request answers the withdrawal it made.
+    """
+    digest = None if request_key is None else request_key.digest
+    try:
+        withdrawal, token_encrypted = await _hold_funds(
+            services, user_id=user_id, card_id=card_id, amount=amount, request_key=digest
+        )
+    except IntegrityError:
+        # A concurrent run of the same request recorded it first: answer that one.
+        earlier = await resume_withdrawal(services.engine, user_id=user_id, request_key=request_key)
+        if earlier is None:
+            raise
+        return earlier
     token = services.security.cipher.decrypt(token_encrypted, context=f"agreement:{card_id}")
+    if request_key is not None:
+        request_key.effect_possible()  # from here on, the key never goes back
+    engine, clock = services.engine, services.clock
     try:
         result = await services.gateway.credit(
             agreement_token=token, amount=amount, request_id=f"withdrawal:{withdrawal.id}"
         )
     except (UpstreamUnavailableError, BankDeclinedError) as error:
-        # Refused before anything could happen: release the money.
-        await fail_withdrawal(
-            services.engine, services.clock, withdrawal.id, f"{error.code}: {error}"
+        # Refused before anything could happen: release the money. After a 5xx the client
+        # may retry with the same key, so the withdrawal lets go of it too.
+        unreachable = isinstance(error, UpstreamUnavailableError)
+        failed = fail_withdrawal(
+            engine, clock, withdrawal.id, f"{error.code}: {error}", forget_request=unreachable
         )
+        if not await _recorded(failed, withdrawal.id):
+            return await _left_open(engine, clock, withdrawal, "unrecorded")
+        if unreachable and request_key is not None:
+            request_key.nothing_happened()
         raise
-    except BaseException:
+    except Exception:
         # Anything else may have reached the bank: keep the money held for settlement.
-        await _mark_pending(services.engine, services.clock, withdrawal.id, "unexpected_error")
+        log.exception("funding.withdrawal_bank_call_failed", withdrawal_id=withdrawal.id)
+        return await _left_open(engine, clock, withdrawal, "unexpected_error")
+    except BaseException:
+        # Cancelled mid-call: the same, then let the cancellation go on.
+        await _mark_pending(engine, clock, withdrawal.id, "unexpected_error")
         raise
-    await _apply_result(services.engine, services.clock, withdrawal.id, result)
-    final = await get_withdrawal(services.engine, withdrawal_id=withdrawal.id, user_id=None)
-    if final.status == "failed":
-        raise BankDeclinedError(
-            "the bank declined the withdrawal",
-            reason=result.reason,
-            withdrawal_id=withdrawal.id,
-        )
-    return final
+    if not await _recorded(_apply_result(engine, clock, withdrawal.id, result), withdrawal.id):
+        return await _left_open(engine, clock, withdrawal, "unrecorded")
+    return _answer(await _state_now(engine, withdrawal), result.reason)
+
+
+async def _recorded(step: Awaitable[None], withdrawal_id: str) -> bool:
+    """Run a step recording the bank's answer; False (logged) if it could not be recorded.
+
+    The bank may have paid: an error here must not become a 500 the client retries. The
+    withdrawal stays open with the money held, and the settle job finishes it.
+    """
+    try:
+        await step
+    except Exception:
+        log.exception("funding.withdrawal_unrecorded", withdrawal_id=withdrawal_id)
+        return False
+    return True
+
+
+async def _left_open(
+    engine: AsyncEngine, clock: Clock, withdrawal: WithdrawalView, reason: str
+) -> WithdrawalView:
+    """``pending`` if that can still be recorded (else it stays ``processing``, which the
+    settle job also takes up once stale); the money stays held either way."""
+    await _recorded(_mark_pending(engine, clock, withdrawal.id, reason), withdrawal.id)
+    return await _state_now(engine, withdrawal)
+
+
+async def _state_now(engine: AsyncEngine, withdrawal: WithdrawalView) -> WithdrawalView:
+    """The withdrawal as stored now; if even that read fails, as still open."""
+    try:
+        return await get_withdrawal(engine, withdrawal_id=withdrawal.id, user_id=None)
+    except Exception:
+        log.exception("funding.withdrawal_unread", withdrawal_id=withdrawal.id)
+        return replace(withdrawal, status="pending")
 
 
 async def _apply_result(
@@ -348,10 +464,20 @@ async def succeed_withdrawal(
 
 
 async def fail_withdrawal(
-    engine: AsyncEngine, clock: Clock, withdrawal_id: str, reason: str
+    engine: AsyncEngine,
+    clock: Clock,
+    withdrawal_id: str,
+    reason: str,
+    *,
+    forget_request: bool = False,
 ) -> None:
+    """Void the holds; ``forget_request`` also drops the request key (a retry starts anew)."""
+    forget: dict[str, Any] = {"request_key": None} if forget_request else {}
+
     async def work(uow: UnitOfWork) -> None:
-        row = await _claim(uow, clock, withdrawal_id, status="failed", failure_reason=reason[:200])
+        row = await _claim(
+            uow, clock, withdrawal_id, status="failed", failure_reason=reason[:200], **forget
+        )
         if row is None:
             return
         for hold_id in (row.hold_id, row.fee_hold_id):

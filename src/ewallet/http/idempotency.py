@@ -1,11 +1,12 @@
 """HTTP idempotency for money-moving POSTs (API.md: every one requires ``Idempotency-Key``).
 
-An endpoint opts in with one line::
+An endpoint opts in by listing it after its authentication::
 
-    @router.post("/v1/topups", status_code=201, dependencies=[Idempotent])
+    @router.post("/v1/topups", status_code=201, dependencies=[Authenticated, Idempotent])
 
-(or ``APIRouter(dependencies=[Idempotent])`` for a whole router). Put it after the
-authentication dependency, so a scope resolver that reads the principal finds it. Then:
+so the key is claimed only for an authenticated caller and scoped by who it is (user,
+merchant or staff id, never the token: a refreshed token replays its own requests, a
+signed-out one is refused before any stored answer is looked at). Then:
 
 - no key → ``400 idempotency_key_required``; a key outside 1-255 chars → ``422``;
   nothing runs, nothing is stored;
@@ -16,15 +17,22 @@ authentication dependency, so a scope resolver that reads the principal finds it
 - the same key while the first still runs → wait up to ``wait_seconds`` for its answer and
   replay it, else ``409 request_in_progress`` with ``Retry-After: 1``;
 - a 5xx answer, an unexpected exception or a malformed body frees the key (nothing definite
-  happened); 4xx domain errors are definite outcomes and are replayed;
+  happened); so does a ``401`` (an authentication failure is never stored); other 4xx domain
+  errors are definite outcomes and are replayed;
+- once the endpoint's service said an effect outside may have happened
+  (:meth:`~ewallet.kit.request_key.RequestKey.effect_possible`, before asking a bank, a PSP
+  or a biller), the key is never freed: a 5xx or an exception ends the lease at once but
+  keeps the record, so only the same request may run again, and that rerun finds the
+  operation by its request key (:data:`RequestKeyDep`) and answers its state;
 - a run that crashed or was cancelled (client gone) keeps the key until its lease
-  (``lock_seconds``) ends, then the same request may take it over. A run longer than the
-  lease can therefore overlap a retry: the ledger's own idempotency keys are the last guard
-  against a double posting.
+  (``lock_seconds``) ends, then the same request may take it over (and finds its
+  operation by the request key). A run longer than the lease can therefore overlap a
+  retry: the operations' unique request keys and the ledger's own idempotency keys are the
+  last guard against a double posting.
 
 Keys are scoped by caller, method and path: the scope resolver (:func:`set_scope_resolver`)
-names the caller. Until the auth module supplies the principal id, the default resolver uses
-a hash of the ``Authorization`` header, or ``anonymous``.
+names the caller from the principal authentication left on the request
+(:func:`ewallet.identity.deps.idempotency_scope`); without one the caller is ``anonymous``.
 """
 
 from __future__ import annotations
@@ -54,6 +62,7 @@ from ewallet.kit.errors import (
     IdempotencyKeyReusedError,
     ValidationFailedError,
 )
+from ewallet.kit.request_key import RequestKey, request_digest
 
 IDEMPOTENCY_HEADER: Final = "Idempotency-Key"
 REPLAYED_HEADER: Final = "Idempotent-Replayed"
@@ -71,12 +80,9 @@ class RequestInProgressError(ConflictError):
     code = "request_in_progress"
 
 
-async def default_scope(request: Request) -> str:
-    """A hash of the ``Authorization`` header, or ``anonymous`` without one."""
-    authorization = request.headers.get("authorization")
-    if not authorization:
-        return "anonymous"
-    return "auth:" + hashlib.sha256(authorization.encode("utf-8")).hexdigest()
+async def default_scope(_request: Request) -> str:
+    """Without an authentication module every caller is ``anonymous``."""
+    return "anonymous"
 
 
 @dataclass(slots=True)
@@ -113,7 +119,13 @@ class _ActiveClaim:
     engine: AsyncEngine
     clock: Clock
     held: store.Claim
+    request_key: str
     settled: bool = False
+    # Set by the service before it calls out: from then on the key is never freed.
+    effect_possible: bool = False
+
+    def note_effect(self, possible: bool) -> None:
+        self.effect_possible = possible
 
     async def complete(self, response: store.StoredResponse) -> None:
         self.settled = True
@@ -121,8 +133,12 @@ class _ActiveClaim:
             log.warning("idempotency.lease_lost", record_id=self.held.record_id)
 
     async def release(self) -> None:
+        """Free the key, unless an effect outside may have happened: then reopen it."""
         self.settled = True
-        await store.release(self.engine, self.held)
+        if not self.effect_possible:
+            await store.release(self.engine, self.held)
+        elif not await store.reopen(self.engine, self.held, now=self.clock.now()):
+            log.warning("idempotency.lease_lost", record_id=self.held.record_id)
 
 
 def canonical_body(body: bytes) -> bytes:
@@ -136,7 +152,7 @@ def canonical_body(body: bytes) -> bytes:
     text = json.dumps(
         document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
     )
-    return text.encode("utf-8")
+    return text.encode("utf-8", "surrogatepass")  # a lone surrogate must not crash the hash
 
 
 def request_hash(method: str, path: str, body: bytes) -> str:
@@ -204,7 +220,10 @@ async def require_idempotency(
     while True:
         if isinstance(outcome, store.Claim):
             request.scope.setdefault("state", {})[_CLAIM_STATE] = _ActiveClaim(
-                engine=engine, clock=clock, held=outcome
+                engine=engine,
+                clock=clock,
+                held=outcome,
+                request_key=request_digest(wanted.scope, key, wanted.request_hash),
             )
             return
         if outcome.request_hash != wanted.request_hash:
@@ -227,6 +246,18 @@ async def require_idempotency(
 
 Idempotent = Depends(require_idempotency)
 """Route dependency making a POST idempotent: ``dependencies=[Idempotent]``."""
+
+
+async def current_request_key(request: Request) -> RequestKey:
+    """The request key of this idempotent request, for the operation it makes."""
+    claim = _claim_of(request.scope)
+    if claim is None:
+        raise RuntimeError("RequestKeyDep needs the route's Idempotent dependency")
+    return RequestKey(claim.request_key, claim.note_effect)
+
+
+RequestKeyDep = Annotated[RequestKey, Depends(current_request_key)]
+"""The endpoint's :class:`~ewallet.kit.request_key.RequestKey`, passed to its service."""
 
 
 async def _replay_handler(_request: Request, exc: Exception) -> Response:
@@ -279,7 +310,8 @@ def _claim_of(scope: Scope) -> _ActiveClaim | None:
 async def _settle(scope: Scope, claim: _ActiveClaim, messages: list[Message]) -> None:
     start = messages[0]
     status = int(start["status"])
-    if status >= 500 or was_rejected(scope):
+    # 401: who is calling was not established, so nothing about this request is definite.
+    if status >= 500 or status == 401 or was_rejected(scope):
         await claim.release()
         return
     headers: dict[str, str] = {}

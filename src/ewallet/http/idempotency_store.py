@@ -238,6 +238,22 @@ async def release(engine: AsyncEngine, held: Claim) -> None:
     await run_unit(engine, work)
 
 
+async def reopen(engine: AsyncEngine, held: Claim, *, now: datetime) -> bool:
+    """End the lease but keep the record: only the same request may run again, at once.
+
+    For a request that may have caused an effect outside (a bank was asked) and then failed:
+    freeing the key would let a retry make a second operation; the rerun instead finds the
+    operation the first run recorded and answers its state.
+    """
+
+    async def work(uow: UnitOfWork) -> int:
+        connection = await uow.connection()
+        statement = update(_TABLE).where(*_held_by(held)).values(locked_until=now)
+        return (await connection.execute(statement)).rowcount
+
+    return await run_unit(engine, work) == 1
+
+
 def _held_by(held: Claim) -> tuple[Any, ...]:
     return (
         _TABLE.c.id == held.record_id,

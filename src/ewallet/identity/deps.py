@@ -13,13 +13,12 @@ from typing import Annotated, Any, cast
 from fastapi import Depends, Request
 from sqlalchemy import Table, select
 
-from ewallet.http.deps import ClockDep, EngineDep, app_clock
+from ewallet.http.deps import ClockDep, EngineDep
 from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import UnauthorizedError
 from ewallet.models.identity import AuthSession
 from ewallet.security.context import SecurityContext
-from ewallet.security.crypto import sha256_hex
 from ewallet.security.tokens import AccessClaims
 
 sessions = cast(Table, AuthSession.__table__)
@@ -86,19 +85,29 @@ async def current_principal(
 CurrentUser = Annotated[Principal, Depends(current_principal)]
 
 
+Authenticated = Depends(current_principal)
+"""Listed before ``Idempotent`` in a route's dependencies: the key is claimed only for a
+signed-in user (the endpoint's ``user: CurrentUser`` reuses the same principal)."""
+
+
 async def idempotency_scope(request: Request) -> str:
-    """Scope Idempotency-Keys by user or staff member, not by token: a refreshed token must
-    replay too."""
-    token = bearer_token(request)
-    if token is None:
-        return "anonymous"
-    if token.startswith("mk_"):  # merchant API keys: hashed, never stored in clear
-        return "merchant-key:" + sha256_hex(token)
-    tokens, now = app_security(request.app).tokens, app_clock(request.app).now()
-    for kind in ("user", "staff"):
-        try:
-            claims = tokens.verify(token, kind=kind, now=now)
-        except UnauthorizedError:
-            continue
-        return f"{kind}:{claims.subject}"
-    return "unverified:" + sha256_hex(token)
+    """Scope Idempotency-Keys by the authenticated user, merchant or staff member.
+
+    Never by the token: a refreshed token replays its own requests, and a signed-out one
+    never reaches a stored answer (authentication ran, and refused, before the key). A
+    request that carries credentials nobody checked yet means the route lists
+    ``Idempotent`` before its authentication: a wiring bug, refused before any claim.
+    """
+    state = request.state
+    principal = getattr(state, "principal", None)
+    if isinstance(principal, Principal):
+        return f"user:{principal.user_id}"
+    merchant = getattr(state, "merchant", None)
+    if merchant is not None:
+        return f"merchant:{merchant.merchant_id}"
+    staff = getattr(state, "staff", None)
+    if staff is not None:
+        return f"staff:{staff.staff_id}"
+    if request.headers.get("authorization"):
+        raise RuntimeError("Idempotent must come after the route's authentication")
+    return "anonymous"

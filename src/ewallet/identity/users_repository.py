@@ -1,5 +1,9 @@
 """Queries on ``users``. ORM objects, because notices (:func:`ewallet.notify.service.notify_user`)
-take a :class:`User`; callers pass their unit's session and never commit here."""
+take a :class:`User`; callers pass their unit's session and never commit here.
+
+``for_update`` locks the row ``FOR NO KEY UPDATE`` (PostgreSQL): nothing changes a user's
+id or phone once written, and the weaker lock lets rows referencing the user be inserted
+meanwhile (the global lock order, :mod:`ewallet.kit.db.locking`)."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ewallet.kit.db.locking import NO_KEY_UPDATE, for_no_key_update
 from ewallet.kit.ids import new_id
 from ewallet.models.identity import User
 
@@ -20,12 +25,12 @@ async def find_by_phone(
     """The account of ``phone`` (E.164), closed ones included (they keep their number)."""
     statement = select(User).where(User.phone == phone)
     if for_update:
-        statement = statement.with_for_update()
+        statement = for_no_key_update(statement)
     return (await session.scalars(statement)).first()
 
 
 async def get_user(session: AsyncSession, user_id: str, *, for_update: bool = False) -> User | None:
-    return await session.get(User, user_id, with_for_update=for_update)
+    return await session.get(User, user_id, with_for_update=NO_KEY_UPDATE if for_update else None)
 
 
 async def add_user(

@@ -30,6 +30,12 @@ LEDGER_BATCH_SIZE = Histogram(
     "Ledger commands committed together in one database transaction.",
     buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
 )
+DB_UNIT_RETRIES = Counter(
+    "ewallet_db_unit_retries_total",
+    "Retryable database errors in units of work (rerun unless attempts ran out), by reason; "
+    "a deadlock is a bug in the lock order.",
+    ["reason"],
+)
 OUTBOX_DELIVERIES = Counter(
     "ewallet_outbox_deliveries_total",
     "Outbox events handled by the worker, by topic and outcome.",

@@ -151,7 +151,8 @@ async def lock_accounts(
 ) -> dict[int, AccountState]:
     """Load the accounts and lock those :func:`~ewallet.ledger.domain.lock_needed` names.
 
-    Locks are taken in ascending id order (the one global lock order). Without the leg
+    Locks are taken in ascending id order (step 4 of the global lock order,
+    :mod:`ewallet.kit.db.locking`), ``FOR NO KEY UPDATE``. Without the leg
     sets every account is locked. SQLite's write transaction already holds the database's
     one write lock, so there the read is all.
     """
@@ -160,7 +161,7 @@ async def lock_accounts(
     # it lets the inserts of postings and deltas referencing the row (foreign keys take KEY
     # SHARE) go on while a fold or a refund holds it.
     if debited is None or credited is None:
-        statement = locked_select(accounts, wanted, lock=False).with_for_update(key_share=True)
+        statement = locked_select(accounts, wanted)
         return {row.id: _account_state(row) for row in (await conn.execute(statement)).all()}
     rows = (await conn.execute(locked_select(accounts, wanted, lock=False))).all()
     states = {row.id: _account_state(row) for row in rows}
@@ -170,7 +171,7 @@ async def lock_accounts(
         )
     to_lock = [i for i, state in states.items() if state.locked]
     if to_lock and conn.dialect.name != "sqlite":
-        statement = locked_select(accounts, to_lock, lock=False).with_for_update(key_share=True)
+        statement = locked_select(accounts, to_lock)
         for row in (await conn.execute(statement)).all():  # the balances as of the lock
             locked = _account_state(row)
             states[row.id] = locked
@@ -349,6 +350,7 @@ def hold_from_row(row: Row[Any]) -> Hold:
 
 
 async def lock_holds(conn: AsyncConnection, ids: Iterable[str]) -> dict[str, Hold]:
+    """Lock the holds (id order, ``FOR NO KEY UPDATE``): before any account is locked."""
     rows = (await conn.execute(locked_select(holds, ids))).all()
     return {row.id: hold_from_row(row) for row in rows}
 

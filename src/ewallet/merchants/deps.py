@@ -29,3 +29,5 @@ async def current_merchant(
 
 
 CurrentMerchant = Annotated[MerchantPrincipal, Depends(current_merchant)]
+MerchantAuthenticated = Depends(current_merchant)
+"""Listed before ``Idempotent`` in a route's dependencies: keys are claimed per merchant."""

@@ -55,6 +55,7 @@ class BillPayment(Base):
         CheckConstraint("status IN ('pending', 'succeeded', 'failed')", name="status_known"),
         Index("ix_bill_payments_user_id_created_at", "user_id", "created_at"),
         Index("ix_bill_payments_status_updated_at", "status", "updated_at"),
+        Index("uq_bill_payments_user_id_request_key", "user_id", "request_key", unique=True),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -72,6 +73,8 @@ class BillPayment(Base):
     receipt_no: Mapped[str | None] = mapped_column(String(32), unique=True)
     failure_reason: Mapped[str | None] = mapped_column(String(200))
     delivery_attempts: Mapped[int] = mapped_column(Integer)
+    # The request that made it (kit/request_key.py): a rerun finds it instead of another.
+    request_key: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -63,6 +63,7 @@ class Topup(Base):
         ),
         CheckConstraint("amount > 0", name="amount_positive"),
         Index("ix_topups_user_id_created_at", "user_id", "created_at"),
+        Index("uq_topups_user_id_request_key", "user_id", "request_key", unique=True),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -76,6 +77,8 @@ class Topup(Base):
     provider_reference: Mapped[str | None] = mapped_column(String(64))
     failure_reason: Mapped[str | None] = mapped_column(String(200))
     ledger_transaction_id: Mapped[str | None] = mapped_column(String(32))
+    # The request that made it (kit/request_key.py): a rerun finds it instead of another.
+    request_key: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -92,6 +95,7 @@ class Withdrawal(Base):
         CheckConstraint("amount > 0 AND fee >= 0", name="amounts_valid"),
         Index("ix_withdrawals_user_id_created_at", "user_id", "created_at"),
         Index("ix_withdrawals_status", "status"),
+        Index("uq_withdrawals_user_id_request_key", "user_id", "request_key", unique=True),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -106,6 +110,8 @@ class Withdrawal(Base):
     fee_hold_id: Mapped[str | None] = mapped_column(String(32))
     bank_reference: Mapped[str | None] = mapped_column(String(64))
     failure_reason: Mapped[str | None] = mapped_column(String(200))
+    # The request that made it (kit/request_key.py): a rerun finds it instead of another.
+    request_key: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

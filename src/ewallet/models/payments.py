@@ -51,6 +51,7 @@ class Payment(Base):
             "refunded_amount >= 0 AND refunded_amount <= amount", name="refunds_within_amount"
         ),
         Index("ix_payments_user_id_created_at", "user_id", "created_at"),
+        Index("uq_payments_user_id_request_key", "user_id", "request_key", unique=True),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -61,6 +62,9 @@ class Payment(Base):
     refunded_amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     ledger_transaction_id: Mapped[str] = mapped_column(String(32))
+    # The request that paid (kit/request_key.py): a rerun finds it instead of a refusal.
+    # None for payments no user request made with a key (merchant charges, checkout form).
+    request_key: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

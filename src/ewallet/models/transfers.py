@@ -18,6 +18,9 @@ class Transfer(Base):
         CheckConstraint("status IN ('succeeded')", name="status_known"),
         Index("ix_transfers_payer_user_id_created_at", "payer_user_id", "created_at"),
         Index("ix_transfers_payee_user_id_created_at", "payee_user_id", "created_at"),
+        Index(
+            "uq_transfers_payer_user_id_request_key", "payer_user_id", "request_key", unique=True
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -29,4 +32,6 @@ class Transfer(Base):
     # Transfers post at once (one balanced entry), so the only status today is succeeded.
     status: Mapped[str] = mapped_column(String(12))
     ledger_transaction_id: Mapped[str] = mapped_column(String(32), unique=True)
+    # The request that made it (kit/request_key.py): a rerun finds it instead of another.
+    request_key: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

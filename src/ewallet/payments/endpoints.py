@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Request
 
 from ewallet.audit.service import Actor
 from ewallet.http.deps import ClockDep, EngineDep, LedgerDep, SettingsDep
-from ewallet.http.idempotency import Idempotent
-from ewallet.identity.deps import CurrentUser, SecurityDep
+from ewallet.http.idempotency import Idempotent, RequestKeyDep
+from ewallet.identity.deps import Authenticated, CurrentUser, SecurityDep
 from ewallet.payments.links import order_id_from_payload
 from ewallet.payments.paying import PaymentServices, get_payment, pay_order
 from ewallet.payments.schemas import PaymentEnvelope, PaymentIn, PaymentOut
@@ -37,10 +37,14 @@ ServicesDep = Annotated[PaymentServices, Depends(payment_services)]
     status_code=201,
     summary="Pay a merchant order (by id or QR payload): with the payment password, or "
     "password-free within the cap the user chose",
-    dependencies=[Idempotent],
+    dependencies=[Authenticated, Idempotent],
 )
 async def create_payment(
-    body: PaymentIn, user: CurrentUser, services: ServicesDep, request: Request
+    body: PaymentIn,
+    user: CurrentUser,
+    services: ServicesDep,
+    request: Request,
+    request_key: RequestKeyDep,
 ) -> PaymentEnvelope:
     order_id = body.order_id or order_id_from_payload(body.qr_payload or "")
     ip = request.client.host if request.client else None
@@ -50,6 +54,7 @@ async def create_payment(
         order_id=order_id,
         pin=body.payment_password,
         actor=Actor("user", user.user_id, ip),
+        request_key=request_key,  # a rerun of a request that paid answers its payment
     )
     return PaymentEnvelope(payment=PaymentOut.of(payment))
 

@@ -14,8 +14,9 @@ from ewallet.http.deps import ClockDep, EngineDep, LedgerDep, SettingsDep
 from ewallet.http.idempotency import Idempotent
 from ewallet.kit.money import InvalidAmountError, Money
 from ewallet.kit.pagination import DEFAULT_LIMIT
-from ewallet.merchants.deps import CurrentMerchant
+from ewallet.merchants.deps import CurrentMerchant, MerchantAuthenticated
 from ewallet.payments import orders, refunds, webhooks
+from ewallet.payments.errors import require_wallet_currency
 from ewallet.payments.links import checkout_url
 from ewallet.payments.schemas import (
     AmountIn,
@@ -34,6 +35,9 @@ router = APIRouter(prefix="/v1/merchant", tags=["merchant API"])
 
 
 def parse_amount(value: AmountIn, currency: str = "CNY") -> Money:
+    """The amount of a merchant request: a currency no wallet holds first
+    (``currency_not_supported``), then the amount's form (``invalid_amount``)."""
+    require_wallet_currency(currency)
     if not isinstance(value, str):
         raise InvalidAmountError("amount must be a decimal string")
     return Money.parse(value, currency)
@@ -94,7 +98,7 @@ async def close_order(
     "/orders/{order_id}/refunds",
     status_code=201,
     summary="Refund a paid order, fully or partly (idempotent by out_refund_no: 200 again)",
-    dependencies=[Idempotent],
+    dependencies=[MerchantAuthenticated, Idempotent],
     responses={200: {"model": RefundEnvelope, "description": "the refund already existed"}},
 )
 async def refund_order(

@@ -20,6 +20,12 @@ sees ``order_not_payable``. The same unit counts the spend, posts the ledger ent
 -> merchant, kind ``payment``, key ``payment:<id>``), writes the payment, the payer's
 notice and the merchant's webhook -- all of it commits, or none of it does. That unit's
 body is :func:`settle_order`, which payment-code charges reuse with their own channel.
+
+The payment keeps the request key of the request that paid (:mod:`ewallet.kit.request_key`,
+unique per payer), written in that unit. A rerun of the request -- after a crash between the
+commit and the stored answer, say -- finds the payment (:func:`payment_for_request`) before
+any of the checks above and answers it, instead of ``order_not_payable`` for an order it
+paid itself.
 """
 
 from __future__ import annotations
@@ -28,16 +34,18 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ewallet.audit.service import Actor
 from ewallet.config import Settings
-from ewallet.identity.payment_password import verify_payment_password
+from ewallet.identity.payment_password import locked_user, verify_payment_password
 from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import NotFoundError
 from ewallet.kit.ids import new_id
 from ewallet.kit.money import Money
+from ewallet.kit.request_key import RequestKey
 from ewallet.ledger import (
     Ledger,
     Transaction,
@@ -49,7 +57,11 @@ from ewallet.models.identity import User
 from ewallet.notify.service import notify_user
 from ewallet.payments import password_free
 from ewallet.payments import repository as repo
-from ewallet.payments.errors import MerchantNotSupportedError, OrderNotPayableError
+from ewallet.payments.errors import (
+    MerchantNotSupportedError,
+    OrderNotPayableError,
+    require_wallet_currency,
+)
 from ewallet.payments.schemas import order_document
 from ewallet.payments.views import OrderView, PaymentView
 from ewallet.payments.webhooks import queue_order_event
@@ -85,6 +97,9 @@ def check_merchant(merchant: object | None) -> None:
 def _check_payable(order: OrderView) -> None:
     if order.status != "awaiting_payment":
         raise OrderNotPayableError(f"the order is {order.status}", order_status=order.status)
+    # Orders in another currency are refused at creation; one made before that rule is
+    # answered as what it is, not as a shortfall of the payer's CNY balance.
+    require_wallet_currency(order.amount.currency)
 
 
 async def check_payable(services: PaymentServices, order_id: str) -> OrderView:
@@ -139,6 +154,7 @@ async def settle_order(
     auth: AuthStrength,
     merchant: Any = None,
     payer: User | None = None,
+    request_key: str | None = None,
 ) -> Settlement:
     """Pay ``order`` from ``user_id``'s wallet inside the caller's unit (module doc, 4-5).
 
@@ -147,11 +163,15 @@ async def settle_order(
     ``channel`` and ``auth``. Claims the order, counts the spend (``limit_exceeded``,
     ``account_frozen``), posts the ledger entry (``insufficient_balance``), writes the
     payment, the merchant's webhook and the payer's notice. Raises on any refusal, and the
-    caller's unit then rolls all of it back.
+    caller's unit then rolls all of it back. ``request_key`` (a :class:`RequestKey`'s
+    digest) is stored on the payment.
 
     A caller that already read the merchant's row in this unit passes it as ``merchant``,
-    and one that locked the payer's row (``FOR UPDATE``) in this unit as ``payer``: each
+    and one that locked the payer's row (``locked_user``) in this unit as ``payer``: each
     saves a statement. The views returned are built from what was written, not re-read.
+
+    Locks follow the global order (:mod:`ewallet.kit.db.locking`): the payer's row, then
+    the order (the claim), then the ledger's accounts.
     """
     clock = services.clock
     conn = await uow.connection()
@@ -160,6 +180,8 @@ async def settle_order(
     if merchant is None:
         merchant = await repo.merchant_row(conn, order.merchant_id)
     check_merchant(merchant)  # a merchant disabled since the first read
+    if payer is None:
+        payer = await locked_user(uow, user_id)
     claimed = await conn.execute(
         update(repo.orders)
         .where(
@@ -253,6 +275,7 @@ async def settle_order(
             refunded_amount=0,
             currency=amount.currency,
             ledger_transaction_id=posted.id,
+            request_key=request_key,
             created_at=now,
             updated_at=now,
         )
@@ -274,14 +297,78 @@ async def settle_order(
 
 
 async def pay_order(
-    services: PaymentServices, *, user_id: str, order_id: str, pin: str | None, actor: Actor
+    services: PaymentServices,
+    *,
+    user_id: str,
+    order_id: str,
+    pin: str | None,
+    actor: Actor,
+    request_key: RequestKey | None = None,
 ) -> PaymentView:
     """Pay ``order_id`` from ``user_id``'s wallet; raise the first refusal (module doc).
 
     Without ``pin`` this is a password-free payment (:mod:`ewallet.payments.password_free`):
     step 3 checks the user's opt-in and cap instead of the PIN, and the spend counts as
     unauthenticated; ``step_up_required`` asks the client to send the PIN instead.
+
+    With ``request_key``, a rerun of the request that already paid answers that payment
+    (before any check: the PIN is not asked again), also when the rerun races its first
+    run and loses the order (``order_not_payable``) or the unique request key.
     """
+    earlier = await payment_for_request(services.engine, user_id=user_id, request_key=request_key)
+    if earlier is not None:
+        return earlier
+    try:
+        payment = await _pay_order(
+            services,
+            user_id=user_id,
+            order_id=order_id,
+            pin=pin,
+            actor=actor,
+            request_key=None if request_key is None else request_key.digest,
+        )
+    except (OrderNotPayableError, IntegrityError):
+        earlier = await payment_for_request(
+            services.engine, user_id=user_id, request_key=request_key
+        )
+        if earlier is None:
+            raise
+        return earlier
+    if request_key is not None:
+        request_key.effect_possible()  # the money moved: the key stays with this request
+    return payment
+
+
+async def payment_for_request(
+    engine: AsyncEngine, *, user_id: str, request_key: RequestKey | None
+) -> PaymentView | None:
+    """The payment an earlier run of the same request made, if any (reads only)."""
+    if request_key is None:
+        return None
+
+    async def work(uow: UnitOfWork) -> PaymentView | None:
+        conn = await uow.connection()
+        statement = select(repo.payments.c.id).where(
+            repo.payments.c.user_id == user_id,
+            repo.payments.c.request_key == request_key.digest,
+        )
+        found = (await conn.execute(statement)).scalar()
+        if found is None:
+            return None
+        return await repo.payment_view(conn, found, user_id=user_id)
+
+    return await run_unit(engine, work, read_only=True)
+
+
+async def _pay_order(
+    services: PaymentServices,
+    *,
+    user_id: str,
+    order_id: str,
+    pin: str | None,
+    actor: Actor,
+    request_key: str | None,
+) -> PaymentView:
     engine = services.engine
     order = await check_payable(services, order_id)
     if pin is None:
@@ -313,6 +400,7 @@ async def pay_order(
             accounts=accounts,
             channel=SpendChannel.PAYMENT,
             auth=auth,
+            request_key=request_key,
         )
         return settled.payment
 

@@ -5,8 +5,10 @@
 1. the merchant takes wallet payments (``merchant_not_supported``); an ``out_trade_no``
    this merchant already charged answers that charge again (same amount and subject),
    or ``out_trade_no_conflict``;
-2. the code is ours, made with the user's secret in this step or the one before, and not
-   yet used (``payment_code_invalid``);
+2. the merchant key (and terminal, if named) has not spent its budget of unknown codes
+   (``too_many_attempts``, :mod:`.payment_code_guard`); the code is ours, made with the
+   user's secret in this step or the one before, and not yet used (``payment_code_invalid``,
+   which spends one failure of that budget);
 3. the account is not frozen (``account_frozen``); a code made before a freeze/unfreeze
    is ``payment_code_invalid`` (its secret was retired, :mod:`.payment_code_secrets`);
 4. the limits (``limit_exceeded``) counted as a payment-code spend without the PIN;
@@ -22,7 +24,9 @@ total or count), the charge is kept *pending* instead: its order (awaiting payme
 committed, the user is notified, and the merchant gets ``401 step_up_required`` with
 ``challenge_id`` (the charge id) and ``order_id``. The user confirms with
 ``POST /v1/me/payment-code/confirmations/{challenge_id}`` and the PIN; that unit claims the
-pending row (exactly once) and settles the order with ``AuthStrength.PIN``.
+pending row (exactly once) and settles the order with ``AuthStrength.PIN``. The payment keeps
+the confirmation's request key (:mod:`ewallet.kit.request_key`), so a rerun of a confirmation
+that paid (its answer lost in a crash) answers that payment, not ``order_not_payable``.
 
 Any other refusal leaves nothing behind, the code included: it was not used, so the
 cashier may scan it again (within its minute) once the reason is gone.
@@ -47,18 +51,30 @@ from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import NotFoundError
 from ewallet.kit.ids import new_id
 from ewallet.kit.money import Money
+from ewallet.kit.request_key import RequestKey
 from ewallet.models.identity import User
 from ewallet.notify.service import notify_user
 from ewallet.payments import password_free
 from ewallet.payments import repository as repo
-from ewallet.payments.errors import OrderNotPayableError, OutTradeNoConflictError
+from ewallet.payments.errors import (
+    OrderNotPayableError,
+    OutTradeNoConflictError,
+    require_wallet_currency,
+)
 from ewallet.payments.paying import (
     PaymentServices,
     check_merchant,
     payment_accounts,
+    payment_for_request,
     settle_order,
 )
 from ewallet.payments.payment_code import PaymentCodeInvalidError, candidates, time_step
+from ewallet.payments.payment_code_guard import (
+    GuessPolicy,
+    count_failure,
+    hold_budgets,
+    subjects_of,
+)
 from ewallet.payments.payment_code_secrets import (
     UserSecret,
     code_charges,
@@ -79,6 +95,7 @@ class ChargeRequest:
     amount: Money
     out_trade_no: str
     subject: str
+    terminal_id: str | None = None  # the cashier's device: a guessing budget of its own
 
     def digest(self) -> str:
         """What makes two charges with one ``out_trade_no`` the same charge (not the code:
@@ -200,21 +217,48 @@ async def _claim_code(
     return user, use
 
 
+@dataclass(frozen=True, slots=True)
+class _Unknown:
+    """A look-up that found no valid code; counted against the budgets, then raised."""
+
+    error: PaymentCodeInvalidError
+
+
 async def _look_up(
     services: PaymentServices, *, merchant_id: str, request: ChargeRequest
 ) -> ChargeView | CodeUse:
-    """Steps 1-2 reading only: the merchant's earlier charge with this ``out_trade_no`` if
-    there is one, else the verified code, whose user it is (one read unit for both)."""
+    """Steps 1-2: the merchant's earlier charge with this ``out_trade_no`` if there is one,
+    else the verified code, whose user it is (one unit for both). The code is looked up
+    under the guessing budgets' row locks, and a failure is counted before the unit
+    commits (:mod:`.payment_code_guard`)."""
+    clock = services.clock
+    policy = GuessPolicy.from_settings(services.settings)
+    subjects = subjects_of(merchant_id, request.terminal_id)
 
-    async def work(uow: UnitOfWork) -> ChargeView | CodeUse:
+    async def work(uow: UnitOfWork) -> ChargeView | CodeUse | _Unknown:
         conn = await uow.connection()
-        now = services.clock.now()
+        now = clock.now()
         merchant = await repo.merchant_and_order_number(
             conn, merchant_id=merchant_id, out_trade_no=request.out_trade_no
         )
         check_merchant(merchant)
         if merchant.order_id is None:
-            return await _verified(conn, services, request.payment_code, now=now)
+            rows = await hold_budgets(
+                uow, merchant_id=merchant_id, subjects=subjects, now=now, policy=policy
+            )
+            try:
+                return await _verified(conn, services, request.payment_code, now=now)
+            except PaymentCodeInvalidError as unknown:
+                await count_failure(
+                    uow,
+                    clock=clock,
+                    merchant_id=merchant_id,
+                    subjects=subjects,
+                    rows=rows,
+                    now=now,
+                    policy=policy,
+                )
+                return _Unknown(unknown)
         row = (
             await conn.execute(
                 select(code_charges).where(code_charges.c.order_id == merchant.order_id)
@@ -226,7 +270,10 @@ async def _look_up(
             )
         return await _charge_view(conn, row, now=now)
 
-    return await run_unit(services.engine, work, read_only=True)
+    found = await run_unit(services.engine, work)
+    if isinstance(found, _Unknown):
+        raise found.error
+    return found
 
 
 async def _insert_order(
@@ -320,7 +367,9 @@ async def charge(
 
     Raises ``step_up_required`` (after committing the pending charge) when the user must
     confirm it, also when the same ``out_trade_no`` is sent again while it is pending.
+    An amount in a currency wallets do not hold is ``currency_not_supported``.
     """
+    require_wallet_currency(request.amount.currency)
     try:
         return await _charge_once(services, merchant_id=merchant_id, request=request)
     except IntegrityError:
@@ -402,7 +451,13 @@ async def _charge_once(
 
 
 async def confirm(
-    services: PaymentServices, *, user_id: str, challenge_id: str, pin: str, actor: Actor
+    services: PaymentServices,
+    *,
+    user_id: str,
+    challenge_id: str,
+    pin: str,
+    actor: Actor,
+    request_key: RequestKey | None = None,
 ) -> PaymentView:
     """``POST /v1/me/payment-code/confirmations/{challenge_id}``: pay a pending charge.
 
@@ -412,7 +467,43 @@ async def confirm(
     ``payment_password_invalid``), limits with the PIN, the balance. The pending row is
     claimed by a conditional update in the money unit, so it is paid exactly once; a
     refusal after the PIN rolls back and leaves it pending until it expires.
+
+    With ``request_key``, a rerun of a confirmation that paid answers its payment, before
+    any check (no second PIN), also when it races its first run.
     """
+    earlier = await payment_for_request(services.engine, user_id=user_id, request_key=request_key)
+    if earlier is not None:
+        return earlier
+    try:
+        payment = await _confirm(
+            services,
+            user_id=user_id,
+            challenge_id=challenge_id,
+            pin=pin,
+            actor=actor,
+            request_key=None if request_key is None else request_key.digest,
+        )
+    except (OrderNotPayableError, IntegrityError):
+        earlier = await payment_for_request(
+            services.engine, user_id=user_id, request_key=request_key
+        )
+        if earlier is None:
+            raise
+        return earlier
+    if request_key is not None:
+        request_key.effect_possible()  # the money moved: the key stays with this request
+    return payment
+
+
+async def _confirm(
+    services: PaymentServices,
+    *,
+    user_id: str,
+    challenge_id: str,
+    pin: str,
+    actor: Actor,
+    request_key: str | None,
+) -> PaymentView:
     clock = services.clock
 
     async def load(uow: UnitOfWork) -> ChargeView:
@@ -473,6 +564,7 @@ async def confirm(
                 accounts=accounts,
                 channel=SpendChannel.PAYMENT_CODE,
                 auth=AuthStrength.PIN,
+                request_key=request_key,
             )
         ).payment
         await conn.execute(

@@ -7,9 +7,9 @@ from fastapi import APIRouter, Request, Response
 
 from ewallet.audit.service import Actor
 from ewallet.http.deps import ClockDep, EngineDep
-from ewallet.http.idempotency import Idempotent
-from ewallet.identity.deps import CurrentUser, SecurityDep
-from ewallet.merchants.deps import CurrentMerchant
+from ewallet.http.idempotency import Idempotent, RequestKeyDep
+from ewallet.identity.deps import Authenticated, CurrentUser, SecurityDep
+from ewallet.merchants.deps import CurrentMerchant, MerchantAuthenticated
 from ewallet.payments import payment_code_charges as charges
 from ewallet.payments.endpoints import ServicesDep
 from ewallet.payments.merchant_endpoints import parse_amount
@@ -42,14 +42,16 @@ async def get_payment_code(
     "/payment-code/confirmations/{challenge_id}",
     status_code=201,
     summary="Confirm a payment-code charge above the no-PIN limit with the payment password",
-    dependencies=[Idempotent],
+    dependencies=[Authenticated, Idempotent],
 )
 async def confirm_charge(
+    *,
     challenge_id: str,
     body: ConfirmationIn,
     user: CurrentUser,
     services: ServicesDep,
     request: Request,
+    request_key: RequestKeyDep,
 ) -> PaymentEnvelope:
     ip = request.client.host if request.client else None
     payment = await charges.confirm(
@@ -58,6 +60,7 @@ async def confirm_charge(
         challenge_id=challenge_id,
         pin=body.payment_password,
         actor=Actor("user", user.user_id, ip),
+        request_key=request_key,  # a rerun of a confirmation that paid answers its payment
     )
     return PaymentEnvelope(payment=PaymentOut.of(payment))
 
@@ -66,7 +69,7 @@ async def confirm_charge(
     "/charges",
     status_code=201,
     summary="Charge a customer's scanned payment code (the same out_trade_no again: 200)",
-    dependencies=[Idempotent],
+    dependencies=[MerchantAuthenticated, Idempotent],
     responses={
         200: {"model": ChargeEnvelope, "description": "this charge was made before"},
         401: {"description": "step_up_required: the customer confirms it in the app"},
@@ -80,6 +83,7 @@ async def create_charge(
         amount=parse_amount(body.amount, body.currency),
         out_trade_no=body.out_trade_no,
         subject=body.subject or charges.DEFAULT_SUBJECT,
+        terminal_id=body.terminal_id,
     )
     view, created = await charges.charge(
         services, merchant_id=merchant.merchant_id, request=request

@@ -1,11 +1,13 @@
 """Refunds of paid orders: full or partial, idempotent by ``out_refund_no``, never over.
 
-The unit locks the order's payment row (``FOR UPDATE``; SQLite holds its write lock), then
-looks the refund number up, checks what is left to refund and moves the money (merchant ->
-wallet, kind ``refund``, key ``refund:<id>``). Because every refund of one payment queues on
-that row, twenty parallel refunds add up to at most what was paid, and a repeated
-``out_refund_no`` finds the first refund instead of making a second. The payer gets a
-notice (and SMS) and the merchant's webhook an ``order.refunded`` event, in the same unit.
+The unit locks the order's payment row (``FOR NO KEY UPDATE``; SQLite holds its write
+lock), then looks the refund number up, checks what is left to refund and moves the money
+(merchant -> wallet, kind ``refund``, key ``refund:<id>``). Because every refund of one
+payment queues on that row, twenty parallel refunds add up to at most what was paid, and a
+repeated ``out_refund_no`` finds the first refund instead of making a second. The payer
+gets a notice (and SMS) and the merchant's webhook an ``order.refunded`` event, in the same
+unit. The payer's row is not locked: the notice's insert only takes ``FOR KEY SHARE`` on
+it, which no payment of theirs blocks (kit/db/locking.py).
 """
 
 from __future__ import annotations

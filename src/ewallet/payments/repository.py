@@ -8,6 +8,7 @@ from typing import Any, cast
 from sqlalchemy import Table, and_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ewallet.kit.db.locking import for_no_key_update
 from ewallet.models.merchants import Merchant
 from ewallet.models.payments import Order, Payment, Refund
 from ewallet.payments.views import OrderView, PaymentView, RefundView
@@ -103,8 +104,8 @@ async def payment_view(
 
 
 async def locked_payment_of_order(conn: AsyncConnection, order_id: str) -> Any:
-    """The order's payment row, locked (``FOR UPDATE``; SQLite: the write lock is held)."""
-    statement = select(payments).where(payments.c.order_id == order_id).with_for_update()
+    """The order's payment row, locked (``FOR NO KEY UPDATE``; SQLite: the write lock is held)."""
+    statement = for_no_key_update(select(payments).where(payments.c.order_id == order_id))
     return (await conn.execute(statement)).first()
 
 

@@ -2,9 +2,9 @@
 
 Every money-moving use case that spends from a wallet calls :func:`reserve_spend` inside
 the unit of work that moves the money, *before* the ledger command. It locks the user's
-row (so one user's spends run one after another and none can slip past a cap another is
-about to fill), checks each limit that applies, and records the spend in
-``spend_records`` so it counts toward the day's caps. The record commits or rolls back
+row (``FOR NO KEY UPDATE``, so one user's spends run one after another and none can slip
+past a cap another is about to fill), checks each limit that applies, and records the
+spend in ``spend_records`` so it counts toward the day's caps. The record commits or rolls back
 with the money: a failed spend leaves nothing behind.
 
 Limits, checked in this order; the first that the spend would break is reported in
@@ -408,15 +408,18 @@ async def reserve_spend(
     """Check every limit that applies to this spend and count it; raise ``limit_exceeded``.
 
     Call inside the unit that moves the money, before the ledger command. Takes the user's
-    row lock (``FOR UPDATE``), so call it before any ``FOR SHARE`` of the same row
-    (:func:`~ewallet.identity.payment_password.ensure_not_frozen`): it checks the account
-    is active itself, under the stronger lock. A reference already recorded is not counted
-    twice. Rolling the unit back removes the record.
+    row lock (``FOR NO KEY UPDATE``, the first step of the global lock order in
+    :mod:`ewallet.kit.db.locking`), so call it before anything else is locked and instead
+    of :func:`~ewallet.identity.payment_password.ensure_not_frozen` (``FOR SHARE``, which
+    would have to be upgraded): it checks the account is active itself, under the stronger
+    lock. A reference already recorded is not counted twice. Rolling the unit back removes
+    the record.
 
     Statements this costs can be saved by what the caller already holds (the charge path
-    is CPU-bound on them): ``locked``, the user's row the caller locked ``FOR UPDATE`` in
-    this unit; ``new_reference``, when ``reference`` cannot have been recorded (made of an
-    id drawn for this spend; the unique constraint would refuse a repeat anyway);
+    is CPU-bound on them): ``locked``, the user's row the caller locked with
+    :func:`~ewallet.identity.payment_password.locked_user` in this unit;
+    ``new_reference``, when ``reference`` cannot have been recorded (made of an id drawn
+    for this spend; the unique constraint would refuse a repeat anyway);
     ``wallet_account_id``, the wallet's ledger account in ``amount``'s currency.
     """
     if not amount.is_positive():

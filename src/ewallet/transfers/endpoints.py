@@ -8,8 +8,8 @@ from typing import Annotated, Final
 from fastapi import APIRouter, Depends, Request
 
 from ewallet.http.deps import ClockDep, EngineDep, LedgerDep, SettingsDep
-from ewallet.http.idempotency import Idempotent
-from ewallet.identity.deps import CurrentUser
+from ewallet.http.idempotency import Idempotent, RequestKeyDep
+from ewallet.identity.deps import Authenticated, CurrentUser
 from ewallet.identity.payment_password import PaymentPasswordDep
 from ewallet.identity.phone import parse_phone
 from ewallet.kit.money import InvalidAmountError, Money
@@ -27,6 +27,7 @@ from ewallet.transfers.service import (
     create_transfer,
     get_transfer,
     preview_transfer,
+    transfer_for_request,
 )
 from ewallet.wallet.schemas import AmountOut
 
@@ -74,19 +75,35 @@ async def post_preview(
     "/transfers",
     status_code=201,
     summary="Transfer to another wallet by phone number (payment password, limits)",
-    dependencies=[Idempotent],
+    dependencies=[Authenticated, Idempotent],
 )
 async def post_transfer(
-    body: TransferIn, user: CurrentUser, pin: PaymentPasswordDep, services: ServicesDep
+    body: TransferIn,
+    user: CurrentUser,
+    pin: PaymentPasswordDep,
+    services: ServicesDep,
+    request_key: RequestKeyDep,
 ) -> TransferEnvelope:
     amount = _amount(body.amount)
     to_phone = parse_phone(body.to_phone)
-    # Refusals that cost nothing come before the PIN: a wrong number burns no attempt.
-    await preview_transfer(services.engine, sender_id=user.user_id, to_phone=to_phone)
-    await pin.verify(user, body.payment_password)
-    view = await create_transfer(
-        services, sender_id=user.user_id, to_phone=to_phone, amount=amount, memo=body.memo
+    # A rerun of a request whose transfer committed (its answer was lost in a crash)
+    # answers that transfer: no second PIN check, no second transfer. Only the same
+    # caller with the same key and body can find it.
+    view = await transfer_for_request(
+        services.engine, sender_id=user.user_id, request_key=request_key
     )
+    if view is None:
+        # Refusals that cost nothing come before the PIN: a wrong number burns no attempt.
+        await preview_transfer(services.engine, sender_id=user.user_id, to_phone=to_phone)
+        await pin.verify(user, body.payment_password)
+        view = await create_transfer(
+            services,
+            sender_id=user.user_id,
+            to_phone=to_phone,
+            amount=amount,
+            memo=body.memo,
+            request_key=request_key,
+        )
     return TransferEnvelope(transfer=TransferOut.of(view, user_id=user.user_id))
 
 

@@ -9,6 +9,11 @@ re-checks the freeze), the transfer row is written, one balanced ledger entry (k
 Refusals that need no money are answered before the payment password is checked, so a
 mistyped phone number never costs a PIN attempt: ``account_frozen`` (the sender),
 ``transfer_to_self``, ``not_found`` (no wallet has that number), ``payee_account_frozen``.
+
+A transfer keeps the request key of the request that made it (:mod:`ewallet.kit.request_key`,
+unique per payer), written in the unit that moves the money. A rerun of that request -- after
+a crash between the commit and the stored answer, say -- finds it
+(:func:`transfer_for_request`) and answers it instead of moving the money a second time.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, insert, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ewallet.identity.payment_password import ensure_active
@@ -28,6 +34,7 @@ from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import NotFoundError
 from ewallet.kit.ids import new_id
 from ewallet.kit.money import Money
+from ewallet.kit.request_key import RequestKey
 from ewallet.ledger import Ledger, Transaction, TransactionKind, apply_command, transfer
 from ewallet.models.identity import User
 from ewallet.models.transfers import Transfer
@@ -125,12 +132,16 @@ async def create_transfer(
     to_phone: str,
     amount: Money,
     memo: str | None,
+    request_key: RequestKey | None = None,
 ) -> TransferView:
     """Move ``amount`` from the sender's wallet to the wallet of ``to_phone``.
 
     The payment password has been checked by the caller. Raises ``limit_exceeded``,
     ``insufficient_balance``, ``account_frozen`` (a freeze that landed meanwhile) or a
     payee refusal, each with nothing changed.
+
+    With ``request_key`` the transfer stores it; a concurrent run of the same request that
+    committed first is answered instead (the unique key refuses the second transfer).
     """
     engine, clock = services.engine, services.clock
     payee = await preview_transfer(engine, sender_id=sender_id, to_phone=to_phone)
@@ -180,6 +191,7 @@ async def create_transfer(
                 memo=memo,
                 status="succeeded",
                 ledger_transaction_id=outcome.id,
+                request_key=None if request_key is None else request_key.digest,
                 created_at=now,
             )
         )
@@ -201,8 +213,41 @@ async def create_transfer(
             security=False,
         )
 
-    await run_unit(engine, work)
+    try:
+        await run_unit(engine, work)
+    except IntegrityError:
+        # The same request ran at once and recorded its transfer first: answer that one.
+        earlier = await transfer_for_request(engine, sender_id=sender_id, request_key=request_key)
+        if earlier is None:
+            raise
+        return earlier
+    if request_key is not None:
+        request_key.effect_possible()  # the money moved: the key stays with this request
     return await get_transfer(engine, transfer_id=transfer_id, user_id=sender_id)
+
+
+async def transfer_for_request(
+    engine: AsyncEngine, *, sender_id: str, request_key: RequestKey | None
+) -> TransferView | None:
+    """The transfer an earlier run of the same request made, if any (reads only)."""
+    if request_key is None:
+        return None
+
+    async def work(uow: UnitOfWork) -> TransferView | None:
+        conn = await uow.connection()
+        found = (
+            await conn.execute(
+                select(transfers.c.id).where(
+                    transfers.c.payer_user_id == sender_id,
+                    transfers.c.request_key == request_key.digest,
+                )
+            )
+        ).scalar()
+        if found is None:
+            return None
+        return (await load_transfers(conn, [found]))[found]
+
+    return await run_unit(engine, work, read_only=True)
 
 
 async def load_transfers(conn: AsyncConnection, ids: list[str]) -> dict[str, TransferView]:

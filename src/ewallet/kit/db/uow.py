@@ -1,8 +1,11 @@
 """The unit of work: one use case, one database transaction, owned by the service.
 
 Repositories and helpers receive the unit's session and never commit. ``run_unit`` reruns
-the whole unit when the database reports a serialization failure, a deadlock or (SQLite) a
-busy database, so no caller ever sees a half-applied use case.
+the whole unit when the database reports a serialization failure, a deadlock, a lock
+timeout or (SQLite) a busy database, so no caller ever sees a half-applied use case. Each
+rerun is counted in ``ewallet_db_unit_retries_total`` by reason; a deadlock is logged as
+an error (``db.deadlock``), because the global lock order (:mod:`ewallet.kit.db.locking`)
+should make it impossible.
 """
 
 from __future__ import annotations
@@ -11,20 +14,25 @@ import asyncio
 import random
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Self, TypeVar
+from typing import Final, Self, TypeVar
 
 import structlog
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from ewallet.kit.db.engine import READ_ONLY_OPTION, is_sqlite
+from ewallet.kit.metrics import DB_UNIT_RETRIES
 
 T = TypeVar("T")
 log = structlog.get_logger(__name__)
 
 # SQLSTATEs that mean "run the whole transaction again": serialization failure, deadlock,
 # and lock_not_available (a lock_timeout ran out while waiting for a row).
-RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+RETRYABLE_SQLSTATES: Final = {
+    "40001": "serialization_failure",
+    "40P01": "deadlock",
+    "55P03": "lock_timeout",
+}
 DEFAULT_ATTEMPTS = 8
 
 
@@ -114,17 +122,22 @@ class UnitOfWork:
             await self._connection.rollback()
 
 
-def is_retryable(error: BaseException) -> bool:
-    """Serialization failure, deadlock, or a busy SQLite database."""
+def retry_reason(error: BaseException) -> str | None:
+    """Why ``error`` calls for rerunning the unit (``deadlock``, ...), or None if it does not."""
     if not isinstance(error, DBAPIError):
-        return False
+        return None
     orig = error.orig
     for candidate in (orig, getattr(orig, "__cause__", None)):
         code = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
         if code in RETRYABLE_SQLSTATES:
-            return True
+            return RETRYABLE_SQLSTATES[code]
     text = str(orig).lower()
-    return "database is locked" in text or "database is busy" in text
+    return "sqlite_busy" if "database is locked" in text or "database is busy" in text else None
+
+
+def is_retryable(error: BaseException) -> bool:
+    """Serialization failure, deadlock, lock timeout, or a busy SQLite database."""
+    return retry_reason(error) is not None
 
 
 async def run_unit(
@@ -142,8 +155,19 @@ async def run_unit(
                 await uow.commit()
                 return result
         except DBAPIError as error:
-            if attempt == attempts or not is_retryable(error):
+            reason = retry_reason(error)
+            if reason is None:
                 raise
-            log.info("db.retry", attempt=attempt, error=type(error.orig).__name__)
+            DB_UNIT_RETRIES.labels(reason).inc()
+            if reason == "deadlock":
+                # Every unit takes its locks in one global order (kit/db/locking.py): a
+                # deadlock means one does not. Rerun it, but say so loudly. No traceback:
+                # it would carry the statement's parameters; PostgreSQL's detail is enough.
+                detail = str(error.orig)[:500]
+                log.error("db.deadlock", attempt=attempt, attempts=attempts, detail=detail)  # noqa: TRY400
+            else:
+                log.info("db.retry", attempt=attempt, reason=reason)
+            if attempt == attempts:
+                raise
             await asyncio.sleep(min(0.2, 0.002 * 2**attempt) * random.random())  # noqa: S311
     raise AssertionError("unreachable")

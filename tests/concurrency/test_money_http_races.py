@@ -1,0 +1,324 @@
+"""Money races over real HTTP against two API processes on one PostgreSQL database.
+
+The shapes that deadlocked before the global lock order (docs/architecture.md, "Lock
+order"): ten transfers A→B racing ten B→A, twenty withdrawals by one user, twenty
+payments by one user, twenty card top-ups by one user -- each burst sent at once, spread
+over both processes. Whatever the interleaving: no ``5xx``, every request gets its own
+outcome (``201``, or ``402 insufficient_balance`` once the money is gone), p99 under a
+second, every wallet holds exactly what the accepted requests left in it, ``ledger
+verify`` is clean, and PostgreSQL's deadlock counter for the database did not move.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import cast
+
+import httpx
+import pytest
+from sqlalchemy import Table, func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ewallet.audit.service import Actor
+from ewallet.config import Settings
+from ewallet.kit.clock import FrozenClock, SystemClock
+from ewallet.kit.money import Money
+from ewallet.ledger import Ledger, TransactionKind
+from ewallet.ledger.verify import verify_ledger
+from ewallet.merchants.service import create_merchant
+from ewallet.models.funding import Topup, Withdrawal
+from ewallet.models.identity import User
+from ewallet.models.payments import Order
+from ewallet.sandbox.bank.cards import TEST_CARDS
+from ewallet.security.context import SecurityContext
+from ewallet.wallet import chart
+from tests.account_security.conftest import PIN, Harness, TestUser, fast
+from tests.cards.test_binding import bind
+from tests.concurrency.api_processes import (
+    Answer,
+    ApiProcess,
+    Request,
+    api_processes,
+    burst,
+    deadlocks,
+    deadlocks_since,
+    side_database,
+)
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.parametrize("backend", ["postgresql"], indirect=True),
+]
+
+users = cast(Table, User.__table__)
+withdrawals = cast(Table, Withdrawal.__table__)
+topups = cast(Table, Topup.__table__)
+orders = cast(Table, Order.__table__)
+
+BURST = 20
+P99_LIMIT_SECONDS = 1.0
+ACCEPTED = (201, 202)  # 202: the bank's answer was unclear, the operation is pending
+
+
+@dataclass
+class World:
+    """What the bursts run against: the processes, a harness for set-up, the ledger."""
+
+    processes: list[ApiProcess]
+    harness: Harness
+    ledger: Ledger
+    engine: AsyncEngine
+    security: SecurityContext
+    burst_cpu_seconds: float = 0.0
+
+    async def burst(self, requests: list[Request]) -> list[Answer]:
+        """The requests at once over both processes; notes the CPU the processes spent."""
+        before = sum(p.cpu_seconds() for p in self.processes)
+        answers = await burst(self.processes, requests)
+        self.burst_cpu_seconds = sum(p.cpu_seconds() for p in self.processes) - before
+        return answers
+
+    def auth(self, user: TestUser, *, keyed: bool = True) -> dict[str, str]:
+        extra = {"Idempotency-Key": uuid.uuid4().hex} if keyed else {}
+        return self.harness.auth(user, **extra)
+
+    async def customer(self, phone: str, *, funds: str | None = None) -> TestUser:
+        """A class III user with the payment password and ``funds`` in the wallet."""
+        user = await self.harness.user(phone=phone, pin=PIN)
+        await self.class_three(user)
+        if funds is not None:
+            await self.fund(user, funds)
+        return user
+
+    async def fund(self, user: TestUser, amount: str) -> None:
+        """Money straight into the wallet, as a settled top-up would put it."""
+        bank = await chart.open_account(self.ledger, chart.bank_settlement("FUNDING"))
+        wallet = await chart.open_account(self.ledger, chart.wallet(user.id))
+        await self.ledger.transfer(
+            key=f"fund-{user.id}",
+            debit_account_id=bank.id,
+            credit_account_id=wallet.id,
+            amount=Money.parse(amount),
+            kind=TransactionKind.TOPUP,
+        )
+
+    async def class_three(self, user: TestUser) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(update(users).where(users.c.id == user.id).values(tier=3))
+
+    async def wallet(self, user: TestUser) -> tuple[int, int]:
+        """(posted, available) of the user's wallet, in fen."""
+        account = await self.ledger.account_by_code(chart.wallet(user.id).code)
+        return (0, 0) if account is None else (account.posted, account.available)
+
+
+def p99(answers: list[Answer]) -> float:
+    ordered = sorted(a.seconds for a in answers)
+    return ordered[max(0, math.ceil(0.99 * len(ordered)) - 1)]
+
+
+def codes(answers: list[Answer]) -> Counter[tuple[int, str | None]]:
+    return Counter(
+        (a.status, a.body.get("code") if isinstance(a.body, dict) else None) for a in answers
+    )
+
+
+def server_env(
+    settings: Settings, *, database_url: str, bank_url: str, var: Path
+) -> dict[str, str]:
+    assert settings.secret_key is not None
+    assert settings.pin_pepper is not None
+    return {
+        "EWALLET_DATABASE_URL": database_url,
+        "EWALLET_SANDBOX_BANK_DB_URL": bank_url,
+        "EWALLET_VAR_DIR": str(var),
+        "EWALLET_SECRET_KEY": settings.secret_key.get_secret_value(),
+        "EWALLET_PIN_PEPPER": settings.pin_pepper.get_secret_value(),
+        "EWALLET_ARGON2_TIME_COST": str(settings.argon2_time_cost),
+        "EWALLET_ARGON2_MEMORY_KIB": str(settings.argon2_memory_kib),
+        "EWALLET_LOG_LEVEL": "info",
+    }
+
+
+async def test_money_races_over_two_api_processes(
+    engine: AsyncEngine, settings: Settings, database_url: str, tmp_path: Path
+) -> None:
+    quick = fast(settings).model_copy(update={"var_dir": tmp_path / "var"})
+    security = SecurityContext.from_settings(quick)
+    before = await deadlocks(database_url)
+    async with side_database(database_url, "bank") as bank_url:
+        env = server_env(quick, database_url=database_url, bank_url=bank_url, var=quick.var_dir)
+        async with (
+            api_processes(env, tmp_path / "logs") as processes,
+            httpx.AsyncClient(base_url=processes[0].base_url, timeout=60) as client,
+        ):
+            clock = FrozenClock(datetime.now(UTC))
+            harness = Harness(engine, quick, clock, security, client)
+            ledger = Ledger(engine, clock=SystemClock())
+            failures = await _run_bursts(World(processes, harness, ledger, engine, security))
+    # The processes have stopped: their logs are complete, their backends gone.
+    loud = [line for p in processes for line in p.log_lines_with('"db.deadlock"')]
+    retries = [line for p in processes for line in p.log_lines_with('"db.retry"')]
+    after = await deadlocks_since(database_url, before)
+    report = await verify_ledger(engine)
+    if not report.clean:
+        failures.append(f"ledger verify: {report.violations}")
+    if after != before or loud:
+        failures.append(f"PostgreSQL detected {after - before} deadlock(s): {loud[:3]}")
+    assert not failures, "\n".join([*failures, f"other retries: {len(retries)}", *retries[:3]])
+
+
+async def _run_bursts(world: World) -> list[str]:
+    failures: list[str] = []
+    everything: list[Answer] = []
+    for name, scenario in (
+        ("transfers", _crossing_transfers),
+        ("withdrawals", _parallel_withdrawals),
+        ("payments", _parallel_payments),
+        ("card top-ups", _parallel_card_topups),
+    ):
+        answers, problems = await scenario(world)
+        everything += answers
+        server_errors = [a for a in answers if a.status >= 500]
+        if server_errors:
+            problems.append(f"{len(server_errors)} answers 5xx: {codes(server_errors)}")
+        if {a.port for a in answers} != {p.port for p in world.processes}:
+            problems.append("the burst did not reach both processes")
+        failures += [f"{name}: {problem}" for problem in problems]
+        if p99(answers) >= P99_LIMIT_SECONDS:
+            times = " ".join(f"{a.seconds:.2f}" for a in sorted(answers, key=lambda a: a.seconds))
+            failures.append(
+                f"{name}: p99 {p99(answers):.2f} s (the API processes used "
+                f"{world.burst_cpu_seconds:.2f} s of CPU on it); the answers took (s): {times}"
+            )
+    if p99(everything) >= P99_LIMIT_SECONDS:
+        failures.append(f"p99 over every burst: {p99(everything):.2f} s")
+    return failures
+
+
+async def _crossing_transfers(world: World) -> tuple[list[Answer], list[str]]:
+    """Ten ¥1.00 A→B racing ten ¥2.00 B→A: all go through; A ends ¥10 up, B ¥10 down."""
+    a = await world.customer("+8613800000001", funds="100.00")
+    b = await world.customer("+8613800000002", funds="100.00")
+    requests: list[Request] = []
+    for n in range(BURST):
+        payer, payee, amount = (a, b, "1.00") if n % 2 == 0 else (b, a, "2.00")
+        body = {"to_phone": payee.phone, "amount": amount, "payment_password": PIN}
+        requests.append(("POST", "/v1/transfers", world.auth(payer), body))
+    answers = await world.burst(requests)
+    problems = []
+    if any(x.status != 201 for x in answers):
+        problems.append(f"not every transfer went through: {codes(answers)}")
+    sent = Counter(requests[n][3]["amount"] for n, x in enumerate(answers) if x.status == 201)
+    a_expected = 100_00 - sent["1.00"] * 100 + sent["2.00"] * 200
+    b_expected = 100_00 + sent["1.00"] * 100 - sent["2.00"] * 200
+    got = ((await world.wallet(a))[0], (await world.wallet(b))[0])
+    if got != (a_expected, b_expected):
+        problems.append(f"balances {got}, expected {(a_expected, b_expected)}")
+    return answers, problems
+
+
+async def _parallel_withdrawals(world: World) -> tuple[list[Answer], list[str]]:
+    """Twenty ¥10 withdrawals from ¥100: ten accepted, ten ``insufficient_balance``."""
+    user = await world.customer("+8613800000003")
+    card = await bind(world.harness, user, TEST_CARDS[0])
+    await world.class_three(user)  # binding recomputes the class
+    await world.fund(user, "100.00")
+    body = {"card_id": card["id"], "amount": "10.00", "payment_password": PIN}
+    requests = [("POST", "/v1/withdrawals", world.auth(user), body) for _ in range(BURST)]
+    answers = await world.burst(requests)
+    problems = _ten_and_ten(answers)
+    async with world.engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                select(withdrawals.c.status, func.count())
+                .where(withdrawals.c.user_id == user.id)
+                .group_by(withdrawals.c.status)
+            )
+        ).all()
+    made = {row[0]: int(row[1]) for row in rows}
+    kept = sum(n for status, n in made.items() if status != "failed")
+    accepted = sum(1 for a in answers if a.status in ACCEPTED)
+    if kept != accepted:
+        problems.append(f"{accepted} accepted, but withdrawals recorded: {made}")
+    available = (await world.wallet(user))[1]
+    if available != 100_00 - 10_00 * accepted:
+        problems.append(f"wallet available {available} after {accepted} withdrawals of ¥10")
+    return answers, problems
+
+
+async def _parallel_payments(world: World) -> tuple[list[Answer], list[str]]:
+    """Twenty ¥10 orders paid from ¥100 by one user: ten paid, ten ``insufficient_balance``."""
+    user = await world.customer("+8613800000004", funds="100.00")
+    created = await create_merchant(
+        world.engine,
+        ledger=world.ledger,
+        security=world.security,
+        clock=SystemClock(),
+        actor=Actor.system(),
+        name="Race Mart",
+    )
+    merchant_auth = {"Authorization": f"Bearer {created.api_key}"}
+    order_ids = []
+    for n in range(BURST):
+        made = await world.harness.client.post(
+            "/v1/merchant/orders",
+            json={"out_trade_no": f"RACE-{n}", "amount": "10.00", "subject": "race"},
+            headers=merchant_auth,
+        )
+        assert made.status_code == 201, made.text
+        order_ids.append(made.json()["order"]["id"])
+    requests = [
+        ("POST", "/v1/payments", world.auth(user), {"order_id": oid, "payment_password": PIN})
+        for oid in order_ids
+    ]
+    answers = await world.burst(requests)
+    problems = _ten_and_ten(answers)
+    async with world.engine.connect() as conn:
+        paid = await conn.scalar(
+            select(func.count()).where(orders.c.id.in_(order_ids), orders.c.status == "paid")
+        )
+    accepted = sum(1 for a in answers if a.status == 201)
+    if paid != accepted:
+        problems.append(f"{accepted} payments answered 201, {paid} orders paid")
+    merchant = await world.ledger.account_by_code(chart.merchant(created.merchant.id).code)
+    received = 0 if merchant is None else merchant.posted
+    if (await world.wallet(user))[0] != 100_00 - 10_00 * accepted or received != 10_00 * accepted:
+        problems.append(f"wallet {await world.wallet(user)}, merchant {received}")
+    return answers, problems
+
+
+async def _parallel_card_topups(world: World) -> tuple[list[Answer], list[str]]:
+    """Twenty ¥5 top-ups from one card at once: every one debited once and credited once."""
+    user = await world.customer("+8613800000005")
+    card = await bind(world.harness, user, TEST_CARDS[1])
+    await world.class_three(user)
+    body = {"method": "card", "card_id": card["id"], "amount": "5.00", "payment_password": PIN}
+    requests = [("POST", "/v1/topups", world.auth(user), body) for _ in range(BURST)]
+    answers = await world.burst(requests)
+    problems = []
+    if any(a.status != 201 for a in answers):
+        problems.append(f"not every top-up succeeded: {codes(answers)}")
+    async with world.engine.connect() as conn:
+        succeeded = await conn.scalar(
+            select(func.count()).where(topups.c.user_id == user.id, topups.c.status == "succeeded")
+        )
+    posted = (await world.wallet(user))[0]
+    if succeeded != sum(1 for a in answers if a.status == 201) or posted != 5_00 * succeeded:
+        problems.append(f"{succeeded} top-ups succeeded, wallet {posted}")
+    return answers, problems
+
+
+def _ten_and_ten(answers: list[Answer]) -> list[str]:
+    """Half accepted, half refused for the balance, nothing else."""
+    seen = codes(answers)
+    accepted = sum(n for (status, _), n in seen.items() if status in ACCEPTED)
+    refused = seen[(402, "insufficient_balance")]
+    if accepted != BURST // 2 or refused != BURST // 2:
+        return [f"expected ten accepted and ten insufficient_balance: {dict(seen)}"]
+    return []
