@@ -6,13 +6,14 @@ restarts keep sessions and hashes valid; in production a missing secret stops st
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -26,6 +27,9 @@ class MissingSecretError(RuntimeError):
 
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/ewallet.db"
+# Development's default trusted proxies: a proxy on the same machine.
+LOOPBACK_PROXIES = "127.0.0.0/8,::1"
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class Settings(BaseSettings):
@@ -161,6 +165,13 @@ class Settings(BaseSettings):
             "withdrawal": 50_000_00,
         }
     )
+    # Payment-code guessing (docs/payment-code.md): this many unknown or expired codes per
+    # merchant key -- and per terminal, when charges name one -- within the window refuse
+    # every charge with a code for the cool-down (429 too_many_attempts), audited and alerted.
+    payment_code_failures_per_key: Annotated[int, Field(ge=1)] = 10
+    payment_code_failures_per_terminal: Annotated[int, Field(ge=1)] = 10
+    payment_code_failure_window_seconds: Annotated[int, Field(ge=1)] = 300
+    payment_code_cooldown_seconds: Annotated[int, Field(ge=1)] = 900
     # Sessions.
     access_token_minutes: Annotated[int, Field(ge=1, le=60)] = 15
     refresh_token_days: Annotated[int, Field(ge=1, le=365)] = 30
@@ -175,6 +186,14 @@ class Settings(BaseSettings):
     # Payment password: 3 wrong entries lock it for 3 hours.
     payment_password_max_failures: Annotated[int, Field(ge=1)] = 3
     payment_password_lock_hours: Annotated[int, Field(ge=1)] = 3
+    # How long a PIN check waits for a free slot of the attempt budget (checks in flight)
+    # before answering 503 server_busy -- never too_many_attempts (docs/security.md).
+    payment_password_slot_wait_seconds: Annotated[float, Field(gt=0, le=600)] = 10.0
+    # Authenticator (TOTP) and recovery codes, per account across challenges: this many
+    # wrong codes within the window lock them for a while; the owner is told.
+    totp_max_failures: Annotated[int, Field(ge=1)] = 5
+    totp_failure_window_minutes: Annotated[int, Field(ge=1)] = 15
+    totp_lock_minutes: Annotated[int, Field(ge=1)] = 30
     # Changes (and resets) per user in any 24 hours: each answers a question about the
     # other password's digits (identity/change_caps.py).
     login_password_changes_per_day: Annotated[int, Field(ge=1)] = 5
@@ -190,6 +209,16 @@ class Settings(BaseSettings):
     sms_http_timeout_seconds: Annotated[float, Field(gt=0)] = 5.0
     # Sign-in attempts per client address (the account itself locks separately).
     login_per_ip_minute: Annotated[int, Field(ge=1)] = 20
+    # Deployment (docs/security.md). Proxies whose X-Forwarded-For / X-Forwarded-Proto are
+    # believed: comma-separated addresses or CIDR networks. Unset: loopback in development,
+    # none in production; empty: none. Per-IP limits and the checkout cookie's Secure flag
+    # depend on it.
+    trusted_proxies: str | None = None
+    # A bearer token for GET /metrics. Unset: open in development, 404 in production.
+    metrics_token: SecretStr | None = None
+    # Support tickets a customer may have open at once, and open per rolling 24 hours.
+    support_ticket_open_max: Annotated[int, Field(ge=1)] = 5
+    support_tickets_per_day: Annotated[int, Field(ge=1)] = 10
     # Merchant orders and webhooks. The public URL is where customers' browsers reach the
     # checkout page (and what QR payloads point to); unset: the PSP public URL, else HOST:PORT.
     public_url: str | None = None
@@ -216,6 +245,21 @@ class Settings(BaseSettings):
                 raise MissingSecretError(f"production needs these settings: {names}")
         return self
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_parse(cls, value: str | None) -> str | None:
+        if value is not None:
+            _networks(value)  # a typo fails start-up instead of trusting nobody silently
+        return value
+
+    def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
+        """The proxies whose forwarded-client headers are believed (docs/security.md)."""
+        if self.trusted_proxies is not None:
+            return _networks(self.trusted_proxies)
+        if self.env is Environment.PRODUCTION:
+            return ()
+        return _networks(LOOPBACK_PROXIES)
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
@@ -229,6 +273,15 @@ class Settings(BaseSettings):
             if getattr(self, name) is None:
                 updates[name] = SecretStr(_dev_secret(self.var_dir / f"{name}.secret"))
         return self.model_copy(update=updates) if updates else self
+
+
+def _networks(value: str) -> tuple[IPNetwork, ...]:
+    """``10.0.0.0/8, 192.0.2.7`` as networks; raises ValueError on anything else."""
+    return tuple(
+        ipaddress.ip_network(item.strip(), strict=False)
+        for item in value.split(",")
+        if item.strip()
+    )
 
 
 def _dev_secret(path: Path) -> str:

@@ -183,13 +183,17 @@ async def test_disable_refusals(harness: Harness) -> None:
 async def test_wrong_codes_to_turn_it_off_are_limited(harness: Harness) -> None:
     user = await harness.user()
     secret, _ = await enrolled(harness, user)
-    for left in (4, 3, 2, 1, 0):
+    for left in (4, 3, 2, 1):
         status, body = await disable(harness, user, recovery_code="0000-0000-0000")
         assert (status, body["remaining_attempts"]) == (400, left)
+    # The fifth wrong code spends the account's budget of codes: locked for 30 minutes.
+    status, body = await disable(harness, user, recovery_code="0000-0000-0000")
+    assert (status, body["code"], body["retry_after"]) == (429, "too_many_attempts", 30 * 60)
     harness.clock.advance(timedelta(seconds=60))
     status, body = await disable(harness, user, totp_code=harness.totp_now(secret))
-    assert (status, body["code"], body["retry_after"]) == (429, "too_many_attempts", 15 * 60 - 59)
+    assert (status, body["code"], body["retry_after"]) == (429, "too_many_attempts", 30 * 60 - 60)
     assert (await harness.row(user)).totp_enabled_at is not None
-    harness.clock.advance(timedelta(minutes=15))
+    assert await harness.kinds(user) == ["totp_enabled", "totp_locked"]
+    harness.clock.advance(timedelta(minutes=29))
     status, _ = await disable(harness, user, totp_code=harness.totp_now(secret))
     assert status == 204

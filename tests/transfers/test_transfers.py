@@ -5,12 +5,10 @@ from __future__ import annotations
 import asyncio
 from typing import cast
 
-import pytest
 from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ewallet.config import Settings
-from ewallet.identity import payment_password
 from ewallet.kit.clock import FrozenClock
 from ewallet.ledger.verify import verify_ledger
 from ewallet.models.identity import Notification, User
@@ -243,18 +241,18 @@ async def test_transfers_need_a_token_and_an_idempotency_key(harness: Harness) -
 
 
 async def test_fifty_parallel_transfers_never_overdraw_nor_pass_the_limits(
-    engine: AsyncEngine, settings: Settings, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+    engine: AsyncEngine, settings: Settings, clock: FrozenClock
 ) -> None:
     # A daily cap of ¥300 for class II; the default PIN budget (50 correct PINs at once
     # wait for its slots, none is refused). Fifty checks a few at a time took over the
     # production wait of 10 s on a loaded 2-core CI host: the test is about waiting, not
     # about how fast the host is, so it may wait longer.
-    monkeypatch.setattr(payment_password, "SLOT_WAIT_SECONDS", 120.0)
     async with custom_harness(
         engine,
         settings,
         clock,
         limit_daily_pin_minor={1: 1_000_00, 2: 300_00, 3: 200_000_00},
+        payment_password_slot_wait_seconds=120.0,
     ) as harness:
         alice, bob = await pair(harness, funds="250.00")
         carol = await harness.user(phone=CAROL, pin=PIN)

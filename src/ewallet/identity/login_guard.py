@@ -2,6 +2,18 @@
 ``login_lock_threshold`` of them the account's password sign-in locks for
 ``login_lock_minutes``.
 
+Counting happens *before* the argon2 check: :func:`reserve_check` takes one attempt of the
+budget under the account's row lock (SQLite: the write lock) and commits, and only then is
+the password compared. The attempt that takes the last one of the budget turns the lock on
+at once, so a burst of N parallel guesses gets exactly ``login_lock_threshold`` argon2
+checks and every other one is refused (``too_many_attempts``) without a check -- the state
+read before the check and the failure written after it can no longer disagree. Settling:
+a wrong password is already counted (:func:`record_failure` only audits it, and reports
+the lock when this check spent the last attempt); the right one, checked within the budget,
+signs in and clears count and lock (:func:`clear_login_lock`) -- even when a parallel guess
+reserved the last attempt meanwhile. A check whose process dies stays counted as wrong.
+A lock that has run its course gives a fresh budget at the next reservation.
+
 Designed so an attacker cannot lock the owner out for good:
 
 * the lock is temporary, and attempts during it are refused without being counted, so it
@@ -10,9 +22,11 @@ Designed so an attacker cannot lock the owner out for good:
   does a password reset (:func:`clear_login_lock`), both of which need the owner's phone.
 
 No enumeration: phones without an account are locked exactly like accounts -- same threshold,
-same duration, same answers -- with the count and the lock kept in the rate-limit store
-instead of the ``users`` row. The progressive delay reads the same counts, so its timing
-tells nothing either.
+same duration, same answers, same reservation before the check -- with the count and the
+lock kept in the rate-limit store instead of the ``users`` row. The count of an unknown
+phone is kept per lock *generation* (bumped when its lock engages), so a served lock gives
+a fresh budget without a reset that a parallel request could slip through. The progressive
+delay reads the same counts, so its timing tells nothing either.
 """
 
 from __future__ import annotations
@@ -29,6 +43,7 @@ from ewallet.identity.runtime import Caller, IdentityRuntime
 from ewallet.identity.throttles import (
     UNKNOWN_PHONE_FAILURES,
     UNKNOWN_PHONE_FAILURES_TTL,
+    UNKNOWN_PHONE_LOCKS,
     unknown_phone_lock,
 )
 from ewallet.kit.db.uow import UnitOfWork, run_unit
@@ -36,71 +51,141 @@ from ewallet.models.identity import User
 
 
 @dataclass(frozen=True, slots=True)
-class LoginState:
-    """What the guard knows before a password is checked."""
+class LoginCheck:
+    """One reserved password check (or, ``locked_for`` set, the lock that refused it)."""
 
-    failures: int
-    locked_for: int | None  # seconds left of a lock, or None
+    user_id: str | None  # None: the phone has no (signable) account
+    stored_hash: str | None  # the account's hash when the attempt was reserved
+    failures: int  # wrong passwords before this one (for the progressive delay)
+    last_attempt: bool  # this check took the budget's last attempt: the lock is on already
+    locked_for: int | None = None  # refused: seconds left of the lock, nothing reserved
 
 
-async def login_state(rt: IdentityRuntime, *, user: User | None, phone: str) -> LoginState:
-    """Failures so far and any running lock, for an account (``user``) or a bare phone."""
-    if user is None:
-        lock = await rt.limiter.test(unknown_phone_lock(rt.settings), phone)
-        failures = await rt.limiter.count(UNKNOWN_PHONE_FAILURES, phone)
-        return LoginState(failures=failures, locked_for=lock.seconds if lock else None)
-    now = rt.clock.now()
-    locked_until = user.login_locked_until
-    if locked_until is not None and locked_until > now:
-        return LoginState(user.login_failures, math.ceil((locked_until - now).total_seconds()))
-    return LoginState(failures=user.login_failures, locked_for=None)
+async def reserve_check(
+    rt: IdentityRuntime, *, caller: Caller, phone: str, user_id: str | None = None
+) -> LoginCheck:
+    """Take one attempt of the budget before a password is compared (see the module doc).
+
+    The account is ``user_id``'s when given (a signed-in user proving the password), else
+    the signable account of ``phone``, else the bare phone. While locked nothing is
+    reserved: the refusal is audited and ``locked_for`` says how long is left.
+    """
+    threshold = rt.settings.login_lock_threshold
+    lock_for = timedelta(minutes=rt.settings.login_lock_minutes)
+
+    async def work(uow: UnitOfWork) -> LoginCheck | None:
+        if user_id is not None:
+            user = await users_repository.get_user(uow.session, user_id, for_update=True)
+        else:
+            user = await users_repository.find_by_phone(uow.session, phone, for_update=True)
+        if user is None or not users_repository.is_signable(user):
+            return None
+        now = rt.clock.now()
+        if user.login_locked_until is not None:
+            if user.login_locked_until > now:
+                left = _seconds(user.login_locked_until - now)
+                await _audit_refused(await uow.connection(), rt, caller, user.id, phone)
+                return LoginCheck(user.id, None, user.login_failures, False, locked_for=left)
+            user.login_locked_until = None  # served: a fresh budget
+            user.login_failures = 0
+        before = user.login_failures
+        user.login_failures = before + 1
+        last = user.login_failures >= threshold
+        if last:
+            user.login_locked_until = now + lock_for
+        user.updated_at = now
+        return LoginCheck(user.id, user.login_password_hash, before, last)
+
+    reserved = await run_unit(rt.engine, work)
+    if reserved is not None:
+        return reserved
+    return await _reserve_unknown(rt, caller=caller, phone=phone)
+
+
+async def _reserve_unknown(rt: IdentityRuntime, *, caller: Caller, phone: str) -> LoginCheck:
+    """The same reservation for a phone without an account, in the rate-limit store.
+
+    Order matters across processes: the generation is read before the lock is tested, and
+    whoever engages the lock sets it before bumping the generation, so a request racing
+    the engagement either sees the lock or counts in the old, spent generation.
+    """
+    threshold = rt.settings.login_lock_threshold
+    lock = unknown_phone_lock(rt.settings)
+    generation = str(await rt.limiter.count(UNKNOWN_PHONE_LOCKS, phone))
+    running = await rt.limiter.test(lock, phone)
+    if running is None:
+        count = await rt.limiter.add(
+            UNKNOWN_PHONE_FAILURES, phone, generation, ttl=UNKNOWN_PHONE_FAILURES_TTL
+        )
+        if count <= threshold:
+            last = count == threshold
+            if last:
+                await rt.limiter.hit(lock, phone)
+                await rt.limiter.add(UNKNOWN_PHONE_LOCKS, phone, ttl=UNKNOWN_PHONE_FAILURES_TTL)
+            return LoginCheck(None, None, count - 1, last)
+        running = await rt.limiter.test(lock, phone)  # the last attempt went to a parallel one
+    left = running.seconds if running is not None else rt.settings.login_lock_minutes * 60
+
+    async def work(uow: UnitOfWork) -> None:
+        await _audit_refused(await uow.connection(), rt, caller, None, phone)
+
+    await run_unit(rt.engine, work)
+    return LoginCheck(None, None, threshold, False, locked_for=left)
 
 
 async def record_failure(
-    rt: IdentityRuntime, *, caller: Caller, user_id: str | None, phone: str, reason: str
+    rt: IdentityRuntime, *, caller: Caller, check: LoginCheck, phone: str, reason: str
 ) -> int | None:
-    """Count a wrong password in its own transaction (the sign-in itself fails).
+    """Audit a wrong password whose attempt :func:`reserve_check` already counted.
 
-    Returns the lock's length in seconds when this failure locked the account, else None.
-    Audit-logs the failure and, if any, the lock.
+    Returns the lock's length in seconds when this check took the budget's last attempt
+    (and the lock is still on: a right password checked in parallel may have lifted it),
+    else None. Audit-logs the failure and, if any, the lock.
     """
     lock_seconds = rt.settings.login_lock_minutes * 60
-    emulated_lock = False
-    if user_id is None:
-        failures = await rt.limiter.add(
-            UNKNOWN_PHONE_FAILURES, phone, ttl=UNKNOWN_PHONE_FAILURES_TTL
-        )
-        emulated_lock = failures >= rt.settings.login_lock_threshold
-        if emulated_lock:
-            await rt.limiter.hit(unknown_phone_lock(rt.settings), phone)
-            await rt.limiter.reset(UNKNOWN_PHONE_FAILURES, phone)
 
     async def work(uow: UnitOfWork) -> int | None:
         conn = await uow.connection()
-        if user_id is None:
-            locked_now = emulated_lock
-        else:
-            user = await users_repository.get_user(uow.session, user_id, for_update=True)
-            assert user is not None
-            locked_now = _count_on_account(rt, user)
-            await uow.session.flush()
+        locked_now = check.last_attempt
+        if check.user_id is not None and locked_now:
+            user = await users_repository.get_user(uow.session, check.user_id)
+            now = rt.clock.now()
+            locked_now = (
+                user is not None
+                and user.login_locked_until is not None
+                and user.login_locked_until > now
+            )
         await _audit_failure(
-            conn, rt, caller=caller, user_id=user_id, phone=phone, reason=reason, locked=locked_now
+            conn,
+            rt,
+            caller=caller,
+            user_id=check.user_id,
+            phone=phone,
+            reason=reason,
+            locked=locked_now,
         )
         return lock_seconds if locked_now else None
 
     return await run_unit(rt.engine, work)
 
 
-def _count_on_account(rt: IdentityRuntime, user: User) -> bool:
-    now = rt.clock.now()
-    user.login_failures += 1
-    user.updated_at = now
-    if user.login_failures < rt.settings.login_lock_threshold:
-        return False
-    user.login_failures = 0
-    user.login_locked_until = now + timedelta(minutes=rt.settings.login_lock_minutes)
-    return True
+async def record_success(rt: IdentityRuntime, *, check: LoginCheck) -> None:
+    """Settle a right password in a unit of its own: count and lock cleared."""
+    if check.user_id is None:
+        return
+    user_id = check.user_id
+
+    async def work(uow: UnitOfWork) -> None:
+        user = await users_repository.get_user(uow.session, user_id, for_update=True)
+        if user is not None:
+            clear_login_lock(user)
+            user.updated_at = rt.clock.now()
+
+    await run_unit(rt.engine, work)
+
+
+def _seconds(delta: timedelta) -> int:
+    return max(1, math.ceil(delta.total_seconds()))
 
 
 async def _audit_failure(
@@ -137,23 +222,19 @@ async def _audit_failure(
         )
 
 
-async def record_refused_while_locked(
-    rt: IdentityRuntime, *, caller: Caller, user_id: str | None, phone: str
+async def _audit_refused(
+    conn: AsyncConnection, rt: IdentityRuntime, caller: Caller, user_id: str | None, phone: str
 ) -> None:
     """Audit an attempt the lock turned away (not counted: the lock must end on time)."""
-
-    async def work(uow: UnitOfWork) -> None:
-        await record_event(
-            await uow.connection(),
-            clock=rt.clock,
-            actor=Actor("anonymous", None, caller.ip),
-            action="auth.sign_in_refused_locked",
-            subject_type="user" if user_id else None,
-            subject_id=user_id,
-            details={} if user_id else {"phone": _digest(rt, phone)},
-        )
-
-    await run_unit(rt.engine, work)
+    await record_event(
+        conn,
+        clock=rt.clock,
+        actor=Actor("anonymous", None, caller.ip),
+        action="auth.sign_in_refused_locked",
+        subject_type="user" if user_id else None,
+        subject_id=user_id,
+        details={} if user_id else {"phone": _digest(rt, phone)},
+    )
 
 
 def clear_login_lock(user: User) -> None:

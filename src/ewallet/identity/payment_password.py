@@ -8,11 +8,13 @@ Counting is done by *reserving* a slot of the budget before the argon2 check, in
 its own that commits: settled failures plus checks in flight never exceed the budget, so N
 parallel guesses can never get more than the budget past the check (each reservation takes
 the row lock in turn). A check that finds every slot held waits for one (up to
-``SLOT_WAIT_SECONDS``) instead of failing, so a user's parallel payments with the right PIN
-all go through. Settling a check frees its slot: a correct PIN sets consecutive failures
-back to 0; a wrong one adds a failure, and the one that spends the budget locks the PIN and
-tells the owner. A slot left by a process that died mid-check expires after
-``STALE_CHECK``.
+``payment_password_slot_wait_seconds``) instead of failing, so a user's parallel payments
+with the right PIN all go through. If no slot frees up in time the server is busy, not the
+user wrong: ``503 server_busy`` with ``Retry-After``, nothing reserved, nothing counted --
+a PIN that was never compared is never answered as a guess. Settling a check frees its
+slot: a correct PIN sets consecutive failures back to 0; a wrong one adds a failure, and the
+one that spends the budget locks the PIN and tells the owner. A slot left by a process that
+died mid-check expires after ``STALE_CHECK``.
 argon2 runs outside any transaction, so a PIN check never holds a row lock -- or SQLite's
 write lock -- for the tens of milliseconds it costs.
 
@@ -50,14 +52,14 @@ from ewallet.identity.errors import (
     PaymentPasswordLockedError,
     PaymentPasswordNotSetError,
     SameAsLoginPasswordError,
-    TooManyAttemptsError,
     WeakPaymentPasswordError,
 )
 from ewallet.identity.login_digits import pin_matches_login_digits
 from ewallet.identity.realname import birth_date_of, id_number_of
 from ewallet.kit.clock import Clock
+from ewallet.kit.db.locking import NO_KEY_UPDATE
 from ewallet.kit.db.uow import UnitOfWork, run_unit
-from ewallet.kit.errors import ConflictError, DomainError, NotFoundError
+from ewallet.kit.errors import ConflictError, DomainError, NotFoundError, ServerBusyError
 from ewallet.kit.ratelimit import RateLimiter
 from ewallet.models.identity import User
 from ewallet.notify.service import notify_user
@@ -68,9 +70,11 @@ users = cast(Table, User.__table__)
 
 # A reserved check not settled within this long was abandoned (its process died).
 STALE_CHECK: Final = timedelta(seconds=60)
-# How long a check waits for a free slot of the budget, and how often it looks.
-SLOT_WAIT_SECONDS: Final = 10.0
+# How often a check waiting for a free slot of the budget looks again (how long it waits
+# is ``payment_password_slot_wait_seconds``).
 SLOT_POLL_SECONDS: Final = 0.01
+# The Retry-After of a check that found no free slot in time (server_busy).
+BUSY_RETRY_AFTER_SECONDS: Final = 1
 
 # --- Policy ---------------------------------------------------------------------------
 
@@ -207,8 +211,15 @@ def _seconds_until(later: datetime, now: datetime) -> int:
 
 
 async def locked_user(uow: UnitOfWork, user_id: str) -> User:
-    """The user's row, locked for this unit (``FOR UPDATE``; SQLite: the write lock)."""
-    user = await uow.session.get(User, user_id, with_for_update=True, populate_existing=True)
+    """The user's row, locked for this unit (SQLite: the write lock is held already).
+
+    PostgreSQL ``FOR NO KEY UPDATE``, the first step of the global lock order
+    (:mod:`ewallet.kit.db.locking`): it keeps other writers of the row out, but not the
+    inserts whose foreign keys point at the user (notices, payments, spend records).
+    """
+    user = await uow.session.get(
+        User, user_id, with_for_update=NO_KEY_UPDATE, populate_existing=True
+    )
     if user is None:
         raise NotFoundError("no such user")
     return user
@@ -253,7 +264,12 @@ async def verify_payment_password(
         user_id=user_id,
         actor=actor,
     )
-    stored_hash = await _reserve_slot(engine, check.reserve)
+    stored_hash = await _reserve_slot(
+        engine,
+        check.reserve,
+        check.might_reserve,
+        wait_seconds=settings.payment_password_slot_wait_seconds,
+    )
     well_formed = len(pin) == 6 and pin.isascii() and pin.isdigit()
     try:
         correct = well_formed and await security.pins.verify(stored_hash, pin)
@@ -311,6 +327,29 @@ class _PinCheck:
         user.payment_checks_since = now
         return user.payment_password_hash
 
+    async def might_reserve(self, uow: UnitOfWork) -> bool:
+        """Whether :meth:`reserve` could take a slot now, read without any lock: a check
+        waiting for a slot polls this, so waiting checks do not queue on the user's row
+        lock ahead of the money units and settlements that hold or free the slots."""
+        conn = await uow.connection()
+        row = (
+            await conn.execute(
+                select(
+                    users.c.payment_failures,
+                    users.c.payment_checks_in_flight,
+                    users.c.payment_checks_since,
+                    users.c.payment_locked_until,
+                ).where(users.c.id == self.user_id)
+            )
+        ).first()
+        if row is None or row.payment_locked_until is not None:
+            return True  # reserve answers (or serves) the lock
+        now = self.clock.now()
+        since = row.payment_checks_since
+        if since is not None and now - since > STALE_CHECK and row.payment_checks_in_flight:
+            return True
+        return bool(row.payment_failures + row.payment_checks_in_flight < self.budget)
+
     async def settle(self, uow: UnitOfWork, *, correct: bool) -> DomainError | None:
         """Free the slot; count a wrong entry (locking on the last), or clear the count."""
         user = await locked_user(uow, self.user_id)
@@ -350,14 +389,19 @@ class _PinCheck:
 
 
 async def _reserve_slot(
-    engine: AsyncEngine, reserve: Callable[[UnitOfWork], Awaitable[str | DomainError | None]]
+    engine: AsyncEngine,
+    reserve: Callable[[UnitOfWork], Awaitable[str | DomainError | None]],
+    might_reserve: Callable[[UnitOfWork], Awaitable[bool]],
+    *,
+    wait_seconds: float,
 ) -> str:
     """Reserve a check, waiting while the budget's slots are all held by checks in flight.
 
     Waiting (not refusing) lets one user's parallel payments all go through with the right
-    PIN, while parallel guesses still get no more tries than the budget allows.
+    PIN, while parallel guesses still get no more tries than the budget allows. Waiting in
+    vain is the server's load, not the user's mistake: ``server_busy``, nothing counted.
     """
-    deadline = asyncio.get_running_loop().time() + SLOT_WAIT_SECONDS
+    deadline = asyncio.get_running_loop().time() + wait_seconds
     while True:
         reserved = await run_unit(engine, reserve)
         if isinstance(reserved, DomainError):
@@ -365,10 +409,15 @@ async def _reserve_slot(
         if reserved is not None:
             return reserved
         if asyncio.get_running_loop().time() >= deadline:
-            raise TooManyAttemptsError(
-                "other payment-password checks are in progress; try again", retry_after=1
+            raise ServerBusyError(
+                "other payment-password checks are in progress; nothing was counted, try again",
+                retry_after=BUSY_RETRY_AFTER_SECONDS,
             )
-        await asyncio.sleep(SLOT_POLL_SECONDS * (1 + random.random()))  # noqa: S311 -- jitter
+        # Wait with plain reads until a slot looks free; only then lock the row again.
+        while asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(SLOT_POLL_SECONDS * (1 + random.random()))  # noqa: S311 -- jitter
+            if await run_unit(engine, might_reserve, read_only=True):
+                break
 
 
 async def set_payment_password(
@@ -449,7 +498,7 @@ class PaymentPasswordGuard:
 
     Example -- every money endpoint follows this shape::
 
-        @router.post("/v1/transfers", status_code=201, dependencies=[Idempotent])
+        @router.post("/v1/transfers", status_code=201, dependencies=[Authenticated, Idempotent])
         async def create_transfer(
             body: TransferIn, user: CurrentUser, pin: PaymentPasswordDep, ...
         ) -> TransferOut:

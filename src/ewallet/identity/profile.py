@@ -21,7 +21,7 @@ from ewallet.identity.change_caps import login_password_cap, take_change
 from ewallet.identity.deps import Principal
 from ewallet.identity.errors import InvalidCredentialsError, TooManyAttemptsError, WeakPasswordError
 from ewallet.identity.login_digits import ensure_login_apart_from_pin, login_digit_digests
-from ewallet.identity.login_guard import login_state, record_failure
+from ewallet.identity.login_guard import record_failure, record_success, reserve_check
 from ewallet.identity.password_policy import login_password_problems
 from ewallet.identity.runtime import Caller, IdentityRuntime
 from ewallet.kit.db.uow import UnitOfWork, run_unit
@@ -93,21 +93,24 @@ async def change_login_password(
         reasons.append("same_as_current")
     if reasons:
         raise WeakPasswordError("the new login password does not meet the policy", reasons=reasons)
-    state = await login_state(rt, user=user, phone=user.phone)
-    if state.locked_for is not None:
+    # The attempt is counted before argon2 runs, as at sign-in (login_guard).
+    check = await reserve_check(rt, caller=caller, phone=user.phone, user_id=user.id)
+    if check.locked_for is not None:
         raise TooManyAttemptsError(
-            "too many wrong passwords: try again later", retry_after=state.locked_for
+            "too many wrong passwords: try again later", retry_after=check.locked_for
         )
-    await rt.login_delay(state.failures)
-    if not await rt.security.passwords.verify(user.login_password_hash, current_password):
+    await rt.login_delay(check.failures)
+    stored = check.stored_hash or user.login_password_hash
+    if not await rt.security.passwords.verify(stored, current_password):
         locked_for = await record_failure(
-            rt, caller=caller, user_id=user.id, phone=user.phone, reason="wrong_current_password"
+            rt, caller=caller, check=check, phone=user.phone, reason="wrong_current_password"
         )
         if locked_for is not None:
             raise TooManyAttemptsError(
                 "too many wrong passwords: try again later", retry_after=locked_for
             )
         raise InvalidCredentialsError("the current password is wrong")
+    await record_success(rt, check=check)
     # Only now, to someone who knows the current password: the answer tells about the PIN,
     # so it is rationed (a success or a refusal below both count).
     await take_change(rt.limiter, login_password_cap(rt.settings), user_id=user.id)

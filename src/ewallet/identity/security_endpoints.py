@@ -34,6 +34,7 @@ from ewallet.identity.security_schemas import (
     TotpDisableIn,
     TotpEnrolmentOut,
 )
+from ewallet.identity.totp_check import TotpBound
 from ewallet.kit.errors import UnauthorizedError
 from ewallet.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
@@ -151,6 +152,7 @@ async def delete_totp(
     engine: EngineDep,
     clock: ClockDep,
     security: SecurityDep,
+    settings: SettingsDep,
 ) -> Response:
     await totp.disable_totp(
         engine,
@@ -160,6 +162,7 @@ async def delete_totp(
         totp_code=body.totp_code,
         recovery_code=body.recovery_code,
         actor=_actor(request, user),
+        bound=TotpBound.from_settings(settings),
     )
     return Response(status_code=204)
 

@@ -20,7 +20,7 @@ Every sign-in, failure and lock is audit-logged. Requests count against
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -31,10 +31,10 @@ from ewallet.identity.codes import Purpose, run_with_code
 from ewallet.identity.errors import InvalidCredentialsError, TooManyAttemptsError
 from ewallet.identity.login_digits import login_digit_digests
 from ewallet.identity.login_guard import (
+    LoginCheck,
     clear_login_lock,
-    login_state,
     record_failure,
-    record_refused_while_locked,
+    reserve_check,
 )
 from ewallet.identity.phone import parse_phone
 from ewallet.identity.runtime import Caller, IdentityRuntime
@@ -52,11 +52,6 @@ class DeviceInfo:
 
     key: str | None = None
     label: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class _Locked:
-    seconds: int
 
 
 class _NoAccount:
@@ -86,39 +81,31 @@ async def sign_in_with_password(
 ) -> IssuedTokens:
     e164 = parse_phone(phone)
     await _charge_address(rt, caller)
-
-    async def load(uow: UnitOfWork) -> User | None:
-        user = await users_repository.find_by_phone(uow.session, e164)
-        return user if users_repository.is_signable(user) else None
-
-    user = await run_unit(rt.engine, load, read_only=True)
-    user_id = user.id if user is not None else None
-    state = await login_state(rt, user=user, phone=e164)
-    if state.locked_for is not None:
-        await record_refused_while_locked(rt, caller=caller, user_id=user_id, phone=e164)
-        raise _locked(state.locked_for)
-    await rt.login_delay(state.failures)
-    stored = user.login_password_hash if user is not None else await rt.dummy_hash.get()
+    # The attempt is counted before argon2 runs (login_guard): a parallel burst gets the
+    # budget's checks and no more.
+    check = await reserve_check(rt, caller=caller, phone=e164)
+    if check.locked_for is not None:
+        raise _locked(check.locked_for)
+    await rt.login_delay(check.failures)
+    stored = check.stored_hash if check.stored_hash is not None else await rt.dummy_hash.get()
     verified = await rt.security.passwords.verify(stored, password)
-    if user is None or not verified:
-        reason = "wrong_password" if user is not None else "unknown_phone"
-        locked_for = await record_failure(
-            rt, caller=caller, user_id=user_id, phone=e164, reason=reason
-        )
-        raise _locked(locked_for) if locked_for is not None else _wrong()
+    if check.user_id is None or not verified:
+        return await _refuse(rt, caller=caller, check=check, phone=e164)
+    user_id = check.user_id
     rehashed = None
     if rt.security.passwords.needs_rehash(stored):
         rehashed = await rt.security.passwords.hash(password)
 
-    async def work(uow: UnitOfWork) -> IssuedTokens | Challenge | _Locked:
-        fresh = await users_repository.get_user(uow.session, user.id, for_update=True)
+    async def work(uow: UnitOfWork) -> IssuedTokens | Challenge | None:
+        fresh = await users_repository.get_user(uow.session, user_id, for_update=True)
         assert fresh is not None
+        if fresh.login_password_hash != stored:
+            return None  # the password was changed meanwhile: the old one opens nothing
         now = rt.clock.now()
-        # Parallel wrong guesses may have locked the account since it was read: the lock wins.
-        if fresh.login_locked_until is not None and fresh.login_locked_until > now:
-            return _Locked(int((fresh.login_locked_until - now).total_seconds()) + 1)
+        # Checked within the budget, the right password wins, even over a lock a parallel
+        # guess turned on by taking the last attempt meanwhile.
         clear_login_lock(fresh)
-        if fresh.login_password_digit_digests is None and fresh.login_password_hash == stored:
+        if fresh.login_password_digit_digests is None:
             # An account older than the digits rule: the password is at hand, learn them now.
             fresh.login_password_digit_digests = login_digit_digests(
                 rt.security.digest, user_id=fresh.id, password=password
@@ -128,7 +115,18 @@ async def sign_in_with_password(
         fresh.updated_at = now
         return await _admit(uow, rt, caller=caller, user=fresh, device=device, sms_proven=False)
 
-    return _finish(await run_unit(rt.engine, work))
+    outcome = await run_unit(rt.engine, work)
+    if outcome is None:
+        return await _refuse(rt, caller=caller, check=check, phone=e164)
+    return _finish(outcome)
+
+
+async def _refuse(
+    rt: IdentityRuntime, *, caller: Caller, check: LoginCheck, phone: str
+) -> NoReturn:
+    reason = "wrong_password" if check.user_id is not None else "unknown_phone"
+    locked_for = await record_failure(rt, caller=caller, check=check, phone=phone, reason=reason)
+    raise _locked(locked_for) if locked_for is not None else _wrong()
 
 
 async def sign_in_with_code(
@@ -189,14 +187,13 @@ async def complete_sign_in(
         accept=lambda purpose: purpose == SIGN_IN,
         user_id=None,
         finish=finish,
+        actor=Actor("anonymous", None, caller.ip),
     )
 
 
-def _finish(outcome: IssuedTokens | Challenge | _Locked) -> IssuedTokens:
+def _finish(outcome: IssuedTokens | Challenge) -> IssuedTokens:
     if isinstance(outcome, Challenge):
         raise outcome.error()
-    if isinstance(outcome, _Locked):
-        raise _locked(outcome.seconds)
     return outcome
 
 

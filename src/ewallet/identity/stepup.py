@@ -43,7 +43,7 @@ from ewallet.identity.errors import (
 )
 from ewallet.identity.runtime import Caller, IdentityRuntime
 from ewallet.identity.throttles import code_limits
-from ewallet.identity.totp_check import verify_user_totp
+from ewallet.identity.totp_check import TotpBound, check_bounded, verify_user_totp
 from ewallet.identity.verification import issue_and_queue
 from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
@@ -85,7 +85,9 @@ class _Stale:
 
 @dataclass(frozen=True, slots=True)
 class _WrongTotp:
-    attempts: int
+    attempts: int  # wrong proofs of this challenge so far
+    account_left: int  # wrong codes the account has left across challenges
+    locked: TooManyAttemptsError | None  # this one spent the account's budget
 
 
 def methods_for(user: User) -> list[str]:
@@ -178,12 +180,16 @@ async def prove_challenge(
     accept: Callable[[str], bool],
     user_id: str | None,
     finish: Finish[T],
+    actor: Actor,
 ) -> T:
     """Check ``proof`` against the challenge and run ``finish`` in the unit that passes it.
 
     A wrong proof is counted on the challenge (and, for SMS, on the code) even though the
-    call fails. ``user_id`` (when signed in) must own the challenge: another user's id
-    answers ``not_found`` like an unknown one.
+    call fails. A TOTP code is also held to the account's bound across challenges
+    (:class:`~ewallet.identity.totp_check.TotpBound`): while it is locked every code is
+    refused with ``too_many_attempts``; the wrong one that spends it locks and tells the
+    owner. ``user_id`` (when signed in) must own the challenge: another user's id answers
+    ``not_found`` like an unknown one.
     """
     row, phone = await _load(rt, challenge_id)
     if row is None or not accept(row.purpose) or (user_id and row.user_id != user_id):
@@ -230,20 +236,39 @@ async def prove_challenge(
         totp_code = proof.totp_code
 
         async def with_totp(uow: UnitOfWork) -> T | _Stale | _WrongTotp:
-            conn = await uow.connection()
-            if not await verify_user_totp(
-                conn,
+            owner = await users_repository.get_user(uow.session, row.user_id, for_update=True)
+            if owner is None:
+                raise NotFoundError("no such challenge")
+
+            async def check(conn: AsyncConnection) -> bool:
+                return await verify_user_totp(
+                    conn,
+                    clock=rt.clock,
+                    cipher=rt.security.cipher,
+                    user_id=row.user_id,
+                    code=totp_code,
+                )
+
+            checked = await check_bounded(
+                uow,
                 clock=rt.clock,
-                cipher=rt.security.cipher,
-                user_id=row.user_id,
-                code=totp_code,
-            ):
-                return _WrongTotp(await repo.count_challenge_attempt(conn, challenge_id))
+                bound=TotpBound.from_settings(rt.settings),
+                user=owner,
+                actor=actor,
+                check=check,
+                details={"purpose": row.purpose},
+            )
+            if not checked.ok:
+                conn = await uow.connection()
+                attempts = await repo.count_challenge_attempt(conn, challenge_id)
+                return _WrongTotp(attempts, checked.left, checked.locked)
             return await passed(uow)
 
         outcome = await run_unit(rt.engine, with_totp)
         if isinstance(outcome, _WrongTotp):
-            _raise_wrong(limit - outcome.attempts, rt)
+            if outcome.locked is not None:
+                raise outcome.locked
+            _raise_wrong(min(limit - outcome.attempts, outcome.account_left), rt)
         result = outcome
     else:
         raise ValidationFailedError("give verification_code or totp_code")
@@ -276,6 +301,7 @@ async def complete_action_challenge(
         accept=lambda purpose: purpose != SIGN_IN,
         user_id=principal.user_id,
         finish=finish,
+        actor=Actor("user", principal.user_id, caller.ip),
     )
 
 

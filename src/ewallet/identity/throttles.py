@@ -40,7 +40,9 @@ def unknown_phone_lock(settings: Settings) -> Interval:
     return Interval("login-lock", timedelta(minutes=settings.login_lock_minutes))
 
 
-UNKNOWN_PHONE_FAILURES = "login-failures"
+UNKNOWN_PHONE_FAILURES = "login-failures"  # keyed by phone and lock generation
+# How many times an unknown phone's lock engaged: its generation (see login_guard).
+UNKNOWN_PHONE_LOCKS = "login-locks"
 # Failures of unknown phones are forgotten after this much real time; real accounts keep
 # theirs until a success or a lock, which no attacker can tell apart within a month.
 UNKNOWN_PHONE_FAILURES_TTL = timedelta(days=30)

@@ -7,16 +7,18 @@ turns it on once the app shows a matching code, and hands out 10 recovery codes,
 
 Recovery codes are 60 random bits each, so a keyed digest (not argon2) is enough to store
 them; each works once. Turning the authenticator off needs a current code or a recovery
-code; wrong ones are audit-logged and, :data:`MAX_DISABLE_FAILURES` within
-:data:`FAILURE_WINDOW`, refused outright (``too_many_attempts``) -- a stolen session must
-not be able to grind through codes.
+code; wrong ones are audit-logged (``totp.disable_failed``) and count toward the account's
+bound on wrong codes (:class:`~ewallet.identity.totp_check.TotpBound`, shared with step-up):
+the one that spends it locks codes and tells the owner, and while locked every code is
+refused outright (``too_many_attempts``) -- a stolen session must not be able to grind
+through codes.
 """
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Final, Protocol, cast
 
 import pyotp
@@ -31,8 +33,14 @@ from ewallet.identity.errors import (
 )
 from ewallet.identity.payment_password import audit_user, locked_user
 from ewallet.identity.phone import mask_phone
-from ewallet.identity.protection import failures_left
-from ewallet.identity.totp_check import STEP_SECONDS, matching_step, verify_user_totp
+from ewallet.identity.totp_check import (
+    DISABLE_FAILED,
+    STEP_SECONDS,
+    TotpBound,
+    check_bounded,
+    matching_step,
+    verify_user_totp,
+)
 from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.models.identity import TotpRecoveryCode
@@ -45,9 +53,6 @@ recovery_codes = cast(Table, TotpRecoveryCode.__table__)
 ISSUER: Final = "ewallet"
 RECOVERY_CODE_COUNT: Final = 10
 _RECOVERY_ALPHABET: Final = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford: no i, l, o, u
-MAX_DISABLE_FAILURES: Final = 5
-FAILURE_WINDOW: Final = timedelta(minutes=15)
-DISABLE_FAILED: Final = "totp.disable_failed"
 
 
 class HasTotp(Protocol):
@@ -174,38 +179,38 @@ async def disable_totp(
     totp_code: str | None,
     recovery_code: str | None,
     actor: Actor,
+    bound: TotpBound,
 ) -> None:
     """Turn the authenticator off with a fresh code or an unused recovery code."""
 
-    async def work(uow: UnitOfWork) -> int | None:
-        """None when done; else the tries left (the failure commits with this unit)."""
+    async def work(uow: UnitOfWork) -> int | Exception | None:
+        """None when done; else the tries left, or the lock's refusal (the failure commits
+        with this unit)."""
         user = await locked_user(uow, user_id)
         if not totp_enabled(user):
             raise TotpNotEnabledError("the authenticator is not on")
-        left = await failures_left(
+
+        async def check(conn: AsyncConnection) -> bool:
+            if totp_code is not None:
+                return await verify_user_totp(
+                    conn, clock=clock, cipher=security.cipher, user_id=user_id, code=totp_code
+                )
+            return await use_recovery_code(
+                conn, clock=clock, digest=security.digest, user_id=user_id, code=recovery_code or ""
+            )
+
+        checked = await check_bounded(
             uow,
             clock=clock,
+            bound=bound,
+            user=user,
+            actor=actor,
+            check=check,
             action=DISABLE_FAILED,
-            user_id=user_id,
-            limit=MAX_DISABLE_FAILURES,
-            window=FAILURE_WINDOW,
         )
+        if not checked.ok:
+            return checked.locked or checked.left
         conn = await uow.connection()
-        if totp_code is not None:
-            ok = await verify_user_totp(
-                conn, clock=clock, cipher=security.cipher, user_id=user_id, code=totp_code
-            )
-        else:
-            ok = await use_recovery_code(
-                conn,
-                clock=clock,
-                digest=security.digest,
-                user_id=user_id,
-                code=recovery_code or "",
-            )
-        if not ok:
-            await audit_user(uow, clock, actor, DISABLE_FAILED, user_id)
-            return left - 1
         user.totp_secret_encrypted = None
         user.totp_enabled_at = None
         user.totp_last_step = None
@@ -216,6 +221,8 @@ async def disable_totp(
         await audit_user(uow, clock, actor, "totp.disabled", user_id, details={"with": method})
         return None
 
-    left = await run_unit(engine, work)
-    if left is not None:
-        raise TotpInvalidError("wrong or already used code", remaining_attempts=left)
+    outcome = await run_unit(engine, work)
+    if isinstance(outcome, Exception):
+        raise outcome
+    if outcome is not None:
+        raise TotpInvalidError("wrong or already used code", remaining_attempts=outcome)

@@ -79,6 +79,21 @@ class UpstreamUnavailableError(DomainError):
     status = 503
 
 
+class ServerBusyError(DomainError):
+    """The server could not take the request now (every check slot busy); nothing happened
+    and nothing was counted against the caller. Carries ``retry_after``."""
+
+    code = "server_busy"
+    status = 503
+
+
+class CurrencyNotSupportedError(DomainError):
+    """An amount in a currency wallets do not hold (orders, charges, counter cash)."""
+
+    code = "currency_not_supported"
+    status = 422
+
+
 class RateLimitedError(DomainError):
     code = "rate_limited"
     status = 429

@@ -68,7 +68,9 @@ TITLES: Final[dict[str, Text]] = {
         "幂等键已被其他请求使用", "This Idempotency-Key was already used"
     ),
     "maintenance": Text("系统维护中", "Down for maintenance"),
+    "server_busy": Text("系统繁忙，请稍后重试", "The server is busy"),
     "signature_invalid": Text("签名验证失败", "The signature does not verify"),
+    "currency_not_supported": Text("不支持该币种", "This currency is not supported"),
     # Codes of the HTTP edge and of the shared error tree.
     "bad_request": Text("请求无法处理", "Bad request"),
     "method_not_allowed": Text("不支持该请求方法", "Method not allowed"),
@@ -206,6 +208,10 @@ DETAILS: Final[dict[str, Text]] = {
         "The wallet is under maintenance; try again later.",
     ),
     "rate_limited": Text("请求过于频繁，请稍后再试。", "Too many requests; try again later."),
+    "server_busy": Text(
+        "系统繁忙，本次请求未被处理，也不计入错误次数，请稍后重试。",
+        "The server is busy: nothing was done and nothing was counted; try again shortly.",
+    ),
     "invalid_amount": Text(
         "金额须为大于零的数字，最多两位小数。", "Amounts are positive decimals, at most 2 places."
     ),
@@ -267,6 +273,10 @@ DETAILS: Final[dict[str, Text]] = {
     "payee_account_frozen": Text(
         "对方账户已冻结，暂时无法收款，本次转账未扣款。",
         "The payee's account is frozen and cannot receive money; nothing was charged.",
+    ),
+    "currency_not_supported": Text(
+        "钱包仅支持人民币（CNY），请使用人民币金额。",
+        "Wallets hold CNY only; use an amount in CNY.",
     ),
     "payment_code_invalid": Text(
         "付款码无效、已过期或已使用，请让顾客刷新付款码后重新扫描。",

@@ -87,6 +87,15 @@ NOTICES: Final[dict[str, tuple[Text, Text]]] = {
             "You turned off the authenticator app at {time}. If this was not you, contact us.",
         ),
     ),
+    "totp_locked": (
+        Text("动态验证码已锁定", "Authenticator codes locked"),
+        Text(
+            "动态验证码或恢复码连续输错，已锁定至 {until}。"
+            "如非本人操作，请修改登录密码并联系客服。",
+            "Too many wrong authenticator or recovery codes: they are locked until {until}. "
+            "If this was not you, change your login password and contact us.",
+        ),
+    ),
     "identity_verified": (
         Text("实名认证完成", "Identity verified"),
         Text(

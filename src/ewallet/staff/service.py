@@ -32,7 +32,7 @@ from ewallet.security.context import SecurityContext
 from ewallet.staff import repository as repo
 from ewallet.staff.errors import StaffEmailTakenError
 from ewallet.staff.principal import StaffPrincipal
-from ewallet.staff.sessions import normalize_email, record_failure, totp_context
+from ewallet.staff.sessions import count_attempt, normalize_email, totp_context
 
 TOTP_ISSUER = "ewallet staff"
 # Staff accounts reach every customer: a longer minimum than the customers' 8 characters.
@@ -208,19 +208,26 @@ async def change_password(
 ) -> None:
     """Replace the password (the one-time one, or a chosen one); other sessions end.
 
-    A wrong current password counts as a failed sign-in, so a stolen console session cannot
-    be used to guess the password; the lock applies to sign-in.
+    Proving the current password spends a sign-in attempt, counted before the check as
+    sign-in counts it (:func:`ewallet.staff.sessions.count_attempt`), so a stolen console
+    session cannot be used to guess the password, not even with a parallel burst: while the
+    lock holds, the change answers ``429 too_many_attempts`` and checks nothing.
     """
     reasons = staff_password_problems(new_password, current_password=current_password)
     if reasons:
         raise WeakPasswordError("the new password does not meet the staff policy", reasons=reasons)
 
-    async def load(uow: UnitOfWork) -> Any:
-        return await repo.staff_by_id(await uow.connection(), principal.staff_id)
+    async def reserve(uow: UnitOfWork) -> Any:
+        conn = await uow.connection()
+        row = await repo.staff_by_id(conn, principal.staff_id, for_update=True)
+        if row is None:
+            raise NotFoundError("no such staff member")
+        refused = await count_attempt(conn, settings=settings, clock=clock, row=row)
+        return row if refused is None else refused
 
-    row = await run_unit(engine, load, read_only=True)
-    if row is None:
-        raise NotFoundError("no such staff member")
+    row = await run_unit(engine, reserve)
+    if isinstance(row, Exception):
+        raise row
     proven = await security.passwords.verify(row.password_hash, current_password)
     new_hash = await security.passwords.hash(new_password) if proven else None
 
@@ -229,17 +236,29 @@ async def change_password(
         current = await repo.staff_by_id(conn, principal.staff_id, for_update=True)
         assert current is not None
         if new_hash is None or current.password_hash != row.password_hash:
-            await record_failure(
-                uow,
-                settings=settings,
+            details: dict[str, Any] = {
+                "reason": "password_change",
+                "failures": int(current.failures),
+            }
+            if current.locked_until is not None:
+                details["locked_until"] = current.locked_until.isoformat()
+            await record_event(
+                conn,
                 clock=clock,
-                row=current,
-                reason="password_change",
                 actor=principal.actor(),
+                action="staff.sign_in_failed",
+                subject_type="staff",
+                subject_id=principal.staff_id,
+                details=details,
             )
             return False
         await repo.update_staff(
-            conn, principal.staff_id, password_hash=new_hash, must_change_password=False
+            conn,
+            principal.staff_id,
+            password_hash=new_hash,
+            must_change_password=False,
+            failures=0,
+            locked_until=None,
         )
         ended = await repo.revoke_sessions_of(
             conn, principal.staff_id, clock.now(), keep=principal.session_id

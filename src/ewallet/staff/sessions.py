@@ -9,7 +9,12 @@ TOTP step and the session are then settled in one short transaction on the locke
 
 Lock rule: ``login_lock_threshold`` consecutive failures lock the account for
 ``login_lock_minutes``; while locked, sign-in answers ``429 too_many_attempts`` with
-``retry_after`` and checks nothing. Unknown emails are locked the same way (counted in the
+``retry_after`` and checks nothing. Each attempt is counted *before* the password is
+compared (:func:`_reserve`, on the locked row, committed): the one that takes the last
+attempt of the budget turns the lock on at once, so a parallel burst gets exactly
+``login_lock_threshold`` argon2 checks and the rest are refused unchecked. A failure is
+then only audited; a success within the budget clears count and lock; a served lock gives
+a fresh budget at the next attempt. Unknown emails are locked the same way (counted in the
 rate-limit store), so a lock does not reveal a staff account either. Each client address
 has ``login_per_ip_minute`` attempts a minute (``429 rate_limited``). A TOTP code is
 accepted once: its time step is stored and that step or an older one is refused, even
@@ -28,8 +33,10 @@ import math
 import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from functools import partial
+from typing import Any, Literal, NoReturn
 
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ewallet.audit.service import Actor, record_event
@@ -47,7 +54,8 @@ from ewallet.staff.errors import StaffDisabledError
 from ewallet.staff.principal import StaffPrincipal
 
 Failure = Literal["password", "totp", "totp_reused"]
-UNKNOWN_FAILURES = "staff-login-failures"
+UNKNOWN_FAILURES = "staff-login-failures"  # keyed by email digest and lock generation
+UNKNOWN_LOCKS = "staff-login-locks"  # how often an unknown email's lock engaged
 # Failures of unknown emails fade after this much real time; a real account keeps its
 # count until a success or a lock, which nobody can tell apart within a month.
 UNKNOWN_FAILURES_TTL = timedelta(days=30)
@@ -132,18 +140,15 @@ class _Attempt:
         now = self.clock.now()
         current = await repo.staff_by_id(conn, self.staff_id, for_update=True)
         assert current is not None  # staff rows are disabled, never deleted
-        if current.locked_until is not None and current.locked_until > now:
-            return _locked(current.locked_until, now)
+        # No lock test here: this attempt was counted within the budget before the check
+        # (_reserve), so its answer stands even if a parallel one took the last attempt.
         failure, step = self.failure(current, now)
         if failure is not None:
-            actor = Actor("anonymous", None, self.ip)
-            await record_failure(
-                uow,
-                settings=self.settings,
-                clock=self.clock,
-                row=current,
-                reason=failure,
-                actor=actor,
+            details: dict[str, Any] = {"reason": failure, "failures": int(current.failures)}
+            if current.locked_until is not None and current.locked_until > now:
+                details["locked_until"] = current.locked_until.isoformat()
+            await self._audit(
+                conn, Actor("anonymous", None, self.ip), "staff.sign_in_failed", details
             )
             return InvalidCredentialsError("wrong email, password or authenticator code")
         changes: dict[str, Any] = {"totp_last_step": step, "failures": 0, "locked_until": None}
@@ -211,13 +216,9 @@ async def sign_in(
     if refused is not None:
         raise refused.error("too many sign-in attempts from this address")
 
-    async def load(uow: UnitOfWork) -> Any:
-        return await repo.staff_by_email(await uow.connection(), email)
-
-    row = await run_unit(engine, load, read_only=True)
-    now = clock.now()
-    if row is not None and row.locked_until is not None and row.locked_until > now:
-        raise _locked(row.locked_until, now)
+    row = await run_unit(engine, partial(_reserve, settings=settings, clock=clock, email=email))
+    if isinstance(row, Exception):
+        raise row
     if row is None:
         await _refuse_unknown(
             engine,
@@ -250,29 +251,38 @@ async def sign_in(
     return outcome
 
 
-async def record_failure(
-    uow: UnitOfWork, *, settings: Settings, clock: Clock, row: Any, reason: str, actor: Actor
-) -> None:
-    """Count a failed proof of the staff member's password or code; lock at the threshold."""
+async def _reserve(
+    uow: UnitOfWork, *, settings: Settings, clock: Clock, email: str
+) -> Row[Any] | TooManyAttemptsError | None:
+    """Count one attempt on the staff member's locked row before any check: the row (with
+    the password hash to compare); the lock's refusal; None for an unknown email."""
     conn = await uow.connection()
+    row = await repo.staff_by_email(conn, email, for_update=True)
+    if row is None:
+        return None
+    refused = await count_attempt(conn, settings=settings, clock=clock, row=row)
+    return row if refused is None else refused
+
+
+async def count_attempt(
+    conn: AsyncConnection, *, settings: Settings, clock: Clock, row: Any
+) -> TooManyAttemptsError | None:
+    """Count one proof of the password on the staff member's row, locked by the caller,
+    *before* it is checked: the lock's refusal while it holds, else None. The attempt that
+    takes the last of the budget turns the lock on at once; a served lock gives a fresh
+    budget. A success within the budget clears count and lock (its own unit does)."""
     now = clock.now()
-    failures = int(row.failures) + 1
-    details: dict[str, Any] = {"reason": reason, "failures": failures}
+    failures = int(row.failures)
+    locked_until = row.locked_until
+    if locked_until is not None and locked_until > now:
+        return _locked(locked_until, now)
+    if locked_until is not None:
+        failures, locked_until = 0, None  # the lock was served: a fresh budget
+    failures += 1
     if failures >= settings.login_lock_threshold:
         locked_until = now + timedelta(minutes=settings.login_lock_minutes)
-        await repo.update_staff(conn, row.id, failures=0, locked_until=locked_until)
-        details["locked_until"] = locked_until.isoformat()
-    else:
-        await repo.update_staff(conn, row.id, failures=failures)
-    await record_event(
-        conn,
-        clock=clock,
-        actor=actor,
-        action="staff.sign_in_failed",
-        subject_type="staff",
-        subject_id=row.id,
-        details=details,
-    )
+    await repo.update_staff(conn, row.id, failures=failures, locked_until=locked_until)
+    return None
 
 
 def ip_rule(settings: Settings) -> Rule:
@@ -295,7 +305,7 @@ async def _refuse_unknown(
     email: str,
     password: str,
     ip: str | None,
-) -> None:
+) -> NoReturn:
     """Answer an unknown email exactly as a known one with a wrong password.
 
     Same argon2 work (a dummy hash with the configured parameters), same audited write,
@@ -304,14 +314,23 @@ async def _refuse_unknown(
     nor a lock tells whether the email belongs to a staff member.
     """
     digest = security.digest("staff-email:" + email)
-    lock = await limiter.test(unknown_email_lock(settings), digest)
-    if lock is not None:
-        raise TooManyAttemptsError("the account is locked", retry_after=lock.seconds)
+    lock = unknown_email_lock(settings)
+    # Counted before the check, per lock generation (read before the lock is tested; bumped
+    # after the lock is set): a burst gets the same checks as a known account's.
+    generation = str(await limiter.count(UNKNOWN_LOCKS, digest))
+    running = await limiter.test(lock, digest)
+    if running is not None:
+        raise TooManyAttemptsError("the account is locked", retry_after=running.seconds)
+    threshold = settings.login_lock_threshold
+    failures = await limiter.add(UNKNOWN_FAILURES, digest, generation, ttl=UNKNOWN_FAILURES_TTL)
+    if failures > threshold:
+        running = await limiter.test(lock, digest)
+        wait = running.seconds if running is not None else settings.login_lock_minutes * 60
+        raise TooManyAttemptsError("the account is locked", retry_after=wait)
+    if failures == threshold:
+        await limiter.hit(lock, digest)
+        await limiter.add(UNKNOWN_LOCKS, digest, ttl=UNKNOWN_FAILURES_TTL)
     await security.passwords.verify(await _dummy_hash(security.passwords), password)
-    failures = await limiter.add(UNKNOWN_FAILURES, digest, ttl=UNKNOWN_FAILURES_TTL)
-    if failures >= settings.login_lock_threshold:
-        await limiter.hit(unknown_email_lock(settings), digest)
-        await limiter.reset(UNKNOWN_FAILURES, digest)
 
     async def work(uow: UnitOfWork) -> None:
         # The digest, not the address: people type passwords into the email field.
