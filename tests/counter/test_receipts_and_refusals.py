@@ -77,7 +77,7 @@ async def test_a_receipt_with_other_content_is_refused(
         (PHONE, "0.001", {}, 422, "invalid_amount"),
         (PHONE, "-5.00", {}, 422, "invalid_amount"),
         (PHONE, 100, {}, 422, "invalid_amount"),  # a JSON number, not a string
-        (PHONE, "100.00", {"currency": "USD"}, 422, "invalid_amount"),
+        (PHONE, "100.00", {"currency": "USD"}, 422, "currency_not_supported"),
         ("12345", "100.00", {}, 422, "invalid_phone"),
         (PHONE, "100.00", {"branch": "no:colons"}, 422, "validation_error"),
     ],

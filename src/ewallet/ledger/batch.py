@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ewallet.kit.ids import new_id
@@ -50,6 +51,8 @@ from ewallet.ledger.errors import (
     TransactionNotFoundError,
 )
 from ewallet.ledger.pg_fast import PostgresLedgerStore
+
+log = structlog.get_logger("ewallet.ledger")
 
 Result = Outcome | LedgerError
 
@@ -182,7 +185,10 @@ class _Batch:
                 first_hash, first = done_in_batch[(namespace, key)]
                 if first_hash != request_hash:
                     results.append(
-                        LedgerKeyReusedError(f"key {key!r} was used for another command")
+                        LedgerKeyReusedError(
+                            "the idempotency key was used for another command",
+                            internal=f"key {key!r} was used for another command in this batch",
+                        )
                     )
                     continue
                 if not isinstance(first, LedgerError):
@@ -194,6 +200,8 @@ class _Batch:
             try:
                 result: _Raw = self._apply(command, request_hash)
             except LedgerError as error:
+                # The refusal's internals (accounts, ids) go to the log, never to a client.
+                log.info("ledger.refused", code=error.code, reason=error.internal or error.detail)
                 for account_id, values in snapshot.items():
                     self.accounts[account_id].restore(values)
                 del self.writes.transactions[writes_mark[0] :]
@@ -242,16 +250,22 @@ class _Batch:
     def _replay_or_conflict(used: tuple[str, str], request_hash: str, *, hold: bool) -> _Replay:
         existing_id, existing_hash = used
         if existing_hash != request_hash:
-            raise LedgerKeyReusedError("idempotency key was used for a different command")
+            raise LedgerKeyReusedError(
+                "the idempotency key was used for another command",
+                internal=f"the key belongs to {'hold' if hold else 'transaction'} {existing_id}",
+            )
         return _Replay(hold_id=existing_id) if hold else _Replay(transaction_id=existing_id)
 
     def _account(self, account_id: int, currency: str) -> AccountState:
         account = self.accounts.get(account_id)
         if account is None:
-            raise AccountNotFoundError(f"no ledger account {account_id}")
+            raise AccountNotFoundError(
+                "no such ledger account", internal=f"no ledger account {account_id}"
+            )
         if account.currency != currency:
             raise InvalidEntryError(
-                f"account {account.code} holds {account.currency}, not {currency}"
+                f"the account does not hold {currency}",
+                internal=f"account {account.code} holds {account.currency}, not {currency}",
             )
         return account
 
@@ -352,9 +366,12 @@ class _Batch:
     def _pending_hold(self, hold_id: str) -> Hold:
         hold = self.holds.get(hold_id)
         if hold is None:
-            raise HoldNotFoundError(f"no hold {hold_id}")
+            raise HoldNotFoundError("no such hold", internal=f"no hold {hold_id}")
         if hold.status is not HoldStatus.PENDING:
-            raise HoldNotPendingError(f"hold {hold_id} is {hold.status.value}")
+            raise HoldNotPendingError(
+                f"the hold is {hold.status.value}",
+                internal=f"hold {hold_id} is {hold.status.value}",
+            )
         return hold
 
     def _release(self, hold: Hold) -> dict[int, int]:
@@ -379,7 +396,10 @@ class _Batch:
     def _post_hold(self, command: PostHold, request_hash: str) -> _NewTransaction:
         hold = self._pending_hold(command.hold_id)
         if hold.expires_at is not None and hold.expires_at <= self.now:
-            raise HoldExpiredError(f"hold {hold.id} expired at {hold.expires_at.isoformat()}")
+            raise HoldExpiredError(
+                "the hold has expired",
+                internal=f"hold {hold.id} expired at {hold.expires_at.isoformat()}",
+            )
         amount = command.amount or hold.amount
         if amount.currency != hold.amount.currency or not 0 < amount.minor <= hold.amount.minor:
             raise InvalidEntryError("posted amount must be more than zero and at most the hold")
@@ -403,7 +423,7 @@ class _Batch:
     def _void(self, command: VoidHold) -> Hold:
         hold = self.holds.get(command.hold_id)
         if hold is None:
-            raise HoldNotFoundError(f"no hold {command.hold_id}")
+            raise HoldNotFoundError("no such hold", internal=f"no hold {command.hold_id}")
         if hold.status in (HoldStatus.VOIDED, HoldStatus.EXPIRED):
             return replace(hold, replayed=True)
         self._pending_hold(hold.id)
@@ -414,11 +434,16 @@ class _Batch:
     def _reverse(self, command: Reverse, request_hash: str) -> _NewTransaction:
         original = self.originals.get(command.transaction_id)
         if original is None:
-            raise TransactionNotFoundError(f"no transaction {command.transaction_id}")
+            raise TransactionNotFoundError(
+                "no such transaction", internal=f"no transaction {command.transaction_id}"
+            )
         if original.reverses_id is not None:
             raise InvalidEntryError("a reversal cannot itself be reversed")
         if original.id in self.reversed:
-            raise AlreadyReversedError(f"transaction {original.id} was already reversed")
+            raise AlreadyReversedError(
+                "the transaction was already reversed",
+                internal=f"transaction {original.id} was already reversed",
+            )
         legs = tuple(
             Leg(
                 p.account_id,

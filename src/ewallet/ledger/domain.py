@@ -264,8 +264,8 @@ def check_not_overdrawn(accounts: dict[int, AccountState], before: dict[int, int
         after = account.available
         if after < 0 and after < available_before:
             raise InsufficientBalanceError(
-                f"account {account.code} would be overdrawn",
-                account_id=account.id,
+                "the available balance is below the amount",
+                internal=f"account {account.code} (id {account.id}) would be overdrawn",
             )
 
 

@@ -1,12 +1,25 @@
-"""Ledger refusals. Each leaves the ledger exactly as it was."""
+"""Ledger refusals. Each leaves the ledger exactly as it was.
+
+A refusal's ``detail`` may reach a client (as the problem's detail for ``en`` readers), so
+it never names a ledger account, hold, transaction or key: account codes carry user and
+merchant ids (``wallet:<user>:CNY``) and row ids are internal. What an operator needs to
+trace the refusal goes in ``internal`` instead, which the batch logs (``ledger.refused``)
+and no answer carries.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from ewallet.kit.errors import ConflictError, DomainError, NotFoundError, ValidationFailedError
 
 
 class LedgerError(DomainError):
-    """Base of every ledger refusal."""
+    """Base of every ledger refusal; ``internal`` is for logs only (module doc)."""
+
+    def __init__(self, detail: str | None = None, *, internal: str | None = None, **extra: Any):
+        super().__init__(detail, **extra)
+        self.internal = internal
 
 
 class InsufficientBalanceError(LedgerError):

@@ -35,10 +35,12 @@ from ewallet.models.outbox import OutboxEvent
 from ewallet.models.payment_codes import (
     PasswordFreeSetting,
     PaymentCodeCharge,
+    PaymentCodeGuard,
     PaymentCodeSecret,
 )
 from ewallet.models.payments import Order, Payment, Refund
 from ewallet.models.reconciliation import ReconciliationItem, ReconciliationRun
+from ewallet.models.risk import RiskAlert
 from ewallet.models.spending import SpendRecord
 from ewallet.models.support import (
     EmailMessage,
@@ -86,11 +88,13 @@ __all__ = [
     "PasswordFreeSetting",
     "Payment",
     "PaymentCodeCharge",
+    "PaymentCodeGuard",
     "PaymentCodeSecret",
     "ReconciliationItem",
     "ReconciliationRun",
     "RefreshToken",
     "Refund",
+    "RiskAlert",
     "SmsMessage",
     "SpendRecord",
     "Staff",

@@ -98,3 +98,20 @@ class PasswordFreeSetting(Base):
     currency: Mapped[str] = mapped_column(String(3))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PaymentCodeGuard(Base):
+    """Failed payment-code look-ups of one subject (a merchant's key, or one terminal of
+    it) in the current window, and the cool-down they started (docs/payment-code.md).
+
+    Failures are counted by a conditional ``UPDATE`` on this row, so parallel guesses take
+    turns on it and never get more look-ups than the budget."""
+
+    __tablename__ = "payment_code_guards"
+    __table_args__ = (CheckConstraint("failures >= 0", name="failures_not_negative"),)
+
+    subject: Mapped[str] = mapped_column(String(120), primary_key=True)
+    merchant_id: Mapped[str] = mapped_column(String(32))
+    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    failures: Mapped[int] = mapped_column(Integer)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,8 +1,9 @@
 """Maintenance windows: scheduling, cancelling, and the per-process cache enforcement reads.
 
-A window is ``[starts_at, ends_at)``; while one is in force, writes outside the staff API
-are refused (:mod:`ewallet.ops.enforcement`). Windows that overlap or touch chain into one
-stretch of maintenance, and ``Retry-After`` points at the end of the whole stretch.
+A window is ``[starts_at, ends_at)``; while one is in force, every write but the few an
+operator needs is refused (:mod:`ewallet.ops.enforcement`). Windows that overlap or touch
+chain into one stretch of maintenance, and ``Retry-After`` points at the end of the whole
+stretch.
 
 Cache and staleness: each process keeps the list of windows not yet ended and re-reads it
 at most once per :data:`CACHE_SECONDS` (1 s), so enforcement costs no query per request.

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
+from pydantic import AwareDatetime, BaseModel, StringConstraints
+
+from ewallet.kit.request_model import RequestModel
 
 
-class WindowIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class WindowIn(RequestModel):
     starts_at: AwareDatetime
     ends_at: AwareDatetime
     message: Annotated[

@@ -10,7 +10,9 @@ password through the same :func:`~ewallet.payments.paying.pay_order` as ``POST
 The access token lives in an ``HttpOnly; SameSite=Strict`` cookie scoped to
 ``/checkout``; the pay form also carries a token derived from it (keyed digest), so a
 cross-site form cannot pay even where SameSite is not honoured. A per-browser device cookie
-lets a browser that passed the step-up once be trusted next time, as an app device is.
+lets a browser that passed the step-up once be trusted next time, as an app device is; the
+sign-in and step-up forms carry a token derived from it, so no other site can sign a
+browser in (login CSRF).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from ewallet.identity.runtime import CallerDep, RuntimeDep
 from ewallet.identity.stepup import Proof
 from ewallet.kit import i18n
 from ewallet.kit.errors import DomainError, NotFoundError, UnauthorizedError
+from ewallet.ops.maintenance import app_schedule
 from ewallet.payments.links import CHECKOUT_PATH
 from ewallet.payments.orders import get_order
 from ewallet.payments.paying import PaymentServices, pay_order, payment_of_order
@@ -125,6 +128,7 @@ def _page(
         challenge_id=extra.get("challenge_id", ""),
         csrf=extra.get("csrf", ""),
         paid_payment_id=extra.get("paid_payment_id"),
+        maintenance=extra.get("maintenance", ""),
     )
     return HTMLResponse(
         html,
@@ -144,6 +148,12 @@ def _message(request: Request, error: DomainError) -> str:
     return f"{i18n.title(error.code, locale)}：{i18n.detail(error.code, error.detail, locale)}"
 
 
+def _forbidden(request: Request) -> str:
+    """A form posted without this page's token (another site's, or an expired page)."""
+    locale = get_locale(request)
+    return f"{i18n.title('forbidden', locale)}：{i18n.detail('forbidden', None, locale)}"
+
+
 async def _form(request: Request) -> dict[str, str]:
     body = await request.body()
     if len(body) > MAX_FORM_BYTES:
@@ -155,6 +165,48 @@ async def _form(request: Request) -> dict[str, str]:
 def _csrf(request: Request, token: str) -> str:
     security = request.app.state.security
     return str(security.digest(f"checkout-form:{token}"))[:32]
+
+
+def _sign_in_csrf(request: Request, device_key: str) -> str:
+    """The sign-in and step-up forms' token: bound to this browser's device cookie.
+
+    Before sign-in there is no session to bind to; the device cookie (``SameSite=Strict``,
+    set with the form) plays its part, so a cross-site form cannot sign the browser in to
+    an account of the attacker's choosing (login CSRF)."""
+    security = request.app.state.security
+    return str(security.digest(f"checkout-sign-in:{device_key}"))[:32]
+
+
+def _sign_in_form_ok(request: Request, form: dict[str, str]) -> bool:
+    device_key = request.cookies.get(DEVICE_COOKIE)
+    if not device_key or not 16 <= len(device_key) <= 64:
+        return False
+    return secrets.compare_digest(form.get("csrf", ""), _sign_in_csrf(request, device_key))
+
+
+def _sign_in_page(
+    request: Request,
+    order: OrderView,
+    *,
+    step: str = "sign_in",
+    status_code: int = 200,
+    error: str | None = None,
+    challenge_id: str = "",
+) -> HTMLResponse:
+    """The sign-in (or step-up) form with its token; sets the device cookie it is bound to."""
+    device_key, new_device = _device(request)
+    page = _page(
+        request,
+        order,
+        step=step,
+        status_code=status_code,
+        error=error,
+        challenge_id=challenge_id,
+        csrf=_sign_in_csrf(request, device_key),
+    )
+    if new_device:
+        _remember_device(page, device_key, request.url.scheme == "https")
+    return page
 
 
 async def _signed_in(request: Request, engine: Any, security: Any, clock: Any) -> Any:
@@ -171,6 +223,20 @@ async def _signed_in(request: Request, engine: Any, security: Any, clock: Any) -
         return None
 
 
+async def _maintenance_notice(request: Request, engine: Any, clock: Any) -> str | None:
+    """The maintenance message to show instead of the forms while a window is in force.
+
+    The forms' posts are refused by the maintenance guard itself (``ewallet.ops``); this
+    only spares the customer typing a password into a form that cannot work now."""
+    active = await app_schedule(request.app).active(engine, clock)
+    if active is None:
+        return None
+    locale = get_locale(request)
+    return active.window.message or (
+        f"{i18n.title('maintenance', locale)}：{i18n.detail('maintenance', None, locale)}"
+    )
+
+
 async def _order(engine: Any, clock: Any, order_id: str) -> OrderView:
     return await get_order(engine, clock=clock, order_id=order_id, merchant_id=None)
 
@@ -183,9 +249,13 @@ async def checkout_page(
         order = await _order(engine, clock, order_id)
     except NotFoundError:
         return HTMLResponse("<!doctype html><title>404</title><p>Not found</p>", status_code=404)
+    if order.status == "awaiting_payment":
+        notice = await _maintenance_notice(request, engine, clock)
+        if notice is not None:  # no form to fill in that would only be refused
+            return _page(request, order, step="maintenance", maintenance=notice)
     principal = await _signed_in(request, engine, security, clock)
     if principal is None:
-        return _page(request, order, step="sign_in")
+        return _sign_in_page(request, order)
     paid = await payment_of_order(engine, order_id=order_id, user_id=principal.user_id)
     if paid is not None:
         return _page(request, order, step="done", paid_payment_id=paid)
@@ -238,6 +308,8 @@ async def sign_in(
 ) -> Response:
     order = await _order(engine, clock, order_id)
     form = await _form(request)
+    if not _sign_in_form_ok(request, form):  # nothing checked, nothing counted
+        return _sign_in_page(request, order, status_code=403, error=_forbidden(request))
     secure = request.url.scheme == "https"
     device_key, new_device = _device(request)
     try:
@@ -250,20 +322,12 @@ async def sign_in(
         )
     except DomainError as error:
         if error.code == "step_up_required":
-            page = _page(
+            return _sign_in_page(
                 request, order, step="step_up", challenge_id=str(error.extra["challenge_id"])
             )
-        else:
-            page = _page(
-                request,
-                order,
-                step="sign_in",
-                status_code=error.status,
-                error=_message(request, error),
-            )
-        if new_device:
-            _remember_device(page, device_key, secure)
-        return page
+        return _sign_in_page(
+            request, order, status_code=error.status, error=_message(request, error)
+        )
     response = _signed_in_redirect(order_id, tokens.access_token, secure)
     if new_device:
         _remember_device(response, device_key, secure)
@@ -283,6 +347,8 @@ async def step_up(
     order = await _order(engine, clock, order_id)
     form = await _form(request)
     challenge_id = form.get("challenge_id", "")
+    if not _sign_in_form_ok(request, form):
+        return _sign_in_page(request, order, status_code=403, error=_forbidden(request))
     try:
         tokens = await signin.complete_sign_in(
             rt,
@@ -292,7 +358,7 @@ async def step_up(
             device_label="Checkout (browser)",
         )
     except DomainError as error:
-        return _page(
+        return _sign_in_page(
             request,
             order,
             step="step_up",
@@ -319,7 +385,7 @@ async def pay(
     form = await _form(request)
     token = request.cookies.get(TOKEN_COOKIE, "")
     if principal is None or not secrets.compare_digest(form.get("csrf", ""), _csrf(request, token)):
-        return _page(request, order, step="sign_in", status_code=401)
+        return _sign_in_page(request, order, status_code=401)
     services = PaymentServices(
         engine=engine, ledger=ledger, clock=clock, settings=settings, security=security
     )

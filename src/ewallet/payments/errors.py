@@ -7,12 +7,19 @@ DomainError
 ├── OrderNotClosableError       order_not_closable (409): already paid
 ├── OrderNotRefundableError     order_not_refundable (409): never paid
 ├── RefundExceedsPaymentError   refund_exceeds_payment (409): more than is left to refund
-└── OutRefundNoConflictError    out_refund_no_conflict (409): same number, other refund
+├── OutRefundNoConflictError    out_refund_no_conflict (409): same number, other refund
+└── (kit) CurrencyNotSupportedError  currency_not_supported (422): not a currency wallets hold
 """
 
 from __future__ import annotations
 
-from ewallet.kit.errors import ConflictError, DomainError
+from typing import Final
+
+from ewallet.kit.errors import ConflictError, CurrencyNotSupportedError, DomainError
+
+# The currencies a wallet holds (and a payer can therefore pay in). An order or charge in
+# any other is refused when it is made, not when a payer finds no balance to pay it from.
+WALLET_CURRENCIES: Final = frozenset({"CNY"})
 
 
 class MerchantNotSupportedError(DomainError):
@@ -42,3 +49,12 @@ class RefundExceedsPaymentError(ConflictError):
 
 class OutRefundNoConflictError(ConflictError):
     code = "out_refund_no_conflict"
+
+
+def require_wallet_currency(currency: str) -> None:
+    """Refuse an amount in a currency no wallet holds (``currency_not_supported``)."""
+    if currency not in WALLET_CURRENCIES:
+        raise CurrencyNotSupportedError(
+            f"wallets hold {', '.join(sorted(WALLET_CURRENCIES))} only; "
+            "orders and charges must be in it"
+        )

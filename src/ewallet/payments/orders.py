@@ -25,7 +25,11 @@ from ewallet.kit.errors import NotFoundError, ValidationFailedError
 from ewallet.kit.ids import new_id
 from ewallet.kit.money import Money
 from ewallet.payments import repository as repo
-from ewallet.payments.errors import OrderNotClosableError, OutTradeNoConflictError
+from ewallet.payments.errors import (
+    OrderNotClosableError,
+    OutTradeNoConflictError,
+    require_wallet_currency,
+)
 from ewallet.payments.schemas import order_document
 from ewallet.payments.views import OrderView
 from ewallet.payments.webhooks import queue_order_event
@@ -70,7 +74,11 @@ async def create_order(
     merchant_id: str,
     request: OrderRequest,
 ) -> tuple[OrderView, bool]:
-    """The order for ``request``, and whether this call created it (False: it existed)."""
+    """The order for ``request``, and whether this call created it (False: it existed).
+
+    An amount in a currency no wallet holds is ``currency_not_supported``: nobody could pay
+    it, and nothing is written."""
+    require_wallet_currency(request.amount.currency)
     lifetime = timedelta(seconds=expiry_seconds(settings, request.expires_in))
     request_hash = request.digest()
 

@@ -56,6 +56,18 @@ class WebhookRejectedError(RuntimeError):
     """The merchant's endpoint did not answer 2xx (or could not be reached): retry later."""
 
 
+def delivery_failure(failure: httpx.HTTPError) -> str:
+    """What the merchant's delivery log says about a failed request: the kind of failure,
+    never httpx's message (which can name the address connected to)."""
+    if isinstance(failure, httpx.TimeoutException):
+        return "unreachable: timed out"
+    if isinstance(failure, httpx.ConnectError | httpx.NetworkError):
+        return "unreachable: the connection failed"
+    if isinstance(failure, httpx.ProtocolError):
+        return "failed: the answer was not valid HTTP"
+    return "failed: the request could not be completed"
+
+
 def sign(secret: str, timestamp: int, body: str) -> str:
     """The ``Wallet-Signature`` header value for ``body`` sent at ``timestamp``."""
     mac = hmac.new(secret.encode(), f"{timestamp}.{body}".encode(), hashlib.sha256).hexdigest()
@@ -155,10 +167,12 @@ class WebhookSender:
             # Resolved once: the client connects to these checked addresses only.
             destination = await resolve_destination(url, self.settings, resolve=self.resolve)
         except DestinationError as refusal:
-            # Logged for the merchant to see; the outbox gives up after its attempts.
+            # The merchant's log says "not allowed"; which addresses the name resolved to is
+            # for our logs only. The outbox gives up after its attempts.
             elapsed_ms = int((time.monotonic() - started) * 1000)
-            await self._log(event, status=None, error=str(refusal)[:300], duration_ms=elapsed_ms)
+            await self._log(event, status=None, error=refusal.public, duration_ms=elapsed_ms)
             raise WebhookRejectedError(f"webhook {payload['event_id']}: {refusal}") from refusal
+        internal: str | None = None
         try:
             timeout = self.settings.webhook_timeout_seconds
             async with pinned_client(destination, timeout=timeout) as client:
@@ -167,11 +181,15 @@ class WebhookSender:
             if not 200 <= status < 300:
                 error = f"answered HTTP {status}"
         except httpx.HTTPError as failure:
-            error = f"{type(failure).__name__}: {failure}"[:300]
+            # httpx's message may name the address it connected to: logs only.
+            error = delivery_failure(failure)
+            internal = f"{type(failure).__name__}: {failure}"
         elapsed_ms = int((time.monotonic() - started) * 1000)
         await self._log(event, status=status, error=error, duration_ms=elapsed_ms)
         if error is not None:
-            raise WebhookRejectedError(f"webhook {payload['event_id']} to {url}: {error}")
+            raise WebhookRejectedError(
+                f"webhook {payload['event_id']} to {url}: {internal or error}"
+            )
 
     async def _log(
         self, event: DeliveredEvent, *, status: int | None, error: str | None, duration_ms: int
