@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import asyncpg
+import coredis
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import text
@@ -163,3 +164,26 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         settle_interval_seconds=0,
         ledger_upkeep_interval_seconds=0,
     )
+
+
+# Redis: a URL with a key prefix of its own (db 15); skipped without a Redis on
+# 127.0.0.1:6379 unless EWALLET_REQUIRE_REDIS=1 (CI), which fails instead; keys deleted after.
+REDIS_TEST_URL = "redis://127.0.0.1:6379/15"
+
+
+@pytest.fixture
+async def redis_url() -> AsyncIterator[str]:
+    client: coredis.Redis[bytes] = coredis.Redis.from_url(REDIS_TEST_URL)
+    try:
+        await client.ping()
+    except (coredis.exceptions.RedisError, OSError) as error:
+        client.connection_pool.disconnect()
+        if os.environ.get("EWALLET_REQUIRE_REDIS") == "1":
+            pytest.fail(f"EWALLET_REQUIRE_REDIS=1 but no Redis on 127.0.0.1:6379: {error}")
+        pytest.skip(f"no Redis on 127.0.0.1:6379: {error}")
+    prefix = f"ewallet-test-{secrets.token_hex(6)}:"
+    yield f"{REDIS_TEST_URL}?key_prefix={prefix}"
+    keys: list[str | bytes] = [key async for key in client.scan_iter(match=f"*{prefix}*")]
+    if keys:
+        await client.delete(keys)
+    client.connection_pool.disconnect()

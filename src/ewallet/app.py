@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 import ewallet
 from ewallet.agent_context import endpoints as agent_context_endpoints
@@ -32,6 +33,7 @@ from ewallet.http import health
 from ewallet.http.deps import app_clock, app_settings
 from ewallet.http.docs import install_docs
 from ewallet.http.idempotency import install_idempotency, set_scope_resolver
+from ewallet.http.json_body import StrictJsonMiddleware
 from ewallet.http.middleware import RequestContextMiddleware
 from ewallet.http.problem import install_error_handlers
 from ewallet.identity import endpoints as identity_endpoints
@@ -123,8 +125,17 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     install_idempotency(app)
     set_scope_resolver(app, idempotency_scope)
     install_maintenance(app)  # outside idempotency: a refused write claims no key
+    # Duplicate keys and broken Unicode in any JSON body: 422 before anything runs; the
+    # PSPs' notifications are exempt (they verify their signature over the raw bytes).
+    app.add_middleware(
+        StrictJsonMiddleware, exempt_prefixes=(funding_callbacks.router.prefix + "/",)
+    )
     # Added last, so it is the outermost of ours: every answer carries the request id.
     app.add_middleware(RequestContextMiddleware)
+    # Outside everything: forwarded client addresses and schemes are believed only from
+    # EWALLET_TRUSTED_PROXIES (docs/security.md); `ewallet serve` turns uvicorn's own off.
+    if proxies := settings.trusted_proxy_networks():
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=[str(net) for net in proxies])
     install_docs(app)
     # The in-process sandbox bank when EWALLET_BANK_URL is unset (docs/sandbox.md).
     if (sandbox_bank := embedded_sandbox_bank(app, settings)) is not None:

@@ -216,3 +216,26 @@ async def test_customer_and_agent_on_two_api_processes(world: ChatWorld) -> None
                 assert (await agent.expect(is_message("customer")))["text"] == "from front"
                 await customer.send({"type": "end"})
                 await agent.expect(lambda f: f["type"] == "ended")
+
+
+async def test_frames_with_duplicate_keys_or_lone_surrogates_are_refused(
+    world: ChatWorld,
+) -> None:
+    # The socket parses frames as strictly as HTTP bodies: a repeated key or a lone
+    # surrogate answers a validation_error frame and posts nothing.
+    _, token = await world.customer()
+    async with live(world.app()) as address, connect(address, CUSTOMER, token) as sock:
+        assert (await sock.next())["type"] == "ready"
+        await sock.expect(is_message("bot"))  # the welcome
+        for raw in (
+            '{"type": "message", "text": "a", "text": "b"}',
+            '{"type": "message", "text": "\\ud800"}',
+        ):
+            await sock.connection.send(raw)
+            refusal = await sock.next()
+            assert refusal["type"] == "error"
+            assert refusal["code"] == "validation_error"
+        await sock.send({"type": "message", "text": "你好"})
+        mine = await sock.expect(is_message("customer"))
+        assert mine["text"] == "你好"
+    assert not [f for f in sock.frames if f.get("text") in {"a", "b"}]

@@ -16,6 +16,7 @@ from ewallet.app import app_from_env
 from ewallet.cli import serve as serve_module
 from ewallet.kit.db import migrate
 from ewallet.kit.db.engine import make_engine
+from ewallet.payments.links import checkout_url, public_base_url
 from tests.http.conftest import restore_logging
 
 
@@ -25,6 +26,8 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("EWALLET_DATABASE_URL", f"sqlite+aiosqlite:///{database}")
     monkeypatch.setenv("EWALLET_VAR_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("EWALLET_PORT", "8765")
+    # serve() writes these for its worker processes: monkeypatch puts them back afterwards.
+    monkeypatch.setenv("EWALLET_HOST", "127.0.0.1")
     return database
 
 
@@ -60,6 +63,7 @@ def test_serve_migrates_then_runs_the_factory(env: Path, uvicorn_calls: Any) -> 
                 "access_log": False,
                 "log_config": None,
                 "server_header": False,
+                "proxy_headers": False,
             },
         )
     ]
@@ -89,5 +93,23 @@ def test_app_from_env_reads_the_environment(env: Path) -> None:
         app = app_from_env()
         assert app.state.settings.port == 8765
         assert app.state.settings.database_url.endswith("serve.db")
+    finally:
+        restore_logging()
+
+
+def test_the_served_port_reaches_checkout_links(
+    env: Path, uvicorn_calls: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cli = typer.Typer()
+    cli.command()(serve_module.serve)
+    result = CliRunner().invoke(cli, ["--port", "9123"])
+    assert result.exit_code == 0, result.output
+    try:
+        settings = app_from_env().state.settings  # what each worker process builds
+        assert public_base_url(settings) == "http://127.0.0.1:9123"
+        assert checkout_url(settings, "ord_1").startswith("http://127.0.0.1:9123/checkout/")
+        # An explicit public URL still wins.
+        monkeypatch.setenv("EWALLET_PUBLIC_URL", "https://pay.example.com")
+        assert public_base_url(app_from_env().state.settings) == "https://pay.example.com"
     finally:
         restore_logging()

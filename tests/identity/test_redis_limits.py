@@ -6,12 +6,8 @@ are deleted afterwards. Skipped when no Redis answers on 127.0.0.1:6379.
 
 from __future__ import annotations
 
-import os
-import secrets
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import coredis
 import pytest
 
 from ewallet.config import Settings
@@ -20,26 +16,6 @@ from ewallet.kit.clock import FrozenClock
 from ewallet.kit.errors import RateLimitedError
 from ewallet.kit.ratelimit import Interval, RateLimiter, Rule
 from tests.identity.conftest import PASSWORD, PHONE, START, running
-
-REDIS = "redis://127.0.0.1:6379/15"
-
-
-@pytest.fixture
-async def redis_url() -> AsyncIterator[str]:
-    client: coredis.Redis[bytes] = coredis.Redis.from_url(REDIS)
-    try:
-        await client.ping()
-    except (coredis.exceptions.RedisError, OSError) as error:
-        client.connection_pool.disconnect()
-        if os.environ.get("EWALLET_REQUIRE_REDIS") == "1":
-            pytest.fail(f"EWALLET_REQUIRE_REDIS=1 but no Redis on 127.0.0.1:6379: {error}")
-        pytest.skip(f"no Redis on 127.0.0.1:6379: {error}")
-    prefix = f"ewallet-test-{secrets.token_hex(6)}:"
-    yield f"{REDIS}?key_prefix={prefix}"
-    keys: list[str | bytes] = [key async for key in client.scan_iter(match=f"*{prefix}*")]
-    if keys:
-        await client.delete(keys)
-    client.connection_pool.disconnect()
 
 
 async def test_rules_and_intervals_on_redis(redis_url: str) -> None:

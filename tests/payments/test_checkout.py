@@ -42,20 +42,27 @@ async def test_sign_in_step_up_and_pay(shop: Shop) -> None:
     user = await shop.customer("+8613900000601", "50.00")
     order_id = await shop.order(merchant, "12.30")
     base = f"/checkout/{order_id}"
+    form = hidden(await shop.client.get(base), "csrf")  # the sign-in form's token
     wrong = await shop.client.post(
-        f"{base}/sign-in", data={"phone": user.phone, "login_password": "not it at all"}
+        f"{base}/sign-in",
+        data={"phone": user.phone, "login_password": "not it at all", "csrf": form},
     )
     assert wrong.status_code == 401
     assert 'name="login_password"' in wrong.text
 
     signed = await shop.client.post(
-        f"{base}/sign-in", data={"phone": user.phone, "login_password": LOGIN_PASSWORD}
+        f"{base}/sign-in",
+        data={"phone": user.phone, "login_password": LOGIN_PASSWORD, "csrf": form},
     )
     if 'name="challenge_id"' in signed.text:  # a browser the account has never used
         code = await shop.sms_code(user.phone, Purpose.STEP_UP)
         signed = await shop.client.post(
             f"{base}/step-up",
-            data={"challenge_id": hidden(signed, "challenge_id"), "verification_code": code},
+            data={
+                "challenge_id": hidden(signed, "challenge_id"),
+                "verification_code": code,
+                "csrf": hidden(signed, "csrf"),
+            },
         )
     assert signed.status_code == 303, signed.text
     page = await shop.client.get(base)

@@ -11,6 +11,7 @@ from ewallet.bills.directory import BillerSpec
 from ewallet.bills.payments import BillLookup, BillPaymentView, mask_account
 from ewallet.bills.receipts import Receipt
 from ewallet.kit.money import Money
+from ewallet.kit.request_model import RequestModel
 from ewallet.wallet.schemas import AmountOut
 
 LocalizedText = dict[Literal["zh-CN", "en"], str]
@@ -48,7 +49,7 @@ class BillerList(BaseModel):
     items: list[BillerOut]
 
 
-class BillLookupIn(BaseModel):
+class BillLookupIn(RequestModel):
     biller_id: str = Field(max_length=32)
     account_no: str = Field(max_length=40)
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from ewallet.callbacks.service import CallbackView
 from ewallet.identity.phone import mask_phone
+from ewallet.kit.request_model import RequestModel
 
 
-class CallbackIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CallbackIn(RequestModel):
     preferred_from: AwareDatetime
     preferred_to: AwareDatetime
     topic: str = Field(min_length=1, max_length=200)
@@ -73,15 +72,11 @@ class StaffCallbackList(BaseModel):
     next_cursor: str | None = None
 
 
-class CallbackDoneIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CallbackDoneIn(RequestModel):
     outcome: str = Field(min_length=1, max_length=500)
 
 
-class PhoneCallIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PhoneCallIn(RequestModel):
     phone: str = Field(max_length=32)
     summary: str = Field(min_length=1, max_length=4000)
     category: str | None = Field(None, max_length=12)

@@ -7,10 +7,11 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from ewallet.cards.schemas import BankOut
+from ewallet.kit.request_model import RequestModel
 from ewallet.models.funding import Card
 
 
-class BindCardIn(BaseModel):
+class BindCardIn(RequestModel):
     card_number: str = Field(min_length=1, max_length=40)
     holder_name: str = Field(min_length=1, max_length=60)
     # Required until the account's identity is verified; then it must be the verified one.
@@ -18,11 +19,11 @@ class BindCardIn(BaseModel):
     bank_phone: str = Field(min_length=1, max_length=32)
 
 
-class VerifyCardIn(BaseModel):
+class VerifyCardIn(RequestModel):
     verification_code: str = Field(min_length=1, max_length=12)
 
 
-class UnbindCardIn(BaseModel):
+class UnbindCardIn(RequestModel):
     payment_password: str = Field(min_length=1, max_length=32)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from ewallet.cards.bins import Bank, CardBin, CardType
+from ewallet.kit.request_model import RequestModel
 
 
 class BankOut(BaseModel):
@@ -20,7 +21,7 @@ class BankListOut(BaseModel):
     items: list[BankOut]
 
 
-class CardLookupIn(BaseModel):
+class CardLookupIn(RequestModel):
     card_number: str = Field(min_length=1, max_length=40)
 
 

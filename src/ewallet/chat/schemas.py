@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from ewallet.chat.views import ChatView, MessageView
+from ewallet.kit.request_model import RequestModel
 
 
 class ArticleLink(BaseModel):
@@ -93,9 +94,7 @@ class StaffChatListOut(BaseModel):
     next_cursor: str | None = None
 
 
-class AgentLineIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class AgentLineIn(RequestModel):
     text: str = Field(min_length=1, max_length=2000)
 
 

@@ -41,6 +41,7 @@ from ewallet.chat.errors import ChatClosedError
 from ewallet.chat.schemas import chat_frame, error_frame, message_frame
 from ewallet.help.search import app_help_search
 from ewallet.http.deps import app_clock, app_engine, app_settings
+from ewallet.http.json_body import strict_loads
 from ewallet.identity.deps import app_security
 from ewallet.kit.errors import DomainError, ForbiddenError, NotFoundError, UnauthorizedError
 from ewallet.kit.i18n import negotiate_locale
@@ -74,7 +75,7 @@ class _Socket:
 
 async def _first_frame(socket: _Socket, seconds: float) -> dict[str, Any] | None:
     try:
-        frame = await asyncio.wait_for(socket.ws.receive_json(), seconds)
+        frame = strict_loads(await asyncio.wait_for(socket.ws.receive_text(), seconds))
     except (TimeoutError, ValueError, KeyError, WebSocketDisconnect):
         return None
     if not isinstance(frame, dict) or frame.get("type") != "auth":
@@ -105,7 +106,7 @@ async def _serve_frames(
     """The reader: each client frame, with domain refusals answered as error frames."""
     while True:
         try:
-            frame = await socket.ws.receive_json()
+            frame = strict_loads(await socket.ws.receive_text())
         except (ValueError, KeyError):
             await socket.send(error_frame("validation_error", "frames are JSON objects"))
             continue

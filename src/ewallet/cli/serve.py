@@ -9,6 +9,7 @@ no log config of its own: our JSON logs (with their own access line) cover it.
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Annotated, Final
 
 import structlog
@@ -22,6 +23,8 @@ from ewallet.kit.db.engine import make_engine
 from ewallet.kit.logging import configure_logging
 
 APP_FACTORY: Final = "ewallet.app:app_from_env"
+HOST_VARIABLE: Final = "EWALLET_HOST"
+PORT_VARIABLE: Final = "EWALLET_PORT"
 
 log = structlog.get_logger("ewallet.cli.serve")
 
@@ -54,6 +57,10 @@ def serve(
         configure_logging(settings)  # the seed quietened it
     bind_host = host or settings.host
     bind_port = port or settings.port
+    # The app (in every worker process) reads its settings from the environment: the
+    # address given here is where checkout and PSP links point unless a public URL is set.
+    os.environ[HOST_VARIABLE] = bind_host
+    os.environ[PORT_VARIABLE] = str(bind_port)
     log.info("serve.starting", host=bind_host, port=bind_port, workers=workers)
     uvicorn.run(
         APP_FACTORY,
@@ -64,4 +71,7 @@ def serve(
         access_log=False,
         log_config=None,
         server_header=False,
+        # The app believes forwarded headers from EWALLET_TRUSTED_PROXIES only; uvicorn's
+        # own default would trust any local process.
+        proxy_headers=False,
     )

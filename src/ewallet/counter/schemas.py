@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from ewallet.counter.views import DepositView, LargeCashView
 from ewallet.identity.phone import mask_phone
+from ewallet.kit.request_model import RequestModel
 from ewallet.wallet.schemas import AmountOut
 
 # Branch codes become part of a ledger account code (``cash_vault:<branch>:CNY``).
@@ -21,7 +22,7 @@ RECEIPT_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_/-]{0,63}$"
 FULL_PHONE_ROLES: Final = frozenset({"teller", "teller_supervisor"})
 
 
-class DepositIn(BaseModel):
+class DepositIn(RequestModel):
     phone: str = Field(max_length=32, description="the customer's mobile number, any usual form")
     # Any JSON value: a number or a malformed string is ``invalid_amount``, not a 422 here.
     amount: str | int | float | None = None
@@ -32,7 +33,7 @@ class DepositIn(BaseModel):
     )
 
 
-class RejectIn(BaseModel):
+class RejectIn(RequestModel):
     reason: str = Field(min_length=1, max_length=200)
 
 

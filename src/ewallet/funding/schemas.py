@@ -8,10 +8,11 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from ewallet.funding.service import TopupView
+from ewallet.kit.request_model import RequestModel
 from ewallet.wallet.schemas import AmountOut
 
 
-class TopupIn(BaseModel):
+class TopupIn(RequestModel):
     method: Literal["card", "alipay", "wechat_pay"]
     # Any JSON value: a number or a malformed string is ``invalid_amount``, not a 422 here.
     amount: str | int | float | None = None

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
 from ewallet.help.articles import SLUG, Translation
 from ewallet.help.service import Article, Version
+from ewallet.kit.request_model import RequestModel
 
 HelpLocale = Literal["zh-CN", "en"]
 Category = Literal[
@@ -71,9 +72,7 @@ class ArticleOut(BaseModel):
         )
 
 
-class FeedbackIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class FeedbackIn(RequestModel):
     helpful: bool
     locale: HelpLocale | None = None
 
@@ -102,12 +101,10 @@ class ContactOut(BaseModel):
 # Staff.
 
 
-class TranslationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class TranslationIn(RequestModel):
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     body: Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
-    tags: Annotated[list[Tag], Field(max_length=30)] = []
+    tags: Annotated[list[Tag], Field(max_length=30)] = Field(default_factory=list)
 
     def translation(self) -> Translation:
         return Translation(self.title, self.body, tuple(self.tags))
@@ -119,9 +116,7 @@ class TranslationEditIn(TranslationIn):
     )
 
 
-class ArticleCreateIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ArticleCreateIn(RequestModel):
     slug: Annotated[str, StringConstraints(pattern=SLUG.pattern, max_length=80)]
     category: Category
     status: Status = "published"
@@ -130,14 +125,12 @@ class ArticleCreateIn(BaseModel):
     )
 
 
-class ArticleUpdateIn(BaseModel):
+class ArticleUpdateIn(RequestModel):
     """Only what is given changes; each language whose text changed gets a new revision."""
-
-    model_config = ConfigDict(extra="forbid")
 
     category: Category | None = None
     status: Status | None = None
-    translations: dict[HelpLocale, TranslationEditIn] = {}
+    translations: dict[HelpLocale, TranslationEditIn] = Field(default_factory=dict)
 
 
 class VersionOut(BaseModel):

@@ -1,5 +1,8 @@
 """``/healthz`` (the process answers), ``/readyz`` (it can serve) and ``/metrics``.
 
+``/metrics`` is for operators: open in development, behind ``EWALLET_METRICS_TOKEN`` (a
+bearer token) when one is set, and absent (404) in production without one.
+
 Readiness means the database answers and its schema is the one this code was written for:
 a process started against an un-migrated database must not receive traffic. The checks say
 which part failed but never how (no driver messages leave the process; they are logged).
@@ -8,6 +11,7 @@ which part failed but never how (no driver messages leave the process; they are 
 from __future__ import annotations
 
 import asyncio
+import hmac
 from functools import lru_cache
 from typing import Final
 
@@ -17,7 +21,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from sqlalchemy import text
 from starlette.responses import JSONResponse, Response
 
-from ewallet.http.deps import EngineDep, LocaleDep
+from ewallet.config import Environment, Settings
+from ewallet.http.deps import EngineDep, LocaleDep, SettingsDep
 from ewallet.http.problem import problem_response
 from ewallet.kit.db import migrate
 
@@ -72,11 +77,43 @@ async def readyz(request: Request, engine: EngineDep, locale: LocaleDep) -> Resp
     )
 
 
+def metrics_refusal(settings: Settings, authorization: str | None) -> int | None:
+    """Why ``/metrics`` is refused (401 or 404), or None when it may be read.
+
+    With ``EWALLET_METRICS_TOKEN`` set, only ``Authorization: Bearer <token>`` reads it, in
+    every environment. Without one it is open in development and absent (404) in production:
+    route names, error rates and ledger volumes are for operators, not the internet.
+    """
+    token = settings.metrics_token
+    if token is None:
+        return 404 if settings.env is Environment.PRODUCTION else None
+    scheme, _, given = (authorization or "").partition(" ")
+    expected = token.get_secret_value().encode()
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected):
+        return 401
+    return None
+
+
 @router.get(
     "/metrics",
     summary="Prometheus metrics",
     response_class=Response,
-    responses={200: {"content": {"text/plain": {}}}},
+    responses={
+        200: {"content": {"text/plain": {}}},
+        401: {"description": "`unauthorized`: EWALLET_METRICS_TOKEN is set and not given"},
+        404: {"description": "`not_found`: production without EWALLET_METRICS_TOKEN"},
+    },
 )
-async def metrics() -> Response:
+async def metrics(request: Request, settings: SettingsDep, locale: LocaleDep) -> Response:
+    refused = metrics_refusal(settings, request.headers.get("authorization"))
+    if refused == 401:
+        return problem_response(
+            code="unauthorized",
+            status=401,
+            locale=locale,
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            scope=request.scope,
+        )
+    if refused is not None:
+        return problem_response(code="not_found", status=404, locale=locale, scope=request.scope)
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

@@ -12,10 +12,11 @@ import unicodedata
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, model_validator
 
 from ewallet.identity.phone import mask_phone
 from ewallet.identity.sessions import IssuedTokens
+from ewallet.kit.request_model import RequestModel
 from ewallet.models.identity import User
 
 LocaleName = Literal["zh-CN", "en"]
@@ -50,8 +51,8 @@ DeviceKey = Annotated[str, Field(pattern=r"^[\x21-\x7e]{1,128}$")]
 DeviceLabel = Annotated[str, Field(max_length=120), AfterValidator(_no_controls)]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Strict(RequestModel):
+    """A request body of this module: unknown fields are refused."""
 
 
 class CodeRequest(Strict):

@@ -12,17 +12,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from ewallet.identity.protection import NoticeView
 from ewallet.identity.realname import VerifiedIdentity
+from ewallet.kit.request_model import RequestModel
 
 Secret = Annotated[str, Field(min_length=1, max_length=128)]
 ShortCode = Annotated[str, Field(min_length=1, max_length=32)]
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _In(RequestModel):
+    """A request body of this module: unknown fields are refused."""
 
 
 class PaymentPasswordIn(_In):

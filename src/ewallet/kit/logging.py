@@ -21,18 +21,30 @@ from ewallet.config import Settings
 
 _HANDLER_NAME: Final = "ewallet"
 
+# Digits may be ASCII or full-width (１３８...: typed by Chinese input methods); separators
+# a space or hyphen of either width. Letters or digits right next to a number mean it is
+# part of something else (an id, a longer number): left alone.
+_DIGIT: Final = "[0-9\uff10-\uff19]"
+_SEP: Final = "[ \\-\u3000\uff0d]"
+_NOT_ALNUM_BEFORE: Final = "(?<![0-9A-Za-z\uff10-\uff19\uff21-\uff3a\uff41-\uff5a])"
+_NOT_ALNUM_AFTER: Final = "(?![0-9A-Za-z\uff10-\uff19\uff21-\uff3a\uff41-\uff5a])"
 # A mainland mobile number: 11 digits starting with 1 (1xx xxxx xxxx), optionally with
-# +86/0086 in front and single spaces or dashes between the groups. Letters or digits right
-# next to it mean it is part of something else (an id, a longer number): left alone.
+# +86/0086 in front and single separators between the groups.
 _PHONE_RE: Final = re.compile(
-    r"(?<![0-9A-Za-z])(?P<cc>(?:\+|00)86[ -]?)?"
-    r"(?P<head>1[0-9]{2})[ -]?(?P<mid>[0-9]{4})[ -]?(?P<tail>[0-9]{4})(?![0-9A-Za-z])"
+    rf"{_NOT_ALNUM_BEFORE}(?P<cc>(?:[+\uff0b]|[0\uff10]{{2}})[8\uff18][6\uff16]{_SEP}?)?"
+    rf"(?P<head>[1\uff11]{_DIGIT}{{2}}){_SEP}?(?P<mid>{_DIGIT}{{4}}){_SEP}?"
+    rf"(?P<tail>{_DIGIT}{{4}}){_NOT_ALNUM_AFTER}"
+)
+# A resident ID number: 17 digits and a check character, a digit or X (either case, width).
+_ID_RE: Final = re.compile(
+    rf"{_NOT_ALNUM_BEFORE}{_DIGIT}{{17}}[0-9Xx\uff10-\uff19\uff38\uff58]{_NOT_ALNUM_AFTER}"
 )
 # A bank-card-like number: 13-19 digits, contiguous or in groups of four.
 _CARD_RE: Final = re.compile(
-    r"(?<![0-9A-Za-z])(?:[0-9]{13,19}|[0-9]{4}(?:[ -][0-9]{4}){2,3}(?:[ -][0-9]{1,4})?)"
-    r"(?![0-9A-Za-z])"
+    rf"{_NOT_ALNUM_BEFORE}(?:{_DIGIT}{{13,19}}|{_DIGIT}{{4}}(?:{_SEP}{_DIGIT}{{4}}){{2,3}}"
+    rf"(?:{_SEP}{_DIGIT}{{1,4}})?){_NOT_ALNUM_AFTER}"
 )
+_SEPARATORS: Final = re.compile(_SEP)
 
 
 def _mask_phone(match: re.Match[str]) -> str:
@@ -40,16 +52,23 @@ def _mask_phone(match: re.Match[str]) -> str:
     return f"{prefix}{match.group('head')}****{match.group('tail')}"
 
 
+def _mask_id(match: re.Match[str]) -> str:
+    number = match.group(0)
+    return number[:6] + "*" * 8 + number[-4:]
+
+
 def _mask_card(match: re.Match[str]) -> str:
-    digits = re.sub(r"[ -]", "", match.group(0))
+    digits = _SEPARATORS.sub("", match.group(0))
     if not 13 <= len(digits) <= 19:
         return match.group(0)
     return digits[:6] + "*" * (len(digits) - 10) + digits[-4:]
 
 
 def mask_text(text: str) -> str:
-    """``text`` with phone numbers as ``138****5678`` and card numbers as ``622202******1234``."""
-    return _CARD_RE.sub(_mask_card, _PHONE_RE.sub(_mask_phone, text))
+    """``text`` with phone numbers as ``138****5678``, ID numbers as ``110101********123X``
+    and card numbers as ``622202******1234`` (full-width digits too)."""
+    masked = _PHONE_RE.sub(_mask_phone, text)
+    return _CARD_RE.sub(_mask_card, _ID_RE.sub(_mask_id, masked))
 
 
 def mask_value(value: Any) -> Any:

@@ -23,11 +23,16 @@ over-refuse, never over-admit.
 
 Storage failures (Redis down) raise :class:`RateLimitStoreError`, an ``upstream_unavailable``
 refusal: a limiter that cannot count must not silently let everything through.
+
+Subjects are phone numbers, addresses and user ids: the store only ever sees a keyed digest
+of them (HMAC-SHA256 under a key derived from ``EWALLET_SECRET_KEY``), so a Redis dump or a
+``MONITOR`` session lists rule names and counts, never whom they count.
 """
 
 from __future__ import annotations
 
 import math
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -40,6 +45,7 @@ from limits.errors import StorageError
 from ewallet.config import Settings
 from ewallet.kit.clock import Clock
 from ewallet.kit.errors import RateLimitedError, UpstreamUnavailableError
+from ewallet.security.crypto import KeyedDigest, derive_key
 
 DEFAULT_PREFIX: Final = "ewallet:rl:"
 PREFIX_QUERY_PARAMETER: Final = "key_prefix"
@@ -111,11 +117,14 @@ class RateLimiter:
         clock: Clock,
         prefix: str = DEFAULT_PREFIX,
         on_close: Callable[[], None] | None = None,
+        subject_key: bytes | None = None,
     ) -> None:
         self.storage = storage
         self.clock = clock
         self.prefix = prefix
         self._on_close = on_close
+        # Without a key (a limiter of its own, in memory) a random one: nobody shares counts.
+        self._subject_digest = KeyedDigest(subject_key or secrets.token_bytes(32))
 
     @classmethod
     def from_settings(cls, settings: Settings, *, clock: Clock) -> RateLimiter:
@@ -124,8 +133,9 @@ class RateLimiter:
         ``redis_url`` may carry ``?key_prefix=...`` so several wallets (or test runs) share
         one Redis database without sharing counts.
         """
+        key = subject_key(settings)
         if not settings.redis_url:
-            return cls(MemoryStorage(wrap_exceptions=True), clock=clock)
+            return cls(MemoryStorage(wrap_exceptions=True), clock=clock, subject_key=key)
         url, prefix = split_key_prefix(settings.redis_url)
         # Imported here: only deployments with Redis need the client loaded.
         import coredis  # noqa: PLC0415
@@ -133,7 +143,13 @@ class RateLimiter:
         pool = coredis.ConnectionPool.from_url(url)
         options: dict[str, Any] = {"connection_pool": pool}
         storage = RedisStorage("async+" + url, wrap_exceptions=True, **options)
-        return cls(storage, clock=clock, prefix=prefix or DEFAULT_PREFIX, on_close=pool.disconnect)
+        return cls(
+            storage,
+            clock=clock,
+            prefix=prefix or DEFAULT_PREFIX,
+            on_close=pool.disconnect,
+            subject_key=key,
+        )
 
     async def aclose(self) -> None:
         """Close the store's connections (Redis); the memory store needs nothing."""
@@ -197,10 +213,14 @@ class RateLimiter:
         rule = bound.rule
         size = _ms(rule.window if isinstance(rule, Rule) else rule.gap)
         # The window size is part of the key: changing a setting never misreads old counts.
-        return f"{self.prefix}{rule.name}:{size}:{':'.join(bound.keys)}:{index}"
+        return f"{self.prefix}{rule.name}:{size}:{self._subject(bound.keys)}:{index}"
 
     def _counter_key(self, name: str, keys: tuple[str, ...]) -> str:
-        return f"{self.prefix}{name}:{':'.join(keys)}"
+        return f"{self.prefix}{name}:{self._subject(keys)}"
+
+    def _subject(self, keys: tuple[str, ...]) -> str:
+        """The keyed digest standing for ``keys`` in the store (128 bits are plenty)."""
+        return self._subject_digest("\x1f".join(keys))[:32]
 
     async def _test_one(self, bound: Bound, now_ms: int) -> RetryAfter | None:
         rule = bound.rule
@@ -255,6 +275,14 @@ class RateLimiter:
             raise RateLimitStoreError(
                 f"rate-limit store unavailable: {type(error.storage_error).__name__}"
             ) from error
+
+
+def subject_key(settings: Settings) -> bytes:
+    """The HMAC key of rate-limit subjects, the same in every process of one deployment."""
+    # Without a secret (bare Settings() in tools and tests) the digest is not secret either;
+    # the app always has one (load_settings fills it in development, production needs it).
+    master = settings.secret_key.get_secret_value().encode() if settings.secret_key else b""
+    return derive_key(master, "ewallet rate-limit subjects v1")
 
 
 def split_key_prefix(url: str) -> tuple[str, str | None]:

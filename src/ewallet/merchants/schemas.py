@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, Field
 
+from ewallet.kit.request_model import RequestModel
 from ewallet.merchants.service import MerchantView
 
 MAX_URL_LENGTH = 500
@@ -26,19 +27,15 @@ Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"\S")]
 Category = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z0-9_]+$")]
 
 
-class MerchantCreateIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class MerchantCreateIn(RequestModel):
     name: Name
     category: Category = "general"
     accepts_wallet: bool = True
     webhook_url: CallbackUrl | None = None
 
 
-class MerchantUpdateIn(BaseModel):
+class MerchantUpdateIn(RequestModel):
     """Only the fields present are changed; ``webhook_url: null`` removes the default URL."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: Name | None = None
     category: Category | None = None

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from ewallet.kit.request_model import RequestModel
 from ewallet.payments.password_free import PasswordFreeView
 from ewallet.payments.payment_code_charges import ChargeView
 from ewallet.payments.payment_code_secrets import IssuedCode
@@ -29,14 +30,20 @@ class PaymentCodeOut(BaseModel):
         )
 
 
-class ChargeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ChargeIn(RequestModel):
     payment_code: str = Field(min_length=1, max_length=32)
     amount: AmountIn = None
-    currency: str = "CNY"
+    currency: str = Field(
+        default="CNY",
+        description="CNY, the one currency wallets hold (else currency_not_supported)",
+    )
     out_trade_no: MerchantNumber
     subject: str | None = Field(default=None, min_length=1, max_length=128)
+    terminal_id: MerchantNumber | None = Field(
+        default=None,
+        description="the cashier's device; unknown codes are budgeted per terminal as well as "
+        "per key (docs/payment-code.md)",
+    )
 
 
 class ChargeOut(BaseModel):
@@ -61,15 +68,11 @@ class ChargeEnvelope(BaseModel):
     charge: ChargeOut
 
 
-class ConfirmationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ConfirmationIn(RequestModel):
     payment_password: str = Field(max_length=64)
 
 
-class PasswordFreeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PasswordFreeIn(RequestModel):
     enabled: bool
     per_payment_cap: AmountIn = Field(default=None, description="at most 1000.00 CNY")
     payment_password: str | None = Field(

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
+from ewallet.kit.request_model import RequestModel
 from ewallet.merchants.schemas import CallbackUrl
 from ewallet.payments.views import OrderView, PaymentView, RefundView
 from ewallet.payments.webhooks import DeliveryView
@@ -18,12 +19,13 @@ MerchantNumber = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\
 AmountIn = str | int | float | None
 
 
-class OrderCreateIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class OrderCreateIn(RequestModel):
     out_trade_no: MerchantNumber
     amount: AmountIn = None
-    currency: str = "CNY"
+    currency: str = Field(
+        default="CNY",
+        description="CNY, the one currency wallets hold (else currency_not_supported)",
+    )
     subject: str = Field(min_length=1, max_length=128)
     notify_url: CallbackUrl | None = None
     expires_in: int | None = Field(default=None, description="seconds until the order expires")
@@ -75,9 +77,7 @@ class OrderCreatedOut(OrderEnvelope):
     checkout_url: str
 
 
-class RefundIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RefundIn(RequestModel):
     amount: AmountIn = None
     out_refund_no: MerchantNumber
 
@@ -113,11 +113,9 @@ class RefundEnvelope(BaseModel):
     order: OrderOut
 
 
-class PaymentIn(BaseModel):
+class PaymentIn(RequestModel):
     """Exactly one of ``order_id`` and ``qr_payload``; no ``payment_password`` asks for a
     password-free payment (docs/payment-code.md), which may answer ``step_up_required``."""
-
-    model_config = ConfigDict(extra="forbid")
 
     order_id: str | None = Field(default=None, max_length=32)
     qr_payload: str | None = Field(default=None, max_length=600)

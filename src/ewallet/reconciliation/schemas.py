@@ -8,9 +8,10 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from ewallet.kit.money import Money
+from ewallet.kit.request_model import RequestModel
 
 
-class RunIn(BaseModel):
+class RunIn(RequestModel):
     date: dt.date = Field(description="The business day to reconcile (Beijing time)")
 
 

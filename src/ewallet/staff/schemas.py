@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
+
+from ewallet.kit.request_model import RequestModel
 
 StaffRole = Literal[
     "admin", "support_agent", "teller", "teller_supervisor", "risk_officer", "operator"
@@ -15,8 +17,8 @@ Secret = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _In(RequestModel):
+    """A request body of this module: unknown fields are refused."""
 
 
 class StaffSignIn(_In):

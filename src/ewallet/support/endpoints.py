@@ -13,7 +13,7 @@ from ewallet.http.deps import ClockDep, EngineDep, SettingsDep
 from ewallet.identity.deps import CurrentUser
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import NotFoundError
-from ewallet.support import customer_email, lifecycle, queries, tickets
+from ewallet.support import customer_email, lifecycle, queries, quota, tickets
 from ewallet.support.errors import SupportEmailCodeInvalidError
 from ewallet.support.policy import SupportPolicy
 from ewallet.support.schemas import (
@@ -55,6 +55,7 @@ async def create_ticket(
     body: TicketCreateIn, user: CurrentUser, engine: EngineDep, clock: ClockDep, policy: PolicyDep
 ) -> TicketOut:
     async def work(uow: UnitOfWork) -> str:
+        await quota.reserve_customer_ticket(uow, clock=clock, policy=policy, user_id=user.user_id)
         return await tickets.open_ticket(
             uow,
             clock=clock,

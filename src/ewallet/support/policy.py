@@ -23,6 +23,9 @@ class SupportPolicy:
     support_email: str
     attachment_max_bytes: int
     attachment_types: frozenset[str]
+    # Per customer: tickets open at once, and new tickets in any 24 hours (support/quota.py).
+    customer_open_tickets_max: int = 5
+    customer_tickets_per_day: int = 10
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SupportPolicy:
@@ -37,6 +40,8 @@ class SupportPolicy:
                 for kind in settings.support_attachment_types.split(",")
                 if kind.strip()
             ),
+            customer_open_tickets_max=settings.support_ticket_open_max,
+            customer_tickets_per_day=settings.support_tickets_per_day,
         )
 
     @property

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
+from ewallet.kit.request_model import RequestModel
 from ewallet.models.support import SupportAttachment, SupportTicket, SupportTicketMessage
 from ewallet.support.sla import sla_state
 
@@ -19,17 +20,17 @@ Subject = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, 
 Body = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
 
 
-class TicketCreateIn(BaseModel):
+class TicketCreateIn(RequestModel):
     subject: Subject
     body: Body
     category: Category | None = None
 
 
-class MessageIn(BaseModel):
+class MessageIn(RequestModel):
     body: Body
 
 
-class RatingIn(BaseModel):
+class RatingIn(RequestModel):
     rating: Annotated[int, Field(ge=1, le=5)]
     comment: Annotated[str, StringConstraints(max_length=1000)] | None = None
 
@@ -207,28 +208,28 @@ class StaffTicketList(BaseModel):
     next_cursor: str | None
 
 
-class StaffReplyIn(BaseModel):
+class StaffReplyIn(RequestModel):
     body: Body | None = None
     # Fill the body from a canned reply instead ({reference} and {subject} are filled in).
     canned_reply_id: str | None = None
 
 
-class StaffNoteIn(BaseModel):
+class StaffNoteIn(RequestModel):
     body: Body
 
 
-class AssignIn(BaseModel):
+class AssignIn(RequestModel):
     # Null returns the ticket to the queue.
     assignee_id: str | None
 
 
-class TicketUpdateIn(BaseModel):
+class TicketUpdateIn(RequestModel):
     status: Status | None = None
     priority: Priority | None = None
     category: Category | None = None
 
 
-class CannedReplyIn(BaseModel):
+class CannedReplyIn(RequestModel):
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
     body: Body
     category: Category | None = None
@@ -252,7 +253,7 @@ class DispatchOut(BaseModel):
     assigned: list[dict[str, str]]
 
 
-class EmailClaimIn(BaseModel):
+class EmailClaimIn(RequestModel):
     email: Annotated[
         str,
         StringConstraints(
@@ -264,7 +265,7 @@ class EmailClaimIn(BaseModel):
     ]
 
 
-class EmailVerifyIn(BaseModel):
+class EmailVerifyIn(RequestModel):
     code: Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
 
 

@@ -7,17 +7,18 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from ewallet.kit.request_model import RequestModel
 from ewallet.transfers.service import MEMO_MAX_LENGTH, Party, Payee, TransferView
 from ewallet.wallet.schemas import AmountOut
 
 
-class TransferPreviewIn(BaseModel):
+class TransferPreviewIn(RequestModel):
     to_phone: str = Field(max_length=32)
     # Any JSON value: a number or a malformed string is ``invalid_amount``, not a 422 here.
     amount: str | int | float | None = None
 
 
-class TransferIn(BaseModel):
+class TransferIn(RequestModel):
     to_phone: str = Field(max_length=32)
     amount: str | int | float | None = None
     payment_password: str = Field(max_length=64)
