@@ -2,7 +2,9 @@
 
 FastAPI's default ``/docs`` pulls Swagger UI from a CDN, which a bank's internal network or a
 laptop on a train cannot reach. We serve the files of ``swagger-ui-bundle-v2`` (Swagger UI 5,
-which reads the OpenAPI 3.1 document FastAPI writes) under ``/docs/static``.
+which reads the OpenAPI 3.1 document FastAPI writes) under ``/docs/static``. The document
+itself is FastAPI's, with every operation's problem answers added when it is first built
+(:mod:`ewallet.http.openapi_problems`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from starlette.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 
+from ewallet.http.openapi_problems import install_problem_responses
+
 DOCS_PATH: Final = "/docs"
 STATIC_PATH: Final = "/docs/static"
 
@@ -25,7 +29,9 @@ def swagger_ui_dir() -> Path:
 
 
 def install_docs(app: FastAPI) -> None:
-    """Serve Swagger UI at ``/docs``; the app must be created with ``docs_url=None``."""
+    """Serve Swagger UI at ``/docs`` (the app is created with ``docs_url=None``) and describe
+    every operation's problem answers in the OpenAPI document it shows."""
+    install_problem_responses(app)
     app.mount(STATIC_PATH, StaticFiles(directory=swagger_ui_dir()), name="swagger-ui")
     openapi_url = app.openapi_url or "/openapi.json"
 
