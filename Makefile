@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve demo test lint typecheck unit bench-ledger bench-auth bench-api worker clean
+.PHONY: serve demo test lint typecheck unit bench-ledger bench-auth bench-api chaos worker clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +68,10 @@ bench-auth: $(STAMP)
 ## bench-api: charges and transfers per second over HTTP (uvicorn, 2 workers), pgbench ratio (JSON)
 bench-api: $(STAMP)
 	@$(BIN)/python -m bench.api
+
+## chaos: 10,000 retried money operations under kill -9 and a PostgreSQL restart, then checks (JSON)
+chaos: $(STAMP)
+	@$(BIN)/python -m bench.chaos
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
