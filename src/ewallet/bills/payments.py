@@ -268,7 +268,10 @@ async def bill_payment_for_request(
         return (await conn.execute(statement)).first()
 
     row = await run_unit(engine, work, read_only=True)
-    return None if row is None else BillPaymentView.of(row)
+    if row is None:
+        return None
+    request_key.effect_possible()  # its effect happened: the key stays with this request
+    return BillPaymentView.of(row)
 
 
 async def get_bill_payment(

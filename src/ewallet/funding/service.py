@@ -129,7 +129,10 @@ async def topup_for_request(
         return (await conn.execute(statement)).first()
 
     row = await run_unit(engine, work, read_only=True)
-    return None if row is None else TopupView.of(row)
+    if row is None:
+        return None
+    request_key.effect_possible()  # its effect happened: the key stays with this request
+    return TopupView.of(row)
 
 
 async def find_topup(engine: AsyncEngine, topup_id: str) -> TopupView | None:

@@ -183,7 +183,10 @@ async def withdrawal_for_request(
         return (await conn.execute(statement)).first()
 
     row = await run_unit(engine, work, read_only=True)
-    return None if row is None else WithdrawalView.of(row)
+    if row is None:
+        return None
+    request_key.effect_possible()  # its effect happened: the key stays with this request
+    return WithdrawalView.of(row)
 
 
 async def resume_withdrawal(

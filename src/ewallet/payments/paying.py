@@ -357,7 +357,10 @@ async def payment_for_request(
             return None
         return await repo.payment_view(conn, found, user_id=user_id)
 
-    return await run_unit(engine, work, read_only=True)
+    found = await run_unit(engine, work, read_only=True)
+    if found is not None:
+        request_key.effect_possible()  # its effect happened: the key stays with this request
+    return found
 
 
 async def _pay_order(

@@ -247,7 +247,10 @@ async def transfer_for_request(
             return None
         return (await load_transfers(conn, [found]))[found]
 
-    return await run_unit(engine, work, read_only=True)
+    found = await run_unit(engine, work, read_only=True)
+    if found is not None:
+        request_key.effect_possible()  # its effect happened: the key stays with this request
+    return found
 
 
 async def load_transfers(conn: AsyncConnection, ids: list[str]) -> dict[str, TransferView]:
