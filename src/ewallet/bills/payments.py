@@ -38,7 +38,7 @@ from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import NotFoundError
 from ewallet.kit.ids import new_id
 from ewallet.kit.money import Money
-from ewallet.kit.request_key import RequestKey
+from ewallet.kit.request_key import RequestKey, row_for_request
 from ewallet.ledger import Ledger, Transaction, TransactionKind, apply_command, transfer
 from ewallet.models.bills import BillPayment
 from ewallet.risk.spending import AuthStrength, SpendChannel, SpendingPolicy, reserve_spend
@@ -257,21 +257,10 @@ async def bill_payment_for_request(
     engine: AsyncEngine, *, user_id: str, request_key: RequestKey | None
 ) -> BillPaymentView | None:
     """The payment an earlier run of the same request made, if any (a rerun answers it)."""
-    if request_key is None:
-        return None
-
-    async def work(uow: UnitOfWork) -> Any:
-        conn = await uow.connection()
-        statement = select(bill_payments).where(
-            bill_payments.c.user_id == user_id, bill_payments.c.request_key == request_key.digest
-        )
-        return (await conn.execute(statement)).first()
-
-    row = await run_unit(engine, work, read_only=True)
-    if row is None:
-        return None
-    request_key.effect_possible()  # its effect happened: the key stays with this request
-    return BillPaymentView.of(row)
+    row = await row_for_request(
+        engine, bill_payments, owner="user_id", owner_id=user_id, request_key=request_key
+    )
+    return None if row is None else BillPaymentView.of(row)
 
 
 async def get_bill_payment(

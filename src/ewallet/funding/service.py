@@ -16,7 +16,7 @@ from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import NotFoundError
 from ewallet.kit.ids import new_id
 from ewallet.kit.money import Money
-from ewallet.kit.request_key import RequestKey
+from ewallet.kit.request_key import RequestKey, row_for_request
 from ewallet.ledger import Transaction, TransactionKind, apply_command, transfer
 from ewallet.ledger import repository as ledger_repository
 from ewallet.models.funding import Topup
@@ -118,21 +118,10 @@ async def topup_for_request(
     engine: AsyncEngine, *, user_id: str, request_key: RequestKey | None
 ) -> TopupView | None:
     """The top-up an earlier run of the same request made, if any (a rerun answers it)."""
-    if request_key is None:
-        return None
-
-    async def work(uow: UnitOfWork) -> Any:
-        conn = await uow.connection()
-        statement = select(topups).where(
-            topups.c.user_id == user_id, topups.c.request_key == request_key.digest
-        )
-        return (await conn.execute(statement)).first()
-
-    row = await run_unit(engine, work, read_only=True)
-    if row is None:
-        return None
-    request_key.effect_possible()  # its effect happened: the key stays with this request
-    return TopupView.of(row)
+    row = await row_for_request(
+        engine, topups, owner="user_id", owner_id=user_id, request_key=request_key
+    )
+    return None if row is None else TopupView.of(row)
 
 
 async def find_topup(engine: AsyncEngine, topup_id: str) -> TopupView | None:

@@ -43,7 +43,7 @@ from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import NotFoundError, UpstreamUnavailableError
 from ewallet.kit.ids import new_id
 from ewallet.kit.money import Money
-from ewallet.kit.request_key import RequestKey
+from ewallet.kit.request_key import RequestKey, row_for_request
 from ewallet.ledger import (
     CreateHold,
     Hold,
@@ -172,21 +172,10 @@ async def withdrawal_for_request(
     engine: AsyncEngine, *, user_id: str, request_key: RequestKey | None
 ) -> WithdrawalView | None:
     """The withdrawal an earlier run of the same request made, if any."""
-    if request_key is None:
-        return None
-
-    async def work(uow: UnitOfWork) -> Any:
-        conn = await uow.connection()
-        statement = select(withdrawals).where(
-            withdrawals.c.user_id == user_id, withdrawals.c.request_key == request_key.digest
-        )
-        return (await conn.execute(statement)).first()
-
-    row = await run_unit(engine, work, read_only=True)
-    if row is None:
-        return None
-    request_key.effect_possible()  # its effect happened: the key stays with this request
-    return WithdrawalView.of(row)
+    row = await row_for_request(
+        engine, withdrawals, owner="user_id", owner_id=user_id, request_key=request_key
+    )
+    return None if row is None else WithdrawalView.of(row)
 
 
 async def resume_withdrawal(

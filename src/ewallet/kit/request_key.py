@@ -19,6 +19,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Row, Table, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ewallet.kit.db.uow import UnitOfWork, run_unit
 
 
 def request_digest(scope: str, key: str, request_hash: str) -> str:
@@ -40,3 +46,27 @@ class RequestKey:
         """The outside party refused before anything happened: the key may be freed."""
         if self._on_change is not None:
             self._on_change(False)
+
+
+async def row_for_request(
+    engine: AsyncEngine, table: Table, *, owner: str, owner_id: str, request_key: RequestKey | None
+) -> Row[Any] | None:
+    """The row of ``table`` an earlier run of this request made, if any (reads only).
+
+    ``owner`` names the column the key is unique with (the user's id). Finding one means the
+    operation's effect may have happened: the key stays with this request from then on.
+    """
+    if request_key is None:
+        return None
+    statement = select(table).where(
+        table.c[owner] == owner_id, table.c.request_key == request_key.digest
+    )
+
+    async def work(uow: UnitOfWork) -> Row[Any] | None:
+        conn = await uow.connection()
+        return (await conn.execute(statement)).first()
+
+    row = await run_unit(engine, work, read_only=True)
+    if row is not None:
+        request_key.effect_possible()
+    return row

@@ -30,6 +30,7 @@ paid itself.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -315,22 +316,34 @@ async def pay_order(
     (before any check: the PIN is not asked again), also when the rerun races its first
     run and loses the order (``order_not_payable``) or the unique request key.
     """
-    earlier = await payment_for_request(services.engine, user_id=user_id, request_key=request_key)
+    return await once_per_request(
+        services.engine,
+        user_id=user_id,
+        request_key=request_key,
+        pay=lambda digest: _pay_order(
+            services, user_id=user_id, order_id=order_id, pin=pin, actor=actor, request_key=digest
+        ),
+    )
+
+
+async def once_per_request(
+    engine: AsyncEngine,
+    *,
+    user_id: str,
+    request_key: RequestKey | None,
+    pay: Callable[[str | None], Awaitable[PaymentView]],
+) -> PaymentView:
+    """Pay at most once per request: the payment an earlier run of it made, else ``pay``
+    (given the key's digest to store on the payment row). A run that loses the order
+    (``order_not_payable``) or the unique request key to an earlier run of the same
+    request answers that run's payment."""
+    earlier = await payment_for_request(engine, user_id=user_id, request_key=request_key)
     if earlier is not None:
         return earlier
     try:
-        payment = await _pay_order(
-            services,
-            user_id=user_id,
-            order_id=order_id,
-            pin=pin,
-            actor=actor,
-            request_key=None if request_key is None else request_key.digest,
-        )
+        payment = await pay(None if request_key is None else request_key.digest)
     except (OrderNotPayableError, IntegrityError):
-        earlier = await payment_for_request(
-            services.engine, user_id=user_id, request_key=request_key
-        )
+        earlier = await payment_for_request(engine, user_id=user_id, request_key=request_key)
         if earlier is None:
             raise
         return earlier

@@ -64,8 +64,8 @@ from ewallet.payments.errors import (
 from ewallet.payments.paying import (
     PaymentServices,
     check_merchant,
+    once_per_request,
     payment_accounts,
-    payment_for_request,
     settle_order,
 )
 from ewallet.payments.payment_code import PaymentCodeInvalidError, candidates, time_step
@@ -471,28 +471,19 @@ async def confirm(
     With ``request_key``, a rerun of a confirmation that paid answers its payment, before
     any check (no second PIN), also when it races its first run.
     """
-    earlier = await payment_for_request(services.engine, user_id=user_id, request_key=request_key)
-    if earlier is not None:
-        return earlier
-    try:
-        payment = await _confirm(
+    return await once_per_request(
+        services.engine,
+        user_id=user_id,
+        request_key=request_key,
+        pay=lambda digest: _confirm(
             services,
             user_id=user_id,
             challenge_id=challenge_id,
             pin=pin,
             actor=actor,
-            request_key=None if request_key is None else request_key.digest,
-        )
-    except (OrderNotPayableError, IntegrityError):
-        earlier = await payment_for_request(
-            services.engine, user_id=user_id, request_key=request_key
-        )
-        if earlier is None:
-            raise
-        return earlier
-    if request_key is not None:
-        request_key.effect_possible()  # the money moved: the key stays with this request
-    return payment
+            request_key=digest,
+        ),
+    )
 
 
 async def _confirm(
