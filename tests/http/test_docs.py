@@ -8,7 +8,8 @@ from typing import Any
 
 from ewallet.app import create_app
 from ewallet.config import Settings
-from ewallet.http.openapi_problems import ROUTE_CODES, status_of_codes
+from ewallet.http.openapi_problems import status_of_codes
+from ewallet.http.openapi_route_codes import ROUTE_CODES
 from tests.http.conftest import serving
 
 
