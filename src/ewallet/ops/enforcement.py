@@ -4,7 +4,7 @@ Every write is refused while a window is in force, wherever its route is mounted
 API, the staff API, the merchant API, the hosted checkout's forms -- unless its route is on
 :data:`OPEN_DURING_MAINTENANCE`. The rule is decided here, once, for the whole app: a
 route nobody thought about (a new money route, a form under ``/checkout``) is refused by
-default, and ``tests/ops/test_maintenance_routes.py`` walks every route of the app and
+default, and ``tests/ops/test_maintenance_money.py`` walks every route of the app and
 fails if an open one is not on the reviewed list. What stays open, and why:
 
 - reads (GET, HEAD, OPTIONS): the point of a window is that clients keep showing balances
