@@ -46,6 +46,7 @@ from ewallet.identity.errors import (
     InvalidRealNameError,
 )
 from ewallet.kit.clock import Clock
+from ewallet.kit.db.locking import NO_KEY_UPDATE
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import NotFoundError
 from ewallet.models.funding import Card
@@ -239,7 +240,9 @@ async def verify_identity(
     async def work(uow: UnitOfWork) -> VerifiedIdentity:
         conn = await uow.connection()
         await _serialize_id_number(conn, number_digest)
-        user = await uow.session.get(User, user_id, with_for_update=True, populate_existing=True)
+        user = await uow.session.get(
+            User, user_id, with_for_update=NO_KEY_UPDATE, populate_existing=True
+        )
         if user is None:
             raise NotFoundError("no such user")
         if user.identity_verified_at is not None:

@@ -72,7 +72,7 @@ async def verify_user_totp(
         await conn.execute(
             select(users.c.totp_secret_encrypted, users.c.totp_enabled_at, users.c.totp_last_step)
             .where(users.c.id == user_id)
-            .with_for_update()
+            .with_for_update(key_share=True)  # FOR NO KEY UPDATE (kit/db/locking.py)
         )
     ).first()
     if row is None or row.totp_secret_encrypted is None or row.totp_enabled_at is None:

@@ -112,7 +112,7 @@ async def user_for_update(conn: AsyncConnection, user_id: str) -> Any:
             users.c.frozen_reason,
         )
         .where(users.c.id == user_id)
-        .with_for_update()
+        .with_for_update(key_share=True)  # FOR NO KEY UPDATE (kit/db/locking.py)
     )
     return (await conn.execute(statement)).first()
 
