@@ -100,38 +100,15 @@ class Postgres:
         )
 
     def start(self) -> None:
-        self._check(
-            self._run(
-                "pg_ctl",
-                "-D",
-                str(self.data),
-                "-l",
-                str(self.log),
-                "-o",
-                self.options,
-                "-w",
-                "start",
-            ),
-            "pg_ctl start",
-        )
+        self._pg_ctl("start")
 
     def restart(self, mode: str = "immediate") -> None:
-        self._check(
-            self._run(
-                "pg_ctl",
-                "-D",
-                str(self.data),
-                "-l",
-                str(self.log),
-                "-o",
-                self.options,
-                "-m",
-                mode,
-                "-w",
-                "restart",
-            ),
-            "pg_ctl restart",
-        )
+        self._pg_ctl("-m", mode, "restart")
+
+    def _pg_ctl(self, *action: str) -> None:
+        """``pg_ctl`` on this cluster with its log and options, waiting until done."""
+        command = ("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", self.options)
+        self._check(self._run(*command, "-w", *action), f"pg_ctl {action[-1]}")
 
     def stop(self) -> None:
         if (self.data / "postmaster.pid").exists():
