@@ -23,11 +23,10 @@ from ewallet.config import Settings
 from ewallet.kit.clock import SystemClock
 from ewallet.kit.ids import new_id
 from ewallet.kit.money import Money
-from ewallet.ledger import Ledger, TransactionKind
+from ewallet.ledger import Ledger, TransactionKind, chart
 from ewallet.merchants.service import create_merchant
 from ewallet.models.identity import AuthSession, User
 from ewallet.security.context import SecurityContext
-from ewallet.wallet import chart
 
 users = cast(Table, User.__table__)
 sessions = cast(Table, AuthSession.__table__)

@@ -46,7 +46,7 @@ from ewallet.kit.db.migrate import upgrade
 from ewallet.kit.money import Money
 from ewallet.ledger import Ledger, Side, TransactionKind, transfer
 from ewallet.ledger.errors import InsufficientBalanceError
-from ewallet.ledger.repository import accounts as accounts_table
+from ewallet.models.tables import ledger_accounts as accounts_table
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 WALLETS = 10_000

@@ -40,12 +40,13 @@ from ewallet.identity import endpoints as identity_endpoints
 from ewallet.identity import endpoints_me as identity_me_endpoints
 from ewallet.identity import security_endpoints
 from ewallet.identity.deps import idempotency_scope
+from ewallet.identity.runtime import outbox_wakeup
 from ewallet.integrations.bank.wiring import (
     SANDBOX_BANK_PATH,
     bank_gateway_running,
     embedded_sandbox_bank,
 )
-from ewallet.integrations.biller.wiring import mount_biller_sandbox
+from ewallet.integrations.biller.wiring import biller_gateway_running, mount_biller_sandbox
 from ewallet.integrations.psp import PspChannels
 from ewallet.kit.clock import Clock, SystemClock
 from ewallet.kit.db.engine import make_engine
@@ -62,6 +63,7 @@ from ewallet.payments import merchant_endpoints as merchant_api_endpoints
 from ewallet.reconciliation import endpoints as reconciliation_endpoints
 from ewallet.sandbox.psp import mount_psp_sandboxes
 from ewallet.security.context import SecurityContext
+from ewallet.services import Services
 from ewallet.staff import endpoints as staff_endpoints
 from ewallet.support import endpoints as support_endpoints
 from ewallet.support import staff_endpoints as support_staff_endpoints
@@ -96,9 +98,22 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with (
             embedded_outbox(app, settings, engine),
             bank_gateway_running(app) as gateway,
+            biller_gateway_running(app, settings) as biller,
             embedded_settling(app, engine, gateway, ledger),
             upkeep_in_background(ledger, interval=settings.ledger_upkeep_interval_seconds),
         ):
+            app.state.services = Services(
+                settings=settings,
+                clock=app_clock(app),
+                engine=engine,
+                ledger=ledger,
+                security=app.state.security,
+                limiter=app.state.rate_limiter,
+                bank=gateway,
+                biller=biller,
+                psp=app.state.psp,
+                wake_outbox=outbox_wakeup(app),
+            )
             yield
     finally:
         await app.state.psp.aclose()  # pending sandbox PSP notifications

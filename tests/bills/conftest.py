@@ -19,13 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ewallet.config import Settings
 from ewallet.kit.clock import FrozenClock
-from ewallet.ledger import Ledger
+from ewallet.ledger import Ledger, chart
 from ewallet.models.bills import BillPayment
 from ewallet.models.ledger import LedgerPosting, LedgerTransaction
 from ewallet.models.spending import SpendRecord
 from ewallet.sandbox.biller import SandboxBiller, sandbox_biller_of
 from ewallet.security.context import SecurityContext
-from ewallet.wallet import chart
 from ewallet.worker import OutboxRelay, default_registry
 from tests.account_security.conftest import PIN, Harness, TestUser, clock, fast, make_app
 from tests.http.conftest import serving

@@ -9,10 +9,10 @@ import httpx
 from sqlalchemy import Table, insert, select, update
 
 from ewallet.identity.codes import Purpose
-from ewallet.integrations.sms.outbox_provider import sms_messages
 from ewallet.kit.ids import new_id
 from ewallet.models.funding import Card, Topup
 from ewallet.models.identity import User
+from ewallet.models.tables import sms_messages
 from ewallet.sandbox.bank.cards import TEST_CARDS, SandboxCard
 from tests.account_security.conftest import PIN, Harness, TestUser, assert_problem
 

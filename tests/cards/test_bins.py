@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from ewallet.cards.bins import CardType, bin_table, lookup_card, luhn_valid, supported_banks
-from ewallet.cards.errors import CardInvalidError
+from ewallet.kit.bank_cards import (
+    CardInvalidError,
+    CardType,
+    bin_table,
+    lookup_card,
+    luhn_valid,
+    supported_banks,
+)
 
 
 def with_check_digit(body: str) -> str:

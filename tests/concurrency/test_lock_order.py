@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ewallet.identity.payment_password import locked_user
+from ewallet.identity.guards import locked_user
 from ewallet.identity.users_repository import find_by_phone, get_user
 from ewallet.kit.db.locking import for_share, locked_select
 from ewallet.kit.db.uow import UnitOfWork, retry_reason, run_unit

@@ -28,7 +28,7 @@ from ewallet.audit.service import Actor
 from ewallet.config import Settings
 from ewallet.kit.clock import FrozenClock, SystemClock
 from ewallet.kit.money import Money
-from ewallet.ledger import Ledger, TransactionKind
+from ewallet.ledger import Ledger, TransactionKind, chart
 from ewallet.ledger.verify import verify_ledger
 from ewallet.merchants.service import create_merchant
 from ewallet.models.funding import Topup, Withdrawal
@@ -36,7 +36,6 @@ from ewallet.models.identity import User
 from ewallet.models.payments import Order
 from ewallet.sandbox.bank.cards import TEST_CARDS
 from ewallet.security.context import SecurityContext
-from ewallet.wallet import chart
 from tests.account_security.conftest import PIN, Harness, TestUser, fast
 from tests.cards.test_binding import bind
 from tests.concurrency.api_processes import (

@@ -16,8 +16,7 @@ from ewallet.cli.main import app as cli
 from ewallet.cli.statements import export_statements
 from ewallet.history.statements import Month
 from ewallet.kit.clock import FrozenClock
-from ewallet.ledger import Ledger
-from ewallet.wallet import chart
+from ewallet.ledger import Ledger, chart
 from tests.account_security.conftest import PIN, Harness, TestUser, assert_problem
 from tests.transfers.conftest import fund, set_tier, transfer
 

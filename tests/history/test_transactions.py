@@ -7,8 +7,7 @@ from typing import Any
 
 from ewallet.kit.clock import FrozenClock
 from ewallet.kit.money import Money
-from ewallet.ledger import Ledger, Leg, PostEntry, Side, TransactionKind
-from ewallet.wallet import chart
+from ewallet.ledger import Ledger, Leg, PostEntry, Side, TransactionKind, chart
 from tests.account_security.conftest import PIN, Harness, TestUser, assert_problem
 from tests.transfers.conftest import fund, set_tier, transfer
 

@@ -32,9 +32,10 @@ from ewallet.http.idempotency import (
     set_scope_resolver,
 )
 from ewallet.http.problem import PROBLEM_MEDIA_TYPE
-from ewallet.identity.deps import current_principal, sessions
+from ewallet.identity.deps import current_principal
 from ewallet.kit.clock import FrozenClock
 from ewallet.merchants.deps import current_merchant
+from ewallet.models.tables import sessions
 from ewallet.security.context import SecurityContext
 from ewallet.staff.deps import current_staff
 from tests.account_security.conftest import START, Harness, fast

@@ -35,8 +35,9 @@ from ewallet.ledger import (
     Transaction,
     TransactionKind,
 )
-from ewallet.ledger.repository import postings, transactions
 from ewallet.ledger.verify import CHECKS, verify_ledger
+from ewallet.models.tables import ledger_postings as postings
+from ewallet.models.tables import ledger_transactions as transactions
 from tests.ledger.conftest import Chart, cny
 
 ALL_CHECKS = (*(name for name, _, _ in CHECKS), "ledger_balances")

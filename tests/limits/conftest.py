@@ -7,9 +7,8 @@ from typing import cast
 from sqlalchemy import Table, update
 
 from ewallet.kit.money import Money
-from ewallet.ledger import Ledger, TransactionKind
+from ewallet.ledger import Ledger, TransactionKind, chart
 from ewallet.models.identity import User
-from ewallet.wallet import chart
 from tests.account_security.conftest import Harness, TestUser, clock, harness
 
 __all__ = ["clock", "fund", "harness", "set_tier", "spend_in_ledger"]

@@ -27,14 +27,13 @@ from ewallet.audit.service import Actor
 from ewallet.config import Settings
 from ewallet.kit.clock import FrozenClock
 from ewallet.kit.money import Money
-from ewallet.ledger import Ledger, TransactionKind
+from ewallet.ledger import Ledger, TransactionKind, chart
 from ewallet.merchants.service import NewMerchant, create_merchant
 from ewallet.models.identity import User
 from ewallet.models.ledger import LedgerAccount, LedgerTransaction
 from ewallet.models.payments import Order, Payment, Refund
 from ewallet.models.spending import SpendRecord
 from ewallet.security.context import SecurityContext
-from ewallet.wallet import chart
 from tests.account_security.conftest import PIN, Harness, TestUser, clock, fast, make_app
 from tests.http.conftest import serving
 

@@ -18,9 +18,8 @@ import pytest
 
 from ewallet.kit.clock import FrozenClock
 from ewallet.kit.money import Money
-from ewallet.ledger import Ledger, TransactionKind
+from ewallet.ledger import Ledger, TransactionKind, chart
 from ewallet.ledger.errors import InsufficientBalanceError
-from ewallet.wallet import chart
 from tests.account_security.conftest import PIN, assert_problem
 from tests.payment_code.conftest import charge, everything, show_code
 from tests.payments.conftest import Shop, orders

@@ -25,10 +25,9 @@ from typing import Final
 
 from sqlalchemy import select
 
-from ewallet.funding.service import topups
-from ewallet.funding.withdrawals import withdrawals
 from ewallet.ledger.verify import verify_ledger
 from ewallet.models.ledger import LedgerTransaction
+from ewallet.models.tables import topups, withdrawals
 from ewallet.sandbox.bank import sandbox_bank_of
 from ewallet.sandbox.bank.storage import balance_of
 from tests.account_security.conftest import TestUser

@@ -12,11 +12,12 @@ from decimal import Decimal
 
 from sqlalchemy import select, update
 
-from ewallet.funding.card_topups import cards, mark_card_topup_failed
-from ewallet.funding.service import find_topup, topups
+from ewallet.funding.card_topups import mark_card_topup_failed
+from ewallet.funding.service import find_topup
 from ewallet.funding.withdrawals import fail_withdrawal
 from ewallet.kit.money import Money
 from ewallet.ledger.verify import verify_ledger
+from ewallet.models.tables import cards, topups
 from tests.reconciliation.helpers import reconcile, top_up
 from tests.withdrawals.conftest import ICBC, Withdrawing
 

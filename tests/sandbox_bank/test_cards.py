@@ -7,9 +7,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ewallet.cards.bins import CardType, lookup_card, luhn_valid
-from ewallet.identity.phone import parse_phone
 from ewallet.identity.realname import check_character
+from ewallet.kit.bank_cards import CardType, lookup_card, luhn_valid
+from ewallet.kit.phone import parse_phone
 from ewallet.sandbox.bank import AMOUNT_BEHAVIOURS, TEST_CARDS, Behaviour, SandboxCard
 from ewallet.sandbox.bank.cards import behaviour_for
 

@@ -28,10 +28,10 @@ from ewallet.integrations.bank.wiring import (
     gateway_from_app,
     sandbox_bank_config,
 )
-from ewallet.integrations.sms.outbox_provider import sms_messages
 from ewallet.kit.clock import FrozenClock
 from ewallet.kit.errors import UpstreamUnavailableError
 from ewallet.kit.money import Money
+from ewallet.models.tables import sms_messages
 from ewallet.sandbox.bank import TEST_CARDS, SandboxBankConfig, create_bank_app
 from ewallet.sandbox.bank.sms import EchoSms
 from tests.http.conftest import serving

@@ -12,12 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ewallet.config import Settings
 from ewallet.kit.clock import FrozenClock
-from ewallet.ledger import Ledger
+from ewallet.ledger import Ledger, chart
 from ewallet.models.ledger import LedgerPosting, LedgerTransaction
 from ewallet.models.spending import SpendRecord
 from ewallet.models.transfers import Transfer
 from ewallet.security.context import SecurityContext
-from ewallet.wallet import chart
 from tests.account_security.conftest import PIN, Harness, TestUser, clock, fast, harness, make_app
 from tests.http.conftest import serving
 from tests.limits.conftest import fund, set_tier

@@ -8,12 +8,11 @@ from typing import cast
 import pytest
 from sqlalchemy import Table, update
 
-from ewallet.cards.bins import luhn_valid
+from ewallet.kit.bank_cards import luhn_valid
 from ewallet.kit.clock import FrozenClock
 from ewallet.kit.money import Money
-from ewallet.ledger import Ledger, TransactionKind
+from ewallet.ledger import Ledger, TransactionKind, chart
 from ewallet.models.identity import User
-from ewallet.wallet import chart
 from tests.account_security.conftest import Harness, TestUser
 
 

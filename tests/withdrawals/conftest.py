@@ -23,11 +23,10 @@ from ewallet.config import Settings
 from ewallet.integrations.bank.wiring import gateway_from_app
 from ewallet.kit.clock import FrozenClock
 from ewallet.kit.money import Money
-from ewallet.ledger import Ledger, TransactionKind
+from ewallet.ledger import Ledger, TransactionKind, chart
 from ewallet.models.funding import Withdrawal
 from ewallet.sandbox.bank.cards import TEST_CARDS, SandboxCard
 from ewallet.security.context import SecurityContext
-from ewallet.wallet import chart
 from tests.account_security.conftest import PIN, Harness, TestUser, clock, fast, make_app
 from tests.cards.test_binding import bind
 from tests.funding.conftest import BANK_GIVE_UP_SECONDS, warm_sandbox_bank

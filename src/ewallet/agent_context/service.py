@@ -22,10 +22,10 @@ from ewallet.callbacks.service import CallbackView, my_callbacks
 from ewallet.chat import repository as chat_repo
 from ewallet.chat.views import ChatView, view
 from ewallet.history.transactions import HistoryEntry, HistoryFilter, list_transactions
-from ewallet.identity.phone import mask_phone
 from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import NotFoundError
+from ewallet.kit.phone import mask_phone
 from ewallet.models.identity import User
 from ewallet.models.support import SupportTicket
 from ewallet.staff.principal import ADMIN, StaffPrincipal

@@ -13,17 +13,16 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 import structlog
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ewallet.kit.clock import Clock, as_utc
-from ewallet.models.operations import AuditChainHead, AuditEvent
-
-events = cast(Table, AuditEvent.__table__)
-head = cast(Table, AuditChainHead.__table__)
+from ewallet.kit.db.uow import UnitOfWork
+from ewallet.models.tables import audit_chain_head as head
+from ewallet.models.tables import audit_events as events
 
 ActorType = Literal["user", "staff", "system", "merchant", "anonymous"]
 GENESIS_HASH = "0" * 64
@@ -121,3 +120,18 @@ async def record_event(
         update(head).where(head.c.id == 1).values(last_event_id=event_id, last_hash=digest)
     )
     return event_id
+
+
+async def audit_user(
+    uow: UnitOfWork,
+    clock: Clock,
+    actor: Actor,
+    action: str,
+    user_id: str,
+    *,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """An audit event about a user's account, in the unit's transaction."""
+    subject: dict[str, Any] = {"subject_type": "user", "subject_id": user_id}
+    conn = await uow.connection()
+    await record_event(conn, clock=clock, actor=actor, action=action, details=details, **subject)

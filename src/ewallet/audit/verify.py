@@ -21,17 +21,16 @@ elsewhere) closes that, and the report prints both for that purpose.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal, cast
+from typing import Any, Final, Literal
 
-from sqlalchemy import Table, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ewallet.audit.service import GENESIS_HASH, event_content, event_hash
 from ewallet.kit.db.engine import READ_ONLY_OPTION, is_sqlite
-from ewallet.models.operations import AuditChainHead, AuditEvent
+from ewallet.models.tables import audit_chain_head as head
+from ewallet.models.tables import audit_events as events
 
-events = cast(Table, AuditEvent.__table__)
-head = cast(Table, AuditChainHead.__table__)
 PAGE: Final = 2_000
 
 ProblemKind = Literal["edited", "link_broken", "missing", "unexpected", "head_mismatch"]

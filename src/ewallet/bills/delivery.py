@@ -25,7 +25,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ewallet.bills.directory import biller_in
-from ewallet.bills.payments import DELIVERY_TOPIC, BillPaymentView, bill_payments, spend_reference
+from ewallet.bills.payments import DELIVERY_TOPIC, BillPaymentView, spend_reference
 from ewallet.config import Settings
 from ewallet.integrations.biller.port import (
     BillerConfirmation,
@@ -39,6 +39,7 @@ from ewallet.kit.db.engine import make_engine
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.ledger import Reverse, Transaction, apply_command
 from ewallet.models.identity import User
+from ewallet.models.tables import bill_payments
 from ewallet.notify.service import notify_user
 from ewallet.risk.limits import CHINA_TIME
 from ewallet.risk.spending import release_spend

@@ -12,24 +12,22 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Literal, cast
+from typing import Any, Final, Literal
 
 import structlog
-from sqlalchemy import Table, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ewallet.bills.errors import BillAccountInvalidError, BillAmountNotAllowedError
-from ewallet.identity.errors import InvalidPhoneError
-from ewallet.identity.phone import parse_phone
 from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import NotFoundError
 from ewallet.kit.money import Money
-from ewallet.models.bills import Biller
+from ewallet.kit.phone import InvalidPhoneError, parse_phone
+from ewallet.models.tables import billers
 
 log = structlog.get_logger(__name__)
-billers = cast(Table, Biller.__table__)
 
 Category = Literal["electricity", "water", "gas", "mobile_topup", "broadband"]
 CATEGORIES: Final[tuple[Category, ...]] = (

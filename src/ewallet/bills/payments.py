@@ -24,9 +24,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Final, cast
+from typing import Any, Final
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -39,13 +39,11 @@ from ewallet.kit.errors import NotFoundError
 from ewallet.kit.ids import new_id
 from ewallet.kit.money import Money
 from ewallet.kit.request_key import RequestKey, row_for_request
-from ewallet.ledger import Ledger, Transaction, TransactionKind, apply_command, transfer
-from ewallet.models.bills import BillPayment
+from ewallet.ledger import Ledger, Transaction, TransactionKind, apply_command, chart, transfer
+from ewallet.models.tables import bill_payments
 from ewallet.risk.spending import AuthStrength, SpendChannel, SpendingPolicy, reserve_spend
-from ewallet.wallet import chart
 from ewallet.worker.outbox import enqueue
 
-bill_payments = cast(Table, BillPayment.__table__)
 DELIVERY_TOPIC: Final = "bills.deliver"
 
 

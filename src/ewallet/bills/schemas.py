@@ -10,9 +10,9 @@ from pydantic import BaseModel, Field
 from ewallet.bills.directory import BillerSpec
 from ewallet.bills.payments import BillLookup, BillPaymentView, mask_account
 from ewallet.bills.receipts import Receipt
+from ewallet.kit.amounts import AmountIn, AmountOut
 from ewallet.kit.money import Money
 from ewallet.kit.request_model import RequestModel
-from ewallet.wallet.schemas import AmountOut
 
 LocalizedText = dict[Literal["zh-CN", "en"], str]
 
@@ -76,7 +76,7 @@ class BillLookupOut(BaseModel):
 
 class BillPaymentIn(BillLookupIn):
     # Any JSON value: a number or a malformed string is ``invalid_amount``, not a 422 here.
-    amount: str | int | float | None = None
+    amount: AmountIn = None
     payment_password: str = Field(max_length=64)
 
 

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, Field
 
 from ewallet.callbacks.service import CallbackView
-from ewallet.identity.phone import mask_phone
+from ewallet.kit.phone import mask_phone
 from ewallet.kit.request_model import RequestModel
 
 

@@ -23,11 +23,11 @@ from ewallet.audit.service import Actor, record_event
 from ewallet.callbacks.errors import CallbackLimitError, CallbackNotOpenError
 from ewallet.config import Settings
 from ewallet.help.contact import Hours
-from ewallet.identity.phone import parse_phone
 from ewallet.kit.clock import Clock, as_utc
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import NotFoundError, ValidationFailedError
 from ewallet.kit.ids import new_id
+from ewallet.kit.phone import parse_phone
 from ewallet.models.identity import User
 from ewallet.models.support_chat import SupportCallback
 from ewallet.support.tickets import open_ticket

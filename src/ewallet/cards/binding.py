@@ -19,12 +19,11 @@ import hmac
 from dataclasses import dataclass
 from typing import Final, cast
 
-from sqlalchemy import Table, exists, func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ewallet.audit.service import Actor
-from ewallet.cards.bins import CardType, lookup_card, normalize_card_number
+from ewallet.audit.service import Actor, audit_user
 from ewallet.cards.errors import (
     CardAlreadyBoundError,
     CardLimitReachedError,
@@ -32,22 +31,21 @@ from ewallet.cards.errors import (
     CardOperationPendingError,
 )
 from ewallet.identity.errors import IdentityMismatchError
-from ewallet.identity.payment_password import audit_user, locked_user
-from ewallet.identity.phone import mask_phone, parse_phone
+from ewallet.identity.guards import locked_user
 from ewallet.identity.realname import mask_real_name, normalize_real_name, recompute_tier
 from ewallet.integrations.bank.errors import BankCodeAttemptsExhaustedError
 from ewallet.integrations.bank.port import BankGateway
+from ewallet.kit.bank_cards import CardType, lookup_card, normalize_card_number
 from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import ConflictError, DomainError, NotFoundError, ValidationFailedError
 from ewallet.kit.ids import new_id
-from ewallet.models.funding import Card, Topup
+from ewallet.kit.phone import mask_phone, parse_phone
+from ewallet.models.funding import Card
 from ewallet.models.identity import User
+from ewallet.models.tables import cards, topups
 from ewallet.security.context import SecurityContext
 from ewallet.security.crypto import KeyedDigest
-
-cards = cast(Table, Card.__table__)
-topups = cast(Table, Topup.__table__)
 
 MAX_LIVE_CARDS: Final = 10
 LIVE: Final = ("pending_verification", "active")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ewallet.cards.bins import lookup_card, supported_banks
 from ewallet.cards.schemas import BankListOut, BankOut, CardLookupIn, CardLookupOut
 from ewallet.identity.deps import CurrentUser
+from ewallet.kit.bank_cards import lookup_card, supported_banks
 
 router = APIRouter(prefix="/v1", tags=["cards"])
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from ewallet.cards.bins import Bank, CardBin, CardType
+from ewallet.kit.bank_cards import Bank, CardBin, CardType
 from ewallet.kit.request_model import RequestModel
 
 

@@ -15,10 +15,11 @@ from typing import Any, Final
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ewallet.identity.deps import Principal, sessions
+from ewallet.identity.deps import Principal
 from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import ForbiddenError, UnauthorizedError
+from ewallet.models.tables import sessions
 from ewallet.security.context import SecurityContext
 from ewallet.staff import repository as staff_repo
 from ewallet.staff.principal import StaffPrincipal, checked_roles

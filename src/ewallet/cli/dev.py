@@ -10,21 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table as RichTable
-from sqlalchemy import Table, select
+from sqlalchemy import select
 
 from ewallet.config import Environment, Settings
-from ewallet.identity.errors import InvalidPhoneError
-from ewallet.identity.phone import parse_phone
 from ewallet.kit.db.engine import make_engine
-from ewallet.models.messaging import SmsMessage
+from ewallet.kit.phone import InvalidPhoneError, parse_phone
+from ewallet.models.tables import sms_messages
 
 dev_app = typer.Typer(no_args_is_help=True, help="Development helpers.")
-sms_messages = cast(Table, SmsMessage.__table__)
 
 
 async def captured_sms(

@@ -8,20 +8,19 @@ real mailbox) at it. Also: :func:`captured_email`, which ``ewallet dev outbox --
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 import typer
-from sqlalchemy import Table, select
+from sqlalchemy import select
 
 from ewallet.config import Settings
 from ewallet.kit.clock import SystemClock
 from ewallet.kit.db.engine import make_engine
-from ewallet.models.support import EmailMessage
+from ewallet.models.tables import email_messages
 from ewallet.support.policy import SupportPolicy
 from ewallet.support.smtp_listener import start_listener
 
 mail_app = typer.Typer(no_args_is_help=True, help="Support mail (SMTP listener).")
-email_messages = cast(Table, EmailMessage.__table__)
 
 
 async def _listen(settings: Settings, host: str, port: int) -> None:

@@ -13,11 +13,13 @@ from typing import Any, Final
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ewallet.counter.views import DepositView, LargeCashView, deposits, large_cash
+from ewallet.counter.views import DepositView, LargeCashView
 from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import ValidationFailedError
 from ewallet.kit.pagination import Page, check_limit, decode_cursor, encode_cursor
+from ewallet.models.tables import counter_deposits as deposits
+from ewallet.models.tables import large_cash_records as large_cash
 from ewallet.risk.limits import CHINA_TIME
 
 # One report covers at most this many days (a year and a day: leap years).

@@ -12,9 +12,9 @@ from typing import Final
 from pydantic import BaseModel, Field
 
 from ewallet.counter.views import DepositView, LargeCashView
-from ewallet.identity.phone import mask_phone
+from ewallet.kit.amounts import AmountIn, AmountOut
+from ewallet.kit.phone import mask_phone
 from ewallet.kit.request_model import RequestModel
-from ewallet.wallet.schemas import AmountOut
 
 # Branch codes become part of a ledger account code (``cash_vault:<branch>:CNY``).
 BRANCH_PATTERN: Final = r"^[A-Za-z0-9_-]{1,32}$"
@@ -25,7 +25,7 @@ FULL_PHONE_ROLES: Final = frozenset({"teller", "teller_supervisor"})
 class DepositIn(RequestModel):
     phone: str = Field(max_length=32, description="the customer's mobile number, any usual form")
     # Any JSON value: a number or a malformed string is ``invalid_amount``, not a 422 here.
-    amount: str | int | float | None = None
+    amount: AmountIn = None
     receipt_no: str = Field(pattern=RECEIPT_PATTERN, description="the paper receipt's number")
     currency: str | None = Field(default=None, max_length=3, description="CNY (the default)")
     branch: str | None = Field(

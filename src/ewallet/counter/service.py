@@ -30,26 +30,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ewallet.audit.service import record_event
 from ewallet.config import Settings
 from ewallet.counter.errors import DepositNotAwaitingApprovalError, ReceiptAlreadyUsedError
-from ewallet.counter.views import (
-    AWAITING,
-    COMPLETED,
-    REJECTED,
-    DepositView,
-    deposits,
-    large_cash,
-)
-from ewallet.identity.payment_password import ensure_not_frozen
-from ewallet.identity.phone import mask_phone, parse_phone
+from ewallet.counter.views import AWAITING, COMPLETED, REJECTED, DepositView
+from ewallet.identity.guards import ensure_not_frozen
 from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import CurrencyNotSupportedError, ForbiddenError, NotFoundError
 from ewallet.kit.ids import new_id
 from ewallet.kit.money import Money
-from ewallet.ledger import Ledger, Transaction, TransactionKind, apply_command, transfer
+from ewallet.kit.phone import mask_phone, parse_phone
+from ewallet.ledger import Ledger, Transaction, TransactionKind, apply_command, chart, transfer
 from ewallet.models.identity import User
+from ewallet.models.tables import counter_deposits as deposits
+from ewallet.models.tables import large_cash_records as large_cash
 from ewallet.notify.service import notify_user
 from ewallet.staff.principal import StaffPrincipal
-from ewallet.wallet import chart
 
 log = structlog.get_logger(__name__)
 

@@ -4,15 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, Literal, cast
-
-from sqlalchemy import Table
+from typing import Any, Final, Literal
 
 from ewallet.kit.money import Money
-from ewallet.models.counter import CounterDeposit, LargeCashRecord
-
-deposits = cast(Table, CounterDeposit.__table__)
-large_cash = cast(Table, LargeCashRecord.__table__)
 
 DepositStatus = Literal["awaiting_approval", "completed", "rejected"]
 AWAITING: Final = "awaiting_approval"

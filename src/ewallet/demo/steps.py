@@ -18,24 +18,20 @@ from zoneinfo import ZoneInfo
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import Table, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ewallet.audit.service import Actor
 from ewallet.config import Settings
 from ewallet.demo.people import LOGIN_PASSWORD, MERCHANTS, PEOPLE, PIN, DemoMerchant, DemoPerson
 from ewallet.identity.codes import Purpose, issue_code
-from ewallet.integrations.sms.outbox_provider import sms_messages
 from ewallet.kit.clock import FrozenClock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.merchants.service import create_merchant, rotate_api_key
-from ewallet.models.identity import User
-from ewallet.models.merchants import Merchant
+from ewallet.models.tables import merchants, sms_messages, users
 
 SHANGHAI: Final = ZoneInfo("Asia/Shanghai")
 DAYS: Final = 28
-users = cast(Table, User.__table__)
-merchants = cast(Table, Merchant.__table__)
 
 
 class DemoRefusedError(RuntimeError):

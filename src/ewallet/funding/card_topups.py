@@ -29,16 +29,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any, Final, Literal, cast
+from typing import Any, Final, Literal
 
 import structlog
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ewallet.funding.service import TopupView, credit_topup, topup_for_request, topups
+from ewallet.funding.service import TopupView, credit_topup, topup_for_request
 from ewallet.funding.suspense import book_in_suspense, is_in_suspense, release_suspense
-from ewallet.identity.payment_password import ensure_not_frozen
+from ewallet.identity.guards import ensure_not_frozen
 from ewallet.integrations.bank.errors import BankDeclinedError
 from ewallet.integrations.bank.port import BankGateway
 from ewallet.kit.clock import Clock
@@ -48,16 +48,15 @@ from ewallet.kit.errors import DomainError, NotFoundError
 from ewallet.kit.ids import new_id
 from ewallet.kit.money import Money
 from ewallet.kit.request_key import RequestKey
-from ewallet.ledger import Ledger
+from ewallet.ledger import Ledger, chart
 from ewallet.models.funding import Card
 from ewallet.models.identity import User
+from ewallet.models.tables import topups
 from ewallet.notify.service import notify_user
 from ewallet.security.crypto import FieldCipher
-from ewallet.wallet import chart
 
 log = structlog.get_logger(__name__)
 
-cards = cast(Table, Card.__table__)
 
 CardOutcome = Literal["succeeded", "pending"]
 Credited = Literal["credited", "already_settled"]

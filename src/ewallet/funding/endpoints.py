@@ -22,8 +22,8 @@ from ewallet.identity.deps import Authenticated, CurrentUser, SecurityDep
 from ewallet.identity.payment_password import PaymentPasswordDep
 from ewallet.integrations.bank.wiring import gateway_from_app
 from ewallet.integrations.psp import PspChannels
+from ewallet.kit.amounts import parse_amount
 from ewallet.kit.errors import ValidationFailedError
-from ewallet.kit.money import InvalidAmountError, Money
 
 router = APIRouter(prefix="/v1", tags=["funding"])
 
@@ -64,9 +64,7 @@ async def post_topup(
     pin: PaymentPasswordDep,
     request_key: RequestKeyDep,
 ) -> TopupStartedOut | TopupEnvelope | CardTopupPendingOut:
-    if not isinstance(body.amount, str):
-        raise InvalidAmountError("amount must be a decimal string")
-    amount = Money.parse(body.amount)
+    amount = parse_amount(body.amount)
     if body.method == "card":
         _require_card_fields(body)
         assert body.card_id is not None

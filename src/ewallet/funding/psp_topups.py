@@ -27,7 +27,6 @@ from ewallet.funding.service import (
     credit_topup,
     mark_failed,
     topup_for_request,
-    topups,
 )
 from ewallet.integrations.psp import (
     PaymentNotice,
@@ -41,8 +40,8 @@ from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import UpstreamUnavailableError
 from ewallet.kit.money import Money
 from ewallet.kit.request_key import RequestKey
-from ewallet.ledger import Ledger
-from ewallet.wallet import chart
+from ewallet.ledger import Ledger, chart
+from ewallet.models.tables import topups
 
 log = structlog.get_logger(__name__)
 

@@ -8,14 +8,14 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from ewallet.funding.service import TopupView
+from ewallet.kit.amounts import AmountIn, AmountOut
 from ewallet.kit.request_model import RequestModel
-from ewallet.wallet.schemas import AmountOut
 
 
 class TopupIn(RequestModel):
     method: Literal["card", "alipay", "wechat_pay"]
     # Any JSON value: a number or a malformed string is ``invalid_amount``, not a 422 here.
-    amount: str | int | float | None = None
+    amount: AmountIn = None
     card_id: str | None = Field(default=None, max_length=32)
     payment_password: str | None = Field(default=None, max_length=64)
 

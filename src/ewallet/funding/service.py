@@ -5,26 +5,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ewallet.identity.payment_password import ensure_not_frozen
+from ewallet.identity.guards import ensure_not_frozen
 from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import NotFoundError
 from ewallet.kit.ids import new_id
 from ewallet.kit.money import Money
 from ewallet.kit.request_key import RequestKey, row_for_request
-from ewallet.ledger import Transaction, TransactionKind, apply_command, transfer
+from ewallet.ledger import Transaction, TransactionKind, apply_command, chart, transfer
 from ewallet.ledger import repository as ledger_repository
-from ewallet.models.funding import Topup
 from ewallet.models.identity import User
+from ewallet.models.tables import topups
 from ewallet.notify.service import notify_user
-from ewallet.wallet import chart
-
-topups = cast(Table, Topup.__table__)
 
 TopupMethod = Literal["card", "alipay", "wechat_pay"]
 

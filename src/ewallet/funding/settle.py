@@ -25,18 +25,14 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ewallet.funding.card_topups import (
-    bank_request_id,
-    cards,
-    credit_card_topup,
-    mark_card_topup_failed,
-)
-from ewallet.funding.service import TopupView, topups
+from ewallet.funding.card_topups import bank_request_id, credit_card_topup, mark_card_topup_failed
+from ewallet.funding.service import TopupView
 from ewallet.integrations.bank.port import BankGateway
 from ewallet.kit.clock import Clock, as_utc
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import DomainError
 from ewallet.ledger import Ledger
+from ewallet.models.tables import cards, topups
 
 log = structlog.get_logger(__name__)
 

@@ -19,12 +19,12 @@ from typing import Final
 
 from sqlalchemy import select
 
-from ewallet.funding.service import topups
 from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork
 from ewallet.kit.money import Money
 from ewallet.ledger import TransactionKind, apply_command, transfer
 from ewallet.ledger import repository as ledger_repository
+from ewallet.models.tables import topups
 
 _HOLD: Final = "suspense"
 _RELEASE: Final = "suspense_release"

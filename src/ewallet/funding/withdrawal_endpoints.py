@@ -27,7 +27,7 @@ from ewallet.http.idempotency import Idempotent, RequestKeyDep
 from ewallet.identity.deps import Authenticated, CurrentUser, app_security
 from ewallet.identity.payment_password import PaymentPasswordDep
 from ewallet.integrations.bank.wiring import gateway_from_app
-from ewallet.kit.money import InvalidAmountError, Money
+from ewallet.kit.amounts import parse_amount
 from ewallet.risk.spending import SpendingPolicy
 
 router = APIRouter(prefix="/v1", tags=["withdrawals"])
@@ -50,12 +50,6 @@ def withdrawal_services(
 ServicesDep = Annotated[WithdrawalServices, Depends(withdrawal_services)]
 
 
-def _amount(value: str | int | float | None) -> Money:
-    if not isinstance(value, str):
-        raise InvalidAmountError("amount must be a decimal string")
-    return Money.parse(value)
-
-
 @router.post(
     "/withdrawals/preview",
     summary="What a withdrawal would cost now (fee, total, free quota left); no side effects",
@@ -68,7 +62,7 @@ async def post_preview(
         FeePolicy.from_settings(settings),
         user_id=user.user_id,
         card_id=body.card_id,
-        amount=_amount(body.amount),
+        amount=parse_amount(body.amount),
     )
     return WithdrawalPreviewOut.of(quote)
 
@@ -89,7 +83,7 @@ async def post_withdrawal(
     request_key: RequestKeyDep,
     response: Response,
 ) -> WithdrawalPendingOut | WithdrawalEnvelope:
-    amount = _amount(body.amount)
+    amount = parse_amount(body.amount)
     # A rerun of a request that already made its withdrawal answers that one's state.
     withdrawal = await resume_withdrawal(
         services.engine, user_id=user.user_id, request_key=request_key

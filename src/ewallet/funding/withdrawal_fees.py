@@ -21,16 +21,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Final, cast
+from typing import Final
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ewallet.config import Settings
 from ewallet.kit.money import Money
-from ewallet.models.funding import Withdrawal
-
-withdrawals = cast(Table, Withdrawal.__table__)
+from ewallet.models.tables import withdrawals
 
 # Statuses whose amounts count against the free quota.
 QUOTA_STATUSES: Final = ("processing", "pending", "succeeded")

@@ -9,14 +9,14 @@ from pydantic import BaseModel, Field
 
 from ewallet.funding.withdrawal_fees import FeeQuote
 from ewallet.funding.withdrawals import WithdrawalView
+from ewallet.kit.amounts import AmountIn, AmountOut
 from ewallet.kit.request_model import RequestModel
-from ewallet.wallet.schemas import AmountOut
 
 
 class WithdrawalPreviewIn(RequestModel):
     card_id: str = Field(max_length=32)
     # Any JSON value: a number or a malformed string is ``invalid_amount``, not a 422 here.
-    amount: str | int | float | None = None
+    amount: AmountIn = None
 
 
 class WithdrawalIn(WithdrawalPreviewIn):

@@ -26,11 +26,12 @@ import structlog
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ewallet.funding.withdrawals import fail_withdrawal, succeed_withdrawal, withdrawals
+from ewallet.funding.withdrawals import fail_withdrawal, succeed_withdrawal
 from ewallet.integrations.bank.port import BankGateway
 from ewallet.kit.clock import Clock, as_utc
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import DomainError
+from ewallet.models.tables import withdrawals
 
 log = structlog.get_logger(__name__)
 

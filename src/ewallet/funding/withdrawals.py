@@ -27,15 +27,15 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Final, cast
+from typing import Any, Final
 
 import structlog
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ewallet.funding.withdrawal_fees import FeePolicy, FeeQuote, quote_for_user
-from ewallet.identity.payment_password import locked_user
+from ewallet.identity.guards import locked_user
 from ewallet.integrations.bank.errors import BankDeclinedError
 from ewallet.integrations.bank.port import BankGateway, CreditResult
 from ewallet.kit.clock import Clock
@@ -52,9 +52,10 @@ from ewallet.ledger import (
     TransactionKind,
     VoidHold,
     apply_command,
+    chart,
 )
-from ewallet.models.funding import Card, Withdrawal
 from ewallet.models.identity import User
+from ewallet.models.tables import cards, withdrawals
 from ewallet.notify.service import notify_user
 from ewallet.risk.spending import (
     AuthStrength,
@@ -64,12 +65,9 @@ from ewallet.risk.spending import (
     reserve_spend,
 )
 from ewallet.security.context import SecurityContext
-from ewallet.wallet import chart
 
 log = structlog.get_logger(__name__)
 
-withdrawals = cast(Table, Withdrawal.__table__)
-cards = cast(Table, Card.__table__)
 
 OPEN: Final = ("processing", "pending")
 

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, and_, case, func, insert, literal, select, update
+from sqlalchemy import and_, case, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ewallet.models.help import HelpArticle, HelpArticleRevision, HelpFeedback
-
-articles = cast(Table, HelpArticle.__table__)
-revisions = cast(Table, HelpArticleRevision.__table__)
-feedback = cast(Table, HelpFeedback.__table__)
+from ewallet.models.tables import help_article_revisions as revisions
+from ewallet.models.tables import help_articles as articles
+from ewallet.models.tables import help_feedback as feedback
 
 
 async def any_article(conn: AsyncConnection) -> bool:

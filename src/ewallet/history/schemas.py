@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from ewallet.history.transactions import HistoryEntry
-from ewallet.wallet.schemas import AmountOut
+from ewallet.kit.amounts import AmountOut
 
 
 class TransactionOut(BaseModel):

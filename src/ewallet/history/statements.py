@@ -14,9 +14,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, cast
+from typing import Any, Final
 
-from sqlalchemy import Table, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ewallet.history.transactions import (
@@ -27,17 +27,14 @@ from ewallet.history.transactions import (
     posting_query,
     wallet_account_id,
 )
-from ewallet.identity.phone import mask_phone
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import NotFoundError, ValidationFailedError
 from ewallet.kit.money import Money
-from ewallet.models.identity import User
-from ewallet.models.ledger import LedgerAccount, LedgerPosting
+from ewallet.kit.phone import mask_phone
+from ewallet.models.tables import ledger_accounts as accounts
+from ewallet.models.tables import ledger_postings as postings
+from ewallet.models.tables import users
 from ewallet.risk.limits import CHINA_TIME
-
-postings = cast(Table, LedgerPosting.__table__)
-accounts = cast(Table, LedgerAccount.__table__)
-users = cast(Table, User.__table__)
 
 MONTH: Final = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
 

@@ -17,28 +17,23 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final, Literal, cast
+from typing import Any, Final, Literal
 
-from sqlalchemy import Table, column, or_, select, table
+from sqlalchemy import column, or_, select, table
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import NotFoundError, ValidationFailedError
 from ewallet.kit.money import Money
 from ewallet.kit.pagination import Page, check_limit, decode_cursor, encode_cursor
-from ewallet.ledger import TransactionKind
+from ewallet.ledger import TransactionKind, chart
 from ewallet.ledger import repository as ledger_repository
-from ewallet.models.funding import Card, Topup, Withdrawal
-from ewallet.models.ledger import LedgerHold, LedgerPosting, LedgerTransaction
+from ewallet.models.tables import cards, topups, withdrawals
+from ewallet.models.tables import ledger_holds as holds
+from ewallet.models.tables import ledger_postings as postings
+from ewallet.models.tables import ledger_transactions as transactions
 from ewallet.transfers.service import Party, load_transfers
-from ewallet.wallet import chart
 
-postings = cast(Table, LedgerPosting.__table__)
-transactions = cast(Table, LedgerTransaction.__table__)
-holds = cast(Table, LedgerHold.__table__)
-topups = cast(Table, Topup.__table__)
-withdrawals = cast(Table, Withdrawal.__table__)
-cards = cast(Table, Card.__table__)
 # Only the two columns history shows; the merchants feature owns the table.
 merchants = table("merchants", column("id"), column("name"))
 

@@ -16,6 +16,7 @@ from ewallet.config import Settings
 from ewallet.kit import i18n
 from ewallet.kit.clock import Clock
 from ewallet.ledger import Ledger
+from ewallet.services import Services
 
 
 def app_engine(app: Any) -> AsyncEngine:
@@ -30,6 +31,14 @@ def app_ledger(app: Any) -> Ledger:
     if ledger is None:
         raise RuntimeError("the app has no ledger: is its lifespan running?")
     return ledger
+
+
+def app_services(app: Any) -> Services:
+    """The services the app's lifespan built (:mod:`ewallet.services`)."""
+    services: Services | None = getattr(app.state, "services", None)
+    if services is None:
+        raise RuntimeError("the app has no services: is its lifespan running?")
+    return services
 
 
 def app_settings(app: Any) -> Settings:
@@ -50,6 +59,10 @@ def get_ledger(request: Request) -> Ledger:
     return app_ledger(request.app)
 
 
+def get_services(request: Request) -> Services:
+    return app_services(request.app)
+
+
 def get_settings(request: Request) -> Settings:
     return app_settings(request.app)
 
@@ -66,5 +79,6 @@ def get_locale(request: Request) -> i18n.Locale:
 EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+ServicesDep = Annotated[Services, Depends(get_services)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 LocaleDep = Annotated[i18n.Locale, Depends(get_locale)]

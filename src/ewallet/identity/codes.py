@@ -14,9 +14,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ewallet.config import Settings
@@ -27,10 +27,9 @@ from ewallet.identity.errors import (
 )
 from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
-from ewallet.models.identity import VerificationCode
+from ewallet.models.tables import verification_codes as codes
 from ewallet.security.crypto import KeyedDigest
 
-codes = cast(Table, VerificationCode.__table__)
 T = TypeVar("T")
 
 

@@ -8,20 +8,18 @@ signed out, not revoked, not expired) and the user must exist, so revocation is 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import Table, select
+from sqlalchemy import select
 
 from ewallet.http.deps import ClockDep, EngineDep
 from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import UnauthorizedError
-from ewallet.models.identity import AuthSession
+from ewallet.models.tables import sessions
 from ewallet.security.context import SecurityContext
 from ewallet.security.tokens import AccessClaims
-
-sessions = cast(Table, AuthSession.__table__)
 
 
 @dataclass(frozen=True, slots=True)

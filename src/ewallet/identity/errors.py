@@ -5,11 +5,6 @@ from __future__ import annotations
 from ewallet.kit.errors import DomainError
 
 
-class InvalidPhoneError(DomainError):
-    code = "invalid_phone"
-    status = 422
-
-
 class PhoneAlreadyRegisteredError(DomainError):
     code = "phone_already_registered"
     status = 409

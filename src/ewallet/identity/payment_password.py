@@ -34,19 +34,18 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any, Final, cast
+from typing import Annotated, Any, Final
 
 from fastapi import Depends, Request
-from sqlalchemy import Table, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ewallet.audit.service import Actor, record_event
+from ewallet.audit.service import Actor, audit_user
 from ewallet.config import Settings
 from ewallet.http.deps import ClockDep, EngineDep, SettingsDep
 from ewallet.identity.change_caps import payment_password_cap, take_change
 from ewallet.identity.deps import Principal, SecurityDep
 from ewallet.identity.errors import (
-    AccountFrozenError,
     PaymentPasswordAlreadySetError,
     PaymentPasswordInvalidError,
     PaymentPasswordLockedError,
@@ -54,19 +53,18 @@ from ewallet.identity.errors import (
     SameAsLoginPasswordError,
     WeakPaymentPasswordError,
 )
+from ewallet.identity.guards import ensure_active, locked_user
 from ewallet.identity.login_digits import pin_matches_login_digits
 from ewallet.identity.realname import birth_date_of, id_number_of
 from ewallet.kit.clock import Clock
-from ewallet.kit.db.locking import NO_KEY_UPDATE
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import ConflictError, DomainError, NotFoundError, ServerBusyError
 from ewallet.kit.ratelimit import RateLimiter
 from ewallet.models.identity import User
+from ewallet.models.tables import users
 from ewallet.notify.service import notify_user
 from ewallet.security.context import SecurityContext
 from ewallet.security.crypto import FieldCipher
-
-users = cast(Table, User.__table__)
 
 # A reserved check not settled within this long was abandoned (its process died).
 STALE_CHECK: Final = timedelta(seconds=60)
@@ -174,70 +172,8 @@ async def ensure_apart_from_login(security: SecurityContext, *, user: User, pin:
         raise SameAsLoginPasswordError("the payment password must differ from the login one")
 
 
-def _frozen(frozen_by: str | None) -> AccountFrozenError:
-    # "self", "staff" or "risk": who froze it, never which staff member.
-    by = (frozen_by or "").split(":")[0] or None
-    return AccountFrozenError("the account is frozen; money actions are paused", frozen_by=by)
-
-
-def ensure_active(user: User) -> None:
-    """Refuse money actions on a frozen (or closed) account."""
-    if user.status != "active":
-        raise _frozen(user.frozen_by)
-
-
-async def ensure_not_frozen(conn: AsyncConnection, *, user_id: str) -> None:
-    """Call inside every money-moving unit of work, before the ledger is touched.
-
-    Takes a shared lock on the user's row (PostgreSQL ``FOR SHARE``): payments of one user
-    do not wait for each other, but a freeze (which updates the row) waits for them and
-    they wait for it, so no payment commits after the freeze that should have stopped it.
-    """
-    row = (
-        await conn.execute(
-            select(users.c.status, users.c.frozen_by)
-            .where(users.c.id == user_id)
-            .with_for_update(read=True)
-        )
-    ).first()
-    if row is None:
-        raise NotFoundError("no such user")
-    if row.status != "active":
-        raise _frozen(row.frozen_by)
-
-
 def _seconds_until(later: datetime, now: datetime) -> int:
     return max(1, math.ceil((later - now).total_seconds()))
-
-
-async def locked_user(uow: UnitOfWork, user_id: str) -> User:
-    """The user's row, locked for this unit (SQLite: the write lock is held already).
-
-    PostgreSQL ``FOR NO KEY UPDATE``, the first step of the global lock order
-    (:mod:`ewallet.kit.db.locking`): it keeps other writers of the row out, but not the
-    inserts whose foreign keys point at the user (notices, payments, spend records).
-    """
-    user = await uow.session.get(
-        User, user_id, with_for_update=NO_KEY_UPDATE, populate_existing=True
-    )
-    if user is None:
-        raise NotFoundError("no such user")
-    return user
-
-
-async def audit_user(
-    uow: UnitOfWork,
-    clock: Clock,
-    actor: Actor,
-    action: str,
-    user_id: str,
-    *,
-    details: dict[str, Any] | None = None,
-) -> None:
-    """An audit event about a user's account, in the unit's transaction."""
-    subject: dict[str, Any] = {"subject_type": "user", "subject_id": user_id}
-    conn = await uow.connection()
-    await record_event(conn, clock=clock, actor=actor, action=action, details=details, **subject)
 
 
 async def verify_payment_password(

@@ -19,35 +19,27 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final, cast
+from typing import Final
 
-from sqlalchemy import Table, and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ewallet.audit.service import Actor
+from ewallet.audit.service import Actor, audit_user
 from ewallet.config import Settings
 from ewallet.identity.codes import Purpose, run_with_code
 from ewallet.identity.errors import AccountNotFrozenError, TooManyAttemptsError
-from ewallet.identity.payment_password import (
-    audit_user,
-    ensure_active,
-    locked_user,
-    verify_payment_password,
-)
+from ewallet.identity.guards import ensure_active, locked_user
+from ewallet.identity.payment_password import verify_payment_password
 from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import NotFoundError, ValidationFailedError
 from ewallet.kit.i18n import Locale
 from ewallet.kit.pagination import Page, decode_cursor, encode_cursor
-from ewallet.models.identity import AuthSession, Notification, User
-from ewallet.models.operations import AuditEvent
+from ewallet.models.identity import User
+from ewallet.models.tables import audit_events, notifications, sessions
 from ewallet.notify.service import notify_user
 from ewallet.notify.templates import render
 from ewallet.security.context import SecurityContext
-
-sessions = cast(Table, AuthSession.__table__)
-notifications = cast(Table, Notification.__table__)
-audit_events = cast(Table, AuditEvent.__table__)
 
 ANTI_PHISHING_MIN: Final = 2
 ANTI_PHISHING_MAX: Final = 8

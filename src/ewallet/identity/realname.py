@@ -32,9 +32,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import Final, cast
+from typing import Final
 
-from sqlalchemy import Table, exists, func, select, text
+from sqlalchemy import exists, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ewallet.audit.service import Actor, record_event
@@ -49,14 +49,11 @@ from ewallet.kit.clock import Clock
 from ewallet.kit.db.locking import NO_KEY_UPDATE
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import NotFoundError
-from ewallet.models.funding import Card
 from ewallet.models.identity import User
+from ewallet.models.tables import cards, users
 from ewallet.notify.service import notify_user
 from ewallet.security.context import SecurityContext
 from ewallet.security.crypto import FieldCipher, KeyedDigest
-
-users = cast(Table, User.__table__)
-cards = cast(Table, Card.__table__)
 
 CHINA_TIME: Final = timezone(timedelta(hours=8), "CST")
 MIN_AGE: Final = 16

@@ -25,12 +25,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
-from typing import Final, Protocol, cast
+from typing import Final, Protocol
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ewallet.audit.service import Actor
+from ewallet.audit.service import Actor, audit_user
 from ewallet.cards.binding import bound_card_matches, has_active_card
 from ewallet.config import Settings
 from ewallet.identity.change_caps import (
@@ -49,23 +49,20 @@ from ewallet.identity.errors import (
 from ewallet.identity.login_digits import ensure_login_apart_from_pin, login_digit_digests
 from ewallet.identity.password_policy import check_login_password
 from ewallet.identity.payment_password import (
-    audit_user,
     check_payment_password_for_user,
     ensure_apart_from_login,
     payment_password_problems,
 )
-from ewallet.identity.phone import parse_phone
 from ewallet.identity.protection import failures_left
 from ewallet.identity.realname import id_number_matches
 from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork
+from ewallet.kit.phone import parse_phone
 from ewallet.kit.ratelimit import RateLimiter
-from ewallet.models.identity import AuthSession, User
+from ewallet.models.identity import User
+from ewallet.models.tables import sessions
 from ewallet.notify.service import notify_user
 from ewallet.security.context import SecurityContext
-
-users = cast(Table, User.__table__)
-sessions = cast(Table, AuthSession.__table__)
 
 MAX_IDENTITY_MISMATCHES: Final = 5
 MISMATCH_WINDOW: Final = timedelta(hours=24)

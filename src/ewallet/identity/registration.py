@@ -23,11 +23,11 @@ from ewallet.identity.codes import Purpose, run_with_code
 from ewallet.identity.errors import PhoneAlreadyRegisteredError
 from ewallet.identity.login_digits import login_digit_digests
 from ewallet.identity.password_policy import check_login_password
-from ewallet.identity.phone import parse_phone
 from ewallet.identity.runtime import Caller, IdentityRuntime
 from ewallet.identity.sessions import IssuedTokens, new_device_key, open_session
 from ewallet.identity.signin import DeviceInfo
 from ewallet.kit.db.uow import UnitOfWork
+from ewallet.kit.phone import parse_phone
 from ewallet.models.identity import User
 
 

@@ -1,6 +1,6 @@
 """Request and response bodies of the identity endpoints (separate from the ORM tables).
 
-Phones arrive as free text and are judged by :func:`ewallet.identity.phone.parse_phone`
+Phones arrive as free text and are judged by :func:`ewallet.kit.phone.parse_phone`
 (``invalid_phone``), passwords by the policy (``weak_password``); only shapes no client
 should ever send -- wrong JSON types, absurd lengths, unknown fields -- stop here as
 ``validation_error``.
@@ -14,8 +14,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, model_validator
 
-from ewallet.identity.phone import mask_phone
 from ewallet.identity.sessions import IssuedTokens
+from ewallet.kit.phone import mask_phone
 from ewallet.kit.request_model import RequestModel
 from ewallet.models.identity import User
 

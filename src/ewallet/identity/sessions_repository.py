@@ -6,16 +6,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Row, Table, and_, func, insert, select, update
+from sqlalchemy import ColumnElement, Row, and_, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ewallet.kit.ids import new_id
-from ewallet.models.identity import AuthSession, Device, RefreshToken, StepUpChallenge
-
-devices = cast(Table, Device.__table__)
-sessions = cast(Table, AuthSession.__table__)
-refresh_tokens = cast(Table, RefreshToken.__table__)
-challenges = cast(Table, StepUpChallenge.__table__)
+from ewallet.models.tables import devices, refresh_tokens, sessions
+from ewallet.models.tables import step_up_challenges as challenges
 
 # Devices.
 

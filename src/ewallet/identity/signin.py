@@ -36,12 +36,12 @@ from ewallet.identity.login_guard import (
     record_failure,
     reserve_check,
 )
-from ewallet.identity.phone import parse_phone
 from ewallet.identity.runtime import Caller, IdentityRuntime
 from ewallet.identity.sessions import IssuedTokens, new_device_key, open_session
 from ewallet.identity.stepup import SIGN_IN, Challenge, Proof, create_challenge, prove_challenge
 from ewallet.identity.throttles import sign_in_limit
 from ewallet.kit.db.uow import UnitOfWork, run_unit
+from ewallet.kit.phone import parse_phone
 from ewallet.models.identity import User
 from ewallet.notify.service import notify_user
 

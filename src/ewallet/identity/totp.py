@@ -19,20 +19,19 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final, Protocol, cast
+from typing import Final, Protocol
 
 import pyotp
-from sqlalchemy import Table, delete, insert, update
+from sqlalchemy import delete, insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ewallet.audit.service import Actor
+from ewallet.audit.service import Actor, audit_user
 from ewallet.identity.errors import (
     TotpAlreadyEnabledError,
     TotpInvalidError,
     TotpNotEnabledError,
 )
-from ewallet.identity.payment_password import audit_user, locked_user
-from ewallet.identity.phone import mask_phone
+from ewallet.identity.guards import locked_user
 from ewallet.identity.totp_check import (
     DISABLE_FAILED,
     STEP_SECONDS,
@@ -43,12 +42,11 @@ from ewallet.identity.totp_check import (
 )
 from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
-from ewallet.models.identity import TotpRecoveryCode
+from ewallet.kit.phone import mask_phone
+from ewallet.models.tables import totp_recovery_codes as recovery_codes
 from ewallet.notify.service import notify_user
 from ewallet.security.context import SecurityContext
 from ewallet.security.crypto import KeyedDigest
-
-recovery_codes = cast(Table, TotpRecoveryCode.__table__)
 
 ISSUER: Final = "ewallet"
 RECOVERY_CODE_COUNT: Final = 10

@@ -25,10 +25,10 @@ import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Final, cast
+from typing import Any, Final
 
 import pyotp
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ewallet.audit.service import Actor, record_event
@@ -37,12 +37,10 @@ from ewallet.identity.errors import TooManyAttemptsError
 from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork
 from ewallet.models.identity import User
-from ewallet.models.operations import AuditEvent
+from ewallet.models.tables import audit_events, users
 from ewallet.notify.service import notify_user
 from ewallet.security.crypto import FieldCipher
 
-users = cast(Table, User.__table__)
-audit_events = cast(Table, AuditEvent.__table__)
 STEP_SECONDS = 30
 WINDOW = 1  # steps either side of now
 TOTP_FAILED: Final = "totp.failed"

@@ -26,12 +26,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ewallet.identity import users_repository
 from ewallet.identity.codes import IssuedCode, Purpose, issue_code
-from ewallet.identity.phone import parse_phone
 from ewallet.identity.runtime import Caller, IdentityRuntime
 from ewallet.identity.throttles import code_limits
 from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.i18n import EN, Locale, Text
+from ewallet.kit.phone import parse_phone
 from ewallet.models.identity import User
 from ewallet.notify.service import SMS_TOPIC, user_locale
 from ewallet.notify.templates import SENDER, with_anti_phishing

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Row, Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import Row, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ewallet.kit.db.locking import locked_select
@@ -25,19 +25,11 @@ from ewallet.ledger.domain import (
     Transaction,
     lock_needed,
 )
-from ewallet.models.ledger import (
-    LedgerAccount,
-    LedgerBalanceDelta,
-    LedgerHold,
-    LedgerPosting,
-    LedgerTransaction,
-)
-
-accounts = cast(Table, LedgerAccount.__table__)
-deltas = cast(Table, LedgerBalanceDelta.__table__)
-transactions = cast(Table, LedgerTransaction.__table__)
-postings = cast(Table, LedgerPosting.__table__)
-holds = cast(Table, LedgerHold.__table__)
+from ewallet.models.tables import ledger_accounts as accounts
+from ewallet.models.tables import ledger_balance_deltas as deltas
+from ewallet.models.tables import ledger_holds as holds
+from ewallet.models.tables import ledger_postings as postings
+from ewallet.models.tables import ledger_transactions as transactions
 
 _update_account = (
     update(accounts)

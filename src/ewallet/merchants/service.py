@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ewallet.audit.service import Actor, record_event
@@ -19,13 +19,11 @@ from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import NotFoundError, UnauthorizedError
 from ewallet.kit.ids import new_id
-from ewallet.ledger import Ledger
+from ewallet.ledger import Ledger, chart
 from ewallet.merchants.keys import issue_api_key, key_id_of, key_matches, new_webhook_secret
-from ewallet.models.merchants import Merchant
+from ewallet.models.tables import merchants
 from ewallet.security.context import SecurityContext
-from ewallet.wallet import chart
 
-merchants = cast(Table, Merchant.__table__)
 DEFAULT_CATEGORY = "general"
 
 

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ewallet.kit.clock import Clock
 from ewallet.kit.i18n import EN, ZH_CN, Locale
 from ewallet.kit.ids import new_id
-from ewallet.models.identity import Notification, User
+from ewallet.models.identity import User
+from ewallet.models.tables import notifications
 from ewallet.notify.templates import NOTICES, SENDER, render, with_anti_phishing
 from ewallet.worker.outbox import enqueue
 
-notifications = cast(Table, Notification.__table__)
 SMS_TOPIC = "sms.send"
 
 

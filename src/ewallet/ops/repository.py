@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ewallet.models.operations import MaintenanceWindow
-
-windows = cast(Table, MaintenanceWindow.__table__)
+from ewallet.models.tables import maintenance_windows as windows
 
 
 async def insert_window(conn: AsyncConnection, **values: Any) -> None:

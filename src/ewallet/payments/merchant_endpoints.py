@@ -12,14 +12,15 @@ from fastapi import APIRouter, Query, Response
 
 from ewallet.http.deps import ClockDep, EngineDep, LedgerDep, SettingsDep
 from ewallet.http.idempotency import Idempotent
-from ewallet.kit.money import InvalidAmountError, Money
+from ewallet.kit.amounts import AmountIn
+from ewallet.kit.amounts import parse_amount as parse_wallet_amount
+from ewallet.kit.money import Money
 from ewallet.kit.pagination import DEFAULT_LIMIT
 from ewallet.merchants.deps import CurrentMerchant, MerchantAuthenticated
 from ewallet.payments import orders, refunds, webhooks
 from ewallet.payments.errors import require_wallet_currency
 from ewallet.payments.links import checkout_url
 from ewallet.payments.schemas import (
-    AmountIn,
     DeliveryOut,
     DeliveryPage,
     OrderCreatedOut,
@@ -38,9 +39,7 @@ def parse_amount(value: AmountIn, currency: str = "CNY") -> Money:
     """The amount of a merchant request: a currency no wallet holds first
     (``currency_not_supported``), then the amount's form (``invalid_amount``)."""
     require_wallet_currency(currency)
-    if not isinstance(value, str):
-        raise InvalidAmountError("amount must be a decimal string")
-    return Money.parse(value, currency)
+    return parse_wallet_amount(value, currency)
 
 
 @router.post(

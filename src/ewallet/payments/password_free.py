@@ -18,25 +18,23 @@ no-PIN daily total or count would be passed the same answer comes back (``reason
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final, Literal, cast
+from typing import Any, Final, Literal
 
-from sqlalchemy import Insert, Table, Update, insert, select, update
+from sqlalchemy import Insert, Update, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ewallet.audit.service import Actor
+from ewallet.audit.service import Actor, audit_user
 from ewallet.config import Settings
 from ewallet.identity.errors import StepUpRequiredError
-from ewallet.identity.payment_password import audit_user, ensure_active, locked_user
+from ewallet.identity.guards import ensure_active, locked_user
 from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import NotFoundError, ValidationFailedError
 from ewallet.kit.money import Money
 from ewallet.models.identity import User
-from ewallet.models.payment_codes import PasswordFreeSetting
+from ewallet.models.tables import password_free_settings
 from ewallet.notify.service import notify_user
 from ewallet.risk.spending import LimitExceededError, SpendingPolicy, spending_summary
-
-password_free_settings = cast(Table, PasswordFreeSetting.__table__)
 
 MAX_PER_PAYMENT_CAP: Final = Money(1_000_00)
 # The limits a PIN lifts: spends without it have their own daily caps (docs/limits.md).

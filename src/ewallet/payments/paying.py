@@ -40,7 +40,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ewallet.audit.service import Actor
 from ewallet.config import Settings
-from ewallet.identity.payment_password import locked_user, verify_payment_password
+from ewallet.identity.guards import locked_user
+from ewallet.identity.payment_password import verify_payment_password
 from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import NotFoundError
@@ -52,6 +53,7 @@ from ewallet.ledger import (
     Transaction,
     TransactionKind,
     apply_command,
+    chart,
     transfer,
 )
 from ewallet.models.identity import User
@@ -74,7 +76,6 @@ from ewallet.risk.spending import (
     reserve_spend,
 )
 from ewallet.security.context import SecurityContext
-from ewallet.wallet import chart
 
 
 @dataclass(frozen=True, slots=True)

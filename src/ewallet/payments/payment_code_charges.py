@@ -46,13 +46,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ewallet.audit.service import Actor
 from ewallet.identity.errors import StepUpRequiredError
-from ewallet.identity.payment_password import ensure_active, locked_user, verify_payment_password
+from ewallet.identity.guards import ensure_active, locked_user
+from ewallet.identity.payment_password import verify_payment_password
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import NotFoundError
 from ewallet.kit.ids import new_id
 from ewallet.kit.money import Money
 from ewallet.kit.request_key import RequestKey
 from ewallet.models.identity import User
+from ewallet.models.tables import payment_code_charges as code_charges
+from ewallet.models.tables import payment_code_secrets as code_secrets
 from ewallet.notify.service import notify_user
 from ewallet.payments import password_free
 from ewallet.payments import repository as repo
@@ -75,13 +78,7 @@ from ewallet.payments.payment_code_guard import (
     hold_budgets,
     subjects_of,
 )
-from ewallet.payments.payment_code_secrets import (
-    UserSecret,
-    code_charges,
-    code_secrets,
-    freeze_epoch_query,
-    secret_by_lookup,
-)
+from ewallet.payments.payment_code_secrets import UserSecret, freeze_epoch_query, secret_by_lookup
 from ewallet.payments.views import OrderView, PaymentView
 from ewallet.risk.spending import AuthStrength, LimitExceededError, SpendChannel
 
@@ -218,7 +215,7 @@ async def _claim_code(
 
 
 @dataclass(frozen=True, slots=True)
-class _Unknown:
+class UnknownAccount:
     """A look-up that found no valid code; counted against the budgets, then raised."""
 
     error: PaymentCodeInvalidError
@@ -235,7 +232,7 @@ async def _look_up(
     policy = GuessPolicy.from_settings(services.settings)
     subjects = subjects_of(merchant_id, request.terminal_id)
 
-    async def work(uow: UnitOfWork) -> ChargeView | CodeUse | _Unknown:
+    async def work(uow: UnitOfWork) -> ChargeView | CodeUse | UnknownAccount:
         conn = await uow.connection()
         now = clock.now()
         merchant = await repo.merchant_and_order_number(
@@ -258,7 +255,7 @@ async def _look_up(
                     now=now,
                     policy=policy,
                 )
-                return _Unknown(unknown)
+                return UnknownAccount(unknown)
         row = (
             await conn.execute(
                 select(code_charges).where(code_charges.c.order_id == merchant.order_id)
@@ -271,7 +268,7 @@ async def _look_up(
         return await _charge_view(conn, row, now=now)
 
     found = await run_unit(services.engine, work)
-    if isinstance(found, _Unknown):
+    if isinstance(found, UnknownAccount):
         raise found.error
     return found
 

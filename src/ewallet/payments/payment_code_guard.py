@@ -26,9 +26,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -37,10 +37,8 @@ from ewallet.config import Settings
 from ewallet.identity.errors import TooManyAttemptsError
 from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork
-from ewallet.models.payment_codes import PaymentCodeGuard
+from ewallet.models.tables import payment_code_guards as guards
 from ewallet.risk.alerts import raise_alert
-
-guards = cast(Table, PaymentCodeGuard.__table__)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,12 +6,12 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from ewallet.kit.amounts import AmountIn, AmountOut
 from ewallet.kit.request_model import RequestModel
 from ewallet.payments.password_free import PasswordFreeView
 from ewallet.payments.payment_code_charges import ChargeView
 from ewallet.payments.payment_code_secrets import IssuedCode
-from ewallet.payments.schemas import AmountIn, MerchantNumber, OrderOut
-from ewallet.wallet.schemas import AmountOut
+from ewallet.payments.schemas import MerchantNumber, OrderOut
 
 
 class PaymentCodeOut(BaseModel):

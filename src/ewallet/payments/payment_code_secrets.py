@@ -15,19 +15,20 @@ import base64
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, cast
+from typing import Any, Final
 
-from sqlalchemy import Select, Table, func, insert, select, update
+from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ewallet.identity.errors import PaymentPasswordNotSetError
-from ewallet.identity.payment_password import ensure_active, locked_user
+from ewallet.identity.guards import ensure_active, locked_user
 from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import RateLimitedError
-from ewallet.models.operations import AuditEvent
-from ewallet.models.payment_codes import PaymentCodeCharge, PaymentCodeSecret
+from ewallet.models.tables import audit_events
+from ewallet.models.tables import payment_code_charges as code_charges
+from ewallet.models.tables import payment_code_secrets as code_secrets
 from ewallet.payments.payment_code import (
     ACCEPTED_STEPS,
     COUNTERS_PER_STEP,
@@ -39,10 +40,6 @@ from ewallet.payments.payment_code import (
 )
 from ewallet.security.context import SecurityContext
 from ewallet.security.crypto import FieldCipher
-
-code_secrets = cast(Table, PaymentCodeSecret.__table__)
-code_charges = cast(Table, PaymentCodeCharge.__table__)
-audit_events = cast(Table, AuditEvent.__table__)
 
 FREEZE_ACTIONS: Final = ("account.frozen", "account.unfrozen")
 

@@ -21,7 +21,7 @@ from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import NotFoundError
 from ewallet.kit.ids import new_id
 from ewallet.kit.money import Money
-from ewallet.ledger import Ledger, Transaction, TransactionKind, apply_command, transfer
+from ewallet.ledger import Ledger, Transaction, TransactionKind, apply_command, chart, transfer
 from ewallet.models.identity import User
 from ewallet.notify.service import notify_user
 from ewallet.payments import repository as repo
@@ -34,7 +34,6 @@ from ewallet.payments.orders import webhook_url_for
 from ewallet.payments.schemas import order_document, refund_document
 from ewallet.payments.views import OrderView, RefundView
 from ewallet.payments.webhooks import queue_order_event
-from ewallet.wallet import chart
 
 
 async def _payer(

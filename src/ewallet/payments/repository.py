@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, and_, select
+from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ewallet.kit.db.locking import for_no_key_update
-from ewallet.models.merchants import Merchant
-from ewallet.models.payments import Order, Payment, Refund
-from ewallet.payments.views import OrderView, PaymentView, RefundView
+from ewallet.models.tables import merchants, orders, payments, refunds
 
-orders = cast(Table, Order.__table__)
-payments = cast(Table, Payment.__table__)
-refunds = cast(Table, Refund.__table__)
-merchants = cast(Table, Merchant.__table__)
+__all__ = ["merchants", "orders", "payments", "refunds"]
+from ewallet.payments.views import OrderView, PaymentView, RefundView
 
 
 async def order_view(

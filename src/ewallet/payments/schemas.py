@@ -7,16 +7,14 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, model_validator
 
+from ewallet.kit.amounts import AmountIn, AmountOut
 from ewallet.kit.request_model import RequestModel
 from ewallet.merchants.schemas import CallbackUrl
 from ewallet.payments.views import OrderView, PaymentView, RefundView
 from ewallet.payments.webhooks import DeliveryView
-from ewallet.wallet.schemas import AmountOut
 
 # Merchant-side numbers: printable ASCII without spaces, as merchants' systems produce them.
 MerchantNumber = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")]
-# Any JSON value: a number or a malformed string is ``invalid_amount``, not a 422 here.
-AmountIn = str | int | float | None
 
 
 class OrderCreateIn(RequestModel):

@@ -22,10 +22,10 @@ import hmac
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any, Final, cast
+from typing import Any, Final
 
 import httpx
-from sqlalchemy import Table, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ewallet.config import Settings
@@ -35,7 +35,7 @@ from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.ids import new_id
 from ewallet.kit.pagination import Page, check_limit, decode_cursor, encode_cursor
 from ewallet.merchants.service import webhook_secret
-from ewallet.models.merchants import WebhookDelivery
+from ewallet.models.tables import webhook_deliveries as deliveries
 from ewallet.payments.pinned_transport import pinned_client
 from ewallet.payments.webhook_destinations import (
     DestinationError,
@@ -49,7 +49,6 @@ from ewallet.worker.registry import DeliveredEvent, HandlerRegistry
 
 WEBHOOK_TOPIC: Final = "merchant.webhook"
 SIGNATURE_HEADER: Final = "Wallet-Signature"
-deliveries = cast(Table, WebhookDelivery.__table__)
 
 
 class WebhookRejectedError(RuntimeError):

@@ -22,15 +22,16 @@ from typing import Any, Final
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ewallet.funding.card_topups import cards, credit_card_topup
-from ewallet.funding.service import TopupView, topups
-from ewallet.funding.withdrawals import succeed_withdrawal, withdrawals
+from ewallet.funding.card_topups import credit_card_topup
+from ewallet.funding.service import TopupView
+from ewallet.funding.withdrawals import succeed_withdrawal
 from ewallet.integrations.bank.port import BankGateway, SettlementRow
 from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import DomainError
 from ewallet.ledger import Ledger
 from ewallet.ledger import repository as ledger_repository
+from ewallet.models.tables import cards, topups, withdrawals
 from ewallet.reconciliation.findings import Category, Finding, Tally
 from ewallet.reconciliation.progress import Progress
 from ewallet.risk.limits import CHINA_TIME

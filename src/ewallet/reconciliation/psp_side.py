@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ewallet.funding.psp_topups import settle_notice
-from ewallet.funding.service import TopupView, topups
+from ewallet.funding.service import TopupView
 from ewallet.integrations.psp import PspChannels
 from ewallet.integrations.psp.notice import PaymentNotice, PaymentStatus, PspName
 from ewallet.kit.clock import Clock
@@ -25,6 +25,7 @@ from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import DomainError
 from ewallet.ledger import Ledger
 from ewallet.ledger import repository as ledger_repository
+from ewallet.models.tables import topups
 from ewallet.reconciliation.findings import Category, Finding, Tally
 from ewallet.reconciliation.progress import Progress
 from ewallet.risk.limits import CHINA_TIME

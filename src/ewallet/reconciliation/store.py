@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ewallet.audit.service import Actor, record_event
@@ -14,11 +14,9 @@ from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import NotFoundError
 from ewallet.kit.ids import new_id
-from ewallet.models.reconciliation import ReconciliationItem, ReconciliationRun
+from ewallet.models.tables import reconciliation_items as items
+from ewallet.models.tables import reconciliation_runs as runs
 from ewallet.reconciliation.findings import Tally
-
-runs = cast(Table, ReconciliationRun.__table__)
-items = cast(Table, ReconciliationItem.__table__)
 
 
 @dataclass(frozen=True, slots=True)

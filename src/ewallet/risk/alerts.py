@@ -8,17 +8,16 @@ work -- a refusal that rolls back raises nothing -- and, once that unit commits,
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 import structlog
-from sqlalchemy import Table, insert
+from sqlalchemy import insert
 
 from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork
 from ewallet.kit.ids import new_id
-from ewallet.models.risk import RiskAlert
+from ewallet.models.tables import risk_alerts
 
-risk_alerts = cast(Table, RiskAlert.__table__)
 log = structlog.get_logger("ewallet.risk")
 
 

@@ -13,15 +13,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time
-from typing import Any, Final, Literal, cast
+from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, Table, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ewallet.kit.money import Money
 from ewallet.ledger import TransactionKind
-from ewallet.models.ledger import LedgerPosting, LedgerTransaction
+from ewallet.models.tables import ledger_postings as postings
+from ewallet.models.tables import ledger_transactions as transactions
 
 CHINA_TIME: Final = ZoneInfo("Asia/Shanghai")
 BALANCE_PAYMENT_KINDS: Final = (
@@ -29,8 +30,6 @@ BALANCE_PAYMENT_KINDS: Final = (
     TransactionKind.TRANSFER.value,
     TransactionKind.BILL.value,
 )
-postings = cast(Table, LedgerPosting.__table__)
-transactions = cast(Table, LedgerTransaction.__table__)
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,20 +38,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
-from typing import Any, Final, Literal, cast
+from typing import Any, Final, Literal
 
-from sqlalchemy import Select, Table, and_, case, func, insert, select, update
+from sqlalchemy import Select, and_, case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ewallet.config import Settings
-from ewallet.identity.payment_password import ensure_active, locked_user
+from ewallet.identity.guards import ensure_active, locked_user
 from ewallet.kit.db.uow import UnitOfWork
 from ewallet.kit.errors import DomainError, NotFoundError
 from ewallet.kit.ids import new_id
 from ewallet.kit.money import Money
+from ewallet.ledger import chart
 from ewallet.ledger import repository as ledger_repository
 from ewallet.models.identity import User
-from ewallet.models.spending import SpendRecord
+from ewallet.models.tables import spend_records, users
 from ewallet.risk.limits import (
     CHINA_TIME,
     ClassAllowance,
@@ -61,17 +62,13 @@ from ewallet.risk.limits import (
     period_end,
     period_start,
 )
-from ewallet.wallet import chart
-
-spend_records = cast(Table, SpendRecord.__table__)
-users = cast(Table, User.__table__)
 
 
-class _Unknown:
+class UnknownAccount:
     """The caller does not know the wallet's ledger account (None means it has none)."""
 
 
-UNKNOWN: Final = _Unknown()
+UNKNOWN: Final = UnknownAccount()
 
 
 class SpendChannel(StrEnum):
@@ -360,14 +357,14 @@ async def _standing(
     tier: int,
     currency: str,
     now: datetime,
-    wallet_account_id: int | _Unknown | None = UNKNOWN,
+    wallet_account_id: int | UnknownAccount | None = UNKNOWN,
 ) -> _Standing:
     """Read the day's usage and the class allowance used, in one statement.
 
     ``wallet_account_id``: the wallet's ledger account if the caller has it (None: the
     wallet has none yet, so nothing was paid from it); looked up otherwise.
     """
-    if isinstance(wallet_account_id, _Unknown):
+    if isinstance(wallet_account_id, UnknownAccount):
         account = await ledger_repository.get_account_by_code(
             conn, chart.wallet(user_id, currency).code
         )
@@ -403,7 +400,7 @@ async def reserve_spend(
     policy: SpendingPolicy,
     locked: User | None = None,
     new_reference: bool = False,
-    wallet_account_id: int | _Unknown | None = UNKNOWN,
+    wallet_account_id: int | UnknownAccount | None = UNKNOWN,
 ) -> None:
     """Check every limit that applies to this spend and count it; raise ``limit_exceeded``.
 

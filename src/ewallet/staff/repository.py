@@ -9,18 +9,12 @@ one TOTP code or both miss a failure count.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Row, Table, insert, select, update
+from sqlalchemy import Row, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ewallet.models.identity import User
-from ewallet.models.operations import AuditEvent, Staff, StaffSession
-
-staff = cast(Table, Staff.__table__)
-staff_sessions = cast(Table, StaffSession.__table__)
-users = cast(Table, User.__table__)
-audit_events = cast(Table, AuditEvent.__table__)
+from ewallet.models.tables import audit_events, staff, staff_sessions, users
 
 
 async def staff_by_email(

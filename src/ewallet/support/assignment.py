@@ -14,21 +14,20 @@ agent's last free place.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
 
-from sqlalchemy import Table, case, func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork
 from ewallet.models.operations import Staff
-from ewallet.models.support import SupportAgentState, SupportTicket
+from ewallet.models.support import SupportTicket
+from ewallet.models.tables import support_agent_states as agent_states
 from ewallet.support.policy import SupportPolicy
 
 ACTIVE_STATUSES = ("new", "open", "pending_customer")
 AGENT_ROLE = "support_agent"
-agent_states = cast(Table, SupportAgentState.__table__)
 PRIORITY_ORDER = case(
     {"urgent": 0, "high": 1, "normal": 2, "low": 3}, value=SupportTicket.priority, else_=4
 )

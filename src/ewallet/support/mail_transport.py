@@ -18,22 +18,20 @@ from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage as MimeMessage
 from email.utils import format_datetime
-from typing import Any, Final, Protocol, cast
+from typing import Any, Final, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import structlog
-from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ewallet.config import Environment, Settings
 from ewallet.kit.clock import Clock, SystemClock
 from ewallet.kit.db.engine import is_sqlite, make_engine
-from ewallet.models.support import EmailMessage
+from ewallet.models.tables import email_messages
 from ewallet.support.email_out import EMAIL_TOPIC, SENDER_NAME
 from ewallet.worker.registry import DeliveredEvent, Handler, HandlerRegistry
 
-email_messages = cast(Table, EmailMessage.__table__)
 log = structlog.get_logger(__name__)
 CAPTURED_HEADERS: Final = (
     "From",

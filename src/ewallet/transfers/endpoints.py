@@ -11,8 +11,8 @@ from ewallet.http.deps import ClockDep, EngineDep, LedgerDep, SettingsDep
 from ewallet.http.idempotency import Idempotent, RequestKeyDep
 from ewallet.identity.deps import Authenticated, CurrentUser
 from ewallet.identity.payment_password import PaymentPasswordDep
-from ewallet.identity.phone import parse_phone
-from ewallet.kit.money import InvalidAmountError, Money
+from ewallet.kit.amounts import AmountOut, parse_amount
+from ewallet.kit.phone import parse_phone
 from ewallet.kit.ratelimit import RateLimiter, Rule
 from ewallet.risk.spending import SpendingPolicy
 from ewallet.transfers.schemas import (
@@ -29,7 +29,6 @@ from ewallet.transfers.service import (
     preview_transfer,
     transfer_for_request,
 )
-from ewallet.wallet.schemas import AmountOut
 
 router = APIRouter(prefix="/v1", tags=["transfers"])
 
@@ -45,12 +44,6 @@ def transfer_services(
 ServicesDep = Annotated[TransferServices, Depends(transfer_services)]
 
 
-def _amount(value: str | int | float | None) -> Money:
-    if not isinstance(value, str):
-        raise InvalidAmountError("amount must be a decimal string")
-    return Money.parse(value)
-
-
 @router.post(
     "/transfers/preview",
     summary="Who a phone number's wallet belongs to (masked), to confirm before paying",
@@ -58,7 +51,7 @@ def _amount(value: str | int | float | None) -> Money:
 async def post_preview(
     body: TransferPreviewIn, request: Request, user: CurrentUser, engine: EngineDep
 ) -> TransferPreviewOut:
-    amount = _amount(body.amount) if body.amount is not None else None
+    amount = parse_amount(body.amount) if body.amount is not None else None
     # A preview shows a masked name for a phone number: capped, so it cannot be used to
     # sweep numbers for who has a wallet.
     limiter: RateLimiter = request.app.state.rate_limiter
@@ -84,7 +77,7 @@ async def post_transfer(
     services: ServicesDep,
     request_key: RequestKeyDep,
 ) -> TransferEnvelope:
-    amount = _amount(body.amount)
+    amount = parse_amount(body.amount)
     to_phone = parse_phone(body.to_phone)
     # A rerun of a request whose transfer committed (its answer was lost in a crash)
     # answers that transfer: no second PIN check, no second transfer. Only the same

@@ -7,20 +7,20 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from ewallet.kit.amounts import AmountIn, AmountOut
 from ewallet.kit.request_model import RequestModel
 from ewallet.transfers.service import MEMO_MAX_LENGTH, Party, Payee, TransferView
-from ewallet.wallet.schemas import AmountOut
 
 
 class TransferPreviewIn(RequestModel):
     to_phone: str = Field(max_length=32)
     # Any JSON value: a number or a malformed string is ``invalid_amount``, not a 422 here.
-    amount: str | int | float | None = None
+    amount: AmountIn = None
 
 
 class TransferIn(RequestModel):
     to_phone: str = Field(max_length=32)
-    amount: str | int | float | None = None
+    amount: AmountIn = None
     payment_password: str = Field(max_length=64)
     memo: str | None = Field(default=None, max_length=MEMO_MAX_LENGTH)
 

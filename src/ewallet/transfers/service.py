@@ -20,31 +20,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, and_, insert, or_, select
+from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ewallet.identity.payment_password import ensure_active
-from ewallet.identity.phone import mask_phone
+from ewallet.identity.guards import ensure_active
 from ewallet.identity.users_repository import find_by_phone
 from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import NotFoundError
 from ewallet.kit.ids import new_id
 from ewallet.kit.money import Money
+from ewallet.kit.phone import mask_phone
 from ewallet.kit.request_key import RequestKey
-from ewallet.ledger import Ledger, Transaction, TransactionKind, apply_command, transfer
+from ewallet.ledger import Ledger, Transaction, TransactionKind, apply_command, chart, transfer
 from ewallet.models.identity import User
-from ewallet.models.transfers import Transfer
+from ewallet.models.tables import transfers, users
 from ewallet.notify.service import notify_user
 from ewallet.risk.spending import AuthStrength, SpendChannel, SpendingPolicy, reserve_spend
 from ewallet.transfers.errors import PayeeAccountFrozenError, TransferToSelfError
-from ewallet.wallet import chart
-
-transfers = cast(Table, Transfer.__table__)
-users = cast(Table, User.__table__)
 
 MEMO_MAX_LENGTH = 50
 

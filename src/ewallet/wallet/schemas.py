@@ -7,18 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from ewallet.kit.money import Money
+from ewallet.kit.amounts import AmountOut
 from ewallet.risk.spending import AuthStrength, LimitRemaining, SpendChannel
 from ewallet.wallet.service import WalletView
-
-
-class AmountOut(BaseModel):
-    amount: str
-    currency: str
-
-    @classmethod
-    def of(cls, money: Money) -> AmountOut:
-        return cls(amount=money.to_decimal_string(), currency=money.currency)
 
 
 class BalanceOut(BaseModel):

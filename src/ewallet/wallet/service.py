@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import NotFoundError
 from ewallet.kit.money import Money
+from ewallet.ledger import chart
 from ewallet.ledger import repository as ledger_repository
-from ewallet.models.identity import User
+from ewallet.models.tables import users
 from ewallet.risk.spending import SpendingPolicy, SpendingSummary, spending_summary
-from ewallet.wallet import chart
-
-users = cast(Table, User.__table__)
 
 
 @dataclass(frozen=True, slots=True)

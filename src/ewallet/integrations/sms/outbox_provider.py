@@ -8,9 +8,8 @@ redelivered event is not kept twice.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -18,9 +17,7 @@ from ewallet.config import Environment, Settings
 from ewallet.integrations.sms.port import OutgoingSms, SmsConfigurationError
 from ewallet.kit.clock import Clock, SystemClock
 from ewallet.kit.db.engine import is_sqlite, make_engine
-from ewallet.models.messaging import SmsMessage
-
-sms_messages = cast(Table, SmsMessage.__table__)
+from ewallet.models.tables import sms_messages
 
 
 class OutboxSmsSender:

@@ -20,9 +20,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from ewallet.identity.errors import InvalidPhoneError
-from ewallet.identity.phone import parse_phone
 from ewallet.kit.clock import Clock
+from ewallet.kit.phone import InvalidPhoneError, parse_phone
 from ewallet.sandbox.bank import binding, movements
 from ewallet.sandbox.bank.bank import SandboxBank, SandboxBankConfig
 from ewallet.sandbox.bank.schemas import (

@@ -19,8 +19,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ewallet.identity.errors import InvalidPhoneError
-from ewallet.identity.phone import parse_phone
+from ewallet.kit.phone import InvalidPhoneError, parse_phone
 from ewallet.sandbox.bank.bank import SandboxBank
 from ewallet.sandbox.bank.schemas import (
     BankRefusedError,

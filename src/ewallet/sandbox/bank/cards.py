@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
-from ewallet.cards.bins import lookup_card
+from ewallet.kit.bank_cards import lookup_card
 
 
 class Behaviour(StrEnum):

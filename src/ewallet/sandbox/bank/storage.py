@@ -27,9 +27,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ewallet.identity.phone import parse_phone
 from ewallet.kit.db.base import NAMING_CONVENTION, UTCDateTime
 from ewallet.kit.db.engine import READ_ONLY_OPTION, is_sqlite, make_engine
+from ewallet.kit.phone import parse_phone
 from ewallet.sandbox.bank.cards import TEST_CARDS
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)

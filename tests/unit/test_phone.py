@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ewallet.identity.errors import InvalidPhoneError
-from ewallet.identity.phone import mask_phone, parse_phone
+from ewallet.kit.phone import InvalidPhoneError, mask_phone, parse_phone
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,15 @@ from functools import cache
 from importlib import resources
 from typing import Final
 
-from ewallet.cards.errors import CardInvalidError
+from ewallet.kit.errors import DomainError
+
+
+class CardInvalidError(DomainError):
+    """Unknown BIN, a length its BIN does not have, a Luhn failure, or not a card number."""
+
+    code = "card_invalid"
+    status = 422
+
 
 MIN_LENGTH: Final = 12
 MAX_LENGTH: Final = 19
@@ -68,7 +76,7 @@ class BinTable:
 
 
 def _read(name: str) -> list[dict[str, str]]:
-    text = resources.files("ewallet.cards.data").joinpath(name).read_text(encoding="utf-8")
+    text = resources.files("ewallet.kit.data.bank_cards").joinpath(name).read_text(encoding="utf-8")
     return list(csv.DictReader(io.StringIO(text)))
 
 

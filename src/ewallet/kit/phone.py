@@ -17,13 +17,18 @@ from typing import Final
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
 
-from ewallet.identity.errors import InvalidPhoneError
+from ewallet.kit.errors import DomainError
 
 DEFAULT_REGION: Final = "CN"
 MAX_INPUT_LENGTH: Final = 32
 # After NFKC: an optional leading +, then digits with spaces or dashes between them.
 _SHAPE: Final = re.compile(r"\+?[0-9](?:[ \-]?[0-9])*")
 _MOBILE_TYPES: Final = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
+
+
+class InvalidPhoneError(DomainError):
+    code = "invalid_phone"
+    status = 422
 
 
 def parse_phone(raw: str) -> str:

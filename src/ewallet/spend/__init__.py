@@ -1,0 +1,1 @@
+"""The spend seam: every movement of money out of a wallet goes through :mod:`.service`."""
