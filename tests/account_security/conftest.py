@@ -27,7 +27,7 @@ from ewallet.http.deps import EngineDep
 from ewallet.identity.codes import Purpose, issue_code
 from ewallet.identity.deps import CurrentUser
 from ewallet.identity.guards import ensure_not_frozen
-from ewallet.identity.payment_password import PaymentPasswordDep
+from ewallet.identity.payment_password.service import PaymentPasswordDep
 from ewallet.identity.realname import check_character
 from ewallet.kit.clock import FrozenClock
 from ewallet.kit.db.uow import UnitOfWork, run_unit

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from ewallet.audit.service import Actor
 from ewallet.config import Settings
 from ewallet.identity.errors import PaymentPasswordLockedError
-from ewallet.identity.payment_password import STALE_CHECK, verify_payment_password
+from ewallet.identity.payment_password.service import STALE_CHECK, verify_payment_password
 from ewallet.identity.realname import verify_identity
 from ewallet.kit.db.engine import make_engine
 from ewallet.kit.errors import DomainError, ServerBusyError

@@ -9,7 +9,10 @@ import pytest
 from sqlalchemy import update
 
 from ewallet.audit.service import Actor
-from ewallet.identity.payment_password import payment_password_problems, verify_payment_password
+from ewallet.identity.payment_password.service import (
+    payment_password_problems,
+    verify_payment_password,
+)
 from ewallet.security.passwords import PinHasher
 from tests.account_security.conftest import (
     PIN,

@@ -12,7 +12,7 @@ from ewallet.audit.service import Actor
 from ewallet.identity.codes import Purpose
 from ewallet.identity.errors import AccountFrozenError, AccountNotFrozenError
 from ewallet.identity.guards import ensure_not_frozen
-from ewallet.identity.payment_password import verify_payment_password
+from ewallet.identity.payment_password.service import verify_payment_password
 from ewallet.identity.protection import freeze_user, unfreeze_user
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from tests.account_security.conftest import (

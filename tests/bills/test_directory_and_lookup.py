@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ewallet.bills.directory import DEFAULT_BILLERS, luhn_check_digit, luhn_valid
+from ewallet.integrations.biller.directory import DEFAULT_BILLERS, luhn_check_digit, luhn_valid
 from ewallet.sandbox.biller import documented_accounts
 from tests.account_security.conftest import assert_problem
 from tests.bills.conftest import ACCOUNTS, Billing

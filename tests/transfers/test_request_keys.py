@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from ewallet.identity.payment_password import PaymentPasswordGuard
+from ewallet.identity.payment_password.service import PaymentPasswordGuard
 from ewallet.kit.money import Money
 from ewallet.kit.request_key import RequestKey
 from ewallet.ledger import Ledger

@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 
 from ewallet.bills.delivery import deliver_after_charge
-from ewallet.bills.directory import Category, list_billers, seed_directory
+from ewallet.bills.directory import list_billers, seed_directory
 from ewallet.bills.errors import BillerDeclinedError
 from ewallet.bills.payments import (
     BillServices,
@@ -40,7 +40,8 @@ from ewallet.bills.schemas import (
 from ewallet.http.deps import ClockDep, EngineDep, LedgerDep, SettingsDep, app_clock, app_engine
 from ewallet.http.idempotency import Idempotent, RequestKeyDep
 from ewallet.identity.deps import Authenticated, CurrentUser
-from ewallet.identity.payment_password import PaymentPasswordDep
+from ewallet.identity.payment_password.service import PaymentPasswordDep
+from ewallet.integrations.biller.directory import Category
 from ewallet.integrations.biller.wiring import biller_gateway_of
 from ewallet.kit.amounts import parse_amount
 from ewallet.risk.spending import SpendingPolicy

@@ -1,31 +1,17 @@
 """Bill refusals that no other feature has, each with its own ``code``.
 
+The biller's own answers about an account or an amount (``bill_account_invalid``,
+``bill_amount_not_allowed``, ``bill_account_not_found``) are in
+:mod:`ewallet.integrations.biller.errors`, beside the gateway that raises them.
+
 DomainError
-├── BillAccountInvalidError       bill_account_invalid (422): format or check digit; ``hint``
-├── BillAmountNotAllowedError     bill_amount_not_allowed (422): top-up amount not offered
-├── BillAccountNotFoundError      bill_account_not_found (404): the biller has no such account
 ├── BillerDeclinedError           biller_declined (402): refused, money returned; ``reason``
 └── BillReceiptNotReadyError      bill_receipt_not_ready (409): no receipt until it succeeded
 """
 
 from __future__ import annotations
 
-from ewallet.kit.errors import ConflictError, DomainError, NotFoundError
-
-
-class BillAccountInvalidError(DomainError):
-    code = "bill_account_invalid"
-    status = 422
-
-
-class BillAmountNotAllowedError(DomainError):
-    code = "bill_amount_not_allowed"
-    status = 422
-
-
-class BillAccountNotFoundError(NotFoundError):
-    code = "bill_account_not_found"
-    status = 404
+from ewallet.kit.errors import ConflictError, DomainError
 
 
 class BillerDeclinedError(DomainError):

@@ -30,8 +30,9 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ewallet.bills.directory import BillerSpec, get_biller
+from ewallet.bills.directory import get_biller
 from ewallet.identity.realname import mask_real_name
+from ewallet.integrations.biller.directory import BillerSpec
 from ewallet.integrations.biller.port import BillerGateway
 from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork, run_unit

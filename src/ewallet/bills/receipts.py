@@ -13,10 +13,11 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ewallet.bills.directory import BillerSpec, get_biller_any
+from ewallet.bills.directory import get_biller_any
 from ewallet.bills.errors import BillReceiptNotReadyError
 from ewallet.bills.payments import BillPaymentView, get_bill_payment
 from ewallet.history.render import FONT_NAME, find_cjk_font
+from ewallet.integrations.biller.directory import BillerSpec
 from ewallet.risk.limits import CHINA_TIME
 
 

@@ -7,9 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from ewallet.bills.directory import BillerSpec
 from ewallet.bills.payments import BillLookup, BillPaymentView, mask_account
 from ewallet.bills.receipts import Receipt
+from ewallet.integrations.biller.directory import BillerSpec
 from ewallet.kit.amounts import AmountIn, AmountOut
 from ewallet.kit.money import Money
 from ewallet.kit.request_model import RequestModel

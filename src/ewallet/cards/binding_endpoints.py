@@ -18,7 +18,7 @@ from ewallet.cards.binding_schemas import (
 )
 from ewallet.http.deps import ClockDep, EngineDep
 from ewallet.identity.deps import CurrentUser, Principal, SecurityDep
-from ewallet.identity.payment_password import PaymentPasswordDep
+from ewallet.identity.payment_password.service import PaymentPasswordDep
 from ewallet.integrations.bank.wiring import gateway_from_app
 
 router = APIRouter(prefix="/v1", tags=["cards"])

@@ -19,7 +19,7 @@ from ewallet.funding.service import get_topup
 from ewallet.http.deps import ClockDep, EngineDep, LedgerDep
 from ewallet.http.idempotency import Idempotent, RequestKeyDep
 from ewallet.identity.deps import Authenticated, CurrentUser, SecurityDep
-from ewallet.identity.payment_password import PaymentPasswordDep
+from ewallet.identity.payment_password.service import PaymentPasswordDep
 from ewallet.integrations.bank.wiring import gateway_from_app
 from ewallet.integrations.psp import PspChannels
 from ewallet.kit.amounts import parse_amount

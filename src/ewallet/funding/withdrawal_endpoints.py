@@ -25,7 +25,7 @@ from ewallet.funding.withdrawals import (
 from ewallet.http.deps import ClockDep, EngineDep, LedgerDep, SettingsDep
 from ewallet.http.idempotency import Idempotent, RequestKeyDep
 from ewallet.identity.deps import Authenticated, CurrentUser, app_security
-from ewallet.identity.payment_password import PaymentPasswordDep
+from ewallet.identity.payment_password.service import PaymentPasswordDep
 from ewallet.integrations.bank.wiring import gateway_from_app
 from ewallet.kit.amounts import parse_amount
 from ewallet.risk.spending import SpendingPolicy

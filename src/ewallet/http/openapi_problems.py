@@ -37,7 +37,7 @@ from ewallet.http.idempotency import require_idempotency
 from ewallet.http.openapi_route_codes import ROUTE_CODES
 from ewallet.http.problem import PROBLEM_MEDIA_TYPE
 from ewallet.identity.deps import current_principal
-from ewallet.identity.payment_password import payment_password_guard
+from ewallet.identity.payment_password.service import payment_password_guard
 from ewallet.kit.errors import DomainError
 from ewallet.merchants.deps import current_merchant
 from ewallet.ops.enforcement import is_guarded

@@ -3,8 +3,8 @@
 A freeze is the owner's emergency brake: proven with the payment password or an SMS code
 (purpose ``freeze``), it takes effect in the same transaction, signs out every other
 device, and from then on every money action answers ``account_frozen`` (through
-:func:`ewallet.identity.payment_password.verify_payment_password` and
-:func:`~ewallet.identity.payment_password.ensure_not_frozen`). Only staff unfreeze, after
+:func:`ewallet.identity.payment_password.service.verify_payment_password` and
+:func:`~ewallet.identity.guards.ensure_not_frozen`). Only staff unfreeze, after
 checking who is asking (:func:`unfreeze_user`), because whoever froze it may not be the
 owner -- and whoever wants it unfrozen may not be either.
 
@@ -29,7 +29,7 @@ from ewallet.config import Settings
 from ewallet.identity.codes import Purpose, run_with_code
 from ewallet.identity.errors import AccountNotFrozenError, TooManyAttemptsError
 from ewallet.identity.guards import ensure_active, locked_user
-from ewallet.identity.payment_password import verify_payment_password
+from ewallet.identity.payment_password.service import verify_payment_password
 from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import NotFoundError, ValidationFailedError

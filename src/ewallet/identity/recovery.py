@@ -48,7 +48,7 @@ from ewallet.identity.errors import (
 )
 from ewallet.identity.login_digits import ensure_login_apart_from_pin, login_digit_digests
 from ewallet.identity.password_policy import check_login_password
-from ewallet.identity.payment_password import (
+from ewallet.identity.payment_password.service import (
     check_payment_password_for_user,
     ensure_apart_from_login,
     payment_password_problems,

@@ -16,7 +16,7 @@ from ewallet.audit.service import Actor
 from ewallet.http.deps import ClockDep, EngineDep, LocaleDep, SettingsDep
 from ewallet.identity import protection, realname, recovery, totp
 from ewallet.identity.deps import CurrentUser, Principal, SecurityDep, bearer_token
-from ewallet.identity.payment_password import set_payment_password
+from ewallet.identity.payment_password.service import set_payment_password
 from ewallet.identity.runtime import app_rate_limiter
 from ewallet.identity.security_schemas import (
     AntiPhishingCodeIn,

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from ewallet.audit.service import Actor
 from ewallet.http.deps import ClockDep, EngineDep, SettingsDep
 from ewallet.identity.deps import CurrentUser
-from ewallet.identity.payment_password import PaymentPasswordDep
+from ewallet.identity.payment_password.service import PaymentPasswordDep
 from ewallet.payments import password_free
 from ewallet.payments.merchant_endpoints import parse_amount
 from ewallet.payments.payment_code_schemas import PasswordFreeIn, PasswordFreeOut

@@ -6,7 +6,7 @@ Refusals come in this order, each with its API.md code, and none leaves anything
 2. the order is payable (``order_not_payable``): not paid, refunded, closed or expired;
 3. the account is not frozen (``account_frozen``), then the payment password
    (``payment_password_not_set`` / ``_locked`` / ``_invalid``) -- both by
-   :func:`~ewallet.identity.payment_password.verify_payment_password`, outside any
+   :func:`~ewallet.identity.payment_password.service.verify_payment_password`, outside any
    transaction (argon2 must not hold locks); a payment sent without the PIN is checked
    against the user's password-free setting instead (:mod:`ewallet.payments.password_free`,
    ``step_up_required``);
@@ -41,7 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ewallet.audit.service import Actor
 from ewallet.config import Settings
 from ewallet.identity.guards import locked_user
-from ewallet.identity.payment_password import verify_payment_password
+from ewallet.identity.payment_password.service import verify_payment_password
 from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import NotFoundError

@@ -47,7 +47,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ewallet.audit.service import Actor
 from ewallet.identity.errors import StepUpRequiredError
 from ewallet.identity.guards import ensure_active, locked_user
-from ewallet.identity.payment_password import verify_payment_password
+from ewallet.identity.payment_password.service import verify_payment_password
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import NotFoundError
 from ewallet.kit.ids import new_id

@@ -407,14 +407,14 @@ async def reserve_spend(
     Call inside the unit that moves the money, before the ledger command. Takes the user's
     row lock (``FOR NO KEY UPDATE``, the first step of the global lock order in
     :mod:`ewallet.kit.db.locking`), so call it before anything else is locked and instead
-    of :func:`~ewallet.identity.payment_password.ensure_not_frozen` (``FOR SHARE``, which
+    of :func:`~ewallet.identity.guards.ensure_not_frozen` (``FOR SHARE``, which
     would have to be upgraded): it checks the account is active itself, under the stronger
     lock. A reference already recorded is not counted twice. Rolling the unit back removes
     the record.
 
     Statements this costs can be saved by what the caller already holds (the charge path
     is CPU-bound on them): ``locked``, the user's row the caller locked with
-    :func:`~ewallet.identity.payment_password.locked_user` in this unit;
+    :func:`~ewallet.identity.guards.locked_user` in this unit;
     ``new_reference``, when ``reference`` cannot have been recorded (made of an id drawn
     for this spend; the unique constraint would refuse a repeat anyway);
     ``wallet_account_id``, the wallet's ledger account in ``amount``'s currency.

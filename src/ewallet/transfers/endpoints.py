@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from ewallet.http.deps import ClockDep, EngineDep, LedgerDep, SettingsDep
 from ewallet.http.idempotency import Idempotent, RequestKeyDep
 from ewallet.identity.deps import Authenticated, CurrentUser
-from ewallet.identity.payment_password import PaymentPasswordDep
+from ewallet.identity.payment_password.service import PaymentPasswordDep
 from ewallet.kit.amounts import AmountOut, parse_amount
 from ewallet.kit.phone import parse_phone
 from ewallet.kit.ratelimit import RateLimiter, Rule

@@ -15,7 +15,7 @@ import httpx
 from starlette.types import ASGIApp
 
 import ewallet
-from ewallet.bills.errors import BillAccountNotFoundError
+from ewallet.integrations.biller.errors import BillAccountNotFoundError
 from ewallet.integrations.biller.port import (
     BillerConfirmation,
     BillerRejectedError,

@@ -5,8 +5,8 @@ back to an earlier step, and takes its strongest lock on a row the first time it
 -- a lock upgrade later in the unit can deadlock with a second unit doing the same):
 
 1. ``users`` -- the acting user's row (the spender, the account owner), through
-   :func:`~ewallet.identity.payment_password.locked_user` (``FOR NO KEY UPDATE``) or
-   :func:`~ewallet.identity.payment_password.ensure_not_frozen` (``FOR SHARE``); one user
+   :func:`~ewallet.identity.guards.locked_user` (``FOR NO KEY UPDATE``) or
+   :func:`~ewallet.identity.guards.ensure_not_frozen` (``FOR SHARE``); one user
    per unit. Another user's row (a transfer's payee, a refund's payer) is only read.
 2. The operation's own rows, one kind per unit: the order (the conditional ``UPDATE``
    that claims it), the payment a refund draws on, the card a top-up debits

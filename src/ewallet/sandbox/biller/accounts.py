@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Final
 
-from ewallet.bills.directory import DEFAULT_BILLERS, BillerSpec, luhn_check_digit
+from ewallet.integrations.biller.directory import DEFAULT_BILLERS, BillerSpec, luhn_check_digit
 
 CHINA: Final = timezone(timedelta(hours=8), "CST")
 HOLDERS: Final = ("张伟", "王芳", "李娜", "刘洋", "陈静", "欧阳娜娜", "杨帆", "赵磊")

@@ -33,7 +33,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import func, insert, select, update
 
-from ewallet.bills.directory import DEFAULT_BILLERS, BillerSpec
+from ewallet.integrations.biller.directory import DEFAULT_BILLERS, BillerSpec
 from ewallet.kit.clock import Clock, SystemClock
 from ewallet.sandbox.biller.accounts import (
     Behaviour,

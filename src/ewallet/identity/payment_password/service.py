@@ -65,6 +65,7 @@ from ewallet.models.tables import users
 from ewallet.notify.service import notify_user
 from ewallet.security.context import SecurityContext
 from ewallet.security.crypto import FieldCipher
+from ewallet.services import Services
 
 # A reserved check not settled within this long was abandoned (its process died).
 STALE_CHECK: Final = timedelta(seconds=60)
@@ -217,6 +218,26 @@ async def verify_payment_password(
     if refusal is not None:
         raise refusal
     return stored_hash
+
+
+async def require_payment_password(
+    services: Services, *, user_id: str, pin: str, actor: Actor
+) -> None:
+    """The PIN check every money use case makes before its unit of work (module doc).
+
+    Refusals, in order: ``account_frozen``, ``payment_password_not_set``,
+    ``payment_password_locked`` (``retry_after``), ``payment_password_invalid``
+    (``remaining_attempts``); ``server_busy`` when no slot of the budget frees in time.
+    """
+    await verify_payment_password(
+        services.engine,
+        clock=services.clock,
+        settings=services.settings,
+        security=services.security,
+        user_id=user_id,
+        pin=pin,
+        actor=actor,
+    )
 
 
 def _locked(until: datetime, now: datetime) -> PaymentPasswordLockedError:
