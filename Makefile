@@ -47,11 +47,12 @@ demo: $(STAMP) fonts
 test: lint fonts browser
 	$(BIN)/python -m pytest
 
-## lint: ruff and mypy (strict)
+## lint: ruff, mypy (strict) and the import contracts (pyproject.toml [tool.importlinter])
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench migrations
-	$(BIN)/ruff format --check src tests bench migrations
+	$(BIN)/ruff check src tests bench migrations tools
+	$(BIN)/ruff format --check src tests bench migrations tools
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 ## worker: deliver outbox events
 worker: $(STAMP)

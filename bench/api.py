@@ -64,7 +64,7 @@ from bench.ledger import run_pgbench
 from bench.load import Connection, Request, RequestFactory, closed_loop, open_loop
 from ewallet.config import Settings
 from ewallet.kit.db.engine import make_engine
-from ewallet.kit.db.migrate import upgrade
+from ewallet.models.migrate import upgrade
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 HOST = "127.0.0.1"

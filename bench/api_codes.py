@@ -1,7 +1,7 @@
 """Payment codes for the charges scenario of bench/api.py, made as the user's phone would.
 
 ``GET /v1/me/payment-code`` hands the phone a code made from the user's secret, the
-60-second time step and a counter (ewallet.payments.payment_code); nothing about an issued
+60-second time step and a counter (ewallet.payments.payment_codes.codec); nothing about an issued
 code is stored until a charge uses it. So the benchmark makes each user's secret once
 through the service (as the first code request does), then computes codes itself: the
 cashier's ``POST /v1/merchant/charges`` is what is measured, not the phone's fetch.
@@ -25,8 +25,9 @@ from bench.load import Request, RequestFactory
 from ewallet.config import Settings
 from ewallet.kit.clock import SystemClock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
-from ewallet.payments.payment_code import COUNTERS_PER_STEP, make_code, time_step
-from ewallet.payments.payment_code_secrets import UserSecret, current_secret
+from ewallet.payments.payment_codes.codec import COUNTERS_PER_STEP, make_code, time_step
+from ewallet.payments.payment_codes.sealing import UserSecret
+from ewallet.payments.payment_codes.service.codes import current_secret
 from ewallet.security.context import SecurityContext
 from ewallet.security.crypto import KeyedDigest
 

@@ -19,6 +19,7 @@ from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ewallet.audit.service import Actor
+from ewallet.bootstrap.root import running_services
 from ewallet.config import Settings
 from ewallet.kit.clock import SystemClock
 from ewallet.kit.ids import new_id
@@ -109,17 +110,15 @@ async def make_population(
                 await conn.execute(insert(sessions), session_rows[start : start + 1000])
         await _fund(ledger, [user.id for user in made])
         keys = []
-        for number in range(merchants):
-            created = await create_merchant(
-                engine,
-                ledger=ledger,
-                security=security,
-                clock=clock,
-                actor=Actor.system(),
-                name=f"Bench Mart {number + 1}",
-                category="retail",
-            )
-            keys.append(created.api_key)
+        async with running_services(settings, clock, pool_size=2) as services:
+            for number in range(merchants):
+                created = await create_merchant(
+                    services,
+                    Actor.system(),
+                    name=f"Bench Mart {number + 1}",
+                    category="retail",
+                )
+                keys.append(created.api_key)
     finally:
         await ledger.aclose()
     return Population(made, keys)

@@ -51,13 +51,13 @@ from ewallet.config import Settings
 from ewallet.http.deps import app_engine
 from ewallet.kit.clock import SystemClock
 from ewallet.kit.db.engine import make_engine
-from ewallet.kit.db.migrate import upgrade
 from ewallet.kit.ids import new_id
 from ewallet.kit.logging import configure_logging
 from ewallet.models.identity import Device, User
+from ewallet.models.migrate import upgrade
 from ewallet.models.operations import Staff
 from ewallet.security.context import SecurityContext
-from ewallet.staff.sessions import totp_context
+from ewallet.staff.service.sessions import totp_context
 
 MIB = 1024
 ALTERNATIVES = [

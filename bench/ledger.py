@@ -42,10 +42,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ewallet.kit.clock import SystemClock
 from ewallet.kit.db.engine import make_engine
-from ewallet.kit.db.migrate import upgrade
 from ewallet.kit.money import Money
 from ewallet.ledger import Ledger, Side, TransactionKind, transfer
 from ewallet.ledger.errors import InsufficientBalanceError
+from ewallet.models.migrate import upgrade
 from ewallet.models.tables import ledger_accounts as accounts_table
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"

@@ -29,7 +29,7 @@ from ewallet.audit.service import GENESIS_HASH
 from ewallet.config import Settings
 from ewallet.kit.db.base import Base
 from ewallet.kit.db.engine import make_engine
-from ewallet.kit.db.migrate import upgrade
+from ewallet.models.migrate import upgrade
 
 BACKENDS = ("sqlite", "postgresql")
 T = TypeVar("T")

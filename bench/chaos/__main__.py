@@ -344,7 +344,7 @@ class Run:
             command("withdrawals_settle", "withdrawals", "settle", "--grace-minutes", "0"),
         )
         # A withdrawal left ``processing`` by a killed process is only taken up by the
-        # settle job once it is 5 minutes old (funding/withdrawal_settle.py): wait for it.
+        # settle job once it is 5 minutes old (funding/withdrawals/jobs.py): wait for it.
         wait = await self.processing_wait()
         if wait is not None:
             self.cli["withdrawals_settle_waited_s"] = round(wait, 1)

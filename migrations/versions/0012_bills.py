@@ -20,7 +20,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    # The directory's rows are written by the app at start-up (ewallet.bills.directory),
+    # The directory's rows are written by the app at start-up (ewallet.bills.service),
     # idempotently, so a database emptied by tests or restored from elsewhere gets them too.
     op.create_table(
         "billers",

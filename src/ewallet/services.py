@@ -1,8 +1,9 @@
 """What every use case is handed: the running process's adapters, in one typed value.
 
 A :class:`Services` is built once per process by the composition root
-(:mod:`ewallet.bootstrap`) -- for the HTTP app in its lifespan, for the CLI in its root
-callback, for ``ewallet worker`` at start -- and passed to service functions as their
+(:func:`ewallet.bootstrap.running_services`) -- for the HTTP app in its lifespan, for the
+CLI on first use by a command (set up in its root callback, :mod:`ewallet.cli.context`), for
+``ewallet worker`` at start -- and passed to service functions as their
 first argument. Nothing in a feature reads ``app.state`` or builds an engine of its own, so
 a test builds exactly the services it needs and the CLI calls the same use cases the API
 does.
@@ -24,9 +25,9 @@ from ewallet.integrations.bank.port import BankGateway
 from ewallet.integrations.biller.port import BillerGateway
 from ewallet.integrations.psp.channels import PspChannels
 from ewallet.kit.clock import Clock
-from ewallet.kit.ratelimit import RateLimiter
 from ewallet.ledger import Ledger
 from ewallet.security.context import SecurityContext
+from ewallet.security.ratelimit import RateLimiter
 
 
 def no_wakeup() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from tests.account_security.conftest import PIN, Harness, TestUser, assert_problem, sessions
+from tests.fixtures.accounts import PIN, Harness, TestUser, assert_problem, sessions
 
 ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("PUT", "/v1/me/payment-password", {"payment_password": "730492"}),

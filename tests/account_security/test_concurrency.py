@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -17,10 +18,10 @@ from ewallet.audit.service import Actor
 from ewallet.config import Settings
 from ewallet.identity.errors import PaymentPasswordLockedError
 from ewallet.identity.payment_password.service import STALE_CHECK, verify_payment_password
-from ewallet.identity.realname import verify_identity
+from ewallet.identity.realname.service import verify_identity
 from ewallet.kit.db.engine import make_engine
 from ewallet.kit.errors import DomainError, ServerBusyError
-from tests.account_security.conftest import PIN, Harness, make_id_number, users
+from tests.fixtures.accounts import PIN, Harness, make_id_number, users
 
 
 def _in_threads(harness: Harness, jobs: list[str], run: str) -> list[str]:
@@ -41,9 +42,7 @@ def _in_threads(harness: Harness, jobs: list[str], run: str) -> list[str]:
                 )
             else:
                 await verify_identity(
-                    engine,
-                    clock=harness.clock,
-                    security=harness.security,
+                    replace(harness.services, engine=engine),
                     user_id=item,
                     real_name="张三",
                     id_number=make_id_number(),

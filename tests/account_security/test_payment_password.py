@@ -9,12 +9,10 @@ import pytest
 from sqlalchemy import update
 
 from ewallet.audit.service import Actor
-from ewallet.identity.payment_password.service import (
-    payment_password_problems,
-    verify_payment_password,
-)
+from ewallet.identity.payment_password.policy import payment_password_problems
+from ewallet.identity.payment_password.service import verify_payment_password
 from ewallet.security.passwords import PinHasher
-from tests.account_security.conftest import (
+from tests.fixtures.accounts import (
     PIN,
     START,
     Harness,
@@ -24,7 +22,7 @@ from tests.account_security.conftest import (
     make_id_number,
     users,
 )
-from tests.http.conftest import serving
+from tests.fixtures.serving import serving
 
 PUT = "/v1/me/payment-password"
 

@@ -9,13 +9,13 @@ import pytest
 from sqlalchemy import select
 
 from ewallet.audit.service import Actor
-from ewallet.identity.codes import Purpose
 from ewallet.identity.errors import AccountFrozenError, AccountNotFrozenError
 from ewallet.identity.guards import ensure_not_frozen
 from ewallet.identity.payment_password.service import verify_payment_password
-from ewallet.identity.protection import freeze_user, unfreeze_user
+from ewallet.identity.protection.service import freeze_user, unfreeze_user
 from ewallet.kit.db.uow import UnitOfWork, run_unit
-from tests.account_security.conftest import (
+from ewallet.models.identity import CodePurpose
+from tests.fixtures.accounts import (
     PIN,
     Harness,
     TestUser,
@@ -74,7 +74,7 @@ async def test_freeze_with_the_pin_stops_money_at_once(harness: Harness) -> None
 
 async def test_freeze_with_an_sms_code(harness: Harness) -> None:
     user = await harness.user()  # no PIN needed
-    code = await harness.sms_code(user.phone, Purpose.FREEZE)
+    code = await harness.sms_code(user.phone, CodePurpose.FREEZE)
     wrong = "000000" if code != "000000" else "111111"
     before = await harness.snapshot(user)
     response = await freeze(harness, user, verification_code=wrong)

@@ -7,15 +7,15 @@ from datetime import date
 import pytest
 
 from ewallet.identity.errors import InvalidIdNumberError, InvalidRealNameError
-from ewallet.identity.realname import (
+from ewallet.identity.realname.rules import (
     check_character,
     mask_real_name,
     normalize_real_name,
     parse_id_number,
-    recompute_tier,
 )
+from ewallet.identity.realname.service import recompute_tier
 from ewallet.models.identity import User
-from tests.account_security.conftest import START, Harness, assert_problem, make_id_number
+from tests.fixtures.accounts import START, Harness, assert_problem, make_id_number
 
 TODAY = date(2026, 3, 2)
 VALID = make_id_number()  # 110105 19900307 123 + check

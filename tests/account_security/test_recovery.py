@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from ewallet.identity.codes import Purpose
-from tests.account_security.conftest import (
+from ewallet.models.identity import CodePurpose
+from tests.fixtures.accounts import (
     PIN,
     Harness,
     TestUser,
@@ -58,7 +58,7 @@ async def test_login_reset_keeps_only_the_resetting_device(harness: Harness) -> 
             .where(users.c.id == user.id)
             .values(login_failures=5, login_locked_until=harness.clock.now() + timedelta(hours=1))
         )
-    code = await harness.sms_code(user.phone, Purpose.RESET_LOGIN_PASSWORD)
+    code = await harness.sms_code(user.phone, CodePurpose.RESET_LOGIN_PASSWORD)
     body = reset_body(user, code, kind="login", new_password=NEW_LOGIN)
     response = await harness.client.post(URL, json=body, headers=harness.auth(user))
     assert response.status_code == 204, response.text
@@ -75,7 +75,7 @@ async def test_login_reset_keeps_only_the_resetting_device(harness: Harness) -> 
 
 async def test_login_reset_without_a_token_signs_out_everywhere(harness: Harness) -> None:
     user = await harness.user()
-    code = await harness.sms_code(user.phone, Purpose.RESET_LOGIN_PASSWORD)
+    code = await harness.sms_code(user.phone, CodePurpose.RESET_LOGIN_PASSWORD)
     body = reset_body(user, code, kind="login", new_password=NEW_LOGIN)
     garbage = {"Authorization": "Bearer not-a-token"}  # ignored, not refused
     response = await harness.client.post(URL, json=body, headers=garbage)
@@ -85,7 +85,7 @@ async def test_login_reset_without_a_token_signs_out_everywhere(harness: Harness
 
 async def test_wrong_code_counts_and_changes_nothing(harness: Harness) -> None:
     user = await harness.user()
-    code = await harness.sms_code(user.phone, Purpose.RESET_LOGIN_PASSWORD)
+    code = await harness.sms_code(user.phone, CodePurpose.RESET_LOGIN_PASSWORD)
     wrong = "000000" if code != "000000" else "111111"
     before = await harness.snapshot(user)
     response = await harness.client.post(
@@ -97,7 +97,7 @@ async def test_wrong_code_counts_and_changes_nothing(harness: Harness) -> None:
 
 async def test_a_code_of_another_purpose_does_not_work(harness: Harness) -> None:
     user = await harness.user()
-    code = await harness.sms_code(user.phone, Purpose.RESET_PAYMENT_PASSWORD)
+    code = await harness.sms_code(user.phone, CodePurpose.RESET_PAYMENT_PASSWORD)
     before = await harness.snapshot(user)
     response = await harness.client.post(
         URL, json=reset_body(user, code, kind="login", new_password=NEW_LOGIN)
@@ -114,7 +114,7 @@ async def test_unregistered_phone_reveals_nothing(harness: Harness) -> None:
         URL, json=reset_body(stranger, "123987", kind="login", new_password=NEW_LOGIN)
     )
     # Even a proven code (if one were ever sent) gets the very same answer.
-    code = await harness.sms_code(stranger.phone, Purpose.RESET_LOGIN_PASSWORD)
+    code = await harness.sms_code(stranger.phone, CodePurpose.RESET_LOGIN_PASSWORD)
     proven = await harness.client.post(
         URL, json=reset_body(stranger, code, kind="login", new_password=NEW_LOGIN)
     )
@@ -126,7 +126,7 @@ async def test_unregistered_phone_reveals_nothing(harness: Harness) -> None:
 
 async def test_weak_login_password_keeps_the_code(harness: Harness) -> None:
     user = await harness.user()
-    code = await harness.sms_code(user.phone, Purpose.RESET_LOGIN_PASSWORD)
+    code = await harness.sms_code(user.phone, CodePurpose.RESET_LOGIN_PASSWORD)
     before = await harness.snapshot(user)
     response = await harness.client.post(
         URL, json=reset_body(user, code, kind="login", new_password="12345678")
@@ -164,7 +164,7 @@ async def test_payment_reset_unlocks(harness: Harness) -> None:
             "/test/pay", json={"payment_password": wrong}, headers=harness.auth(user)
         )
     assert (await harness.row(user)).payment_locked_until is not None
-    code = await harness.sms_code(user.phone, Purpose.RESET_PAYMENT_PASSWORD)
+    code = await harness.sms_code(user.phone, CodePurpose.RESET_PAYMENT_PASSWORD)
     response = await harness.client.post(
         URL, json=reset_body(user, code, kind="payment", new_password="730492")
     )
@@ -181,7 +181,7 @@ async def test_payment_reset_unlocks(harness: Harness) -> None:
 
 async def test_weak_new_pin_on_reset(harness: Harness) -> None:
     user = await harness.user(pin=PIN)
-    code = await harness.sms_code(user.phone, Purpose.RESET_PAYMENT_PASSWORD)
+    code = await harness.sms_code(user.phone, CodePurpose.RESET_PAYMENT_PASSWORD)
     before = await harness.snapshot(user)
     response = await harness.client.post(
         URL, json=reset_body(user, code, kind="payment", new_password="666666")
@@ -192,7 +192,7 @@ async def test_weak_new_pin_on_reset(harness: Harness) -> None:
 
 async def test_reset_pin_equal_to_login_password(harness: Harness) -> None:
     user = await harness.user(login_password="730492")
-    code = await harness.sms_code(user.phone, Purpose.RESET_PAYMENT_PASSWORD)
+    code = await harness.sms_code(user.phone, CodePurpose.RESET_PAYMENT_PASSWORD)
     before = await harness.snapshot(user)
     response = await harness.client.post(
         URL, json=reset_body(user, code, kind="payment", new_password="730492")
@@ -203,7 +203,7 @@ async def test_reset_pin_equal_to_login_password(harness: Harness) -> None:
 
 async def test_verified_owner_must_give_the_id_number(harness: Harness) -> None:
     user = await verified_user(harness)
-    code = await harness.sms_code(user.phone, Purpose.RESET_PAYMENT_PASSWORD)
+    code = await harness.sms_code(user.phone, CodePurpose.RESET_PAYMENT_PASSWORD)
     before = await harness.snapshot(user)
     body = reset_body(user, code, kind="payment", new_password="730492")
     response = await harness.client.post(URL, json=body)
@@ -217,7 +217,7 @@ async def test_verified_owner_must_give_the_id_number(harness: Harness) -> None:
 
 async def test_birthday_pin_refused_after_the_proof(harness: Harness) -> None:
     user = await verified_user(harness)
-    code = await harness.sms_code(user.phone, Purpose.RESET_PAYMENT_PASSWORD)
+    code = await harness.sms_code(user.phone, CodePurpose.RESET_PAYMENT_PASSWORD)
     before = await harness.snapshot(user)
     body = reset_body(user, code, kind="payment", new_password="850612", identity=ID_NUMBER)
     response = await harness.client.post(URL, json=body)
@@ -230,7 +230,7 @@ async def test_identity_mismatch_burns_the_code_and_is_limited(harness: Harness)
     wrong_id = make_id_number(born="19850612", sequence="002")
     before = await harness.snapshot(user)
     for attempt in range(5):
-        code = await harness.sms_code(user.phone, Purpose.RESET_PAYMENT_PASSWORD)
+        code = await harness.sms_code(user.phone, CodePurpose.RESET_PAYMENT_PASSWORD)
         body = reset_body(user, code, kind="payment", new_password="730492", identity=wrong_id)
         response = await harness.client.post(URL, json=body)
         problem = assert_problem(response, 403, "identity_mismatch")
@@ -243,19 +243,19 @@ async def test_identity_mismatch_burns_the_code_and_is_limited(harness: Harness)
     assert after["notifications"] == before["notifications"]
     assert after["audit"] == before["audit"] + 5
     # The sixth try is refused for a day, even with the right number.
-    code = await harness.sms_code(user.phone, Purpose.RESET_PAYMENT_PASSWORD)
+    code = await harness.sms_code(user.phone, CodePurpose.RESET_PAYMENT_PASSWORD)
     body = reset_body(user, code, kind="payment", new_password="730492", identity=ID_NUMBER)
     problem = assert_problem(await harness.client.post(URL, json=body), 429, "too_many_attempts")
     assert problem["retry_after"] == 24 * 3600 + 1
     harness.clock.advance(timedelta(hours=24))
-    code = await harness.sms_code(user.phone, Purpose.RESET_PAYMENT_PASSWORD)
+    code = await harness.sms_code(user.phone, CodePurpose.RESET_PAYMENT_PASSWORD)
     body["verification_code"] = code
     assert (await harness.client.post(URL, json=body)).status_code == 204
 
 
 async def test_five_wrong_codes_kill_the_code(harness: Harness) -> None:
     user = await harness.user(pin=PIN)
-    code = await harness.sms_code(user.phone, Purpose.RESET_PAYMENT_PASSWORD)
+    code = await harness.sms_code(user.phone, CodePurpose.RESET_PAYMENT_PASSWORD)
     wrong = "000000" if code != "000000" else "111111"
     before = await harness.snapshot(user)
     body = reset_body(user, wrong, kind="payment", new_password="730492")

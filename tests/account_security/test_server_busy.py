@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ewallet.config import Settings
 from ewallet.kit.clock import FrozenClock
 from ewallet.security.passwords import PinHasher
-from tests.account_security.conftest import PIN, Harness, TestUser, assert_problem, users
-from tests.transfers.conftest import custom_harness, fund, money_snapshot, set_tier, transfer
+from tests.fixtures.accounts import PIN, Harness, TestUser, assert_problem, users
+from tests.fixtures.transfers import custom_harness, fund, money_snapshot, set_tier, transfer
 
 ALICE = "+8613800000001"
 BOB = "13800000002"

@@ -9,10 +9,10 @@ from urllib.parse import parse_qs, urlparse
 import pyotp
 import pytest
 
-from ewallet.identity.totp import totp_enabled, use_recovery_code
-from ewallet.identity.totp_check import matching_step
+from ewallet.identity.totp.otp import matching_step
+from ewallet.identity.totp.service import totp_enabled, use_recovery_code
 from ewallet.models.identity import User
-from tests.account_security.conftest import START, Harness, TestUser, assert_problem
+from tests.fixtures.accounts import START, Harness, TestUser, assert_problem
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 

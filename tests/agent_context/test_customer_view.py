@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.chat.conftest import ChatWorld, client, live
-from tests.staff.helpers import audit_actions
+from tests.fixtures.chat import ChatWorld, client, live
+from tests.fixtures.staff import audit_actions
 
 
 async def test_masking_by_role_audit_and_freeze(world: ChatWorld) -> None:

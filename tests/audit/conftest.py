@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ewallet.kit.clock import FrozenClock
-from tests.staff.helpers import START
+from tests.fixtures.staff import START
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from ewallet.audit.service import Actor, record_event
 from ewallet.audit.verify import verify_audit_chain
 from ewallet.kit.clock import FrozenClock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
-from tests.staff.helpers import events_table
+from tests.fixtures.staff import events_table
 
 WRITERS = 20
 

@@ -20,7 +20,7 @@ from ewallet.audit.service import GENESIS_HASH, event_content, event_hash
 from ewallet.audit.verify import verify_audit_chain
 from ewallet.kit.clock import FrozenClock
 from tests.audit.helpers import tampering, write_chain
-from tests.staff.helpers import events_table, head_table
+from tests.fixtures.staff import events_table, head_table
 
 Tamper = Callable[[AsyncConnection], Awaitable[None]]
 events: Table = events_table

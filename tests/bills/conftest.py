@@ -9,28 +9,39 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import Table, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ewallet.bootstrap.outbox import outbox_registry
 from ewallet.config import Settings
+from ewallet.http.deps import app_services
 from ewallet.kit.clock import FrozenClock
 from ewallet.ledger import Ledger, chart
-from ewallet.models.bills import BillPayment
-from ewallet.models.ledger import LedgerPosting, LedgerTransaction
-from ewallet.models.spending import SpendRecord
+from ewallet.models.tables import bill_payments, ledger_postings, ledger_transactions, spend_records
 from ewallet.sandbox.biller import SandboxBiller, sandbox_biller_of
 from ewallet.security.context import SecurityContext
-from ewallet.worker import OutboxRelay, default_registry
-from tests.account_security.conftest import PIN, Harness, TestUser, clock, fast, make_app
-from tests.http.conftest import serving
-from tests.limits.conftest import fund
+from ewallet.worker import OutboxRelay
+from tests.fixtures.accounts import PIN, Harness, TestUser, clock, fast, make_app
+from tests.fixtures.limits import fund
+from tests.fixtures.serving import serving
 
-__all__ = ["ACCOUNTS", "PIN", "Billing", "billing", "clock", "fund"]
+__all__ = [
+    "ACCOUNTS",
+    "PIN",
+    "Billing",
+    "bill_payments",
+    "billing",
+    "clock",
+    "fund",
+    "ledger_postings",
+    "ledger_transactions",
+    "spend_records",
+]
 
 # State Grid Beijing's test accounts (docs/bills.md): the last three digits choose.
 ACCOUNTS = {
@@ -43,11 +54,6 @@ ACCOUNTS = {
 }
 BILLER_GIVE_UP_SECONDS = 1.5
 RETRY_SECONDS = 30.0
-
-bill_payments = cast(Table, BillPayment.__table__)
-spend_records = cast(Table, SpendRecord.__table__)
-ledger_transactions = cast(Table, LedgerTransaction.__table__)
-ledger_postings = cast(Table, LedgerPosting.__table__)
 
 
 @dataclass
@@ -120,7 +126,7 @@ class Billing(Harness):
         }
 
     def relay(self) -> OutboxRelay:
-        registry = default_registry(self.settings, engine=self.engine, clock=self.clock)
+        registry = outbox_registry(self.services)  # the app's own handlers
         return OutboxRelay(self.engine, registry, self.clock, worker_id="bills-test")
 
 
@@ -137,4 +143,5 @@ async def billing(
     )
     app = make_app(quick, clock)
     async with serving(app) as client:
-        yield Billing(engine, quick, clock, SecurityContext.from_settings(quick), client, app)
+        security = SecurityContext.from_settings(quick)
+        yield Billing(engine, quick, clock, security, client, app_services(app), app)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from ewallet.integrations.biller.directory import DEFAULT_BILLERS, luhn_check_digit, luhn_valid
 from ewallet.sandbox.biller import documented_accounts
-from tests.account_security.conftest import assert_problem
 from tests.bills.conftest import ACCOUNTS, Billing
+from tests.fixtures.accounts import assert_problem
 
 
 async def test_directory_lists_every_category_and_filters(billing: Billing) -> None:

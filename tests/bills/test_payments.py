@@ -7,7 +7,6 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from ewallet.ledger.verify import verify_ledger
-from tests.account_security.conftest import assert_problem
 from tests.bills.conftest import (
     ACCOUNTS,
     PIN,
@@ -17,7 +16,8 @@ from tests.bills.conftest import (
     fund,
     spend_records,
 )
-from tests.limits.conftest import set_tier
+from tests.fixtures.accounts import assert_problem
+from tests.fixtures.limits import set_tier
 
 
 async def test_a_paid_bill_moves_money_once_and_has_a_receipt(billing: Billing) -> None:

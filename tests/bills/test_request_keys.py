@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from ewallet.bills import delivery
+from ewallet.bills import service as bills_service
 from ewallet.bills.schemas import BillPaymentOut
 from ewallet.ledger.verify import verify_ledger
 from ewallet.models import IdempotencyRecord
-from tests.account_security.conftest import assert_problem
 from tests.bills.conftest import ACCOUNTS, PIN, RETRY_SECONDS, Billing, bill_payments, fund
-from tests.withdrawals.test_request_keys import deadlock, failing_once
+from tests.fixtures.accounts import assert_problem
+from tests.fixtures.faults import deadlock, failing_once
 
 
 async def key_states(b: Billing) -> list[str]:
@@ -28,8 +28,8 @@ async def test_an_unrecorded_confirmation_is_pending_and_charged_once(
 ) -> None:
     user = await billing.user(pin=PIN)
     await fund(billing, user, "200.00")
-    recorder = failing_once(delivery.succeed_payment, deadlock())
-    monkeypatch.setattr(delivery, "succeed_payment", recorder)
+    recorder = failing_once(bills_service.succeed_payment, deadlock())
+    monkeypatch.setattr(bills_service, "succeed_payment", recorder)
     first = await billing.pay(user, ACCOUNTS["due"], "50.00", key="bill-unrecorded")
     assert first.status_code == 202, first.text
     assert first.json()["code"] == "operation_pending"

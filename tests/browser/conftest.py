@@ -24,10 +24,11 @@ from playwright.async_api import Browser, async_playwright
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ewallet.config import Settings
+from ewallet.http.deps import app_services
 from ewallet.kit.clock import FrozenClock
 from ewallet.security.context import SecurityContext
-from tests.account_security.conftest import clock, make_app
-from tests.payments.conftest import Shop, shop_settings
+from tests.fixtures.accounts import clock, make_app
+from tests.fixtures.shop import Shop, shop_settings
 
 __all__ = ["browser", "clock", "live_shop"]
 
@@ -88,7 +89,8 @@ async def live_shop(
                 task.result()
             await asyncio.sleep(0.02)
         async with httpx.AsyncClient(base_url=base_url, timeout=10.0) as client:
-            yield Shop(engine, quick, clock, SecurityContext.from_settings(quick), client, app)
+            security = SecurityContext.from_settings(quick)
+            yield Shop(engine, quick, clock, security, client, app_services(app), app)
     finally:
         server.should_exit = True
         await task

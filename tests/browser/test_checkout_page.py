@@ -16,11 +16,11 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 from sqlalchemy import select
 
-from ewallet.identity.codes import Purpose
 from ewallet.kit import i18n
-from ewallet.merchants.service import NewMerchant
-from tests.account_security.conftest import LOGIN_PASSWORD, outbox
-from tests.payments.conftest import PIN, Shop, TestUser, ledger_transactions, payments
+from ewallet.merchants.views import NewMerchant
+from ewallet.models.identity import CodePurpose
+from tests.fixtures.accounts import LOGIN_PASSWORD, outbox
+from tests.fixtures.shop import PIN, Shop, TestUser, ledger_transactions, payments
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
@@ -28,7 +28,7 @@ PNG_SIGNATURE: Final = b"\x89PNG\r\n\x1a\n"
 WRONG_PIN: Final = "000000"
 
 
-async def sms_sent(shop: Shop, phone: str, purpose: Purpose) -> str:
+async def sms_sent(shop: Shop, phone: str, purpose: CodePurpose) -> str:
     """The latest code texted to ``phone`` for ``purpose``, read from the dev outbox table
     (the embedded worker is off, so the ``sms.send`` event is still there)."""
     async with shop.engine.connect() as conn:
@@ -61,7 +61,7 @@ async def sign_in(page: Page, shop: Shop, user: TestUser) -> bool:
     if await page.locator("#code").count() == 0:
         return False
     await expect(page.get_by_text("This is a new browser")).to_be_visible()
-    await page.fill("#code", await sms_sent(shop, user.phone, Purpose.STEP_UP))
+    await page.fill("#code", await sms_sent(shop, user.phone, CodePurpose.STEP_UP))
     await page.click("button[type=submit]")
     await expect(page.locator("#pin")).to_be_visible()
     return True

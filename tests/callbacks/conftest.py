@@ -1,3 +1,3 @@
-from tests.chat.conftest import world
+from tests.fixtures.chat import world
 
 __all__ = ["world"]

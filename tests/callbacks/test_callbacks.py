@@ -10,7 +10,7 @@ from sqlalchemy import Table, func, select
 
 from ewallet.models.support import SupportTicket
 from ewallet.models.support_chat import SupportCallback
-from tests.chat.conftest import ChatWorld, client, live
+from tests.fixtures.chat import ChatWorld, client, live
 
 callbacks = cast(Table, SupportCallback.__table__)
 tickets = cast(Table, SupportTicket.__table__)

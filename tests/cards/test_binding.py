@@ -3,71 +3,26 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, cast
+from typing import Any
 
 import httpx
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import insert, select, update
 
-from ewallet.identity.codes import Purpose
 from ewallet.kit.ids import new_id
-from ewallet.models.funding import Card, Topup
-from ewallet.models.identity import User
-from ewallet.models.tables import sms_messages
+from ewallet.models.identity import CodePurpose
+from ewallet.models.tables import cards, topups, users
 from ewallet.sandbox.bank.cards import TEST_CARDS, SandboxCard
-from tests.account_security.conftest import PIN, Harness, TestUser, assert_problem
-
-cards = cast(Table, Card.__table__)
-topups = cast(Table, Topup.__table__)
-users = cast(Table, User.__table__)
+from tests.fixtures.accounts import PIN, Harness, TestUser, assert_problem
+from tests.fixtures.cards import bank_code, bind, bind_body
 
 ICBC, CCB = TEST_CARDS[0], TEST_CARDS[1]
 CREDIT = next(card for card in TEST_CARDS if card.card_type == "credit")
-
-
-def bind_body(card: SandboxCard, **changes: Any) -> dict[str, Any]:
-    body = {
-        "card_number": card.number,
-        "holder_name": card.holder_name,
-        "id_number": card.id_number,
-        "bank_phone": card.bank_phone,
-    }
-    return {**body, **changes}
-
-
-async def bank_code(h: Harness, card: SandboxCard) -> str:
-    async with h.engine.connect() as conn:
-        row = (
-            await conn.execute(
-                select(sms_messages.c.code)
-                .where(
-                    sms_messages.c.recipient == "+86" + card.bank_phone,
-                    sms_messages.c.sender == card.bank_name,
-                )
-                .order_by(sms_messages.c.id.desc())
-                .limit(1)
-            )
-        ).one()
-    return str(row.code)
 
 
 async def card_rows(h: Harness, user: TestUser) -> list[Any]:
     async with h.engine.connect() as conn:
         query = select(cards).where(cards.c.user_id == user.id).order_by(cards.c.created_at)
         return list((await conn.execute(query)).all())
-
-
-async def bind(h: Harness, user: TestUser, card: SandboxCard) -> dict[str, Any]:
-    started = await h.client.post("/v1/me/cards", json=bind_body(card), headers=h.auth(user))
-    assert started.status_code == 202, started.text
-    card_id = started.json()["card"]["id"]
-    verified = await h.client.post(
-        f"/v1/me/cards/{card_id}/verify",
-        json={"verification_code": await bank_code(h, card)},
-        headers=h.auth(user),
-    )
-    assert verified.status_code == 200, verified.text
-    result: dict[str, Any] = verified.json()["card"]
-    return result
 
 
 async def verify_identity_directly(h: Harness, user: TestUser, card: SandboxCard) -> None:
@@ -314,7 +269,7 @@ async def test_payment_password_reset_proves_identity_with_a_bound_card(harness:
     h = harness
     user = await h.user(pin=PIN)
     await bind(h, user, ICBC)
-    code = await h.sms_code(user.phone, Purpose.RESET_PAYMENT_PASSWORD)
+    code = await h.sms_code(user.phone, CodePurpose.RESET_PAYMENT_PASSWORD)
     body = {"phone": user.phone, "verification_code": code, "kind": "payment"}
     body["new_password"] = "730492"
     response = await h.client.post("/v1/password-resets", json=body)

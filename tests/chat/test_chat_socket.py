@@ -10,7 +10,7 @@ from sqlalchemy import Table, select
 
 from ewallet.models.support import SupportTicket, SupportTicketMessage
 from ewallet.models.support_chat import SupportAgentPresence
-from tests.chat.conftest import ChatWorld, client, connect, is_message, live
+from tests.fixtures.chat import ChatWorld, client, connect, is_message, live
 
 tickets = cast(Table, SupportTicket.__table__)
 ticket_messages = cast(Table, SupportTicketMessage.__table__)

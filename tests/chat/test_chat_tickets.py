@@ -7,42 +7,36 @@ from typing import Any
 from sqlalchemy import select
 
 from ewallet.audit.service import Actor
-from ewallet.chat import agent_side, customer_side, presence
+from ewallet.chat.service import agent, customer
 from ewallet.help.search import HelpSearch
 from ewallet.kit.db.uow import UnitOfWork, run_unit
-from ewallet.support.tickets import add_message
-from tests.chat.conftest import ChatWorld
+from ewallet.models.support import AuthorType
+from ewallet.support.presence import service as presence
+from ewallet.support.service.tickets import add_message
 from tests.chat.test_chat_socket import _ticket_of, tickets
-from tests.staff.helpers import events_table
+from tests.fixtures.chat import ChatWorld
+from tests.fixtures.staff import events_table
 
 
 async def _agent_on_a_chat(world: ChatWorld) -> tuple[str, str, str]:
     """An online agent who took a customer's chat and answered; (agent, customer, chat) ids."""
     agent_id, _ = await world.agent()
-    await presence.agent_connected(world.engine, clock=world.clock, staff_id=agent_id)
+    await presence.agent_connected(world.services, agent_id)
     user_id, _ = await world.customer()
-    opened = await customer_side.open_chat(
-        world.engine, clock=world.clock, user_id=user_id, locale="en", chat_id=None
-    )
+    opened = await customer.open_chat(world.services, user_id, locale="en", chat_id=None)
     chat_id = opened.chat.id
-    queued = await customer_side.ask_for_agent(
-        world.engine, clock=world.clock, settings=world.settings, user_id=user_id, chat_id=chat_id
-    )
+    queued = await customer.ask_for_agent(world.services, user_id, chat_id=chat_id)
     assert queued.chat.status == "queued"
     actor = Actor("staff", agent_id)
-    await agent_side.take(world.engine, clock=world.clock, actor=actor, chat_id=chat_id)
-    await customer_side.customer_says(
-        world.engine,
-        clock=world.clock,
-        settings=world.settings,
+    await agent.take(world.services, actor, chat_id=chat_id)
+    await customer.customer_says(
+        world.services,
+        user_id,
         search=HelpSearch(),
-        user_id=user_id,
         chat_id=chat_id,
         text="my withdrawal has not arrived",
     )
-    await agent_side.agent_says(
-        world.engine, clock=world.clock, staff_id=agent_id, chat_id=chat_id, text="It is on its way"
-    )
+    await agent.agent_says(world.services, actor, chat_id=chat_id, text="It is on its way")
     return agent_id, user_id, chat_id
 
 
@@ -61,9 +55,7 @@ async def test_an_agent_ending_a_chat_resolves_its_ticket_with_the_transcript(
     world: ChatWorld,
 ) -> None:
     agent_id, user_id, chat_id = await _agent_on_a_chat(world)
-    ended = await agent_side.agent_ends(
-        world.engine, clock=world.clock, actor=Actor("staff", agent_id), chat_id=chat_id
-    )
+    ended = await agent.agent_ends(world.services, Actor("staff", agent_id), chat_id=chat_id)
     assert ended.chat.status == "closed"
     assert ended.chat.closed_by == "agent"
     ticket, lines = await _ticket_of(world, user_id)
@@ -90,9 +82,7 @@ async def test_a_customer_ending_a_chat_an_agent_answered_resolves_it_too(
 ) -> None:
     """The agent helped; the customer only said goodbye first."""
     _, user_id, chat_id = await _agent_on_a_chat(world)
-    ended = await customer_side.customer_ends(
-        world.engine, clock=world.clock, user_id=user_id, chat_id=chat_id
-    )
+    ended = await customer.customer_ends(world.services, user_id, chat_id=chat_id)
     assert ended.chat.closed_by == "customer"
     ticket, lines = await _ticket_of(world, user_id)
     assert ticket.status == "resolved"
@@ -103,17 +93,15 @@ async def test_a_customer_ending_a_chat_an_agent_answered_resolves_it_too(
 
 async def test_a_customer_reply_reopens_the_resolved_chat_ticket(world: ChatWorld) -> None:
     agent_id, user_id, chat_id = await _agent_on_a_chat(world)
-    await agent_side.agent_ends(
-        world.engine, clock=world.clock, actor=Actor("staff", agent_id), chat_id=chat_id
-    )
+    await agent.agent_ends(world.services, Actor("staff", agent_id), chat_id=chat_id)
     ticket, _ = await _ticket_of(world, user_id)
 
     async def reply(uow: UnitOfWork) -> None:
         await add_message(
+            world.services,
             uow,
-            clock=world.clock,
             ticket_id=ticket.id,
-            author_type="customer",
+            author_type=AuthorType.CUSTOMER,
             author_id=user_id,
             body="Still not there",
         )
@@ -126,14 +114,10 @@ async def test_a_customer_reply_reopens_the_resolved_chat_ticket(world: ChatWorl
 
 async def test_a_chat_no_agent_saw_leaves_its_ticket_new(world: ChatWorld) -> None:
     user_id, _ = await world.customer()
-    opened = await customer_side.open_chat(
-        world.engine, clock=world.clock, user_id=user_id, locale="en", chat_id=None
-    )
-    ended = await customer_side.ask_for_agent(
-        world.engine,
-        clock=world.clock,
-        settings=world.settings,
-        user_id=user_id,
+    opened = await customer.open_chat(world.services, user_id, locale="en", chat_id=None)
+    ended = await customer.ask_for_agent(
+        world.services,
+        user_id,
         chat_id=opened.chat.id,
     )
     assert (ended.chat.status, ended.chat.closed_by) == ("closed", "system")
@@ -148,21 +132,15 @@ async def test_a_chat_stranded_by_the_last_agent_leaving_keeps_its_ticket_new(
     world: ChatWorld,
 ) -> None:
     agent_id, _ = await world.agent()
-    connection = await presence.agent_connected(world.engine, clock=world.clock, staff_id=agent_id)
+    connection = await presence.agent_connected(world.services, agent_id)
     user_id, _ = await world.customer()
-    opened = await customer_side.open_chat(
-        world.engine, clock=world.clock, user_id=user_id, locale="zh-CN", chat_id=None
-    )
-    await customer_side.ask_for_agent(
-        world.engine,
-        clock=world.clock,
-        settings=world.settings,
-        user_id=user_id,
+    opened = await customer.open_chat(world.services, user_id, locale="zh-CN", chat_id=None)
+    await customer.ask_for_agent(
+        world.services,
+        user_id,
         chat_id=opened.chat.id,
     )
-    await presence.agent_disconnected(
-        world.engine, clock=world.clock, settings=world.settings, connection_id=connection
-    )
+    await agent.agent_disconnected(world.services, connection_id=connection)
     ticket, _ = await _ticket_of(world, user_id)
     assert ticket.status == "new"
 
@@ -170,21 +148,15 @@ async def test_a_chat_stranded_by_the_last_agent_leaving_keeps_its_ticket_new(
 async def test_a_customer_leaving_the_queue_leaves_the_ticket_new(world: ChatWorld) -> None:
     """Queued, not yet taken: nobody helped, so an agent should still follow up."""
     agent_id, _ = await world.agent()
-    await presence.agent_connected(world.engine, clock=world.clock, staff_id=agent_id)
+    await presence.agent_connected(world.services, agent_id)
     user_id, _ = await world.customer()
-    opened = await customer_side.open_chat(
-        world.engine, clock=world.clock, user_id=user_id, locale="en", chat_id=None
-    )
-    await customer_side.ask_for_agent(
-        world.engine,
-        clock=world.clock,
-        settings=world.settings,
-        user_id=user_id,
+    opened = await customer.open_chat(world.services, user_id, locale="en", chat_id=None)
+    await customer.ask_for_agent(
+        world.services,
+        user_id,
         chat_id=opened.chat.id,
     )
-    await customer_side.customer_ends(
-        world.engine, clock=world.clock, user_id=user_id, chat_id=opened.chat.id
-    )
+    await customer.customer_ends(world.services, user_id, chat_id=opened.chat.id)
     ticket, _ = await _ticket_of(world, user_id)
     assert ticket.status == "new"
     async with world.engine.connect() as conn:

@@ -19,13 +19,13 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ewallet.identity.guards import locked_user
-from ewallet.identity.users_repository import find_by_phone, get_user
+from ewallet.identity.repository import find_by_phone, get_user
 from ewallet.kit.db.locking import for_share, locked_select
 from ewallet.kit.db.uow import UnitOfWork, retry_reason, run_unit
 from ewallet.kit.ids import new_id
 from ewallet.models.identity import Notification, User
 from ewallet.models.ledger import LedgerHold
-from tests.http.conftest import LogLines, log_lines, plain_settings
+from tests.fixtures.serving import LogLines, log_lines, plain_settings
 
 __all__ = ["log_lines", "plain_settings"]
 

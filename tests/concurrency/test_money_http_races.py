@@ -25,6 +25,7 @@ from sqlalchemy import Table, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ewallet.audit.service import Actor
+from ewallet.bootstrap.root import running_services
 from ewallet.config import Settings
 from ewallet.kit.clock import FrozenClock, SystemClock
 from ewallet.kit.money import Money
@@ -36,8 +37,6 @@ from ewallet.models.identity import User
 from ewallet.models.payments import Order
 from ewallet.sandbox.bank.cards import TEST_CARDS
 from ewallet.security.context import SecurityContext
-from tests.account_security.conftest import PIN, Harness, TestUser, fast
-from tests.cards.test_binding import bind
 from tests.concurrency.api_processes import (
     Answer,
     ApiProcess,
@@ -48,6 +47,8 @@ from tests.concurrency.api_processes import (
     deadlocks_since,
     side_database,
 )
+from tests.fixtures.accounts import PIN, Harness, TestUser, fast
+from tests.fixtures.cards import bind
 
 pytestmark = [
     pytest.mark.slow,
@@ -155,9 +156,10 @@ async def test_money_races_over_two_api_processes(
         async with (
             api_processes(env, tmp_path / "logs") as processes,
             httpx.AsyncClient(base_url=processes[0].base_url, timeout=60) as client,
+            running_services(quick, SystemClock(), pool_size=2) as services,
         ):
             clock = FrozenClock(datetime.now(UTC))
-            harness = Harness(engine, quick, clock, security, client)
+            harness = Harness(engine, quick, clock, security, client, services)
             ledger = Ledger(engine, clock=SystemClock())
             failures = await _run_bursts(World(processes, harness, ledger, engine, security))
     # The processes have stopped: their logs are complete, their backends gone.
@@ -254,14 +256,7 @@ async def _parallel_withdrawals(world: World) -> tuple[list[Answer], list[str]]:
 async def _parallel_payments(world: World) -> tuple[list[Answer], list[str]]:
     """Twenty ¥10 orders paid from ¥100 by one user: ten paid, ten ``insufficient_balance``."""
     user = await world.customer("+8613800000004", funds="100.00")
-    created = await create_merchant(
-        world.engine,
-        ledger=world.ledger,
-        security=world.security,
-        clock=SystemClock(),
-        actor=Actor.system(),
-        name="Race Mart",
-    )
+    created = await create_merchant(world.harness.services, Actor.system(), name="Race Mart")
     merchant_auth = {"Authorization": f"Bearer {created.api_key}"}
     order_ids = []
     for n in range(BURST):

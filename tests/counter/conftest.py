@@ -10,38 +10,41 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ewallet.config import Settings
+from ewallet.http.deps import app_services
 from ewallet.kit.clock import FrozenClock
 from ewallet.kit.ids import new_id
 from ewallet.ledger import Ledger
-from ewallet.models.counter import CounterDeposit, LargeCashRecord
-from ewallet.models.identity import Notification, User
-from ewallet.models.ledger import LedgerAccount, LedgerTransaction
-from ewallet.models.operations import AuditEvent
+from ewallet.models.tables import (
+    audit_events,
+    ledger_accounts,
+    ledger_transactions,
+    notifications,
+    users,
+)
+from ewallet.models.tables import counter_deposits as deposits
+from ewallet.models.tables import large_cash_records as large_cash
 from ewallet.security.context import SecurityContext
-from tests.account_security.conftest import Harness, TestUser, clock, fast, make_app
-from tests.http.conftest import serving
-from tests.staff.helpers import bearer, make_staff, staff_token
+from tests.fixtures.accounts import Harness, TestUser, clock, fast, make_app
+from tests.fixtures.serving import serving
+from tests.fixtures.staff import bearer, make_staff, staff_token
 
 __all__ = ["Counter", "Staffer", "clock", "counter"]
 
-deposits = cast(Table, CounterDeposit.__table__)
-large_cash = cast(Table, LargeCashRecord.__table__)
-users = cast(Table, User.__table__)
 COUNTED = {
     "deposits": deposits,
     "large_cash": large_cash,
-    "ledger_accounts": cast(Table, LedgerAccount.__table__),
-    "ledger_transactions": cast(Table, LedgerTransaction.__table__),
-    "notifications": cast(Table, Notification.__table__),
-    "audit": cast(Table, AuditEvent.__table__),
+    "ledger_accounts": ledger_accounts,
+    "ledger_transactions": ledger_transactions,
+    "notifications": notifications,
+    "audit": audit_events,
 }
 
 
@@ -134,5 +137,7 @@ async def counter(
     engine: AsyncEngine, settings: Settings, clock: FrozenClock
 ) -> AsyncIterator[Counter]:
     quick = fast(settings)
-    async with serving(make_app(quick, clock)) as client:
-        yield Counter(engine, quick, clock, SecurityContext.from_settings(quick), client)
+    app = make_app(quick, clock)
+    async with serving(app) as client:
+        security = SecurityContext.from_settings(quick)
+        yield Counter(engine, quick, clock, security, client, app_services(app))

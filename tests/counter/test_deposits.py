@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import select
 
 from ewallet.ledger.verify import verify_ledger
-from ewallet.models.ledger import LedgerTransaction
-from tests.account_security.conftest import assert_problem
+from ewallet.models.tables import ledger_transactions as transactions
 from tests.counter.conftest import Counter
-from tests.staff.helpers import audit_actions
+from tests.fixtures.accounts import assert_problem
+from tests.fixtures.staff import audit_actions
 
-transactions = cast(Table, LedgerTransaction.__table__)
 PHONE = "+8613800001111"
 
 

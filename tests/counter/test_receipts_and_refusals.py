@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 
 from ewallet.ledger.verify import verify_ledger
-from tests.account_security.conftest import assert_problem
 from tests.counter.conftest import Counter, Staffer
-from tests.staff.helpers import staff_token
+from tests.fixtures.accounts import assert_problem
+from tests.fixtures.staff import staff_token
 
 PHONE = "+8613800002222"
 

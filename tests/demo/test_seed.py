@@ -12,8 +12,8 @@ import httpx
 import pytest
 from sqlalchemy import Table, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
-from tests.account_security.conftest import fast
-from tests.http.conftest import restore_logging
+from tests.fixtures.accounts import fast
+from tests.fixtures.serving import restore_logging
 from typer.testing import CliRunner
 
 from ewallet.app import create_app

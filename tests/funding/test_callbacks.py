@@ -14,9 +14,10 @@ from sqlalchemy import select
 from ewallet.integrations.psp import alipay as alipay_protocol
 from ewallet.integrations.psp.keys import generate_private_key
 from ewallet.ledger.verify import verify_ledger
+from ewallet.models.tables import topups
 from ewallet.sandbox.psp.delivery import Outgoing
-from tests.account_security.conftest import TestUser, audit_events
-from tests.funding.conftest import Funding, topups
+from tests.fixtures.accounts import TestUser, audit_events
+from tests.fixtures.funding import Funding
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
 

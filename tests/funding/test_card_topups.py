@@ -14,17 +14,17 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ewallet.config import Settings
-from ewallet.funding.settle import SettleReport, settle_pending_topups
-from ewallet.integrations.bank.wiring import gateway_from_app
+from ewallet.funding.topups.card.jobs import SettleReport, settle_pending_topups
+from ewallet.http.deps import app_services
 from ewallet.kit.clock import FrozenClock
 from ewallet.ledger import Ledger
 from ewallet.ledger.verify import verify_ledger
 from ewallet.sandbox.bank.cards import TEST_CARDS
 from ewallet.security.context import SecurityContext
-from tests.account_security.conftest import PIN, TestUser, assert_problem, fast, make_app, users
-from tests.cards.test_binding import bind
-from tests.funding.conftest import BANK_GIVE_UP_SECONDS, Funding, warm_sandbox_bank
-from tests.http.conftest import serving
+from tests.fixtures.accounts import PIN, TestUser, assert_problem, fast, make_app, users
+from tests.fixtures.cards import bind
+from tests.fixtures.funding import BANK_GIVE_UP_SECONDS, Funding, warm_sandbox_bank
+from tests.fixtures.serving import serving
 
 ICBC = TEST_CARDS[0]
 COMM_DECLINES = next(card for card in TEST_CARDS if card.bank_code == "COMM")
@@ -39,7 +39,8 @@ async def card_funding(
     app = make_app(quick, clock)
     async with serving(app) as client:
         await warm_sandbox_bank(app)
-        yield Funding(engine, quick, clock, SecurityContext.from_settings(quick), client, app)
+        security = SecurityContext.from_settings(quick)
+        yield Funding(engine, quick, clock, security, client, app_services(app), app)
 
 
 async def suspense_balance(f: Funding) -> int:
@@ -67,22 +68,20 @@ async def top_up(
 
 async def settle(f: Funding, **kwargs: Any) -> SettleReport:
     assert f.app is not None
-    return await settle_pending_topups(
-        f.engine, clock=f.clock, gateway=gateway_from_app(f.app), **kwargs
-    )
+    return await settle_pending_topups(f.services, **kwargs)
 
 
 async def bank_debits(f: Funding, topup_id: str) -> int:
     """How many movements the bank's settlement file holds for the top-up (Beijing day)."""
     assert f.app is not None
     day = (f.clock.now() + timedelta(hours=8)).date()
-    rows = await gateway_from_app(f.app).settlement(day)
+    rows = await f.services.bank.settlement(day)
     return sum(1 for row in rows if row.request_id == f"topup:{topup_id}")
 
 
 async def bank_status(f: Funding, topup_id: str) -> str:
     assert f.app is not None
-    answer = await gateway_from_app(f.app).query(request_id=f"topup:{topup_id}")
+    answer = await f.services.bank.query(request_id=f"topup:{topup_id}")
     return answer.status
 
 

@@ -9,12 +9,13 @@ from typing import Any
 
 import pytest
 
-from ewallet.funding import card_topups
-from ewallet.funding.schemas import TopupOut
+from ewallet.funding.topups.card import service as card_topups
+from ewallet.funding.topups.schemas import TopupOut
 from ewallet.ledger.verify import verify_ledger
 from ewallet.models import IdempotencyRecord
-from tests.account_security.conftest import assert_problem
-from tests.funding.conftest import Funding
+from tests.fixtures.accounts import assert_problem
+from tests.fixtures.faults import deadlock, failing_once
+from tests.fixtures.funding import Funding
 from tests.funding.test_card_topups import (
     bank_debits,
     card_funding,
@@ -23,7 +24,6 @@ from tests.funding.test_card_topups import (
     suspense_balance,
     top_up,
 )
-from tests.withdrawals.test_request_keys import deadlock, failing_once
 
 __all__ = ["card_funding"]
 

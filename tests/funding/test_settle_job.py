@@ -11,12 +11,13 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ewallet.config import Settings
+from ewallet.http.deps import app_services
 from ewallet.kit.clock import FrozenClock
 from ewallet.security.context import SecurityContext
-from tests.account_security.conftest import fast, make_app
-from tests.funding.conftest import BANK_GIVE_UP_SECONDS, Funding, warm_sandbox_bank
+from tests.fixtures.accounts import fast, make_app
+from tests.fixtures.funding import BANK_GIVE_UP_SECONDS, Funding, warm_sandbox_bank
+from tests.fixtures.serving import serving
 from tests.funding.test_card_topups import card_user, top_up
-from tests.http.conftest import serving
 
 
 @pytest.fixture
@@ -33,7 +34,8 @@ async def settling(
     app = make_app(quick, clock)
     async with serving(app) as client:
         await warm_sandbox_bank(app)
-        yield Funding(engine, quick, clock, SecurityContext.from_settings(quick), client, app)
+        security = SecurityContext.from_settings(quick)
+        yield Funding(engine, quick, clock, security, client, app_services(app), app)
 
 
 async def status_of(f: Funding, user: object, topup_id: str) -> str:

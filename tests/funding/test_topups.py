@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import update
 
 from ewallet.ledger.verify import verify_ledger
-from tests.account_security.conftest import assert_problem, users
-from tests.funding.conftest import Funding
+from tests.fixtures.accounts import assert_problem, users
+from tests.fixtures.funding import Funding
 
 
 @pytest.mark.parametrize("method", ["alipay", "wechat_pay"])

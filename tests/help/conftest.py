@@ -8,7 +8,7 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ewallet.models.help import HelpArticle, HelpArticleRevision, HelpFeedback
-from tests.staff.fixtures import app, client, clock, fast_settings, security
+from tests.fixtures.staff_app import app, client, clock, fast_settings, security
 
 __all__ = ["app", "client", "clock", "count_rows", "fast_settings", "security"]
 

@@ -14,8 +14,10 @@ from ewallet.cli.main import app as cli
 from ewallet.config import Settings
 from ewallet.help import service
 from ewallet.help.articles import DEFAULT_DIR, read_dir
+from ewallet.kit.clock import FrozenClock
+from tests.fixtures.staff import START, audit_actions
+from tests.fixtures.support import bare_services
 from tests.help.conftest import count_rows
-from tests.staff.helpers import audit_actions
 
 DEFAULTS = read_dir(DEFAULT_DIR)
 
@@ -72,7 +74,8 @@ async def test_an_edited_file_becomes_a_new_revision(engine: AsyncEngine, tmp_pa
     code, out = await invoke("help", "import", "--dir", str(tmp_path), "--json")
     assert code == 0, out
     assert json.loads(out) == {"created": 0, "updated": 1, "unchanged": len(DEFAULTS) - 1}
-    article, versions = await service.revision_history(engine, "contact-us")
+    services = bare_services(engine, Settings(), FrozenClock(START))
+    article, versions = await service.revision_history(services, "contact-us")
     assert article.versions["en"].revision == 2
     assert "Hotline 95588 (24 h)" in article.versions["en"].body
     assert article.versions["zh-CN"].revision == 1

@@ -17,15 +17,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ewallet.app import create_app
 from ewallet.config import Settings
 from ewallet.help.articles import DEFAULT_DIR, read_dir
-from ewallet.help.importing import load_defaults_if_empty
+from ewallet.help.importing.service import load_defaults_if_empty
 from ewallet.help.index import Document, SearchIndex
+from ewallet.http.deps import app_services
 from ewallet.kit.clock import FrozenClock
 from ewallet.kit.db.engine import make_engine
 from ewallet.models.support_chat import SupportAgentPresence
 from ewallet.security.context import SecurityContext
+from tests.fixtures.serving import serving
+from tests.fixtures.staff import make_staff
+from tests.fixtures.support import bare_services
 from tests.help.conftest import count_rows
-from tests.http.conftest import serving
-from tests.staff.helpers import make_staff
 
 EVAL = json.loads((Path(__file__).parent / "eval_queries.json").read_text(encoding="utf-8"))
 DEFAULT_COUNT = len(read_dir(DEFAULT_DIR))
@@ -49,12 +51,13 @@ async def search(client: httpx.AsyncClient, q: str, **params: Any) -> list[dict[
 
 
 async def test_defaults_are_loaded_at_start_once(
-    client: httpx.AsyncClient, engine: AsyncEngine, clock: FrozenClock
+    client: httpx.AsyncClient, engine: AsyncEngine, clock: FrozenClock, fast_settings: Settings
 ) -> None:
     counts = await count_rows(engine)
     assert counts["help_articles"] == DEFAULT_COUNT
     assert counts["help_article_revisions"] == 2 * DEFAULT_COUNT
-    assert await load_defaults_if_empty(engine, clock=clock) == 0  # not empty: nothing
+    services = bare_services(engine, fast_settings, clock)
+    assert await load_defaults_if_empty(services) == 0  # not empty: nothing
     assert await count_rows(engine) == counts
 
 
@@ -208,11 +211,13 @@ async def test_contact_details_follow_the_settings(
     "url",
     ["sqlite+aiosqlite:///{tmp}/unmigrated.db", "postgresql+asyncpg://nobody@127.0.0.1:1/none"],
 )
-async def test_defaults_never_stop_the_start(url: str, tmp_path: Path, clock: FrozenClock) -> None:
+async def test_defaults_never_stop_the_start(
+    url: str, tmp_path: Path, clock: FrozenClock, fast_settings: Settings
+) -> None:
     """An unmigrated or unreachable database: nothing loaded, no exception (readyz reports)."""
     engine = make_engine(url.format(tmp=tmp_path), pool_size=1)
     try:
-        assert await load_defaults_if_empty(engine, clock=clock) == 0
+        assert await load_defaults_if_empty(bare_services(engine, fast_settings, clock)) == 0
     finally:
         await engine.dispose()
 
@@ -223,7 +228,7 @@ async def test_contact_shows_whether_an_agent_is_online(
     settings = fast_settings.model_copy(update={"support_chat_enabled": True})
     app = create_app(settings, clock=clock)
     async with serving(app) as client:
-        engine = app.state.engine
+        engine = app_services(app).engine
         agent = await make_staff(
             engine, SecurityContext.from_settings(settings), clock, "support_agent"
         )

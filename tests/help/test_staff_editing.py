@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ewallet.config import Settings
 from ewallet.kit.clock import FrozenClock
 from ewallet.security.context import SecurityContext
+from tests.fixtures.staff import audit_actions, bearer, make_staff, staff_token
 from tests.help.conftest import count_rows
-from tests.staff.helpers import audit_actions, bearer, make_staff, staff_token
 
 ARTICLES = "/v1/staff/help/articles"
 

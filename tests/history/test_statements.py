@@ -14,11 +14,11 @@ from typer.testing import CliRunner
 
 from ewallet.cli.main import app as cli
 from ewallet.cli.statements import export_statements
-from ewallet.history.statements import Month
+from ewallet.history.views import Month
 from ewallet.kit.clock import FrozenClock
 from ewallet.ledger import Ledger, chart
-from tests.account_security.conftest import PIN, Harness, TestUser, assert_problem
-from tests.transfers.conftest import fund, set_tier, transfer
+from tests.fixtures.accounts import PIN, Harness, TestUser, assert_problem
+from tests.fixtures.transfers import fund, set_tier, transfer
 
 ALICE, BOB = "+8613800000001", "+8613900000002"
 MARCH_START = datetime.fromisoformat("2026-03-01T00:00:00+08:00")
@@ -136,7 +136,7 @@ async def test_export_writes_every_wallets_statement_with_progress(
     console = Console(file=io.StringIO(), force_terminal=False, width=100)
     with Progress(console=console) as progress:
         written = await export_statements(
-            harness.settings.database_url,
+            harness.services,
             month=Month.parse("2026-03"),
             user_ids=None,
             out=tmp_path / "out",

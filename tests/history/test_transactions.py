@@ -8,8 +8,8 @@ from typing import Any
 from ewallet.kit.clock import FrozenClock
 from ewallet.kit.money import Money
 from ewallet.ledger import Ledger, Leg, PostEntry, Side, TransactionKind, chart
-from tests.account_security.conftest import PIN, Harness, TestUser, assert_problem
-from tests.transfers.conftest import fund, set_tier, transfer
+from tests.fixtures.accounts import PIN, Harness, TestUser, assert_problem
+from tests.fixtures.transfers import fund, set_tier, transfer
 
 ALICE, BOB = "+8613800000001", "+8613900000002"
 

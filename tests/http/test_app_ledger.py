@@ -10,7 +10,7 @@ from ewallet.http.deps import app_ledger
 from ewallet.kit.metrics import LEDGER_TRANSACTIONS
 from ewallet.kit.money import Money
 from ewallet.ledger import Side, TransactionKind
-from tests.http.conftest import serving
+from tests.fixtures.serving import serving
 
 
 async def test_lifespan_ledger_commits_concurrent_transfers(settings: Settings) -> None:

@@ -8,9 +8,9 @@ from typing import Any
 
 from ewallet.app import create_app
 from ewallet.config import Settings
-from ewallet.http.openapi_problems import status_of_codes
-from ewallet.http.openapi_route_codes import ROUTE_CODES
-from tests.http.conftest import serving
+from ewallet.openapi.problems import status_of_codes
+from ewallet.openapi.route_codes import ROUTE_CODES
+from tests.fixtures.serving import serving
 
 
 async def test_docs_page_uses_only_local_assets(plain_settings: Settings) -> None:
@@ -51,7 +51,7 @@ async def test_bundled_swagger_ui_reads_openapi_31(plain_settings: Settings) -> 
     assert "OpenAPI 3.1" in bundle.text or "isOAS31" in bundle.text
 
 
-# The problem answers each operation documents (ewallet.http.openapi_problems).
+# The problem answers each operation documents (ewallet.openapi.problems).
 
 
 def _document(settings: Settings) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, FastAPI
 from ewallet.app import create_app
 from ewallet.config import Settings
 from ewallet.http.problem import PROBLEM_MEDIA_TYPE
-from tests.http.conftest import LogLines, serving
+from tests.fixtures.serving import LogLines, serving
 
 router = APIRouter()
 

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ewallet.app import create_app
 from ewallet.config import Settings
 from ewallet.http import idempotency_store as store
+from ewallet.http.deps import app_services
 from ewallet.http.idempotency import (
     idempotency_config,
     key_scope,
@@ -38,8 +39,8 @@ from ewallet.merchants.deps import current_merchant
 from ewallet.models.tables import sessions
 from ewallet.security.context import SecurityContext
 from ewallet.staff.deps import current_staff
-from tests.account_security.conftest import START, Harness, fast
-from tests.http.conftest import LogLines, serving
+from tests.fixtures.accounts import START, Harness, fast
+from tests.fixtures.serving import LogLines, serving
 from tests.http.idempotency_app import (
     PAYMENTS,
     USER_PAYMENTS,
@@ -374,8 +375,10 @@ async def test_openapi_documents_the_header(plain_settings: Settings) -> None:
 async def signed_in(settings: Settings, engine: AsyncEngine) -> AsyncIterator[Harness]:
     quick = fast(settings)
     clock = FrozenClock(START)
-    async with serving(payments_app(quick, clock)) as client:
-        yield Harness(engine, quick, clock, SecurityContext.from_settings(quick), client)
+    app = payments_app(quick, clock)
+    async with serving(app) as client:
+        security = SecurityContext.from_settings(quick)
+        yield Harness(engine, quick, clock, security, client, app_services(app))
 
 
 async def pay_as(h: Harness, token: str | None, key_value: str, amount: str = "9.00") -> Any:

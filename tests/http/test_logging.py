@@ -8,7 +8,7 @@ import pytest
 import structlog
 
 from ewallet.kit.logging import mask_personal_numbers, mask_text, mask_value
-from tests.http.conftest import LogLines
+from tests.fixtures.serving import LogLines
 
 
 @pytest.mark.parametrize(

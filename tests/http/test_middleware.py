@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from ewallet.app import create_app
 from ewallet.config import Settings
 from ewallet.http.middleware import route_template, sane_request_id
-from tests.http.conftest import LogLines, serving
+from tests.fixtures.serving import LogLines, serving
 
 
 class Note(BaseModel):

@@ -13,7 +13,7 @@ from ewallet.app import create_app
 from ewallet.config import Settings
 from ewallet.http.problem import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
 from ewallet.kit.errors import DomainError, MaintenanceError, RateLimitedError
-from tests.http.conftest import LogLines, serving
+from tests.fixtures.serving import LogLines, serving
 
 
 class PinInvalidError(DomainError):

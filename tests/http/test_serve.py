@@ -14,10 +14,10 @@ from typer.testing import CliRunner
 
 from ewallet.app import app_from_env
 from ewallet.cli import serve as serve_module
-from ewallet.kit.db import migrate
 from ewallet.kit.db.engine import make_engine
+from ewallet.models import migrate
 from ewallet.payments.links import checkout_url, public_base_url
-from tests.http.conftest import restore_logging
+from tests.fixtures.serving import restore_logging
 
 
 @pytest.fixture

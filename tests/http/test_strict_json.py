@@ -28,8 +28,8 @@ from ewallet.http.idempotency import canonical_body
 from ewallet.http.json_body import StrictJsonError, is_json_media_type, strict_loads
 from ewallet.kit.db.base import Base
 from ewallet.kit.request_model import RequestModel
-from tests.identity.conftest import bearer, running
-from tests.staff.fixtures import app, client, clock, fast_settings, security
+from tests.fixtures.identity import bearer, running
+from tests.fixtures.staff_app import app, client, clock, fast_settings, security
 
 __all__ = ["app", "client", "clock", "fast_settings", "security"]
 

@@ -10,7 +10,7 @@ from typing import Any
 import jwt
 import pytest
 
-from tests.identity.conftest import PASSWORD, Wallet, bearer
+from tests.fixtures.identity import PASSWORD, Wallet, bearer
 
 ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "/v1/me", None),

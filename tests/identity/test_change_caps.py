@@ -14,7 +14,7 @@ import httpx
 from sqlalchemy import Table, select
 
 from ewallet.models.identity import User
-from tests.identity.conftest import E164, PASSWORD, PHONE, START, Wallet, bearer
+from tests.fixtures.identity import E164, PASSWORD, PHONE, START, Wallet, bearer
 
 users = cast(Table, User.__table__)
 PIN_URL = "/v1/me/payment-password"

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from ewallet.config import Settings
 from ewallet.kit.db.base import Base
-from tests.identity.conftest import E164, PASSWORD, PHONE, Wallet, running
+from tests.fixtures.identity import E164, PASSWORD, PHONE, Wallet, running
 
 codes = Base.metadata.tables["verification_codes"]
 outbox = Base.metadata.tables["outbox_events"]

@@ -26,10 +26,10 @@ from ewallet.kit.clock import FrozenClock
 from ewallet.models.identity import User
 from ewallet.models.operations import AuditEvent
 from ewallet.security.passwords import Hasher
-from tests.http.conftest import serving
-from tests.identity.conftest import PASSWORD, PHONE, Wallet, running
-from tests.staff.helpers import START as STAFF_START
-from tests.staff.helpers import StaffLogin, fast, make_staff
+from tests.fixtures.identity import PASSWORD, PHONE, Wallet, running
+from tests.fixtures.serving import serving
+from tests.fixtures.staff import START as STAFF_START
+from tests.fixtures.staff import StaffLogin, fast, make_staff
 
 STRANGER = "13900001111"
 BURST = 30

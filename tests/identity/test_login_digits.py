@@ -9,7 +9,7 @@ from sqlalchemy import Table, select, update
 
 from ewallet.identity.login_digits import digit_windows, digits_of
 from ewallet.models.identity import User
-from tests.identity.conftest import E164, PASSWORD, PHONE, Wallet, bearer
+from tests.fixtures.identity import E164, PASSWORD, PHONE, Wallet, bearer
 
 users = cast(Table, User.__table__)
 PIN_URL = "/v1/me/payment-password"

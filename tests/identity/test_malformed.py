@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.identity.conftest import PASSWORD, PHONE, Wallet
+from tests.fixtures.identity import PASSWORD, PHONE, Wallet
 
 CODES = "/v1/verification-codes"
 USERS = "/v1/users"

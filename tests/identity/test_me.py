@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from ewallet.identity.runtime import Caller, app_runtime
-from ewallet.identity.stepup import redeem_step_up, require_step_up
+from ewallet.http.deps import app_services
+from ewallet.identity.runtime import Caller
+from ewallet.identity.stepup.service import redeem_step_up, require_step_up
 from ewallet.kit.db.base import Base
-from tests.identity.conftest import E164, PASSWORD, PHONE, Wallet, bearer
+from tests.fixtures.identity import E164, PASSWORD, PHONE, Wallet, bearer
 
 users = Base.metadata.tables["users"]
 audit = Base.metadata.tables["audit_events"]
@@ -208,10 +209,10 @@ async def test_another_users_device_is_not_found_and_untouched(wallet: Wallet) -
 async def test_a_risky_action_asks_for_a_step_up_once(wallet: Wallet) -> None:
     registered = await wallet.register()
     user_id, access = registered["user"]["id"], registered["tokens"]["access_token"]
-    rt = app_runtime(wallet.app)
+    services = app_services(wallet.app)
     caller = Caller(ip="127.0.0.1", user_agent=None, locale="zh-CN")
     error = await require_step_up(
-        rt, caller=caller, user_id=user_id, purpose="withdrawal", context={"amount": "500.00"}
+        services, caller=caller, user_id=user_id, purpose="withdrawal", context={"amount": "500.00"}
     )
     assert error.code == "step_up_required"
     assert error.extra["sms_sent"] is True
@@ -257,11 +258,11 @@ async def test_a_risky_action_asks_for_a_step_up_once(wallet: Wallet) -> None:
 
 async def test_a_passed_action_challenge_must_be_used_soon(wallet: Wallet) -> None:
     registered = await wallet.register()
-    rt = app_runtime(wallet.app)
+    services = app_services(wallet.app)
     caller = Caller(ip=None, user_agent=None, locale="en")
     user_id = registered["user"]["id"]
     error = await require_step_up(
-        rt, caller=caller, user_id=user_id, purpose="withdrawal", context={}
+        services, caller=caller, user_id=user_id, purpose="withdrawal", context={}
     )
     challenge = error.extra["challenge_id"]
     await wallet.client.post(

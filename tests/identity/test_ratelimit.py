@@ -1,4 +1,4 @@
-"""kit.ratelimit on the injected clock: memory storage here, Redis in test_redis_limits."""
+"""security.ratelimit on the injected clock: memory storage here, Redis in test_redis_limits."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from limits.aio.storage import MemoryStorage
 
 from ewallet.config import Settings
 from ewallet.kit.clock import FrozenClock
-from ewallet.kit.ratelimit import (
+from ewallet.security.ratelimit import (
     DEFAULT_PREFIX,
     Interval,
     RateLimiter,

@@ -7,10 +7,10 @@ from typing import cast
 import pytest
 from sqlalchemy import Table, insert, select
 
-from ewallet.identity.realname import check_character
+from ewallet.identity.realname.rules import check_character
 from ewallet.models.funding import Card
 from ewallet.models.identity import User
-from tests.identity.conftest import START, Wallet, bearer
+from tests.fixtures.identity import START, Wallet, bearer
 
 cards = cast(Table, Card.__table__)
 users = cast(Table, User.__table__)

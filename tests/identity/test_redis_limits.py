@@ -14,8 +14,8 @@ from ewallet.config import Settings
 from ewallet.identity.change_caps import ChangeCap, take_change
 from ewallet.kit.clock import FrozenClock
 from ewallet.kit.errors import RateLimitedError
-from ewallet.kit.ratelimit import Interval, RateLimiter, Rule
-from tests.identity.conftest import PASSWORD, PHONE, START, running
+from ewallet.security.ratelimit import Interval, RateLimiter, Rule
+from tests.fixtures.identity import PASSWORD, PHONE, START, running
 
 
 async def test_rules_and_intervals_on_redis(redis_url: str) -> None:

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from ewallet.kit.db.base import Base
-from tests.identity.conftest import E164, PASSWORD, PHONE, Wallet, bearer
+from tests.fixtures.identity import E164, PASSWORD, PHONE, Wallet, bearer
 
 users = Base.metadata.tables["users"]
 devices = Base.metadata.tables["devices"]

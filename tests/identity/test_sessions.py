@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from ewallet.kit.db.base import Base
-from tests.identity.conftest import Wallet, bearer
+from tests.fixtures.identity import Wallet, bearer
 
 sessions = Base.metadata.tables["auth_sessions"]
 audit = Base.metadata.tables["audit_events"]

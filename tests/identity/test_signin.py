@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from ewallet.config import Settings
 from ewallet.identity import runtime
 from ewallet.kit.db.base import Base
-from tests.identity.conftest import E164, PASSWORD, PHONE, Wallet, bearer, running
+from tests.fixtures.identity import E164, PASSWORD, PHONE, Wallet, bearer, running
 
 users = Base.metadata.tables["users"]
 devices = Base.metadata.tables["devices"]

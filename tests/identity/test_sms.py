@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,19 +16,22 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
+from ewallet.bootstrap import running_services
+from ewallet.bootstrap.outbox import outbox_registry
+from ewallet.bootstrap.sms import make_handler, sender_from_settings
 from ewallet.cli.main import app as cli
 from ewallet.config import Environment, Settings
-from ewallet.integrations.sms import SmsConfigurationError, sender_from_settings
-from ewallet.integrations.sms.handler import SMS_TOPIC, make_handler
+from ewallet.integrations.sms import SmsConfigurationError
 from ewallet.integrations.sms.http_provider import HttpSmsSender
 from ewallet.integrations.sms.outbox_provider import OutboxSmsSender
 from ewallet.integrations.sms.port import OutgoingSms, SmsDeliveryError
 from ewallet.kit.clock import FrozenClock
 from ewallet.kit.db.base import Base
 from ewallet.kit.db.uow import UnitOfWork, run_unit
-from ewallet.worker import HandlerRegistry, OutboxRelay, default_registry, enqueue
+from ewallet.notify.service import SMS_TOPIC
+from ewallet.worker import HandlerRegistry, OutboxRelay, enqueue
 from ewallet.worker.registry import DeliveredEvent, Handler
-from tests.identity.conftest import E164, PHONE, Wallet, running
+from tests.fixtures.identity import E164, PHONE, Wallet, running
 
 sms_messages = Base.metadata.tables["sms_messages"]
 outbox = Base.metadata.tables["outbox_events"]
@@ -62,7 +66,7 @@ def event(event_id: int, payload: dict[str, object] | None = None) -> DeliveredE
 async def test_the_outbox_adapter_keeps_each_event_once(
     engine: AsyncEngine, settings: Settings
 ) -> None:
-    handler = make_handler(OutboxSmsSender(settings, engine=engine))
+    handler = make_handler(OutboxSmsSender(settings, engine=engine, clock=FrozenClock()))
     await handler(event(7))
     await handler(event(7))  # redelivered: at least once, stored once
     await handler(event(8))
@@ -74,26 +78,32 @@ async def test_the_outbox_adapter_keeps_each_event_once(
     ]
 
 
-async def test_the_standalone_adapter_makes_its_own_connection(settings: Settings) -> None:
-    sender = OutboxSmsSender(settings)  # as in ``ewallet worker``: no engine lent
-    await sender.send(
-        OutgoingSms(
-            to=E164, sender="ewallet", body="hi", kind="notice", request_id="sms-1", event_id=1
-        )
-    )
+async def test_the_workers_handler_stores_through_its_services_engine(
+    engine: AsyncEngine, settings: Settings
+) -> None:
+    # As in ``ewallet worker``: the handler table is built on the process's services.
+    async with running_services(settings, FrozenClock()) as services:
+        [handler] = outbox_registry(services).handlers_for(SMS_TOPIC)
+        await handler(event(1))
+    async with engine.connect() as connection:
+        [stored] = (await connection.execute(select(sms_messages))).all()
+    assert (stored.event_id, stored.recipient) == (1, E164)
 
 
-def test_the_capturing_adapter_is_refused_in_production() -> None:
-    with pytest.raises(SmsConfigurationError, match="refused in production"):
-        default_registry(production(sms_provider="outbox"))
-    with pytest.raises(SmsConfigurationError, match="SMS_HTTP_URL"):
-        default_registry(production(sms_provider="http"))
-    with pytest.raises(SmsConfigurationError, match="unknown"):
-        sender_from_settings(Settings(sms_provider="carrier-pigeon"))
-    registry = default_registry(
-        production(sms_provider="http", sms_http_url="https://sms.example/send")
-    )
-    assert SMS_TOPIC in registry
+async def test_the_capturing_adapter_is_refused_in_production(settings: Settings) -> None:
+    async with running_services(settings) as services:
+        with pytest.raises(SmsConfigurationError, match="refused in production"):
+            outbox_registry(replace(services, settings=production(sms_provider="outbox")))
+        with pytest.raises(SmsConfigurationError, match="SMS_HTTP_URL"):
+            outbox_registry(replace(services, settings=production(sms_provider="http")))
+        with pytest.raises(SmsConfigurationError, match="unknown"):
+            sender_from_settings(
+                Settings(sms_provider="carrier-pigeon"),
+                engine=services.engine,
+                clock=services.clock,
+            )
+        http = production(sms_provider="http", sms_http_url="https://sms.example/send")
+        assert SMS_TOPIC in outbox_registry(replace(services, settings=http))
 
 
 def test_a_malformed_payload_is_an_error() -> None:

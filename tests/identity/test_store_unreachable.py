@@ -13,7 +13,7 @@ from sqlalchemy import Table, select
 from ewallet.config import Settings
 from ewallet.kit.clock import FrozenClock
 from ewallet.models.identity import User
-from tests.identity.conftest import E164, PHONE, START, running
+from tests.fixtures.identity import E164, PHONE, START, running
 
 users = cast(Table, User.__table__)
 # Nothing listens on port 1: every call to the store fails.

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from ewallet.config import Settings
 from ewallet.kit.db.base import Base
-from tests.identity.conftest import E164, Wallet, bearer, running
+from tests.fixtures.identity import E164, Wallet, bearer, running
 from tests.identity.test_signin import enable_totp
 
 audit = Base.metadata.tables["audit_events"]

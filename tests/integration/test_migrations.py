@@ -20,9 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
 from ewallet.cli.main import app
-from ewallet.kit.db import migrate
 from ewallet.kit.db.base import Base
 from ewallet.kit.db.engine import make_engine
+from ewallet.models import migrate
 from tests.conftest import (
     BACKENDS,
     _asyncpg_dsn,

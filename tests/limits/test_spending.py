@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 import pytest
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import func, select, update
 
 from ewallet.identity.errors import AccountFrozenError
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.money import Money
 from ewallet.ledger import TransactionKind
-from ewallet.models.spending import SpendRecord
+from ewallet.models.tables import spend_records as records
 from ewallet.risk.spending import (
     AuthStrength,
     LimitExceededError,
@@ -28,10 +28,9 @@ from ewallet.risk.spending import (
     reserve_spend,
     spending_summary,
 )
-from tests.account_security.conftest import Harness, TestUser
-from tests.limits.conftest import fund, set_tier, spend_in_ledger, users
+from tests.fixtures.accounts import Harness, TestUser
+from tests.fixtures.limits import fund, set_tier, spend_in_ledger, users
 
-records = cast(Table, SpendRecord.__table__)
 POLICY = SpendingPolicy.defaults()
 references = itertools.count()
 CHINA = "+08:00"

@@ -1,5 +1,5 @@
 """Merchant tests reuse the payments harness (``shop``) and the staff helpers."""
 
-from tests.payments.conftest import clock, shop
+from tests.fixtures.shop import clock, shop
 
 __all__ = ["clock", "shop"]

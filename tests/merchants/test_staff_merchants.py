@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 
 from ewallet.cli.main import app as cli
 from ewallet.models.merchants import Merchant
-from tests.account_security.conftest import assert_problem
-from tests.payments.conftest import Shop
-from tests.staff.helpers import audit_actions, bearer, make_staff, staff_token
+from tests.fixtures.accounts import assert_problem
+from tests.fixtures.shop import Shop
+from tests.fixtures.staff import audit_actions, bearer, make_staff, staff_token
 
 merchants: Table = Merchant.__table__  # type: ignore[assignment]
 

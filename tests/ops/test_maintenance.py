@@ -19,10 +19,10 @@ from ewallet.kit.db.engine import make_engine
 from ewallet.kit.i18n import DETAILS
 from ewallet.models.identity import VerificationCode
 from ewallet.models.operations import MaintenanceWindow
-from ewallet.ops.maintenance import MaintenanceSchedule
+from ewallet.ops.service import MaintenanceSchedule
 from ewallet.security.context import SecurityContext
-from tests.identity.conftest import E164, PASSWORD, PHONE, Wallet
-from tests.staff.helpers import audit_actions, bearer, make_staff, staff_token
+from tests.fixtures.identity import E164, PASSWORD, PHONE, Wallet
+from tests.fixtures.staff import audit_actions, bearer, make_staff, staff_token
 
 HOUR = timedelta(hours=1)
 verification_codes = cast(Table, VerificationCode.__table__)

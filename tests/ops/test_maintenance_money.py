@@ -19,13 +19,13 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from ewallet.http.idempotency import require_idempotency
-from ewallet.identity.codes import Purpose
+from ewallet.models.identity import CodePurpose
 from ewallet.ops.enforcement import OPEN_DURING_MAINTENANCE, is_guarded, route_verdicts
 from ewallet.payments.links import CHECKOUT_PATH
-from tests.account_security.conftest import LOGIN_PASSWORD, TestUser, assert_problem
-from tests.payment_code.conftest import charge, everything, show_code
-from tests.payments.conftest import PIN, Shop, clock, shop
-from tests.staff.helpers import bearer, make_staff, staff_token
+from tests.fixtures.accounts import LOGIN_PASSWORD, TestUser, assert_problem
+from tests.fixtures.payment_codes import charge, everything, show_code
+from tests.fixtures.shop import PIN, Shop, clock, shop
+from tests.fixtures.staff import bearer, make_staff, staff_token
 
 __all__ = ["clock", "shop"]
 
@@ -51,7 +51,7 @@ async def checkout_signed_in(shop: Shop, user: TestUser, base: str) -> str:
     if 'name="challenge_id"' in signed.text:  # a browser the account has never used
         step = {
             "challenge_id": hidden(signed, "challenge_id") or "",
-            "verification_code": await shop.sms_code(user.phone, Purpose.STEP_UP),
+            "verification_code": await shop.sms_code(user.phone, CodePurpose.STEP_UP),
         }
         if (token := hidden(signed, "csrf")) is not None:
             step["csrf"] = token

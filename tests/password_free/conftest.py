@@ -11,11 +11,12 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ewallet.config import Settings
+from ewallet.http.deps import app_services
 from ewallet.kit.clock import FrozenClock
 from ewallet.security.context import SecurityContext
-from tests.account_security.conftest import make_app
-from tests.http.conftest import serving
-from tests.payments.conftest import PIN, Shop, TestUser, clock, shop_settings
+from tests.fixtures.accounts import make_app
+from tests.fixtures.serving import serving
+from tests.fixtures.shop import PIN, Shop, TestUser, clock, shop_settings
 
 __all__ = ["PIN", "Shop", "TestUser", "clock", "shop"]
 
@@ -28,7 +29,8 @@ async def shop(engine: AsyncEngine, settings: Settings, clock: FrozenClock) -> A
     quick = shop_settings(settings, limit_daily_no_pin_count=NO_PIN_COUNT)
     app = make_app(quick, clock)
     async with serving(app) as client:
-        yield Shop(engine, quick, clock, SecurityContext.from_settings(quick), client, app)
+        security = SecurityContext.from_settings(quick)
+        yield Shop(engine, quick, clock, security, client, app_services(app), app)
 
 
 async def put_setting(shop: Shop, user: TestUser, **body: Any) -> httpx.Response:

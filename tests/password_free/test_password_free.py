@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from tests.account_security.conftest import assert_problem
+from tests.fixtures.accounts import assert_problem
+from tests.fixtures.shop import spend_records
 from tests.password_free.conftest import (
     NO_PIN_COUNT,
     PIN,
@@ -18,7 +19,6 @@ from tests.password_free.conftest import (
     put_setting,
     turn_on,
 )
-from tests.payments.conftest import spend_records
 
 
 async def setting(shop: Shop, user: TestUser) -> dict[str, Any]:

@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ewallet.payments.payment_code import (
-    PaymentCodeInvalidError,
+from ewallet.payments.payment_codes.codec import (
     candidates,
     make_code,
     time_step,
 )
+from ewallet.payments.payment_codes.errors import PaymentCodeInvalidError
 from ewallet.security.crypto import KeyedDigest
 
 BLINDING = KeyedDigest(b"k" * 32)

@@ -21,16 +21,17 @@ from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ewallet.config import Settings
+from ewallet.http.deps import app_services
 from ewallet.kit.clock import FrozenClock
-from ewallet.merchants.service import NewMerchant
+from ewallet.merchants.views import NewMerchant
 from ewallet.models.operations import AuditEvent
 from ewallet.models.risk import RiskAlert
-from ewallet.payments.payment_code import PREFIX
+from ewallet.payments.payment_codes.codec import PREFIX
 from ewallet.security.context import SecurityContext
-from tests.account_security.conftest import assert_problem, make_app
-from tests.http.conftest import serving
-from tests.payment_code.conftest import CHARGES, Shop, everything, show_code
-from tests.payments.conftest import shop_settings
+from tests.fixtures.accounts import assert_problem, make_app
+from tests.fixtures.payment_codes import CHARGES, Shop, everything, show_code
+from tests.fixtures.serving import serving
+from tests.fixtures.shop import shop_settings
 
 audit_events = cast(Table, AuditEvent.__table__)
 risk_alerts = cast(Table, RiskAlert.__table__)
@@ -51,7 +52,8 @@ async def guarded(
     )
     app = make_app(quick, clock)
     async with serving(app) as client:
-        yield Shop(engine, quick, clock, SecurityContext.from_settings(quick), client, app)
+        security = SecurityContext.from_settings(quick)
+        yield Shop(engine, quick, clock, security, client, app_services(app), app)
 
 
 def unknown_code() -> str:

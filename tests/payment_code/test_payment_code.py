@@ -14,9 +14,9 @@ import httpx
 from sqlalchemy import select
 
 from ewallet.ledger.verify import verify_ledger
-from ewallet.payments.webhooks import WEBHOOK_TOPIC
-from tests.account_security.conftest import assert_problem, outbox
-from tests.payment_code.conftest import (
+from ewallet.payments.webhooks.service import WEBHOOK_TOPIC
+from tests.fixtures.accounts import assert_problem, outbox
+from tests.fixtures.payment_codes import (
     CHARGES,
     CODE,
     PIN,
@@ -29,7 +29,7 @@ from tests.payment_code.conftest import (
     show_code,
     unfreeze,
 )
-from tests.payments.conftest import spend_records
+from tests.fixtures.shop import spend_records
 
 
 async def refused(

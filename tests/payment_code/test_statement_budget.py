@@ -19,12 +19,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ewallet.config import Settings
+from ewallet.http.deps import app_services
 from ewallet.kit.clock import FrozenClock
 from ewallet.security.context import SecurityContext
-from tests.account_security.conftest import make_app
-from tests.http.conftest import serving
-from tests.payment_code.conftest import Shop, charge, show_code
-from tests.payments.conftest import shop_settings
+from tests.fixtures.accounts import make_app
+from tests.fixtures.payment_codes import Shop, charge, show_code
+from tests.fixtures.serving import serving
+from tests.fixtures.shop import shop_settings
 
 # By dialect: SQLite also counts its BEGIN (IMMEDIATE) statements.
 STATEMENTS_PER_CHARGE = {"postgresql": 16, "sqlite": 28}
@@ -39,7 +40,8 @@ async def quiet_shop(
     quick = shop_settings(settings, ledger_upkeep_interval_seconds=0)
     app = make_app(quick, clock)
     async with serving(app) as client:
-        yield Shop(engine, quick, clock, SecurityContext.from_settings(quick), client, app)
+        security = SecurityContext.from_settings(quick)
+        yield Shop(engine, quick, clock, security, client, app_services(app), app)
 
 
 @dataclass

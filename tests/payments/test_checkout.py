@@ -7,9 +7,9 @@ import re
 
 import httpx
 
-from ewallet.identity.codes import Purpose
-from tests.account_security.conftest import LOGIN_PASSWORD
-from tests.payments.conftest import PIN, Shop, payments
+from ewallet.models.identity import CodePurpose
+from tests.fixtures.accounts import LOGIN_PASSWORD
+from tests.fixtures.shop import PIN, Shop, payments
 
 
 def hidden(page: httpx.Response, name: str) -> str:
@@ -55,7 +55,7 @@ async def test_sign_in_step_up_and_pay(shop: Shop) -> None:
         data={"phone": user.phone, "login_password": LOGIN_PASSWORD, "csrf": form},
     )
     if 'name="challenge_id"' in signed.text:  # a browser the account has never used
-        code = await shop.sms_code(user.phone, Purpose.STEP_UP)
+        code = await shop.sms_code(user.phone, CodePurpose.STEP_UP)
         signed = await shop.client.post(
             f"{base}/step-up",
             data={

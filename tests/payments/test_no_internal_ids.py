@@ -20,9 +20,9 @@ from ewallet.kit.clock import FrozenClock
 from ewallet.kit.money import Money
 from ewallet.ledger import Ledger, TransactionKind, chart
 from ewallet.ledger.errors import InsufficientBalanceError
-from tests.account_security.conftest import PIN, assert_problem
-from tests.payment_code.conftest import charge, everything, show_code
-from tests.payments.conftest import Shop, orders
+from tests.fixtures.accounts import PIN, assert_problem
+from tests.fixtures.payment_codes import charge, everything, show_code
+from tests.fixtures.shop import Shop, orders
 
 INTERNAL = re.compile(r"(wallet|merchant|bank_settlement|cash_vault|suspense):|account_id")
 

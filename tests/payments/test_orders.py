@@ -6,8 +6,8 @@ import asyncio
 from datetime import timedelta
 
 from ewallet.payments.links import order_id_from_payload
-from tests.account_security.conftest import assert_problem
-from tests.payments.conftest import Shop, orders
+from tests.fixtures.accounts import assert_problem
+from tests.fixtures.shop import Shop, orders
 
 
 async def test_create_answers_the_order_its_qr_payload_and_checkout_url(shop: Shop) -> None:

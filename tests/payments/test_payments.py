@@ -13,8 +13,8 @@ from sqlalchemy import update
 from ewallet.audit.service import Actor
 from ewallet.ledger.verify import verify_ledger
 from ewallet.merchants.service import update_merchant
-from tests.account_security.conftest import assert_problem
-from tests.payments.conftest import Shop, TestUser, payments, users
+from tests.fixtures.accounts import assert_problem
+from tests.fixtures.shop import Shop, TestUser, payments, users
 
 
 async def refused(
@@ -84,9 +84,8 @@ async def test_merchant_not_supported(shop: Shop) -> None:
     shop_ = await shop.merchant("Closing Down")
     later = await shop.order(shop_, "5.00")
     await update_merchant(
-        shop.engine,
-        clock=shop.clock,
-        actor=Actor.system(),
+        shop.services,
+        Actor.system(),
         merchant_id=shop_.merchant.id,
         changes={"status": "disabled"},
     )

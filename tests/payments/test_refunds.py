@@ -7,9 +7,9 @@ import asyncio
 import pytest
 
 from ewallet.ledger.verify import verify_ledger
-from ewallet.merchants.service import NewMerchant
-from tests.account_security.conftest import assert_problem
-from tests.payments.conftest import Shop, TestUser, refunds
+from ewallet.merchants.views import NewMerchant
+from tests.fixtures.accounts import assert_problem
+from tests.fixtures.shop import Shop, TestUser, refunds
 
 
 async def paid_order(shop: Shop, amount: str = "100.00") -> tuple[NewMerchant, TestUser, str]:

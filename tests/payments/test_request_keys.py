@@ -15,23 +15,23 @@ from typing import Any
 import pytest
 
 from ewallet.ledger.verify import verify_ledger
-from ewallet.payments import paying
-from ewallet.payments import payment_code_charges as code_charging
-from tests.account_security.conftest import assert_problem
-from tests.http.lost_answers import answers_lost, lease_runs_out
-from tests.payment_code.conftest import charge, confirm, show_code
-from tests.payments.conftest import Shop, payments, refunds
+from ewallet.payments import service as paying
+from ewallet.payments.payment_codes.service import confirmations as code_charging
+from tests.fixtures.accounts import assert_problem
+from tests.fixtures.lost_answers import answers_lost, lease_runs_out
+from tests.fixtures.payment_codes import charge, confirm, show_code
+from tests.fixtures.shop import Shop, payments, refunds
 
 
 def count_pin_checks(monkeypatch: pytest.MonkeyPatch, module: Any) -> list[str]:
     checked: list[str] = []
-    real = module.verify_payment_password
+    real = module.require_payment_password
 
     async def counting(*args: Any, **kwargs: Any) -> None:
         checked.append(kwargs["user_id"])
         await real(*args, **kwargs)
 
-    monkeypatch.setattr(module, "verify_payment_password", counting)
+    monkeypatch.setattr(module, "require_payment_password", counting)
     return checked
 
 

@@ -14,14 +14,14 @@ import socket
 import pytest
 
 from ewallet.config import Settings
-from ewallet.payments.webhook_destinations import (
+from ewallet.payments.webhooks.destinations import (
     NOT_ALLOWED,
     DestinationError,
     embedded_ipv4,
     is_public,
     resolve_destination,
 )
-from tests.payments.conftest import Shop
+from tests.fixtures.shop import Shop
 from tests.payments.test_webhook_pinning import ScriptedDns, close_an_order, relay_with
 
 REFUSED = [

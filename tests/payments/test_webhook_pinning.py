@@ -16,7 +16,7 @@ import ipaddress
 import socket
 import ssl
 from collections.abc import AsyncIterator, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +28,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from ewallet.config import Settings
-from ewallet.payments.pinned_transport import PinnedNetworkBackend, pinned_client
-from ewallet.payments.webhook_destinations import (
+from ewallet.payments.jobs import register as register_webhooks
+from ewallet.payments.webhooks.destinations import (
     NOT_ALLOWED,
     Destination,
     DestinationError,
@@ -37,10 +37,10 @@ from ewallet.payments.webhook_destinations import (
     Resolver,
     resolve_destination,
 )
-from ewallet.payments.webhooks import WEBHOOK_TOPIC, WebhookSender
+from ewallet.payments.webhooks.pinned_transport import PinnedNetworkBackend, pinned_client
 from ewallet.worker import OutboxRelay
 from ewallet.worker.registry import HandlerRegistry
-from tests.payments.conftest import Shop
+from tests.fixtures.shop import Shop
 from tests.payments.webhook_receiver import Receiver, receiver
 
 __all__ = ["receiver"]  # the fixture
@@ -65,10 +65,9 @@ class ScriptedDns:
 
 def relay_with(shop: Shop, dns: Resolver) -> OutboxRelay:
     """A relay whose webhook sender asks ``dns`` (the worker's other handlers left out)."""
-    sender = WebhookSender(settings=shop.settings, clock=shop.clock, engine=shop.engine)
-    sender.resolve = dns
     registry = HandlerRegistry()
-    registry.register(WEBHOOK_TOPIC, sender)
+    # The sender sees the test's settings as they are now (a test may change them).
+    register_webhooks(registry, replace(shop.services, settings=shop.settings), resolve=dns)
     return OutboxRelay(shop.engine, registry, shop.clock, worker_id="webhook-pinning-test")
 
 

@@ -8,22 +8,25 @@ import hashlib
 import hmac
 import json
 import socket
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
+from ewallet.bootstrap.outbox import outbox_registry
 from ewallet.config import Environment
-from ewallet.payments.webhook_destinations import NOT_ALLOWED, private_addresses_allowed
-from ewallet.payments.webhooks import verify_signature
-from ewallet.worker import OutboxRelay, default_registry
-from tests.payments.conftest import Shop
+from ewallet.payments.webhooks.destinations import NOT_ALLOWED, private_addresses_allowed
+from ewallet.payments.webhooks.signing import verify_signature
+from ewallet.worker import OutboxRelay
+from tests.fixtures.shop import Shop
 from tests.payments.webhook_receiver import Receiver, receiver
 
 __all__ = ["receiver"]  # the fixture
 
 
 def relay_for(shop: Shop) -> OutboxRelay:
-    registry = default_registry(shop.settings, engine=shop.engine, clock=shop.clock)
+    # The handlers see the test's settings as they are now (a test may change them).
+    registry = outbox_registry(replace(shop.services, settings=shop.settings))
     return OutboxRelay(shop.engine, registry, shop.clock, worker_id="webhook-test")
 
 

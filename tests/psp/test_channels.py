@@ -17,7 +17,9 @@ from pydantic import SecretStr
 from starlette.routing import Mount
 
 from ewallet.app import create_app
+from ewallet.bootstrap.psp import mount_psp_sandboxes, psp_channels
 from ewallet.config import Environment, Settings
+from ewallet.http.deps import app_services
 from ewallet.integrations.psp import (
     PaymentStatus,
     PspChannels,
@@ -28,7 +30,7 @@ from ewallet.integrations.psp.credentials import PspKeys
 from ewallet.integrations.psp.keys import DevKeyring, private_key_pem, public_key_pem
 from ewallet.kit.clock import FrozenClock
 from ewallet.kit.money import Money
-from ewallet.sandbox.psp import InProcessSandboxes, mount_psp_sandboxes
+from ewallet.sandbox.psp import InProcessSandboxes
 from ewallet.sandbox.psp.embedded import alipay_sandbox_credentials, wechat_sandbox_credentials
 from tests.psp.conftest import START, Keys
 
@@ -60,7 +62,7 @@ async def test_embedded_wallet_starts_and_verifies_payments(
     wallet: tuple[FastAPI, httpx.AsyncClient], tmp_path: Path
 ) -> None:
     app, client = wallet
-    psp: PspChannels = app.state.psp
+    psp: PspChannels = app_services(app).psp
     sandboxes: InProcessSandboxes = app.state.psp_sandboxes
     assert sandboxes.alipay is not None
     assert sandboxes.wechat_pay is not None
@@ -115,7 +117,7 @@ async def test_embedded_wallet_starts_and_verifies_payments(
 async def test_no_key_is_made_until_a_payment_needs_one(tmp_path: Path) -> None:
     app = create_app(make_settings(tmp_path))
     async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30):
-        assert isinstance(app.state.psp, PspChannels)
+        assert isinstance(app_services(app).psp, PspChannels)
     assert not (tmp_path / "var" / "psp").exists()
 
 
@@ -176,10 +178,11 @@ async def test_production_loads_configured_keys_and_mounts_no_sandbox(
         psp_alipay_public_key_path=public_path,
     )
     app = FastAPI()
-    sandboxes = mount_psp_sandboxes(app, settings, clock=FrozenClock())
+    app.state.clock = FrozenClock()
+    sandboxes = mount_psp_sandboxes(app, settings)
     assert (sandboxes.alipay, sandboxes.wechat_pay) == (None, None)
     assert not [route for route in app.routes if isinstance(route, Mount)]
-    channels = PspChannels.from_settings(settings, clock=FrozenClock(), sandboxes=sandboxes)
+    channels = psp_channels(settings, FrozenClock(), app=app)
     assert channels.alipay is not None
     assert channels.wechat_pay is None
     with pytest.raises(PspNotConfiguredError) as raised:

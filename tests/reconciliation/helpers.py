@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
 
 import httpx
 
 from ewallet.audit.service import Actor
-from ewallet.reconciliation.runner import Reconciliation
-from ewallet.reconciliation.store import RunView, get_run
-from tests.account_security.conftest import PIN, TestUser
-from tests.withdrawals.conftest import Withdrawing
+from ewallet.reconciliation.service import get_run, run_reconciliation
+from ewallet.reconciliation.views import ItemView, RunView
+from tests.fixtures.accounts import PIN, TestUser
+from tests.fixtures.withdrawals import Withdrawing
 
 GRACE = timedelta(minutes=30)
 
@@ -21,18 +20,13 @@ def business_day(h: Withdrawing) -> date:
     return (h.clock.now() + timedelta(hours=8)).date()
 
 
-async def reconcile(h: Withdrawing, *, psp: bool = True) -> tuple[RunView, list[Any]]:
-    assert h.app is not None
-    reconciliation = Reconciliation(
-        engine=h.engine,
-        ledger=h.ledger,
-        clock=h.clock,
-        gateway=h.gateway,
-        psp=h.app.state.psp if psp else None,
-        grace=GRACE,
+async def reconcile(h: Withdrawing, *, psp: bool = True) -> tuple[RunView, list[ItemView]]:
+    # The grace before an operation the bank never saw is failed: the settings' default.
+    assert timedelta(seconds=h.settings.bank_unknown_grace_seconds) == GRACE
+    view = await run_reconciliation(
+        h.services, Actor.system(), day=business_day(h), compare_psp=psp
     )
-    view = await reconciliation.run(business_day(h), actor=Actor.system())
-    return await get_run(h.engine, view.id)
+    return await get_run(h.services, Actor.system(), run_id=view.id)
 
 
 async def top_up(

@@ -15,13 +15,13 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
+from ewallet.bootstrap.bank import sandbox_bank_database_url
 from ewallet.cli.reconcile import reconcile as reconcile_command
 from ewallet.config import Settings
-from ewallet.funding.withdrawals import fail_withdrawal
-from ewallet.integrations.bank.wiring import sandbox_bank_database_url
+from ewallet.funding.withdrawals.service import fail_withdrawal
 from ewallet.kit.clock import FrozenClock
+from tests.fixtures.withdrawals import ICBC, Withdrawing, withdrawing_harness
 from tests.reconciliation.helpers import business_day, top_up
-from tests.withdrawals.conftest import ICBC, Withdrawing, withdrawing_harness
 
 # Nothing here is about the bank being slow, and a loaded CI host once stalled a bind past
 # the funding harnesses' short give-up time and once a CLI read past the default 10 s: the
@@ -77,7 +77,7 @@ async def test_cli_exits_1_on_a_mismatch_and_prints_the_tally(
     user, card_id = await h.customer("+8613900000302", ICBC, "100.00")
     response = await h.withdraw(user, card_id, "10.52")
     assert response.status_code == 202
-    await fail_withdrawal(h.engine, h.clock, response.json()["withdrawal"]["id"], "given up")
+    await fail_withdrawal(h.services, response.json()["withdrawal"]["id"], "given up")
     day = business_day(h).isoformat()
     code, output = await asyncio.to_thread(run_cli, h, monkeypatch, "--date", day)
     assert code == 1

@@ -30,9 +30,9 @@ from ewallet.models.ledger import LedgerTransaction
 from ewallet.models.tables import topups, withdrawals
 from ewallet.sandbox.bank import sandbox_bank_of
 from ewallet.sandbox.bank.storage import balance_of
-from tests.account_security.conftest import TestUser
+from tests.fixtures.accounts import TestUser
+from tests.fixtures.withdrawals import ICBC, Withdrawing
 from tests.reconciliation.helpers import business_day, reconcile, top_up
-from tests.withdrawals.conftest import ICBC, Withdrawing
 
 USERS: Final = 20
 OPERATIONS_PER_USER: Final = 11  # 220 in all

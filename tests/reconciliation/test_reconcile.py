@@ -12,18 +12,19 @@ from decimal import Decimal
 
 from sqlalchemy import select, update
 
-from ewallet.funding.card_topups import mark_card_topup_failed
-from ewallet.funding.service import find_topup
-from ewallet.funding.withdrawals import fail_withdrawal
+from ewallet.funding.topups.card.service import mark_card_topup_failed
+from ewallet.funding.topups.service import find_topup
+from ewallet.funding.withdrawals.service import fail_withdrawal
 from ewallet.kit.money import Money
 from ewallet.ledger.verify import verify_ledger
 from ewallet.models.tables import cards, topups
+from ewallet.reconciliation.views import ItemView
+from tests.fixtures.withdrawals import ICBC, Withdrawing
 from tests.reconciliation.helpers import reconcile, top_up
-from tests.withdrawals.conftest import ICBC, Withdrawing
 
 
-def categories(items: list[object]) -> list[str]:
-    return sorted(item.category for item in items)  # type: ignore[attr-defined]
+def categories(items: list[ItemView]) -> list[str]:
+    return sorted(item.category for item in items)
 
 
 async def test_a_clean_day_matches_everything(withdrawing: Withdrawing) -> None:
@@ -63,12 +64,10 @@ async def test_topup_failed_by_the_wallet_but_debited_is_credited_late(
     user, card_id = await h.customer("+8613900000103", ICBC, "0.00")
     response = await top_up(h, user, card_id, "30.56")  # committed, connection dropped
     topup_id = response.json()["topup"]["id"]
-    topup = await find_topup(h.engine, topup_id)
+    topup = await find_topup(h.services, topup_id)
     assert topup is not None
     # As if someone gave up on it too early: failed, suspense released.
-    assert await mark_card_topup_failed(
-        h.engine, h.ledger, h.clock, topup, bank_code="ICBC", reason="given up"
-    )
+    assert await mark_card_topup_failed(h.services, topup, bank_code="ICBC", reason="given up")
     assert await h.balance(user) == Decimal("0.00")
     run, items = await reconcile(h)
     assert categories(items) == ["late_credited"]
@@ -83,7 +82,7 @@ async def test_withdrawal_released_but_paid_needs_a_person(withdrawing: Withdraw
     response = await h.withdraw(user, card_id, "80.52")  # the bank paid, then a 500
     assert response.status_code == 202, response.text
     withdrawal_id = response.json()["withdrawal"]["id"]
-    await fail_withdrawal(h.engine, h.clock, withdrawal_id, "given up")  # released: wrong
+    await fail_withdrawal(h.services, withdrawal_id, "given up")  # released: wrong
     run, items = await reconcile(h)
     (item,) = items
     assert (item.category, item.needs_action) == ("released_but_paid", True)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from tests.account_security.conftest import assert_problem
+from tests.fixtures.accounts import assert_problem
+from tests.fixtures.staff import audit_actions, bearer, make_staff, staff_token
+from tests.fixtures.withdrawals import ICBC, Withdrawing
 from tests.reconciliation.helpers import business_day, top_up
-from tests.staff.helpers import audit_actions, bearer, make_staff, staff_token
-from tests.withdrawals.conftest import ICBC, Withdrawing
 
 
 async def token_for(h: Withdrawing, role: str) -> dict[str, str]:

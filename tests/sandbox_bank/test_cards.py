@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ewallet.identity.realname import check_character
+from ewallet.identity.realname.rules import check_character
 from ewallet.kit.bank_cards import CardType, lookup_card, luhn_valid
 from ewallet.kit.phone import parse_phone
 from ewallet.sandbox.bank import AMOUNT_BEHAVIOURS, TEST_CARDS, Behaviour, SandboxCard

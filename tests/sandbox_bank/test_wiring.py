@@ -17,24 +17,24 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
 from ewallet.app import create_app
-from ewallet.cli.main import app as cli
-from ewallet.config import Environment, Settings
-from ewallet.integrations.bank.errors import BankConfigurationError
-from ewallet.integrations.bank.http_gateway import HttpBankGateway
-from ewallet.integrations.bank.wiring import (
+from ewallet.bootstrap.bank import (
     bank_gateway_running,
     bank_key,
-    embedded_sandbox_bank,
-    gateway_from_app,
+    mount_sandbox_bank,
     sandbox_bank_config,
 )
+from ewallet.cli.main import app as cli
+from ewallet.config import Environment, Settings
+from ewallet.http.deps import app_services
+from ewallet.integrations.bank.errors import BankConfigurationError
+from ewallet.integrations.bank.http_gateway import HttpBankGateway
 from ewallet.kit.clock import FrozenClock
 from ewallet.kit.errors import UpstreamUnavailableError
 from ewallet.kit.money import Money
 from ewallet.models.tables import sms_messages
 from ewallet.sandbox.bank import TEST_CARDS, SandboxBankConfig, create_bank_app
 from ewallet.sandbox.bank.sms import EchoSms
-from tests.http.conftest import serving
+from tests.fixtures.serving import serving
 from tests.sandbox_bank.conftest import KEY, config_for
 
 ICBC = TEST_CARDS[0]
@@ -48,7 +48,7 @@ async def test_the_embedded_bank_texts_into_the_wallets_outbox(
         listed = await client.get("/sandbox/bank/test-cards")
         assert listed.status_code == 200
         assert listed.json()[0]["number"] == ICBC.number
-        gateway = gateway_from_app(app)
+        gateway = app_services(app).bank
         assert isinstance(gateway, HttpBankGateway)
         await gateway.start_binding(
             card_number=ICBC.number,
@@ -81,11 +81,11 @@ async def test_a_bank_url_means_no_sandbox_and_a_network_gateway(
     listener.close()
     configured = settings.model_copy(update={"bank_url": f"http://127.0.0.1:{port}"})
     app = create_app(configured)
-    assert embedded_sandbox_bank(app, configured) is None
+    assert mount_sandbox_bank(app, configured) is None
     async with serving(app) as client:
         assert (await client.get("/sandbox/bank/test-cards")).status_code == 404
         with pytest.raises(UpstreamUnavailableError):
-            await gateway_from_app(app).query(request_id="topup:1")
+            await app_services(app).bank.query(request_id="topup:1")
     assert not (settings.var_dir / "sandbox-bank.db").exists()
 
 
@@ -108,16 +108,21 @@ def production(**changes: Any) -> Settings:
 async def test_production_refuses_the_sandbox_and_a_derived_key() -> None:
     settings = production()
     app = bare_app(settings)
-    assert embedded_sandbox_bank(app, settings) is None
+    assert mount_sandbox_bank(app, settings) is None
     with pytest.raises(BankConfigurationError, match="development only"):
-        async with bank_gateway_running(app):
+        async with bank_gateway_running(settings, FrozenClock(), app=app):
             pass
+    # Without an app (the CLI, the worker) just the same.
+    with pytest.raises(BankConfigurationError, match="development only"):
+        async with bank_gateway_running(settings, FrozenClock()):
+            pass
+    keyless = production(bank_url="https://bank.example")
     with pytest.raises(BankConfigurationError, match="EWALLET_BANK_KEY"):
-        async with bank_gateway_running(bare_app(production(bank_url="https://bank.example"))):
+        async with bank_gateway_running(keyless, FrozenClock(), app=bare_app(keyless)):
             pass
     real = production(bank_url="https://bank.example", bank_key=SecretStr("issued-by-bank"))
-    async with bank_gateway_running(app := bare_app(real)) as gateway:
-        assert gateway is gateway_from_app(app)
+    async with bank_gateway_running(real, FrozenClock(), app=bare_app(real)) as gateway:
+        assert isinstance(gateway, HttpBankGateway)
 
 
 def test_the_key_is_derived_from_the_secret_unless_given() -> None:

@@ -14,9 +14,9 @@ import httpx
 from sqlalchemy import func, select
 
 from ewallet.kit.db.base import Base
-from ewallet.payments.checkout import DEVICE_COOKIE
-from tests.account_security.conftest import LOGIN_PASSWORD
-from tests.payments.conftest import Shop, shop
+from ewallet.payments.checkout.endpoints import DEVICE_COOKIE
+from tests.fixtures.accounts import LOGIN_PASSWORD
+from tests.fixtures.shop import Shop, shop
 
 __all__ = ["shop"]
 

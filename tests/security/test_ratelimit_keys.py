@@ -15,7 +15,7 @@ from pydantic import SecretStr
 
 from ewallet.config import Settings
 from ewallet.kit.clock import FrozenClock
-from ewallet.kit.ratelimit import Interval, RateLimiter, Rule
+from ewallet.security.ratelimit import Interval, RateLimiter, Rule
 
 START = datetime(2026, 3, 2, 1, 30, 0, tzinfo=UTC)
 PHONE = "+8613812345678"

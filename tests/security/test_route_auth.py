@@ -24,8 +24,8 @@ from ewallet.kit.clock import FrozenClock
 from ewallet.kit.ids import new_id
 from ewallet.models.operations import STAFF_ROLES
 from ewallet.security.context import SecurityContext
-from tests.http.conftest import serving
-from tests.staff.helpers import bearer, make_staff, staff_token
+from tests.fixtures.serving import serving
+from tests.fixtures.staff import bearer, make_staff, staff_token
 
 Operation = tuple[str, str]
 

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ewallet.kit.clock import FrozenClock
 from ewallet.security.context import SecurityContext
-from tests.staff.helpers import (
+from tests.fixtures.staff import (
     TOTP_STEP,
     StaffLogin,
     audit_actions,

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ewallet.audit.service import Actor, record_event
 from ewallet.kit.clock import FrozenClock
 from ewallet.security.context import SecurityContext
-from tests.staff.helpers import audit_actions, bearer, make_staff, sign_in_token
+from tests.fixtures.staff import audit_actions, bearer, make_staff, sign_in_token
 
 
 async def test_pages_filters_and_records_the_view(

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from ewallet.cli.main import app as cli
 from ewallet.config import Settings
 from ewallet.kit.clock import FrozenClock
-from tests.staff.helpers import StaffLogin
+from tests.fixtures.staff import StaffLogin
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from ewallet.app import create_app
 from ewallet.config import Settings
 from ewallet.kit.clock import FrozenClock
 from ewallet.security.context import SecurityContext
-from tests.http.conftest import serving
-from tests.staff.helpers import (
+from tests.fixtures.serving import serving
+from tests.fixtures.staff import (
     TOTP_STEP,
     StaffLogin,
     audit_actions,

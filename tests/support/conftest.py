@@ -20,9 +20,10 @@ from ewallet.models.support import (
     SupportTicketMessage,
 )
 from ewallet.security.context import SecurityContext
-from ewallet.support.policy import SupportPolicy
-from tests.account_security.conftest import START, Harness, clock, harness
-from tests.staff.helpers import bearer, make_staff, staff_token
+from ewallet.services import Services
+from tests.fixtures.accounts import START, Harness, clock, harness
+from tests.fixtures.staff import bearer, make_staff, staff_token
+from tests.fixtures.support import bare_services
 
 __all__ = ["START", "Harness", "clock", "harness"]
 
@@ -48,13 +49,10 @@ async def make_agent(
     return Agent(login.id, bearer(token))
 
 
-def policy_of(settings: Settings, **changes: Any) -> SupportPolicy:
-    return SupportPolicy.from_settings(settings.model_copy(update=changes))
-
-
 @pytest.fixture
-def policy(settings: Settings) -> SupportPolicy:
-    return SupportPolicy.from_settings(settings)
+def services(engine: AsyncEngine, settings: Settings, clock: FrozenClock) -> Services:
+    """The services support's use cases run on, with the test's engine and clock."""
+    return bare_services(engine, settings, clock)
 
 
 async def ticket_row(engine: AsyncEngine, ticket_id: str) -> Any:

@@ -14,10 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ewallet.config import Settings
 from ewallet.kit.clock import FrozenClock
 from ewallet.kit.db.uow import UnitOfWork
-from ewallet.support import customer_email, tickets
-from ewallet.support.policy import SupportPolicy
-from ewallet.support.smtp_listener import start_listener
-from tests.staff.helpers import insert_user
+from ewallet.models.support import AuthorType
+from ewallet.services import Services
+from ewallet.support.inbound.listener import start_listener
+from ewallet.support.mail import service as mail_service
+from ewallet.support.service import tickets
+from tests.fixtures.staff import insert_user
+from tests.fixtures.support import bare_services
 from tests.support.conftest import (
     attachments_table,
     count,
@@ -26,7 +29,6 @@ from tests.support.conftest import (
     mail_events,
     make_agent,
     messages_of,
-    policy_of,
     ticket_row,
     tickets_table,
 )
@@ -36,12 +38,8 @@ MAX_MAIL = 200_000
 
 
 @asynccontextmanager
-async def listener(
-    engine: AsyncEngine, clock: FrozenClock, policy: SupportPolicy
-) -> AsyncIterator[int]:
-    server = await start_listener(
-        engine, clock=clock, policy=policy, host="127.0.0.1", port=0, max_bytes=MAX_MAIL
-    )
+async def listener(services: Services) -> AsyncIterator[int]:
+    server = await start_listener(services, host="127.0.0.1", port=0, max_bytes=MAX_MAIL)
     try:
         yield server.sockets[0].getsockname()[1]
     finally:
@@ -50,8 +48,8 @@ async def listener(
 
 
 @pytest.fixture
-def mail_policy(settings: Settings) -> SupportPolicy:
-    return policy_of(settings, support_attachment_max_bytes=1000)
+def mail_services(engine: AsyncEngine, settings: Settings, clock: FrozenClock) -> Services:
+    return bare_services(engine, settings, clock, support_attachment_max_bytes=1000)
 
 
 def mail(
@@ -88,10 +86,10 @@ async def only_ticket(engine: AsyncEngine) -> str:
 
 
 async def test_a_new_mail_opens_a_ticket_and_replies_continue_it(
-    engine: AsyncEngine, settings: Settings, clock: FrozenClock, mail_policy: SupportPolicy
+    engine: AsyncEngine, settings: Settings, clock: FrozenClock, mail_services: Services
 ) -> None:
     agent = await make_agent(engine, settings, clock)
-    async with listener(engine, clock, mail_policy) as port:
+    async with listener(mail_services) as port:
         assert await send_raw(port, mail()) == {}
         ticket_id = await only_ticket(engine)
         ticket = await ticket_row(engine, ticket_id)
@@ -120,11 +118,10 @@ async def test_a_new_mail_opens_a_ticket_and_replies_continue_it(
 
         async def answer(uow: UnitOfWork) -> None:
             await tickets.add_message(
+                mail_services,
                 uow,
-                clock=clock,
-                policy=mail_policy,
                 ticket_id=ticket_id,
-                author_type="agent",
+                author_type=AuthorType.AGENT,
                 author_id=agent.id,
                 body="已退回原账户",
             )
@@ -175,29 +172,29 @@ async def test_a_new_mail_opens_a_ticket_and_replies_continue_it(
 
 
 async def test_mail_from_a_proven_address_is_the_customers(
-    engine: AsyncEngine, clock: FrozenClock, mail_policy: SupportPolicy
+    engine: AsyncEngine, clock: FrozenClock, mail_services: Services
 ) -> None:
     user_id = await insert_user(engine, clock)
 
     async def prove(uow: UnitOfWork) -> None:
-        await customer_email.claim(
-            uow, clock=clock, policy=mail_policy, user_id=user_id, email="li.lei@example.com"
+        await mail_service.claim_address(
+            mail_services, uow, user_id=user_id, email="li.lei@example.com"
         )
-        row = await customer_email.current(uow, user_id)
+        row = await mail_service.current_address(uow, user_id)
         assert row is not None
         row.verified_at = clock.now()
 
     await in_unit(engine, prove)
-    async with listener(engine, clock, mail_policy) as port:
+    async with listener(mail_services) as port:
         await send_raw(port, mail())
     ticket = await ticket_row(engine, await only_ticket(engine))
     assert ticket.user_id == user_id
 
 
 async def test_auto_replies_and_bounces_are_recorded_never_answered(
-    engine: AsyncEngine, clock: FrozenClock, mail_policy: SupportPolicy
+    engine: AsyncEngine, clock: FrozenClock, mail_services: Services
 ) -> None:
-    async with listener(engine, clock, mail_policy) as port:
+    async with listener(mail_services) as port:
         await send_raw(port, mail())
         ticket_id = await only_ticket(engine)
         (ack,) = await mail_events(engine)
@@ -241,7 +238,7 @@ async def test_auto_replies_and_bounces_are_recorded_never_answered(
 
 
 async def test_malformed_mail_is_stored_safely_and_the_listener_keeps_going(
-    engine: AsyncEngine, clock: FrozenClock, mail_policy: SupportPolicy
+    engine: AsyncEngine, clock: FrozenClock, mail_services: Services
 ) -> None:
     bad_charset = (
         b"From: a@example.com\r\nTo: service@ewallet.example\r\nSubject: =?x-unknown?B?////?=\r\n"
@@ -282,7 +279,7 @@ async def test_malformed_mail_is_stored_safely_and_the_listener_keeps_going(
     with_files = "".join(chunks).encode()
     huge = mail(body="x" * (MAX_MAIL + 10), message_id="huge@x")
 
-    async with listener(engine, clock, mail_policy) as port:
+    async with listener(mail_services) as port:
         await send_raw(port, bad_charset, sender="a@example.com")
         await send_raw(port, raw_bytes_headers, sender="b@example.com")
         await send_raw(port, no_headers, sender="nohead@example.com")
@@ -339,12 +336,12 @@ async def test_malformed_mail_is_stored_safely_and_the_listener_keeps_going(
 
 
 async def test_a_failure_while_storing_answers_451_and_keeps_listening(
-    engine: AsyncEngine, clock: FrozenClock, mail_policy: SupportPolicy, monkeypatch: Any
+    engine: AsyncEngine, clock: FrozenClock, mail_services: Services, monkeypatch: Any
 ) -> None:
-    from ewallet.support import email_in, smtp_listener  # noqa: PLC0415
+    from ewallet.support.inbound import service  # noqa: PLC0415
 
     calls = {"n": 0}
-    real = email_in.receive_mail
+    real = service.receive_mail
 
     async def flaky(*args: Any, **kwargs: Any) -> Any:
         calls["n"] += 1
@@ -352,8 +349,8 @@ async def test_a_failure_while_storing_answers_451_and_keeps_listening(
             raise RuntimeError("database away")
         return await real(*args, **kwargs)
 
-    monkeypatch.setattr(smtp_listener, "receive_mail", flaky)
-    async with listener(engine, clock, mail_policy) as port:
+    monkeypatch.setattr(service, "receive_mail", flaky)
+    async with listener(mail_services) as port:
         with pytest.raises(smtplib.SMTPDataError) as error:
             await send_raw(port, mail())
         assert error.value.smtp_code == 451

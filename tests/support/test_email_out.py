@@ -14,18 +14,17 @@ from ewallet.kit.clock import FrozenClock
 from ewallet.kit.db.uow import UnitOfWork
 from ewallet.models.identity import User
 from ewallet.models.outbox import OutboxEvent
-from ewallet.support import customer_email, tickets
-from ewallet.support.email_out import EMAIL_TOPIC
-from ewallet.support.mail_transport import (
-    CapturingSender,
-    EmailConfigurationError,
-    SmtpTarget,
-    make_handler,
-    sender_from_settings,
-)
-from ewallet.support.policy import SupportPolicy
-from ewallet.worker.registry import DeliveredEvent, default_registry
-from tests.staff.helpers import insert_user
+from ewallet.models.support import AuthorType, TicketChannel
+from ewallet.services import Services
+from ewallet.support import jobs
+from ewallet.support.jobs import CapturingSender, make_handler, sender_for
+from ewallet.support.mail import service as mail_service
+from ewallet.support.mail.compose import EMAIL_TOPIC
+from ewallet.support.mail.transport import EmailConfigurationError, SmtpTarget
+from ewallet.support.service import tickets
+from ewallet.worker.registry import DeliveredEvent, HandlerRegistry
+from tests.fixtures.staff import insert_user
+from tests.fixtures.support import bare_services
 from tests.support.conftest import in_unit, make_agent, messages_of, ticket_row
 from tests.support.smtp_helpers import Inbox, smtp_server
 
@@ -43,9 +42,14 @@ async def email_events(engine: AsyncEngine) -> list[DeliveredEvent]:
         ]
 
 
-async def customer_with_email(
-    engine: AsyncEngine, clock: FrozenClock, policy: SupportPolicy
-) -> str:
+def registry_for(services: Services) -> HandlerRegistry:
+    registry = HandlerRegistry()
+    jobs.register(registry, services)
+    return registry
+
+
+async def customer_with_email(services: Services) -> str:
+    engine, clock = services.engine, services.clock
     user_id = await insert_user(engine, clock)
     async with engine.begin() as conn:
         await conn.execute(
@@ -53,10 +57,8 @@ async def customer_with_email(
         )
 
     async def prove(uow: UnitOfWork) -> None:
-        await customer_email.claim(
-            uow, clock=clock, policy=policy, user_id=user_id, email="wang@example.com"
-        )
-        row = await customer_email.current(uow, user_id)
+        await mail_service.claim_address(services, uow, user_id=user_id, email="wang@example.com")
+        row = await mail_service.current_address(uow, user_id)
         assert row is not None
         row.verified_at = clock.now()  # proving is tested over HTTP
 
@@ -65,40 +67,37 @@ async def customer_with_email(
 
 
 async def test_replies_go_out_by_smtp_with_threading_and_the_anti_phishing_code(
-    engine: AsyncEngine, settings: Settings, clock: FrozenClock, policy: SupportPolicy
+    engine: AsyncEngine, settings: Settings, clock: FrozenClock, services: Services
 ) -> None:
-    user_id = await customer_with_email(engine, clock, policy)
+    user_id = await customer_with_email(services)
     agent = await make_agent(engine, settings, clock)
 
     async def open_and_reply(uow: UnitOfWork) -> str:
         ticket_id = await tickets.open_ticket(
+            services,
             uow,
-            clock=clock,
-            policy=policy,
             user_id=user_id,
             email=None,
             subject="银行卡解绑",
             body="怎么解绑银行卡？",
-            channel="web",
+            channel=TicketChannel.WEB,
             author_id=user_id,
         )
         clock.advance(timedelta(minutes=1))
         await tickets.add_message(
+            services,
             uow,
-            clock=clock,
-            policy=policy,
             ticket_id=ticket_id,
-            author_type="agent",
+            author_type=AuthorType.AGENT,
             author_id=agent.id,
             body="在“我的银行卡”里点解绑即可。",
         )
         clock.advance(timedelta(minutes=1))
         await tickets.add_message(
+            services,
             uow,
-            clock=clock,
-            policy=policy,
             ticket_id=ticket_id,
-            author_type="agent",
+            author_type=AuthorType.AGENT,
             author_id=agent.id,
             body="还需要帮助请直接回复。",
         )
@@ -115,8 +114,8 @@ async def test_replies_go_out_by_smtp_with_threading_and_the_anti_phishing_code(
 
     inbox = Inbox()
     async with smtp_server(inbox) as port:
-        smtp_settings = settings.model_copy(update={"smtp_url": f"smtp://127.0.0.1:{port}"})
-        registry = default_registry(smtp_settings, engine=engine, clock=clock)
+        smtp = bare_services(engine, settings, clock, smtp_url=f"smtp://127.0.0.1:{port}")
+        registry = registry_for(smtp)
         (handler,) = registry.handlers_for(EMAIL_TOPIC)
         for event in events:
             await handler(event)
@@ -144,13 +143,13 @@ async def test_replies_go_out_by_smtp_with_threading_and_the_anti_phishing_code(
 
 
 async def test_a_refused_connection_raises_so_the_worker_retries(
-    settings: Settings, clock: FrozenClock
+    engine: AsyncEngine, settings: Settings, clock: FrozenClock
 ) -> None:
     async with smtp_server(Inbox()) as port:
         pass  # the port is free again: nothing listens there
-    sender = sender_from_settings(
-        settings.model_copy(
-            update={"smtp_url": f"smtp://127.0.0.1:{port}", "smtp_timeout_seconds": 2}
+    sender = sender_for(
+        bare_services(
+            engine, settings, clock, smtp_url=f"smtp://127.0.0.1:{port}", smtp_timeout_seconds=2
         )
     )
     handler = make_handler(sender, support_email="service@ewallet.example")
@@ -166,9 +165,9 @@ async def test_a_refused_connection_raises_so_the_worker_retries(
 
 
 async def test_without_smtp_mail_is_captured_once_per_event(
-    engine: AsyncEngine, settings: Settings, clock: FrozenClock
+    engine: AsyncEngine, settings: Settings, clock: FrozenClock, services: Services
 ) -> None:
-    sender = sender_from_settings(settings, engine=engine, clock=clock)
+    sender = sender_for(services)
     assert isinstance(sender, CapturingSender)
     handler = make_handler(sender, support_email="service@ewallet.example")
     payload: dict[str, Any] = {
@@ -185,14 +184,16 @@ async def test_without_smtp_mail_is_captured_once_per_event(
     await handler(event)  # a redelivery is not kept twice
     from ewallet.cli.mail import captured_email  # noqa: PLC0415
 
-    (mail,) = await captured_email(settings.database_url, to="A@example.com")
-    assert mail["subject"] == "主题"
-    assert mail["body"].strip() == "正文"
-    assert mail["headers"]["Message-ID"] == "<m1@ewallet.example>"
-    assert mail["headers"]["In-Reply-To"] == "<c1@example.com>"
+    (captured,) = await captured_email(engine, to="A@example.com")
+    assert captured["subject"] == "主题"
+    assert captured["body"].strip() == "正文"
+    assert captured["headers"]["Message-ID"] == "<m1@ewallet.example>"
+    assert captured["headers"]["In-Reply-To"] == "<c1@example.com>"
 
 
-def test_smtp_urls_and_production_rules(settings: Settings) -> None:
+def test_smtp_urls_and_production_rules(
+    engine: AsyncEngine, settings: Settings, clock: FrozenClock
+) -> None:
     target = SmtpTarget.parse("smtps://bot%40x:p%40ss@mail.example?starttls=0")
     assert (target.host, target.port, target.use_tls, target.username, target.password) == (
         "mail.example",
@@ -206,11 +207,7 @@ def test_smtp_urls_and_production_rules(settings: Settings) -> None:
         SmtpTarget.parse("http://mail.example")
     from ewallet.config import Environment  # noqa: PLC0415
 
-    production = settings.model_copy(update={"env": Environment.PRODUCTION})
+    production = bare_services(engine, settings, clock, env=Environment.PRODUCTION)
     with pytest.raises(EmailConfigurationError, match="production"):
         CapturingSender(production)
-    assert EMAIL_TOPIC not in default_registry(
-        production.model_copy(
-            update={"sms_provider": "http", "sms_http_url": "https://sms.example"}
-        )
-    )
+    assert EMAIL_TOPIC not in registry_for(production)

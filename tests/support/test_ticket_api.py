@@ -7,8 +7,8 @@ from typing import Any, cast
 from sqlalchemy import Table
 
 from ewallet.models.identity import Notification
-from tests.account_security.conftest import assert_problem
-from tests.staff.helpers import audit_actions
+from tests.fixtures.accounts import assert_problem
+from tests.fixtures.staff import audit_actions
 from tests.support.conftest import (
     Harness,
     count,

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import update
 
 from ewallet.config import Settings
-from tests.account_security.conftest import assert_problem
+from tests.fixtures.accounts import assert_problem
 from tests.support.conftest import Harness, count, messages_table, outbox_table, tickets_table
 
 NEW = {"subject": "余额不对", "body": "昨天的转账没有到账。", "category": "transfer"}

@@ -11,30 +11,29 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ewallet.config import Settings
 from ewallet.kit.clock import FrozenClock
 from ewallet.kit.db.uow import UnitOfWork
-from ewallet.support import assignment, lifecycle, tickets
+from ewallet.models.support import TicketChannel
+from ewallet.services import Services
 from ewallet.support.errors import (
     TicketAlreadyRatedError,
     TicketClosedError,
     TicketNotResolvedError,
     TicketTransitionError,
 )
-from ewallet.support.policy import SupportPolicy
+from ewallet.support.service import assignment, lifecycle, tickets
 from ewallet.support.sla import sla_state
-from tests.staff.helpers import insert_user
+from tests.fixtures.staff import insert_user
+from tests.fixtures.support import bare_services
 from tests.support.conftest import (
     in_unit,
     mail_events,
     make_agent,
     messages_of,
-    policy_of,
     ticket_row,
 )
 
 
 async def open_for(
-    engine: AsyncEngine,
-    clock: FrozenClock,
-    policy: SupportPolicy,
+    services: Services,
     user_id: str | None,
     *,
     priority: str = "normal",
@@ -42,48 +41,43 @@ async def open_for(
 ) -> str:
     async def work(uow: UnitOfWork) -> str:
         return await tickets.open_ticket(
+            services,
             uow,
-            clock=clock,
-            policy=policy,
             user_id=user_id,
             email=email,
             subject="充值没到账",
             body="昨天充值 100 元还没到账",
-            channel="web",
+            channel=TicketChannel.WEB,
             category="topup",
             priority=priority,
             author_id=user_id,
         )
 
-    ticket_id: str = await in_unit(engine, work)
+    ticket_id: str = await in_unit(services.engine, work)
     return ticket_id
 
 
-async def message(engine: AsyncEngine, clock: FrozenClock, policy: SupportPolicy, **kw: Any) -> str:
+async def message(services: Services, **kw: Any) -> str:
     async def work(uow: UnitOfWork) -> str:
-        return await tickets.add_message(uow, clock=clock, policy=policy, **kw)
+        return await tickets.add_message(services, uow, **kw)
 
-    message_id: str = await in_unit(engine, work)
+    message_id: str = await in_unit(services.engine, work)
     return message_id
 
 
-async def set_status(
-    engine: AsyncEngine, clock: FrozenClock, policy: SupportPolicy, ticket_id: str, status: str
-) -> None:
+async def set_status(services: Services, ticket_id: str, status: str) -> None:
     async def work(uow: UnitOfWork) -> None:
-        await lifecycle.change_status(
-            uow, clock=clock, policy=policy, ticket_id=ticket_id, status=status
-        )
+        await lifecycle.change_status(services, uow, ticket_id=ticket_id, status=status)
 
-    await in_unit(engine, work)
+    await in_unit(services.engine, work)
 
 
 async def test_lifecycle_and_state_rules(
-    engine: AsyncEngine, settings: Settings, clock: FrozenClock, policy: SupportPolicy
+    engine: AsyncEngine, settings: Settings, clock: FrozenClock, services: Services
 ) -> None:
     user_id = await insert_user(engine, clock)
     agent = await make_agent(engine, settings, clock)
-    ticket_id = await open_for(engine, clock, policy, user_id)
+    ticket_id = await open_for(services, user_id)
     row = await ticket_row(engine, ticket_id)
     assert (row.status, row.assignee_id, row.channel) == ("new", agent.id, "web")
     assert row.reference.startswith("TKT-")
@@ -93,9 +87,7 @@ async def test_lifecycle_and_state_rules(
     # An internal note is no response and changes no state.
     clock.advance(timedelta(minutes=5))
     await message(
-        engine,
-        clock,
-        policy,
+        services,
         ticket_id=ticket_id,
         author_type="agent",
         author_id=agent.id,
@@ -107,9 +99,7 @@ async def test_lifecycle_and_state_rules(
 
     clock.advance(timedelta(minutes=5))
     await message(
-        engine,
-        clock,
-        policy,
+        services,
         ticket_id=ticket_id,
         author_type="agent",
         author_id=agent.id,
@@ -122,9 +112,7 @@ async def test_lifecycle_and_state_rules(
     # A second reply does not move the first-response time.
     clock.advance(timedelta(minutes=1))
     await message(
-        engine,
-        clock,
-        policy,
+        services,
         ticket_id=ticket_id,
         author_type="agent",
         author_id=agent.id,
@@ -135,9 +123,7 @@ async def test_lifecycle_and_state_rules(
     )
 
     await message(
-        engine,
-        clock,
-        policy,
+        services,
         ticket_id=ticket_id,
         author_type="customer",
         author_id=user_id,
@@ -145,15 +131,13 @@ async def test_lifecycle_and_state_rules(
     )
     assert (await ticket_row(engine, ticket_id)).status == "open"
 
-    await set_status(engine, clock, policy, ticket_id, "resolved")
+    await set_status(services, ticket_id, "resolved")
     row = await ticket_row(engine, ticket_id)
     assert (row.status, row.resolved_at) == ("resolved", clock.now())
 
     # The customer writing again reopens a resolved ticket.
     await message(
-        engine,
-        clock,
-        policy,
+        services,
         ticket_id=ticket_id,
         author_type="customer",
         author_id=user_id,
@@ -162,24 +146,20 @@ async def test_lifecycle_and_state_rules(
     row = await ticket_row(engine, ticket_id)
     assert (row.status, row.resolved_at) == ("open", None)
 
-    await set_status(engine, clock, policy, ticket_id, "closed")
+    await set_status(services, ticket_id, "closed")
     with pytest.raises(TicketClosedError):
         await message(
-            engine,
-            clock,
-            policy,
+            services,
             ticket_id=ticket_id,
             author_type="customer",
             author_id=user_id,
             body="?",
         )
     with pytest.raises(TicketClosedError):
-        await set_status(engine, clock, policy, ticket_id, "open")
+        await set_status(services, ticket_id, "open")
     # Internal notes are still allowed on a closed ticket.
     await message(
-        engine,
-        clock,
-        policy,
+        services,
         ticket_id=ticket_id,
         author_type="agent",
         author_id=agent.id,
@@ -199,20 +179,18 @@ async def test_lifecycle_and_state_rules(
 
 
 async def test_invalid_transition_and_foreign_customer(
-    engine: AsyncEngine, clock: FrozenClock, policy: SupportPolicy
+    engine: AsyncEngine, clock: FrozenClock, services: Services
 ) -> None:
     owner = await insert_user(engine, clock)
     stranger = await insert_user(engine, clock)
-    ticket_id = await open_for(engine, clock, policy, owner)
+    ticket_id = await open_for(services, owner)
     with pytest.raises(TicketTransitionError):
-        await set_status(engine, clock, policy, ticket_id, "new")
+        await set_status(services, ticket_id, "new")
     from ewallet.kit.errors import NotFoundError  # noqa: PLC0415
 
     with pytest.raises(NotFoundError):
         await message(
-            engine,
-            clock,
-            policy,
+            services,
             ticket_id=ticket_id,
             author_type="customer",
             author_id=stranger,
@@ -224,7 +202,7 @@ async def test_invalid_transition_and_foreign_customer(
 async def test_assignment_is_fair_with_a_limit_and_a_queue(
     engine: AsyncEngine, settings: Settings, clock: FrozenClock
 ) -> None:
-    policy = policy_of(settings, support_agent_max_open_tickets=2)
+    services = bare_services(engine, settings, clock, support_agent_max_open_tickets=2)
     user_id = await insert_user(engine, clock)
     first = await make_agent(engine, settings, clock)
     second = await make_agent(engine, settings, clock)
@@ -232,7 +210,7 @@ async def test_assignment_is_fair_with_a_limit_and_a_queue(
     assigned = []
     for _ in range(4):
         clock.advance(timedelta(seconds=1))
-        ticket_id = await open_for(engine, clock, policy, user_id)
+        ticket_id = await open_for(services, user_id)
         assigned.append((await ticket_row(engine, ticket_id)).assignee_id)
     # Fewest open first; on a tie whoever waited longest (round robin), never over the limit.
     assert sorted(assigned[:2]) == sorted([first.id, second.id])
@@ -240,31 +218,30 @@ async def test_assignment_is_fair_with_a_limit_and_a_queue(
     assert assigned[3] == assigned[1]
 
     clock.advance(timedelta(seconds=1))
-    queued_normal = await open_for(engine, clock, policy, user_id)
+    queued_normal = await open_for(services, user_id)
     clock.advance(timedelta(seconds=1))
-    queued_urgent = await open_for(engine, clock, policy, user_id, priority="urgent")
+    queued_urgent = await open_for(services, user_id, priority="urgent")
     assert (await ticket_row(engine, queued_normal)).assignee_id is None
     assert (await ticket_row(engine, queued_urgent)).assignee_id is None
 
     # Resolving one of the first agent's tickets frees a place: the urgent one goes first.
     first_tickets = [i for i, agent in enumerate(assigned) if agent == first.id]
     ids = list(await _ticket_ids(engine))
-    await set_status(engine, clock, policy, ids[first_tickets[0]], "resolved")
+    await set_status(services, ids[first_tickets[0]], "resolved")
     assert (await ticket_row(engine, queued_urgent)).assignee_id == first.id
     assert (await ticket_row(engine, queued_normal)).assignee_id is None
 
     # Returning a ticket to the queue hands the place to the next waiting ticket.
     async def unassign(uow: UnitOfWork) -> None:
-        await lifecycle.assign_to(
-            uow, clock=clock, policy=policy, ticket_id=queued_urgent, staff_id=None
-        )
+        await lifecycle.assign_to(services, uow, ticket_id=queued_urgent, staff_id=None)
 
     await in_unit(engine, unassign)
     assert (await ticket_row(engine, queued_urgent)).assignee_id == first.id  # urgent first again
     assert (await ticket_row(engine, queued_normal)).assignee_id is None
 
     async def dispatch(uow: UnitOfWork) -> list[tuple[str, str]]:
-        return await assignment.dispatch_queue(uow, clock=clock, policy=policy)
+        done = await assignment.dispatch_queue(services, uow)
+        return [(given.ticket_id, given.assignee_id) for given in done]
 
     assert await in_unit(engine, dispatch) == []  # nobody has room
 
@@ -282,15 +259,16 @@ async def _ticket_ids(engine: AsyncEngine) -> list[str]:
 
 
 async def test_without_agents_tickets_wait_until_one_joins(
-    engine: AsyncEngine, settings: Settings, clock: FrozenClock, policy: SupportPolicy
+    engine: AsyncEngine, settings: Settings, clock: FrozenClock, services: Services
 ) -> None:
     user_id = await insert_user(engine, clock)
-    ticket_id = await open_for(engine, clock, policy, user_id)
+    ticket_id = await open_for(services, user_id)
     assert (await ticket_row(engine, ticket_id)).assignee_id is None
     agent = await make_agent(engine, settings, clock)
 
     async def dispatch(uow: UnitOfWork) -> list[tuple[str, str]]:
-        return await assignment.dispatch_queue(uow, clock=clock, policy=policy)
+        done = await assignment.dispatch_queue(services, uow)
+        return [(given.ticket_id, given.assignee_id) for given in done]
 
     assert await in_unit(engine, dispatch) == [(ticket_id, agent.id)]
 
@@ -298,15 +276,17 @@ async def test_without_agents_tickets_wait_until_one_joins(
 async def test_sla_due_times_and_breaches(
     engine: AsyncEngine, settings: Settings, clock: FrozenClock
 ) -> None:
-    policy = policy_of(
+    services = bare_services(
+        engine,
         settings,
+        clock,
         support_sla_first_response_minutes={"urgent": 10, "high": 60, "normal": 120, "low": 600},
         support_sla_resolution_minutes={"urgent": 60, "high": 240, "normal": 480, "low": 2400},
     )
     user_id = await insert_user(engine, clock)
     agent = await make_agent(engine, settings, clock)
     opened = clock.now()
-    ticket_id = await open_for(engine, clock, policy, user_id, priority="high")
+    ticket_id = await open_for(services, user_id, priority="high")
     row = await ticket_row(engine, ticket_id)
     assert row.sla_first_response_due_at == opened + timedelta(minutes=60)
     assert row.sla_resolution_due_at == opened + timedelta(minutes=240)
@@ -316,9 +296,7 @@ async def test_sla_due_times_and_breaches(
 
     # Raising the priority re-times both timers from when the ticket opened.
     async def urgent(uow: UnitOfWork) -> None:
-        await lifecycle.change_priority(
-            uow, clock=clock, policy=policy, ticket_id=ticket_id, priority="urgent"
-        )
+        await lifecycle.change_priority(services, uow, ticket_id=ticket_id, priority="urgent")
 
     await in_unit(engine, urgent)
     row = await ticket_row(engine, ticket_id)
@@ -326,9 +304,7 @@ async def test_sla_due_times_and_breaches(
 
     clock.advance(timedelta(minutes=30))  # replied late: breached for good
     await message(
-        engine,
-        clock,
-        policy,
+        services,
         ticket_id=ticket_id,
         author_type="agent",
         author_id=agent.id,
@@ -338,26 +314,26 @@ async def test_sla_due_times_and_breaches(
     state = sla_state(row, now=clock.now())
     assert state.first_response_breached
     assert not state.resolution_breached
-    await set_status(engine, clock, policy, ticket_id, "resolved")  # within the hour
+    await set_status(services, ticket_id, "resolved")  # within the hour
     row = await ticket_row(engine, ticket_id)
     assert not sla_state(row, now=clock.now() + timedelta(days=3)).resolution_breached
 
 
 async def test_rating_once_and_only_after_resolution(
-    engine: AsyncEngine, clock: FrozenClock, policy: SupportPolicy
+    engine: AsyncEngine, clock: FrozenClock, services: Services
 ) -> None:
     user_id = await insert_user(engine, clock)
     other = await insert_user(engine, clock)
-    ticket_id = await open_for(engine, clock, policy, user_id)
+    ticket_id = await open_for(services, user_id)
 
     async def rate(uow: UnitOfWork, *, who: str = user_id, stars: int = 5) -> None:
         await lifecycle.rate_ticket(
-            uow, clock=clock, ticket_id=ticket_id, user_id=who, rating=stars, comment="很快"
+            services, uow, ticket_id=ticket_id, user_id=who, rating=stars, comment="很快"
         )
 
     with pytest.raises(TicketNotResolvedError):
         await in_unit(engine, rate)
-    await set_status(engine, clock, policy, ticket_id, "resolved")
+    await set_status(services, ticket_id, "resolved")
     from ewallet.kit.errors import NotFoundError  # noqa: PLC0415
 
     with pytest.raises(NotFoundError):
@@ -371,17 +347,15 @@ async def test_rating_once_and_only_after_resolution(
 
 
 async def test_agent_reply_is_noticed_and_mailed_to_an_email_customer(
-    engine: AsyncEngine, settings: Settings, clock: FrozenClock, policy: SupportPolicy
+    engine: AsyncEngine, settings: Settings, clock: FrozenClock, services: Services
 ) -> None:
     agent = await make_agent(engine, settings, clock)
-    ticket_id = await open_for(engine, clock, policy, None, email="Li.Lei@Example.com")
+    ticket_id = await open_for(services, None, email="Li.Lei@Example.com")
     ack = (await mail_events(engine))[0]
     assert ack["to"] == "li.lei@example.com"
     assert ack["auto_submitted"] is True
     await message(
-        engine,
-        clock,
-        policy,
+        services,
         ticket_id=ticket_id,
         author_type="agent",
         author_id=agent.id,

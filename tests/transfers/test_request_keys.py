@@ -13,28 +13,28 @@ from typing import Any
 
 import pytest
 
-from ewallet.identity.payment_password.service import PaymentPasswordGuard
+from ewallet.audit.service import Actor
+from ewallet.identity.payment_password import service as payment_password_service
 from ewallet.kit.money import Money
 from ewallet.kit.request_key import RequestKey
-from ewallet.ledger import Ledger
 from ewallet.ledger.verify import verify_ledger
-from ewallet.risk.spending import SpendingPolicy
-from ewallet.transfers.service import TransferServices, create_transfer
-from tests.account_security.conftest import Harness, assert_problem
-from tests.http.lost_answers import answers_lost, lease_runs_out
-from tests.transfers.conftest import balance, transfer, transfers
+from ewallet.transfers import service as transfer_service
+from tests.fixtures.accounts import PIN, Harness, assert_problem
+from tests.fixtures.lost_answers import answers_lost, lease_runs_out
+from tests.fixtures.transfers import balance, transfer, transfers
 from tests.transfers.test_transfers import BOB, pair
 
 
 def count_pin_checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The users whose PIN the transfer use case checks from now on."""
     checked: list[str] = []
-    real = PaymentPasswordGuard.verify
+    real = payment_password_service.require_payment_password
 
-    async def counting(self: PaymentPasswordGuard, principal: Any, pin: str) -> None:
-        checked.append(principal.user_id)
-        await real(self, principal, pin)
+    async def counting(services: Any, *, user_id: str, pin: str, actor: Actor) -> None:
+        checked.append(user_id)
+        await real(services, user_id=user_id, pin=pin, actor=actor)
 
-    monkeypatch.setattr(PaymentPasswordGuard, "verify", counting)
+    monkeypatch.setattr(transfer_service, "require_payment_password", counting)
     return checked
 
 
@@ -88,21 +88,18 @@ async def test_two_runs_of_one_request_make_one_transfer(harness: Harness) -> No
     """Two runs of the same request at once (a rerun overlapping its first run): the
     unique request key lets one transfer commit; the other answers it, never a 500."""
     alice, bob = await pair(harness)
-    services = TransferServices(
-        harness.engine,
-        Ledger(harness.engine, clock=harness.clock),
-        harness.clock,
-        SpendingPolicy.from_settings(harness.settings),
-    )
+    services = harness.services
     key = RequestKey("d" * 64)
 
     async def run() -> Any:
-        return await create_transfer(
+        return await transfer_service.create_transfer(
             services,
+            Actor("user", alice.id),
             sender_id=alice.id,
             to_phone=BOB,
             amount=Money.parse("2.03"),
             memo=None,
+            payment_password=PIN,
             request_key=key,
         )
 

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from typing import cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ewallet.config import Settings
 from ewallet.kit.clock import FrozenClock
 from ewallet.ledger.verify import verify_ledger
-from ewallet.models.identity import Notification, User
-from tests.account_security.conftest import PIN, Harness, TestUser, assert_problem
-from tests.transfers.conftest import (
+from ewallet.models.tables import users
+from tests.fixtures.accounts import PIN, Harness, TestUser, assert_problem
+from tests.fixtures.transfers import (
     balance,
     custom_harness,
     fund,
@@ -23,8 +22,6 @@ from tests.transfers.conftest import (
     transfers,
 )
 
-users = cast(Table, User.__table__)
-notifications = cast(Table, Notification.__table__)
 ALICE, BOB, CAROL = "+8613800000001", "+8613900000002", "+8613700000003"
 
 

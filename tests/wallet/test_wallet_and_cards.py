@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import cast
 
 import pytest
-from sqlalchemy import Table, update
+from sqlalchemy import update
 
 from ewallet.kit.bank_cards import luhn_valid
 from ewallet.kit.clock import FrozenClock
 from ewallet.kit.money import Money
 from ewallet.ledger import Ledger, TransactionKind, chart
-from ewallet.models.identity import User
-from tests.account_security.conftest import Harness, TestUser
+from ewallet.models.tables import users
+from tests.fixtures.accounts import Harness, TestUser
 
 
 def with_check_digit(body: str) -> str:
@@ -21,7 +20,6 @@ def with_check_digit(body: str) -> str:
 
 
 ICBC_DEBIT = with_check_digit("620058" + "3" * 12)
-users = cast(Table, User.__table__)
 
 
 async def fund(harness: Harness, user: TestUser, amount: str) -> Ledger:

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from ewallet.funding.withdrawal_fees import FeePolicy, quote_fee
+from ewallet.funding.withdrawals.fees import FeePolicy, quote_fee
 from ewallet.kit.money import Money
 
 POLICY = FeePolicy(free_quota_minor=100_00, rate=Decimal("0.001"), min_fee_minor=10)

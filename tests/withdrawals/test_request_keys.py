@@ -8,39 +8,21 @@ withdrawal, and the bank pays once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy.exc import OperationalError
 
-from ewallet.funding import withdrawals as service
-from ewallet.funding.withdrawal_schemas import WithdrawalOut
-from ewallet.funding.withdrawal_settle import settle_pending_withdrawals
+from ewallet.funding.withdrawals import service
+from ewallet.funding.withdrawals.jobs import settle_pending_withdrawals
+from ewallet.funding.withdrawals.schemas import WithdrawalOut
 from ewallet.kit.errors import UpstreamUnavailableError
 from ewallet.ledger.verify import verify_ledger
 from ewallet.models import IdempotencyRecord
-from tests.account_security.conftest import assert_problem
-from tests.withdrawals.conftest import ICBC, Withdrawing
-
-
-def failing_once(real: Callable[..., Any], error: Exception) -> Callable[..., Any]:
-    calls = 0
-
-    async def call(*args: Any, **kwargs: Any) -> Any:
-        nonlocal calls
-        calls += 1
-        if calls == 1:
-            raise error
-        return await real(*args, **kwargs)
-
-    return call
-
-
-def deadlock() -> OperationalError:
-    return OperationalError("UPDATE withdrawals ...", {}, Exception("deadlock detected"))
+from tests.fixtures.accounts import assert_problem
+from tests.fixtures.faults import deadlock, failing_once
+from tests.fixtures.withdrawals import ICBC, Withdrawing
 
 
 async def bank_credits(h: Withdrawing) -> list[str]:
@@ -76,7 +58,7 @@ async def test_an_unrecorded_payout_is_pending_and_paid_once(
     wallet = await h.ledger.account_by_code(f"wallet:{user.id}:CNY")
     assert wallet is not None
     assert (wallet.posted, wallet.available) == (1000_00, 1000_00 - 300_20)  # held, not gone
-    report = await settle_pending_withdrawals(h.engine, clock=h.clock, gateway=h.gateway)
+    report = await settle_pending_withdrawals(h.services)
     assert report.succeeded == [withdrawal_id]
     assert await h.balance(user) == Decimal("1000.00") - Decimal("300.20")
     assert await bank_credits(h) == [f"withdrawal:{withdrawal_id}"]

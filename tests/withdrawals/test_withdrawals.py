@@ -7,10 +7,10 @@ from decimal import Decimal
 
 from sqlalchemy import update
 
-from ewallet.funding.withdrawal_settle import settle_pending_withdrawals
+from ewallet.funding.withdrawals.jobs import settle_pending_withdrawals
 from ewallet.ledger.verify import verify_ledger
-from tests.account_security.conftest import assert_problem
-from tests.withdrawals.conftest import CCB, ICBC, Withdrawing, withdrawals
+from tests.fixtures.accounts import assert_problem
+from tests.fixtures.withdrawals import CCB, ICBC, Withdrawing, withdrawals
 
 FEES = "fee_revenue:CNY"
 
@@ -100,7 +100,7 @@ async def test_unknown_outcome_stays_pending_then_settles_once(withdrawing: With
     assert wallet.posted == 1000_00
     assert wallet.available == 1000_00 - 300_52 - 20  # amount and fee held
     for _ in range(2):  # settling again changes nothing
-        await settle_pending_withdrawals(h.engine, clock=h.clock, gateway=h.gateway)
+        await settle_pending_withdrawals(h.services)
     (row,) = await h.rows(user)
     assert row.status == "succeeded"
     assert row.failure_reason is None
@@ -114,12 +114,12 @@ async def test_timeout_never_arrived_is_voided_on_settlement(withdrawing: Withdr
     user, card_id = await h.customer("+8613900000006", ICBC, "1000.00")
     response = await h.withdraw(user, card_id, "50.51")  # .51: the bank commits nothing
     assert response.status_code == 202, response.text
-    early = await settle_pending_withdrawals(h.engine, clock=h.clock, gateway=h.gateway)
+    early = await settle_pending_withdrawals(h.services)
     assert early.counts() == {"succeeded": 0, "failed": 0}  # it may still be on its way
     assert len(early.still_pending) == 1
     assert (await h.rows(user))[0].status == "pending"
     h.clock.advance(timedelta(minutes=31))
-    late = await settle_pending_withdrawals(h.engine, clock=h.clock, gateway=h.gateway)
+    late = await settle_pending_withdrawals(h.services)
     assert late.counts() == {"succeeded": 0, "failed": 1}
     (row,) = await h.rows(user)
     assert row.status == "failed"
@@ -191,10 +191,10 @@ async def test_stale_processing_withdrawal_is_settled(withdrawing: Withdrawing) 
     assert response.status_code == 202, response.text
     async with h.engine.begin() as conn:  # as if the process stopped before the answer
         await conn.execute(update(withdrawals).values(status="processing"))
-    fresh = await settle_pending_withdrawals(h.engine, clock=h.clock, gateway=h.gateway)
+    fresh = await settle_pending_withdrawals(h.services)
     assert fresh.counts() == {"succeeded": 0, "failed": 0}  # may still be on its way
     h.clock.advance(timedelta(minutes=6))
-    stale = await settle_pending_withdrawals(h.engine, clock=h.clock, gateway=h.gateway)
+    stale = await settle_pending_withdrawals(h.services)
     assert stale.counts() == {"succeeded": 1, "failed": 0}
     assert await h.balance(user) == Decimal("1000.00") - Decimal("80.52")
     assert (await verify_ledger(h.engine)).clean

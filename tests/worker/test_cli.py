@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 import ewallet.cli.worker as worker_cli
 from ewallet.config import Settings
 from ewallet.kit.clock import FrozenClock
+from ewallet.services import Services
 from ewallet.worker.registry import HandlerRegistry
 from tests.worker.helpers import Recorder, enqueue_committed, fetch_all
 
@@ -24,12 +25,13 @@ from tests.worker.helpers import Recorder, enqueue_committed, fetch_all
 def recorder(monkeypatch: pytest.MonkeyPatch) -> Recorder:
     recorder = Recorder()
 
-    def registry() -> HandlerRegistry:
+    def registry(services: Services) -> HandlerRegistry:
+        del services
         built = HandlerRegistry()
         built.register("sms.send", recorder)
         return built
 
-    monkeypatch.setattr(worker_cli, "default_registry", registry)
+    monkeypatch.setattr(worker_cli, "outbox_registry", registry)
     return recorder
 
 

@@ -11,10 +11,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
+from ewallet.agent_context import service
 from ewallet.agent_context.schemas import CustomerContextOut
-from ewallet.agent_context.service import customer_context
-from ewallet.http.deps import ClockDep, EngineDep, SettingsDep
-from ewallet.staff import users
+from ewallet.http.deps import ServicesDep
 from ewallet.staff.deps import require_roles
 from ewallet.staff.principal import StaffPrincipal
 from ewallet.staff.schemas import FreezeIn
@@ -24,36 +23,22 @@ Guard = Annotated[StaffPrincipal, Depends(require_roles("support_agent", "risk_o
 
 
 @router.get("/{user_id}", summary="A customer's account, money, tickets and chats (audited)")
-async def read_customer(
-    user_id: str, staff: Guard, engine: EngineDep, clock: ClockDep
-) -> CustomerContextOut:
-    context = await customer_context(engine, clock=clock, principal=staff, user_id=user_id)
+async def read_customer(user_id: str, staff: Guard, services: ServicesDep) -> CustomerContextOut:
+    context = await service.customer_context(services, staff, user_id=user_id)
     return CustomerContextOut.of(context)
 
 
 @router.post("/{user_id}/freeze", summary="Freeze the customer's account (with a reason)")
 async def freeze_customer(
-    *,
-    user_id: str,
-    body: FreezeIn,
-    staff: Guard,
-    engine: EngineDep,
-    clock: ClockDep,
-    settings: SettingsDep,
+    user_id: str, body: FreezeIn, staff: Guard, services: ServicesDep
 ) -> CustomerContextOut:
-    await users.freeze_user(
-        engine, clock=clock, settings=settings, principal=staff, user_id=user_id, reason=body.reason
-    )
-    context = await customer_context(engine, clock=clock, principal=staff, user_id=user_id)
+    context = await service.freeze_customer(services, staff, user_id=user_id, reason=body.reason)
     return CustomerContextOut.of(context)
 
 
 @router.post("/{user_id}/unfreeze", summary="Unfreeze the customer's account (with a reason)")
 async def unfreeze_customer(
-    user_id: str, body: FreezeIn, staff: Guard, engine: EngineDep, clock: ClockDep
+    user_id: str, body: FreezeIn, staff: Guard, services: ServicesDep
 ) -> CustomerContextOut:
-    await users.unfreeze_user(
-        engine, clock=clock, principal=staff, user_id=user_id, reason=body.reason
-    )
-    context = await customer_context(engine, clock=clock, principal=staff, user_id=user_id)
+    context = await service.unfreeze_customer(services, staff, user_id=user_id, reason=body.reason)
     return CustomerContextOut.of(context)

@@ -6,10 +6,11 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from ewallet.agent_context.service import CustomerContext, TicketBrief
+from ewallet.agent_context.views import CustomerContext, TicketBrief
 from ewallet.callbacks.schemas import StaffCallbackOut
 from ewallet.chat.schemas import StaffChatOut
 from ewallet.history.schemas import TransactionOut
+from ewallet.models.identity import UserStatus
 
 
 class FreezeStateOut(BaseModel):
@@ -74,7 +75,7 @@ class CustomerContextOut(BaseModel):
                 id_number=context.id_number,
                 identity_verified=context.identity_verified,
                 freeze=FreezeStateOut(
-                    frozen=context.status == "frozen",
+                    frozen=context.status == UserStatus.FROZEN,
                     frozen_at=context.frozen_at,
                     frozen_by=context.frozen_by,
                     reason=context.frozen_reason,

@@ -5,86 +5,56 @@ admins (they investigate and call back on it), masked (``138****5678``) for supp
 name and ID number only ever masked (the clear values stay encrypted). Every look is
 recorded (``support.customer_viewed``) in the same transaction as the read, so there is no
 view without its audit event. Freezing and unfreezing go through the staff freeze service
-(:mod:`ewallet.staff.users`), which records its own events.
+(:mod:`ewallet.staff.service.customers`), which records its own events, and answer with the
+refreshed view (itself recorded as a look).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import replace
 from typing import Final
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
-
+from ewallet.agent_context import repository as repo
+from ewallet.agent_context.views import CustomerContext
 from ewallet.audit.service import record_event
-from ewallet.callbacks.service import CallbackView, my_callbacks
-from ewallet.chat import repository as chat_repo
-from ewallet.chat.views import ChatView, view
-from ewallet.history.transactions import HistoryEntry, HistoryFilter, list_transactions
-from ewallet.kit.clock import Clock
+from ewallet.callbacks.service import my_callbacks
+from ewallet.chat.views import view
+from ewallet.history.service import list_transactions
+from ewallet.history.views import HistoryFilter
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import NotFoundError
 from ewallet.kit.phone import mask_phone
-from ewallet.models.identity import User
-from ewallet.models.support import SupportTicket
-from ewallet.staff.principal import ADMIN, StaffPrincipal
+from ewallet.models.operations import StaffRole
+from ewallet.services import Services
+from ewallet.staff.principal import StaffPrincipal
+from ewallet.staff.service import customers
 
-FULL_PHONE_ROLES: Final = frozenset({"risk_officer", ADMIN})
+FULL_PHONE_ROLES: Final = frozenset({StaffRole.RISK_OFFICER, StaffRole.ADMIN})
 RECENT: Final = 10
 
 
-@dataclass(frozen=True, slots=True)
-class TicketBrief:
-    id: str
-    reference: str
-    subject: str
-    channel: str
-    category: str
-    status: str
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class CustomerContext:
-    user_id: str
-    status: str
-    tier: int
-    phone: str
-    phone_masked: bool
-    real_name: str | None
-    id_number: str | None
-    identity_verified: bool
-    frozen_at: datetime | None
-    frozen_by: str | None
-    frozen_reason: str | None
-    created_at: datetime
-    transactions: list[HistoryEntry]
-    tickets: list[TicketBrief]
-    chats: list[ChatView]
-    callbacks: list[CallbackView]
-
-
 async def customer_context(
-    engine: AsyncEngine, *, clock: Clock, principal: StaffPrincipal, user_id: str
+    services: Services, principal: StaffPrincipal, *, user_id: str
 ) -> CustomerContext:
+    """The customer's account, freeze state, and their ten most recent transactions,
+    tickets, chats and call-backs, masked for ``principal``'s role; the look is audited.
+
+    Refusals: ``404 not_found`` (no such customer; nothing recorded). The account, tickets,
+    chats and the audit event are one unit; transactions and call-backs are read after it
+    in read-only units of their own features.
+    """
     full_phone = principal.role in FULL_PHONE_ROLES
 
     async def work(uow: UnitOfWork) -> CustomerContext:
         session = uow.session
-        user = await session.get(User, user_id)
+        user = await repo.customer(session, user_id)
         if user is None:
             raise NotFoundError("no such customer")
-        tickets = await session.execute(
-            select(SupportTicket)
-            .where(SupportTicket.user_id == user_id)
-            .order_by(SupportTicket.created_at.desc(), SupportTicket.id.desc())
-            .limit(RECENT)
-        )
-        chats = await chat_repo.chats_of(session, user_id, limit=RECENT)
+        tickets = await repo.recent_tickets(session, user_id, limit=RECENT)
+        chats = await repo.recent_chats(session, user_id, limit=RECENT)
         await record_event(
             await uow.connection(),
-            clock=clock,
+            clock=services.clock,
             actor=principal.actor(),
             action="support.customer_viewed",
             subject_type="user",
@@ -105,18 +75,32 @@ async def customer_context(
             frozen_reason=user.frozen_reason,
             created_at=user.created_at,
             transactions=[],
-            tickets=[
-                TicketBrief(
-                    t.id, t.reference, t.subject, t.channel, t.category, t.status, t.created_at
-                )
-                for t in tickets.scalars()
-            ],
+            tickets=tickets,
             chats=[view(chat) for chat in chats],
             callbacks=[],
         )
 
-    context = await run_unit(engine, work)
+    context = await run_unit(services.engine, work)
     # Read after the audited unit: history has its own read-only unit of work.
-    page = await list_transactions(engine, user_id=user_id, flt=HistoryFilter(), limit=RECENT)
-    callbacks = await my_callbacks(engine, user_id=user_id, limit=RECENT)
+    page = await list_transactions(services, user_id, flt=HistoryFilter(), limit=RECENT)
+    callbacks = await my_callbacks(services, user_id, limit=RECENT)
     return replace(context, transactions=page.items, callbacks=callbacks)
+
+
+async def freeze_customer(
+    services: Services, principal: StaffPrincipal, *, user_id: str, reason: str
+) -> CustomerContext:
+    """Freeze the customer's account (the staff freeze: same rules, same audit events),
+    then the refreshed view. Refusals: those of
+    :func:`ewallet.staff.service.customers.freeze_customer`."""
+    await customers.freeze_customer(services, principal, user_id=user_id, reason=reason)
+    return await customer_context(services, principal, user_id=user_id)
+
+
+async def unfreeze_customer(
+    services: Services, principal: StaffPrincipal, *, user_id: str, reason: str
+) -> CustomerContext:
+    """Lift the freeze (the staff unfreeze), then the refreshed view. Refusals: those of
+    :func:`ewallet.staff.service.customers.unfreeze_customer`."""
+    await customers.unfreeze_customer(services, principal, user_id=user_id, reason=reason)
+    return await customer_context(services, principal, user_id=user_id)

@@ -1,60 +1,17 @@
-"""Receipts of paid bills: the facts a user shows a landlord or an auditor, and a PDF of them.
+"""A paid bill's receipt rendered: the facts a user shows a landlord or an auditor, as a PDF.
 
-Only a ``succeeded`` payment has a receipt (``bill_receipt_not_ready`` before). The PDF
-uses the statements' CJK font, found on the machine at run time
-(:func:`ewallet.history.render.find_cjk_font`); fonts are never shipped.
+Only a ``succeeded`` payment has a receipt (:func:`ewallet.bills.service.get_receipt`).
+The PDF uses the statements' CJK font, found on the machine at run time
+(:mod:`ewallet.kit.cjk_font`); fonts are never shipped. Pure: no SQL.
 """
 
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
-from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from ewallet.bills.directory import get_biller_any
-from ewallet.bills.errors import BillReceiptNotReadyError
-from ewallet.bills.payments import BillPaymentView, get_bill_payment
-from ewallet.history.render import FONT_NAME, find_cjk_font
-from ewallet.integrations.biller.directory import BillerSpec
+from ewallet.bills.views import Receipt
+from ewallet.kit.cjk_font import register_cjk_font
 from ewallet.risk.limits import CHINA_TIME
-
-
-@dataclass(frozen=True, slots=True)
-class Receipt:
-    payment: BillPaymentView
-    biller: BillerSpec
-
-    @property
-    def receipt_no(self) -> str:
-        assert self.payment.receipt_no is not None
-        return self.payment.receipt_no
-
-    @property
-    def paid_at(self) -> datetime:
-        assert self.payment.completed_at is not None
-        return self.payment.completed_at
-
-
-async def get_receipt(engine: AsyncEngine, *, payment_id: str, user_id: str) -> Receipt:
-    payment = await get_bill_payment(engine, payment_id=payment_id, user_id=user_id)
-    if payment.status != "succeeded":
-        raise BillReceiptNotReadyError(
-            f"the payment is {payment.status}; receipts exist for completed payments",
-            status_of_payment=payment.status,
-        )
-    return Receipt(payment, await get_biller_any(engine, payment.biller_id))
-
-
-def _register_font() -> str:
-    from reportlab.pdfbase import pdfmetrics  # noqa: PLC0415 -- heavy; PDFs only
-    from reportlab.pdfbase.ttfonts import TTFont  # noqa: PLC0415
-
-    if FONT_NAME not in pdfmetrics.getRegisteredFontNames():
-        font = find_cjk_font()
-        pdfmetrics.registerFont(TTFont(FONT_NAME, str(font.path), subfontIndex=font.index))
-    return FONT_NAME
 
 
 def receipt_lines(receipt: Receipt) -> list[tuple[str, str]]:
@@ -86,7 +43,7 @@ def receipt_pdf(receipt: Receipt) -> bytes:
         TableStyle,
     )
 
-    font = _register_font()
+    font = register_cjk_font()
     buffer = io.BytesIO()
     document = SimpleDocTemplate(
         buffer,

@@ -7,8 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from ewallet.bills.payments import BillLookup, BillPaymentView, mask_account
-from ewallet.bills.receipts import Receipt
+from ewallet.bills.views import BillLookup, BillPaymentView, Receipt, mask_account
 from ewallet.integrations.biller.directory import BillerSpec
 from ewallet.kit.amounts import AmountIn, AmountOut
 from ewallet.kit.money import Money

@@ -19,7 +19,7 @@ from ewallet.callbacks.schemas import (
     StaffCallbackList,
     StaffCallbackOut,
 )
-from ewallet.http.deps import ClockDep, EngineDep, SettingsDep
+from ewallet.http.deps import ServicesDep
 from ewallet.identity.deps import CurrentUser
 from ewallet.kit.pagination import DEFAULT_LIMIT
 from ewallet.staff.deps import require_roles
@@ -32,13 +32,11 @@ Limit = Annotated[int, Query(ge=1, le=100)]
 
 @router.post("/v1/support/callbacks", status_code=201, summary="Ask to be called back")
 async def request_callback(
-    body: CallbackIn, user: CurrentUser, engine: EngineDep, clock: ClockDep, settings: SettingsDep
+    body: CallbackIn, user: CurrentUser, services: ServicesDep
 ) -> CallbackEnvelope:
     view = await service.request_callback(
-        engine,
-        clock=clock,
-        settings=settings,
-        user_id=user.user_id,
+        services,
+        user.user_id,
         preferred_from=body.preferred_from,
         preferred_to=body.preferred_to,
         topic=body.topic,
@@ -49,58 +47,48 @@ async def request_callback(
 
 @router.get("/v1/support/callbacks", summary="The customer's call-back requests, newest first")
 async def my_callbacks(
-    user: CurrentUser, engine: EngineDep, limit: Limit = DEFAULT_LIMIT
+    user: CurrentUser, services: ServicesDep, limit: Limit = DEFAULT_LIMIT
 ) -> CallbackList:
-    views = await service.my_callbacks(engine, user_id=user.user_id, limit=limit)
+    views = await service.my_callbacks(services, user.user_id, limit=limit)
     return CallbackList(items=[CallbackOut.of(view) for view in views])
 
 
 @router.post("/v1/support/callbacks/{callback_id}/cancel", summary="Cancel a call-back request")
 async def cancel_callback(
-    callback_id: str, user: CurrentUser, engine: EngineDep, clock: ClockDep
+    callback_id: str, user: CurrentUser, services: ServicesDep
 ) -> CallbackEnvelope:
-    view = await service.cancel_callback(
-        engine, clock=clock, user_id=user.user_id, callback_id=callback_id
-    )
+    view = await service.cancel_callback(services, user.user_id, callback_id=callback_id)
     return CallbackEnvelope(callback=CallbackOut.of(view))
 
 
 @router.get("/v1/staff/support/callbacks", summary="Call-backs due soon, earliest first")
 async def due_callbacks(
     staff: Agent,
-    engine: EngineDep,
-    clock: ClockDep,
+    services: ServicesDep,
     within_minutes: Annotated[int, Query(ge=0, le=60 * 24 * 14)] = 60,
     limit: Limit = DEFAULT_LIMIT,
 ) -> StaffCallbackList:
     views = await service.due_callbacks(
-        engine,
-        clock=clock,
-        actor=staff.actor(),
-        within=timedelta(minutes=within_minutes),
-        limit=limit,
+        services, staff.actor(), within=timedelta(minutes=within_minutes), limit=limit
     )
     return StaffCallbackList(items=[StaffCallbackOut.staff(view) for view in views])
 
 
 @router.post("/v1/staff/support/callbacks/{callback_id}/done", summary="Mark a call-back done")
 async def complete_callback(
-    callback_id: str, body: CallbackDoneIn, staff: Agent, engine: EngineDep, clock: ClockDep
+    callback_id: str, body: CallbackDoneIn, staff: Agent, services: ServicesDep
 ) -> StaffCallbackOut:
     view = await service.complete_callback(
-        engine, clock=clock, actor=staff.actor(), callback_id=callback_id, outcome=body.outcome
+        services, staff.actor(), callback_id=callback_id, outcome=body.outcome
     )
     return StaffCallbackOut.staff(view)
 
 
 @router.post("/v1/staff/support/calls", status_code=201, summary="Log a phone call as a ticket")
-async def log_call(
-    body: PhoneCallIn, staff: Agent, engine: EngineDep, clock: ClockDep
-) -> PhoneCallOut:
+async def log_call(body: PhoneCallIn, staff: Agent, services: ServicesDep) -> PhoneCallOut:
     logged = await service.log_call(
-        engine,
-        clock=clock,
-        actor=staff.actor(),
+        services,
+        staff.actor(),
         phone=body.phone,
         summary=body.summary,
         category=body.category,

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from ewallet.callbacks.service import CallbackView
+from ewallet.callbacks.views import CallbackView
 from ewallet.kit.phone import mask_phone
 from ewallet.kit.request_model import RequestModel
 

@@ -12,42 +12,27 @@ customer whose phone number it was, if any.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from ewallet.audit.service import Actor, record_event
+from ewallet.callbacks import repository as repo
 from ewallet.callbacks.errors import CallbackLimitError, CallbackNotOpenError
+from ewallet.callbacks.views import CallbackView, LoggedCall
 from ewallet.config import Settings
-from ewallet.help.contact import Hours
-from ewallet.kit.clock import Clock, as_utc
+from ewallet.help.views import Hours
+from ewallet.kit.clock import as_utc
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import NotFoundError, ValidationFailedError
 from ewallet.kit.ids import new_id
 from ewallet.kit.phone import parse_phone
-from ewallet.models.identity import User
-from ewallet.models.support_chat import SupportCallback
-from ewallet.support.tickets import open_ticket
+from ewallet.models.support import AuthorType, TicketChannel
+from ewallet.models.support_chat import CallbackStatus, SupportCallback
+from ewallet.services import Services
+from ewallet.support.service.tickets import open_ticket
 
 CallOutcome = Literal["resolved", "follow_up", "escalated"]
-
-
-@dataclass(frozen=True, slots=True)
-class CallbackView:
-    id: str
-    user_id: str
-    phone: str
-    topic: str
-    preferred_from: datetime
-    preferred_to: datetime
-    status: str
-    outcome: str | None
-    handled_by: str | None
-    created_at: datetime
-    closed_at: datetime | None
+_NOT_OPEN = "this call-back is already done or cancelled"
 
 
 def _view(row: SupportCallback) -> CallbackView:
@@ -86,16 +71,22 @@ def check_window(settings: Settings, *, now: datetime, start: datetime, end: dat
 
 
 async def request_callback(
-    engine: AsyncEngine,
-    *,
-    clock: Clock,
-    settings: Settings,
+    services: Services,
     user_id: str,
+    *,
     preferred_from: datetime,
     preferred_to: datetime,
     topic: str,
     phone: str | None,
 ) -> CallbackView:
+    """Book a call-back on ``phone`` (default: the account's number), audited as
+    ``support.callback_requested``.
+
+    Refusals in order: ``422 validation_error`` (the window: :func:`check_window`; a
+    malformed phone number; an empty topic); ``404 not_found`` (no such user);
+    ``409 callback_limit_reached`` (``support_callback_open_max`` already open).
+    """
+    settings, clock = services.settings, services.clock
     now = clock.now()
     check_window(settings, now=now, start=preferred_from, end=preferred_to)
     number = parse_phone(phone) if phone else None
@@ -105,31 +96,25 @@ async def request_callback(
 
     async def work(uow: UnitOfWork) -> CallbackView:
         session = uow.session
-        user = await session.get(User, user_id)
-        if user is None:
+        account_phone = await repo.phone_of_user(session, user_id)
+        if account_phone is None:
             raise NotFoundError("no such user")
-        open_count = await session.scalar(
-            select(func.count())
-            .select_from(SupportCallback)
-            .where(SupportCallback.user_id == user_id, SupportCallback.status == "requested")
-        )
-        if int(open_count or 0) >= settings.support_callback_open_max:
+        if await repo.open_count(session, user_id) >= settings.support_callback_open_max:
             raise CallbackLimitError(
                 f"at most {settings.support_callback_open_max} call-backs may be open at once"
             )
         row = SupportCallback(
             id=new_id("cbk"),
             user_id=user_id,
-            phone=number or user.phone,
+            phone=number or account_phone,
             topic=topic,
             preferred_from=as_utc(preferred_from),
             preferred_to=as_utc(preferred_to),
-            status="requested",
+            status=CallbackStatus.REQUESTED,
             created_at=now,
             updated_at=now,
         )
-        session.add(row)
-        await session.flush()
+        await repo.add(session, row)
         await record_event(
             await uow.connection(),
             clock=clock,
@@ -141,66 +126,49 @@ async def request_callback(
         )
         return _view(row)
 
-    return await run_unit(engine, work)
+    return await run_unit(services.engine, work)
 
 
-async def my_callbacks(engine: AsyncEngine, *, user_id: str, limit: int) -> list[CallbackView]:
+async def my_callbacks(services: Services, user_id: str, *, limit: int) -> list[CallbackView]:
+    """The customer's call-back requests, newest first."""
+
     async def work(uow: UnitOfWork) -> list[CallbackView]:
-        rows = await uow.session.execute(
-            select(SupportCallback)
-            .where(SupportCallback.user_id == user_id)
-            .order_by(SupportCallback.id.desc())
-            .limit(limit)
-        )
-        return [_view(row) for row in rows.scalars()]
+        return [_view(row) for row in await repo.of_user(uow.session, user_id, limit=limit)]
 
-    return await run_unit(engine, work, read_only=True)
+    return await run_unit(services.engine, work, read_only=True)
 
 
-async def _locked(uow: UnitOfWork, callback_id: str) -> SupportCallback | None:
-    statement = (
-        select(SupportCallback)
-        .where(SupportCallback.id == callback_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return (await uow.session.execute(statement)).scalar_one_or_none()
+async def cancel_callback(services: Services, user_id: str, *, callback_id: str) -> CallbackView:
+    """The customer cancels an open call-back request (not audited: nothing was done).
 
+    Refusals in order: ``404 not_found`` (unknown, or another customer's);
+    ``409 callback_not_open``. Locks the call-back ``FOR UPDATE``.
+    """
 
-async def cancel_callback(
-    engine: AsyncEngine, *, clock: Clock, user_id: str, callback_id: str
-) -> CallbackView:
     async def work(uow: UnitOfWork) -> CallbackView:
-        row = await _locked(uow, callback_id)
+        row = await repo.locked(uow.session, callback_id)
         if row is None or row.user_id != user_id:
             raise NotFoundError("no such call-back request")
-        if row.status != "requested":
-            raise CallbackNotOpenError("this call-back is already done or cancelled")
-        now = clock.now()
-        row.status, row.updated_at, row.closed_at = "cancelled", now, now
+        if row.status != CallbackStatus.REQUESTED:
+            raise CallbackNotOpenError(_NOT_OPEN)
+        now = services.clock.now()
+        row.status, row.updated_at, row.closed_at = CallbackStatus.CANCELLED, now, now
         await uow.session.flush()
         return _view(row)
 
-    return await run_unit(engine, work)
+    return await run_unit(services.engine, work)
 
 
 async def due_callbacks(
-    engine: AsyncEngine, *, clock: Clock, actor: Actor, within: timedelta, limit: int
+    services: Services, actor: Actor, *, within: timedelta, limit: int
 ) -> list[CallbackView]:
-    """Open requests whose window starts within ``within`` from now, earliest first."""
+    """Open requests whose window starts within ``within`` from now, earliest first, with
+    the number in full; the listing is audited (``support.callbacks_listed``)."""
+    clock = services.clock
 
     async def work(uow: UnitOfWork) -> list[CallbackView]:
-        now = clock.now()
-        rows = await uow.session.execute(
-            select(SupportCallback)
-            .where(
-                SupportCallback.status == "requested",
-                SupportCallback.preferred_from <= now + within,
-            )
-            .order_by(SupportCallback.preferred_from, SupportCallback.id)
-            .limit(limit)
-        )
-        found = [_view(row) for row in rows.scalars()]
+        rows = await repo.due(uow.session, until=clock.now() + within, limit=limit)
+        found = [_view(row) for row in rows]
         await record_event(
             await uow.connection(),
             clock=clock,
@@ -210,20 +178,28 @@ async def due_callbacks(
         )
         return found
 
-    return await run_unit(engine, work)
+    return await run_unit(services.engine, work)
 
 
 async def complete_callback(
-    engine: AsyncEngine, *, clock: Clock, actor: Actor, callback_id: str, outcome: str
+    services: Services, actor: Actor, *, callback_id: str, outcome: str
 ) -> CallbackView:
+    """An agent marks a call-back done with its outcome (``support.callback_done``).
+
+    Refusals in order: ``404 not_found``; ``409 callback_not_open``. Locks the call-back
+    ``FOR UPDATE``.
+    """
+    clock = services.clock
+
     async def work(uow: UnitOfWork) -> CallbackView:
-        row = await _locked(uow, callback_id)
+        row = await repo.locked(uow.session, callback_id)
         if row is None:
             raise NotFoundError("no such call-back request")
-        if row.status != "requested":
-            raise CallbackNotOpenError("this call-back is already done or cancelled")
+        if row.status != CallbackStatus.REQUESTED:
+            raise CallbackNotOpenError(_NOT_OPEN)
         now = clock.now()
-        row.status, row.outcome, row.handled_by = "done", outcome.strip()[:500], actor.id
+        note = outcome.strip()[:500]
+        row.status, row.outcome, row.handled_by = CallbackStatus.DONE, note, actor.id
         row.updated_at, row.closed_at = now, now
         await uow.session.flush()
         await record_event(
@@ -237,53 +213,48 @@ async def complete_callback(
         )
         return _view(row)
 
-    return await run_unit(engine, work)
-
-
-@dataclass(frozen=True, slots=True)
-class LoggedCall:
-    ticket_id: str
-    user_id: str | None
+    return await run_unit(services.engine, work)
 
 
 async def log_call(
-    engine: AsyncEngine,
-    *,
-    clock: Clock,
+    services: Services,
     actor: Actor,
+    *,
     phone: str,
     summary: str,
     category: str | None,
     outcome: CallOutcome,
 ) -> LoggedCall:
-    """A phone call as a ticket (channel ``phone``), on the caller's account when known.
+    """A phone call as a ticket (channel ``phone``), on the caller's account when known
+    (``support.call_logged`` audited).
 
     A caller without an account -- often someone whose registration failed -- gets a
-    ticket all the same, carrying their number, so the follow-up is not lost.
+    ticket all the same, carrying their number, so the follow-up is not lost. Refusals:
+    ``422 validation_error`` (a malformed phone number first, then the ticket's own rules:
+    :func:`ewallet.support.service.tickets.open_ticket`).
     """
     number = parse_phone(phone)
 
     async def work(uow: UnitOfWork) -> LoggedCall:
-        session = uow.session
-        user_id = await session.scalar(select(User.id).where(User.phone == number))
+        user_id = await repo.user_with_phone(uow.session, number)
         subject = f"电话 / Phone call ({outcome}): {summary.strip()}"
         ticket_id = await open_ticket(
+            services,
             uow,
-            clock=clock,
             user_id=user_id,
             email=None,
             subject=subject[:120],
             body=summary,
-            channel="phone",
+            channel=TicketChannel.PHONE,
             category=category,
-            author_type="agent",
+            author_type=AuthorType.AGENT,
             author_id=actor.id,
             acknowledge=False,
             phone=None if user_id is not None else number,
         )
         await record_event(
             await uow.connection(),
-            clock=clock,
+            clock=services.clock,
             actor=actor,
             action="support.call_logged",
             subject_type="user" if user_id is not None else "ticket",
@@ -292,4 +263,4 @@ async def log_call(
         )
         return LoggedCall(ticket_id, user_id)
 
-    return await run_unit(engine, work)
+    return await run_unit(services.engine, work)

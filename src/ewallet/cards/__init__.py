@@ -1,1 +1,2 @@
-"""Bank cards: the BIN table, card-number rules, binding and unbinding."""
+"""Bank cards: the banks and card-number look-up (:mod:`.endpoints`), and binding and
+unbinding a user's debit cards (:mod:`.binding`)."""

@@ -21,8 +21,9 @@ from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import ForbiddenError, UnauthorizedError
 from ewallet.models.tables import sessions
 from ewallet.security.context import SecurityContext
-from ewallet.staff import repository as staff_repo
+from ewallet.services import Services
 from ewallet.staff.principal import StaffPrincipal, checked_roles
+from ewallet.staff.service.sessions import authenticate_staff
 
 CLOSE_UNAUTHORIZED: Final = 4401
 CLOSE_FORBIDDEN: Final = 4403
@@ -53,28 +54,12 @@ async def customer_from_token(
     return Principal(user_id=claims.subject, session_id=claims.session_id)
 
 
-async def agent_from_token(
-    engine: AsyncEngine, *, security: SecurityContext, clock: Clock, token: str, ip: str | None
-) -> StaffPrincipal:
-    now = clock.now()
-    claims = security.tokens.verify(token, kind="staff", now=now)
-
-    async def load(uow: UnitOfWork) -> Any:
-        return await staff_repo.session_with_staff(await uow.connection(), claims.session_id)
-
-    row = await run_unit(engine, load, read_only=True)
-    if row is None or row.staff_id != claims.subject:
-        raise UnauthorizedError("unknown session")
-    if row.revoked_at is not None or row.expires_at <= now or row.status != "active":
-        raise UnauthorizedError("the session has ended; sign in again")
-    principal = StaffPrincipal(
-        staff_id=row.staff_id,
-        session_id=claims.session_id,
-        role=row.role,
-        must_change_password=bool(row.must_change_password),
-        session_expires_at=row.expires_at,
-        ip=ip,
-    )
+async def agent_from_token(services: Services, *, token: str, ip: str | None) -> StaffPrincipal:
+    """The support agent on a staff chat socket: the staff session checks of
+    :func:`ewallet.staff.service.sessions.authenticate_staff` (``UnauthorizedError``,
+    close with 4401), then the chat's own rule (``ForbiddenError``, close with 4403): a
+    role that answers chats, and the one-time password already replaced."""
+    principal = await authenticate_staff(services, token=token, ip=ip)
     if principal.must_change_password or not principal.may(CHAT_ROLES):
         raise ForbiddenError("your staff role does not answer chats")
     return principal

@@ -1,10 +1,11 @@
 """The chat bot: answers from the help articles, and knows when to call a human.
 
-It uses the same index as ``GET /v1/help/articles`` (:class:`ewallet.help.search.HelpSearch`),
-so a staff edit to an article changes the bot's answer too. An answer is *confident* when
-the best article scores at least ``support_chat_bot_min_score`` (BM25; a clear question
-such as "提现手续费" scores above 30, small talk below 2). The customer asking for a human
-("人工", "转人工", "agent", "human") always wins over the bot.
+It answers from the same search as ``GET /v1/help/articles``
+(:func:`ewallet.help.service.search_articles`), so a staff edit to an article changes the
+bot's answer too; this module only turns the results into words (pure, no I/O). An answer
+is *confident* when the best article scores at least ``support_chat_bot_min_score`` (BM25;
+a clear question such as "提现手续费" scores above 30, small talk below 2). The customer
+asking for a human ("人工", "转人工", "agent", "human") always wins over the bot.
 """
 
 from __future__ import annotations
@@ -13,9 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from ewallet.help.search import HelpSearch
+from ewallet.help.views import Found
 from ewallet.kit.i18n import EN, Locale
 
 SUGGESTIONS: Final = 3
@@ -47,18 +46,16 @@ class BotAnswer:
     confident: bool
 
 
-async def answer(
-    search: HelpSearch, engine: AsyncEngine, question: str, *, locale: Locale, min_score: float
-) -> BotAnswer:
-    results = await search.search(engine, question, limit=SUGGESTIONS)
+def answer(results: list[Found], *, locale: Locale, min_score: float) -> BotAnswer:
+    """The bot's reply to the search ``results`` (best first, at most :data:`SUGGESTIONS`)."""
     suggestions = tuple(
         Suggestion(
             id=result.article.id,
             title=result.article.version(locale).title,
             url=ARTICLE_PATH.format(id=result.article.id),
-            score=round(result.score, 4),
+            score=round(result.score or 0.0, 4),
         )
-        for result in results
+        for result in results[:SUGGESTIONS]
     )
     confident = bool(suggestions) and suggestions[0].score >= min_score
     return BotAnswer(_text(suggestions, confident=confident, locale=locale), suggestions, confident)

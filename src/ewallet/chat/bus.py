@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import Iterable
 from typing import Any, Final, Protocol
 
 import asyncpg
@@ -194,19 +193,3 @@ def make_bus(settings: Settings, engine: AsyncEngine) -> ChatBus:
     if choice == "postgres" or (choice == "auto" and on_postgres):
         return PostgresBus(engine, settings.database_url)
     return MemoryBus()
-
-
-def app_chat_bus(app: Any) -> ChatBus:
-    bus: ChatBus = app.state.chat_bus
-    return bus
-
-
-@asynccontextmanager
-async def running_bus(app: Any, settings: Settings, engine: AsyncEngine) -> AsyncIterator[None]:
-    bus = make_bus(settings, engine)
-    await bus.start()
-    app.state.chat_bus = bus
-    try:
-        yield
-    finally:
-        await bus.aclose()

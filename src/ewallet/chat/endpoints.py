@@ -1,18 +1,18 @@
 """HTTP around the chat: customers read their own chats; agents see the queue and take chats.
 
 The conversation itself runs on the sockets (:mod:`ewallet.chat.sockets`); these routes are
-what a page needs besides, and what an agent console without a socket can use. Changes are
-published on the chat bus after their commit, so the sockets of every process see them.
+what a page needs besides, and what an agent console without a socket can use. Each route
+makes one call to :mod:`ewallet.chat.service`; changes are published on the chat bus after
+their commit, so the sockets of every process see them.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 
-from ewallet.chat import agent_side, customer_side
-from ewallet.chat.bus import app_chat_bus
+from ewallet.chat.deps import ChatBusDep
 from ewallet.chat.schemas import (
     AgentLineIn,
     ChatDetailOut,
@@ -23,7 +23,8 @@ from ewallet.chat.schemas import (
     StaffChatListOut,
     StaffChatOut,
 )
-from ewallet.http.deps import ClockDep, EngineDep
+from ewallet.chat.service import agent, customer
+from ewallet.http.deps import ServicesDep
 from ewallet.identity.deps import CurrentUser
 from ewallet.kit.pagination import DEFAULT_LIMIT
 from ewallet.staff.deps import require_roles
@@ -36,31 +37,27 @@ Agent = Annotated[StaffPrincipal, Depends(require_roles("support_agent"))]
 @router.get("/v1/support/chats", summary="The customer's own chats, newest first")
 async def my_chats(
     user: CurrentUser,
-    engine: EngineDep,
+    services: ServicesDep,
     limit: Annotated[int, Query(ge=1, le=100)] = DEFAULT_LIMIT,
 ) -> ChatListOut:
-    chats = await customer_side.customer_chats(engine, user_id=user.user_id, limit=limit)
+    chats = await customer.customer_chats(services, user.user_id, limit=limit)
     return ChatListOut(items=[ChatOut.of(chat) for chat in chats])
 
 
 @router.get("/v1/support/chats/{chat_id}", summary="One of the customer's chats with its lines")
-async def my_chat(chat_id: str, user: CurrentUser, engine: EngineDep) -> ChatDetailOut:
-    chat, lines = await customer_side.customer_chat(engine, user_id=user.user_id, chat_id=chat_id)
+async def my_chat(chat_id: str, user: CurrentUser, services: ServicesDep) -> ChatDetailOut:
+    chat, lines = await customer.customer_chat(services, user.user_id, chat_id=chat_id)
     return ChatDetailOut(chat=ChatOut.of(chat), messages=[ChatMessageOut.of(m) for m in lines])
 
 
 @router.get("/v1/staff/support/chats", summary="Chats waiting for an agent, first in line first")
-async def waiting_chats(staff: Agent, engine: EngineDep) -> StaffChatListOut:
-    return StaffChatListOut(items=[StaffChatOut.staff(c) for c in await agent_side.waiting(engine)])
+async def waiting_chats(staff: Agent, services: ServicesDep) -> StaffChatListOut:
+    return StaffChatListOut(items=[StaffChatOut.staff(c) for c in await agent.waiting(services)])
 
 
 @router.get("/v1/staff/support/chats/{chat_id}", summary="One chat with its lines (audit-logged)")
-async def staff_chat(
-    chat_id: str, staff: Agent, engine: EngineDep, clock: ClockDep
-) -> StaffChatDetailOut:
-    chat, lines = await agent_side.staff_chat(
-        engine, clock=clock, actor=staff.actor(), chat_id=chat_id
-    )
+async def staff_chat(chat_id: str, staff: Agent, services: ServicesDep) -> StaffChatDetailOut:
+    chat, lines = await agent.staff_chat(services, staff.actor(), chat_id=chat_id)
     return StaffChatDetailOut(
         chat=StaffChatOut.staff(chat), messages=[ChatMessageOut.of(m) for m in lines]
     )
@@ -68,10 +65,10 @@ async def staff_chat(
 
 @router.post("/v1/staff/support/chats/{chat_id}/take", summary="Take a waiting chat")
 async def take_chat(
-    chat_id: str, request: Request, staff: Agent, engine: EngineDep, clock: ClockDep
+    chat_id: str, staff: Agent, services: ServicesDep, bus: ChatBusDep
 ) -> StaffChatOut:
-    outcome = await agent_side.take(engine, clock=clock, actor=staff.actor(), chat_id=chat_id)
-    await app_chat_bus(request.app).publish(outcome.topics)
+    outcome = await agent.take(services, staff.actor(), chat_id=chat_id)
+    await bus.publish(outcome.topics)
     return StaffChatOut.staff(outcome.chat)
 
 
@@ -81,25 +78,17 @@ async def take_chat(
     summary="Write to the customer in a chat the agent has taken",
 )
 async def agent_line(
-    *,
-    chat_id: str,
-    body: AgentLineIn,
-    request: Request,
-    staff: Agent,
-    engine: EngineDep,
-    clock: ClockDep,
+    chat_id: str, body: AgentLineIn, staff: Agent, services: ServicesDep, bus: ChatBusDep
 ) -> StaffChatOut:
-    outcome = await agent_side.agent_says(
-        engine, clock=clock, staff_id=staff.staff_id, chat_id=chat_id, text=body.text
-    )
-    await app_chat_bus(request.app).publish(outcome.topics)
+    outcome = await agent.agent_says(services, staff.actor(), chat_id=chat_id, text=body.text)
+    await bus.publish(outcome.topics)
     return StaffChatOut.staff(outcome.chat)
 
 
 @router.post("/v1/staff/support/chats/{chat_id}/end", summary="End a chat the agent has taken")
 async def end_chat(
-    chat_id: str, request: Request, staff: Agent, engine: EngineDep, clock: ClockDep
+    chat_id: str, staff: Agent, services: ServicesDep, bus: ChatBusDep
 ) -> StaffChatOut:
-    outcome = await agent_side.agent_ends(engine, clock=clock, actor=staff.actor(), chat_id=chat_id)
-    await app_chat_bus(request.app).publish(outcome.topics)
+    outcome = await agent.agent_ends(services, staff.actor(), chat_id=chat_id)
+    await bus.publish(outcome.topics)
     return StaffChatOut.staff(outcome.chat)

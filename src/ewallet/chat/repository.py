@@ -1,14 +1,13 @@
-"""Chat queries. Never commits: the service's unit of work does."""
+"""SQL of chats and their lines. Never commits: the service's unit of work does."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ewallet.models.support_chat import SupportAgentPresence, SupportChat, SupportChatMessage
+from ewallet.models.support_chat import ChatSender, ChatStatus, SupportChat, SupportChatMessage
 
 
 async def locked_chat(session: AsyncSession, chat_id: str) -> SupportChat | None:
@@ -22,11 +21,26 @@ async def locked_chat(session: AsyncSession, chat_id: str) -> SupportChat | None
     return (await session.execute(statement)).scalar_one_or_none()
 
 
+async def chat(session: AsyncSession, chat_id: str) -> SupportChat | None:
+    return await session.get(SupportChat, chat_id)
+
+
+async def add_chat(session: AsyncSession, chat: SupportChat) -> None:
+    session.add(chat)
+    await session.flush()
+
+
+async def add_line(session: AsyncSession, line: SupportChatMessage) -> None:
+    """Add one line (flushed, so it has its id and ordering at once)."""
+    session.add(line)
+    await session.flush()
+
+
 async def open_chat_of(session: AsyncSession, user_id: str) -> SupportChat | None:
     """The customer's newest chat that has not ended."""
     statement = (
         select(SupportChat)
-        .where(SupportChat.user_id == user_id, SupportChat.status != "closed")
+        .where(SupportChat.user_id == user_id, SupportChat.status != ChatStatus.CLOSED)
         .order_by(SupportChat.id.desc())
         .limit(1)
     )
@@ -45,13 +59,13 @@ async def chats_of(session: AsyncSession, user_id: str, *, limit: int) -> Sequen
 
 async def queue_position(session: AsyncSession, chat: SupportChat) -> int | None:
     """1 for the next chat an agent will see; None when the chat is not waiting."""
-    if chat.status != "queued" or chat.queued_at is None:
+    if chat.status != ChatStatus.QUEUED or chat.queued_at is None:
         return None
     ahead = await session.scalar(
         select(func.count())
         .select_from(SupportChat)
         .where(
-            SupportChat.status == "queued",
+            SupportChat.status == ChatStatus.QUEUED,
             or_(
                 SupportChat.queued_at < chat.queued_at,
                 and_(SupportChat.queued_at == chat.queued_at, SupportChat.id < chat.id),
@@ -64,7 +78,7 @@ async def queue_position(session: AsyncSession, chat: SupportChat) -> int | None
 async def waiting_chats(session: AsyncSession, *, limit: int) -> Sequence[SupportChat]:
     statement = (
         select(SupportChat)
-        .where(SupportChat.status == "queued")
+        .where(SupportChat.status == ChatStatus.QUEUED)
         .order_by(SupportChat.queued_at, SupportChat.id)
         .limit(limit)
     )
@@ -75,7 +89,7 @@ async def chats_of_agent(
     session: AsyncSession, staff_id: str, *, also: Sequence[str] = ()
 ) -> Sequence[SupportChat]:
     """The agent's active chats, plus the chats ``also`` (to notice those that ended)."""
-    condition = and_(SupportChat.agent_id == staff_id, SupportChat.status == "active")
+    condition = and_(SupportChat.agent_id == staff_id, SupportChat.status == ChatStatus.ACTIVE)
     if also:
         condition = or_(condition, SupportChat.id.in_(list(also)))
     statement = select(SupportChat).where(condition).order_by(SupportChat.id)
@@ -98,30 +112,10 @@ async def messages(
 async def last_customer_message(session: AsyncSession, chat_id: str) -> str | None:
     statement = (
         select(SupportChatMessage.body)
-        .where(SupportChatMessage.chat_id == chat_id, SupportChatMessage.sender == "customer")
+        .where(
+            SupportChatMessage.chat_id == chat_id, SupportChatMessage.sender == ChatSender.CUSTOMER
+        )
         .order_by(SupportChatMessage.id.desc())
         .limit(1)
     )
     return (await session.execute(statement)).scalar_one_or_none()
-
-
-async def agents_online(session: AsyncSession, *, now: datetime, ttl: timedelta) -> bool:
-    statement = select(SupportAgentPresence.connection_id).where(
-        SupportAgentPresence.last_seen_at >= now - ttl
-    )
-    return (await session.execute(statement.limit(1))).first() is not None
-
-
-async def touch_presence(session: AsyncSession, connection_id: str, *, now: datetime) -> int:
-    result = await session.execute(
-        update(SupportAgentPresence)
-        .where(SupportAgentPresence.connection_id == connection_id)
-        .values(last_seen_at=now)
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-async def remove_presence(session: AsyncSession, connection_id: str) -> None:
-    await session.execute(
-        delete(SupportAgentPresence).where(SupportAgentPresence.connection_id == connection_id)
-    )

@@ -6,12 +6,13 @@ session closed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from ewallet.kit.i18n import EN, Locale
-from ewallet.models.support_chat import SupportChat, SupportChatMessage
+from ewallet.models.support_chat import ChatSender, SupportChat, SupportChatMessage
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,21 +81,21 @@ def message_view(message: SupportChatMessage) -> MessageView:
     )
 
 
-_SPEAKERS = {
-    "customer": ("客户", "Customer"),
-    "bot": ("智能客服", "Bot"),
-    "agent": ("客服", "Agent"),
-    "system": ("系统", "System"),
+_SPEAKERS: dict[str, tuple[str, str]] = {
+    ChatSender.CUSTOMER: ("客户", "Customer"),
+    ChatSender.BOT: ("智能客服", "Bot"),
+    ChatSender.AGENT: ("客服", "Agent"),
+    ChatSender.SYSTEM: ("系统", "System"),
 }
 
 
-def transcript(lines: list[SupportChatMessage] | Any, *, locale: Locale) -> str:
+def transcript(lines: Sequence[SupportChatMessage], *, locale: Locale) -> str:
     """The chat as text, one line per message: ``[2026-03-02 09:00:05] 客户: ...``."""
     out = []
     for line in lines:
         zh, en = _SPEAKERS[line.sender]
         who = en if locale == EN else zh
-        if line.sender == "agent" and line.sender_id:
+        if line.sender == ChatSender.AGENT and line.sender_id:
             who = f"{who} {line.sender_id}"
         out.append(f"[{line.created_at:%Y-%m-%d %H:%M:%S}] {who}: {line.body}")
     return "\n".join(out)

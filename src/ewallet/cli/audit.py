@@ -2,33 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Annotated
 
 import typer
 
 from ewallet.audit.verify import AuditReport, verify_audit_chain
-from ewallet.config import load_settings
-from ewallet.kit.db.engine import make_engine
+from ewallet.cli.context import cli_services
 
 audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained audit log.")
 
 
-async def _verify(database_url: str) -> AuditReport:
-    engine = make_engine(database_url, pool_size=1)
-    try:
-        return await verify_audit_chain(engine)
-    finally:
-        await engine.dispose()
-
-
 @audit_app.command("verify")
 def verify(
+    ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Re-hash and link every audit event; exit 1 if any was edited, deleted or added."""
-    report = asyncio.run(_verify(load_settings().database_url))
+    report = cli_services(ctx).run(lambda services: verify_audit_chain(services.engine))
     if as_json:
         typer.echo(json.dumps(report.as_dict(), ensure_ascii=False))
     else:

@@ -2,46 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import typer
 
-from ewallet.config import load_settings
-from ewallet.kit.db import migrate
-from ewallet.kit.db.engine import make_engine
+from ewallet.cli.context import cli_services
+from ewallet.models import migrate
 
 db_app = typer.Typer(no_args_is_help=True, help="Database schema migrations.")
 
 
-async def _upgrade(database_url: str) -> None:
-    engine = make_engine(database_url, pool_size=1)
-    try:
-        await migrate.upgrade(engine)
-    finally:
-        await engine.dispose()
-
-
-async def _check(database_url: str) -> migrate.SchemaReport:
-    engine = make_engine(database_url, pool_size=1)
-    try:
-        return await migrate.check(engine)
-    finally:
-        await engine.dispose()
-
-
 @db_app.command("upgrade")
-def upgrade() -> None:
+def upgrade(ctx: typer.Context) -> None:
     """Migrate the database to the newest schema."""
-    settings = load_settings()
-    asyncio.run(_upgrade(settings.database_url))
+    cli_services(ctx).run(lambda services: migrate.upgrade(services.engine))
     typer.echo(f"database at {migrate.head_revision()}")
 
 
 @db_app.command("check")
-def check() -> None:
+def check(ctx: typer.Context) -> None:
     """Exit non-zero unless the database is at head and matches the models exactly."""
-    settings = load_settings()
-    report = asyncio.run(_check(settings.database_url))
+    report = cli_services(ctx).run(lambda services: migrate.check(services.engine))
     typer.echo(f"current: {report.current}  head: {report.head}")
     for difference in report.differences:
         typer.echo(f"drift: {difference}")

@@ -15,7 +15,8 @@ from typing import Annotated
 
 import typer
 
-from ewallet.config import Environment, Settings, load_settings
+from ewallet.cli.context import cli_services
+from ewallet.config import Environment, Settings
 from ewallet.demo.seed import SeedReport, seed_demo
 from ewallet.kit.logging import configure_logging
 
@@ -66,7 +67,8 @@ def print_report(report: SeedReport) -> None:
 
 @demo_app.command("seed")
 def seed(
+    ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Create demo users, merchants and four weeks of history (idempotent)."""
-    run_seed(load_settings(), as_json=as_json)
+    run_seed(cli_services(ctx).settings, as_json=as_json)

@@ -8,48 +8,37 @@ one, ``created_at``) for scripts. ``--phone`` accepts any format sign-up accepts
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table as RichTable
-from sqlalchemy import select
 
-from ewallet.config import Environment, Settings
-from ewallet.kit.db.engine import make_engine
+from ewallet.cli.context import CliServices, cli_services
+from ewallet.config import Environment
+from ewallet.integrations.sms.outbox_provider import CapturedSms, captured_sms
 from ewallet.kit.phone import InvalidPhoneError, parse_phone
-from ewallet.models.tables import sms_messages
 
 dev_app = typer.Typer(no_args_is_help=True, help="Development helpers.")
 
 
-async def captured_sms(
-    database_url: str, *, phone: str | None = None, limit: int = 100
-) -> list[dict[str, Any]]:
-    """The newest ``limit`` kept messages (for ``phone``, an E.164 number), oldest first."""
-    engine = make_engine(database_url, pool_size=1)
-    statement = select(sms_messages).order_by(sms_messages.c.id.desc()).limit(limit)
-    if phone is not None:
-        statement = statement.where(sms_messages.c.recipient == phone)
-    try:
-        async with engine.connect() as connection:
-            rows = (await connection.execute(statement)).all()
-    finally:
-        await engine.dispose()
-    messages = []
-    for row in reversed(rows):
-        message: dict[str, Any] = {"to": row.recipient, "sender": row.sender, "body": row.body}
-        if row.code is not None:
-            message["code"] = row.code
-        message["created_at"] = row.created_at.isoformat()
-        messages.append(message)
-    return messages
+def _sms_lines(messages: list[CapturedSms]) -> list[dict[str, Any]]:
+    """Each message as the JSON object ``--json`` prints (``code`` only when there is one)."""
+    lines = []
+    for message in messages:
+        line: dict[str, Any] = {"to": message.to, "sender": message.sender, "body": message.body}
+        if message.code is not None:
+            line["code"] = message.code
+        line["created_at"] = message.created_at.isoformat()
+        lines.append(line)
+    return lines
 
 
 @dev_app.command("outbox")
 def outbox(
+    ctx: typer.Context,
+    *,
     phone: Annotated[
         str | None, typer.Option("--phone", help="Only messages to this number (any format).")
     ] = None,
@@ -63,12 +52,12 @@ def outbox(
     ] = None,
 ) -> None:
     """Show SMS (or, with --email, mail) captured by the development outbox providers."""
-    settings = Settings()
-    if settings.env is Environment.PRODUCTION:
+    cli = cli_services(ctx)
+    if cli.settings.env is Environment.PRODUCTION:
         typer.echo("the SMS outbox is a development tool: EWALLET_ENV=production", err=True)
         raise typer.Exit(code=2)
     if email:
-        _show_email(settings, to=to, limit=limit, as_json=as_json)
+        _show_email(cli, to=to, limit=limit, as_json=as_json)
         return
     recipient = None
     if phone is not None:
@@ -77,7 +66,9 @@ def outbox(
         except InvalidPhoneError as error:
             typer.echo(f"--phone: {error.detail}", err=True)
             raise typer.Exit(code=2) from None
-    messages = asyncio.run(captured_sms(settings.database_url, phone=recipient, limit=limit))
+    messages = _sms_lines(
+        cli.run(lambda services: captured_sms(services.engine, phone=recipient, limit=limit))
+    )
     if as_json:
         for message in messages:
             typer.echo(json.dumps(message, ensure_ascii=False))
@@ -93,10 +84,10 @@ def outbox(
     Console().print(table)
 
 
-def _show_email(settings: Settings, *, to: str | None, limit: int, as_json: bool) -> None:
+def _show_email(cli: CliServices, *, to: str | None, limit: int, as_json: bool) -> None:
     from ewallet.cli.mail import captured_email  # noqa: PLC0415 - only this option needs it
 
-    mails = asyncio.run(captured_email(settings.database_url, to=to, limit=limit))
+    mails = cli.run(lambda services: captured_email(services.engine, to=to, limit=limit))
     if as_json:
         for mail in mails:
             typer.echo(json.dumps(mail, ensure_ascii=False))

@@ -9,7 +9,6 @@ control while staff keep editing in the console.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Annotated
@@ -17,39 +16,27 @@ from typing import Annotated
 import typer
 
 from ewallet.audit.service import Actor
-from ewallet.config import load_settings
-from ewallet.help import articles, importing
-from ewallet.kit.clock import SystemClock
-from ewallet.kit.db.engine import make_engine
+from ewallet.cli.context import cli_services
+from ewallet.help import articles
+from ewallet.help.importing import service as importing
+from ewallet.help.views import ImportReport
+from ewallet.services import Services
 
 help_app = typer.Typer(no_args_is_help=True, help="Help articles (Markdown import/export).")
 
 
-async def _import(database_url: str, directory: Path) -> importing.ImportReport:
+async def _import(services: Services, directory: Path) -> ImportReport:
     sources = articles.read_dir(directory)
-    engine = make_engine(database_url, pool_size=1)
-    try:
-        return await importing.import_articles(
-            engine,
-            clock=SystemClock(),
-            articles=sources,
-            source="import",
-            actor=Actor("system", "cli"),
-        )
-    finally:
-        await engine.dispose()
+    return await importing.import_articles(services, Actor("system", "cli"), articles=sources)
 
 
-async def _export(database_url: str, directory: Path) -> list[Path]:
-    engine = make_engine(database_url, pool_size=1)
-    try:
-        return articles.write_dir(directory, await importing.export_articles(engine))
-    finally:
-        await engine.dispose()
+async def _export(services: Services, directory: Path) -> list[Path]:
+    return articles.write_dir(directory, await importing.export_articles(services))
 
 
 @help_app.command("import")
 def import_articles(
+    ctx: typer.Context,
     directory: Annotated[
         Path | None,
         typer.Option("--dir", help="Folder of <slug>.<locale>.md files (default: packaged)."),
@@ -58,8 +45,8 @@ def import_articles(
 ) -> None:
     """Create or revise articles from Markdown files; unchanged files change nothing."""
     try:
-        report = asyncio.run(
-            _import(load_settings().database_url, directory or articles.DEFAULT_DIR)
+        report = cli_services(ctx).run(
+            lambda services: _import(services, directory or articles.DEFAULT_DIR)
         )
     except articles.ArticleFormatError as error:
         typer.echo(f"error: {error}", err=True)
@@ -76,8 +63,9 @@ def import_articles(
 
 @help_app.command("export")
 def export_articles(
+    ctx: typer.Context,
     directory: Annotated[Path, typer.Option("--dir", help="Folder to write the files into.")],
 ) -> None:
     """Write every article's current text as <slug>.<locale>.md files."""
-    written = asyncio.run(_export(load_settings().database_url, directory))
+    written = cli_services(ctx).run(lambda services: _export(services, directory))
     typer.echo(f"wrote {len(written)} files to {directory}")

@@ -2,35 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Annotated
 
 import typer
 
-from ewallet.config import load_settings
-from ewallet.kit.clock import SystemClock
-from ewallet.kit.db.engine import make_engine
-from ewallet.ledger.service import Ledger
+from ewallet.cli.context import cli_services
 from ewallet.ledger.verify import VerifyReport, verify_ledger
+from ewallet.services import Services
 
 ledger_app = typer.Typer(no_args_is_help=True, help="The double-entry ledger.")
 
 
-async def _verify(database_url: str) -> VerifyReport:
-    engine = make_engine(database_url, pool_size=1)
-    try:
-        return await verify_ledger(engine)
-    finally:
-        await engine.dispose()
-
-
 @ledger_app.command("verify")
 def verify(
+    ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Check every ledger invariant; exit 1 with a report if any is violated."""
-    report = asyncio.run(_verify(load_settings().database_url))
+    report = cli_services(ctx).run(lambda services: verify_ledger(services.engine))
     if as_json:
         typer.echo(
             json.dumps(
@@ -65,24 +55,19 @@ def _print_report(report: VerifyReport) -> None:
             typer.echo(f"  {json.dumps(row, default=str, ensure_ascii=False)}")
 
 
-async def _fold_all(database_url: str) -> int:
-    engine = make_engine(database_url, pool_size=1)
-    try:
-        ledger = Ledger(engine, clock=SystemClock())
-        total = 0
-        while folded := await ledger.fold_balance_deltas():
-            total += folded
-        return total
-    finally:
-        await engine.dispose()
+async def _fold_all(services: Services) -> int:
+    total = 0
+    while folded := await services.ledger.fold_balance_deltas():
+        total += folded
+    return total
 
 
 @ledger_app.command("fold")
-def fold() -> None:
+def fold(ctx: typer.Context) -> None:
     """Fold hot accounts' balance deltas into their cached balances now (docs/ledger.md).
 
     The API processes and the worker do this every EWALLET_LEDGER_UPKEEP_INTERVAL_SECONDS;
     by hand it is useful before a migration downgrade or a database export.
     """
-    folded = asyncio.run(_fold_all(load_settings().database_url))
+    folded = cli_services(ctx).run(_fold_all)
     typer.echo(f"folded {folded} balance deltas")

@@ -7,66 +7,53 @@ real mailbox) at it. Also: :func:`captured_email`, which ``ewallet dev outbox --
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any
 
 import typer
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ewallet.config import Settings
-from ewallet.kit.clock import SystemClock
-from ewallet.kit.db.engine import make_engine
+from ewallet.cli.context import cli_services
 from ewallet.models.tables import email_messages
+from ewallet.services import Services
+from ewallet.support.inbound.listener import start_listener
 from ewallet.support.policy import SupportPolicy
-from ewallet.support.smtp_listener import start_listener
 
 mail_app = typer.Typer(no_args_is_help=True, help="Support mail (SMTP listener).")
 
 
-async def _listen(settings: Settings, host: str, port: int) -> None:
-    engine = make_engine(settings.database_url)
-    policy = SupportPolicy.from_settings(settings)
-    try:
-        server = await start_listener(
-            engine,
-            clock=SystemClock(),
-            policy=policy,
-            host=host,
-            port=port,
-            max_bytes=settings.support_mail_max_bytes,
-        )
-        typer.echo(f"support mail for {policy.support_email} on {host}:{port}")
-        async with server:
-            await server.serve_forever()
-    finally:
-        await engine.dispose()
+async def _listen(services: Services, host: str, port: int) -> None:
+    policy = SupportPolicy.of(services)
+    server = await start_listener(
+        services, host=host, port=port, max_bytes=services.settings.support_mail_max_bytes
+    )
+    typer.echo(f"support mail for {policy.support_email} on {host}:{port}")
+    async with server:
+        await server.serve_forever()
 
 
 @mail_app.command("listen")
 def listen(
+    ctx: typer.Context,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="SMTP port.")] = 2525,
 ) -> None:
     """Receive support mail over SMTP until interrupted (the database must be migrated)."""
     try:
-        asyncio.run(_listen(Settings(), host, port))
+        cli_services(ctx).run(lambda services: _listen(services, host, port))
     except KeyboardInterrupt:
         typer.echo("stopped")
 
 
 async def captured_email(
-    database_url: str, *, to: str | None = None, limit: int = 100
+    engine: AsyncEngine, *, to: str | None = None, limit: int = 100
 ) -> list[dict[str, Any]]:
     """The newest ``limit`` mails the development provider kept (to ``to``), oldest first."""
-    engine = make_engine(database_url, pool_size=1)
     statement = select(email_messages).order_by(email_messages.c.id.desc()).limit(limit)
     if to is not None:
         statement = statement.where(email_messages.c.recipient == to.strip().lower())
-    try:
-        async with engine.connect() as connection:
-            rows = (await connection.execute(statement)).all()
-    finally:
-        await engine.dispose()
+    async with engine.connect() as connection:
+        rows = (await connection.execute(statement)).all()
     return [
         {
             "to": row.recipient,

@@ -1,10 +1,18 @@
-"""The ``ewallet`` command."""
+"""The ``ewallet`` command.
+
+The root callback puts the invocation's :class:`~ewallet.cli.context.CliServices` on the
+context: the settings and services every command runs on, opened once, on first use by a
+command that needs the database (``--help``, ``serve`` and the sandboxes never do), and
+closed when the command ends. ``serve`` and ``worker`` are processes of their own: the app's
+lifespan and the worker open their services from the composition root themselves.
+"""
 
 from __future__ import annotations
 
 import typer
 
 from ewallet.cli.audit import audit_app
+from ewallet.cli.context import CliServices
 from ewallet.cli.db import db_app
 from ewallet.cli.demo import demo_app
 from ewallet.cli.dev import dev_app
@@ -21,6 +29,16 @@ from ewallet.cli.topups import topups_app, withdrawals_app
 from ewallet.cli.worker import worker
 
 app = typer.Typer(no_args_is_help=True, help="ewallet: a self-hostable electronic wallet.")
+
+
+@app.callback()
+def root(ctx: typer.Context) -> None:
+    """Settings and services for the command, made lazily (nothing is opened here)."""
+    services = CliServices()
+    ctx.obj = services
+    ctx.call_on_close(services.close)
+
+
 app.add_typer(db_app, name="db")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(dev_app, name="dev")

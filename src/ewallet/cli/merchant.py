@@ -7,47 +7,23 @@ are stored.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Annotated
 
 import typer
 
 from ewallet.audit.service import Actor
-from ewallet.config import Settings, load_settings
-from ewallet.kit.clock import SystemClock
-from ewallet.kit.db.engine import make_engine
-from ewallet.ledger import Ledger
-from ewallet.merchants.schemas import checked_callback_url
-from ewallet.merchants.service import NewMerchant, create_merchant
-from ewallet.security.context import SecurityContext
+from ewallet.cli.context import cli_services
+from ewallet.kit.urls import checked_callback_url
+from ewallet.merchants.service import create_merchant
 
 merchant_app = typer.Typer(no_args_is_help=True, help="Merchants.")
 
 
-async def _create(
-    settings: Settings, *, name: str, category: str, accepts_wallet: bool, webhook_url: str | None
-) -> NewMerchant:
-    engine = make_engine(settings.database_url, pool_size=2)
-    clock = SystemClock()
-    try:
-        return await create_merchant(
-            engine,
-            ledger=Ledger(engine, clock=clock),
-            security=SecurityContext.from_settings(settings),
-            clock=clock,
-            actor=Actor("system", "cli"),
-            name=name,
-            category=category,
-            accepts_wallet=accepts_wallet,
-            webhook_url=webhook_url,
-        )
-    finally:
-        await engine.dispose()
-
-
 @merchant_app.command("create")
 def create(
+    ctx: typer.Context,
+    *,
     name: Annotated[str, typer.Option("--name", help="The merchant's display name.")],
     category: Annotated[
         str, typer.Option("--category", help="A category such as food, retail, utilities.")
@@ -68,9 +44,10 @@ def create(
             checked_callback_url(webhook_url)
         except ValueError as error:
             raise typer.BadParameter(str(error), param_hint="--webhook-url") from None
-    created = asyncio.run(
-        _create(
-            load_settings(),
+    created = cli_services(ctx).run(
+        lambda services: create_merchant(
+            services,
+            Actor("system", "cli"),
             name=name.strip(),
             category=category,
             accepts_wallet=wallet,

@@ -9,24 +9,20 @@ API, ``POST /v1/staff/reconciliation-runs``, compares them).
 
 from __future__ import annotations
 
-import asyncio
 import json
 from dataclasses import asdict
-from datetime import date, timedelta
+from datetime import date
 from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from ewallet.audit.service import Actor
-from ewallet.config import Settings, load_settings
-from ewallet.integrations.bank.wiring import standalone_bank_gateway
-from ewallet.integrations.psp import PspChannels
-from ewallet.kit.clock import SystemClock
-from ewallet.kit.db.engine import make_engine
-from ewallet.ledger import Ledger
-from ewallet.reconciliation.runner import Reconciliation
-from ewallet.reconciliation.store import RunView
+from ewallet.cli.context import cli_services
+from ewallet.config import Settings
+from ewallet.reconciliation.service import run_reconciliation
+from ewallet.reconciliation.views import RunView
+from ewallet.services import Services
 
 
 class _Bars:
@@ -50,30 +46,20 @@ def _psp_reachable(settings: Settings) -> bool:
     return settings.psp_alipay_url is not None and settings.psp_wechat_url is not None
 
 
-async def _reconcile(settings: Settings, day: date, *, show_progress: bool) -> RunView:
-    clock = SystemClock()
-    engine = make_engine(settings.database_url, pool_size=2)
-    psp = PspChannels.from_settings(settings, clock=clock) if _psp_reachable(settings) else None
-    try:
-        async with standalone_bank_gateway(settings, clock) as gateway:
-            reconciliation = Reconciliation(
-                engine=engine,
-                ledger=Ledger(engine, clock=clock),
-                clock=clock,
-                gateway=gateway,
-                psp=psp,
-                grace=timedelta(seconds=settings.bank_unknown_grace_seconds),
-            )
-            columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-            with Progress(*columns, disable=not show_progress, transient=False) as progress:
-                return await reconciliation.run(day, actor=Actor.system(), progress=_Bars(progress))
-    finally:
-        if psp is not None:
-            await psp.aclose()
-        await engine.dispose()
+async def _reconcile(services: Services, day: date, *, show_progress: bool) -> RunView:
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, disable=not show_progress, transient=False) as progress:
+        return await run_reconciliation(
+            services,
+            Actor.system(),
+            day=day,
+            compare_psp=_psp_reachable(services.settings),
+            progress=_Bars(progress),
+        )
 
 
 def reconcile(
+    ctx: typer.Context,
     day: Annotated[str, typer.Option("--date", help="Business day YYYY-MM-DD (Beijing time)")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON")] = False,
 ) -> None:
@@ -82,7 +68,9 @@ def reconcile(
         business_day = date.fromisoformat(day)
     except ValueError as error:
         raise typer.BadParameter("use YYYY-MM-DD", param_hint="--date") from error
-    view = asyncio.run(_reconcile(load_settings(), business_day, show_progress=not as_json))
+    view = cli_services(ctx).run(
+        lambda services: _reconcile(services, business_day, show_progress=not as_json)
+    )
     counts = view.counts
     if as_json:
         typer.echo(json.dumps(asdict(view), default=str, ensure_ascii=False))

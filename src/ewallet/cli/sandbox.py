@@ -13,10 +13,10 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from ewallet.bootstrap.bank import sandbox_bank_config
+from ewallet.bootstrap.biller import sandbox_biller_config
+from ewallet.cli.context import cli_services
 from ewallet.cli.sandbox_psp import alipay, wechat_pay
-from ewallet.config import load_settings
-from ewallet.integrations.bank.wiring import sandbox_bank_config
-from ewallet.integrations.biller.wiring import sandbox_biller_config
 from ewallet.sandbox.bank import create_bank_app
 from ewallet.sandbox.bank.sms import EchoSms
 from ewallet.sandbox.biller import create_biller_app
@@ -26,6 +26,7 @@ sandbox_app = typer.Typer(no_args_is_help=True, help="Run a sandbox partner on i
 
 @sandbox_app.command("bank")
 def bank(
+    ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port")] = 8601,
     db_url: Annotated[
@@ -34,8 +35,7 @@ def bank(
     ] = None,
 ) -> None:
     """Serve the sandbox bank (test cards at /test-cards, texts at /sms)."""
-    settings = load_settings()
-    config = sandbox_bank_config(settings, database_url=db_url)
+    config = sandbox_bank_config(cli_services(ctx).settings, database_url=db_url)
     app = create_bank_app(config, sms_sink=EchoSms(typer.echo))
     typer.echo(f"sandbox bank on http://{host}:{port} (database {config.database_url})")
     uvicorn.run(app, host=host, port=port, server_header=False)
@@ -43,6 +43,7 @@ def bank(
 
 @sandbox_app.command("biller")
 def biller(
+    ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port")] = 8602,
     db_url: Annotated[
@@ -53,7 +54,7 @@ def biller(
     ] = None,
 ) -> None:
     """Serve the sandbox biller alone (test accounts at /test-accounts; docs/bills.md)."""
-    config = sandbox_biller_config(load_settings(), database_url=db_url)
+    config = sandbox_biller_config(cli_services(ctx).settings, database_url=db_url)
     typer.echo(f"sandbox biller on http://{host}:{port} (database {config.database_url})")
     uvicorn.run(create_biller_app(config), host=host, port=port, server_header=False)
 

@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from ewallet.config import load_settings
+from ewallet.cli.context import cli_services
 from ewallet.kit.clock import SystemClock
 from ewallet.sandbox.psp import alipay_sandbox, wechat_pay_sandbox
 
@@ -25,20 +25,22 @@ Host = Annotated[str, typer.Option(help="Address to listen on")]
 
 
 def alipay(
+    ctx: typer.Context,
     host: Host = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port")] = 8602,
 ) -> None:
     """Serve the sandbox Alipay (gateway at /gateway.do, pay pages at /pay/<out_trade_no>)."""
-    sandbox = alipay_sandbox(load_settings(), clock=SystemClock())
+    sandbox = alipay_sandbox(cli_services(ctx).settings, clock=SystemClock())
     typer.echo(f"sandbox Alipay: EWALLET_PSP_ALIPAY_URL=http://{host}:{port}/gateway.do")
     uvicorn.run(sandbox.app, host=host, port=port, server_header=False)
 
 
 def wechat_pay(
+    ctx: typer.Context,
     host: Host = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port")] = 8603,
 ) -> None:
     """Serve the sandbox WeChat Pay (API v3 under /v3, pay pages at /pay/<out_trade_no>)."""
-    sandbox = wechat_pay_sandbox(load_settings(), clock=SystemClock())
+    sandbox = wechat_pay_sandbox(cli_services(ctx).settings, clock=SystemClock())
     typer.echo(f"sandbox WeChat Pay: EWALLET_PSP_WECHAT_URL=http://{host}:{port}")
     uvicorn.run(sandbox.app, host=host, port=port, server_header=False)

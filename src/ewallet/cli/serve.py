@@ -1,9 +1,10 @@
 """``ewallet serve``: migrate the database, then run the API under uvicorn.
 
 Migrating first means ``make serve`` on a fresh checkout just works, and a process never
-serves against an older schema than its code (``/readyz`` would refuse it anyway). Uvicorn
-gets an app factory rather than an app, so each worker process builds its own engine, and
-no log config of its own: our JSON logs (with their own access line) cover it.
+serves against an older schema than its code (``/readyz`` would refuse it anyway). The
+migration runs on services of its own, closed before uvicorn starts. Uvicorn gets an app
+factory rather than an app, so each worker process builds its own services (in the app's
+lifespan), and no log config of its own: our JSON logs (with their own access line) cover it.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ import structlog
 import typer
 import uvicorn
 
+from ewallet.bootstrap import running_services
 from ewallet.cli.demo import run_seed
-from ewallet.config import load_settings
-from ewallet.kit.db import migrate
-from ewallet.kit.db.engine import make_engine
+from ewallet.config import Settings, load_settings
 from ewallet.kit.logging import configure_logging
+from ewallet.models import migrate
 
 APP_FACTORY: Final = "ewallet.app:app_from_env"
 HOST_VARIABLE: Final = "EWALLET_HOST"
@@ -29,12 +30,9 @@ PORT_VARIABLE: Final = "EWALLET_PORT"
 log = structlog.get_logger("ewallet.cli.serve")
 
 
-async def _migrate(database_url: str) -> None:
-    engine = make_engine(database_url, pool_size=1)
-    try:
-        await migrate.upgrade(engine)
-    finally:
-        await engine.dispose()
+async def _migrate(settings: Settings) -> None:
+    async with running_services(settings, pool_size=1) as services:
+        await migrate.upgrade(services.engine)
 
 
 def serve(
@@ -50,7 +48,7 @@ def serve(
     """Migrate the database to the newest schema, then serve the wallet's HTTP API."""
     settings = load_settings()
     configure_logging(settings)
-    asyncio.run(_migrate(settings.database_url))
+    asyncio.run(_migrate(settings))
     log.info("serve.migrated", revision=migrate.head_revision())
     if demo:
         run_seed(settings)

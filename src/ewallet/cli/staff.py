@@ -7,42 +7,23 @@ never stored in clear; the staff member must replace the password at first sign-
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Annotated
 
 import typer
 
 from ewallet.audit.service import Actor
-from ewallet.config import Settings, load_settings
-from ewallet.kit.clock import SystemClock
-from ewallet.kit.db.engine import make_engine
+from ewallet.cli.context import cli_services
 from ewallet.kit.errors import DomainError
 from ewallet.models.operations import STAFF_ROLES
-from ewallet.security.context import SecurityContext
-from ewallet.staff.service import NewStaff, create_staff
+from ewallet.staff.service.accounts import create_staff
 
 staff_app = typer.Typer(no_args_is_help=True, help="Staff accounts.")
 
 
-async def _create(settings: Settings, *, email: str, role: str, name: str | None) -> NewStaff:
-    engine = make_engine(settings.database_url, pool_size=1)
-    try:
-        return await create_staff(
-            engine,
-            security=SecurityContext.from_settings(settings),
-            clock=SystemClock(),
-            actor=Actor("system", "cli"),
-            email=email,
-            role=role,
-            display_name=name,
-        )
-    finally:
-        await engine.dispose()
-
-
 @staff_app.command("create")
 def create(
+    ctx: typer.Context,
     role: Annotated[str, typer.Option("--role", help=f"One of: {', '.join(STAFF_ROLES)}.")],
     email: Annotated[str, typer.Option("--email", help="Sign-in email address.")],
     name: Annotated[str | None, typer.Option("--name", help="Display name.")] = None,
@@ -52,7 +33,11 @@ def create(
     if role not in STAFF_ROLES:
         raise typer.BadParameter(f"one of {', '.join(STAFF_ROLES)}", param_hint="--role")
     try:
-        created = asyncio.run(_create(load_settings(), email=email, role=role, name=name))
+        created = cli_services(ctx).run(
+            lambda services: create_staff(
+                services, Actor("system", "cli"), email=email, role=role, display_name=name
+            )
+        )
     except DomainError as error:
         typer.echo(f"error: {error.detail or error.code}", err=True)
         raise typer.Exit(code=1) from None

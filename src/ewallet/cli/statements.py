@@ -9,11 +9,11 @@ from typing import Annotated, Literal
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from ewallet.config import load_settings
-from ewallet.history.render import statement_csv, statement_pdf
-from ewallet.history.statements import Month, build_statement, users_with_activity
-from ewallet.kit.db.engine import make_engine
+from ewallet.cli.context import cli_services
+from ewallet.history.service import build_statement, render_statement, users_with_activity
+from ewallet.history.views import Month
 from ewallet.kit.errors import DomainError
+from ewallet.services import Services
 
 statements_app = typer.Typer(no_args_is_help=True, help="Monthly wallet statements.")
 
@@ -21,7 +21,7 @@ Format = Literal["csv", "pdf"]
 
 
 async def export_statements(
-    database_url: str,
+    services: Services,
     *,
     month: Month,
     user_ids: list[str] | None,
@@ -30,28 +30,26 @@ async def export_statements(
     progress: Progress | None = None,
 ) -> list[Path]:
     """Write the statements of ``user_ids`` (None: every wallet with money by then)."""
-    engine = make_engine(database_url, pool_size=1)
     written: list[Path] = []
-    try:
-        ids = user_ids if user_ids is not None else await users_with_activity(engine, month)
-        await asyncio.to_thread(out.mkdir, parents=True, exist_ok=True)
-        task = progress.add_task(f"statements {month}", total=len(ids)) if progress else None
-        for user_id in ids:
-            statement = await build_statement(engine, user_id=user_id, month=month)
-            for fmt in formats:
-                path = out / f"statement-{month}-{user_id}.{fmt}"
-                data = statement_pdf(statement) if fmt == "pdf" else statement_csv(statement)
-                await asyncio.to_thread(path.write_bytes, data)
-                written.append(path)
-            if progress is not None and task is not None:
-                progress.advance(task)
-    finally:
-        await engine.dispose()
+    ids = user_ids if user_ids is not None else await users_with_activity(services, month)
+    await asyncio.to_thread(out.mkdir, parents=True, exist_ok=True)
+    task = progress.add_task(f"statements {month}", total=len(ids)) if progress else None
+    for user_id in ids:
+        statement = await build_statement(services, user_id, month=month)
+        for fmt in formats:
+            path = out / f"statement-{month}-{user_id}.{fmt}"
+            data = render_statement(statement, fmt).content
+            await asyncio.to_thread(path.write_bytes, data)
+            written.append(path)
+        if progress is not None and task is not None:
+            progress.advance(task)
     return written
 
 
 @statements_app.command("export")
 def export(
+    ctx: typer.Context,
+    *,
     month: Annotated[str, typer.Option("--month", help="The month, YYYY-MM (Asia/Shanghai).")],
     out: Annotated[Path, typer.Option("--out", help="Directory to write the files to.")],
     user: Annotated[
@@ -75,9 +73,9 @@ def export(
         raise typer.BadParameter(str(error)) from None
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, transient=False) as progress:
-        written = asyncio.run(
-            export_statements(
-                load_settings().database_url,
+        written = cli_services(ctx).run(
+            lambda services: export_statements(
+                services,
                 month=parsed,
                 user_ids=list(user) if user else None,
                 out=out,

@@ -7,18 +7,15 @@ for an operator who wants it done at once (after a bank outage, say). Without
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from typing import Annotated
 
 import typer
 
-from ewallet.config import Settings, load_settings
-from ewallet.funding.settle import SettleReport, settle_pending_topups
-from ewallet.funding.withdrawal_settle import WithdrawalSettleReport, settle_pending_withdrawals
-from ewallet.integrations.bank.wiring import standalone_bank_gateway
-from ewallet.kit.clock import SystemClock
-from ewallet.kit.db.engine import make_engine
+from ewallet.cli.context import cli_services
+from ewallet.config import Settings
+from ewallet.funding.topups.card.jobs import settle_pending_topups
+from ewallet.funding.withdrawals.jobs import settle_pending_withdrawals
 
 topups_app = typer.Typer(no_args_is_help=True, help="Top-ups.")
 withdrawals_app = typer.Typer(no_args_is_help=True, help="Withdrawals.")
@@ -39,33 +36,12 @@ def _grace(settings: Settings, grace_minutes: float | None) -> timedelta:
     return timedelta(minutes=grace_minutes)
 
 
-async def _settle_topups(settings: Settings, grace: timedelta) -> SettleReport:
-    clock = SystemClock()
-    engine = make_engine(settings.database_url, pool_size=1)
-    try:
-        async with standalone_bank_gateway(settings, clock) as gateway:
-            return await settle_pending_topups(engine, clock=clock, gateway=gateway, grace=grace)
-    finally:
-        await engine.dispose()
-
-
-async def _settle_withdrawals(settings: Settings, grace: timedelta) -> WithdrawalSettleReport:
-    clock = SystemClock()
-    engine = make_engine(settings.database_url, pool_size=1)
-    try:
-        async with standalone_bank_gateway(settings, clock) as gateway:
-            return await settle_pending_withdrawals(
-                engine, clock=clock, gateway=gateway, grace=grace
-            )
-    finally:
-        await engine.dispose()
-
-
 @topups_app.command("settle")
-def settle_topups(grace_minutes: GraceOption = None) -> None:
+def settle_topups(ctx: typer.Context, grace_minutes: GraceOption = None) -> None:
     """Ask the bank about every pending card top-up; credit or fail what it knows."""
-    settings = load_settings()
-    report = asyncio.run(_settle_topups(settings, _grace(settings, grace_minutes)))
+    cli = cli_services(ctx)
+    grace = _grace(cli.settings, grace_minutes)
+    report = cli.run(lambda services: settle_pending_topups(services, grace=grace))
     typer.echo(
         f"examined {report.examined}: credited {len(report.credited)}, "
         f"failed {len(report.failed)}, pending {len(report.still_pending)}, "
@@ -76,10 +52,11 @@ def settle_topups(grace_minutes: GraceOption = None) -> None:
 
 
 @withdrawals_app.command("settle")
-def settle_withdrawals(grace_minutes: GraceOption = None) -> None:
+def settle_withdrawals(ctx: typer.Context, grace_minutes: GraceOption = None) -> None:
     """Ask the bank about every pending withdrawal; post or release what it knows."""
-    settings = load_settings()
-    report = asyncio.run(_settle_withdrawals(settings, _grace(settings, grace_minutes)))
+    cli = cli_services(ctx)
+    grace = _grace(cli.settings, grace_minutes)
+    report = cli.run(lambda services: settle_pending_withdrawals(services, grace=grace))
     typer.echo(
         f"examined {report.examined}: succeeded {len(report.succeeded)}, "
         f"failed {len(report.failed)}, pending {len(report.still_pending)}, "

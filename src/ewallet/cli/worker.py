@@ -8,29 +8,33 @@ never overlap (``SKIP LOCKED`` on PostgreSQL, the write lock on SQLite). Unless
 ``--no-settle``, it also runs the funding settle job every ``EWALLET_SETTLE_INTERVAL_SECONDS``,
 and the ledger's upkeep (hot accounts' deltas folded, due holds expired) every
 ``EWALLET_LEDGER_UPKEEP_INTERVAL_SECONDS``.
+
+A process of its own: it opens its services from the composition root (sized for its
+relays) rather than the command line's shared ones, and its handlers are the table of
+:func:`ewallet.bootstrap.outbox.outbox_registry`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractAsyncContextManager, contextmanager, nullcontext
 from typing import Annotated
 
 import structlog
 import typer
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ewallet.config import Settings, load_settings
+from ewallet.bootstrap import running_services
+from ewallet.bootstrap.outbox import OutboxDoorbell, outbox_registry
+from ewallet.cli.context import cli_services
+from ewallet.config import Settings
 from ewallet.funding.jobs import settling_in_background
-from ewallet.integrations.bank.wiring import standalone_bank_gateway
-from ewallet.kit.clock import Clock, SystemClock
-from ewallet.kit.db.engine import make_engine
-from ewallet.ledger import Ledger
+from ewallet.kit.clock import Clock
 from ewallet.ledger.upkeep import upkeep_in_background
+from ewallet.services import Services
 from ewallet.worker.pool import RelayPool, default_worker_id
-from ewallet.worker.registry import HandlerRegistry, default_registry
+from ewallet.worker.registry import HandlerRegistry
 from ewallet.worker.relay import OutboxRelay
 
 log = structlog.get_logger(__name__)
@@ -41,28 +45,31 @@ async def run_worker(
     *,
     once: bool,
     concurrency: int,
-    registry: HandlerRegistry | None = None,
+    registry: Callable[[Services], HandlerRegistry] | None = None,
     clock: Clock | None = None,
     stop: asyncio.Event | None = None,
     settle: bool = False,
 ) -> int:
     """Run the relays; return how many events got an outcome (``--once``) or 0.
 
-    With ``settle`` (the command's default) the process also runs the funding settle job.
+    The services come from the composition root, with one connection per relay plus spares
+    for the pool's own bookkeeping, the settle job and the ledger fold; ``registry`` builds
+    the handler table on them (default: :func:`~ewallet.bootstrap.outbox.outbox_registry`).
+    With ``settle`` (the command's default) the process also runs
+    the funding settle job.
     """
     stop = stop or asyncio.Event()
-    # One connection per relay at a time, plus spares for the pool's own bookkeeping, the
-    # settle job and the ledger fold.
-    engine = make_engine(settings.database_url, pool_size=concurrency + 3, echo=settings.db_echo)
-    registry = registry or default_registry()
-    clock = clock or SystemClock()
-    try:
+    doorbell = OutboxDoorbell()
+    async with running_services(
+        settings, clock, pool_size=concurrency + 3, wake_outbox=doorbell
+    ) as services:
+        handlers = (registry or outbox_registry)(services)
         pool = RelayPool(
             [
                 OutboxRelay(
-                    engine,
-                    registry,
-                    clock,
+                    services.engine,
+                    handlers,
+                    services.clock,
                     worker_id=default_worker_id(index),
                     batch_size=settings.outbox_batch_size,
                     max_attempts=settings.outbox_max_attempts,
@@ -70,39 +77,28 @@ async def run_worker(
                 for index in range(1, concurrency + 1)
             ]
         )
-        with _stop_on_signals(stop):
-            log.info("worker.start", once=once, worker_ids=[r.worker_id for r in pool.relays])
-            if once:
-                return await pool.drain(stop)
-            async with (
-                _settling(settings, engine, clock, enabled=settle),
-                upkeep_in_background(
-                    Ledger(engine, clock=clock), interval=settings.ledger_upkeep_interval_seconds
-                ),
-            ):
-                await pool.run_forever(stop, settings.outbox_poll_seconds)
-            return 0
-    finally:
-        await engine.dispose()
-        log.info("worker.stop")
+        try:
+            with _stop_on_signals(stop), doorbell.connected(pool):
+                log.info("worker.start", once=once, worker_ids=[r.worker_id for r in pool.relays])
+                if once:
+                    return await pool.drain(stop)
+                async with (
+                    _settling(services, enabled=settle),
+                    upkeep_in_background(
+                        services.ledger, interval=settings.ledger_upkeep_interval_seconds
+                    ),
+                ):
+                    await pool.run_forever(stop, settings.outbox_poll_seconds)
+                return 0
+        finally:
+            log.info("worker.stop")
 
 
-@asynccontextmanager
-async def _settling(
-    settings: Settings, engine: AsyncEngine, clock: Clock, *, enabled: bool
-) -> AsyncIterator[None]:
+def _settling(services: Services, *, enabled: bool) -> AbstractAsyncContextManager[None]:
     """Settle pending card top-ups and withdrawals alongside delivering the outbox."""
-    if not enabled or settings.settle_interval_seconds <= 0:
-        yield
-        return
-    ledger = Ledger(engine, clock=clock)
-    async with (
-        standalone_bank_gateway(settings, clock) as gateway,
-        settling_in_background(
-            engine, settings=settings, clock=clock, gateway=gateway, ledger=ledger
-        ),
-    ):
-        yield
+    if not enabled:
+        return nullcontext()
+    return settling_in_background(services)
 
 
 @contextmanager
@@ -131,6 +127,7 @@ def _stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
 
 
 def worker(
+    ctx: typer.Context,
     once: Annotated[
         bool, typer.Option("--once", help="Deliver what is due now, then exit.")
     ] = False,
@@ -144,7 +141,7 @@ def worker(
     ] = True,
 ) -> None:
     """Deliver outbox events (SMS, email, webhooks, ledger events) until stopped."""
-    settings = load_settings()
+    settings = cli_services(ctx).settings
     handled = asyncio.run(run_worker(settings, once=once, concurrency=concurrency, settle=settle))
     if once:
         typer.echo(f"outbox: {handled} event(s) handled")

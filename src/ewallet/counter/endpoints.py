@@ -14,7 +14,6 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from ewallet.counter.queries import list_deposits, list_large_cash, report_window
 from ewallet.counter.schemas import (
     DepositEnvelope,
     DepositIn,
@@ -25,19 +24,18 @@ from ewallet.counter.schemas import (
     RejectIn,
 )
 from ewallet.counter.service import (
-    CounterPolicy,
-    CounterServices,
-    DepositSlip,
     approve_deposit,
     create_deposit,
     get_deposit,
+    large_cash_report,
+    list_deposits,
     reject_deposit,
 )
-from ewallet.http.deps import ClockDep, EngineDep, LedgerDep, SettingsDep
+from ewallet.http.deps import ServicesDep
 from ewallet.http.idempotency import Idempotent
 from ewallet.kit.errors import ForbiddenError
-from ewallet.kit.money import InvalidAmountError
 from ewallet.kit.pagination import DEFAULT_LIMIT
+from ewallet.models.counter import DepositStatus
 from ewallet.staff.deps import CurrentStaff, require_roles
 from ewallet.staff.errors import PasswordChangeRequiredError
 from ewallet.staff.principal import StaffPrincipal, checked_roles
@@ -72,15 +70,6 @@ Reader = Annotated[
 Reporter = Annotated[StaffPrincipal, Depends(require_roles("teller_supervisor", "risk_officer"))]
 
 
-def counter_services(
-    engine: EngineDep, ledger: LedgerDep, clock: ClockDep, settings: SettingsDep
-) -> CounterServices:
-    return CounterServices(engine, ledger, clock, CounterPolicy.from_settings(settings))
-
-
-ServicesDep = Annotated[CounterServices, Depends(counter_services)]
-
-
 @router.post(
     "/counter-deposits",
     status_code=201,
@@ -96,17 +85,15 @@ ServicesDep = Annotated[CounterServices, Depends(counter_services)]
 async def post_deposit(
     body: DepositIn, staff: Cashier, services: ServicesDep, response: Response
 ) -> DepositEnvelope:
-    if not isinstance(body.amount, str):
-        raise InvalidAmountError("amount must be a decimal string")
-    slip = DepositSlip.parse(
-        services.policy,
+    recorded = await create_deposit(
+        services,
+        staff,
         phone=body.phone,
         amount=body.amount,
         receipt_no=body.receipt_no,
         currency=body.currency,
         branch=body.branch,
     )
-    recorded = await create_deposit(services, staff=staff, slip=slip)
     if not recorded.created:
         response.status_code = 200
     return DepositEnvelope(deposit=DepositOut.of(recorded.deposit, role=staff.role))
@@ -120,7 +107,7 @@ async def post_deposit(
 async def post_approve(
     deposit_id: str, staff: Supervisor, services: ServicesDep
 ) -> DepositEnvelope:
-    deposit = await approve_deposit(services, staff=staff, deposit_id=deposit_id)
+    deposit = await approve_deposit(services, staff, deposit_id=deposit_id)
     return DepositEnvelope(deposit=DepositOut.of(deposit, role=staff.role))
 
 
@@ -132,7 +119,7 @@ async def post_approve(
 async def post_reject(
     deposit_id: str, body: RejectIn, staff: Supervisor, services: ServicesDep
 ) -> DepositEnvelope:
-    deposit = await reject_deposit(services, staff=staff, deposit_id=deposit_id, reason=body.reason)
+    deposit = await reject_deposit(services, staff, deposit_id=deposit_id, reason=body.reason)
     return DepositEnvelope(deposit=DepositOut.of(deposit, role=staff.role))
 
 
@@ -140,12 +127,13 @@ async def post_reject(
 async def get_deposits(
     *,
     staff: Reader,
-    engine: EngineDep,
+    services: ServicesDep,
     status: Literal["awaiting_approval", "completed", "rejected"] | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> DepositPage:
-    page = await list_deposits(engine, status=status, limit=limit, cursor=cursor)
+    wanted = None if status is None else DepositStatus(status)
+    page = await list_deposits(services, staff, status=wanted, limit=limit, cursor=cursor)
     return DepositPage(
         items=[DepositOut.of(item, role=staff.role) for item in page.items],
         next_cursor=page.next_cursor,
@@ -153,8 +141,8 @@ async def get_deposits(
 
 
 @router.get("/counter-deposits/{deposit_id}", summary="One counter deposit")
-async def get_one_deposit(deposit_id: str, staff: Reader, engine: EngineDep) -> DepositEnvelope:
-    deposit = await get_deposit(engine, deposit_id)
+async def get_one_deposit(deposit_id: str, staff: Reader, services: ServicesDep) -> DepositEnvelope:
+    deposit = await get_deposit(services, staff, deposit_id=deposit_id)
     return DepositEnvelope(deposit=DepositOut.of(deposit, role=staff.role))
 
 
@@ -165,15 +153,13 @@ async def get_one_deposit(deposit_id: str, staff: Reader, engine: EngineDep) -> 
 async def get_large_cash(
     *,
     staff: Reporter,
-    engine: EngineDep,
-    clock: ClockDep,
+    services: ServicesDep,
     from_: Annotated[date | None, Query(alias="from")] = None,
     to: date | None = None,
 ) -> LargeCashReport:
-    window = report_window(clock, from_, to)
-    records = await list_large_cash(engine, window)
+    report = await large_cash_report(services, staff, first=from_, last=to)
     return LargeCashReport(
-        from_=window.first,
-        to=window.last,
-        items=[LargeCashOut.of(record) for record in records],
+        from_=report.window.first,
+        to=report.window.last,
+        items=[LargeCashOut.of(record) for record in report.records],
     )

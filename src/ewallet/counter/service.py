@@ -19,30 +19,36 @@ member as actor, in the unit that makes the change.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any, Final
 
 import structlog
-from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ewallet.audit.service import record_event
 from ewallet.config import Settings
+from ewallet.counter import repository
 from ewallet.counter.errors import DepositNotAwaitingApprovalError, ReceiptAlreadyUsedError
-from ewallet.counter.views import AWAITING, COMPLETED, REJECTED, DepositView
+from ewallet.counter.views import DepositView, LargeCashView
 from ewallet.identity.guards import ensure_not_frozen
-from ewallet.kit.clock import Clock
+from ewallet.kit.amounts import AmountIn
 from ewallet.kit.db.uow import UnitOfWork, run_unit
-from ewallet.kit.errors import CurrencyNotSupportedError, ForbiddenError, NotFoundError
+from ewallet.kit.errors import (
+    CurrencyNotSupportedError,
+    ForbiddenError,
+    NotFoundError,
+    ValidationFailedError,
+)
 from ewallet.kit.ids import new_id
-from ewallet.kit.money import Money
+from ewallet.kit.money import InvalidAmountError, Money
+from ewallet.kit.pagination import Page, check_limit, decode_cursor, encode_cursor
 from ewallet.kit.phone import mask_phone, parse_phone
-from ewallet.ledger import Ledger, Transaction, TransactionKind, apply_command, chart, transfer
+from ewallet.ledger import Transaction, TransactionKind, apply_command, chart, transfer
+from ewallet.models.counter import DepositStatus
 from ewallet.models.identity import User
-from ewallet.models.tables import counter_deposits as deposits
-from ewallet.models.tables import large_cash_records as large_cash
 from ewallet.notify.service import notify_user
+from ewallet.risk.limits import CHINA_TIME
+from ewallet.services import Services
 from ewallet.staff.principal import StaffPrincipal
 
 log = structlog.get_logger(__name__)
@@ -50,6 +56,9 @@ log = structlog.get_logger(__name__)
 # The vaults hold renminbi: the threshold and the cash are CNY.
 COUNTER_CURRENCY: Final = "CNY"
 SUBJECT: Final = "counter_deposit"
+# One large-cash report covers at most this many days (a year and a day: leap years).
+MAX_REPORT_DAYS: Final = 366
+DEFAULT_REPORT_DAYS: Final = 31
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,14 +80,6 @@ class CounterPolicy:
 
 
 @dataclass(frozen=True, slots=True)
-class CounterServices:
-    engine: AsyncEngine
-    ledger: Ledger
-    clock: Clock
-    policy: CounterPolicy
-
-
-@dataclass(frozen=True, slots=True)
 class DepositSlip:
     """What the teller typed from the paper receipt, already parsed."""
 
@@ -93,13 +94,18 @@ class DepositSlip:
         policy: CounterPolicy,
         *,
         phone: str,
-        amount: str,
+        amount: AmountIn,
         receipt_no: str,
         currency: str | None = None,
         branch: str | None = None,
     ) -> DepositSlip:
-        """``invalid_phone``, ``invalid_amount`` or ``currency_not_supported`` (not CNY) for
-        what cannot be a deposit."""
+        """Refused, in this order: ``invalid_amount`` (not a decimal string),
+        ``currency_not_supported`` (not CNY), ``invalid_phone``, ``invalid_amount`` (a
+        malformed or non-positive decimal)."""
+        # The shape first (as kit.amounts.parse_amount refuses it), the value after the
+        # currency and the phone: a slip's refusals keep the order tellers know.
+        if not isinstance(amount, str):
+            raise InvalidAmountError("amount must be a decimal string")
         currency = currency or COUNTER_CURRENCY
         if currency != COUNTER_CURRENCY:
             raise CurrencyNotSupportedError(f"the counter takes {COUNTER_CURRENCY} cash only")
@@ -121,56 +127,77 @@ class Recorded:
 
 
 async def create_deposit(
-    services: CounterServices, *, staff: StaffPrincipal, slip: DepositSlip
+    services: Services,
+    staff: StaffPrincipal,
+    *,
+    phone: str,
+    amount: AmountIn,
+    receipt_no: str,
+    currency: str | None = None,
+    branch: str | None = None,
 ) -> Recorded:
-    """Record the cash of ``slip`` (and credit it now if it is below the threshold)."""
-    engine, ledger, clock = services.engine, services.ledger, services.clock
-    earlier = await _by_receipt(engine, slip)
+    """Record the cash of a slip (and credit it now if it is below the threshold).
+
+    Refusals, in order: the slip's (:meth:`DepositSlip.parse`); the same receipt of the
+    branch with other content (``receipt_already_used``; with the same content the first
+    deposit is answered, ``created`` False); ``not_found`` (no customer has the phone
+    number) and ``account_frozen``.
+    """
+    policy = CounterPolicy.from_settings(services.settings)
+    slip = DepositSlip.parse(
+        policy, phone=phone, amount=amount, receipt_no=receipt_no, currency=currency, branch=branch
+    )
+    engine, clock = services.engine, services.clock
+    earlier = await _by_receipt(services, slip)
     if earlier is not None:
         return _replayed(earlier, slip)
     # Refusals (unknown phone, frozen account) before any ledger account is opened.
     customer = await run_unit(engine, lambda uow: _customer(uow, slip.phone))
-    large = services.policy.needs_approval(slip.amount)
+    large = policy.needs_approval(slip.amount)
     wallet_id = vault_id = 0
     if not large:
-        wallet_id, vault_id = await _accounts(ledger, customer.id, slip)
+        wallet_id, vault_id = await _accounts(services, customer.id, slip)
     deposit_id = new_id("cdp")
+    status = DepositStatus.AWAITING_APPROVAL if large else DepositStatus.COMPLETED
 
     async def work(uow: UnitOfWork) -> Recorded:
         conn = await uow.connection()
-        again = (await conn.execute(_receipt_query(slip))).first()
+        again = await repository.deposit_by_receipt(
+            conn, branch=slip.branch, receipt_no=slip.receipt_no
+        )
         if again is not None:
-            return Recorded(DepositView.of(again), created=False)
+            return Recorded(again, created=False)
         user = await _customer(uow, slip.phone)
         now = clock.now()
-        await conn.execute(
-            insert(deposits).values(
-                id=deposit_id,
-                branch=slip.branch,
-                receipt_no=slip.receipt_no,
-                user_id=user.id,
-                phone=slip.phone,
-                amount=slip.amount.minor,
-                currency=slip.amount.currency,
-                status=AWAITING if large else COMPLETED,
-                teller_id=staff.staff_id,
-                decided_by=None,
-                reject_reason=None,
-                ledger_transaction_id=None,
-                created_at=now,
-                updated_at=now,
-                decided_at=None if large else now,
-            )
+        await repository.insert_deposit(
+            conn,
+            deposit_id=deposit_id,
+            branch=slip.branch,
+            receipt_no=slip.receipt_no,
+            user_id=user.id,
+            phone=slip.phone,
+            amount=slip.amount,
+            status=status,
+            teller_id=staff.staff_id,
+            now=now,
         )
         if large:
-            await _write_large_cash_record(
-                uow, deposit_id=deposit_id, user=user, slip=slip, staff=staff, now=now
+            await repository.insert_large_cash(
+                conn,
+                deposit_id=deposit_id,
+                user_id=user.id,
+                customer_name_masked=user.real_name_masked,
+                phone_masked=mask_phone(slip.phone),
+                amount=slip.amount,
+                branch=slip.branch,
+                teller_id=staff.staff_id,
+                now=now,
             )
         else:
-            await _credit(uow, clock, deposit_id, wallet_id=wallet_id, vault_id=vault_id)
+            await _credit(services, uow, deposit_id, wallet_id=wallet_id, vault_id=vault_id)
         await _audit(
+            services,
             uow,
-            clock,
             staff,
             "counter_deposit.created",
             deposit_id,
@@ -179,7 +206,7 @@ async def create_deposit(
             currency=slip.amount.currency,
             branch=slip.branch,
             receipt_no=slip.receipt_no,
-            status=AWAITING if large else COMPLETED,
+            status=status.value,
         )
         return Recorded(await _load(uow, deposit_id), created=True)
 
@@ -187,7 +214,7 @@ async def create_deposit(
         recorded = await run_unit(engine, work)
     except IntegrityError:
         # The same receipt recorded concurrently: theirs is the deposit (or a conflict).
-        raced = await _by_receipt(engine, slip)
+        raced = await _by_receipt(services, slip)
         if raced is None:
             raise
         return _replayed(raced, slip)
@@ -212,74 +239,39 @@ def _replayed(earlier: DepositView, slip: DepositSlip) -> Recorded:
     return Recorded(earlier, created=False)
 
 
-def _receipt_query(slip: DepositSlip) -> Any:
-    return select(deposits).where(
-        deposits.c.branch == slip.branch, deposits.c.receipt_no == slip.receipt_no
-    )
+async def _by_receipt(services: Services, slip: DepositSlip) -> DepositView | None:
+    async def work(uow: UnitOfWork) -> DepositView | None:
+        return await repository.deposit_by_receipt(
+            await uow.connection(), branch=slip.branch, receipt_no=slip.receipt_no
+        )
 
-
-async def _by_receipt(engine: AsyncEngine, slip: DepositSlip) -> DepositView | None:
-    async def work(uow: UnitOfWork) -> Any:
-        return (await (await uow.connection()).execute(_receipt_query(slip))).first()
-
-    row = await run_unit(engine, work, read_only=True)
-    return None if row is None else DepositView.of(row)
+    return await run_unit(services.engine, work, read_only=True)
 
 
 async def _customer(uow: UnitOfWork, phone: str) -> User:
     """The active customer with ``phone`` (row share-locked); else ``not_found`` or
     ``account_frozen``."""
     conn = await uow.connection()
-    user_id = await conn.scalar(select(User.id).where(User.phone == phone))
+    user_id = await repository.customer_id_by_phone(conn, phone)
     if user_id is None:
         raise NotFoundError("no customer has this phone number")
     await ensure_not_frozen(conn, user_id=user_id)
-    user = await uow.session.get(User, user_id)
-    assert user is not None
-    return user
+    return await repository.customer(uow, user_id)
 
 
-async def _accounts(ledger: Ledger, user_id: str, slip: DepositSlip) -> tuple[int, int]:
+async def _accounts(services: Services, user_id: str, slip: DepositSlip) -> tuple[int, int]:
     """(wallet id, cash vault id), opened if new: outside the unit, like every account."""
     currency = slip.amount.currency
-    wallet = await chart.open_account(ledger, chart.wallet(user_id, currency))
-    vault = await chart.open_account(ledger, chart.cash_vault(slip.branch, currency))
+    wallet = await chart.open_account(services.ledger, chart.wallet(user_id, currency))
+    vault = await chart.open_account(services.ledger, chart.cash_vault(slip.branch, currency))
     return wallet.id, vault.id
 
 
-async def _write_large_cash_record(
-    uow: UnitOfWork,
-    *,
-    deposit_id: str,
-    user: User,
-    slip: DepositSlip,
-    staff: StaffPrincipal,
-    now: datetime,
-) -> None:
-    conn = await uow.connection()
-    await conn.execute(
-        insert(large_cash).values(
-            id=new_id("lcr"),
-            deposit_id=deposit_id,
-            user_id=user.id,
-            customer_name_masked=user.real_name_masked,
-            phone_masked=mask_phone(slip.phone),
-            amount=slip.amount.minor,
-            currency=slip.amount.currency,
-            branch=slip.branch,
-            teller_id=staff.staff_id,
-            occurred_at=now,
-            approved_by=None,
-            approved_at=None,
-        )
-    )
-
-
 async def _credit(
-    uow: UnitOfWork, clock: Clock, deposit_id: str, *, wallet_id: int, vault_id: int
+    services: Services, uow: UnitOfWork, deposit_id: str, *, wallet_id: int, vault_id: int
 ) -> None:
     """Cash vault → wallet, once (ledger key ``counter_deposit:<id>``), and tell the owner."""
-    conn = await uow.connection()
+    clock = services.clock
     deposit = await _load(uow, deposit_id)
     outcome = await apply_command(
         uow,
@@ -298,15 +290,11 @@ async def _credit(
         clock=clock,
     )
     assert isinstance(outcome, Transaction)
-    await conn.execute(
-        update(deposits).where(deposits.c.id == deposit_id).values(ledger_transaction_id=outcome.id)
-    )
-    user = await uow.session.get(User, deposit.user_id)
-    assert user is not None
+    await repository.set_ledger_transaction(await uow.connection(), deposit_id, outcome.id)
     await notify_user(
         uow.session,
         clock=clock,
-        user=user,
+        user=await repository.customer(uow, deposit.user_id),
         kind="counter_deposit_credited",
         params={
             "amount": deposit.amount.to_decimal_string(),
@@ -322,31 +310,32 @@ async def _credit(
 
 
 async def approve_deposit(
-    services: CounterServices, *, staff: StaffPrincipal, deposit_id: str
+    services: Services, staff: StaffPrincipal, *, deposit_id: str
 ) -> DepositView:
-    """Credit a deposit that waits for approval; the approver must not be its teller."""
-    engine, clock = services.engine, services.clock
-    deposit = await get_deposit(engine, deposit_id)
+    """Credit a deposit that waits for approval.
+
+    Refusals, in order: ``not_found``; ``forbidden`` (the approver is the deposit's
+    teller: a large deposit needs a second person); ``deposit_not_awaiting_approval``;
+    ``account_frozen`` (the customer's, under the lock). Concurrent approvals credit once.
+    """
+    clock = services.clock
+    deposit = await get_deposit(services, staff, deposit_id=deposit_id)
     _check_second_person(deposit, staff)
     _check_awaiting(deposit)
     slip = DepositSlip(deposit.phone, deposit.amount, deposit.receipt_no, deposit.branch)
-    wallet_id, vault_id = await _accounts(services.ledger, deposit.user_id, slip)
+    wallet_id, vault_id = await _accounts(services, deposit.user_id, slip)
 
     async def work(uow: UnitOfWork) -> DepositView:
         conn = await uow.connection()
         now = clock.now()
         # The customer's row before the deposit's: the global lock order (kit/db/locking.py).
         await ensure_not_frozen(conn, user_id=deposit.user_id)
-        await _claim(uow, deposit_id, status=COMPLETED, staff=staff, decided_at=now)
-        await _credit(uow, clock, deposit_id, wallet_id=wallet_id, vault_id=vault_id)
-        await conn.execute(
-            update(large_cash)
-            .where(large_cash.c.deposit_id == deposit_id)
-            .values(approved_by=staff.staff_id, approved_at=now)
-        )
+        await _claim(uow, deposit_id, status=DepositStatus.COMPLETED, staff=staff, decided_at=now)
+        await _credit(services, uow, deposit_id, wallet_id=wallet_id, vault_id=vault_id)
+        await repository.approve_large_cash(conn, deposit_id, staff_id=staff.staff_id, now=now)
         await _audit(
+            services,
             uow,
-            clock,
             staff,
             "counter_deposit.approved",
             deposit_id,
@@ -357,25 +346,33 @@ async def approve_deposit(
         )
         return await _load(uow, deposit_id)
 
-    approved = await run_unit(engine, work)
+    approved = await run_unit(services.engine, work)
     log.info("counter.deposit_approved", deposit_id=deposit_id)
     return approved
 
 
 async def reject_deposit(
-    services: CounterServices, *, staff: StaffPrincipal, deposit_id: str, reason: str
+    services: Services, staff: StaffPrincipal, *, deposit_id: str, reason: str
 ) -> DepositView:
-    """Refuse a deposit that waits for approval: nothing is credited, the cash goes back."""
-    engine, clock = services.engine, services.clock
+    """Refuse a deposit that waits for approval: nothing is credited, the cash goes back.
+
+    Refusals: ``not_found``, ``deposit_not_awaiting_approval``.
+    """
+    clock = services.clock
 
     async def work(uow: UnitOfWork) -> DepositView:
         await _claim(
-            uow, deposit_id, status=REJECTED, staff=staff, decided_at=clock.now(), reason=reason
+            uow,
+            deposit_id,
+            status=DepositStatus.REJECTED,
+            staff=staff,
+            decided_at=clock.now(),
+            reason=reason,
         )
         deposit = await _load(uow, deposit_id)
         await _audit(
+            services,
             uow,
-            clock,
             staff,
             "counter_deposit.rejected",
             deposit_id,
@@ -386,7 +383,7 @@ async def reject_deposit(
         )
         return deposit
 
-    rejected = await run_unit(engine, work)
+    rejected = await run_unit(services.engine, work)
     log.info("counter.deposit_rejected", deposit_id=deposit_id)
     return rejected
 
@@ -400,7 +397,7 @@ def _check_second_person(deposit: DepositView, staff: StaffPrincipal) -> None:
 
 
 def _check_awaiting(deposit: DepositView) -> None:
-    if deposit.status != AWAITING:
+    if deposit.status != DepositStatus.AWAITING_APPROVAL:
         raise DepositNotAwaitingApprovalError(
             f"the deposit is {deposit.status}, not awaiting approval", status=deposit.status
         )
@@ -410,49 +407,136 @@ async def _claim(
     uow: UnitOfWork,
     deposit_id: str,
     *,
-    status: str,
+    status: DepositStatus,
     staff: StaffPrincipal,
     decided_at: datetime,
     reason: str | None = None,
 ) -> None:
     """Move the deposit out of ``awaiting_approval``; refuse if it is gone or decided."""
-    conn = await uow.connection()
-    claimed = await conn.execute(
-        update(deposits)
-        .where(deposits.c.id == deposit_id, deposits.c.status == AWAITING)
-        .values(
-            status=status,
-            decided_by=staff.staff_id,
-            decided_at=decided_at,
-            updated_at=decided_at,
-            reject_reason=reason,
-        )
+    claimed = await repository.claim_decision(
+        await uow.connection(),
+        deposit_id,
+        status=status,
+        staff_id=staff.staff_id,
+        decided_at=decided_at,
+        reason=reason,
     )
-    if claimed.rowcount == 1:
+    if claimed:
         return
     _check_awaiting(await _load(uow, deposit_id))  # raises: decided by someone else
     raise AssertionError("unreachable: an awaiting deposit was not claimed")
 
 
-# ------------------------------------------------------------------------------ shared
+# ------------------------------------------------------------------------------ read
 
 
-async def get_deposit(engine: AsyncEngine, deposit_id: str) -> DepositView:
+async def get_deposit(services: Services, staff: StaffPrincipal, *, deposit_id: str) -> DepositView:
     """The deposit ``deposit_id``, or ``not_found``."""
-    return await run_unit(engine, lambda uow: _load(uow, deposit_id), read_only=True)
+    return await run_unit(services.engine, lambda uow: _load(uow, deposit_id), read_only=True)
 
 
 async def _load(uow: UnitOfWork, deposit_id: str) -> DepositView:
-    conn = await uow.connection()
-    row = (await conn.execute(select(deposits).where(deposits.c.id == deposit_id))).first()
-    if row is None:
+    deposit = await repository.load_deposit(await uow.connection(), deposit_id)
+    if deposit is None:
         raise NotFoundError("no such counter deposit")
-    return DepositView.of(row)
+    return deposit
+
+
+async def list_deposits(
+    services: Services,
+    staff: StaffPrincipal,
+    *,
+    status: DepositStatus | None,
+    limit: int,
+    cursor: str | None,
+) -> Page[DepositView]:
+    """Deposits newest first, optionally of one ``status``; ``next_cursor`` when more remain
+    (``validation_failed`` for a limit out of range or a malformed cursor)."""
+    limit = check_limit(limit)
+    after = _position(cursor) if cursor is not None else None
+
+    async def work(uow: UnitOfWork) -> list[DepositView]:
+        conn = await uow.connection()
+        return await repository.list_deposits(conn, status=status, after=after, limit=limit + 1)
+
+    found = await run_unit(services.engine, work, read_only=True)
+    items = found[:limit]
+    next_cursor = None
+    if len(found) > limit:
+        last = items[-1]
+        next_cursor = encode_cursor({"at": last.created_at.isoformat(), "id": last.id})
+    return Page(items, next_cursor)
+
+
+def _position(cursor: str) -> tuple[datetime, str]:
+    position = decode_cursor(cursor)
+    at, deposit_id = position.get("at"), position.get("id")
+    if not isinstance(at, str) or not isinstance(deposit_id, str):
+        raise ValidationFailedError("malformed cursor")
+    try:
+        moment = datetime.fromisoformat(at)
+    except ValueError:
+        raise ValidationFailedError("malformed cursor") from None
+    if moment.tzinfo is None:
+        raise ValidationFailedError("malformed cursor")
+    return moment, deposit_id
+
+
+@dataclass(frozen=True, slots=True)
+class ReportWindow:
+    """The Beijing days ``first``..``last`` (inclusive) as the UTC span [start, end).
+
+    Large-cash reporting days are Beijing days (Asia/Shanghai, UTC+8, no daylight saving),
+    as a report for regulators is asked for.
+    """
+
+    first: date
+    last: date
+
+    @property
+    def start(self) -> datetime:
+        return datetime.combine(self.first, time.min, CHINA_TIME)
+
+    @property
+    def end(self) -> datetime:
+        return datetime.combine(self.last + timedelta(days=1), time.min, CHINA_TIME)
+
+
+@dataclass(frozen=True, slots=True)
+class LargeCashReport:
+    window: ReportWindow
+    records: list[LargeCashView]
+
+
+async def large_cash_report(
+    services: Services, staff: StaffPrincipal, *, first: date | None, last: date | None
+) -> LargeCashReport:
+    """Every large-cash record of the Beijing days ``first``..``last`` (inclusive; by
+    default the last 31 days up to today), oldest first, with the deposit's status.
+
+    ``validation_failed`` when ``first`` is after ``last`` or the span exceeds 366 days.
+    """
+    last = last or services.clock.now().astimezone(CHINA_TIME).date()
+    first = first or last - timedelta(days=DEFAULT_REPORT_DAYS - 1)
+    if first > last:
+        raise ValidationFailedError("from must not be after to")
+    if (last - first).days + 1 > MAX_REPORT_DAYS:
+        raise ValidationFailedError(f"a report covers at most {MAX_REPORT_DAYS} days")
+    window = ReportWindow(first, last)
+
+    async def work(uow: UnitOfWork) -> list[LargeCashView]:
+        conn = await uow.connection()
+        return await repository.large_cash_between(conn, window.start, window.end)
+
+    return LargeCashReport(window, await run_unit(services.engine, work, read_only=True))
+
+
+# ------------------------------------------------------------------------------ shared
 
 
 async def _audit(
+    services: Services,
     uow: UnitOfWork,
-    clock: Clock,
     staff: StaffPrincipal,
     action: str,
     deposit_id: str,
@@ -460,7 +544,7 @@ async def _audit(
 ) -> None:
     await record_event(
         await uow.connection(),
-        clock=clock,
+        clock=services.clock,
         actor=staff.actor(),
         action=action,
         subject_type=SUBJECT,

@@ -1,17 +1,15 @@
-"""What the counter-deposit services hand back: plain values, read from one row each."""
+"""What the counter-deposit services hand back: plain values, read from one row each
+(statuses: :class:`ewallet.models.counter.DepositStatus`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, Literal
+from typing import Any
+
+from sqlalchemy import Row
 
 from ewallet.kit.money import Money
-
-DepositStatus = Literal["awaiting_approval", "completed", "rejected"]
-AWAITING: Final = "awaiting_approval"
-COMPLETED: Final = "completed"
-REJECTED: Final = "rejected"
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +29,7 @@ class DepositView:
     decided_at: datetime | None
 
     @classmethod
-    def of(cls, row: Any) -> DepositView:
+    def of(cls, row: Row[Any]) -> DepositView:
         return cls(
             id=row.id,
             branch=row.branch,
@@ -67,7 +65,7 @@ class LargeCashView:
     approved_at: datetime | None
 
     @classmethod
-    def of(cls, row: Any) -> LargeCashView:
+    def of(cls, row: Row[Any]) -> LargeCashView:
         return cls(
             id=row.id,
             deposit_id=row.deposit_id,

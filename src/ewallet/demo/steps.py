@@ -24,10 +24,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ewallet.audit.service import Actor
 from ewallet.config import Settings
 from ewallet.demo.people import LOGIN_PASSWORD, MERCHANTS, PEOPLE, PIN, DemoMerchant, DemoPerson
-from ewallet.identity.codes import Purpose, issue_code
+from ewallet.http.deps import app_services
+from ewallet.identity.codes.service import issue_code
 from ewallet.kit.clock import FrozenClock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.merchants.service import create_merchant, rotate_api_key
+from ewallet.models.identity import CodePurpose
 from ewallet.models.tables import merchants, sms_messages, users
 
 SHANGHAI: Final = ZoneInfo("Asia/Shanghai")
@@ -122,8 +124,7 @@ class DemoSteps:
 
     @property
     def engine(self) -> AsyncEngine:
-        engine: AsyncEngine = self.app.state.engine
-        return engine
+        return app_services(self.app).engine
 
     # ------------------------------------------------------------------ HTTP helpers
 
@@ -173,17 +174,13 @@ class DemoSteps:
     # ------------------------------------------------------------------ merchants and users
 
     async def merchants(self) -> None:
-        ledger = self.app.state.ledger
-        security = self.app.state.security
+        services = app_services(self.app)
         for demo in MERCHANTS:
             existing = await self._merchant_id(demo.name)
             if existing is None:
                 created = await create_merchant(
-                    self.engine,
-                    ledger=ledger,
-                    security=security,
-                    clock=self.clock,
-                    actor=Actor.system(),
+                    services,
+                    Actor.system(),
                     name=demo.name,
                     category=demo.category,
                     accepts_wallet=demo.accepts_wallet,
@@ -191,11 +188,7 @@ class DemoSteps:
                 merchant_id, api_key = created.merchant.id, created.api_key
             else:
                 _view, api_key = await rotate_api_key(
-                    self.engine,
-                    security=security,
-                    clock=self.clock,
-                    actor=Actor.system(),
-                    merchant_id=existing,
+                    services, Actor.system(), merchant_id=existing
                 )
                 merchant_id = existing
             self.api_keys[demo.key] = api_key
@@ -271,7 +264,7 @@ class DemoSteps:
                 settings=settings,
                 digest=self.app.state.security.digest,
                 phone=phone,
-                purpose=Purpose.REGISTER,
+                purpose=CodePurpose.REGISTER,
                 client_ip=None,
             )
             return issued.code

@@ -1,7 +1,8 @@
-"""Money coming into a wallet: top-ups through Alipay and WeChat Pay (docs/psp.md).
+"""Money coming into a wallet and leaving it for the owner's own card (docs/funding.md).
 
-- :mod:`.service` -- the ``topups`` rows: create, read, mark failed;
-- :mod:`.psp_topups` -- start a PSP payment and settle a verified PSP notice (credit once);
-- :mod:`.endpoints` -- ``POST /v1/topups``, ``GET /v1/topups/{id}``;
-- :mod:`.callbacks` -- ``POST /v1/callbacks/alipay`` and ``/v1/callbacks/wechat-pay``.
+- :mod:`.topups` -- top-ups from a bound card (:mod:`.topups.card`) and through Alipay or
+  WeChat Pay, and the PSPs' notifications (docs/psp.md);
+- :mod:`.withdrawals` -- withdrawals to an own card, with their fee;
+- :mod:`.service` -- settling, in one pass, card top-ups and withdrawals whose outcome at
+  the bank was unknown; :mod:`.jobs` runs it periodically.
 """

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-from ewallet.models.help import ARTICLE_STATUSES, HELP_LOCALES
+from ewallet.models.help import ARTICLE_STATUSES, HELP_LOCALES, ArticleStatus
 
 DEFAULT_DIR: Final = Path(__file__).resolve().parent / "articles"
 CATEGORIES: Final = (
@@ -64,7 +64,7 @@ class ArticleSource:
     slug: str
     category: str
     translations: dict[str, Translation] = field(default_factory=dict)
-    status: str = "published"
+    status: str = ArticleStatus.PUBLISHED
 
 
 def split_tags(text: str) -> tuple[str, ...]:
@@ -97,14 +97,14 @@ def parse_file(text: str, *, name: str = "<article>") -> tuple[dict[str, str], s
 
 
 def render_file(
-    *, slug: str, category: str, translation: Translation, status: str = "published"
+    *, slug: str, category: str, translation: Translation, status: str = ArticleStatus.PUBLISHED
 ) -> str:
     """One file's text; :func:`parse_file` reads back exactly what went in."""
     if "\n" in translation.title:
         raise ArticleFormatError(f"{slug}: a title is one line")
     lines = [_FENCE, f"slug: {slug}", f"category: {category}", f"title: {translation.title}"]
     lines.append(f"tags: {', '.join(translation.tags)}")
-    if status != "published":
+    if status != ArticleStatus.PUBLISHED:
         lines.append(f"status: {status}")
     lines.append(_FENCE)
     return "\n".join(lines) + "\n" + translation.body.strip() + "\n"
@@ -125,7 +125,9 @@ def read_dir(directory: Path) -> list[ArticleSource]:
         translation = Translation(meta["title"], body, split_tags(meta.get("tags", "")))
         article = found.get(slug)
         if article is None:
-            article = ArticleSource(slug, meta["category"], {}, meta.get("status") or "published")
+            article = ArticleSource(
+                slug, meta["category"], {}, meta.get("status") or ArticleStatus.PUBLISHED
+            )
             found[slug] = article
         elif article.category != meta["category"]:
             raise ArticleFormatError(f"{path.name}: category differs from the other language")
@@ -158,7 +160,7 @@ def _check(meta: dict[str, str], *, slug: str, name: str) -> None:
         raise ArticleFormatError(f"{name}: slug must be lowercase words joined by '-'")
     if meta["category"] not in CATEGORIES:
         raise ArticleFormatError(f"{name}: category must be one of {', '.join(CATEGORIES)}")
-    if meta.get("status", "published") not in ARTICLE_STATUSES:
+    if meta.get("status", ArticleStatus.PUBLISHED) not in ARTICLE_STATUSES:
         raise ArticleFormatError(f"{name}: status must be published or hidden")
     if len(meta["title"]) > 200:
         raise ArticleFormatError(f"{name}: title longer than 200 characters")

@@ -1,95 +1,86 @@
-"""The public help API: search and read articles, say whether one helped, contact details.
+"""The help API: the public ``router`` (search and read articles, feedback, contact details)
+and the staff ``staff_router`` (editing articles, the feedback report).
 
-No token is needed for any of it: people look for help before they can sign in. Feedback is
-anonymous and rate-limited per client address (``help_feedback_per_ip_hour``).
+No token is needed for the public part: people look for help before they can sign in.
+Feedback is anonymous and rate-limited per client address (``help_feedback_per_ip_hour``).
+Editing is for support agents and admins; every save is a new revision per changed
+language plus an audit event, and the search index is invalidated at once.
 
-The router carries a lifespan that loads the packaged articles into an empty database when
-the app starts (``help_load_defaults``), so a fresh ``make serve`` has a help centre.
+The public router carries a lifespan that loads the packaged articles into an empty
+database when the app starts (``help_load_defaults``), so a fresh ``make serve`` has a
+help centre. Each route parses, makes one service call and shapes the answer.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 
-from ewallet.chat.presence import any_agent_online
-from ewallet.help import importing, service
-from ewallet.help.contact import CHINA_TIME, contact_details
+from ewallet.help import service
+from ewallet.help.deps import HelpSearchDep
+from ewallet.help.importing.service import load_defaults_if_empty
 from ewallet.help.schemas import (
+    ArticleCreateIn,
     ArticleHit,
     ArticleHits,
     ArticleOut,
-    ContactChat,
-    ContactHours,
+    ArticleUpdateIn,
     ContactOut,
     FeedbackIn,
+    FeedbackReport,
+    FeedbackReportRow,
     HelpLocale,
+    RevisionList,
+    StaffArticleList,
+    StaffArticleOut,
+    VersionOut,
 )
-from ewallet.help.search import app_help_search, summary
-from ewallet.http.deps import ClockDep, EngineDep, LocaleDep, SettingsDep, app_clock, app_engine
-from ewallet.http.deps import app_settings as settings_of
-from ewallet.identity.runtime import app_rate_limiter
-from ewallet.identity.throttles import UNKNOWN_ADDRESS
-from ewallet.kit.ratelimit import Rule
-from ewallet.staff.deps import client_ip
+from ewallet.help.views import TranslationEdit
+from ewallet.http.deps import LocaleDep, ServicesDep, app_services
+from ewallet.staff.deps import require_roles
+from ewallet.staff.principal import StaffPrincipal
 
 
 @asynccontextmanager
 async def _load_defaults(app: FastAPI) -> AsyncIterator[None]:
-    if settings_of(app).help_load_defaults:
-        await importing.load_defaults_if_empty(app_engine(app), clock=app_clock(app))
+    services = app_services(app)
+    if services.settings.help_load_defaults:
+        await load_defaults_if_empty(services)
     yield
 
 
 router = APIRouter(tags=["help"], lifespan=_load_defaults)
+staff_router = APIRouter(tags=["help (staff)"])
+
 QueryLocale = Annotated[
     HelpLocale | None, Query(description="zh-CN or en; default from Accept-Language")
 ]
+Editor = Annotated[StaffPrincipal, Depends(require_roles("support_agent"))]
 
 
 @router.get("/v1/help/articles", summary="Search help articles (public)")
 async def search_articles(
     *,
-    request: Request,
-    engine: EngineDep,
+    services: ServicesDep,
+    search: HelpSearchDep,
     accept_locale: LocaleDep,
     q: Annotated[str, Query(max_length=200)] = "",
     locale: QueryLocale = None,
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> ArticleHits:
+    found = await service.search_articles(services, search, query=q, limit=limit)
     chosen = locale or accept_locale
-    search = app_help_search(request.app)
-    results: list[tuple[service.Article, float | None]]
-    if q.strip():
-        results = [(r.article, r.score) for r in await search.search(engine, q, limit=limit)]
-    else:
-        results = [(article, None) for article in await search.browse(engine, limit=limit)]
-    items = []
-    for article, score in results:
-        version = article.version(chosen)
-        items.append(
-            ArticleHit(
-                id=article.id,
-                slug=article.slug,
-                category=article.category,
-                locale=version.locale,
-                title=version.title,
-                summary=summary(version.body),
-                score=round(score, 4) if score is not None else None,
-            )
-        )
-    return ArticleHits(query=q, items=items)
+    return ArticleHits(query=q, items=[ArticleHit.of(hit, chosen) for hit in found])
 
 
 @router.get("/v1/help/articles/{article_ref}", summary="One help article by id or slug (public)")
 async def read_article(
-    article_ref: str, engine: EngineDep, accept_locale: LocaleDep, locale: QueryLocale = None
+    article_ref: str, services: ServicesDep, accept_locale: LocaleDep, locale: QueryLocale = None
 ) -> ArticleOut:
-    article = await service.get_article(engine, article_ref, published_only=True)
+    article = await service.read_article(services, article_ref, published_only=True)
     return ArticleOut.of(article, locale or accept_locale)
 
 
@@ -103,18 +94,12 @@ async def article_feedback(
     article_ref: str,
     body: FeedbackIn,
     request: Request,
-    engine: EngineDep,
-    clock: ClockDep,
-    settings: SettingsDep,
+    services: ServicesDep,
     accept_locale: LocaleDep,
 ) -> Response:
-    rule = Rule("help-feedback-ip", settings.help_feedback_per_ip_hour, timedelta(hours=1))
-    refused = await app_rate_limiter(request.app).hit(rule, client_ip(request) or UNKNOWN_ADDRESS)
-    if refused is not None:
-        raise refused.error("too much feedback from this address; try again later")
     await service.record_feedback(
-        engine,
-        clock=clock,
+        services,
+        client_address=request.client.host if request.client is not None else None,
         ref=article_ref,
         locale=body.locale or accept_locale,
         helpful=body.helpful,
@@ -123,24 +108,80 @@ async def article_feedback(
 
 
 @router.get("/v1/help/contact", summary="Hotline, hours, online chat and email (public)")
-async def contact(
-    engine: EngineDep, settings: SettingsDep, clock: ClockDep, locale: LocaleDep
-) -> ContactOut:
-    details = contact_details(settings, now=clock.now(), locale=locale)
-    staffed = details.chat_available and await any_agent_online(
-        engine, clock=clock, settings=settings
+async def contact(services: ServicesDep, locale: LocaleDep) -> ContactOut:
+    return ContactOut.of(await service.contact(services, locale=locale))
+
+
+# Staff.
+
+
+@staff_router.get("/v1/staff/help/articles", summary="Every help article, hidden ones included")
+async def list_articles(staff: Editor, services: ServicesDep) -> StaffArticleList:
+    articles = await service.list_articles(services, published_only=False)
+    return StaffArticleList(items=[StaffArticleOut.of(article) for article in articles])
+
+
+@staff_router.post("/v1/staff/help/articles", status_code=201, summary="Write a new help article")
+async def create_article(
+    body: ArticleCreateIn, staff: Editor, services: ServicesDep, search: HelpSearchDep
+) -> StaffArticleOut:
+    article = await service.create_article(
+        services,
+        staff.actor(),
+        search=search,
+        slug=body.slug,
+        category=body.category,
+        status=body.status,
+        translations={locale: t.translation() for locale, t in body.translations.items()},
     )
-    return ContactOut(
-        hotline=details.hotline,
-        hours=ContactHours(
-            opens=details.hours.opens,
-            closes=details.hours.closes,
-            timezone=CHINA_TIME.key,
-            open_now=details.open_now,
-            text=details.hours_text,
-        ),
-        online_chat=ContactChat(
-            available=details.chat_available, path=details.chat_path, agents_online=staffed
-        ),
-        email=details.email,
+    return StaffArticleOut.of(article)
+
+
+@staff_router.put(
+    "/v1/staff/help/articles/{article_id}", summary="Edit a help article (new revision)"
+)
+async def update_article(
+    *,
+    article_id: str,
+    body: ArticleUpdateIn,
+    staff: Editor,
+    services: ServicesDep,
+    search: HelpSearchDep,
+) -> StaffArticleOut:
+    article = await service.update_article(
+        services,
+        staff.actor(),
+        search=search,
+        ref=article_id,
+        category=body.category,
+        status=body.status,
+        edits={
+            locale: TranslationEdit(edit.translation(), edit.base_revision)
+            for locale, edit in body.translations.items()
+        },
     )
+    return StaffArticleOut.of(article)
+
+
+@staff_router.get(
+    "/v1/staff/help/articles/{article_id}/revisions", summary="Every revision, newest first"
+)
+async def article_revisions(article_id: str, staff: Editor, services: ServicesDep) -> RevisionList:
+    article, versions = await service.revision_history(services, article_id)
+    return RevisionList(
+        article_id=article.id,
+        slug=article.slug,
+        items=[VersionOut.of(version) for version in versions],
+    )
+
+
+@staff_router.get(
+    "/v1/staff/help/feedback-report", summary="Helpful / not helpful per article, worst first"
+)
+async def feedback_report(
+    staff: Editor,
+    services: ServicesDep,
+    locale: Annotated[HelpLocale, Query(description="language of the titles")] = "zh-CN",
+) -> FeedbackReport:
+    rows = await service.feedback_report(services, locale=locale)
+    return FeedbackReport(items=[FeedbackReportRow.of(row) for row in rows])

@@ -8,7 +8,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, StringConstraints
 
 from ewallet.help.articles import SLUG, Translation
-from ewallet.help.service import Article, Version
+from ewallet.help.search import summary
+from ewallet.help.views import CHINA_TIME, Article, Contact, FeedbackRow, Found, Version
 from ewallet.kit.request_model import RequestModel
 
 HelpLocale = Literal["zh-CN", "en"]
@@ -38,6 +39,19 @@ class ArticleHit(BaseModel):
     title: str
     summary: str
     score: float | None = Field(description="BM25 relevance; null when listing without a query")
+
+    @classmethod
+    def of(cls, found: Found, locale: str) -> ArticleHit:
+        article, version = found.article, found.article.version(locale)
+        return cls(
+            id=article.id,
+            slug=article.slug,
+            category=article.category,
+            locale=version.locale,
+            title=version.title,
+            summary=summary(version.body),
+            score=round(found.score, 4) if found.score is not None else None,
+        )
 
 
 class ArticleHits(BaseModel):
@@ -96,6 +110,25 @@ class ContactOut(BaseModel):
     hours: ContactHours
     online_chat: ContactChat
     email: str
+
+    @classmethod
+    def of(cls, contact: Contact) -> ContactOut:
+        return cls(
+            hotline=contact.hotline,
+            hours=ContactHours(
+                opens=contact.hours.opens,
+                closes=contact.hours.closes,
+                timezone=CHINA_TIME.key,
+                open_now=contact.open_now,
+                text=contact.hours_text,
+            ),
+            online_chat=ContactChat(
+                available=contact.chat_available,
+                path=contact.chat_path,
+                agents_online=contact.agents_online,
+            ),
+            email=contact.email,
+        )
 
 
 # Staff.
@@ -199,6 +232,19 @@ class FeedbackReportRow(BaseModel):
     not_helpful: int
     total: int
     helpful_ratio: float | None
+
+    @classmethod
+    def of(cls, row: FeedbackRow) -> FeedbackReportRow:
+        ratio = row.helpful_ratio
+        return cls(
+            article_id=row.article_id,
+            slug=row.slug,
+            title=row.title,
+            helpful=row.helpful,
+            not_helpful=row.not_helpful,
+            total=row.total,
+            helpful_ratio=round(ratio, 4) if ratio is not None else None,
+        )
 
 
 class FeedbackReport(BaseModel):

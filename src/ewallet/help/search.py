@@ -1,10 +1,12 @@
-"""The app's help search: an index built from the database, rebuilt when articles change.
+"""The app's help search index: built from the published articles, rebuilt when they change.
 
-Freshness: an edit through this process invalidates the index at once. Edits made by another
-process (another API worker, ``ewallet help import``) are noticed by comparing a cheap
-stamp of the tables (article count, newest revision id, newest article change) at most
-once per :data:`CHECK_SECONDS`; a changed stamp rebuilds the index. Building runs in a worker
-thread (jieba is CPU-bound), so requests keep flowing meanwhile.
+An adapter around :class:`ewallet.help.index.SearchIndex` holding no database of its own:
+:mod:`ewallet.help.service` hands it two loaders (the tables' stamp, the published articles)
+and it decides when to call them. Freshness: an edit through this process invalidates the
+index at once. Edits made by another process (another API worker, ``ewallet help import``)
+are noticed by comparing a cheap stamp of the tables (article count, newest revision id,
+newest article change) at most once per :data:`CHECK_SECONDS`; a changed stamp rebuilds the
+index. Building runs in a worker thread (jieba is CPU-bound), so requests keep flowing.
 """
 
 from __future__ import annotations
@@ -12,33 +14,27 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from ewallet.help import repository as repo
-from ewallet.help import service, text
+from ewallet.help import text
 from ewallet.help.index import Document, SearchIndex
-from ewallet.kit.db.uow import UnitOfWork, run_unit
+from ewallet.help.views import Article, Found
 
 CHECK_SECONDS: Final = 2.0
 SUMMARY_CHARS: Final = 120
 _MARKDOWN: Final = re.compile(r"[#*_`>|\[\]]+|\(\s*/[^)]*\)|^\s*[-+]\s+|^\s*\d+\.\s+", re.M)
 
-
-@dataclass(frozen=True, slots=True)
-class Result:
-    article: service.Article
-    score: float
+StampLoader = Callable[[], Awaitable[Hashable]]
+ArticlesLoader = Callable[[], Awaitable[list[Article]]]
 
 
 @dataclass(frozen=True, slots=True)
 class _Snapshot:
     index: SearchIndex
-    articles: dict[str, service.Article]
-    stamp: tuple[int, int, Any]
+    articles: dict[str, Article]
+    stamp: Hashable
 
 
 def summary(body: str, limit: int = SUMMARY_CHARS) -> str:
@@ -47,19 +43,12 @@ def summary(body: str, limit: int = SUMMARY_CHARS) -> str:
     return plain if len(plain) <= limit else plain[: limit - 1].rstrip() + "…"
 
 
-def documents(articles: list[service.Article]) -> list[Document]:
+def documents(articles: list[Article]) -> list[Document]:
     return [
         Document(article.id, locale, version.title, version.body, version.tags)
         for article in articles
         for locale, version in sorted(article.versions.items())
     ]
-
-
-async def _stamp(engine: AsyncEngine) -> tuple[int, int, Any]:
-    async def work(uow: UnitOfWork) -> tuple[int, int, Any]:
-        return await repo.index_stamp(await uow.connection())
-
-    return await run_unit(engine, work, read_only=True)
 
 
 def _build(docs: list[Document]) -> SearchIndex:
@@ -87,7 +76,7 @@ class HelpSearch:
         """Rebuild before the next search (an article changed through this process)."""
         self._stale = True
 
-    async def _current(self, engine: AsyncEngine) -> _Snapshot:
+    async def _current(self, stamp: StampLoader, load: ArticlesLoader) -> _Snapshot:
         async with self._lock:
             now = self._monotonic()
             snapshot = self._snapshot
@@ -97,32 +86,26 @@ class HelpSearch:
                 and now - self._checked_at < self._check_seconds
             ):
                 return snapshot
-            stamp = await _stamp(engine)
+            current = await stamp()
             self._checked_at = now
-            if snapshot is not None and not self._stale and stamp == snapshot.stamp:
+            if snapshot is not None and not self._stale and current == snapshot.stamp:
                 return snapshot
-            articles = await service.list_articles(engine, published_only=True)
+            articles = await load()
             index = await asyncio.to_thread(_build, documents(articles))
-            self._snapshot = _Snapshot(index, {a.id: a for a in articles}, stamp)
+            self._snapshot = _Snapshot(index, {a.id: a for a in articles}, current)
             self._stale = False
             return self._snapshot
 
-    async def search(self, engine: AsyncEngine, query: str, *, limit: int) -> list[Result]:
-        snapshot = await self._current(engine)
+    async def search(
+        self, query: str, *, limit: int, stamp: StampLoader, load: ArticlesLoader
+    ) -> list[Found]:
+        """Articles by falling score (none for a query without searchable words)."""
+        snapshot = await self._current(stamp, load)
         hits = snapshot.index.search(query, limit=limit)
-        return [Result(snapshot.articles[hit.article_id], hit.score) for hit in hits]
+        return [Found(snapshot.articles[hit.article_id], hit.score) for hit in hits]
 
-    async def browse(self, engine: AsyncEngine, *, limit: int) -> list[service.Article]:
-        """Published articles by category and slug (an empty query lists them)."""
-        snapshot = await self._current(engine)
+    async def browse(self, *, limit: int, stamp: StampLoader, load: ArticlesLoader) -> list[Found]:
+        """Published articles by category and slug (an empty query lists them), unscored."""
+        snapshot = await self._current(stamp, load)
         ordered = sorted(snapshot.articles.values(), key=lambda a: (a.category, a.slug))
-        return ordered[:limit]
-
-
-def app_help_search(app: Any) -> HelpSearch:
-    """The app's search, made on first use (one per app, i.e. per process and test)."""
-    search: HelpSearch | None = getattr(app.state, "help_search", None)
-    if search is None:
-        search = HelpSearch()
-        app.state.help_search = search
-    return search
+        return [Found(article, None) for article in ordered[:limit]]

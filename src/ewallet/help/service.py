@@ -1,116 +1,64 @@
-"""Help articles: reading them, staff edits, feedback (importing is in ``importing``).
+"""Help's use cases: searching and reading articles, staff edits, feedback, contact details.
 
 Every change of an article's text is a new revision of that language version (never an
 update), written with who made it and when; a staff edit is also an audit event in the same
-transaction.
+transaction, and invalidates the process's search index so the next search sees it.
+Importing and exporting Markdown is :mod:`ewallet.help.importing.service`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Literal
+from datetime import datetime, timedelta
+from typing import Any, Final
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ewallet.audit.service import record_event
+from ewallet.audit.service import Actor, record_event
 from ewallet.help import repository as repo
 from ewallet.help.articles import Translation
-from ewallet.kit.clock import Clock
+from ewallet.help.search import HelpSearch
+from ewallet.help.views import (
+    Article,
+    Contact,
+    FeedbackRow,
+    Found,
+    Hours,
+    TranslationEdit,
+    Version,
+)
+from ewallet.identity.throttles import UNKNOWN_ADDRESS
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import ConflictError, NotFoundError, ValidationFailedError
+from ewallet.kit.i18n import Locale
 from ewallet.kit.ids import new_id
-from ewallet.models.help import HELP_LOCALES
-from ewallet.staff.principal import StaffPrincipal
+from ewallet.models.help import HELP_LOCALES, ArticleStatus, RevisionSource
+from ewallet.security.ratelimit import Rule
+from ewallet.services import Services
+from ewallet.support.presence.service import any_agent_online
 
-Source = Literal["defaults", "import", "staff"]
-
-
-@dataclass(frozen=True, slots=True)
-class Version:
-    """One revision of one language version."""
-
-    locale: str
-    revision: int
-    title: str
-    body: str
-    tags: tuple[str, ...]
-    source: str
-    author_id: str | None
-    created_at: datetime
-
-    @classmethod
-    def of(cls, row: Any) -> Version:
-        tags = tuple(tag for tag in row.tags.split(",") if tag)
-        return cls(
-            row.locale,
-            row.revision,
-            row.title,
-            row.body,
-            tags,
-            row.source,
-            row.author_id,
-            row.created_at,
-        )
-
-    def same_text(self, translation: Translation) -> bool:
-        return (self.title, self.body.strip(), self.tags) == (
-            translation.title,
-            translation.body.strip(),
-            translation.tags,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Article:
-    """An article with the current version of each of its languages."""
-
-    id: str
-    slug: str
-    category: str
-    status: str
-    created_at: datetime
-    updated_at: datetime
-    versions: dict[str, Version] = field(default_factory=dict)
-
-    def version(self, locale: str) -> Version:
-        """The version in ``locale``, else the other one (every article should have both)."""
-        found = self.versions.get(locale)
-        if found is not None:
-            return found
-        return next(iter(self.versions.values()))
-
-
-@dataclass(frozen=True, slots=True)
-class TranslationEdit:
-    """A staff edit of one language; ``base_revision`` guards against overwriting a colleague."""
-
-    translation: Translation
-    base_revision: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class FeedbackRow:
-    article_id: str
-    slug: str
-    title: str
-    helpful: int
-    not_helpful: int
-
-    @property
-    def total(self) -> int:
-        return self.helpful + self.not_helpful
-
-    @property
-    def helpful_ratio(self) -> float | None:
-        return self.helpful / self.total if self.total else None
+CHAT_PATH: Final = "/v1/support/chat"
 
 
 # Reading.
 
 
-async def load_articles(conn: AsyncConnection, rows: Sequence[Any]) -> list[Article]:
+def _version(row: repo.RevisionRow) -> Version:
+    tags = tuple(tag for tag in row.tags.split(",") if tag)
+    return Version(
+        row.locale,
+        row.revision,
+        row.title,
+        row.body,
+        tags,
+        row.source,
+        row.author_id,
+        row.created_at,
+    )
+
+
+async def load_articles(conn: AsyncConnection, rows: Sequence[repo.ArticleRow]) -> list[Article]:
+    """``rows`` with their current versions (articles without any version are left out)."""
     if not rows:
         return []
     by_id = {
@@ -118,44 +66,77 @@ async def load_articles(conn: AsyncConnection, rows: Sequence[Any]) -> list[Arti
         for row in rows
     }
     for version in await repo.current_versions(conn, list(by_id)):
-        by_id[version.article_id].versions[version.locale] = Version.of(version)
+        by_id[version.article_id].versions[version.locale] = _version(version)
     return [article for article in by_id.values() if article.versions]
 
 
-async def list_articles(engine: AsyncEngine, *, published_only: bool) -> list[Article]:
+async def _reload(conn: AsyncConnection, article_id: str) -> Article:
+    row = await repo.article_by_ref(conn, article_id)
+    assert row is not None  # written in this unit
+    [article] = await load_articles(conn, [row])
+    return article
+
+
+async def list_articles(services: Services, *, published_only: bool) -> list[Article]:
+    """Every article by category and slug (staff: hidden ones too)."""
+
     async def work(uow: UnitOfWork) -> list[Article]:
         conn = await uow.connection()
         return await load_articles(
             conn, await repo.all_articles(conn, published_only=published_only)
         )
 
-    return await run_unit(engine, work, read_only=True)
+    return await run_unit(services.engine, work, read_only=True)
 
 
-async def get_article(engine: AsyncEngine, ref: str, *, published_only: bool) -> Article:
-    """The article with id or slug ``ref``; hidden ones only for staff (``published_only``)."""
+async def read_article(services: Services, ref: str, *, published_only: bool) -> Article:
+    """The article with id or slug ``ref``; hidden ones only for staff (``published_only``).
+
+    Refusal: ``not_found`` (unknown, or hidden for the public).
+    """
 
     async def work(uow: UnitOfWork) -> Article:
         conn = await uow.connection()
         row = await repo.article_by_ref(conn, ref)
-        if row is None or (published_only and row.status != "published"):
+        if row is None or (published_only and row.status != ArticleStatus.PUBLISHED):
             raise NotFoundError("no such help article")
         [article] = await load_articles(conn, [row])
         return article
 
-    return await run_unit(engine, work, read_only=True)
+    return await run_unit(services.engine, work, read_only=True)
 
 
-async def revision_history(engine: AsyncEngine, ref: str) -> tuple[Article, list[Version]]:
+async def revision_history(services: Services, ref: str) -> tuple[Article, list[Version]]:
+    """The article and every revision of each language, newest first; refusal: ``not_found``."""
+
     async def work(uow: UnitOfWork) -> tuple[Article, list[Version]]:
         conn = await uow.connection()
         row = await repo.article_by_ref(conn, ref)
         if row is None:
             raise NotFoundError("no such help article")
         [article] = await load_articles(conn, [row])
-        return article, [Version.of(r) for r in await repo.revision_history(conn, row.id)]
+        return article, [_version(r) for r in await repo.revision_history(conn, row.id)]
 
-    return await run_unit(engine, work, read_only=True)
+    return await run_unit(services.engine, work, read_only=True)
+
+
+async def search_articles(
+    services: Services, search: HelpSearch, *, query: str, limit: int
+) -> list[Found]:
+    """Published articles for ``query`` by falling score; an empty query lists them unscored."""
+
+    async def stamp() -> repo.IndexStamp:
+        async def work(uow: UnitOfWork) -> repo.IndexStamp:
+            return await repo.index_stamp(await uow.connection())
+
+        return await run_unit(services.engine, work, read_only=True)
+
+    async def load() -> list[Article]:
+        return await list_articles(services, published_only=True)
+
+    if query.strip():
+        return await search.search(query, limit=limit, stamp=stamp, load=load)
+    return await search.browse(limit=limit, stamp=stamp, load=load)
 
 
 # Writing.
@@ -167,10 +148,11 @@ def revision_values(
     locale: str,
     revision: int,
     translation: Translation,
-    source: Source,
+    source: RevisionSource,
     author_id: str | None,
     now: datetime,
 ) -> dict[str, Any]:
+    """The row of one new revision; refusal: an unknown locale (``validation_error``)."""
     if locale not in HELP_LOCALES:
         raise ValidationFailedError(f"locale must be one of {', '.join(HELP_LOCALES)}")
     return {
@@ -198,31 +180,40 @@ def _require_both_locales(translations: dict[str, Any]) -> None:
 
 
 async def create_article(
-    engine: AsyncEngine,
+    services: Services,
+    actor: Actor,
     *,
-    clock: Clock,
-    principal: StaffPrincipal,
+    search: HelpSearch,
     slug: str,
     category: str,
     status: str,
     translations: dict[str, Translation],
 ) -> Article:
+    """A new article, revision 1 in every language by ``actor``; audited (``help.article_created``).
+
+    Refusals, in order: a language missing (``validation_error``), the slug taken
+    (``conflict``).
+    """
     _require_both_locales(translations)
 
     async def work(uow: UnitOfWork) -> Article:
         conn = await uow.connection()
         if await repo.article_by_ref(conn, slug) is not None:
             raise ConflictError("an article with this slug exists")
-        now = clock.now()
+        now = services.clock.now()
         article_id = new_id("hlp")
-        await repo.insert_article(
+        await repo.insert_articles(
             conn,
-            id=article_id,
-            slug=slug,
-            category=category,
-            status=status,
-            created_at=now,
-            updated_at=now,
+            [
+                {
+                    "id": article_id,
+                    "slug": slug,
+                    "category": category,
+                    "status": status,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            ],
         )
         for locale, translation in sorted(translations.items()):
             await add_revision(
@@ -231,30 +222,31 @@ async def create_article(
                 locale=locale,
                 revision=1,
                 translation=translation,
-                source="staff",
-                author_id=principal.staff_id,
+                source=RevisionSource.STAFF,
+                author_id=actor.id,
                 now=now,
             )
         await record_event(
             conn,
-            clock=clock,
-            actor=principal.actor(),
+            clock=services.clock,
+            actor=actor,
             action="help.article_created",
             subject_type="help_article",
             subject_id=article_id,
             details={"slug": slug, "category": category, "status": status},
         )
-        [article] = await load_articles(conn, [await repo.article_by_ref(conn, article_id)])
-        return article
+        return await _reload(conn, article_id)
 
-    return await run_unit(engine, work)
+    article = await run_unit(services.engine, work)
+    search.invalidate()
+    return article
 
 
 async def update_article(
-    engine: AsyncEngine,
+    services: Services,
+    actor: Actor,
     *,
-    clock: Clock,
-    principal: StaffPrincipal,
+    search: HelpSearch,
     ref: str,
     category: str | None = None,
     status: str | None = None,
@@ -262,8 +254,9 @@ async def update_article(
 ) -> Article:
     """Apply a staff edit: a new revision per language whose text changed, and an audit event.
 
-    An edit that changes nothing records nothing. ``base_revision`` that is no longer the
-    current one is ``409 conflict``: someone else saved in between.
+    An edit that changes nothing records nothing. Refusals, in order: unknown article
+    (``not_found``), a ``base_revision`` that is no longer the current one (``conflict``:
+    someone else saved in between). The article row is locked first.
     """
 
     async def work(uow: UnitOfWork) -> Article:
@@ -272,7 +265,7 @@ async def update_article(
         if row is None:
             raise NotFoundError("no such help article")
         [article] = await load_articles(conn, [row])
-        now = clock.now()
+        now = services.clock.now()
         revised: dict[str, int] = {}
         for locale, edit in sorted((edits or {}).items()):
             current = article.versions.get(locale)
@@ -289,8 +282,8 @@ async def update_article(
                 locale=locale,
                 revision=number + 1,
                 translation=edit.translation,
-                source="staff",
-                author_id=principal.staff_id,
+                source=RevisionSource.STAFF,
+                author_id=actor.id,
                 now=now,
             )
             revised[locale] = number + 1
@@ -304,38 +297,56 @@ async def update_article(
         await repo.update_article(conn, row.id, updated_at=now, **changes)
         await record_event(
             conn,
-            clock=clock,
-            actor=principal.actor(),
+            clock=services.clock,
+            actor=actor,
             action="help.article_updated",
             subject_type="help_article",
             subject_id=row.id,
             details={"slug": row.slug, "revisions": revised, **changes},
         )
-        [updated] = await load_articles(conn, [await repo.article_by_ref(conn, row.id)])
-        return updated
+        return await _reload(conn, row.id)
 
-    return await run_unit(engine, work)
+    article = await run_unit(services.engine, work)
+    search.invalidate()
+    return article
+
+
+# Feedback.
 
 
 async def record_feedback(
-    engine: AsyncEngine, *, clock: Clock, ref: str, locale: str, helpful: bool
+    services: Services,
+    *,
+    client_address: str | None,
+    ref: str,
+    locale: str,
+    helpful: bool,
 ) -> str:
-    """Store one anonymous answer for a published article; returns the article id."""
+    """Store one anonymous answer for a published article; returns the article id.
+
+    Refusals, in order: too much feedback from ``client_address`` this hour
+    (``rate_limited``, ``help_feedback_per_ip_hour``), unknown or hidden article
+    (``not_found``).
+    """
+    rule = Rule("help-feedback-ip", services.settings.help_feedback_per_ip_hour, timedelta(hours=1))
+    refused = await services.limiter.hit(rule, client_address or UNKNOWN_ADDRESS)
+    if refused is not None:
+        raise refused.error("too much feedback from this address; try again later")
 
     async def work(uow: UnitOfWork) -> str:
         conn = await uow.connection()
         row = await repo.article_by_ref(conn, ref)
-        if row is None or row.status != "published":
+        if row is None or row.status != ArticleStatus.PUBLISHED:
             raise NotFoundError("no such help article")
         await repo.insert_feedback(
-            conn, article_id=row.id, locale=locale, helpful=helpful, created_at=clock.now()
+            conn, article_id=row.id, locale=locale, helpful=helpful, created_at=services.clock.now()
         )
-        return str(row.id)
+        return row.id
 
-    return await run_unit(engine, work)
+    return await run_unit(services.engine, work)
 
 
-async def feedback_report(engine: AsyncEngine, *, locale: str) -> list[FeedbackRow]:
+async def feedback_report(services: Services, *, locale: str) -> list[FeedbackRow]:
     """Per article, helpful and not helpful answers, worst first.
 
     Worst: the lowest share of "helpful", then the most "not helpful" answers (ten unhappy
@@ -345,7 +356,7 @@ async def feedback_report(engine: AsyncEngine, *, locale: str) -> list[FeedbackR
 
     async def work(uow: UnitOfWork) -> list[FeedbackRow]:
         conn = await uow.connection()
-        counts = {row.article_id: row for row in await repo.feedback_counts(conn)}
+        counts = {count.article_id: count for count in await repo.feedback_counts(conn)}
         articles = await load_articles(conn, await repo.all_articles(conn))
         rows = []
         for article in articles:
@@ -355,15 +366,40 @@ async def feedback_report(engine: AsyncEngine, *, locale: str) -> list[FeedbackR
                     article.id,
                     article.slug,
                     article.version(locale).title,
-                    int(count.helpful) if count else 0,
-                    int(count.not_helpful) if count else 0,
+                    count.helpful if count else 0,
+                    count.not_helpful if count else 0,
                 )
             )
         return sorted(rows, key=_worst_first)
 
-    return await run_unit(engine, work, read_only=True)
+    return await run_unit(services.engine, work, read_only=True)
 
 
 def _worst_first(row: FeedbackRow) -> tuple[int, float, int, str]:
     ratio = row.helpful_ratio
     return (ratio is None, ratio if ratio is not None else 0.0, -row.not_helpful, row.slug)
+
+
+# Contact.
+
+
+async def contact(services: Services, *, locale: Locale) -> Contact:
+    """Hotline, hours (open now?), online chat (on? an agent online?) and email, from settings.
+
+    Chat is answered by a bot first, so it is offered whenever the feature is switched on;
+    ``agents_online`` says whether a person would take a hand-over now.
+    """
+    settings = services.settings
+    hours = Hours.parse(settings.support_hours)
+    chat = settings.support_chat_enabled
+    staffed = chat and await any_agent_online(services)
+    return Contact(
+        hotline=settings.hotline,
+        hours=hours,
+        open_now=hours.open_at(services.clock.now()),
+        hours_text=hours.describe(locale),
+        chat_available=chat,
+        chat_path=CHAT_PATH if chat else None,
+        agents_online=staffed,
+        email=settings.support_email,
+    )

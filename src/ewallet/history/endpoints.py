@@ -7,11 +7,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from ewallet.history.render import statement_csv, statement_pdf
+from ewallet.history import service
 from ewallet.history.schemas import TransactionDetailOut, TransactionOut, TransactionPage
-from ewallet.history.statements import Month, build_statement
-from ewallet.history.transactions import HistoryFilter, get_transaction, list_transactions
-from ewallet.http.deps import EngineDep
+from ewallet.history.views import HistoryFilter, Month
+from ewallet.http.deps import ServicesDep
 from ewallet.identity.deps import CurrentUser
 from ewallet.kit.errors import ValidationFailedError
 from ewallet.kit.pagination import DEFAULT_LIMIT
@@ -39,7 +38,7 @@ def _moment(value: str | None, *, name: str, end: bool) -> datetime | None:
 @router.get("/transactions", summary="The caller's wallet history, newest first")
 async def get_transactions(
     user: CurrentUser,
-    engine: EngineDep,
+    services: ServicesDep,
     *,
     type_: Annotated[str | None, Query(alias="type", max_length=24)] = None,
     from_: Annotated[str | None, Query(alias="from", max_length=40)] = None,
@@ -52,8 +51,8 @@ async def get_transactions(
         since=_moment(from_, name="from", end=False),
         until=_moment(to, name="to", end=True),
     )
-    page = await list_transactions(
-        engine, user_id=user.user_id, flt=flt, limit=limit, cursor=cursor
+    page = await service.list_transactions(
+        services, user.user_id, flt=flt, limit=limit, cursor=cursor
     )
     return TransactionPage(
         items=[TransactionOut.of(entry) for entry in page.items], next_cursor=page.next_cursor
@@ -62,9 +61,9 @@ async def get_transactions(
 
 @router.get("/transactions/{entry_id}", summary="One entry of the caller's wallet history")
 async def get_one_transaction(
-    entry_id: str, user: CurrentUser, engine: EngineDep
+    entry_id: str, user: CurrentUser, services: ServicesDep
 ) -> TransactionDetailOut:
-    entry = await get_transaction(engine, user_id=user.user_id, entry_id=entry_id)
+    entry = await service.get_transaction(services, user.user_id, entry_id=entry_id)
     return TransactionDetailOut.detail(entry)
 
 
@@ -77,13 +76,12 @@ async def get_one_transaction(
 async def get_statement(
     month: str,
     user: CurrentUser,
-    engine: EngineDep,
+    services: ServicesDep,
     format_: Annotated[Literal["csv", "pdf"], Query(alias="format")] = "csv",
 ) -> Response:
     parsed = Month.parse(month)
-    statement = await build_statement(engine, user_id=user.user_id, month=parsed)
-    filename = f"statement-{parsed}.{format_}"
-    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
-    if format_ == "pdf":
-        return Response(statement_pdf(statement), media_type="application/pdf", headers=headers)
-    return Response(statement_csv(statement), media_type="text/csv; charset=utf-8", headers=headers)
+    document = await service.statement_file(
+        services, user.user_id, month=parsed, file_format=format_
+    )
+    headers = {"Content-Disposition": f'attachment; filename="{document.filename}"'}
+    return Response(document.content, media_type=document.media_type, headers=headers)

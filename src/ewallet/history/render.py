@@ -2,25 +2,19 @@
 
 CSV is UTF-8 with a byte-order mark, so spreadsheet programs on Chinese Windows open it
 with the right encoding. The PDF embeds a CJK TrueType font found on the machine at run
-time (fontconfig's ``fc-list``; Debian's ``fonts-wqy-zenhei`` is the one the setup
-installs) -- fonts are never shipped in the repository. reportlab embeds only TrueType
-outlines, so CFF-based OpenType fonts (Noto CJK's) are skipped in the search.
+time (:mod:`ewallet.kit.cjk_font`) -- fonts are never shipped in the repository. Pure:
+no SQL, no I/O but the font.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import shutil
-import subprocess
-from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
-from pathlib import Path
 from typing import Final
 
-from ewallet.history.statements import Statement
-from ewallet.history.transactions import HistoryEntry
+from ewallet.history.views import HistoryEntry, Statement
+from ewallet.kit.cjk_font import register_cjk_font
 from ewallet.risk.limits import CHINA_TIME
 
 TYPE_NAMES: Final = {
@@ -45,11 +39,6 @@ COLUMNS: Final = (
     "对方 Counterparty",
     "状态 Status",
 )
-FONT_NAME: Final = "StatementCJK"
-
-
-class FontMissingError(RuntimeError):
-    """No CJK TrueType font is installed: install fonts-wqy-zenhei (Debian)."""
 
 
 def _local(moment: datetime) -> str:
@@ -103,47 +92,6 @@ def statement_csv(statement: Statement) -> bytes:
     return out.getvalue().encode("utf-8-sig")
 
 
-@dataclass(frozen=True, slots=True)
-class CjkFont:
-    path: Path
-    index: int
-
-
-@cache
-def find_cjk_font() -> CjkFont:
-    """A TrueType font with Chinese glyphs, located through fontconfig (cached)."""
-    fc_list = shutil.which("fc-list")
-    if fc_list is None:
-        raise FontMissingError("fontconfig (fc-list) is not installed")
-    listing = subprocess.run(  # noqa: S603 -- a fixed program and arguments
-        [fc_list, ":lang=zh", "--format", "%{file}|%{index}|%{fontformat}\n"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=30,
-    ).stdout
-    candidates = []
-    for line in listing.splitlines():
-        file, _, rest = line.partition("|")
-        index, _, fmt = rest.partition("|")
-        if fmt == "TrueType" and file.lower().endswith((".ttf", ".ttc")):
-            candidates.append(CjkFont(Path(file), int(index or 0)))
-    if not candidates:
-        raise FontMissingError("no Chinese TrueType font: apt-get install fonts-wqy-zenhei")
-    # The plain (not "Sharp"/bitmap, not mono) face sorts first: the lowest index.
-    return min(candidates, key=lambda font: (font.path.name, font.index))
-
-
-def _register_font() -> str:
-    from reportlab.pdfbase import pdfmetrics  # noqa: PLC0415 -- heavy; PDFs only
-    from reportlab.pdfbase.ttfonts import TTFont  # noqa: PLC0415
-
-    if FONT_NAME not in pdfmetrics.getRegisteredFontNames():
-        font = find_cjk_font()
-        pdfmetrics.registerFont(TTFont(FONT_NAME, str(font.path), subfontIndex=font.index))
-    return FONT_NAME
-
-
 def statement_pdf(statement: Statement) -> bytes:
     """The statement as an A4 PDF with Chinese text (an embedded CJK font)."""
     from reportlab.lib import colors  # noqa: PLC0415 -- heavy; PDFs only
@@ -158,7 +106,7 @@ def statement_pdf(statement: Statement) -> bytes:
         TableStyle,
     )
 
-    font = _register_font()
+    font = register_cjk_font()
     title_style = ParagraphStyle("title", fontName=font, fontSize=16, leading=22)
     cell_style = ParagraphStyle("cell", fontName=font, fontSize=8, leading=10)
     buffer = io.BytesIO()

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from ewallet.history.transactions import HistoryEntry
+from ewallet.history.views import HistoryEntry
 from ewallet.kit.amounts import AmountOut
 
 

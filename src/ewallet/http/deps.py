@@ -20,17 +20,11 @@ from ewallet.services import Services
 
 
 def app_engine(app: Any) -> AsyncEngine:
-    engine: AsyncEngine | None = getattr(app.state, "engine", None)
-    if engine is None:
-        raise RuntimeError("the app has no database engine: is its lifespan running?")
-    return engine
+    return app_services(app).engine
 
 
 def app_ledger(app: Any) -> Ledger:
-    ledger: Ledger | None = getattr(app.state, "ledger", None)
-    if ledger is None:
-        raise RuntimeError("the app has no ledger: is its lifespan running?")
-    return ledger
+    return app_services(app).ledger
 
 
 def app_services(app: Any) -> Services:

@@ -24,7 +24,7 @@ from starlette.responses import JSONResponse, Response
 from ewallet.config import Environment, Settings
 from ewallet.http.deps import EngineDep, LocaleDep, SettingsDep
 from ewallet.http.problem import problem_response
-from ewallet.kit.db import migrate
+from ewallet.models import migrate
 
 CHECK_TIMEOUT_SECONDS: Final = 5.0
 OK: Final = "ok"

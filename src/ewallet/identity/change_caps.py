@@ -18,7 +18,7 @@ Both only after the person has proven the account (current password, current PIN
 code), so a stranger cannot spend the owner's budget. Past the cap: ``429 rate_limited``
 with ``Retry-After``, and nothing changes.
 
-Rolling, not clock-aligned: a kit :class:`~ewallet.kit.ratelimit.Rule` of a day resets at
+Rolling, not clock-aligned: a :class:`~ewallet.security.ratelimit.Rule` of a day resets at
 UTC midnight and lets twice the cap through around it. Here each change is counted in the
 hour bucket of the injected clock it fell in, in the rate limiter's storage (memory, or
 Redis shared by every process), and a try reads the last :data:`BUCKETS_READ` buckets. A
@@ -37,7 +37,7 @@ from typing import Final
 
 from ewallet.config import Settings
 from ewallet.kit.errors import RateLimitedError
-from ewallet.kit.ratelimit import RateLimiter
+from ewallet.security.ratelimit import RateLimiter
 
 BUCKET: Final = timedelta(hours=1)
 SPAN: Final = timedelta(hours=24)

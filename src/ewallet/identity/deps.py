@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import select
 
+from ewallet.audit.service import Actor
 from ewallet.http.deps import ClockDep, EngineDep
+from ewallet.identity.sessions.repository import SessionRow, get_session
 from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import UnauthorizedError
-from ewallet.models.tables import sessions
 from ewallet.security.context import SecurityContext
 from ewallet.security.tokens import AccessClaims
 
@@ -63,12 +63,8 @@ async def current_principal(
     claims = verify_user_token(request, security, clock)
     now = clock.now()
 
-    async def load(uow: UnitOfWork) -> Any:
-        conn = await uow.connection()
-        statement = select(sessions.c.revoked_at, sessions.c.expires_at, sessions.c.user_id).where(
-            sessions.c.id == claims.session_id
-        )
-        return (await conn.execute(statement)).first()
+    async def load(uow: UnitOfWork) -> SessionRow | None:
+        return await get_session(await uow.connection(), claims.session_id)
 
     row = await run_unit(engine, load, read_only=True)
     if row is None or row.user_id != claims.subject:
@@ -81,6 +77,11 @@ async def current_principal(
 
 
 CurrentUser = Annotated[Principal, Depends(current_principal)]
+
+
+def user_actor(request: Request, user: Principal) -> Actor:
+    """The signed-in user as the actor of an audited use case, with the client's address."""
+    return Actor("user", user.user_id, request.client.host if request.client else None)
 
 
 Authenticated = Depends(current_principal)

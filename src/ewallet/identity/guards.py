@@ -14,7 +14,7 @@ from ewallet.identity.errors import AccountFrozenError
 from ewallet.kit.db.locking import NO_KEY_UPDATE
 from ewallet.kit.db.uow import UnitOfWork
 from ewallet.kit.errors import NotFoundError
-from ewallet.models.identity import User
+from ewallet.models.identity import User, UserStatus
 from ewallet.models.tables import users
 
 
@@ -26,7 +26,7 @@ def _frozen(frozen_by: str | None) -> AccountFrozenError:
 
 def ensure_active(user: User) -> None:
     """Refuse money actions on a frozen (or closed) account."""
-    if user.status != "active":
+    if user.status != UserStatus.ACTIVE:
         raise _frozen(user.frozen_by)
 
 
@@ -46,7 +46,7 @@ async def ensure_not_frozen(conn: AsyncConnection, *, user_id: str) -> None:
     ).first()
     if row is None:
         raise NotFoundError("no such user")
-    if row.status != "active":
+    if row.status != UserStatus.ACTIVE:
         raise _frozen(row.frozen_by)
 
 

@@ -1,9 +1,9 @@
-"""What identity services are handed: the app's adapters, and who is calling.
+"""What identity services are handed: the process's services, and who is calling.
 
-Services take an :class:`IdentityRuntime` (engine, clock, settings, secrets, rate limiter,
-outbox wake-up, login delay) and a :class:`Caller` (address, user agent, language) instead of
-reading globals, so a test builds exactly the runtime it needs. Endpoints get both through
-:data:`RuntimeDep` and :data:`CallerDep`.
+Services take an :class:`IdentityRuntime` -- the app's :class:`~ewallet.services.Services`
+plus what only sign-in needs (the login delay, the dummy hash) -- and a :class:`Caller`
+(address, user agent, language) instead of reading globals, so a test builds exactly the
+runtime it needs. Endpoints get both through :data:`RuntimeDep` and :data:`CallerDep`.
 
 Test hooks on ``app.state`` (set before serving): ``login_delay`` replaces the progressive
 sign-in delay (e.g. with :func:`no_delay`).
@@ -21,13 +21,13 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ewallet.config import Settings
-from ewallet.http.deps import app_clock, app_engine, app_settings, get_locale
-from ewallet.identity.deps import app_security
+from ewallet.http.deps import app_services, get_locale
 from ewallet.kit.clock import Clock
 from ewallet.kit.i18n import Locale
-from ewallet.kit.ratelimit import RateLimiter
 from ewallet.security.context import SecurityContext
 from ewallet.security.passwords import Hasher
+from ewallet.security.ratelimit import RateLimiter
+from ewallet.services import Services
 
 LoginDelay = Callable[[int], Awaitable[None]]
 MAX_LOGIN_DELAY_SECONDS: Final = 2.0
@@ -70,14 +70,35 @@ class DummyHash:
 
 @dataclass(frozen=True, slots=True)
 class IdentityRuntime:
-    engine: AsyncEngine
-    clock: Clock
-    settings: Settings
-    security: SecurityContext
-    limiter: RateLimiter
-    wake_outbox: Callable[[], None]
+    """The process's :class:`Services`, and how sign-in answers wrong passwords."""
+
+    services: Services
     login_delay: LoginDelay
     dummy_hash: DummyHash
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self.services.engine
+
+    @property
+    def clock(self) -> Clock:
+        return self.services.clock
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    @property
+    def security(self) -> SecurityContext:
+        return self.services.security
+
+    @property
+    def limiter(self) -> RateLimiter:
+        return self.services.limiter
+
+    @property
+    def wake_outbox(self) -> Callable[[], None]:
+        return self.services.wake_outbox
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,39 +108,20 @@ class Caller:
     locale: Locale
 
 
-def _nothing() -> None:
-    """Wake-up hook when no embedded relay runs (a separate worker polls instead)."""
-
-
 def app_rate_limiter(app: Any) -> RateLimiter:
-    limiter: RateLimiter | None = getattr(app.state, "rate_limiter", None)
-    if limiter is None:
-        raise RuntimeError("the app has no rate limiter: is its lifespan running?")
-    return limiter
-
-
-def outbox_wakeup(app: Any) -> Callable[[], None]:
-    """``notify`` of the embedded relay pool, to hook as ``uow.after_commit(...)``."""
-    pool = getattr(app.state, "outbox_pool", None)
-    if pool is None:
-        return _nothing
-    notify: Callable[[], None] = pool.notify
-    return notify
+    """The rate limiter of the app's services."""
+    return app_services(app).limiter
 
 
 def app_runtime(app: Any) -> IdentityRuntime:
-    security = app_security(app)
+    """The identity runtime on the app's services (its dummy hash made once per app)."""
+    services = app_services(app)
     dummy: DummyHash | None = getattr(app.state, "identity_dummy_hash", None)
     if dummy is None:
-        dummy = DummyHash(security.passwords)
+        dummy = DummyHash(services.security.passwords)
         app.state.identity_dummy_hash = dummy
     return IdentityRuntime(
-        engine=app_engine(app),
-        clock=app_clock(app),
-        settings=app_settings(app),
-        security=security,
-        limiter=app_rate_limiter(app),
-        wake_outbox=outbox_wakeup(app),
+        services=services,
         login_delay=getattr(app.state, "login_delay", None) or progressive_delay,
         dummy_hash=dummy,
     )

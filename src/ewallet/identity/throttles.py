@@ -4,7 +4,7 @@ SMS codes: one per phone and purpose every ``sms_resend_seconds``; per phone at 
 ``sms_per_phone_hour`` an hour and ``sms_per_phone_day`` a day (across purposes: that is
 what an SMS-bombing attacker spends); per client address ``sms_per_ip_hour`` an hour.
 Sign-in: ``login_per_ip_minute`` attempts a minute per address. Hour and day windows are
-clock-aligned (UTC), see :mod:`ewallet.kit.ratelimit`.
+clock-aligned (UTC), see :mod:`ewallet.security.ratelimit`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from ewallet.config import Settings
-from ewallet.kit.ratelimit import Bound, Interval, Rule
+from ewallet.security.ratelimit import Bound, Interval, Rule
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)

@@ -54,6 +54,7 @@ TITLES: Final[dict[str, Text]] = {
     "account_frozen": Text("账户已冻结", "The account is frozen"),
     "insufficient_balance": Text("余额不足", "The balance is not sufficient"),
     "limit_exceeded": Text("超出限额", "A limit would be exceeded"),
+    "under_review": Text("交易审核中", "The movement is under review"),
     "merchant_not_supported": Text("该商户暂不支持钱包付款", "This merchant cannot be paid"),
     "order_not_payable": Text("订单无法支付", "This order cannot be paid"),
     "card_invalid": Text("银行卡号无效", "The card number is not valid"),

@@ -11,19 +11,18 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from ewallet.http.deps import EngineDep
-from ewallet.identity.deps import SecurityDep, bearer_token
+from ewallet.http.deps import ServicesDep
+from ewallet.identity.deps import bearer_token
 from ewallet.kit.errors import UnauthorizedError
-from ewallet.merchants.service import MerchantPrincipal, authenticate
+from ewallet.merchants.service import authenticate
+from ewallet.merchants.views import MerchantPrincipal
 
 
-async def current_merchant(
-    request: Request, engine: EngineDep, security: SecurityDep
-) -> MerchantPrincipal:
+async def current_merchant(request: Request, services: ServicesDep) -> MerchantPrincipal:
     token = bearer_token(request)
     if token is None:
         raise UnauthorizedError("a merchant API key is required: Authorization: Bearer mk_...")
-    principal = await authenticate(engine, security=security, api_key=token)
+    principal = await authenticate(services, api_key=token)
     request.state.merchant = principal
     return principal
 

@@ -10,8 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
 
-from ewallet.http.deps import ClockDep, EngineDep, LedgerDep
-from ewallet.identity.deps import SecurityDep
+from ewallet.http.deps import ServicesDep
 from ewallet.merchants import service
 from ewallet.merchants.schemas import (
     KeyRotatedOut,
@@ -31,21 +30,11 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 @router.post("", status_code=201, summary="Create a merchant: its API key and webhook secret")
 async def create_merchant(
-    *,
-    body: MerchantCreateIn,
-    staff: Operator,
-    response: Response,
-    engine: EngineDep,
-    ledger: LedgerDep,
-    security: SecurityDep,
-    clock: ClockDep,
+    body: MerchantCreateIn, staff: Operator, response: Response, services: ServicesDep
 ) -> MerchantCreatedOut:
     created = await service.create_merchant(
-        engine,
-        ledger=ledger,
-        security=security,
-        clock=clock,
-        actor=staff.actor(),
+        services,
+        staff.actor(),
         name=body.name,
         category=body.category,
         accepts_wallet=body.accepts_wallet,
@@ -60,37 +49,30 @@ async def create_merchant(
 
 
 @router.get("/{merchant_id}", summary="One merchant")
-async def get_merchant(merchant_id: str, staff: Operator, engine: EngineDep) -> MerchantEnvelope:
-    return MerchantEnvelope(
-        merchant=MerchantOut.of(await service.get_merchant(engine, merchant_id))
-    )
+async def get_merchant(
+    merchant_id: str, staff: Operator, services: ServicesDep
+) -> MerchantEnvelope:
+    view = await service.get_merchant(services, merchant_id=merchant_id)
+    return MerchantEnvelope(merchant=MerchantOut.of(view))
 
 
 @router.patch("/{merchant_id}", summary="Change a merchant: wallet acceptance, status, webhook")
 async def update_merchant(
-    merchant_id: str, body: MerchantUpdateIn, staff: Operator, engine: EngineDep, clock: ClockDep
+    merchant_id: str, body: MerchantUpdateIn, staff: Operator, services: ServicesDep
 ) -> MerchantEnvelope:
     changes = body.model_dump(exclude_unset=True)
     # null only makes sense for the webhook URL; elsewhere it means "leave as is".
     changes = {k: v for k, v in changes.items() if v is not None or k == "webhook_url"}
     view = await service.update_merchant(
-        engine, clock=clock, actor=staff.actor(), merchant_id=merchant_id, changes=changes
+        services, staff.actor(), merchant_id=merchant_id, changes=changes
     )
     return MerchantEnvelope(merchant=MerchantOut.of(view))
 
 
 @router.post("/{merchant_id}/rotate-key", summary="Replace the API key (the old one stops working)")
 async def rotate_key(
-    *,
-    merchant_id: str,
-    staff: Operator,
-    response: Response,
-    engine: EngineDep,
-    security: SecurityDep,
-    clock: ClockDep,
+    merchant_id: str, staff: Operator, response: Response, services: ServicesDep
 ) -> KeyRotatedOut:
-    view, api_key = await service.rotate_api_key(
-        engine, security=security, clock=clock, actor=staff.actor(), merchant_id=merchant_id
-    )
+    view, api_key = await service.rotate_api_key(services, staff.actor(), merchant_id=merchant_id)
     response.headers.update(NO_STORE)
     return KeyRotatedOut(merchant=MerchantOut.of(view), api_key=api_key)

@@ -4,25 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from ewallet.kit.request_model import RequestModel
-from ewallet.merchants.service import MerchantView
+from ewallet.kit.urls import CallbackUrl
+from ewallet.merchants.views import MerchantView
 
-MAX_URL_LENGTH = 500
-
-
-def checked_callback_url(value: str) -> str:
-    """An absolute http(s) URL with a host: where webhooks may be sent."""
-    parts = urlsplit(value)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise ValueError("must be an absolute http:// or https:// URL")
-    return value
-
-
-CallbackUrl = Annotated[str, Field(max_length=MAX_URL_LENGTH), AfterValidator(checked_callback_url)]
 Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"\S")]
 Category = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z0-9_]+$")]
 

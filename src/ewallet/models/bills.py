@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ewallet.kit.db.base import Base, UTCDateTime
 from ewallet.kit.db.types import JSONDocument
+
+
+class BillerStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"  # kept for past payments' receipts; not offered to pay
+
+
+class BillPaymentStatus(StrEnum):
+    PENDING = "pending"  # the money moved; the biller has not confirmed yet
+    SUCCEEDED = "succeeded"  # the biller confirmed: a receipt exists
+    FAILED = "failed"  # the biller refused for good: the entry was reversed
 
 
 class Biller(Base):
@@ -37,7 +49,7 @@ class Biller(Base):
     check_digit: Mapped[str | None] = mapped_column(String(8))
     # Mobile top-ups take one of these amounts (fen); bills take any positive amount (null).
     fixed_amounts: Mapped[list[int] | None] = mapped_column(JSONDocument)
-    status: Mapped[str] = mapped_column(String(12))
+    status: Mapped[str] = mapped_column(String(12))  # BillerStatus
     sort_order: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -66,7 +78,7 @@ class BillPayment(Base):
     period: Mapped[str | None] = mapped_column(String(16))
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
-    status: Mapped[str] = mapped_column(String(12))
+    status: Mapped[str] = mapped_column(String(12))  # BillPaymentStatus
     ledger_transaction_id: Mapped[str] = mapped_column(String(32), unique=True)
     refund_transaction_id: Mapped[str | None] = mapped_column(String(32), unique=True)
     biller_confirmation: Mapped[str | None] = mapped_column(String(64))

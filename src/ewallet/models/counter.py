@@ -11,11 +11,21 @@ threshold waits for a second staff member (``awaiting_approval``); each of those
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ewallet.kit.db.base import Base, UTCDateTime
+
+
+class DepositStatus(StrEnum):
+    """A deposit below the threshold is ``completed`` at once; a large one waits
+    (``awaiting_approval``) until a second person completes or rejects it."""
+
+    AWAITING_APPROVAL = "awaiting_approval"
+    COMPLETED = "completed"
+    REJECTED = "rejected"
 
 
 class CounterDeposit(Base):

@@ -4,11 +4,55 @@ the BIN, the last four digits and the bank's agreement token (encrypted) are eno
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
+from typing import Final
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ewallet.kit.db.base import Base, UTCDateTime
+
+
+class CardStatus(StrEnum):
+    """A bound card's life: pending until the bank's code is proven, then active until
+    unbound; a binding the bank refused (or whose code ran out of attempts) is failed."""
+
+    PENDING_VERIFICATION = "pending_verification"
+    ACTIVE = "active"
+    UNBOUND = "unbound"
+    FAILED = "failed"
+
+
+# A live card is bound (or being bound): it counts toward the limit and blocks a rebind.
+LIVE_CARD_STATUSES: Final = (CardStatus.PENDING_VERIFICATION, CardStatus.ACTIVE)
+
+
+class TopupMethod(StrEnum):
+    CARD = "card"
+    ALIPAY = "alipay"
+    WECHAT_PAY = "wechat_pay"
+    COUNTER = "counter"
+
+
+class TopupStatus(StrEnum):
+    """``awaiting_payment`` (a PSP order is open), ``pending`` (a card debit's outcome is
+    unknown), then ``succeeded`` (credited), ``failed`` or ``closed`` (the PSP closed it)."""
+
+    AWAITING_PAYMENT = "awaiting_payment"
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CLOSED = "closed"
+
+
+class WithdrawalStatus(StrEnum):
+    """``processing`` (held, the bank being asked), ``pending`` (its answer unknown), then
+    ``succeeded`` (the holds posted) or ``failed`` (the holds voided)."""
+
+    PROCESSING = "processing"
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
 
 
 class Card(Base):

@@ -7,6 +7,7 @@ updated in place, so the history of who changed what and when is the revisions t
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     Boolean,
@@ -22,9 +23,23 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ewallet.kit.db.base import Base, BigIntPK, UTCDateTime
 
+
+class ArticleStatus(StrEnum):
+    PUBLISHED = "published"
+    HIDDEN = "hidden"
+
+
+class RevisionSource(StrEnum):
+    """Where a revision came from: the packaged defaults, a CLI import, a staff edit."""
+
+    DEFAULTS = "defaults"
+    IMPORT = "import"
+    STAFF = "staff"
+
+
 HELP_LOCALES = ("zh-CN", "en")
-ARTICLE_STATUSES = ("published", "hidden")
-REVISION_SOURCES = ("defaults", "import", "staff")
+ARTICLE_STATUSES = tuple(status.value for status in ArticleStatus)
+REVISION_SOURCES = tuple(source.value for source in RevisionSource)
 
 
 class HelpArticle(Base):

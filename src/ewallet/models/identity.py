@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -21,6 +22,49 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ewallet.kit.db.base import Base, BigIntPK, UTCDateTime
 from ewallet.kit.db.types import JSONDocument
+
+
+class UserStatus(StrEnum):
+    """``users.status``: money moves only while ``active``; ``closed`` keeps its number."""
+
+    ACTIVE = "active"
+    FROZEN = "frozen"
+    CLOSED = "closed"
+
+
+class CodePurpose(StrEnum):
+    """``verification_codes.purpose``: what a texted code proves (bound to it, used once)."""
+
+    REGISTER = "register"
+    LOGIN = "login"
+    RESET_LOGIN_PASSWORD = "reset_login_password"  # noqa: S105
+    RESET_PAYMENT_PASSWORD = "reset_payment_password"  # noqa: S105
+    CHANGE_PHONE = "change_phone"
+    STEP_UP = "step_up"
+    FREEZE = "freeze"
+    BIND_CARD = "bind_card"
+
+
+class SessionEndReason(StrEnum):
+    """``auth_sessions.revoked_reason``: why a session stopped working."""
+
+    REPLACED = "replaced"  # the device signed in again
+    SIGNED_OUT = "signed_out"
+    DEVICE_SIGNED_OUT = "device_signed_out"
+    REFRESH_TOKEN_REUSE = "refresh_token_reuse"  # noqa: S105
+    PASSWORD_CHANGED = "password_changed"  # noqa: S105
+    LOGIN_PASSWORD_RESET = "login_password_reset"  # noqa: S105
+    ACCOUNT_FROZEN = "account_frozen"
+
+
+class StepUpMethod(StrEnum):
+    """An entry of ``step_up_challenges.methods``: how a challenge may be proven."""
+
+    SMS = "sms"
+    TOTP = "totp"
+
+
+SIGN_IN_CHALLENGE = "sign_in"  # ``step_up_challenges.purpose`` of a new device's sign-in
 
 
 class User(Base):

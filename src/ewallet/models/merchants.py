@@ -8,11 +8,17 @@ recoverable to sign each delivery, so it is kept encrypted (AES-GCM, field ciphe
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ewallet.kit.db.base import Base, BigIntPK, UTCDateTime
+
+
+class MerchantStatus(StrEnum):
+    ACTIVE = "active"
+    DISABLED = "disabled"
 
 
 class Merchant(Base):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text
@@ -11,14 +12,26 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ewallet.kit.db.base import Base, BigIntPK, UTCDateTime
 from ewallet.kit.db.types import JSONDocument
 
-STAFF_ROLES = (
-    "admin",
-    "support_agent",
-    "teller",
-    "teller_supervisor",
-    "risk_officer",
-    "operator",
-)
+
+class StaffRole(StrEnum):
+    """What a staff member may do (admins pass every role check)."""
+
+    ADMIN = "admin"
+    SUPPORT_AGENT = "support_agent"
+    TELLER = "teller"
+    TELLER_SUPERVISOR = "teller_supervisor"
+    RISK_OFFICER = "risk_officer"
+    OPERATOR = "operator"
+
+
+STAFF_ROLES: tuple[str, ...] = tuple(role.value for role in StaffRole)
+
+
+class StaffStatus(StrEnum):
+    """A disabled staff member cannot sign in, and their sessions end at once."""
+
+    ACTIVE = "active"
+    DISABLED = "disabled"
 
 
 class Staff(Base):
@@ -40,7 +53,7 @@ class Staff(Base):
     must_change_password: Mapped[bool] = mapped_column(default=True)
     totp_secret_encrypted: Mapped[str] = mapped_column(Text)
     totp_last_step: Mapped[int | None] = mapped_column()
-    status: Mapped[str] = mapped_column(String(10), default="active")
+    status: Mapped[str] = mapped_column(String(10), default=StaffStatus.ACTIVE.value)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

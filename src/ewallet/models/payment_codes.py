@@ -12,6 +12,7 @@ row (its unit rolls back), so a refused code is not used up.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
@@ -27,6 +28,15 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ewallet.kit.db.base import Base, UTCDateTime
+
+
+class ChargeStatus(StrEnum):
+    """``payment_code_charges.status``; ``expired`` is never stored: a pending charge past
+    its ``expires_at`` is shown so."""
+
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    EXPIRED = "expired"
 
 
 class PaymentCodeSecret(Base):

@@ -8,11 +8,36 @@ row, which every refund locks, so parallel refunds can never exceed what was pai
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ewallet.kit.db.base import Base, UTCDateTime
+
+
+class OrderStatus(StrEnum):
+    """``orders.status``; ``expired`` is never stored: an order awaiting payment past its
+    ``expires_at`` is shown so (payments/views.py)."""
+
+    AWAITING_PAYMENT = "awaiting_payment"
+    PAID = "paid"
+    REFUNDED = "refunded"
+    CLOSED = "closed"
+    EXPIRED = "expired"
+
+
+class PaymentStatus(StrEnum):
+    """A payment's status as the API shows it, from its refunded total (not stored)."""
+
+    SUCCEEDED = "succeeded"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    REFUNDED = "refunded"
+
+
+class RefundStatus(StrEnum):
+    # Refunds post at once (one balanced entry), so the only status today is succeeded.
+    SUCCEEDED = "succeeded"
 
 
 class Order(Base):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String
@@ -10,6 +11,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ewallet.kit.db.base import Base, UTCDateTime
 from ewallet.kit.db.types import JSONDocument
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"  # stopped part-way (the bank or a PSP could not be read)
 
 
 class ReconciliationRun(Base):

@@ -9,11 +9,31 @@ the history of what was counted stays readable.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ewallet.kit.db.base import Base, UTCDateTime
+
+
+class SpendChannel(StrEnum):
+    """How the money left the wallet (``spend_records.channel``)."""
+
+    PAYMENT = "payment"  # paying an order / dynamic QR
+    PAYMENT_CODE = "payment_code"  # cashier scans the user's payment code
+    STATIC_QR = "static_qr"  # user scans a merchant's static QR
+    TRANSFER = "transfer"
+    BILL = "bill"
+    WITHDRAWAL = "withdrawal"
+
+
+class AuthStrength(StrEnum):
+    """How the spender confirmed it (``spend_records.auth``)."""
+
+    NONE = "none"  # password-free small payments / payment code under the no-PIN cap
+    PIN = "pin"  # payment password checked
+    PIN_AND_SMS = "pin_and_sms"  # PIN plus an SMS or TOTP step-up
 
 
 class SpendRecord(Base):
@@ -33,8 +53,8 @@ class SpendRecord(Base):
     user_id: Mapped[str] = mapped_column(String(32), ForeignKey("users.id"))
     # The business operation that spent (``transfer:<id>``, ``payment:<id>`` ...).
     reference: Mapped[str] = mapped_column(String(120), unique=True)
-    channel: Mapped[str] = mapped_column(String(16))
-    auth: Mapped[str] = mapped_column(String(12))
+    channel: Mapped[str] = mapped_column(String(16))  # SpendChannel
+    auth: Mapped[str] = mapped_column(String(12))  # AuthStrength
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

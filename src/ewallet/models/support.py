@@ -9,6 +9,7 @@ set: every customer-facing read filters them out in the query, not in the view.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -27,28 +28,70 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ewallet.kit.db.base import Base, BigIntPK, UTCDateTime
 from ewallet.kit.db.types import JSONDocument
 
-TICKET_STATUSES = ("new", "open", "pending_customer", "resolved", "closed")
-TICKET_PRIORITIES = ("low", "normal", "high", "urgent")
-TICKET_CATEGORIES = (
-    "account",
-    "payment",
-    "card",
-    "topup",
-    "withdrawal",
-    "transfer",
-    "dispute",
-    "complaint",
-    "other",
-)
-TICKET_CHANNELS = ("web", "api", "email", "chat", "phone")
-AUTHOR_TYPES = ("customer", "agent", "bot", "system")
-INBOUND_DISPOSITIONS = (
-    "opened",
-    "continued",
-    "auto_reply",
-    "bounce",
-    "rejected",
-)
+
+class TicketStatus(StrEnum):
+    NEW = "new"
+    OPEN = "open"
+    PENDING_CUSTOMER = "pending_customer"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class TicketPriority(StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class TicketCategory(StrEnum):
+    ACCOUNT = "account"
+    PAYMENT = "payment"
+    CARD = "card"
+    TOPUP = "topup"
+    WITHDRAWAL = "withdrawal"
+    TRANSFER = "transfer"
+    DISPUTE = "dispute"
+    COMPLAINT = "complaint"
+    OTHER = "other"
+
+
+class TicketChannel(StrEnum):
+    WEB = "web"
+    API = "api"
+    EMAIL = "email"
+    CHAT = "chat"
+    PHONE = "phone"
+
+
+class AuthorType(StrEnum):
+    """Who wrote a ticket message."""
+
+    CUSTOMER = "customer"
+    AGENT = "agent"
+    BOT = "bot"
+    SYSTEM = "system"
+
+
+class InboundDisposition(StrEnum):
+    """What became of an incoming support mail."""
+
+    OPENED = "opened"
+    CONTINUED = "continued"
+    AUTO_REPLY = "auto_reply"
+    BOUNCE = "bounce"
+    REJECTED = "rejected"
+
+
+# The tickets an agent is working on (and a customer's "open" tickets): not resolved or closed.
+ACTIVE_TICKET_STATUSES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING_CUSTOMER)
+
+TICKET_STATUSES = tuple(status.value for status in TicketStatus)
+TICKET_PRIORITIES = tuple(priority.value for priority in TicketPriority)
+TICKET_CATEGORIES = tuple(category.value for category in TicketCategory)
+TICKET_CHANNELS = tuple(channel.value for channel in TicketChannel)
+AUTHOR_TYPES = tuple(author.value for author in AuthorType)
+INBOUND_DISPOSITIONS = tuple(disposition.value for disposition in InboundDisposition)
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:

@@ -1,12 +1,14 @@
 """Online chat, agent presence and call-back requests (docs/chat.md).
 
 Chat state lives here, not in a process: any API process can serve either side of a chat,
-and the pub/sub bus only says "look again" (ewallet.chat.bus).
+and the pub/sub bus only says "look again" (ewallet.chat.bus). Agent presence is read and
+written by support (ewallet.support.presence), which decides where a hand-over goes.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
@@ -15,10 +17,37 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ewallet.kit.db.base import Base, BigIntPK, UTCDateTime
 from ewallet.kit.db.types import JSONDocument
 
-CHAT_STATUSES = ("bot", "queued", "active", "closed")
-CHAT_SENDERS = ("customer", "bot", "agent", "system")
-CHAT_CLOSERS = ("customer", "agent", "system")
-CALLBACK_STATUSES = ("requested", "done", "cancelled")
+
+class ChatStatus(StrEnum):
+    BOT = "bot"
+    QUEUED = "queued"
+    ACTIVE = "active"
+    CLOSED = "closed"
+
+
+class ChatSender(StrEnum):
+    CUSTOMER = "customer"
+    BOT = "bot"
+    AGENT = "agent"
+    SYSTEM = "system"
+
+
+class ChatCloser(StrEnum):
+    CUSTOMER = "customer"
+    AGENT = "agent"
+    SYSTEM = "system"
+
+
+class CallbackStatus(StrEnum):
+    REQUESTED = "requested"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+CHAT_STATUSES = tuple(status.value for status in ChatStatus)
+CHAT_SENDERS = tuple(sender.value for sender in ChatSender)
+CHAT_CLOSERS = tuple(closer.value for closer in ChatCloser)
+CALLBACK_STATUSES = tuple(status.value for status in CallbackStatus)
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ewallet.kit.db.base import Base, UTCDateTime
+
+
+class TransferStatus(StrEnum):
+    # Transfers post at once (one balanced entry), so the only status today is succeeded.
+    SUCCEEDED = "succeeded"
 
 
 class Transfer(Base):
@@ -29,8 +35,7 @@ class Transfer(Base):
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     memo: Mapped[str | None] = mapped_column(String(50))
-    # Transfers post at once (one balanced entry), so the only status today is succeeded.
-    status: Mapped[str] = mapped_column(String(12))
+    status: Mapped[str]  # TransferStatus = mapped_column(String(12))
     ledger_transaction_id: Mapped[str] = mapped_column(String(32), unique=True)
     # The request that made it (kit/request_key.py): a rerun finds it instead of another.
     request_key: Mapped[str | None] = mapped_column(String(64))

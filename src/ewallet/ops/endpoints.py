@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Response
 
-from ewallet.http.deps import ClockDep, EngineDep
+from ewallet.http.deps import ServicesDep
 from ewallet.models.operations import STAFF_ROLES
-from ewallet.ops import maintenance
+from ewallet.ops import service
 from ewallet.ops.schemas import MaintenanceStatus, PublicWindowOut, WindowIn, WindowList, WindowOut
+from ewallet.ops.views import Window
 from ewallet.staff.deps import require_roles
 from ewallet.staff.principal import StaffPrincipal
 
@@ -24,7 +25,7 @@ Operator = Annotated[StaffPrincipal, Depends(require_roles("operator"))]
 AnyStaff = Annotated[StaffPrincipal, Depends(require_roles(*STAFF_ROLES))]
 
 
-def _public(window: maintenance.Window) -> PublicWindowOut:
+def _public(window: Window) -> PublicWindowOut:
     return PublicWindowOut(
         id=window.id, starts_at=window.starts_at, ends_at=window.ends_at, message=window.message
     )
@@ -33,47 +34,34 @@ def _public(window: maintenance.Window) -> PublicWindowOut:
 @router.post(
     "/v1/staff/maintenance-windows", status_code=201, summary="Schedule a maintenance window"
 )
-async def create_window(
-    body: WindowIn, request: Request, staff: Operator, engine: EngineDep, clock: ClockDep
-) -> WindowOut:
-    window = await maintenance.schedule_window(
-        engine,
-        clock=clock,
-        principal=staff,
-        starts_at=body.starts_at,
-        ends_at=body.ends_at,
-        message=body.message,
+async def create_window(body: WindowIn, staff: Operator, services: ServicesDep) -> WindowOut:
+    window = await service.schedule_window(
+        services, staff, starts_at=body.starts_at, ends_at=body.ends_at, message=body.message
     )
-    maintenance.app_schedule(request.app).invalidate()
     return WindowOut(**asdict(window))
 
 
 @router.get("/v1/staff/maintenance-windows", summary="Windows in force and to come")
-async def list_windows(staff: AnyStaff, engine: EngineDep, clock: ClockDep) -> WindowList:
-    windows = await maintenance.upcoming_windows(engine, clock=clock)
+async def list_windows(staff: AnyStaff, services: ServicesDep) -> WindowList:
+    windows = await service.list_windows(services)
     return WindowList(items=[WindowOut(**asdict(w)) for w in windows])
 
 
 @router.delete(
     "/v1/staff/maintenance-windows/{window_id}", status_code=204, summary="Cancel a window"
 )
-async def cancel_window(
-    window_id: str, request: Request, staff: Operator, engine: EngineDep, clock: ClockDep
-) -> Response:
-    await maintenance.cancel_window(engine, clock=clock, principal=staff, window_id=window_id)
-    maintenance.app_schedule(request.app).invalidate()
+async def cancel_window(window_id: str, staff: Operator, services: ServicesDep) -> Response:
+    await service.cancel_window(services, staff, window_id=window_id)
     return Response(status_code=204)
 
 
 @router.get("/v1/maintenance", summary="Maintenance now and to come (public, for banners)")
-async def status(request: Request, engine: EngineDep, clock: ClockDep) -> MaintenanceStatus:
-    schedule = maintenance.app_schedule(request.app)
-    windows = await schedule.windows(engine, clock)
-    now = clock.now()
-    active = maintenance.active_maintenance(windows, now)
+async def status(services: ServicesDep) -> MaintenanceStatus:
+    now = await service.maintenance_now(services)
+    active = now.active
     return MaintenanceStatus(
         active=active is not None,
         current=_public(active.window) if active else None,
         until=active.until if active else None,
-        upcoming=[_public(w) for w in windows if w.starts_at > now],
+        upcoming=[_public(w) for w in now.upcoming],
     )

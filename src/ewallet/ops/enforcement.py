@@ -27,8 +27,8 @@ refusal as a small page in the user's language instead of a problem document.
 
 A pure ASGI middleware, so a refused request costs no body parsing and no database work.
 Reads never look at the schedule; a write looks at the per-process cache
-(:mod:`ewallet.ops.maintenance`, no query per request) and, only while a window is in
-force, finds its route to decide.
+(:func:`ewallet.ops.service.current_maintenance`, no query per request) and, only while a
+window is in force, finds its route to decide.
 """
 
 from __future__ import annotations
@@ -47,10 +47,11 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Match, Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ewallet.http.deps import app_clock, app_engine
+from ewallet.http.deps import app_services
 from ewallet.http.problem import PROBLEM_CODE_STATE, PROBLEM_MEDIA_TYPE, problem_type
 from ewallet.kit import i18n
-from ewallet.ops.maintenance import ActiveMaintenance, app_schedule
+from ewallet.ops.service import current_maintenance
+from ewallet.ops.views import ActiveMaintenance
 from ewallet.risk.limits import CHINA_TIME
 
 READ_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -207,15 +208,15 @@ def maintenance_page(
 class MaintenanceMiddleware:
     def __init__(self, app: ASGIApp, *, owner: FastAPI) -> None:
         self.app = app
-        self.owner = owner  # the FastAPI app whose state holds engine, clock and schedule
+        self.owner = owner  # the FastAPI app whose lifespan holds the services
         self._routes: list[_Route] | None = None  # built at the first refusal check
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in READ_METHODS:
             await self.app(scope, receive, send)
             return
-        clock = app_clock(self.owner)
-        active = await app_schedule(self.owner).active(app_engine(self.owner), clock)
+        services = app_services(self.owner)
+        active = await current_maintenance(services)
         if active is None:
             await self.app(scope, receive, send)
             return
@@ -227,7 +228,7 @@ class MaintenanceMiddleware:
             return
         locale = i18n.negotiate_locale(_header(scope, b"accept-language"))
         refuse = maintenance_page if verdict == "refuse_html" else maintenance_response
-        response = refuse(active, now=clock.now(), locale=locale, scope=scope)
+        response = refuse(active, now=services.clock.now(), locale=locale, scope=scope)
         await response(scope, receive, send)
 
 
@@ -240,5 +241,4 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 def install_maintenance(app: FastAPI) -> None:
     """Enforce maintenance windows; add it inside the request-context middleware."""
-    app_schedule(app)
     app.add_middleware(MaintenanceMiddleware, owner=app)

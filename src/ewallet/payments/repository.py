@@ -1,18 +1,32 @@
-"""Queries of orders, payments and refunds; nothing here commits (the service's unit does)."""
+"""SQL of orders and payments shared by paying, orders, refunds and payment-code charges.
+
+Nothing here commits (the service's unit does). Rows come back as views
+(:mod:`ewallet.payments.views`, :class:`~ewallet.merchants.views.MerchantView`) or as the
+small records below.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ewallet.kit.db.locking import for_no_key_update
-from ewallet.models.tables import merchants, orders, payments, refunds
+from ewallet.kit.money import Money
+from ewallet.merchants.views import MerchantView
+from ewallet.models.payments import OrderStatus
+from ewallet.models.tables import merchants, orders, payments
+from ewallet.payments.views import OrderView, PaymentView
 
-__all__ = ["merchants", "orders", "payments", "refunds"]
-from ewallet.payments.views import OrderView, PaymentView, RefundView
+
+@dataclass(frozen=True, slots=True)
+class MerchantAndOrderNumber:
+    """The merchant, and its order with one ``out_trade_no`` if it has one."""
+
+    merchant: MerchantView
+    order_id: str | None
+    order_request_hash: str | None
 
 
 async def order_view(
@@ -43,21 +57,17 @@ async def order_view(
     )
 
 
-async def order_by_out_trade_no(
-    conn: AsyncConnection, *, merchant_id: str, out_trade_no: str
-) -> Any:
-    statement = select(orders).where(
-        orders.c.merchant_id == merchant_id, orders.c.out_trade_no == out_trade_no
-    )
-    return (await conn.execute(statement)).first()
+async def merchant_view(conn: AsyncConnection, merchant_id: str) -> MerchantView | None:
+    row = (await conn.execute(select(merchants).where(merchants.c.id == merchant_id))).first()
+    return None if row is None else MerchantView.of(row)
 
 
 async def merchant_and_order_number(
     conn: AsyncConnection, *, merchant_id: str, out_trade_no: str
-) -> Any:
-    """The merchant's row plus ``order_id`` and ``order_request_hash`` of its order with
-    ``out_trade_no`` (both None when it has none), in one statement: the charge path reads
-    both first and is CPU-bound on statements. None when there is no such merchant."""
+) -> MerchantAndOrderNumber | None:
+    """The merchant plus the id and request hash of its order with ``out_trade_no`` (both
+    None when it has none), in one statement: the charge path reads both first and is
+    CPU-bound on statements. None when there is no such merchant."""
     order = and_(orders.c.merchant_id == merchants.c.id, orders.c.out_trade_no == out_trade_no)
     statement = (
         select(
@@ -68,16 +78,97 @@ async def merchant_and_order_number(
         .select_from(merchants.outerjoin(orders, order))
         .where(merchants.c.id == merchant_id)
     )
-    return (await conn.execute(statement)).first()
+    row = (await conn.execute(statement)).first()
+    if row is None:
+        return None
+    return MerchantAndOrderNumber(MerchantView.of(row), row.order_id, row.order_request_hash)
 
 
-async def merchant_row(conn: AsyncConnection, merchant_id: str) -> Any:
-    return (await conn.execute(select(merchants).where(merchants.c.id == merchant_id))).first()
+async def insert_order(
+    conn: AsyncConnection,
+    *,
+    order_id: str,
+    merchant_id: str,
+    out_trade_no: str,
+    amount: Money,
+    subject: str,
+    notify_url: str | None,
+    request_hash: str,
+    expires_at: datetime,
+    now: datetime,
+) -> None:
+    """Write a new order, awaiting payment until ``expires_at``."""
+    await conn.execute(
+        insert(orders).values(
+            id=order_id,
+            merchant_id=merchant_id,
+            out_trade_no=out_trade_no,
+            amount=amount.minor,
+            currency=amount.currency,
+            subject=subject,
+            notify_url=notify_url,
+            status=OrderStatus.AWAITING_PAYMENT,
+            request_hash=request_hash,
+            payment_id=None,
+            expires_at=expires_at,
+            paid_at=None,
+            closed_at=None,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+
+
+async def claim_order(
+    conn: AsyncConnection, *, order_id: str, payment_id: str, now: datetime
+) -> bool:
+    """Mark the order paid if it still awaits payment and has not expired: of two payers
+    racing for one order exactly one gets True."""
+    claimed = await conn.execute(
+        update(orders)
+        .where(
+            orders.c.id == order_id,
+            orders.c.status == OrderStatus.AWAITING_PAYMENT,
+            orders.c.expires_at > now,
+        )
+        .values(status=OrderStatus.PAID, payment_id=payment_id, paid_at=now, updated_at=now)
+    )
+    return bool(claimed.rowcount == 1)
+
+
+async def insert_payment(
+    conn: AsyncConnection,
+    *,
+    payment_id: str,
+    order: OrderView,
+    user_id: str,
+    ledger_transaction_id: str,
+    request_key: str | None,
+    now: datetime,
+) -> None:
+    """Write the payment of ``order`` (its whole amount, nothing refunded yet)."""
+    await conn.execute(
+        insert(payments).values(
+            id=payment_id,
+            order_id=order.id,
+            merchant_id=order.merchant_id,
+            user_id=user_id,
+            amount=order.amount.minor,
+            refunded_amount=0,
+            currency=order.amount.currency,
+            ledger_transaction_id=ledger_transaction_id,
+            request_key=request_key,
+            created_at=now,
+            updated_at=now,
+        )
+    )
 
 
 async def payment_view(
     conn: AsyncConnection, payment_id: str, *, user_id: str | None = None
 ) -> PaymentView | None:
+    """The payment with its merchant's name and order subject; with ``user_id``, only if
+    that user made it."""
     statement = (
         select(
             payments,
@@ -99,18 +190,20 @@ async def payment_view(
     return PaymentView.of(row, merchant_name=row.merchant_name, subject=row.subject)
 
 
-async def locked_payment_of_order(conn: AsyncConnection, order_id: str) -> Any:
-    """The order's payment row, locked (``FOR NO KEY UPDATE``; SQLite: the write lock is held)."""
-    statement = for_no_key_update(select(payments).where(payments.c.order_id == order_id))
-    return (await conn.execute(statement)).first()
-
-
-async def refund_by_number(conn: AsyncConnection, *, merchant_id: str, out_refund_no: str) -> Any:
-    statement = select(refunds).where(
-        refunds.c.merchant_id == merchant_id, refunds.c.out_refund_no == out_refund_no
+async def payment_id_for_request(
+    conn: AsyncConnection, *, user_id: str, request_key: str
+) -> str | None:
+    """The id of the payment ``user_id``'s request with this key digest made, if any."""
+    statement = select(payments.c.id).where(
+        payments.c.user_id == user_id, payments.c.request_key == request_key
     )
-    return (await conn.execute(statement)).first()
+    found: str | None = (await conn.execute(statement)).scalar()
+    return found
 
 
-def refund_view(row: Any) -> RefundView:
-    return RefundView.of(row)
+async def payment_id_of_order(conn: AsyncConnection, *, order_id: str, user_id: str) -> str | None:
+    statement = select(payments.c.id).where(
+        payments.c.order_id == order_id, payments.c.user_id == user_id
+    )
+    found: str | None = (await conn.execute(statement)).scalar()
+    return found

@@ -1,4 +1,5 @@
-"""Requests and responses of the merchant API and of ``/v1/payments`` (API.md)."""
+"""Requests and responses of ``/v1/payments``, the order and payment shapes every payments
+answer shares (API.md), and the merchant API's amount parsing."""
 
 from __future__ import annotations
 
@@ -8,25 +9,21 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, model_validator
 
 from ewallet.kit.amounts import AmountIn, AmountOut
+from ewallet.kit.amounts import parse_amount as parse_wallet_amount
+from ewallet.kit.money import Money
 from ewallet.kit.request_model import RequestModel
-from ewallet.merchants.schemas import CallbackUrl
-from ewallet.payments.views import OrderView, PaymentView, RefundView
-from ewallet.payments.webhooks import DeliveryView
+from ewallet.payments.errors import require_wallet_currency
+from ewallet.payments.views import OrderView, PaymentView
 
 # Merchant-side numbers: printable ASCII without spaces, as merchants' systems produce them.
 MerchantNumber = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")]
 
 
-class OrderCreateIn(RequestModel):
-    out_trade_no: MerchantNumber
-    amount: AmountIn = None
-    currency: str = Field(
-        default="CNY",
-        description="CNY, the one currency wallets hold (else currency_not_supported)",
-    )
-    subject: str = Field(min_length=1, max_length=128)
-    notify_url: CallbackUrl | None = None
-    expires_in: int | None = Field(default=None, description="seconds until the order expires")
+def parse_amount(value: AmountIn, currency: str = "CNY") -> Money:
+    """The amount of a merchant request: a currency no wallet holds first
+    (``currency_not_supported``), then the amount's form (``invalid_amount``)."""
+    require_wallet_currency(currency)
+    return parse_wallet_amount(value, currency)
 
 
 class OrderOut(BaseModel):
@@ -67,47 +64,6 @@ def order_document(view: OrderView) -> dict[str, Any]:
 
 
 class OrderEnvelope(BaseModel):
-    order: OrderOut
-
-
-class OrderCreatedOut(OrderEnvelope):
-    qr_payload: str
-    checkout_url: str
-
-
-class RefundIn(RequestModel):
-    amount: AmountIn = None
-    out_refund_no: MerchantNumber
-
-
-class RefundOut(BaseModel):
-    id: str
-    order_id: str
-    payment_id: str
-    out_refund_no: str
-    amount: AmountOut
-    status: str
-    created_at: datetime
-
-    @classmethod
-    def of(cls, view: RefundView) -> RefundOut:
-        return cls(
-            id=view.id,
-            order_id=view.order_id,
-            payment_id=view.payment_id,
-            out_refund_no=view.out_refund_no,
-            amount=AmountOut.of(view.amount),
-            status=view.status,
-            created_at=view.created_at,
-        )
-
-
-def refund_document(view: RefundView) -> dict[str, Any]:
-    return RefundOut.of(view).model_dump(mode="json")
-
-
-class RefundEnvelope(BaseModel):
-    refund: RefundOut
     order: OrderOut
 
 
@@ -152,38 +108,3 @@ class PaymentOut(BaseModel):
 
 class PaymentEnvelope(BaseModel):
     payment: PaymentOut
-
-
-class DeliveryOut(BaseModel):
-    id: int
-    event_id: str
-    event_type: str
-    order_id: str
-    url: str
-    attempt: int
-    succeeded: bool
-    status_code: int | None
-    error: str | None
-    duration_ms: int
-    created_at: datetime
-
-    @classmethod
-    def of(cls, view: DeliveryView) -> DeliveryOut:
-        return cls(
-            id=view.id,
-            event_id=view.event_id,
-            event_type=view.event_type,
-            order_id=view.order_id,
-            url=view.url,
-            attempt=view.attempt,
-            succeeded=view.succeeded,
-            status_code=view.status_code,
-            error=view.error,
-            duration_ms=view.duration_ms,
-            created_at=view.created_at,
-        )
-
-
-class DeliveryPage(BaseModel):
-    items: list[DeliveryOut]
-    next_cursor: str | None

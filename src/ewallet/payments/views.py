@@ -10,12 +10,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Row
+
 from ewallet.kit.money import Money
+from ewallet.models.payments import OrderStatus, PaymentStatus, RefundStatus
 
 
 def effective_status(status: str, expires_at: datetime, now: datetime) -> str:
-    if status == "awaiting_payment" and expires_at <= now:
-        return "expired"
+    if status == OrderStatus.AWAITING_PAYMENT and expires_at <= now:
+        return OrderStatus.EXPIRED
     return status
 
 
@@ -38,8 +41,9 @@ class OrderView:
 
     @classmethod
     def of(
-        cls, row: Any, *, merchant_name: str, now: datetime, refunded_minor: int = 0
+        cls, row: Row[Any], *, merchant_name: str, now: datetime, refunded_minor: int = 0
     ) -> OrderView:
+        """From an ``orders`` row (its status as of ``now``)."""
         return cls(
             id=row.id,
             merchant_id=row.merchant_id,
@@ -73,15 +77,16 @@ class PaymentView:
     created_at: datetime
 
     @classmethod
-    def of(cls, row: Any, *, merchant_name: str, subject: str) -> PaymentView:
+    def of(cls, row: Row[Any], *, merchant_name: str, subject: str) -> PaymentView:
+        """From a ``payments`` row; the status follows from its refunded total."""
         refunded = Money(row.refunded_amount, row.currency)
         amount = Money(row.amount, row.currency)
         if refunded.minor == 0:
-            status = "succeeded"
+            status = PaymentStatus.SUCCEEDED
         elif refunded == amount:
-            status = "refunded"
+            status = PaymentStatus.REFUNDED
         else:
-            status = "partially_refunded"
+            status = PaymentStatus.PARTIALLY_REFUNDED
         return cls(
             id=row.id,
             order_id=row.order_id,
@@ -108,13 +113,14 @@ class RefundView:
     created_at: datetime
 
     @classmethod
-    def of(cls, row: Any) -> RefundView:
+    def of(cls, row: Row[Any]) -> RefundView:
+        """From a ``refunds`` row."""
         return cls(
             id=row.id,
             order_id=row.order_id,
             payment_id=row.payment_id,
             out_refund_no=row.out_refund_no,
             amount=Money(row.amount, row.currency),
-            status="succeeded",
+            status=RefundStatus.SUCCEEDED,
             created_at=row.created_at,
         )

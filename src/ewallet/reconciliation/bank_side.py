@@ -17,24 +17,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any, Final
+from typing import Final
 
-from sqlalchemy import and_, select
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from ewallet.funding.card_topups import credit_card_topup
-from ewallet.funding.service import TopupView
-from ewallet.funding.withdrawals import succeed_withdrawal
-from ewallet.integrations.bank.port import BankGateway, SettlementRow
-from ewallet.kit.clock import Clock
+from ewallet.funding.topups.card.service import credit_card_topup
+from ewallet.funding.topups.views import CardTopup
+from ewallet.funding.withdrawals.service import succeed_withdrawal
+from ewallet.funding.withdrawals.views import WithdrawalView
+from ewallet.integrations.bank.port import SettlementRow
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import DomainError
-from ewallet.ledger import Ledger
-from ewallet.ledger import repository as ledger_repository
-from ewallet.models.tables import cards, topups, withdrawals
+from ewallet.models.funding import TopupStatus, WithdrawalStatus
+from ewallet.reconciliation import repository
 from ewallet.reconciliation.findings import Category, Finding, Tally
 from ewallet.reconciliation.progress import Progress
 from ewallet.risk.limits import CHINA_TIME
+from ewallet.services import Services
 
 SOURCE: Final = "bank"
 _EXPECTED_KIND: Final = {"topup": "debit", "withdrawal": "credit"}
@@ -42,13 +39,10 @@ _EXPECTED_KIND: Final = {"topup": "debit", "withdrawal": "credit"}
 
 @dataclass(frozen=True, slots=True)
 class BankReconciler:
-    engine: AsyncEngine
-    ledger: Ledger
-    clock: Clock
-    gateway: BankGateway
+    services: Services
 
     async def run(self, day: date, tally: Tally, progress: Progress) -> None:
-        rows = await self.gateway.settlement(day)
+        rows = await self.services.bank.settlement(day)
         seen = {row.request_id for row in rows}
         progress.phase(f"bank file {day}", len(rows))
         for row in rows:
@@ -69,50 +63,51 @@ class BankReconciler:
         if record is None:
             tally.add(self._finding(row, Category.UNKNOWN_AT_WALLET, None, "no such operation"))
             return
-        if _EXPECTED_KIND.get(prefix) != row.kind or record.amount != row.amount.minor:
-            detail = f"wallet {prefix} of {record.amount}, bank {row.kind} of {row.amount.minor}"
-            tally.add(self._finding(row, Category.AMOUNT_MISMATCH, record.amount, detail))
+        amount = record.topup.amount if isinstance(record, CardTopup) else record.amount
+        if _EXPECTED_KIND.get(prefix) != row.kind or amount.minor != row.amount.minor:
+            detail = f"wallet {prefix} of {amount.minor}, bank {row.kind} of {row.amount.minor}"
+            tally.add(self._finding(row, Category.AMOUNT_MISMATCH, amount.minor, detail))
             return
-        if prefix == "topup":
+        if isinstance(record, CardTopup):
             await self._topup_line(row, record, tally)
         else:
             await self._withdrawal_line(row, record, tally)
 
-    async def _topup_line(self, row: SettlementRow, record: Any, tally: Tally) -> None:
-        topup = TopupView.of(record)
-        if topup.status == "succeeded":
-            await self._check_ledger(row, f"topup:{topup.id}", record.amount, tally)
+    async def _topup_line(self, row: SettlementRow, record: CardTopup, tally: Tally) -> None:
+        topup = record.topup
+        if topup.status == TopupStatus.SUCCEEDED:
+            await self._check_ledger(row, f"topup:{topup.id}", topup.amount.minor, tally)
             return
-        late = topup.status == "failed"
+        late = topup.status == TopupStatus.FAILED
         await credit_card_topup(
-            self.engine,
-            self.ledger,
-            clock=self.clock,
+            self.services,
             topup=topup,
             bank_code=record.bank_code,
             bank_reference=row.bank_reference,
-            creditable=("pending", "failed"),
+            creditable=(TopupStatus.PENDING, TopupStatus.FAILED),
         )
         category = Category.LATE_CREDITED if late else Category.CREDITED
         detail = "credited from the settlement file" + (" after it was failed" if late else "")
-        tally.add(self._finding(row, category, record.amount, detail))
+        tally.add(self._finding(row, category, topup.amount.minor, detail))
 
-    async def _withdrawal_line(self, row: SettlementRow, record: Any, tally: Tally) -> None:
-        if record.status == "succeeded":
-            await self._check_ledger(row, f"withdrawal:{record.id}:post", record.amount, tally)
-        elif record.status == "failed":
+    async def _withdrawal_line(
+        self, row: SettlementRow, record: WithdrawalView, tally: Tally
+    ) -> None:
+        amount = record.amount.minor
+        if record.status == WithdrawalStatus.SUCCEEDED:
+            await self._check_ledger(row, f"withdrawal:{record.id}:post", amount, tally)
+        elif record.status == WithdrawalStatus.FAILED:
             detail = "the bank paid the card, the wallet released the money: recover it"
-            tally.add(self._finding(row, Category.RELEASED_BUT_PAID, record.amount, detail))
+            tally.add(self._finding(row, Category.RELEASED_BUT_PAID, amount, detail))
         else:
-            await succeed_withdrawal(self.engine, self.clock, record.id, row.bank_reference)
-            tally.add(self._finding(row, Category.POSTED, record.amount, "posted from the file"))
+            await succeed_withdrawal(self.services, record.id, row.bank_reference)
+            tally.add(self._finding(row, Category.POSTED, amount, "posted from the file"))
 
     async def _check_ledger(self, row: SettlementRow, key: str, amount: int, tally: Tally) -> None:
         async def work(uow: UnitOfWork) -> bool:
-            conn = await uow.connection()
-            return key in await ledger_repository.find_transaction_keys(conn, [key])
+            return await repository.has_ledger_entry(await uow.connection(), key)
 
-        if await run_unit(self.engine, work, read_only=True):
+        if await run_unit(self.services.engine, work, read_only=True):
             tally.matched += 1
         else:
             tally.add(self._finding(row, Category.LEDGER_MISSING, amount, f"no ledger entry {key}"))
@@ -126,34 +121,13 @@ class BankReconciler:
 
         async def work(uow: UnitOfWork) -> list[tuple[str, int]]:
             conn = await uow.connection()
-            topup_rows = await conn.execute(
-                select(topups.c.id, topups.c.amount).where(
-                    and_(
-                        topups.c.method == "card",
-                        topups.c.status == "succeeded",
-                        topups.c.completed_at >= start,
-                        topups.c.completed_at < end,
-                    )
-                )
-            )
-            withdrawal_rows = await conn.execute(
-                select(withdrawals.c.id, withdrawals.c.amount).where(
-                    and_(
-                        withdrawals.c.status == "succeeded",
-                        withdrawals.c.completed_at >= start,
-                        withdrawals.c.completed_at < end,
-                    )
-                )
-            )
-            return [(f"topup:{row.id}", int(row.amount)) for row in topup_rows] + [
-                (f"withdrawal:{row.id}", int(row.amount)) for row in withdrawal_rows
-            ]
+            return await repository.completed_card_operations(conn, start, end)
 
-        return sorted(await run_unit(self.engine, work, read_only=True))
+        return await run_unit(self.services.engine, work, read_only=True)
 
     async def _unseen(self, request_id: str, amount: int, tally: Tally) -> None:
         try:
-            answer = await self.gateway.query(request_id=request_id)
+            answer = await self.services.bank.query(request_id=request_id)
         except DomainError as error:
             tally.add(
                 Finding(SOURCE, request_id, Category.UNRESOLVED, amount, None, "CNY", error.code)
@@ -183,23 +157,18 @@ class BankReconciler:
 
     # ------------------------------------------------------------- helpers
 
-    async def _operation(self, prefix: str, operation_id: str) -> Any:
-        if prefix == "topup":
-            query = (
-                select(topups, cards.c.bank_code)
-                .join(cards, cards.c.id == topups.c.card_id)
-                .where(topups.c.id == operation_id, topups.c.method == "card")
-            )
-        elif prefix == "withdrawal":
-            query = select(withdrawals).where(withdrawals.c.id == operation_id)
-        else:
+    async def _operation(self, prefix: str, operation_id: str) -> CardTopup | WithdrawalView | None:
+        """The card top-up or withdrawal a request id names (None for any other)."""
+
+        async def work(uow: UnitOfWork) -> CardTopup | WithdrawalView | None:
+            conn = await uow.connection()
+            if prefix == "topup":
+                return await repository.card_topup(conn, operation_id)
+            if prefix == "withdrawal":
+                return await repository.withdrawal(conn, operation_id)
             return None
 
-        async def work(uow: UnitOfWork) -> Any:
-            conn = await uow.connection()
-            return (await conn.execute(query)).first()
-
-        return await run_unit(self.engine, work, read_only=True)
+        return await run_unit(self.services.engine, work, read_only=True)
 
     @staticmethod
     def _finding(

@@ -13,33 +13,24 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Final
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from ewallet.funding.psp_topups import settle_notice
-from ewallet.funding.service import TopupView
-from ewallet.integrations.psp import PspChannels
+from ewallet.funding.topups.service import settle_notice
+from ewallet.funding.topups.views import TopupView
 from ewallet.integrations.psp.notice import PaymentNotice, PaymentStatus, PspName
-from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import DomainError
-from ewallet.ledger import Ledger
-from ewallet.ledger import repository as ledger_repository
-from ewallet.models.tables import topups
+from ewallet.models.funding import TopupStatus
+from ewallet.reconciliation import repository
 from ewallet.reconciliation.findings import Category, Finding, Tally
 from ewallet.reconciliation.progress import Progress
 from ewallet.risk.limits import CHINA_TIME
+from ewallet.services import Services
 
-PSP_METHODS: Final = ("alipay", "wechat_pay")
 _UNPAID: Final = (PaymentStatus.CLOSED, PaymentStatus.FAILED, PaymentStatus.PENDING)
 
 
 @dataclass(frozen=True, slots=True)
 class PspReconciler:
-    engine: AsyncEngine
-    ledger: Ledger
-    clock: Clock
-    psp: PspChannels
+    services: Services
 
     async def run(self, day: date, tally: Tally, progress: Progress) -> None:
         items = await self._topups_of(day)
@@ -51,7 +42,7 @@ class PspReconciler:
     async def _one(self, topup: TopupView, tally: Tally) -> None:
         method: PspName = "alipay" if topup.method == "alipay" else "wechat_pay"
         try:
-            notice = await self.psp.query(method=method, out_trade_no=topup.id)
+            notice = await self.services.psp.query(method=method, out_trade_no=topup.id)
         except DomainError as error:
             tally.add(self._finding(topup, Category.UNRESOLVED, None, error.code))
             return
@@ -62,26 +53,25 @@ class PspReconciler:
             detail = f"the PSP says {notice.amount}, the top-up is {topup.amount}"
             tally.add(self._finding(topup, Category.AMOUNT_MISMATCH, notice.amount_fen, detail))
             return
-        if topup.status == "succeeded":
+        if topup.status == TopupStatus.SUCCEEDED:
             await self._check_ledger(topup, notice, tally)
             return
-        late = topup.status in ("failed", "closed")
-        await settle_notice(self.engine, self.ledger, clock=self.clock, topup=topup, notice=notice)
+        late = topup.status in (TopupStatus.FAILED, TopupStatus.CLOSED)
+        await settle_notice(self.services, topup=topup, notice=notice)
         category = Category.LATE_CREDITED if late else Category.CREDITED
         tally.add(self._finding(topup, category, notice.amount_fen, "credited from the PSP query"))
 
     async def _unpaid(self, topup: TopupView, notice: PaymentNotice | None, tally: Tally) -> None:
-        if topup.status == "succeeded":
+        if topup.status == TopupStatus.SUCCEEDED:
             said = "no such order" if notice is None else notice.psp_status
             detail = f"the wallet credited it; the PSP says {said}"
             missing = Category.MISSING_AT_PROVIDER
             tally.add(self._finding(topup, missing, None if notice is None else 0, detail))
             return
         closed_there = notice is not None and notice.status is not PaymentStatus.PENDING
-        if closed_there and notice is not None and topup.status == "awaiting_payment":
-            await settle_notice(
-                self.engine, self.ledger, clock=self.clock, topup=topup, notice=notice
-            )
+        awaiting = topup.status == TopupStatus.AWAITING_PAYMENT
+        if closed_there and notice is not None and awaiting:
+            await settle_notice(self.services, topup=topup, notice=notice)
             tally.add(self._finding(topup, Category.FAILED, 0, "closed at the PSP"))
             return
         tally.matched += 1  # unpaid on both sides (or still being paid)
@@ -90,10 +80,9 @@ class PspReconciler:
         key = f"topup:{topup.id}"
 
         async def work(uow: UnitOfWork) -> bool:
-            conn = await uow.connection()
-            return key in await ledger_repository.find_transaction_keys(conn, [key])
+            return await repository.has_ledger_entry(await uow.connection(), key)
 
-        if await run_unit(self.engine, work, read_only=True):
+        if await run_unit(self.services.engine, work, read_only=True):
             tally.matched += 1
         else:
             detail = f"no ledger entry {key}"
@@ -104,19 +93,9 @@ class PspReconciler:
         end = start + timedelta(days=1)
 
         async def work(uow: UnitOfWork) -> list[TopupView]:
-            conn = await uow.connection()
-            rows = await conn.execute(
-                select(topups)
-                .where(
-                    topups.c.method.in_(PSP_METHODS),
-                    topups.c.created_at >= start,
-                    topups.c.created_at < end,
-                )
-                .order_by(topups.c.created_at, topups.c.id)
-            )
-            return [TopupView.of(row) for row in rows]
+            return await repository.psp_topups_created(await uow.connection(), start, end)
 
-        return await run_unit(self.engine, work, read_only=True)
+        return await run_unit(self.services.engine, work, read_only=True)
 
     @staticmethod
     def _finding(

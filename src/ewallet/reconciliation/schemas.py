@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from ewallet.kit.money import Money
 from ewallet.kit.request_model import RequestModel
+from ewallet.reconciliation.views import ItemView
 
 
 class RunIn(RequestModel):
@@ -42,7 +43,7 @@ class ItemOut(BaseModel):
     detail: str
 
     @classmethod
-    def of(cls, row: Any) -> ItemOut:
+    def of(cls, row: ItemView) -> ItemOut:
         def amount(minor: int | None) -> str | None:
             return None if minor is None else Money(minor, row.currency).to_decimal_string()
 
@@ -51,7 +52,7 @@ class ItemOut(BaseModel):
             source=row.source,
             reference=row.reference,
             category=row.category,
-            needs_action=bool(row.needs_action),
+            needs_action=row.needs_action,
             wallet_amount=amount(row.wallet_amount),
             external_amount=amount(row.external_amount),
             currency=row.currency,

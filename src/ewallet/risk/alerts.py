@@ -3,7 +3,7 @@
 An alert is a ``risk_alerts`` row (kind, subject, facts) written in the caller's unit of
 work -- a refusal that rolls back raises nothing -- and, once that unit commits, a
 ``risk.alert`` warning in the log for whatever watches the logs. Kinds so far:
-``payment_code_guessing`` (:mod:`ewallet.payments.payment_code_guard`).
+``payment_code_guessing`` (:mod:`ewallet.payments.payment_codes.guard`).
 """
 
 from __future__ import annotations
@@ -11,12 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
-from sqlalchemy import insert
 
 from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork
-from ewallet.kit.ids import new_id
-from ewallet.models.tables import risk_alerts
+from ewallet.risk import repository
 
 log = structlog.get_logger("ewallet.risk")
 
@@ -31,17 +29,13 @@ async def raise_alert(
     details: dict[str, Any],
 ) -> str:
     """Record an alert in ``uow``; its id. Logged once the unit commits."""
-    alert_id = new_id("ra")
-    conn = await uow.connection()
-    await conn.execute(
-        insert(risk_alerts).values(
-            id=alert_id,
-            kind=kind,
-            subject_type=subject_type,
-            subject_id=subject_id,
-            details=details,
-            created_at=clock.now(),
-        )
+    alert_id = await repository.insert_alert(
+        await uow.connection(),
+        kind=kind,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        details=details,
+        now=clock.now(),
     )
     uow.after_commit(
         lambda: log.warning(

@@ -21,7 +21,7 @@ from enum import StrEnum
 
 from ewallet.kit.db.uow import UnitOfWork
 from ewallet.kit.money import Money
-from ewallet.risk.spending import AuthStrength, SpendChannel
+from ewallet.models.spending import AuthStrength, SpendChannel
 
 
 class Verdict(StrEnum):

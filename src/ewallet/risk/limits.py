@@ -2,8 +2,9 @@
 
 Class I (phone only) may pay ¥1,000 from its balance over the account's lifetime; class II
 (real name) ¥100,000 a year; class III (real name and a bound card) ¥200,000 a year. Usage
-is read from the ledger -- the wallet's debits by payments, transfers and bills -- so it
-can never drift from the money that actually moved. Years run in Asia/Shanghai time.
+is read from the ledger -- the wallet's debits by payments, transfers and bills
+(:mod:`ewallet.risk.repository`) -- so it can never drift from the money that actually
+moved. Years and days run in Asia/Shanghai time. Pure: no SQL here.
 The daily caps by authentication strength are in :mod:`ewallet.risk.spending`, which also
 makes these allowances configurable (``EWALLET_LIMIT_CLASS_ALLOWANCE_MINOR``).
 """
@@ -12,19 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, time
-from typing import Any, Final, Literal
+from datetime import datetime, time, timedelta
+from typing import Final, Literal
 from zoneinfo import ZoneInfo
-
-from sqlalchemy import Select, func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ewallet.kit.money import Money
 from ewallet.ledger import TransactionKind
-from ewallet.models.tables import ledger_postings as postings
-from ewallet.models.tables import ledger_transactions as transactions
 
 CHINA_TIME: Final = ZoneInfo("Asia/Shanghai")
+# The ledger kinds that count against the class allowance: paying from the balance.
 BALANCE_PAYMENT_KINDS: Final = (
     TransactionKind.PAYMENT.value,
     TransactionKind.TRANSFER.value,
@@ -72,48 +69,16 @@ def period_end(allowance: ClassAllowance, now: datetime) -> datetime | None:
     return datetime(local.year + 1, 1, 1, tzinfo=CHINA_TIME)
 
 
-def balance_payments_query(*, wallet_account_id: int, since: datetime | None) -> Select[Any]:
-    """The query of :func:`balance_payments`, for callers that fold it into one statement
-    with other reads (each statement costs a compile and a round trip on the spend path)."""
-    statement = (
-        select(func.coalesce(func.sum(postings.c.amount), 0))
-        .select_from(postings.join(transactions, transactions.c.id == postings.c.transaction_id))
-        .where(
-            postings.c.account_id == wallet_account_id,
-            postings.c.amount > 0,
-            transactions.c.kind.in_(BALANCE_PAYMENT_KINDS),
-        )
-    )
-    if since is not None:
-        statement = statement.where(postings.c.created_at >= since)
-    return statement
-
-
-async def balance_payments(
-    conn: AsyncConnection, *, wallet_account_id: int, since: datetime | None
-) -> int:
-    """Minor units paid out of the wallet by payments, transfers and bills since ``since``."""
-    statement = balance_payments_query(wallet_account_id=wallet_account_id, since=since)
-    return int((await conn.execute(statement)).scalar_one())
-
-
 def allowance_left(allowance: ClassAllowance, used: int) -> Money:
     """What the allowance leaves after ``used`` minor units (never below zero)."""
     return Money(max(0, allowance.allowance.minor - used), allowance.allowance.currency)
 
 
-async def remaining_allowance(
-    conn: AsyncConnection,
-    *,
-    tier: int,
-    wallet_account_id: int | None,
-    now: datetime,
-    allowances: Mapping[int, ClassAllowance] = CLASS_ALLOWANCES,
-) -> Money:
-    allowance = allowances[tier]
-    if wallet_account_id is None:
-        return allowance.allowance
-    used = await balance_payments(
-        conn, wallet_account_id=wallet_account_id, since=period_start(allowance, now)
-    )
-    return allowance_left(allowance, used)
+def china_day_start(now: datetime) -> datetime:
+    """Midnight (Asia/Shanghai) that began the day ``now`` falls in."""
+    return datetime.combine(now.astimezone(CHINA_TIME).date(), time(), tzinfo=CHINA_TIME)
+
+
+def next_china_midnight(now: datetime) -> datetime:
+    """When the daily caps start afresh. China has no daylight saving, so +1 day is exact."""
+    return china_day_start(now) + timedelta(days=1)

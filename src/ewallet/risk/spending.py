@@ -29,39 +29,50 @@ Limits, checked in this order; the first that the spend would break is reported 
 Days are Asia/Shanghai days; class years start on 1 January there.
 
 The policy comes from the settings (:meth:`SpendingPolicy.from_settings`); every caller
-passes it, so two apps (or a test and its app) never share limits by accident.
+passes it, so two apps (or a test and its app) never share limits by accident. The SQL is
+in :mod:`ewallet.risk.repository`; features spend through the seam
+(:mod:`ewallet.spend.service`), which calls :func:`reserve_spend`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
-from enum import StrEnum
+from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
-from sqlalchemy import Select, and_, case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ewallet.config import Settings
 from ewallet.identity.guards import ensure_active, locked_user
 from ewallet.kit.db.uow import UnitOfWork
 from ewallet.kit.errors import DomainError, NotFoundError
-from ewallet.kit.ids import new_id
 from ewallet.kit.money import Money
-from ewallet.ledger import chart
-from ewallet.ledger import repository as ledger_repository
 from ewallet.models.identity import User
-from ewallet.models.tables import spend_records, users
+from ewallet.models.spending import AuthStrength, SpendChannel
+from ewallet.risk import repository
 from ewallet.risk.limits import (
-    CHINA_TIME,
     ClassAllowance,
     allowance_left,
-    balance_payments_query,
     class_allowances,
+    next_china_midnight,
     period_end,
     period_start,
 )
+
+__all__ = [  # the vocabulary lives beside its table; spenders import it from here too
+    "UNKNOWN",
+    "AuthStrength",
+    "LimitExceededError",
+    "LimitRemaining",
+    "SpendChannel",
+    "SpendingPolicy",
+    "SpendingSummary",
+    "UnknownAccount",
+    "release_spend",
+    "reserve_spend",
+    "spending_summary",
+]
 
 
 class UnknownAccount:
@@ -69,21 +80,6 @@ class UnknownAccount:
 
 
 UNKNOWN: Final = UnknownAccount()
-
-
-class SpendChannel(StrEnum):
-    PAYMENT = "payment"  # paying an order / dynamic QR
-    PAYMENT_CODE = "payment_code"  # cashier scans the user's payment code
-    STATIC_QR = "static_qr"  # user scans a merchant's static QR
-    TRANSFER = "transfer"
-    BILL = "bill"
-    WITHDRAWAL = "withdrawal"
-
-
-class AuthStrength(StrEnum):
-    NONE = "none"  # password-free small payments / payment code under the no-PIN cap
-    PIN = "pin"  # payment password checked
-    PIN_AND_SMS = "pin_and_sms"  # PIN plus an SMS or TOTP step-up
 
 
 # What counts against the account class allowance: paying from the balance, not
@@ -161,77 +157,6 @@ class SpendingPolicy:
         return caps.get(tier, 0)
 
 
-# --------------------------------------------------------------------------- China days
-
-
-def china_day_start(now: datetime) -> datetime:
-    """Midnight (Asia/Shanghai) that began the day ``now`` falls in."""
-    return datetime.combine(now.astimezone(CHINA_TIME).date(), time(), tzinfo=CHINA_TIME)
-
-
-def next_china_midnight(now: datetime) -> datetime:
-    """When the daily caps start afresh. China has no daylight saving, so +1 day is exact."""
-    return china_day_start(now) + timedelta(days=1)
-
-
-# ------------------------------------------------------------------------------- usage
-
-
-@dataclass(frozen=True, slots=True)
-class DayUsage:
-    """What one user spent today (not released), in minor units of one currency."""
-
-    total: int = 0
-    no_pin: int = 0
-    no_pin_count: int = 0
-    payment_code_no_pin: int = 0
-    static_qr: int = 0
-
-
-def _day_usage_query(*, user_id: str, currency: str, now: datetime) -> Select[Any]:
-    """One row of today's totals (conditional sums, so it can carry other columns too)."""
-    start = china_day_start(now)
-    amount = spend_records.c.amount
-    no_pin = spend_records.c.auth == AuthStrength.NONE.value
-
-    def summed(value: Any, condition: Any = None) -> Any:
-        term = value if condition is None else case((condition, value), else_=0)
-        return func.coalesce(func.sum(term), 0)
-
-    return select(
-        summed(amount).label("total"),
-        summed(amount, no_pin).label("no_pin"),
-        summed(1, no_pin).label("no_pin_count"),
-        summed(
-            amount, and_(no_pin, spend_records.c.channel == SpendChannel.PAYMENT_CODE.value)
-        ).label("payment_code_no_pin"),
-        summed(amount, spend_records.c.channel == SpendChannel.STATIC_QR.value).label("static_qr"),
-    ).where(
-        spend_records.c.user_id == user_id,
-        spend_records.c.currency == currency,
-        spend_records.c.created_at >= start,
-        spend_records.c.created_at < start + timedelta(days=1),
-        spend_records.c.released_at.is_(None),
-    )
-
-
-def _usage_of(row: Any) -> DayUsage:
-    return DayUsage(
-        int(row.total),
-        int(row.no_pin),
-        int(row.no_pin_count),
-        int(row.payment_code_no_pin),
-        int(row.static_qr),
-    )
-
-
-async def day_usage(
-    conn: AsyncConnection, *, user_id: str, currency: str, now: datetime
-) -> DayUsage:
-    statement = _day_usage_query(user_id=user_id, currency=currency, now=now)
-    return _usage_of((await conn.execute(statement)).one())
-
-
 # ------------------------------------------------------------------------------ limits
 
 
@@ -290,7 +215,7 @@ class _Standing:
     tier: int
     currency: str
     now: datetime
-    usage: DayUsage
+    usage: repository.DayUsage
     class_remaining: Money
 
     def class_limit(self, policy: SpendingPolicy) -> LimitRemaining:
@@ -365,24 +290,21 @@ async def _standing(
     wallet has none yet, so nothing was paid from it); looked up otherwise.
     """
     if isinstance(wallet_account_id, UnknownAccount):
-        account = await ledger_repository.get_account_by_code(
-            conn, chart.wallet(user_id, currency).code
+        wallet_account_id = await repository.wallet_account_id(
+            conn, user_id=user_id, currency=currency
         )
-        wallet_account_id = account.id if account else None
     allowance = policy.class_allowances[tier]
-    statement = _day_usage_query(user_id=user_id, currency=currency, now=now)
-    if wallet_account_id is not None:
-        class_paid = balance_payments_query(
-            wallet_account_id=wallet_account_id, since=period_start(allowance, now)
-        )
-        statement = statement.add_columns(class_paid.scalar_subquery().label("class_paid"))
-    row = (await conn.execute(statement)).one()
-    class_remaining = (
-        allowance.allowance
-        if wallet_account_id is None
-        else allowance_left(allowance, int(row.class_paid))
+    read = await repository.read_usage(
+        conn,
+        user_id=user_id,
+        currency=currency,
+        now=now,
+        wallet_account_id=wallet_account_id,
+        class_since=period_start(allowance, now),
     )
-    return _Standing(tier, currency, now, _usage_of(row), Money(class_remaining.minor, currency))
+    paid = read.class_paid
+    remaining = allowance.allowance if paid is None else allowance_left(allowance, paid)
+    return _Standing(tier, currency, now, read.usage, Money(remaining.minor, currency))
 
 
 # ----------------------------------------------------------------------------- the API
@@ -426,14 +348,8 @@ async def reserve_spend(
         raise ValueError("the locked user is not the spender")
     ensure_active(user)
     conn = await uow.connection()
-    if not new_reference:
-        existing = (
-            await conn.execute(
-                select(spend_records.c.id).where(spend_records.c.reference == reference)
-            )
-        ).first()
-        if existing is not None:
-            return
+    if not new_reference and await repository.spend_recorded(conn, reference):
+        return
     standing = await _standing(
         conn,
         policy,
@@ -446,18 +362,14 @@ async def reserve_spend(
     for limit in applicable_limits(policy, standing, channel, auth):
         if limit.refuses(amount):
             raise limit.error()
-    await conn.execute(
-        insert(spend_records).values(
-            id=new_id("spd"),
-            user_id=user_id,
-            reference=reference,
-            channel=channel.value,
-            auth=auth.value,
-            amount=amount.minor,
-            currency=amount.currency,
-            created_at=now,
-            released_at=None,
-        )
+    await repository.insert_spend_record(
+        conn,
+        user_id=user_id,
+        reference=reference,
+        channel=channel,
+        auth=auth,
+        amount=amount,
+        now=now,
     )
 
 
@@ -467,12 +379,9 @@ async def release_spend(uow: UnitOfWork, *, reference: str, now: datetime | None
     Idempotent: an unknown or already released reference changes nothing. The record is
     kept, marked released, so what was counted when stays visible.
     """
-    conn = await uow.connection()
     released_at = now if now is not None else datetime.now(UTC)
-    await conn.execute(
-        update(spend_records)
-        .where(spend_records.c.reference == reference, spend_records.c.released_at.is_(None))
-        .values(released_at=released_at)
+    await repository.release_spend_record(
+        await uow.connection(), reference=reference, released_at=released_at
     )
 
 
@@ -520,12 +429,10 @@ async def spending_summary(
     policy: SpendingPolicy,
 ) -> SpendingSummary:
     """What remains today / this year per limit; reads only (no lock)."""
-    tier = (await conn.execute(select(users.c.tier).where(users.c.id == user_id))).scalar()
+    tier = await repository.user_tier(conn, user_id)
     if tier is None:
         raise NotFoundError("no such user")
-    standing = await _standing(
-        conn, policy, user_id=user_id, tier=int(tier), currency=currency, now=now
-    )
+    standing = await _standing(conn, policy, user_id=user_id, tier=tier, currency=currency, now=now)
     daily: dict[str, LimitRemaining] = {}
     for channel, auth in (
         (SpendChannel.PAYMENT_CODE, AuthStrength.NONE),

@@ -20,7 +20,7 @@ and queues the merchant's webhook before its entry -- calls the two itself. Any 
 raises and rolls the whole unit back, so a refused spend leaves nothing behind.
 
 Until the risk engine lands every decision is ``allow``; a feature that cannot yet keep a
-movement waiting for review calls :meth:`Spent.expect` on the result, which refuses a
+movement waiting for review calls :func:`expect_spent` on the result, which refuses a
 held spend with ``under_review`` as a rolled-back unit.
 """
 
@@ -36,15 +36,9 @@ from ewallet.kit.errors import DomainError
 from ewallet.kit.money import Money
 from ewallet.ledger import CreateHold, Hold, PostEntry, Side, Transaction, apply_command
 from ewallet.models.identity import User
+from ewallet.models.spending import AuthStrength, SpendChannel
 from ewallet.risk.decisions import Decision, SpendFacts, Verdict, decide
-from ewallet.risk.spending import (
-    UNKNOWN,
-    AuthStrength,
-    SpendChannel,
-    SpendingPolicy,
-    UnknownAccount,
-    reserve_spend,
-)
+from ewallet.risk.spending import UNKNOWN, SpendingPolicy, UnknownAccount, reserve_spend
 
 
 class SpendUnderReviewError(DomainError):

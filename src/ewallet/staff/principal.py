@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ewallet.audit.service import Actor
-from ewallet.models.operations import STAFF_ROLES
+from ewallet.models.operations import STAFF_ROLES, StaffRole
 
-ADMIN = "admin"
+ADMIN = StaffRole.ADMIN
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,18 +1,17 @@
-"""The support settings a ticket service needs, gathered once.
+"""The support settings a ticket service needs, gathered once per use case.
 
-Services take a :class:`SupportPolicy` argument; callers that have no settings at hand (the
-chat, the mail listener's tests) may leave it out and get the environment's, read through
-:class:`ewallet.config.Settings` once per process rather than ad hoc.
+Support's services read it from ``services.settings`` (:meth:`SupportPolicy.of`), so the
+API, the chat, the mail listener and the CLI all apply the same process settings.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import lru_cache
 
 from ewallet.config import Settings
 from ewallet.models.support import TICKET_PRIORITIES
+from ewallet.services import Services
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +43,11 @@ class SupportPolicy:
             customer_tickets_per_day=settings.support_tickets_per_day,
         )
 
+    @classmethod
+    def of(cls, services: Services) -> SupportPolicy:
+        """The policy of the running process's settings."""
+        return cls.from_settings(services.settings)
+
     @property
     def mail_domain(self) -> str:
         """The domain of the support address: our Message-IDs end with it."""
@@ -55,9 +59,3 @@ def _per_priority(minutes: dict[str, int], name: str) -> dict[str, timedelta]:
     if missing:
         raise ValueError(f"SLA {name} minutes lack the priorities {missing}")
     return {priority: timedelta(minutes=minutes[priority]) for priority in TICKET_PRIORITIES}
-
-
-@lru_cache(maxsize=1)
-def environment_policy() -> SupportPolicy:
-    """The policy of the process's own settings (``EWALLET_*``)."""
-    return SupportPolicy.from_settings(Settings())

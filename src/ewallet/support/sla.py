@@ -8,13 +8,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-
-from sqlalchemy import ColumnElement, and_, or_
+from typing import Protocol
 
 from ewallet.kit.clock import as_utc
-from ewallet.models.support import SupportTicket
 from ewallet.support.policy import SupportPolicy
+
+
+class SlaTimes(Protocol):
+    """What the SLA is judged from: a ticket row (ORM or Core) has these columns."""
+
+    @property
+    def first_response_at(self) -> datetime | None: ...
+    @property
+    def sla_first_response_due_at(self) -> datetime: ...
+    @property
+    def resolved_at(self) -> datetime | None: ...
+    @property
+    def closed_at(self) -> datetime | None: ...
+    @property
+    def sla_resolution_due_at(self) -> datetime: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +48,7 @@ class SlaState:
     resolution_breached: bool
 
 
-def sla_state(ticket: Any, *, now: datetime) -> SlaState:
+def sla_state(ticket: SlaTimes, *, now: datetime) -> SlaState:
     """Breached: the timer ran past its due time (stopped late, or still running and late)."""
     first_done = ticket.first_response_at
     first_breached = (
@@ -51,18 +63,3 @@ def sla_state(ticket: Any, *, now: datetime) -> SlaState:
         else now > as_utc(ticket.sla_resolution_due_at)
     )
     return SlaState(first_breached, resolution_breached)
-
-
-def breached_condition(now: datetime) -> ColumnElement[bool]:
-    """SQL for "some SLA timer is breached", for the staff queue filter (never NULL)."""
-    t = SupportTicket
-    first = or_(
-        and_(t.first_response_at.is_(None), t.sla_first_response_due_at < now),
-        and_(t.first_response_at.is_not(None), t.first_response_at > t.sla_first_response_due_at),
-    )
-    # Closing sets resolved_at too, so resolved_at alone tells whether the timer stopped.
-    resolution = or_(
-        and_(t.resolved_at.is_(None), t.sla_resolution_due_at < now),
-        and_(t.resolved_at.is_not(None), t.resolved_at > t.sla_resolution_due_at),
-    )
-    return or_(first, resolution)

@@ -1,1 +1,1 @@
-"""Transfers between wallets by phone number (API.md, Spending)."""
+"""Transfers between wallets by phone number (API.md, Spending; docs/architecture.md)."""

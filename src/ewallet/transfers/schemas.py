@@ -9,7 +9,8 @@ from pydantic import BaseModel, Field
 
 from ewallet.kit.amounts import AmountIn, AmountOut
 from ewallet.kit.request_model import RequestModel
-from ewallet.transfers.service import MEMO_MAX_LENGTH, Party, Payee, TransferView
+from ewallet.transfers.service import MEMO_MAX_LENGTH
+from ewallet.transfers.views import Party, Payee, TransferView
 
 
 class TransferPreviewIn(RequestModel):

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from ewallet.kit.amounts import AmountOut
 from ewallet.risk.spending import AuthStrength, LimitRemaining, SpendChannel
-from ewallet.wallet.service import WalletView
+from ewallet.wallet.views import WalletView
 
 
 class BalanceOut(BaseModel):

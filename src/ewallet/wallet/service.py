@@ -2,70 +2,34 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import NotFoundError
-from ewallet.kit.money import Money
-from ewallet.ledger import chart
-from ewallet.ledger import repository as ledger_repository
-from ewallet.models.tables import users
-from ewallet.risk.spending import SpendingPolicy, SpendingSummary, spending_summary
+from ewallet.risk.spending import SpendingPolicy, spending_summary
+from ewallet.services import Services
+from ewallet.wallet import repository
+from ewallet.wallet.views import WalletView
 
 
-@dataclass(frozen=True, slots=True)
-class Balance:
-    available: Money
-    held: Money
-    total: Money
-
-
-@dataclass(frozen=True, slots=True)
-class WalletView:
-    tier: int
-    status: str
-    balances: list[Balance]
-    allowance_period: str
-    allowance_remaining: Money
-    spending: SpendingSummary
-
-
-async def wallet_view(
-    engine: AsyncEngine, *, clock: Clock, user_id: str, policy: SpendingPolicy
-) -> WalletView:
-    now = clock.now()
+async def wallet_view(services: Services, user_id: str) -> WalletView:
+    """The user's balances, account class and what its limits still allow today (the
+    policy read from ``services.settings``); ``not_found`` for no such user. Reads only."""
+    now = services.clock.now()
+    policy = SpendingPolicy.from_settings(services.settings)
 
     async def work(uow: UnitOfWork) -> WalletView:
         conn = await uow.connection()
-        user = (
-            await conn.execute(select(users.c.tier, users.c.status).where(users.c.id == user_id))
-        ).first()
-        if user is None:
+        holder = await repository.holder(conn, user_id)
+        if holder is None:
             raise NotFoundError("no such user")
-        account = await ledger_repository.get_account_by_code(conn, chart.wallet(user_id).code)
-        if account is None:
-            zero = Money.zero()
-            balances = [Balance(available=zero, held=zero, total=zero)]
-        else:
-            balances = [
-                Balance(
-                    available=account.available_money(),
-                    held=Money(account.pending_debits, account.currency),
-                    total=account.posted_money(),
-                )
-            ]
+        balance = await repository.balance(conn, user_id)
         summary = await spending_summary(conn, user_id=user_id, now=now, policy=policy)
         return WalletView(
-            tier=user.tier,
-            status=user.status,
-            balances=balances,
+            tier=holder.tier,
+            status=holder.status,
+            balances=[balance],
             allowance_period=summary.class_period,
             allowance_remaining=summary.class_limit.remaining,
             spending=summary,
         )
 
-    return await run_unit(engine, work, read_only=True)
+    return await run_unit(services.engine, work, read_only=True)

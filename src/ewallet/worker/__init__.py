@@ -4,6 +4,9 @@ A service writes ``await enqueue(uow.session, topic=..., payload=..., clock=cloc
 feature registers ``async def handler(event: DeliveredEvent) -> None`` on a
 :class:`HandlerRegistry`; ``ewallet worker`` runs :class:`OutboxRelay` copies that claim
 due events (``SKIP LOCKED`` on PostgreSQL) and deliver them at least once.
+
+A low layer: it imports only the kit and the models. Which handler serves which topic is
+the composition root's business (``ewallet.bootstrap.outbox``).
 """
 
 from ewallet.worker.outbox import (
@@ -14,7 +17,7 @@ from ewallet.worker.outbox import (
     requeue_dead,
 )
 from ewallet.worker.pool import RelayPool, default_worker_id
-from ewallet.worker.registry import DeliveredEvent, Handler, HandlerRegistry, default_registry
+from ewallet.worker.registry import DeliveredEvent, Handler, HandlerRegistry
 from ewallet.worker.relay import OutboxRelay
 
 __all__ = [
@@ -25,7 +28,6 @@ __all__ = [
     "OutboxRelay",
     "OutboxTopicError",
     "RelayPool",
-    "default_registry",
     "default_worker_id",
     "enqueue",
     "purge_delivered",

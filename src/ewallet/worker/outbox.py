@@ -21,11 +21,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from ewallet.kit.clock import Clock
-from ewallet.models.outbox import OutboxEvent
-
-PENDING: Final = "pending"
-DELIVERED: Final = "delivered"
-DEAD: Final = "dead"
+from ewallet.models.outbox import OutboxEvent, OutboxStatus
 
 TOPIC_MAX_LENGTH: Final = 64  # the width of ``outbox_events.topic``
 PURGE_CHUNK: Final = 1000
@@ -63,7 +59,7 @@ async def enqueue(
         .values(
             topic=topic,
             payload=payload,
-            status=PENDING,
+            status=OutboxStatus.PENDING,
             attempts=0,
             available_at=now + (delay or timedelta(0)),
             created_at=now,
@@ -143,7 +139,7 @@ async def purge_delivered(
     while True:
         doomed = (
             select(OutboxEvent.id)
-            .where(OutboxEvent.status == DELIVERED, OutboxEvent.delivered_at < cutoff)
+            .where(OutboxEvent.status == OutboxStatus.DELIVERED, OutboxEvent.delivered_at < cutoff)
             .order_by(OutboxEvent.id)
             .limit(chunk)
             .scalar_subquery()
@@ -170,8 +166,8 @@ async def requeue_dead(
     """
     statement = (
         update(OutboxEvent)
-        .where(OutboxEvent.status == DEAD)
-        .values(status=PENDING, attempts=0, claimed_by=None, available_at=clock.now())
+        .where(OutboxEvent.status == OutboxStatus.DEAD)
+        .values(status=OutboxStatus.PENDING, attempts=0, claimed_by=None, available_at=clock.now())
     )
     if ids is not None:
         statement = statement.where(OutboxEvent.id.in_(ids))

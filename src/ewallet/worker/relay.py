@@ -44,8 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ewallet.kit.clock import Clock
 from ewallet.kit.db.engine import is_sqlite
 from ewallet.kit.metrics import OUTBOX_DELIVERIES
-from ewallet.models.outbox import OutboxEvent
-from ewallet.worker.outbox import DEAD, DELIVERED, PENDING
+from ewallet.models.outbox import OutboxEvent, OutboxStatus
 from ewallet.worker.registry import DeliveredEvent, Handler, HandlerRegistry, handler_name
 
 log = structlog.get_logger(__name__)
@@ -178,7 +177,7 @@ class OutboxRelay:
         lease_until = now + self.lease
         candidates = (
             select(OutboxEvent.id)
-            .where(OutboxEvent.status == PENDING, OutboxEvent.available_at <= due)
+            .where(OutboxEvent.status == OutboxStatus.PENDING, OutboxEvent.available_at <= due)
             .order_by(OutboxEvent.id)
             .limit(self.batch_size)
         )
@@ -255,7 +254,9 @@ class OutboxRelay:
             return
         error = await self._call(handlers, claim)
         if error is None:
-            changed = await self._finish(event, status=DELIVERED, delivered_at=self.clock.now())
+            changed = await self._finish(
+                event, status=OutboxStatus.DELIVERED, delivered_at=self.clock.now()
+            )
             self._count(event, "delivered" if changed else "lost")
         elif event.attempts >= self.max_attempts:
             await self._dead(event, error)
@@ -307,7 +308,7 @@ class OutboxRelay:
 
     async def _dead(self, event: DeliveredEvent, error: str) -> None:
         changed = await self._finish(
-            event, status=DEAD, last_error=_truncate(error), claimed_by=None
+            event, status=OutboxStatus.DEAD, last_error=_truncate(error), claimed_by=None
         )
         self._count(event, "dead" if changed else "lost")
         if changed:
@@ -328,7 +329,7 @@ class OutboxRelay:
             update(OutboxEvent)
             .where(
                 OutboxEvent.id == event.id,
-                OutboxEvent.status == PENDING,
+                OutboxEvent.status == OutboxStatus.PENDING,
                 OutboxEvent.claimed_by == self.worker_id,
                 OutboxEvent.attempts == event.attempts,
             )

@@ -1,4 +1,6 @@
-"""The 6-digit payment password (PIN): its policy, setting it, and checking it before money moves.
+"""The 6-digit payment password (PIN): setting it, and checking it before money moves.
+
+Which PINs an account may pick is :mod:`ewallet.identity.payment_password.policy`.
 
 A PIN has only a million values, so what protects it is the attempt budget: 3 wrong
 entries lock it for 3 hours (``payment_password_max_failures``/``_lock_hours``), kept in the
@@ -18,53 +20,50 @@ died mid-check expires after ``STALE_CHECK``.
 argon2 runs outside any transaction, so a PIN check never holds a row lock -- or SQLite's
 write lock -- for the tens of milliseconds it costs.
 
-Money endpoints use :data:`PaymentPasswordDep` (or services :func:`verify_payment_password`);
-refusals come in this order: ``account_frozen`` → ``payment_password_not_set`` →
-``payment_password_locked`` (``retry_after``) → ``payment_password_invalid``
-(``remaining_attempts``). The money unit then calls :func:`ensure_not_frozen`, so a freeze
-landing between the PIN check and the money moving is still seen, under the row lock.
+Money use cases (their services, never their endpoints) call
+:func:`require_payment_password` before their unit of work; refusals come in this order:
+``account_frozen`` → ``payment_password_not_set`` → ``payment_password_locked``
+(``retry_after``) → ``payment_password_invalid`` (``remaining_attempts``). The money unit
+then calls :func:`ensure_not_frozen`, so a freeze landing between the PIN check and the
+money moving is still seen, under the row lock.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import math
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Annotated, Any, Final
+from datetime import datetime, timedelta
+from typing import Any, Final
 
-from fastapi import Depends, Request
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ewallet.audit.service import Actor, audit_user
 from ewallet.config import Settings
-from ewallet.http.deps import ClockDep, EngineDep, SettingsDep
 from ewallet.identity.change_caps import payment_password_cap, take_change
-from ewallet.identity.deps import Principal, SecurityDep
 from ewallet.identity.errors import (
     PaymentPasswordAlreadySetError,
     PaymentPasswordInvalidError,
     PaymentPasswordLockedError,
     PaymentPasswordNotSetError,
-    SameAsLoginPasswordError,
-    WeakPaymentPasswordError,
 )
 from ewallet.identity.guards import ensure_active, locked_user
 from ewallet.identity.login_digits import pin_matches_login_digits
-from ewallet.identity.realname import birth_date_of, id_number_of
+from ewallet.identity.payment_password import repository as repo
+from ewallet.identity.payment_password.policy import (
+    check_payment_password_for_user,
+    ensure_apart_from_login,
+    login_digits_refusal,
+)
+from ewallet.identity.repository import get_user
 from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import ConflictError, DomainError, NotFoundError, ServerBusyError
-from ewallet.kit.ratelimit import RateLimiter
 from ewallet.models.identity import User
-from ewallet.models.tables import users
 from ewallet.notify.service import notify_user
 from ewallet.security.context import SecurityContext
-from ewallet.security.crypto import FieldCipher
 from ewallet.services import Services
 
 # A reserved check not settled within this long was abandoned (its process died).
@@ -74,103 +73,6 @@ STALE_CHECK: Final = timedelta(seconds=60)
 SLOT_POLL_SECONDS: Final = 0.01
 # The Retry-After of a check that found no free slot in time (server_busy).
 BUSY_RETRY_AFTER_SECONDS: Final = 1
-
-# --- Policy ---------------------------------------------------------------------------
-
-PIN_LENGTH: Final = 6
-# Shapes people pick that the structural rules below do not catch: keypad lines and
-# "love" numbers (520 = 我爱你, 1314 = 一生一世).
-COMMON_PINS: Final = frozenset(
-    {"147258", "258369", "147369", "369258", "159357", "357159", "159753", "753159"}
-    | {"741852", "852963", "963852", "789456", "456123", "321654", "987456", "654789"}
-    | {"520131", "201314", "131420", "521314", "131452", "520520", "584520", "521521"}
-)
-
-
-def _is_run(pin: str) -> bool:
-    """123456, 654321, 890123: each digit one more (or one less) than the last, mod 10."""
-    steps = {(int(b) - int(a)) % 10 for a, b in itertools.pairwise(pin)}
-    return steps in ({1}, {9})
-
-
-def _birthday_forms(born: date) -> set[str]:
-    yy, mm, dd = f"{born.year % 100:02d}", f"{born.month:02d}", f"{born.day:02d}"
-    return {yy + mm + dd, mm + dd + yy, dd + mm + yy, f"{born.year:04d}{mm}"}
-
-
-def payment_password_problems(
-    pin: str, *, phone: str | None = None, id_number: str | None = None
-) -> list[str]:
-    """The reasons ``pin`` is refused as a payment password; empty when it is acceptable.
-
-    ``not_six_digits`` (exactly 6 ASCII digits), ``one_digit_repeated`` (111111),
-    ``sequence`` (123456, 654321, 901234), ``repeating_pattern`` (121212, 123123, 112233,
-    111222), ``palindrome`` (123321), ``common`` (keypad lines, 520131 ...), ``birthday``
-    (YYMMDD, MMDDYY, DDMMYY or YYYYMM of the verified ID's birth date), ``id_number_tail``
-    (its last 6), ``phone_number`` (the last 6 digits of the phone). What needs the
-    account's secrets is checked apart: the login password's digits
-    (:func:`ensure_apart_from_login`).
-    """
-    if len(pin) != PIN_LENGTH or not pin.isascii() or not pin.isdigit():
-        return ["not_six_digits"]
-    reasons = []
-    if len(set(pin)) == 1:
-        reasons.append("one_digit_repeated")
-    elif _is_run(pin):
-        reasons.append("sequence")
-    elif pin in {
-        pin[:2] * 3,
-        pin[:3] * 2,
-        "".join(d * 2 for d in pin[::2]),
-        pin[0] * 3 + pin[3] * 3,
-    }:
-        reasons.append("repeating_pattern")
-    elif pin == pin[::-1]:
-        reasons.append("palindrome")
-    if pin in COMMON_PINS:
-        reasons.append("common")
-    if id_number:
-        born = birth_date_of(id_number)
-        if born is not None and pin in _birthday_forms(born):
-            reasons.append("birthday")
-        if id_number[-6:] == pin:
-            reasons.append("id_number_tail")
-    if phone and "".join(ch for ch in phone if ch.isdigit())[-6:] == pin:
-        reasons.append("phone_number")
-    return reasons
-
-
-def check_payment_password_for_user(pin: str, *, user: User, cipher: FieldCipher) -> None:
-    """Raise ``weak_payment_password`` (with ``reasons``) if ``user`` may not pick ``pin``."""
-    reasons = payment_password_problems(pin, phone=user.phone, id_number=id_number_of(user, cipher))
-    if reasons:
-        raise WeakPaymentPasswordError("the payment password is too easy to guess", reasons=reasons)
-
-
-def _login_digits_refusal() -> WeakPaymentPasswordError:
-    return WeakPaymentPasswordError(
-        "the payment password must not be the login password's digits",
-        reasons=["matches_login_password_digits"],
-    )
-
-
-async def ensure_apart_from_login(security: SecurityContext, *, user: User, pin: str) -> None:
-    """Refuse a PIN a thief holding the login password could derive from it.
-
-    ``weak_payment_password`` with reason ``matches_login_password_digits`` when ``pin`` is
-    a 6-digit window of the login password's digits (see :mod:`ewallet.identity.login_digits`;
-    accounts whose digits are not known yet skip this); ``same_as_login_password`` when the
-    login password is exactly these 6 characters -- a hash comparison that can only catch
-    accounts created before the 8-character rule.
-
-    Its answer says something about the login password, so callers run it only once the
-    person has proven the account further than a session does (the current PIN, an SMS
-    code), or when there is no PIN yet to protect.
-    """
-    if pin_matches_login_digits(security.digest, user=user, pin=pin):
-        raise _login_digits_refusal()
-    if await security.passwords.verify(user.login_password_hash, pin):
-        raise SameAsLoginPasswordError("the payment password must differ from the login one")
 
 
 def _seconds_until(later: datetime, now: datetime) -> int:
@@ -288,24 +190,14 @@ class _PinCheck:
         """Whether :meth:`reserve` could take a slot now, read without any lock: a check
         waiting for a slot polls this, so waiting checks do not queue on the user's row
         lock ahead of the money units and settlements that hold or free the slots."""
-        conn = await uow.connection()
-        row = (
-            await conn.execute(
-                select(
-                    users.c.payment_failures,
-                    users.c.payment_checks_in_flight,
-                    users.c.payment_checks_since,
-                    users.c.payment_locked_until,
-                ).where(users.c.id == self.user_id)
-            )
-        ).first()
-        if row is None or row.payment_locked_until is not None:
+        state = await repo.budget_state(await uow.connection(), self.user_id)
+        if state is None or state.locked_until is not None:
             return True  # reserve answers (or serves) the lock
         now = self.clock.now()
-        since = row.payment_checks_since
-        if since is not None and now - since > STALE_CHECK and row.payment_checks_in_flight:
+        since = state.checks_since
+        if since is not None and now - since > STALE_CHECK and state.checks_in_flight:
             return True
-        return bool(row.payment_failures + row.payment_checks_in_flight < self.budget)
+        return state.failures + state.checks_in_flight < self.budget
 
     async def settle(self, uow: UnitOfWork, *, correct: bool) -> DomainError | None:
         """Free the slot; count a wrong entry (locking on the last), or clear the count."""
@@ -378,31 +270,30 @@ async def _reserve_slot(
 
 
 async def set_payment_password(
-    engine: AsyncEngine,
-    *,
-    clock: Clock,
-    settings: Settings,
-    security: SecurityContext,
-    limiter: RateLimiter,
-    user_id: str,
-    new_pin: str,
-    current_pin: str | None,
-    actor: Actor,
+    services: Services, *, user_id: str, new_pin: str, current_pin: str | None, actor: Actor
 ) -> None:
-    """Set the first PIN (``current_pin`` None) or change it (the current one is checked).
+    """``PUT /v1/me/payment-password``: set the first PIN (``current_pin`` None) or change
+    it (the current one is checked); the owner is told, the change audited.
 
     Checked in this order, so a refusal wastes nothing: a PIN already set without the
     current one given (``payment_password_already_set``), the policy (``weak_payment_password``),
-    then the current PIN with the lock rules, then the login password's digits and the
-    login password itself (:func:`ensure_apart_from_login`) -- after the current PIN, so a
-    stolen session cannot probe the login password's digits with changes bound to fail --
-    and each try that gets that far counts toward the daily cap
-    (:mod:`ewallet.identity.change_caps`; ``rate_limited`` beyond it). Only then is the new
-    one hashed and stored.
+    then the current PIN with the lock rules (:func:`verify_payment_password`'s refusals),
+    then the daily cap (:mod:`ewallet.identity.change_caps`; ``rate_limited``) -- each try
+    that gets that far counts -- then the login password's digits and the login password
+    itself (:func:`~ewallet.identity.payment_password.policy.ensure_apart_from_login`) --
+    after the current PIN, so a stolen session cannot probe the login password's digits
+    with changes bound to fail. Only then is the new one hashed and stored (``conflict``
+    or ``payment_password_already_set`` when another change won meanwhile).
     """
+    engine, clock, settings, security = (
+        services.engine,
+        services.clock,
+        services.settings,
+        services.security,
+    )
 
     async def load(uow: UnitOfWork) -> User:
-        user = await uow.session.get(User, user_id)
+        user = await get_user(uow.session, user_id)
         if user is None:
             raise NotFoundError("no such user")
         return user
@@ -424,7 +315,7 @@ async def set_payment_password(
             pin=current_pin,
             actor=actor,
         )
-    await take_change(limiter, payment_password_cap(settings), user_id=user_id)
+    await take_change(services.limiter, payment_password_cap(settings), user_id=user_id)
     await ensure_apart_from_login(security, user=user, pin=new_pin)
     new_hash = await security.pins.hash(new_pin)
 
@@ -435,7 +326,7 @@ async def set_payment_password(
         if verified_hash is not None and user.payment_password_hash != verified_hash:
             raise ConflictError("the payment password was changed meanwhile; try again")
         if pin_matches_login_digits(security.digest, user=user, pin=new_pin):
-            raise _login_digits_refusal()  # the login password changed since the check above
+            raise login_digits_refusal()  # the login password changed since the check above
         now = clock.now()
         user.payment_password_hash = new_hash
         user.payment_failures = 0
@@ -447,49 +338,3 @@ async def set_payment_password(
         await audit_user(uow, clock, actor, action, user_id)
 
     await run_unit(engine, store)
-
-
-@dataclass(frozen=True, slots=True)
-class PaymentPasswordGuard:
-    """The PIN check for one request, ready to call from a money endpoint.
-
-    Example -- every money endpoint follows this shape::
-
-        @router.post("/v1/transfers", status_code=201, dependencies=[Authenticated, Idempotent])
-        async def create_transfer(
-            body: TransferIn, user: CurrentUser, pin: PaymentPasswordDep, ...
-        ) -> TransferOut:
-            await pin.verify(user, body.payment_password)  # frozen, not set, locked, wrong
-            return await transfers.create(...)  # whose unit calls ensure_not_frozen(...)
-    """
-
-    engine: AsyncEngine
-    clock: Clock
-    settings: Settings
-    security: SecurityContext
-    client_ip: str | None
-
-    async def verify(self, principal: Principal, pin: str) -> None:
-        await verify_payment_password(
-            self.engine,
-            clock=self.clock,
-            settings=self.settings,
-            security=self.security,
-            user_id=principal.user_id,
-            pin=pin,
-            actor=Actor("user", principal.user_id, self.client_ip),
-        )
-
-
-def payment_password_guard(
-    request: Request,
-    engine: EngineDep,
-    clock: ClockDep,
-    settings: SettingsDep,
-    security: SecurityDep,
-) -> PaymentPasswordGuard:
-    client_ip = request.client.host if request.client else None
-    return PaymentPasswordGuard(engine, clock, settings, security, client_ip)
-
-
-PaymentPasswordDep = Annotated[PaymentPasswordGuard, Depends(payment_password_guard)]

@@ -1,8 +1,10 @@
 """``PspChannels``: what the top-up service uses to start, query and verify PSP payments.
 
-Built once per app from settings (``app.state.psp``). A channel is a PSP we can take money
-from: the real one when its URL is set, the in-process sandbox in development otherwise,
-or none (production without that PSP): using it is then ``PspNotConfiguredError``.
+Built once per process from settings by the composition root (``services.psp``). A channel
+is a PSP we can take money from: the real one when its URL is set, a PSP served inside this
+process otherwise (development's sandboxes, which :mod:`ewallet.bootstrap` mounts on the
+app and hands over as :class:`InProcessPsp`), or none (production without that PSP): using
+it is then ``PspNotConfiguredError``.
 
 Calls to a PSP go over the network: make them outside any database transaction, and use
 the top-up's deterministic id as ``out_trade_no`` so a retried start never opens two
@@ -13,11 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, TypeVar
+from typing import Final, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
-from starlette.applications import Starlette
+from starlette.types import ASGIApp
 
 from ewallet.config import Settings
 from ewallet.integrations.psp.alipay_client import AlipayClient
@@ -29,16 +31,19 @@ from ewallet.integrations.psp.wechat_client import WechatPayClient
 from ewallet.kit.clock import Clock
 from ewallet.kit.money import Money
 
-if TYPE_CHECKING:
-    from ewallet.sandbox.psp.embedded import InProcessSandboxes
-
 ALIPAY_CALLBACK: Final = "/v1/callbacks/alipay"
 WECHAT_CALLBACK: Final = "/v1/callbacks/wechat-pay"
-# Must match ewallet.sandbox.psp.embedded (not imported: the sandbox imports us).
-_ALIPAY_MOUNT: Final = "/sandbox/alipay"
-_WECHAT_MOUNT: Final = "/sandbox/wechat-pay"
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class InProcessPsp:
+    """A PSP served by this very process: its ASGI app, mounted on the wallet at ``mount``
+    (e.g. ``/sandbox/alipay``). Its links point there; calls go straight into ``app``."""
+
+    app: ASGIApp
+    mount: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,12 +64,10 @@ class PspChannels:
         alipay: AlipayClient | None,
         wechat_pay: WechatPayClient | None,
         public_url: str,
-        sandboxes: InProcessSandboxes | None = None,
     ) -> None:
         self.alipay = alipay
         self.wechat_pay = wechat_pay
         self.public_url = public_url.rstrip("/")
-        self.sandboxes = sandboxes
 
     @classmethod
     def from_settings(
@@ -72,21 +75,24 @@ class PspChannels:
         settings: Settings,
         *,
         clock: Clock,
-        sandboxes: InProcessSandboxes | None = None,
+        in_process: Mapping[PspName, InProcessPsp] | None = None,
     ) -> PspChannels:
-        """Channels for ``settings``; ``sandboxes`` are those mounted in this app, if any."""
+        """Channels for ``settings``; ``in_process`` are the PSPs this process serves itself
+        (used for a PSP whose URL is unset)."""
         keys = PspKeys(settings)
         keys.check()
         public = (settings.psp_public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
         prefix = urlsplit(public).path.rstrip("/")
         timeout = settings.psp_timeout_seconds
+        here = in_process or {}
         alipay = wechat_pay = None
-        if settings.psp_alipay_url or (sandboxes and sandboxes.alipay):
+        if settings.psp_alipay_url or "alipay" in here:
             transport = None
             gateway = settings.psp_alipay_url
-            if not gateway and sandboxes and sandboxes.alipay:
-                gateway = f"{public}{_ALIPAY_MOUNT}/gateway.do"
-                transport = _into(sandboxes.alipay.app, prefix + _ALIPAY_MOUNT)
+            if not gateway:
+                served = here["alipay"]
+                gateway = f"{public}{served.mount}/gateway.do"
+                transport = _into(served.app, prefix + served.mount)
             alipay = AlipayClient(
                 gateway=str(gateway),
                 app_id=settings.psp_alipay_app_id,
@@ -95,12 +101,13 @@ class PspChannels:
                 timeout=timeout,
                 transport=transport,
             )
-        if settings.psp_wechat_url or (sandboxes and sandboxes.wechat_pay):
+        if settings.psp_wechat_url or "wechat_pay" in here:
             transport = None
             base_url = settings.psp_wechat_url
-            if not base_url and sandboxes and sandboxes.wechat_pay:
-                base_url = f"{public}{_WECHAT_MOUNT}"
-                transport = _into(sandboxes.wechat_pay.app, prefix + _WECHAT_MOUNT)
+            if not base_url:
+                served = here["wechat_pay"]
+                base_url = f"{public}{served.mount}"
+                transport = _into(served.app, prefix + served.mount)
             wechat_pay = WechatPayClient(
                 base_url=str(base_url),
                 mchid=settings.psp_wechat_mchid,
@@ -110,7 +117,7 @@ class PspChannels:
                 timeout=timeout,
                 transport=transport,
             )
-        return cls(alipay=alipay, wechat_pay=wechat_pay, public_url=public, sandboxes=sandboxes)
+        return cls(alipay=alipay, wechat_pay=wechat_pay, public_url=public)
 
     @property
     def alipay_notify_url(self) -> str:
@@ -160,11 +167,6 @@ class PspChannels:
         """A verified, decrypted WeChat Pay notification; ``SignatureInvalidError`` otherwise."""
         return self._wechat().verify_notify(headers, body)
 
-    async def aclose(self) -> None:
-        """Stop the in-process sandboxes' pending deliveries (the app's lifespan ends)."""
-        if self.sandboxes is not None:
-            await self.sandboxes.aclose()
-
     def _alipay(self) -> AlipayClient:
         if self.alipay is None:
             raise PspNotConfiguredError("Alipay is not configured (EWALLET_PSP_ALIPAY_URL)")
@@ -176,7 +178,7 @@ class PspChannels:
         return self.wechat_pay
 
 
-def _into(app: Starlette, root_path: str) -> httpx.AsyncBaseTransport:
+def _into(app: ASGIApp, root_path: str) -> httpx.AsyncBaseTransport:
     """A transport into an in-process sandbox app, as if reached at its mount point."""
     return httpx.ASGITransport(app=app, root_path=root_path)
 

@@ -1,10 +1,12 @@
 """Where the sandbox bank's texts go, besides its own ``bank_sms`` table (``GET /sms``).
 
 A real bank texts the binding code to the phone it holds for the card; the wallet never
-sees it. In development the wallet runs the sandbox in-process, and the text lands in the
-wallet's captured-SMS table (``sms_messages``, read by ``ewallet dev outbox``) with the
-bank as sender, so a developer finds every code in one place. Run alone, the sandbox
-prints the text instead.
+sees it. In development the wallet runs the sandbox in-process and hands it an SMS adapter
+of its own through :class:`SmsPortSink` (the composition root passes the capturing outbox
+provider, so the text lands in the wallet's ``sms_messages`` table, read by ``ewallet dev
+outbox``, with the bank as sender): a developer finds every code in one place. Run alone,
+the sandbox prints the text instead (:class:`EchoSms`). The sandbox knows only the SMS
+port (:mod:`ewallet.integrations.sms.port`), never an adapter or the wallet's database.
 """
 
 from __future__ import annotations
@@ -12,12 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from ewallet.config import Settings
-from ewallet.integrations.sms.outbox_provider import OutboxSmsSender
-from ewallet.integrations.sms.port import OutgoingSms
-from ewallet.kit.clock import Clock
+from ewallet.integrations.sms.port import OutgoingSms, SmsSender
 
 
 class BankSmsSink(Protocol):
@@ -28,25 +25,21 @@ class BankSmsSink(Protocol):
         ...
 
 
-class WalletOutboxSms:
-    """Stores the bank's texts in the wallet's development ``sms_messages`` table.
+class SmsPortSink:
+    """Hands each text to an SMS adapter of the wallet, as a verification-code message.
 
-    The engine is looked up per message because the wallet creates it in its lifespan,
-    after the sandbox app was built and mounted.
+    ``make_sender`` builds the adapter for each text, because the wallet's adapter needs the
+    engine its lifespan creates after the sandbox app was built and mounted. The message's
+    ``request_id`` is ``sandbox-bank:<the bank's request id>``.
     """
 
-    def __init__(
-        self, settings: Settings, *, engine: Callable[[], AsyncEngine], clock: Clock
-    ) -> None:
-        self._settings = settings
-        self._engine = engine
-        self._clock = clock
+    def __init__(self, make_sender: Callable[[], SmsSender]) -> None:
+        self._make_sender = make_sender
 
     async def deliver(
         self, *, phone: str, sender: str, body: str, code: str, request_id: str
     ) -> None:
-        sender_adapter = OutboxSmsSender(self._settings, engine=self._engine(), clock=self._clock)
-        await sender_adapter.send(
+        await self._make_sender().send(
             OutgoingSms(
                 to=phone,
                 sender=sender,

@@ -1,0 +1,70 @@
+"""What other code reads of bills: a bill looked up at its biller, a payment, a receipt."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from ewallet.integrations.biller.directory import BillerSpec
+from ewallet.kit.money import Money
+
+
+def mask_account(account_no: str) -> str:
+    """``1000000001`` → ``100***0001``: enough for the owner to recognise, not to reuse."""
+    if len(account_no) >= 8:
+        return account_no[:3] + "*" * (len(account_no) - 7) + account_no[-4:]
+    return "*" * max(0, len(account_no) - 4) + account_no[-4:]
+
+
+@dataclass(frozen=True, slots=True)
+class BillLookup:
+    """An account's current bill, as its biller answered (moves nothing)."""
+
+    biller: BillerSpec
+    account_no: str
+    holder_name_masked: str
+    amount_due: Money
+    period: str
+    due_date: date
+
+
+@dataclass(frozen=True, slots=True)
+class BillPaymentView:
+    id: str
+    user_id: str
+    biller_id: str
+    account_no: str
+    holder_name_masked: str | None
+    period: str | None
+    amount: Money
+    status: str  # BillPaymentStatus
+    ledger_transaction_id: str
+    refund_transaction_id: str | None
+    biller_confirmation: str | None
+    receipt_no: str | None
+    failure_reason: str | None
+    delivery_attempts: int
+    created_at: datetime
+    completed_at: datetime | None
+
+    @property
+    def account_no_masked(self) -> str:
+        return mask_account(self.account_no)
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """A succeeded payment with the biller it paid: what a user shows a landlord."""
+
+    payment: BillPaymentView
+    biller: BillerSpec
+
+    @property
+    def receipt_no(self) -> str:
+        assert self.payment.receipt_no is not None
+        return self.payment.receipt_no
+
+    @property
+    def paid_at(self) -> datetime:
+        assert self.payment.completed_at is not None
+        return self.payment.completed_at

@@ -1,0 +1,133 @@
+"""The outbox's handler table, and the relay the API process runs for itself in development.
+
+:func:`outbox_registry` is the one place that says which handler receives each topic; the
+worker and the embedded relay both use it. Each handler module exposes
+``register(registry, services)`` and uses the process's services (``services.engine``,
+``services.biller``, ...): no handler builds an engine or a SecurityContext of its own. The
+``sms.send`` handler is the root's own (:mod:`ewallet.bootstrap.sms`), since the SMS
+adapters sit below the services and the outbox. Adapters are chosen and validated while the
+table is built, so a refused configuration (the capturing SMS provider in production, say)
+stops the process at start-up.
+
+A topic without a handler is not an error here: its events go ``dead`` with a clear
+``last_error`` instead of looping, and ``requeue_dead`` revives them once one exists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import inspect
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ewallet.bills import jobs as bills_jobs
+from ewallet.bootstrap import sms
+from ewallet.payments import jobs as payments_jobs
+from ewallet.services import Services
+from ewallet.support import jobs as support_jobs
+from ewallet.worker.pool import RelayPool, default_worker_id
+from ewallet.worker.registry import HandlerRegistry
+from ewallet.worker.relay import OutboxRelay
+
+SHUTDOWN_GRACE_SECONDS = 0.5
+
+
+def outbox_registry(services: Services) -> HandlerRegistry:
+    """The handlers ``ewallet worker`` and the embedded relay run, for ``services``."""
+    registry = HandlerRegistry()
+    sms.register(registry, services)
+    payments_jobs.register(registry, services)
+    support_jobs.register(registry, services)
+    bills_jobs.register(registry, services)
+    return registry
+
+
+class OutboxDoorbell:
+    """``services.wake_outbox`` of a process whose relays start after its services.
+
+    Services call it after their commits (``uow.after_commit(services.wake_outbox)``); it
+    wakes the relay pool connected at the time, and does nothing while none is.
+    """
+
+    __slots__ = ("_pool",)
+
+    def __init__(self) -> None:
+        self._pool: RelayPool | None = None
+
+    def __call__(self) -> None:
+        if self._pool is not None:
+            self._pool.notify()
+
+    @contextlib.contextmanager
+    def connected(self, pool: RelayPool) -> Iterator[RelayPool]:
+        """Ring ``pool`` while the block runs."""
+        self._pool = pool
+        try:
+            yield pool
+        finally:
+            self._pool = None
+
+
+@asynccontextmanager
+async def embedded_relay(
+    services: Services, doorbell: OutboxDoorbell, app: FastAPI
+) -> AsyncIterator[None]:
+    """Relay the outbox in the API process while the block runs (the lifespan decides when).
+
+    In development one process is the whole wallet, so SMS must arrive without a separate
+    ``ewallet worker``: the relay is woken right after commits (``doorbell``) and also
+    polls. Its pool is on ``app.state.outbox_pool`` while it runs.
+    """
+    settings = services.settings
+    relay = OutboxRelay(
+        services.engine,
+        outbox_registry(services),
+        services.clock,
+        # Unique per app: tests and ``--workers N`` run several embedded relays side by side.
+        worker_id=f"{default_worker_id(0)[:50]}-{secrets.token_hex(4)}",
+        batch_size=settings.outbox_batch_size,
+        max_attempts=settings.outbox_max_attempts,
+    )
+    stop = asyncio.Event()
+    with doorbell.connected(RelayPool([relay])) as pool:
+        app.state.outbox_pool = pool
+        task = asyncio.create_task(
+            _relay_once_migrated(pool, services.engine, stop, settings.outbox_poll_seconds)
+        )
+        try:
+            yield
+        finally:
+            stop.set()
+            # A relay mid-delivery gets a moment to finish; past that it is cancelled. Its
+            # claimed events keep their leases and are delivered again (at least once).
+            done, _ = await asyncio.wait({task}, timeout=SHUTDOWN_GRACE_SECONDS)
+            if not done:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            app.state.outbox_pool = None
+
+
+async def _relay_once_migrated(
+    pool: RelayPool, engine: AsyncEngine, stop: asyncio.Event, poll_seconds: float
+) -> None:
+    """Wait (quietly) until the database is reachable and has the outbox, then relay."""
+    while not stop.is_set():
+        try:
+            async with engine.connect() as connection:
+                ready = await connection.run_sync(
+                    lambda sync: inspect(sync).has_table("outbox_events")
+                )
+        except (OSError, SQLAlchemyError):
+            ready = False
+        if ready:
+            await pool.run_forever(stop, poll_seconds)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=max(1.0, poll_seconds))

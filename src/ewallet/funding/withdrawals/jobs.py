@@ -1,0 +1,97 @@
+"""Finishing withdrawals whose outcome at the bank was unknown, from the bank's records.
+
+A withdrawal is ``pending`` when the bank's answer never came (timeout, 5xx, dropped
+connection), and stuck in ``processing`` when the process stopped between the hold and the
+answer. :func:`settle_pending_withdrawals` -- run periodically (:mod:`ewallet.funding.jobs`),
+by ``ewallet withdrawals settle`` and by reconciliation -- asks the bank about each one with
+its request id ``withdrawal:<id>``:
+
+- ``succeeded``: the holds are posted (the money left the wallet);
+- ``declined``: the holds are voided and the user told;
+- ``not_found``: the request never reached the bank -- or is still on its way, so the
+  money is only released once the withdrawal is older than ``grace``; a younger one stays
+  pending for the next run. Releasing early could pay the money out twice: once to the
+  card, once back to the spendable balance.
+
+A query that fails leaves the withdrawal for the next run. Every step is idempotent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Final
+
+import structlog
+
+from ewallet.funding.withdrawals import repository
+from ewallet.funding.withdrawals.service import fail_withdrawal, succeed_withdrawal
+from ewallet.funding.withdrawals.views import WithdrawalView
+from ewallet.kit.clock import as_utc
+from ewallet.kit.db.uow import UnitOfWork, run_unit
+from ewallet.kit.errors import DomainError
+from ewallet.services import Services
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_GRACE: Final = timedelta(minutes=30)
+DEFAULT_STALE_AFTER: Final = timedelta(minutes=5)
+
+
+@dataclass(slots=True)
+class WithdrawalSettleReport:
+    """What one run did, by withdrawal id."""
+
+    examined: int = 0
+    succeeded: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    still_pending: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {"succeeded": len(self.succeeded), "failed": len(self.failed)}
+
+
+async def settle_pending_withdrawals(
+    services: Services,
+    *,
+    limit: int = 200,
+    stale_after: timedelta = DEFAULT_STALE_AFTER,
+    grace: timedelta = DEFAULT_GRACE,
+) -> WithdrawalSettleReport:
+    """Finish open withdrawals from the bank's records; safe to repeat and to race."""
+    now = services.clock.now()
+
+    async def open_ones(uow: UnitOfWork) -> list[WithdrawalView]:
+        conn = await uow.connection()
+        return await repository.unsettled(conn, stale_before=now - stale_after, limit=limit)
+
+    report = WithdrawalSettleReport()
+    for withdrawal in await run_unit(services.engine, open_ones, read_only=True):
+        report.examined += 1
+        withdrawal_id = withdrawal.id
+        try:
+            answer = await services.bank.query(request_id=f"withdrawal:{withdrawal_id}")
+        except DomainError as error:
+            log.warning(
+                "funding.withdrawal_query_failed", withdrawal_id=withdrawal_id, code=error.code
+            )
+            report.errors.append(withdrawal_id)
+            continue
+        if answer.status == "succeeded":
+            await succeed_withdrawal(services, withdrawal_id, answer.bank_reference)
+            report.succeeded.append(withdrawal_id)
+        elif answer.status == "declined" or now - as_utc(withdrawal.created_at) >= grace:
+            await fail_withdrawal(services, withdrawal_id, answer.reason or answer.status)
+            report.failed.append(withdrawal_id)
+        else:
+            report.still_pending.append(withdrawal_id)
+    log.info(
+        "funding.withdrawals_settled",
+        examined=report.examined,
+        succeeded=len(report.succeeded),
+        failed=len(report.failed),
+        pending=len(report.still_pending),
+        errors=len(report.errors),
+    )
+    return report

@@ -1,0 +1,67 @@
+"""What the withdrawal services hand back: a plain value read from one ``withdrawals`` row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import Row
+
+from ewallet.kit.money import Money
+from ewallet.models.funding import WithdrawalStatus
+
+# Not final yet: the money is held until the bank's answer is known.
+OPEN: Final = (WithdrawalStatus.PROCESSING, WithdrawalStatus.PENDING)
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawalView:
+    id: str
+    user_id: str
+    card_id: str
+    amount: Money
+    fee: Money
+    status: str
+    bank_reference: str | None
+    failure_reason: str | None
+    created_at: datetime
+    completed_at: datetime | None
+    # The ledger holds of the amount and of the fee (None before they are made, or no fee).
+    hold_id: str | None = None
+    fee_hold_id: str | None = None
+
+    @property
+    def total(self) -> Money:
+        return self.amount + self.fee
+
+    @property
+    def is_open(self) -> bool:
+        """Not final yet: the money is held until the bank's answer is known (``202``)."""
+        return self.status in OPEN
+
+    @classmethod
+    def of(cls, row: Row[Any]) -> WithdrawalView:
+        return cls(
+            id=row.id,
+            user_id=row.user_id,
+            card_id=row.card_id,
+            amount=Money(row.amount, row.currency),
+            fee=Money(row.fee, row.currency),
+            status=row.status,
+            bank_reference=row.bank_reference,
+            failure_reason=row.failure_reason,
+            created_at=row.created_at,
+            completed_at=row.completed_at,
+            hold_id=row.hold_id,
+            fee_hold_id=row.fee_hold_id,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PayoutCard:
+    """The active card a withdrawal pays out to: its bank and (encrypted) agreement."""
+
+    id: str
+    bank_code: str
+    agreement_token_encrypted: str | None

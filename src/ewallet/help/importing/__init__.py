@@ -1,0 +1,1 @@
+"""Help articles as Markdown folders: importing, exporting, and the packaged defaults."""

@@ -1,0 +1,234 @@
+"""A wallet's history and monthly statements, read from the ledger.
+
+The ledger is the source: every item is a posting on the user's wallet account (one per
+ledger transaction) or a pending hold on it (a withdrawal in progress, status
+``pending``). Business rows only add a description of the other side -- the payee of a
+transfer (through :mod:`ewallet.transfers.service`), the card of a top-up or withdrawal,
+the merchant of a payment -- looked up by the ids the ledger entry carries in its
+metadata. An entry whose kind or metadata is not known here still shows, as its ledger
+kind with no counterparty: a new feature never breaks the history.
+
+Items are newest first. Pending holds are listed at the top of the first page (a user has
+only a few in flight); the cursor then walks the postings by id.
+
+A statement covers an Asia/Shanghai calendar month: the opening balance is the wallet's
+posted balance after its last posting before the month began, the closing balance the one
+after its last posting in the month, and every movement in between is listed; so opening
++ money in - money out = closing, exactly as the ledger has it. Pending holds are not
+movements yet and are left out. Rendering (CSV, PDF) is :mod:`ewallet.history.render`.
+
+Everything here reads only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final
+
+from ewallet.history import repository
+from ewallet.history.render import statement_csv, statement_pdf
+from ewallet.history.repository import CardRef, RawEntry
+from ewallet.history.views import (
+    HistoryEntry,
+    HistoryFilter,
+    Month,
+    Statement,
+    StatementFile,
+    StatementFormat,
+)
+from ewallet.kit.db.uow import UnitOfWork, run_unit
+from ewallet.kit.errors import NotFoundError, ValidationFailedError
+from ewallet.kit.money import Money
+from ewallet.kit.pagination import Page, check_limit, decode_cursor, encode_cursor
+from ewallet.kit.phone import mask_phone
+from ewallet.services import Services
+from ewallet.transfers.service import transfers_by_id
+
+PSP_NAMES: Final = {"alipay": "支付宝", "wechat_pay": "微信支付", "counter": "柜台现金"}
+PAYMENT_DETAILS: Final = ("merchant_id", "order_id", "payment_id", "refund_id")
+
+
+def _card(card: CardRef) -> str | None:
+    if card.bank_name is None:
+        return None
+    return f"{card.bank_name} ({card.last_four})" if card.last_four else card.bank_name
+
+
+async def _describe(uow: UnitOfWork, user_id: str, raws: Sequence[RawEntry]) -> list[HistoryEntry]:
+    """Add the other side of each entry from the business rows its metadata names."""
+
+    def ids(key: str) -> list[str]:
+        return sorted({str(r.metadata[key]) for r in raws if isinstance(r.metadata.get(key), str)})
+
+    conn = await uow.connection()
+    found_transfers = await transfers_by_id(uow, ids("transfer_id"))
+    withdrawal_cards = await repository.withdrawal_cards(conn, ids("withdrawal_id"))
+    topups = await repository.topup_sources(conn, ids("topup_id"))
+    merchant_names = await repository.merchant_names(conn, ids("merchant_id"))
+    entries = []
+    for raw in raws:
+        meta = raw.metadata
+        counterparty: str | None = None
+        details: dict[str, Any] = {}
+        if (found := found_transfers.get(str(meta.get("transfer_id")))) is not None:
+            counterparty = found.counterparty_for(user_id).describe()
+            details = {"transfer_id": found.id, "memo": found.memo}
+        elif (
+            card := withdrawal_cards.get(withdrawal_id := str(meta.get("withdrawal_id")))
+        ) is not None:
+            counterparty = _card(card)
+            details = {"withdrawal_id": withdrawal_id}
+        elif (topup := topups.get(topup_id := str(meta.get("topup_id")))) is not None:
+            counterparty = _card(topup.card) or PSP_NAMES.get(topup.method)
+            details = {"topup_id": topup_id, "method": topup.method}
+        elif (name := merchant_names.get(str(meta.get("merchant_id")))) is not None:
+            counterparty = name
+            details = {key: meta[key] for key in PAYMENT_DETAILS if key in meta}
+        entries.append(
+            HistoryEntry(
+                id=raw.id,
+                type=raw.kind,
+                direction="out" if raw.signed > 0 else "in",
+                amount=Money(abs(raw.signed), raw.currency),
+                balance_after=(
+                    Money(raw.balance_after, raw.currency)
+                    if raw.balance_after is not None
+                    else None
+                ),
+                counterparty=counterparty,
+                status=raw.status,
+                created_at=raw.created_at,
+                details=details,
+            )
+        )
+    return entries
+
+
+async def list_transactions(
+    services: Services,
+    user_id: str,
+    *,
+    flt: HistoryFilter,
+    limit: int = 20,
+    cursor: str | None = None,
+    currency: str = "CNY",
+) -> Page[HistoryEntry]:
+    """The user's entries, newest first (pending holds on the first page).
+
+    Refusals: ``validation_failed`` for a limit out of range or a malformed cursor.
+    """
+    check_limit(limit)
+    before: int | None = None
+    if cursor is not None:
+        position = decode_cursor(cursor).get("before")
+        if not isinstance(position, int):
+            raise ValidationFailedError("malformed cursor")
+        before = position
+
+    async def work(uow: UnitOfWork) -> Page[HistoryEntry]:
+        conn = await uow.connection()
+        account_id = await repository.wallet_account_id(conn, user_id, currency)
+        if account_id is None:
+            return Page(items=[], next_cursor=None)
+        pending: list[RawEntry] = []
+        if before is None:
+            pending = await repository.pending_holds(conn, account_id, flt)
+        page = await repository.posted_page(conn, account_id, flt, before=before, limit=limit)
+        next_cursor = (
+            None if page.next_before is None else encode_cursor({"before": page.next_before})
+        )
+        items = await _describe(uow, user_id, pending + page.entries)
+        return Page(items=items, next_cursor=next_cursor)
+
+    return await run_unit(services.engine, work, read_only=True)
+
+
+async def get_transaction(
+    services: Services, user_id: str, *, entry_id: str, currency: str = "CNY"
+) -> HistoryEntry:
+    """One entry of the user's own wallet (a ledger transaction or a pending hold);
+    ``not_found`` for anything else."""
+
+    async def work(uow: UnitOfWork) -> HistoryEntry | None:
+        conn = await uow.connection()
+        account_id = await repository.wallet_account_id(conn, user_id, currency)
+        if account_id is None:
+            return None
+        raw = await repository.posted_entry(conn, account_id, entry_id)
+        if raw is None:
+            raw = await repository.pending_hold(conn, account_id, entry_id)
+        if raw is None:
+            return None
+        return (await _describe(uow, user_id, [raw]))[0]
+
+    entry = await run_unit(services.engine, work, read_only=True)
+    if entry is None:
+        raise NotFoundError("no such transaction")
+    return entry
+
+
+async def build_statement(
+    services: Services, user_id: str, *, month: Month, currency: str = "CNY"
+) -> Statement:
+    """The statement of ``user_id``'s wallet for ``month`` (the module doc); ``not_found``
+    for no such user."""
+
+    async def work(uow: UnitOfWork) -> Statement:
+        conn = await uow.connection()
+        holder = await repository.holder(conn, user_id)
+        if holder is None:
+            raise NotFoundError("no such user")
+        account_id = await repository.wallet_account_id(conn, user_id, currency)
+        lines: list[HistoryEntry] = []
+        opening = 0
+        if account_id is not None:
+            opening = await repository.opening_balance(conn, account_id, month.start)
+            flt = HistoryFilter(since=month.start, until=month.end)
+            raws = await repository.posted_in_order(conn, account_id, flt)
+            lines = await _describe(uow, user_id, raws)
+        money_in = sum(line.amount.minor for line in lines if line.direction == "in")
+        money_out = sum(line.amount.minor for line in lines if line.direction == "out")
+        closing = lines[-1].balance_after.minor if lines and lines[-1].balance_after else opening
+        if opening + money_in - money_out != closing:
+            # The ledger's own invariant; if it ever fails, no statement is better than a wrong one.
+            raise RuntimeError(f"statement of {user_id} for {month} does not add up")
+        return Statement(
+            user_id=user_id,
+            holder_phone=mask_phone(holder.phone),
+            holder_name=holder.real_name_masked,
+            month=month,
+            currency=currency,
+            opening=Money(opening, currency),
+            closing=Money(closing, currency),
+            total_in=Money(money_in, currency),
+            total_out=Money(money_out, currency),
+            lines=lines,
+        )
+
+    return await run_unit(services.engine, work, read_only=True)
+
+
+def render_statement(statement: Statement, file_format: StatementFormat) -> StatementFile:
+    """``statement`` as a CSV or PDF file (pure)."""
+    filename = f"statement-{statement.month}.{file_format}"
+    if file_format == "pdf":
+        return StatementFile(statement_pdf(statement), "application/pdf", filename)
+    return StatementFile(statement_csv(statement), "text/csv; charset=utf-8", filename)
+
+
+async def statement_file(
+    services: Services, user_id: str, *, month: Month, file_format: StatementFormat
+) -> StatementFile:
+    """The user's statement for ``month`` rendered as CSV or PDF (see :func:`build_statement`)."""
+    statement = await build_statement(services, user_id, month=month)
+    return render_statement(statement, file_format)
+
+
+async def users_with_activity(services: Services, month: Month) -> list[str]:
+    """Ids of users whose wallet has a posting in ``month`` or a balance before it."""
+
+    async def work(uow: UnitOfWork) -> list[str]:
+        conn = await uow.connection()
+        return await repository.wallet_owners_with_postings_before(conn, month.end)
+
+    return await run_unit(services.engine, work, read_only=True)

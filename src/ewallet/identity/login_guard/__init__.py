@@ -1,0 +1,1 @@
+"""Wrong-password counting and the temporary sign-in lock, for accounts and unknown phones."""

@@ -1,0 +1,72 @@
+"""The signed-in user's notices: read them (newest first, in their language), mark them read."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ewallet.identity.notices import repository as repo
+from ewallet.identity.notices.views import NoticeView
+from ewallet.kit.db.uow import UnitOfWork, run_unit
+from ewallet.kit.errors import NotFoundError, ValidationFailedError
+from ewallet.kit.i18n import Locale
+from ewallet.kit.pagination import Page, decode_cursor, encode_cursor
+from ewallet.notify.templates import render
+from ewallet.services import Services
+
+
+async def list_notifications(
+    services: Services, *, user_id: str, locale: Locale, limit: int, cursor: str | None
+) -> Page[NoticeView]:
+    """``GET /v1/me/notifications``: the user's notices, newest first, rendered in
+    ``locale``, ``limit`` a page. Refusal: ``validation_error`` (a malformed cursor)."""
+    before = None
+    if cursor is not None:
+        position = decode_cursor(cursor)
+        try:
+            before = datetime.fromisoformat(str(position["t"])), str(position["id"])
+        except (KeyError, ValueError):
+            raise ValidationFailedError("malformed cursor") from None
+
+    async def work(uow: UnitOfWork) -> list[NoticeView]:
+        rows = await repo.newest_notices(
+            await uow.connection(), user_id=user_id, before=before, limit=limit + 1
+        )
+        views = []
+        for row in rows:
+            title, body = render(row.kind, row.params, locale)
+            views.append(
+                NoticeView(
+                    row.id,
+                    row.kind,
+                    title,
+                    body,
+                    row.created_at,
+                    row.read_at is not None,
+                    row.is_security,
+                )
+            )
+        return views
+
+    views = await run_unit(services.engine, work, read_only=True)
+    next_cursor = None
+    if len(views) > limit:
+        views = views[:limit]
+        last = views[-1]
+        next_cursor = encode_cursor({"t": last.created_at.isoformat(), "id": last.id})
+    return Page(items=views, next_cursor=next_cursor)
+
+
+async def mark_notification_read(services: Services, *, user_id: str, notification_id: str) -> None:
+    """``POST /v1/me/notifications/{id}/read``: mark one of the user's notices read (again:
+    no change). Refusal: ``not_found`` for anyone else's notice, as for an unknown id."""
+
+    async def work(uow: UnitOfWork) -> None:
+        if not await repo.mark_read(
+            await uow.connection(),
+            user_id=user_id,
+            notification_id=notification_id,
+            now=services.clock.now(),
+        ):
+            raise NotFoundError("no such notification")
+
+    await run_unit(services.engine, work)

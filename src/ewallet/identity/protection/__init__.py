@@ -1,0 +1,1 @@
+"""Keeping an account safe: freezing it, unfreezing (staff), the anti-phishing code."""

@@ -1,0 +1,1 @@
+"""Real-name verification and the account class it raises (``POST /v1/me/identity``)."""

@@ -1,0 +1,1 @@
+"""Signing in: with the login password, with an SMS code, and passing a new-device step-up."""

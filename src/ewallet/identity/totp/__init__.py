@@ -1,0 +1,1 @@
+"""The authenticator app (TOTP): enrolment, bounded checks, recovery codes (``/v1/me/totp``)."""

@@ -1,0 +1,1 @@
+"""The hosted checkout page: a browser signs in and pays an order's QR link."""

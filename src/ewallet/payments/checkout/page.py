@@ -1,0 +1,126 @@
+"""The checkout page's HTML: server-rendered (Jinja2, autoescaped), no script and nothing
+from a CDN; a strict Content-Security-Policy allows only the page's own nonce-tagged
+stylesheet and form posts to itself. Presentation only: no database, no use case."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any, Final
+
+import jinja2
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+
+from ewallet.http.deps import get_locale
+from ewallet.kit import i18n
+from ewallet.kit.errors import DomainError
+from ewallet.payments.links import CHECKOUT_PATH
+from ewallet.payments.views import OrderView
+from ewallet.risk.limits import CHINA_TIME
+
+_templates = jinja2.Environment(
+    loader=jinja2.PackageLoader("ewallet.payments.checkout", "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+)
+
+TEXTS: Final[dict[str, dict[str, Any]]] = {
+    "zh-CN": {
+        "title": "收银台",
+        "sign_in_first": "请先登录钱包账户。",
+        "phone": "手机号",
+        "password": "登录密码",
+        "sign_in": "登录",
+        "step_up": "这是新的浏览器，我们已向您的手机发送验证码。",
+        "code": "短信验证码",
+        "confirm": "确认",
+        "pin": "支付密码（6 位数字）",
+        "pay": "确认付款",
+        "paid": "付款成功",
+        "payment_no": "付款编号",
+        "expires": "订单有效期至",
+        "status": {
+            "paid": "该订单已支付",
+            "refunded": "该订单已支付并已退款",
+            "closed": "该订单已关闭",
+            "expired": "该订单已过期",
+        },
+    },
+    "en": {
+        "title": "Checkout",
+        "sign_in_first": "Sign in to your wallet first.",
+        "phone": "Phone number",
+        "password": "Login password",
+        "sign_in": "Sign in",
+        "step_up": "This is a new browser: we have texted a code to your phone.",
+        "code": "SMS code",
+        "confirm": "Confirm",
+        "pin": "Payment password (6 digits)",
+        "pay": "Pay",
+        "paid": "Payment made",
+        "payment_no": "Payment number",
+        "expires": "Payable until",
+        "status": {
+            "paid": "This order has been paid",
+            "refunded": "This order was paid and refunded",
+            "closed": "This order was closed",
+            "expired": "This order has expired",
+        },
+    },
+}
+
+
+def _csp(nonce: str) -> str:
+    return (
+        f"default-src 'none'; style-src 'nonce-{nonce}'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    )
+
+
+def render(
+    request: Request,
+    order: OrderView,
+    *,
+    step: str,
+    status_code: int = 200,
+    error: str | None = None,
+    **extra: Any,
+) -> HTMLResponse:
+    locale = get_locale(request)
+    nonce = secrets.token_urlsafe(16)
+    html = _templates.get_template("checkout.html").render(
+        locale=locale,
+        t=TEXTS[locale],
+        order=order,
+        step=step,
+        error=error,
+        nonce=nonce,
+        base=f"{CHECKOUT_PATH}/{order.id}",
+        expires_local=order.expires_at.astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M"),
+        challenge_id=extra.get("challenge_id", ""),
+        csrf=extra.get("csrf", ""),
+        paid_payment_id=extra.get("paid_payment_id"),
+        maintenance=extra.get("maintenance", ""),
+    )
+    return HTMLResponse(
+        html,
+        status_code=status_code,
+        headers={
+            "Content-Security-Policy": _csp(nonce),
+            "Cache-Control": "no-store",
+            "X-Frame-Options": "DENY",
+            "Referrer-Policy": "no-referrer",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+def message(request: Request, error: DomainError) -> str:
+    locale = get_locale(request)
+    return f"{i18n.title(error.code, locale)}：{i18n.detail(error.code, error.detail, locale)}"
+
+
+def forbidden(request: Request) -> str:
+    """A form posted without this page's token (another site's, or an expired page)."""
+    locale = get_locale(request)
+    return f"{i18n.title('forbidden', locale)}：{i18n.detail('forbidden', None, locale)}"

@@ -1,0 +1,1 @@
+"""Merchant orders: created, read and closed through the merchant API."""

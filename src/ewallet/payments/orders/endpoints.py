@@ -1,0 +1,57 @@
+"""The merchant API's orders (``Authorization: Bearer mk_...``): create, read, close.
+
+Every route depends on :data:`~ewallet.merchants.deps.CurrentMerchant` and sees only the
+calling merchant's orders: another merchant's order id answers ``404 not_found``.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from ewallet.http.deps import ServicesDep
+from ewallet.merchants.deps import CurrentMerchant
+from ewallet.payments.links import checkout_url
+from ewallet.payments.orders import service
+from ewallet.payments.orders.schemas import OrderCreatedOut, OrderCreateIn
+from ewallet.payments.schemas import OrderEnvelope, OrderOut, parse_amount
+
+router = APIRouter(prefix="/v1/merchant", tags=["merchant API"])
+
+
+@router.post(
+    "/orders",
+    status_code=201,
+    summary="Create an order (the same out_trade_no and content again: the order, 200)",
+    responses={200: {"model": OrderCreatedOut, "description": "the order already existed"}},
+)
+async def create_order(
+    body: OrderCreateIn, merchant: CurrentMerchant, response: Response, services: ServicesDep
+) -> OrderCreatedOut:
+    request = service.OrderRequest(
+        out_trade_no=body.out_trade_no,
+        amount=parse_amount(body.amount, body.currency),
+        subject=body.subject,
+        notify_url=body.notify_url,
+        expires_in=body.expires_in,
+    )
+    view, created = await service.create_order(services, merchant.merchant_id, request=request)
+    if not created:
+        response.status_code = 200
+    url = checkout_url(services.settings, view.id)
+    return OrderCreatedOut(order=OrderOut.of(view), qr_payload=url, checkout_url=url)
+
+
+@router.get("/orders/{order_id}", summary="One of the merchant's orders")
+async def get_order(
+    order_id: str, merchant: CurrentMerchant, services: ServicesDep
+) -> OrderEnvelope:
+    view = await service.get_order(services, merchant.merchant_id, order_id=order_id)
+    return OrderEnvelope(order=OrderOut.of(view))
+
+
+@router.post("/orders/{order_id}/close", summary="Close an unpaid order (idempotent)")
+async def close_order(
+    order_id: str, merchant: CurrentMerchant, services: ServicesDep
+) -> OrderEnvelope:
+    view = await service.close_order(services, merchant.merchant_id, order_id=order_id)
+    return OrderEnvelope(order=OrderOut.of(view))

@@ -1,0 +1,84 @@
+"""The payment code: the user shows it (``/v1/me/payment-code``), a merchant charges it
+(``/v1/merchant/charges``), the user confirms a charge above the no-PIN limit."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from ewallet.audit.service import Actor
+from ewallet.http.deps import ServicesDep
+from ewallet.http.idempotency import Idempotent, RequestKeyDep
+from ewallet.identity.deps import Authenticated, CurrentUser
+from ewallet.merchants.deps import CurrentMerchant, MerchantAuthenticated
+from ewallet.payments.payment_codes.schemas import (
+    ChargeEnvelope,
+    ChargeIn,
+    ChargeOut,
+    ConfirmationIn,
+    PaymentCodeOut,
+)
+from ewallet.payments.payment_codes.service import charges, codes, confirmations
+from ewallet.payments.schemas import PaymentEnvelope, PaymentOut, parse_amount
+
+user_router = APIRouter(prefix="/v1/me", tags=["payment code"])
+merchant_router = APIRouter(prefix="/v1/merchant", tags=["merchant API"])
+
+
+@user_router.get(
+    "/payment-code", summary="The payment code to show the cashier now (digits and QR image)"
+)
+async def get_payment_code(user: CurrentUser, services: ServicesDep) -> PaymentCodeOut:
+    return PaymentCodeOut.of(await codes.issue_code(services, user.user_id))
+
+
+@user_router.post(
+    "/payment-code/confirmations/{challenge_id}",
+    status_code=201,
+    summary="Confirm a payment-code charge above the no-PIN limit with the payment password",
+    dependencies=[Authenticated, Idempotent],
+)
+async def confirm_charge(
+    *,
+    challenge_id: str,
+    body: ConfirmationIn,
+    user: CurrentUser,
+    services: ServicesDep,
+    request: Request,
+    request_key: RequestKeyDep,
+) -> PaymentEnvelope:
+    ip = request.client.host if request.client else None
+    payment = await confirmations.confirm(
+        services,
+        Actor("user", user.user_id, ip),
+        user_id=user.user_id,
+        challenge_id=challenge_id,
+        pin=body.payment_password,
+        request_key=request_key,  # a rerun of a confirmation that paid answers its payment
+    )
+    return PaymentEnvelope(payment=PaymentOut.of(payment))
+
+
+@merchant_router.post(
+    "/charges",
+    status_code=201,
+    summary="Charge a customer's scanned payment code (the same out_trade_no again: 200)",
+    dependencies=[MerchantAuthenticated, Idempotent],
+    responses={
+        200: {"model": ChargeEnvelope, "description": "this charge was made before"},
+        401: {"description": "step_up_required: the customer confirms it in the app"},
+    },
+)
+async def create_charge(
+    body: ChargeIn, merchant: CurrentMerchant, services: ServicesDep, response: Response
+) -> ChargeEnvelope:
+    request = charges.ChargeRequest(
+        payment_code=body.payment_code,
+        amount=parse_amount(body.amount, body.currency),
+        out_trade_no=body.out_trade_no,
+        subject=body.subject or charges.DEFAULT_SUBJECT,
+        terminal_id=body.terminal_id,
+    )
+    view, created = await charges.charge(services, merchant.merchant_id, request=request)
+    if not created:
+        response.status_code = 200
+    return ChargeEnvelope(charge=ChargeOut.of(view))

@@ -1,0 +1,8 @@
+"""The payment code's use cases, one module per group.
+
+- :mod:`.codes` -- ``GET /v1/me/payment-code``: the code to show now (and the user's secret);
+- :mod:`.charges` -- ``POST /v1/merchant/charges``: a merchant charges a scanned code;
+- :mod:`.confirmations` -- the user confirms a charge above the no-PIN limit with the PIN;
+- :mod:`.guessing` -- the budgets of unknown codes per merchant key and terminal, applied
+  to their rows inside a charge's look-up unit (the rules are :mod:`..guard`).
+"""

@@ -1,0 +1,406 @@
+"""A merchant charges a scanned payment code.
+
+``POST /v1/merchant/charges`` (:func:`charge`) checks, in this order, each with its code:
+
+1. the merchant takes wallet payments (``merchant_not_supported``); an ``out_trade_no``
+   this merchant already charged answers that charge again (same amount and subject),
+   or ``out_trade_no_conflict``;
+2. the merchant key (and terminal, if named) has not spent its budget of unknown codes
+   (``too_many_attempts``, :mod:`.guessing`); the code is ours, made with the user's
+   secret in this step or the one before, and not yet used (``payment_code_invalid``,
+   which spends one failure of that budget);
+3. the account is not frozen (``account_frozen``); a code made before a freeze/unfreeze
+   is ``payment_code_invalid`` (its secret was retired);
+4. the limits (``limit_exceeded``) counted as a payment-code spend without the PIN;
+5. the balance (``insufficient_balance``).
+
+A charge is an order plus, once paid, a payment: :func:`~ewallet.payments.service.settle_order`
+moves the money exactly as ``POST /v1/payments`` does (through the spend seam), and the
+merchant follows it like any order (``GET /v1/merchant/orders/{id}``, ``order.paid``).
+
+When step 4 fails only on a limit the PIN would lift (the no-PIN daily total, payment-code
+total or count), the charge is kept *pending* instead: its order (awaiting payment for
+:data:`CONFIRM_SECONDS`) and its ``payment_code_charges`` row (which uses the code up) are
+committed, the user is notified, and the merchant gets ``401 step_up_required`` with
+``challenge_id`` (the charge id) and ``order_id``. The user confirms with
+``POST /v1/me/payment-code/confirmations/{challenge_id}`` and the PIN
+(:func:`~.confirmations.confirm`); that unit claims the pending row (exactly once) and
+settles the order with ``AuthStrength.PIN``. The payment keeps the confirmation's request key
+(:mod:`ewallet.kit.request_key`), so a rerun of a confirmation that paid (its answer lost in
+a crash) answers that payment, not ``order_not_payable``.
+
+Any other refusal leaves nothing behind, the code included: it was not used, so the
+cashier may scan it again (within its minute) once the reason is gone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ewallet.identity.errors import StepUpRequiredError
+from ewallet.identity.guards import ensure_active, locked_user
+from ewallet.kit.db.uow import UnitOfWork, run_unit
+from ewallet.kit.ids import new_id
+from ewallet.kit.money import Money
+from ewallet.merchants.views import MerchantView
+from ewallet.models.identity import User
+from ewallet.models.payment_codes import ChargeStatus
+from ewallet.models.payments import OrderStatus
+from ewallet.notify.service import notify_user
+from ewallet.payments import repository as shared
+from ewallet.payments.errors import (
+    OutTradeNoConflictError,
+    require_wallet_currency,
+)
+from ewallet.payments.password_free.service import needs_pin
+from ewallet.payments.payment_codes import repository
+from ewallet.payments.payment_codes.codec import (
+    candidates,
+    time_step,
+)
+from ewallet.payments.payment_codes.errors import PaymentCodeInvalidError
+from ewallet.payments.payment_codes.guard import (
+    GuessPolicy,
+    subjects_of,
+)
+from ewallet.payments.payment_codes.repository import ChargeRow
+from ewallet.payments.payment_codes.sealing import UserSecret, opened
+from ewallet.payments.payment_codes.service import guessing
+from ewallet.payments.payment_codes.views import ChargeView
+from ewallet.payments.service import (
+    check_merchant,
+    payment_accounts,
+    settle_order,
+)
+from ewallet.payments.views import OrderView
+from ewallet.risk.spending import AuthStrength, LimitExceededError, SpendChannel
+from ewallet.services import Services
+
+CONFIRM_SECONDS: Final = 300
+DEFAULT_SUBJECT: Final = "Payment code charge"
+
+
+@dataclass(frozen=True, slots=True)
+class ChargeRequest:
+    payment_code: str
+    amount: Money
+    out_trade_no: str
+    subject: str
+    terminal_id: str | None = None  # the cashier's device: a guessing budget of its own
+
+    def digest(self) -> str:
+        """What makes two charges with one ``out_trade_no`` the same charge (not the code:
+        a retried charge may come with a freshly scanned one)."""
+        content = ["payment_code", self.amount.minor, self.amount.currency, self.subject]
+        return hashlib.sha256(json.dumps(content, ensure_ascii=False).encode()).hexdigest()
+
+
+def step_up(view: ChargeView) -> StepUpRequiredError:
+    """The merchant's answer while the user has not confirmed a charge: wait for them."""
+    return StepUpRequiredError(
+        "the customer must confirm this charge with the payment password",
+        challenge_id=view.id,
+        methods=["payment_password"],
+        order_id=view.order.id,
+        expires_at=view.expires_at.isoformat(),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CodeUse:
+    """A code that verified: whose it is and which (step, counter) it uses up.
+
+    ``newest_step`` is the newest step accepted when it verified: while it is still the
+    newest, the code reads the same (same candidates), so a later unit need not verify it
+    again as long as the secret's row is unchanged.
+    """
+
+    secret: UserSecret
+    step: int
+    counter: int
+    newest_step: int
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownCode:
+    """A look-up that found no valid code; counted against the budgets, then raised."""
+
+    error: PaymentCodeInvalidError
+
+
+async def charge_view(conn: AsyncConnection, row: ChargeRow, *, now: datetime) -> ChargeView:
+    order = await shared.order_view(conn, row.order_id, now=now)
+    assert order is not None
+    status = row.status
+    if status == ChargeStatus.PENDING and row.expires_at <= now:
+        status = ChargeStatus.EXPIRED
+    return ChargeView(row.id, status, order, row.payment_id, row.auth, row.expires_at)
+
+
+async def _verified(
+    conn: AsyncConnection, services: Services, code: str, *, now: datetime
+) -> CodeUse:
+    """Find the code's user by its lookup part and check its one-time value (step 2)."""
+    readings = candidates(code, now=now, blinding=services.security.digest)
+    for candidate in readings:
+        found = await repository.secret_by_lookup(conn, candidate.lookup_id)
+        if found is None:
+            continue
+        secret = opened(services.security.cipher, found)
+        if candidate.matches(secret.secret):
+            return CodeUse(secret, candidate.step, candidate.counter, readings[0].step)
+    raise PaymentCodeInvalidError("this payment code is not valid")
+
+
+async def _claim_state(conn: AsyncConnection, use: CodeUse) -> repository.ClaimState:
+    return await repository.claim_state(
+        conn,
+        user_id=use.secret.user_id,
+        lookup_id=use.secret.lookup_id,
+        step=use.step,
+        counter=use.counter,
+    )
+
+
+async def _claim_code(
+    uow: UnitOfWork, services: Services, code: str, *, seen: CodeUse, now: datetime
+) -> tuple[User, CodeUse]:
+    """Steps 2-3 under the user's row lock: the code is valid and unused, the account active.
+
+    ``seen`` is the look-up unit's verification. It stands if the code still reads the
+    same (the newest accepted step has not moved on) and the secret's row still holds what
+    it verified against; otherwise the code is verified afresh, as the look-up did.
+    """
+    user_id = seen.secret.user_id
+    user = await locked_user(uow, user_id)
+    conn = await uow.connection()
+    use = seen
+    if time_step(now) != seen.newest_step:
+        use = await _verified(conn, services, code, now=now)
+    state = await _claim_state(conn, use) if use.secret.user_id == user_id else None
+    if state is not None and state.sealed != use.secret.sealed:
+        use = await _verified(conn, services, code, now=now)  # the secret changed meanwhile
+        state = await _claim_state(conn, use) if use.secret.user_id == user_id else None
+    if state is None:  # the secret moved between reads: treat as unknown
+        raise PaymentCodeInvalidError("this payment code is not valid")
+    if state.used:
+        raise PaymentCodeInvalidError("this payment code was already used")
+    ensure_active(user)
+    if use.secret.freeze_event_id < state.epoch:
+        raise PaymentCodeInvalidError("this payment code was made before a freeze")
+    return user, use
+
+
+async def _look_up(
+    services: Services, *, merchant_id: str, request: ChargeRequest
+) -> ChargeView | CodeUse:
+    """Steps 1-2: the merchant's earlier charge with this ``out_trade_no`` if there is one,
+    else the verified code, whose user it is (one unit for both). The code is looked up
+    under the guessing budgets' row locks, and a failure is counted before the unit
+    commits (:mod:`.guessing`)."""
+    clock = services.clock
+    policy = GuessPolicy.from_settings(services.settings)
+    subjects = subjects_of(merchant_id, request.terminal_id)
+
+    async def work(uow: UnitOfWork) -> ChargeView | CodeUse | UnknownCode:
+        conn = await uow.connection()
+        now = clock.now()
+        found = await shared.merchant_and_order_number(
+            conn, merchant_id=merchant_id, out_trade_no=request.out_trade_no
+        )
+        check_merchant(None if found is None else found.merchant)
+        assert found is not None
+        if found.order_id is None:
+            states = await guessing.hold_budgets(
+                uow, merchant_id=merchant_id, subjects=subjects, now=now, policy=policy
+            )
+            try:
+                return await _verified(conn, services, request.payment_code, now=now)
+            except PaymentCodeInvalidError as unknown:
+                await guessing.count_failure(
+                    uow,
+                    clock=clock,
+                    merchant_id=merchant_id,
+                    subjects=subjects,
+                    states=states,
+                    now=now,
+                    policy=policy,
+                )
+                return UnknownCode(unknown)
+        row = await repository.charge_of_order(conn, found.order_id)
+        if row is None or found.order_request_hash != request.digest():
+            raise OutTradeNoConflictError(
+                "this out_trade_no was already used for an order with other content"
+            )
+        return await charge_view(conn, row, now=now)
+
+    looked_up = await run_unit(services.engine, work)
+    if isinstance(looked_up, UnknownCode):
+        raise looked_up.error
+    return looked_up
+
+
+async def _insert_order(
+    conn: AsyncConnection, *, merchant: MerchantView, request: ChargeRequest, now: datetime
+) -> OrderView:
+    """Write the charge's order; return its view as a read back would show it."""
+    order = OrderView(
+        id=new_id("ord"),
+        merchant_id=merchant.id,
+        merchant_name=merchant.name,
+        out_trade_no=request.out_trade_no,
+        amount=request.amount,
+        subject=request.subject,
+        notify_url=None,
+        status=OrderStatus.AWAITING_PAYMENT,
+        payment_id=None,
+        refunded=Money(0, request.amount.currency),
+        expires_at=now + timedelta(seconds=CONFIRM_SECONDS),
+        paid_at=None,
+        closed_at=None,
+        created_at=now,
+    )
+    await shared.insert_order(
+        conn,
+        order_id=order.id,
+        merchant_id=order.merchant_id,
+        out_trade_no=order.out_trade_no,
+        amount=order.amount,
+        subject=order.subject,
+        notify_url=order.notify_url,
+        request_hash=request.digest(),
+        expires_at=order.expires_at,
+        now=now,
+    )
+    return order
+
+
+async def _insert_charge(
+    conn: AsyncConnection,
+    *,
+    order: OrderView,
+    use: CodeUse,
+    now: datetime,
+    payment_id: str | None,
+) -> ChargeView:
+    """Write the charge's row (using the code up); return its view without reading it back."""
+    row = ChargeRow(
+        id=new_id("pcc"),
+        order_id=order.id,
+        merchant_id=order.merchant_id,
+        status=ChargeStatus.PENDING if payment_id is None else ChargeStatus.SUCCEEDED,
+        auth=None if payment_id is None else AuthStrength.NONE.value,
+        payment_id=payment_id,
+        expires_at=now + timedelta(seconds=CONFIRM_SECONDS),
+    )
+    await repository.insert_charge(
+        conn,
+        charge=row,
+        user_id=use.secret.user_id,
+        step=use.step,
+        counter=use.counter,
+        amount_minor=order.amount.minor,
+        currency=order.amount.currency,
+        now=now,
+    )
+    return ChargeView(row.id, row.status, order, payment_id, row.auth, row.expires_at)
+
+
+async def charge(
+    services: Services, merchant_id: str, *, request: ChargeRequest
+) -> tuple[ChargeView, bool]:
+    """The charge for ``request`` and whether this call made it; see the module doc.
+
+    Raises ``step_up_required`` (after committing the pending charge) when the user must
+    confirm it, also when the same ``out_trade_no`` is sent again while it is pending.
+    An amount in a currency wallets do not hold is ``currency_not_supported``, first.
+    """
+    require_wallet_currency(request.amount.currency)
+    try:
+        return await _charge_once(services, merchant_id=merchant_id, request=request)
+    except IntegrityError:
+        # A concurrent charge took the same out_trade_no or code: answer as its repeat.
+        return await _charge_once(services, merchant_id=merchant_id, request=request)
+
+
+async def _charge_once(
+    services: Services, *, merchant_id: str, request: ChargeRequest
+) -> tuple[ChargeView, bool]:
+    found = await _look_up(services, merchant_id=merchant_id, request=request)
+    if isinstance(found, ChargeView):
+        if found.status == ChargeStatus.PENDING:
+            raise step_up(found)
+        return found, False
+    seen = found
+    user_id = seen.secret.user_id
+    accounts = await payment_accounts(
+        services, user_id=user_id, merchant_id=merchant_id, currency=request.amount.currency
+    )
+    clock = services.clock
+
+    async def claimed(
+        uow: UnitOfWork, now: datetime
+    ) -> tuple[User, CodeUse, MerchantView | None, OrderView]:
+        """Claim the code and write the order. The merchant's row is read in this unit for
+        the order's view, and settle_order re-checks it (disabled since the look-up?)."""
+        user, use = await _claim_code(uow, services, request.payment_code, seen=seen, now=now)
+        conn = await uow.connection()
+        merchant = await shared.merchant_view(conn, merchant_id)
+        assert merchant is not None  # merchants are never deleted
+        order = await _insert_order(conn, merchant=merchant, request=request, now=now)
+        return user, use, merchant, order
+
+    async def without_pin(uow: UnitOfWork) -> ChargeView:
+        now = clock.now()
+        user, use, merchant, order = await claimed(uow, now)
+        conn = await uow.connection()
+        payment_id = new_id("pay")
+        settled = await settle_order(
+            uow,
+            services,
+            order=order,
+            user_id=user_id,
+            payment_id=payment_id,
+            accounts=accounts,
+            channel=SpendChannel.PAYMENT_CODE,
+            auth=AuthStrength.NONE,
+            merchant=merchant,
+            payer=user,
+        )
+        return await _insert_charge(
+            conn, order=settled.order, use=use, now=now, payment_id=payment_id
+        )
+
+    async def pending(uow: UnitOfWork) -> ChargeView:
+        now = clock.now()
+        user, use, _, order = await claimed(uow, now)
+        conn = await uow.connection()
+        view = await _insert_charge(conn, order=order, use=use, now=now, payment_id=None)
+        await notify_user(
+            uow.session,
+            clock=clock,
+            user=user,
+            kind="payment_code_confirmation",
+            params={
+                "amount": request.amount.to_decimal_string(),
+                "currency": request.amount.currency,
+                "merchant": view.order.merchant_name,
+                "challenge_id": view.id,
+            },
+            sms=False,
+        )
+        return view
+
+    try:
+        return await run_unit(services.engine, without_pin), True
+    except LimitExceededError as refused:
+        if not needs_pin(refused):
+            raise
+    raise step_up(await run_unit(services.engine, pending))

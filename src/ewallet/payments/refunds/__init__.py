@@ -1,0 +1,1 @@
+"""Refunds of paid orders, made through the merchant API."""

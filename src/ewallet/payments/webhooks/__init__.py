@@ -1,0 +1,1 @@
+"""Merchant webhooks: queued with an order's change, signed and delivered by the outbox."""

@@ -1,0 +1,1 @@
+"""Agent presence: which support agents are connected to answer chats right now."""

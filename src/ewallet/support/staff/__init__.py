@@ -1,0 +1,1 @@
+"""The staff side of support: the ticket queue agents work from, and canned replies."""

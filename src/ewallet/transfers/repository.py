@@ -1,0 +1,113 @@
+"""All SQL of transfers: the parties' rows, the ``transfers`` rows and their reads.
+
+Functions take the caller's unit of work (or its connection) and never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from ewallet.kit.money import Money
+from ewallet.kit.phone import mask_phone
+from ewallet.models.identity import User
+from ewallet.models.tables import transfers, users
+from ewallet.models.transfers import TransferStatus
+from ewallet.transfers.views import Party, TransferView
+
+
+async def user_by_id(session: AsyncSession, user_id: str, *, fresh: bool = False) -> User | None:
+    """The user's row, read without a lock; ``fresh`` re-reads one this session has seen."""
+    return await session.get(User, user_id, populate_existing=fresh)
+
+
+async def user_by_phone(session: AsyncSession, phone: str) -> User | None:
+    """The account of ``phone`` (E.164), closed ones included (they keep their number)."""
+    return (await session.scalars(select(User).where(User.phone == phone))).first()
+
+
+async def has_sent_to(conn: AsyncConnection, *, payer_id: str, payee_id: str) -> bool:
+    """Whether ``payer_id`` ever transferred to ``payee_id``."""
+    statement = (
+        select(transfers.c.id)
+        .where(transfers.c.payer_user_id == payer_id, transfers.c.payee_user_id == payee_id)
+        .limit(1)
+    )
+    return (await conn.execute(statement)).first() is not None
+
+
+async def insert_transfer(
+    conn: AsyncConnection,
+    *,
+    transfer_id: str,
+    payer_id: str,
+    payee_id: str,
+    amount: Money,
+    memo: str | None,
+    ledger_transaction_id: str,
+    request_digest: str | None,
+    now: datetime,
+) -> None:
+    """Write a transfer that posted; a second one with the payer's request key is refused
+    by the unique index (``IntegrityError``)."""
+    await conn.execute(
+        insert(transfers).values(
+            id=transfer_id,
+            payer_user_id=payer_id,
+            payee_user_id=payee_id,
+            amount=amount.minor,
+            currency=amount.currency,
+            memo=memo,
+            status=TransferStatus.SUCCEEDED.value,
+            ledger_transaction_id=ledger_transaction_id,
+            request_key=request_digest,
+            created_at=now,
+        )
+    )
+
+
+async def transfer_id_for_request(
+    conn: AsyncConnection, *, payer_id: str, request_digest: str
+) -> str | None:
+    """The transfer ``payer_id`` made with this request key, if any."""
+    statement = select(transfers.c.id).where(
+        transfers.c.payer_user_id == payer_id, transfers.c.request_key == request_digest
+    )
+    found: str | None = (await conn.execute(statement)).scalar()
+    return found
+
+
+async def load_transfers(conn: AsyncConnection, ids: Sequence[str]) -> dict[str, TransferView]:
+    """Transfers by id with both parties (masked); ids that name no transfer are left out."""
+    if not ids:
+        return {}
+    payer = users.alias("payer")
+    payee = users.alias("payee")
+    statement = (
+        select(
+            transfers,
+            payer.c.phone.label("payer_phone"),
+            payer.c.real_name_masked.label("payer_name"),
+            payee.c.phone.label("payee_phone"),
+            payee.c.real_name_masked.label("payee_name"),
+        )
+        .join(payer, payer.c.id == transfers.c.payer_user_id)
+        .join(payee, payee.c.id == transfers.c.payee_user_id)
+        .where(transfers.c.id.in_(list(ids)))
+    )
+    return {
+        row.id: TransferView(
+            id=row.id,
+            payer=Party(row.payer_user_id, mask_phone(row.payer_phone), row.payer_name),
+            payee=Party(row.payee_user_id, mask_phone(row.payee_phone), row.payee_name),
+            amount=Money(row.amount, row.currency),
+            memo=row.memo,
+            status=row.status,
+            ledger_transaction_id=row.ledger_transaction_id,
+            created_at=row.created_at,
+        )
+        for row in (await conn.execute(statement)).all()
+    }
