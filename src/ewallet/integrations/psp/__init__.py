@@ -2,7 +2,7 @@
 
 For the top-up service and the callback endpoints (docs/psp.md):
 
-- ``app.state.psp`` is a :class:`PspChannels`: ``start_payment(method=..., out_trade_no=...,
+- ``Services.psp`` is a :class:`PspChannels`: ``start_payment(method=..., out_trade_no=...,
   amount=..., subject=...)`` → :class:`StartedPayment` (``qr_code``, ``pay_url``);
   ``query(...)`` → :class:`PaymentNotice` or None;
 - ``verify_alipay_notify(form)`` / ``verify_wechat_notify(headers, body)`` (methods of
