@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve demo test lint typecheck unit bench-ledger bench-auth bench-api chaos worker clean
+.PHONY: serve demo test lint typecheck unit bench-ledger bench-auth bench-api chaos worker clean vendor
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -73,6 +73,15 @@ bench-api: $(STAMP)
 ## chaos: 10,000 retried money operations under kill -9 and a PostgreSQL restart, then checks (JSON)
 chaos: $(STAMP)
 	@$(BIN)/python -m bench.chaos
+
+## vendor: refresh the vendored htmx (pinned version) from the npm registry
+HTMX_VERSION := 2.0.11
+vendor:
+	@tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent htmx.org@$(HTMX_VERSION) >/dev/null && \
+		tar xzf htmx.org-$(HTMX_VERSION).tgz && \
+		cp package/dist/htmx.min.js $(CURDIR)/src/ewallet/web/static/vendor/htmx.min.js && \
+		cp package/LICENSE $(CURDIR)/src/ewallet/web/static/vendor/htmx.LICENSE && \
+		rm -rf $$tmp && echo "htmx $(HTMX_VERSION) vendored"
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

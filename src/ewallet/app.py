@@ -39,6 +39,7 @@ from ewallet.ops import endpoints as ops_endpoints
 from ewallet.ops.enforcement import install_maintenance
 from ewallet.payments import endpoints as payment_endpoints
 from ewallet.payments.checkout import endpoints as checkout_endpoints
+from ewallet.web.mount import install_web
 from ewallet.payments.orders import endpoints as order_endpoints
 from ewallet.payments.password_free import endpoints as password_free_endpoints
 from ewallet.payments.payment_codes import endpoints as payment_code_endpoints
@@ -131,6 +132,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     # Help and support routers below.
     app.include_router(help_endpoints.router)
     app.include_router(help_endpoints.staff_router)
+    # The web front ends (pages at /, static files at /static) come last.
+    install_web(app)
     return app
 
 

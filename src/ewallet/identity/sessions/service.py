@@ -158,3 +158,27 @@ async def sign_out(services: Services, *, caller: Caller, user_id: str, session_
         )
 
     await run_unit(services.engine, work)
+
+
+async def live_session_user(services: Services, *, session_id: str) -> str:
+    """The user of ``session_id`` while the session is live (not ended, not expired).
+
+    How a browser's cookie is checked on every page: the same row and the same rule as an
+    access token's session, so an ended session ends the browser at once.
+    Refusal: ``unauthorized``."""
+
+    async def load(uow: UnitOfWork) -> repo.SessionRow | None:
+        return await repo.get_session(await uow.connection(), session_id)
+
+    row = await run_unit(services.engine, load, read_only=True)
+    if row is None or not row.live(services.clock.now()):
+        raise UnauthorizedError("the session has ended; sign in again")
+    return row.user_id
+
+
+def session_of(services: Services, tokens: IssuedTokens) -> str:
+    """The session id that freshly issued tokens belong to."""
+    claims = services.security.tokens.verify(
+        tokens.access_token, kind="user", now=services.clock.now()
+    )
+    return claims.session_id

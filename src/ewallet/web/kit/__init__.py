@@ -1,0 +1,1 @@
+"""What the web front ends share: sessions, CSRF, templates, translations, forms, pages."""

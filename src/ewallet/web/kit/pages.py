@@ -1,0 +1,109 @@
+"""Answering with a page: the template rendered in the reader's language, with the headers
+every page of ours carries.
+
+``page(request, services, "wallet/cards/list.html", cards=...)`` renders with, besides the
+given names: ``locale``, ``user`` (the signed-in principal or None), ``csrf`` (this
+browser's form token), ``maintenance`` (the banner text while a window is in force, else
+None), ``path`` (the page's own path, for the language switch and the tab bar) and
+``error`` (None unless given). A browser without a device cookie gets one, so the forms it
+is shown carry a token bound to it.
+
+Headers: a strict Content-Security-Policy (no inline script or style, nothing from another
+origin), ``Referrer-Policy: same-origin``, ``X-Content-Type-Options: nosniff``,
+``X-Frame-Options: DENY`` and ``Cache-Control: no-store`` (pages carry personal data).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from ewallet.kit.errors import DomainError
+from ewallet.kit.i18n import Locale
+from ewallet.ops.service import current_maintenance
+from ewallet.services import Services
+from ewallet.web.kit import i18n
+from ewallet.web.kit.auth import web_principal
+from ewallet.web.kit.cookies import device_key_from, new_device_key, set_device
+from ewallet.web.kit.csrf import token_for
+from ewallet.web.kit.templates import TEMPLATES
+
+CSP: Final = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+)
+PAGE_HEADERS: Final = {
+    "Content-Security-Policy": CSP,
+    "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+
+
+def locale_of(request: Request) -> Locale:
+    return i18n.request_locale(request)
+
+
+def refusal(request: Request, error: DomainError) -> str:
+    """A service's refusal as the inline message a form shows, in the reader's language."""
+    return i18n.error_message(error.code, error.detail, locale_of(request))
+
+
+async def maintenance_banner(request: Request, services: Services) -> str | None:
+    active = await current_maintenance(services)
+    if active is None:
+        return None
+    if active.window.message:
+        return active.window.message
+    return i18n.error_message("maintenance", None, locale_of(request))
+
+
+async def page(
+    request: Request,
+    services: Services,
+    template: str,
+    *,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    locale = locale_of(request)
+    principal = await web_principal(request, services)
+    device_key = device_key_from(request, services)
+    new_device = None
+    if device_key is None:
+        device_key = new_device = new_device_key()
+    csrf = token_for(
+        services,
+        session_id=principal.session_id if principal is not None else None,
+        device_key=device_key,
+    )
+    names: dict[str, Any] = {
+        "locale": locale,
+        "user": principal,
+        "csrf": csrf,
+        "maintenance": await maintenance_banner(request, services),
+        "path": request.url.path,
+        "error": None,
+    }
+    names.update(context)
+    with i18n.rendering_in(locale):
+        html = TEMPLATES.get_template(template).render(names)
+    response = HTMLResponse(html, status_code=status_code, headers=PAGE_HEADERS)
+    if new_device is not None:
+        set_device(response, services, new_device)
+    return response
+
+
+def see_other(url: str) -> Response:
+    """After a successful post: go to ``url`` (303, so a reload does not post again). An
+    htmx request gets ``HX-Redirect`` instead, which htmx follows as a full navigation."""
+    return RedirectResponse(url, status_code=303, headers=PAGE_HEADERS)
+
+
+def htmx_or_see_other(request: Request, url: str) -> Response:
+    if request.headers.get("hx-request") == "true":
+        return Response(status_code=204, headers={**PAGE_HEADERS, "HX-Redirect": url})
+    return see_other(url)

@@ -1,0 +1,89 @@
+"""The Jinja2 environment of the web front ends: autoescaped, strict about undefined names,
+with gettext (``{% trans %}``, ``_()``) and the filters every page uses.
+
+Filters: ``money`` (minor units and a currency -> ``¥1,234.50``), ``when`` and ``day``
+(aware datetimes in Asia/Shanghai), ``phone`` (masked ``138****0000``). Globals:
+``static(path)`` (a cache-busted URL under ``/static``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date, datetime
+from decimal import Decimal
+from functools import cache
+from importlib import resources
+from typing import Final
+
+import jinja2
+
+from ewallet.risk.limits import CHINA_TIME
+from ewallet.web.kit import i18n
+
+STATIC_PATH: Final = "/static"
+SYMBOLS: Final = {"CNY": "¥", "USD": "$", "EUR": "€", "HKD": "HK$"}
+
+
+def money(minor: int | None, currency: str = "CNY", *, signed: bool = False) -> str:
+    """``¥1,234.50`` from minor units; with ``signed``, ``+`` for credits too."""
+    if minor is None:
+        return ""
+    symbol = SYMBOLS.get(currency, currency + " ")
+    sign = "-" if minor < 0 else ("+" if signed and minor > 0 else "")
+    units = Decimal(abs(minor)) / 100
+    return f"{sign}{symbol}{units:,.2f}"
+
+
+def when(moment: datetime | None) -> str:
+    if moment is None:
+        return ""
+    return moment.astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M")
+
+
+def day(moment: datetime | date | None) -> str:
+    if moment is None:
+        return ""
+    if isinstance(moment, datetime):
+        moment = moment.astimezone(CHINA_TIME).date()
+    return moment.isoformat()
+
+
+def masked_phone(phone: str | None) -> str:
+    """``+8613800138000`` or ``13800138000`` -> ``138****8000``."""
+    if not phone:
+        return ""
+    digits = phone.removeprefix("+86")
+    return digits[:3] + "****" + digits[-4:] if len(digits) >= 8 else digits
+
+
+@cache
+def _static_version(path: str) -> str:
+    data = (resources.files("ewallet.web") / "static" / path).read_bytes()
+    return hashlib.sha256(data).hexdigest()[:10]
+
+
+def static(path: str) -> str:
+    return f"{STATIC_PATH}/{path}?v={_static_version(path)}"
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("ewallet.web", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext, i18n.ngettext, newstyle=True
+    )
+    env.filters["money"] = money
+    env.filters["when"] = when
+    env.filters["day"] = day
+    env.filters["phone"] = masked_phone
+    env.globals["static"] = static
+    return env
+
+
+TEMPLATES: Final = _environment()

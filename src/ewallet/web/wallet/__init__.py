@@ -1,0 +1,1 @@
+"""The wallet in a browser, mounted at ``/``: one module of page handlers per feature."""
