@@ -8,6 +8,7 @@ changed. A field absent is ``""``.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Mapping
 from typing import Annotated, Final
 from urllib.parse import parse_qs
@@ -15,6 +16,7 @@ from urllib.parse import parse_qs
 from fastapi import Depends, Request
 
 from ewallet.http.deps import ServicesDep
+from ewallet.kit.request_key import RequestKey, request_digest
 from ewallet.web.kit.auth import web_principal
 from ewallet.web.kit.csrf import FIELD, token_ok
 
@@ -66,3 +68,22 @@ async def posted_form(request: Request, services: ServicesDep) -> Form:
 
 
 PostedForm = Annotated[Form, Depends(posted_form)]
+
+
+SECRET_FIELDS: Final = frozenset({"csrf", "password", "payment_password", "pin", "code"})
+
+
+def form_request_key(user_id: str, form: Form, purpose: str) -> RequestKey | None:
+    """The request key of a money form, for services that take ``request_key``.
+
+    Every money form carries a ``form_key`` made when it was shown (``page()`` puts a fresh
+    one in each render's context). The same form posted twice (a double tap, a reload that
+    re-posts, a retry after a network failure) gives the same key, so the service finds
+    the operation the first post made and answers its state instead of moving money again;
+    a changed amount is another request. Secrets never enter the digest."""
+    key = form["form_key"]
+    if not 16 <= len(key) <= 64:
+        return None
+    body = "&".join(f"{name}={form[name]}" for name in sorted(form) if name not in SECRET_FIELDS)
+    body_hash = hashlib.sha256(body.encode()).hexdigest()
+    return RequestKey(request_digest(f"web:user:{user_id}", f"{purpose}:{key}", body_hash))

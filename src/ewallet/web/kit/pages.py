@@ -5,8 +5,9 @@ every page of ours carries.
 given names: ``locale``, ``user`` (the signed-in principal or None), ``csrf`` (this
 browser's form token), ``maintenance`` (the banner text while a window is in force, else
 None), ``path`` (the page's own path, for the language switch and the tab bar) and
-``error`` (None unless given). A browser without a device cookie gets one, so the forms it
-is shown carry a token bound to it.
+``error`` (None unless given) and ``form_key`` (a fresh key for a money form's
+``form_key`` field: :func:`ewallet.web.kit.forms.form_request_key`). A browser without a
+device cookie gets one, so the forms it is shown carry a token bound to it.
 
 Headers: a strict Content-Security-Policy (no inline script or style, nothing from another
 origin), ``Referrer-Policy: same-origin``, ``X-Content-Type-Options: nosniff``,
@@ -15,6 +16,7 @@ origin), ``Referrer-Policy: same-origin``, ``X-Content-Type-Options: nosniff``,
 
 from __future__ import annotations
 
+import secrets
 from typing import Any, Final
 
 from fastapi import Request
@@ -87,6 +89,7 @@ async def page(
         "maintenance": await maintenance_banner(request, services),
         "path": request.url.path,
         "error": None,
+        "form_key": secrets.token_urlsafe(18),
     }
     names.update(context)
     with i18n.rendering_in(locale):

@@ -4,8 +4,60 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ewallet.web.wallet import shell, signin
+from ewallet.web.wallet import (
+    bills,
+    cards,
+    chat,
+    contact,
+    devices,
+    help_centre,
+    history,
+    home,
+    me,
+    notifications,
+    orders,
+    password_free,
+    pay,
+    payment_code,
+    payment_password,
+    recovery,
+    register,
+    security,
+    shell,
+    signin,
+    tickets,
+    topups,
+    totp,
+    transfers,
+    withdrawals,
+)
 
 router = APIRouter()
-for module in (shell, signin):
+for module in (
+    shell,
+    signin,
+    home,
+    register,
+    recovery,
+    payment_password,
+    history,
+    notifications,
+    cards,
+    topups,
+    withdrawals,
+    pay,
+    payment_code,
+    password_free,
+    orders,
+    transfers,
+    bills,
+    me,
+    security,
+    devices,
+    totp,
+    help_centre,
+    contact,
+    tickets,
+    chat,
+):
     router.include_router(module.router)

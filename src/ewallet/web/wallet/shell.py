@@ -1,32 +1,22 @@
-"""The wallet's shell: ``/`` (the landing page signed out, home signed in), the language
+"""The wallet's shell: the language
 switch and the web app manifest (so a phone can add the wallet to its home screen)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Final
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 
 from ewallet.http.deps import ServicesDep
 from ewallet.kit.i18n import EN, ZH_CN
-from ewallet.web.kit.auth import local_path, web_principal
+from ewallet.web.kit.auth import local_path
 from ewallet.web.kit.cookies import set_language
-from ewallet.web.kit.pages import page, see_other
+from ewallet.web.kit.pages import see_other
 from ewallet.web.kit.routing import WebRoute
 from ewallet.web.kit.templates import static
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
-
-HOME_TEMPLATE: Final = "wallet/home/home.html"
-
-
-@router.get("/")
-async def home(request: Request, services: ServicesDep) -> Response:
-    user = await web_principal(request, services)
-    if user is None:
-        return await page(request, services, "wallet/landing.html")
-    return await page(request, services, HOME_TEMPLATE)
 
 
 @router.get("/lang/{locale}")

@@ -1,0 +1,21 @@
+"""Pages of the wallet: ``/`` -- the landing page signed out, home signed in (being written)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from ewallet.http.deps import ServicesDep
+from ewallet.web.kit.auth import web_principal
+from ewallet.web.kit.pages import page
+from ewallet.web.kit.routing import WebRoute
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+
+
+@router.get("/")
+async def home(request: Request, services: ServicesDep) -> Response:
+    user = await web_principal(request, services)
+    if user is None:
+        return await page(request, services, "wallet/landing.html")
+    return await page(request, services, "wallet/home/home.html")
