@@ -44,7 +44,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from ewallet.audit.service import Actor
 from ewallet.bills import repository
 from ewallet.bills.errors import BillerDeclinedError, BillReceiptNotReadyError
-from ewallet.bills.views import BillLookup, BillPaymentView, Receipt
+from ewallet.bills.views import BillLookup, BillPaymentDetail, BillPaymentView, Receipt
 from ewallet.identity.payment_password.service import require_payment_password
 from ewallet.identity.realname.rules import mask_real_name
 from ewallet.integrations.biller.directory import DEFAULT_BILLERS, BillerSpec
@@ -119,6 +119,12 @@ async def list_billers(services: Services, *, category: str | None) -> list[Bill
         return await repository.active_billers(await uow.connection(), category=category)
 
     return await run_unit(services.engine, work, read_only=True)
+
+
+async def get_biller(services: Services, biller_id: str) -> BillerSpec:
+    """One active biller of the directory (to ask for an account number with its hint);
+    ``not_found`` for an unknown or inactive one. Reads only."""
+    return await _biller(services, biller_id, active=True)
 
 
 async def _biller(services: Services, biller_id: str, *, active: bool) -> BillerSpec:
@@ -344,6 +350,15 @@ async def _load(services: Services, payment_id: str) -> BillPaymentView:
 async def get_bill_payment(services: Services, user_id: str, *, payment_id: str) -> BillPaymentView:
     """One of the user's payments; anyone else's is ``not_found``."""
     return await _find(services, payment_id, user_id)
+
+
+async def get_bill_payment_detail(
+    services: Services, user_id: str, *, payment_id: str
+) -> BillPaymentDetail:
+    """One of the user's payments, whatever its status, with the biller it paid (even one
+    no longer active); anyone else's is ``not_found``. Reads only."""
+    payment = await get_bill_payment(services, user_id, payment_id=payment_id)
+    return BillPaymentDetail(payment, await _biller(services, payment.biller_id, active=False))
 
 
 async def get_receipt(services: Services, user_id: str, *, payment_id: str) -> Receipt:

@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from ewallet.integrations.biller.directory import BillerSpec
 from ewallet.kit.money import Money
+from ewallet.models.bills import BillPaymentStatus
 
 
 def mask_account(account_no: str) -> str:
@@ -68,3 +69,19 @@ class Receipt:
     def paid_at(self) -> datetime:
         assert self.payment.completed_at is not None
         return self.payment.completed_at
+
+
+@dataclass(frozen=True, slots=True)
+class BillPaymentDetail:
+    """A payment of any status with the biller it went to: what a payment's page shows
+    (its receipt once it succeeded, its progress or failure before)."""
+
+    payment: BillPaymentView
+    biller: BillerSpec
+
+    @property
+    def receipt(self) -> Receipt | None:
+        """The receipt, for a succeeded payment only."""
+        if self.payment.status != BillPaymentStatus.SUCCEEDED:
+            return None
+        return Receipt(self.payment, self.biller)

@@ -12,18 +12,20 @@ customer whose phone number it was, if any.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Literal
+from datetime import date, datetime, timedelta
+from typing import Final, Literal
 
 from ewallet.audit.service import Actor, record_event
 from ewallet.callbacks import repository as repo
 from ewallet.callbacks.errors import CallbackLimitError, CallbackNotOpenError
-from ewallet.callbacks.views import CallbackView, LoggedCall
+from ewallet.callbacks.views import CallbackDesk, CallbackView, LoggedCall, Slot
 from ewallet.config import Settings
-from ewallet.help.views import Hours
+from ewallet.help import service as help_service
+from ewallet.help.views import CHINA_TIME, Hours
 from ewallet.kit.clock import as_utc
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import NotFoundError, ValidationFailedError
+from ewallet.kit.i18n import Locale
 from ewallet.kit.ids import new_id
 from ewallet.kit.phone import parse_phone
 from ewallet.models.support import AuthorType, TicketChannel
@@ -33,6 +35,7 @@ from ewallet.support.service.tickets import open_ticket
 
 CallOutcome = Literal["resolved", "follow_up", "escalated"]
 _NOT_OPEN = "this call-back is already done or cancelled"
+SLOT_MINUTES: Final = 60
 
 
 def _view(row: SupportCallback) -> CallbackView:
@@ -127,6 +130,74 @@ async def request_callback(
         return _view(row)
 
     return await run_unit(services.engine, work)
+
+
+def booking_slots(settings: Settings) -> list[Slot]:
+    """The hotline's opening hours cut into hour-long slots (a shorter last one is kept when
+    it lasts at least ``support_callback_min_window_minutes``)."""
+    hours = Hours.parse(settings.support_hours)
+    start, end = _minutes(hours.opens), _minutes(hours.closes)
+    if end <= start:
+        end += 24 * 60  # the hours run past midnight
+    slots = []
+    for first in range(start, end, SLOT_MINUTES):
+        last = min(first + SLOT_MINUTES, end)
+        if last - first >= settings.support_callback_min_window_minutes:
+            slots.append(Slot(_clock_text(first), _clock_text(last, end_of_day=True)))
+    return slots
+
+
+def _minutes(text: str) -> int:
+    hours, minutes = text.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def _clock_text(minutes: int, *, end_of_day: bool = False) -> str:
+    if end_of_day and minutes == 24 * 60:
+        return "24:00"
+    minutes %= 24 * 60
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+async def callback_desk(
+    services: Services, user_id: str, *, locale: Locale, limit: int
+) -> CallbackDesk:
+    """Everything the contact page shows a signed-in customer: the hotline and its hours,
+    the account's phone number (a call-back's default), their latest ``limit`` call-back
+    requests, and the days and slots a new request may choose (every day a request may
+    reach, :func:`booking_slots`; the first slot :func:`check_window` accepts now is the
+    suggestion). Refusal: ``not_found`` (no such user)."""
+    settings, now = services.settings, services.clock.now()
+    contact = await help_service.contact(services, locale=locale)
+
+    async def work(uow: UnitOfWork) -> tuple[str, list[CallbackView]]:
+        phone = await repo.phone_of_user(uow.session, user_id)
+        if phone is None:
+            raise NotFoundError("no such user")
+        rows = await repo.of_user(uow.session, user_id, limit=limit)
+        return phone, [_view(row) for row in rows]
+
+    phone, callbacks = await run_unit(services.engine, work, read_only=True)
+    today = now.astimezone(CHINA_TIME).date()
+    days = [today + timedelta(days=n) for n in range(settings.support_callback_max_days)]
+    slots = booking_slots(settings)
+    return CallbackDesk(
+        contact, phone, callbacks, days, slots, _first_open_slot(settings, now, days, slots)
+    )
+
+
+def _first_open_slot(
+    settings: Settings, now: datetime, days: list[date], slots: list[Slot]
+) -> tuple[date, Slot] | None:
+    for day in days:
+        for slot in sorted(slots, key=lambda s: s.window(day)[0]):
+            start, end = slot.window(day)
+            try:
+                check_window(settings, now=now, start=start, end=end)
+            except ValidationFailedError:
+                continue
+            return day, slot
+    return None
 
 
 async def my_callbacks(services: Services, user_id: str, *, limit: int) -> list[CallbackView]:

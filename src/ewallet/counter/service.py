@@ -29,7 +29,7 @@ from ewallet.audit.service import record_event
 from ewallet.config import Settings
 from ewallet.counter import repository
 from ewallet.counter.errors import DepositNotAwaitingApprovalError, ReceiptAlreadyUsedError
-from ewallet.counter.views import DepositView, LargeCashView
+from ewallet.counter.views import CounterTerms, DepositView, LargeCashView
 from ewallet.identity.guards import ensure_not_frozen
 from ewallet.kit.amounts import AmountIn
 from ewallet.kit.db.uow import UnitOfWork, run_unit
@@ -77,6 +77,17 @@ class CounterPolicy:
 
     def needs_approval(self, amount: Money) -> bool:
         return amount >= self.threshold
+
+
+def counter_terms(services: Services) -> CounterTerms:
+    """The rules of a cash top-up as a customer reads them (the web wallet's "top up at a
+    counter" page): renminbi only, and the large-cash threshold of :class:`CounterPolicy`."""
+    policy = CounterPolicy.from_settings(services.settings)
+    return CounterTerms(
+        currency=COUNTER_CURRENCY,
+        large_cash_threshold=policy.threshold,
+        hotline=services.settings.hotline,
+    )
 
 
 @dataclass(frozen=True, slots=True)

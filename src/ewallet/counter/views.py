@@ -80,3 +80,14 @@ class LargeCashView:
             approved_by=row.approved_by,
             approved_at=row.approved_at,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class CounterTerms:
+    """What a customer is told before bringing cash to a counter: the cash taken
+    (``currency``), the amount from which a second member of staff must approve the
+    deposit (``large_cash_threshold``), and the hotline for questions."""
+
+    currency: str
+    large_cash_threshold: Money
+    hotline: str

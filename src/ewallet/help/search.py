@@ -24,7 +24,12 @@ from ewallet.help.views import Article, Found
 
 CHECK_SECONDS: Final = 2.0
 SUMMARY_CHARS: Final = 120
-_MARKDOWN: Final = re.compile(r"[#*_`>|\[\]]+|\(\s*/[^)]*\)|^\s*[-+]\s+|^\s*\d+\.\s+", re.M)
+# Emphasis and code marks (dropped), then other marks, links' targets, list bullets and
+# tables' |---|---| rules (each a space).
+_EMPHASIS: Final = re.compile(r"\*+|`+")
+_MARKDOWN: Final = re.compile(
+    r"^\s*\|?[\s:|-]*-{3,}[\s:|-]*$|[#_>|\[\]]+|\(\s*/[^)]*\)|^\s*[-+]\s+|^\s*\d+\.\s+", re.M
+)
 
 StampLoader = Callable[[], Awaitable[Hashable]]
 ArticlesLoader = Callable[[], Awaitable[list[Article]]]
@@ -39,7 +44,7 @@ class _Snapshot:
 
 def summary(body: str, limit: int = SUMMARY_CHARS) -> str:
     """The start of an article as plain text, for a result list."""
-    plain = " ".join(_MARKDOWN.sub(" ", body).split())
+    plain = " ".join(_MARKDOWN.sub(" ", _EMPHASIS.sub("", body)).split())
     return plain if len(plain) <= limit else plain[: limit - 1].rstrip() + "…"
 
 

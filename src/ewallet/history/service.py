@@ -22,16 +22,20 @@ Everything here reads only.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
+from datetime import date
 from typing import Any, Final
 
 from ewallet.history import repository
 from ewallet.history.render import statement_csv, statement_pdf
 from ewallet.history.repository import CardRef, RawEntry
 from ewallet.history.views import (
+    DayTotals,
     HistoryEntry,
     HistoryFilter,
     Month,
+    MonthSpending,
     Statement,
     StatementFile,
     StatementFormat,
@@ -41,6 +45,7 @@ from ewallet.kit.errors import NotFoundError, ValidationFailedError
 from ewallet.kit.money import Money
 from ewallet.kit.pagination import Page, check_limit, decode_cursor, encode_cursor
 from ewallet.kit.phone import mask_phone
+from ewallet.risk.limits import CHINA_TIME
 from ewallet.services import Services
 from ewallet.transfers.service import transfers_by_id
 
@@ -206,6 +211,53 @@ async def build_statement(
         )
 
     return await run_unit(services.engine, work, read_only=True)
+
+
+async def month_spending(
+    services: Services, user_id: str, *, month: Month | None = None, currency: str = "CNY"
+) -> MonthSpending:
+    """The user's wallet over ``month`` (the current Asia/Shanghai month by default): money
+    out and in on each day, money out by entry type, the totals -- the posted movements a
+    statement of the month lists, so the totals are the statement's. A user without a
+    wallet yet has a month of zeros. Reads only.
+    """
+    now = services.clock.now()
+    chosen = month or Month.of(now)
+
+    async def work(uow: UnitOfWork) -> list[RawEntry]:
+        conn = await uow.connection()
+        account_id = await repository.wallet_account_id(conn, user_id, currency)
+        if account_id is None:
+            return []
+        flt = HistoryFilter(since=chosen.start, until=chosen.end)
+        return await repository.posted_in_order(conn, account_id, flt)
+
+    raws = await run_unit(services.engine, work, read_only=True)
+    out_by_day: dict[date, int] = defaultdict(int)
+    in_by_day: dict[date, int] = defaultdict(int)
+    out_by_type: dict[str, int] = defaultdict(int)
+    for raw in raws:
+        day = raw.created_at.astimezone(CHINA_TIME).date()
+        if raw.signed > 0:
+            out_by_day[day] += raw.signed
+            out_by_type[raw.kind] += raw.signed
+        else:
+            in_by_day[day] -= raw.signed
+    days = [
+        DayTotals(day, Money(out_by_day[day], currency), Money(in_by_day[day], currency))
+        for day in chosen.days()
+    ]
+    kinds = sorted(out_by_type.items(), key=lambda item: (-item[1], item[0]))
+    return MonthSpending(
+        month=chosen,
+        currency=currency,
+        days=days,
+        out_by_type=[(kind, Money(total, currency)) for kind, total in kinds],
+        total_out=Money(sum(out_by_day.values()), currency),
+        total_in=Money(sum(in_by_day.values()), currency),
+        count=len(raws),
+        complete=chosen.end <= now,
+    )
 
 
 def render_statement(statement: Statement, file_format: StatementFormat) -> StatementFile:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any, Final, Literal
 
 from ewallet.kit.errors import ValidationFailedError
@@ -39,6 +39,19 @@ class HistoryFilter:
         if self.since and self.until and self.since >= self.until:
             raise ValidationFailedError("'from' must be before 'to'")
 
+    @classmethod
+    def of_days(
+        cls, type_: str | None = None, *, first: date | None = None, last: date | None = None
+    ) -> HistoryFilter:
+        """Entries of ``type_`` from the start of day ``first`` to the end of day ``last``
+        (Asia/Shanghai days, both included); ``validation_error`` if ``last`` is before
+        ``first``."""
+        since = datetime.combine(first, time(), tzinfo=CHINA_TIME) if first else None
+        until = (
+            datetime.combine(last, time(), tzinfo=CHINA_TIME) + timedelta(days=1) if last else None
+        )
+        return cls(type=type_, since=since, until=until)
+
 
 @dataclass(frozen=True, slots=True)
 class Month:
@@ -53,6 +66,24 @@ class Month:
         if match is None or not 2000 <= int(match.group(1)) <= 2999:
             raise ValidationFailedError("the month must look like 2026-03")
         return cls(int(match.group(1)), int(match.group(2)))
+
+    @classmethod
+    def of(cls, moment: datetime) -> Month:
+        """The Asia/Shanghai month ``moment`` falls in."""
+        local = moment.astimezone(CHINA_TIME)
+        return cls(local.year, local.month)
+
+    def previous(self) -> Month:
+        return Month(self.year - 1, 12) if self.month == 1 else Month(self.year, self.month - 1)
+
+    def following(self) -> Month:
+        return Month(self.year + 1, 1) if self.month == 12 else Month(self.year, self.month + 1)
+
+    def days(self) -> list[date]:
+        """Every day of the month, in order."""
+        first = date(self.year, self.month, 1)
+        count = (self.end.date() - first).days
+        return [first + timedelta(days=n) for n in range(count)]
 
     @property
     def start(self) -> datetime:
@@ -92,3 +123,28 @@ class StatementFile:
     content: bytes
     media_type: str
     filename: str
+
+
+@dataclass(frozen=True, slots=True)
+class DayTotals:
+    """Money out of and into a wallet on one Asia/Shanghai day."""
+
+    day: date
+    money_out: Money
+    money_in: Money
+
+
+@dataclass(frozen=True, slots=True)
+class MonthSpending:
+    """A month of a wallet summed up: each day's totals (every day of the month, in order),
+    money out by entry type (largest first) and the month's totals. Posted movements only,
+    as a statement counts them. ``complete``: the month has ended (its figures are final)."""
+
+    month: Month
+    currency: str
+    days: list[DayTotals]
+    out_by_type: list[tuple[str, Money]]
+    total_out: Money
+    total_in: Money
+    count: int
+    complete: bool

@@ -11,8 +11,9 @@ fails if an open one is not on the reviewed list. What stays open, and why:
   and history;
 - what an operator needs to end a window: staff sign-in, refresh, sign-out and password
   change, and the maintenance-window routes themselves;
-- refreshing and ending a customer's session, so a client already signed in keeps reading
-  through a long window instead of being signed out by it;
+- refreshing and ending a customer's session (the API's and the web wallet's sign-out), so
+  a client already signed in keeps reading through a long window instead of being signed
+  out by it;
 - the in-process sandboxes (mounted apps standing in for the bank, PSPs and billers: the
   outside world does not stop for our window), and paths no route matches (answered
   ``404``/``405`` as usual).
@@ -22,8 +23,9 @@ transfers, top-ups, withdrawals, charges, refunds, counter deposits and approval
 staff changes that move no money either (freezes, merchants, help articles), so a window
 is a true freeze of the data. The refusal follows ``Accept-Language``; when the operator
 gave the window a message, it is the detail. ``Retry-After`` is the whole seconds until the
-maintenance stretch ends. Routes that answer HTML (the checkout's forms) get the same
-refusal as a small page in the user's language instead of a problem document.
+maintenance stretch ends. Routes that answer HTML (the checkout's and the web wallet's
+forms) get the same refusal as a small page in the user's language (the web pages'
+``lang`` cookie first) instead of a problem document.
 
 A pure ASGI middleware, so a refused request costs no body parsing and no database work.
 Reads never look at the schedule; a write looks at the per-process cache
@@ -74,6 +76,8 @@ OPEN_DURING_MAINTENANCE: Final[frozenset[Operation]] = frozenset(
         # Signed-in customers keep reading through a long window.
         ("POST", "/v1/sessions/refresh"),
         ("DELETE", "/v1/sessions/current"),
+        # ... and signing out of the web wallet ends the same session.
+        ("POST", "/signout"),
     }
 )
 
@@ -226,10 +230,20 @@ class MaintenanceMiddleware:
         if verdict == "open":
             await self.app(scope, receive, send)
             return
-        locale = i18n.negotiate_locale(_header(scope, b"accept-language"))
+        locale = _page_locale(scope) if verdict == "refuse_html" else None
+        locale = locale or i18n.negotiate_locale(_header(scope, b"accept-language"))
         refuse = maintenance_page if verdict == "refuse_html" else maintenance_response
         response = refuse(active, now=services.clock.now(), locale=locale, scope=scope)
         await response(scope, receive, send)
+
+
+def _page_locale(scope: Scope) -> i18n.Locale | None:
+    """The language a browser chose with the web pages' switch (the ``lang`` cookie)."""
+    for part in (_header(scope, b"cookie") or "").split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == "lang" and value in (i18n.ZH_CN, i18n.EN):
+            return i18n.EN if value == i18n.EN else i18n.ZH_CN
+    return None
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -16,6 +16,7 @@ from ewallet.kit.errors import ValidationFailedError
 
 CHECKOUT_PATH: Final = "/checkout"
 _ORDER_IN_PAYLOAD: Final = re.compile(r"/checkout/(?P<order_id>ord_[0-9a-z]{26})/?$")
+_ORDER_ID: Final = re.compile(r"ord_[0-9a-z]{26}")
 MAX_PAYLOAD_LENGTH: Final = 600
 
 
@@ -36,3 +37,12 @@ def order_id_from_payload(payload: str) -> str:
     if len(payload) > MAX_PAYLOAD_LENGTH or match is None:
         raise ValidationFailedError("qr_payload does not name a wallet order")
     return match.group("order_id")
+
+
+def order_id_from_text(text: str) -> str:
+    """The order named by what a person pasted or a link carried: a bare order id, or a
+    checkout URL / QR payload (:func:`order_id_from_payload`); ``validation_error`` else."""
+    text = text.strip()
+    if _ORDER_ID.fullmatch(text):
+        return text
+    return order_id_from_payload(text)

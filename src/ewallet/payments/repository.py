@@ -136,6 +136,21 @@ async def claim_order(
     return bool(claimed.rowcount == 1)
 
 
+async def expire_order(conn: AsyncConnection, *, order_id: str, now: datetime) -> bool:
+    """End an order that still awaits payment at ``now`` (it then reads ``expired``, as at
+    its own time): a payer who declines a payment-code charge ends its order this way."""
+    ended = await conn.execute(
+        update(orders)
+        .where(
+            orders.c.id == order_id,
+            orders.c.status == OrderStatus.AWAITING_PAYMENT,
+            orders.c.expires_at > now,
+        )
+        .values(expires_at=now, updated_at=now)
+    )
+    return bool(ended.rowcount == 1)
+
+
 async def insert_payment(
     conn: AsyncConnection,
     *,

@@ -40,7 +40,7 @@ from ewallet.audit.service import Actor
 from ewallet.identity.guards import locked_user
 from ewallet.identity.payment_password.service import require_payment_password
 from ewallet.kit.db.uow import UnitOfWork, run_unit
-from ewallet.kit.errors import NotFoundError
+from ewallet.kit.errors import DomainError, NotFoundError
 from ewallet.kit.ids import new_id
 from ewallet.kit.money import Money
 from ewallet.kit.request_key import RequestKey
@@ -57,7 +57,7 @@ from ewallet.payments.errors import (
 )
 from ewallet.payments.password_free import service as password_free
 from ewallet.payments.schemas import order_document
-from ewallet.payments.views import OrderView, PaymentView
+from ewallet.payments.views import OrderView, PayerOrder, PaymentView
 from ewallet.payments.webhooks.service import queue_order_event
 from ewallet.risk.spending import AuthStrength, LimitExceededError, SpendChannel, SpendingPolicy
 from ewallet.services import Services
@@ -384,6 +384,33 @@ async def get_payment(services: Services, user_id: str, *, payment_id: str) -> P
     if view is None:
         raise NotFoundError("no such payment")
     return view
+
+
+async def order_for_payer(services: Services, user_id: str, *, order_id: str) -> PayerOrder:
+    """The order a checkout link names, as ``user_id`` sees it before paying (reads only).
+
+    Any order can be shown to whoever has its link (as the hosted checkout page does);
+    ``not_found`` for no such order. Besides the order: the viewer's own payment of it, if
+    they paid it, and the refusal of steps 1-2 (module doc) paying it would meet now --
+    ``merchant_not_supported``, ``order_not_payable``, ``currency_not_supported`` -- so a
+    page can say why before asking for a payment password. :func:`pay_order` checks all of
+    it again when the payment is made."""
+
+    async def work(uow: UnitOfWork) -> PayerOrder:
+        conn = await uow.connection()
+        order = await repository.order_view(conn, order_id, now=services.clock.now())
+        if order is None:
+            raise NotFoundError("no such order")
+        paid = await repository.payment_id_of_order(conn, order_id=order_id, user_id=user_id)
+        refusal: DomainError | None = None
+        try:
+            check_merchant(await repository.merchant_view(conn, order.merchant_id))
+            _check_payable(order)
+        except DomainError as refused:
+            refusal = refused
+        return PayerOrder(order, paid, refusal)
+
+    return await run_unit(services.engine, work, read_only=True)
 
 
 async def payment_of_order(services: Services, user_id: str, *, order_id: str) -> str | None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
+from ewallet.kit.errors import DomainError
 from ewallet.kit.money import Money
 from ewallet.models.payments import OrderStatus, PaymentStatus, RefundStatus
 
@@ -100,6 +101,20 @@ class PaymentView:
             ledger_transaction_id=row.ledger_transaction_id,
             created_at=row.created_at,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class PayerOrder:
+    """An order as the person about to pay it sees it (the wallet's "pay an order" page).
+
+    ``payment_id`` is the viewer's own payment of it, if they paid it; ``refusal`` is the
+    first refusal paying it would meet now before any PIN is asked (the merchant does not
+    take wallet payments, the order is paid, closed or expired, ...), None when it is
+    payable."""
+
+    order: OrderView
+    payment_id: str | None
+    refusal: DomainError | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,6 +63,7 @@ from ewallet.risk.limits import (
 __all__ = [  # the vocabulary lives beside its table; spenders import it from here too
     "UNKNOWN",
     "AuthStrength",
+    "ClassRules",
     "LimitExceededError",
     "LimitRemaining",
     "SpendChannel",
@@ -118,6 +119,18 @@ class LimitExceededError(DomainError):
 
 
 @dataclass(frozen=True, slots=True)
+class ClassRules:
+    """One account class's limits: its allowance for paying from the balance (over the
+    account's life or per calendar year) and its daily ceilings by authentication."""
+
+    tier: int
+    allowance: Money
+    period: Literal["lifetime", "year"]
+    daily_pin: Money
+    daily_pin_and_sms: Money
+
+
+@dataclass(frozen=True, slots=True)
 class SpendingPolicy:
     """Every cap in minor units (fen); ``daily_pin``/``daily_pin_and_sms`` by account class."""
 
@@ -147,6 +160,20 @@ class SpendingPolicy:
     def defaults(cls) -> SpendingPolicy:
         """The documented defaults, without reading the environment."""
         return cls.from_settings(Settings.model_construct())
+
+    def class_rules(self, currency: str = "CNY") -> list[ClassRules]:
+        """What each account class may spend under this policy, class I first (the
+        account-class page shows them side by side)."""
+        return [
+            ClassRules(
+                tier=tier,
+                allowance=Money(allowance.allowance.minor, currency),
+                period=allowance.period,
+                daily_pin=Money(self.daily_pin.get(tier, 0), currency),
+                daily_pin_and_sms=Money(self.daily_pin_and_sms.get(tier, 0), currency),
+            )
+            for tier, allowance in sorted(self.class_allowances.items())
+        ]
 
     def per_transaction_cap(self, channel: SpendChannel) -> int | None:
         return self.per_transaction.get(channel.value)

@@ -6,8 +6,9 @@ mistyped phone number never costs a PIN attempt:
 
 1. a rerun of a request that already made its transfer answers that transfer (no PIN
    check, no second transfer);
-2. ``account_frozen`` (the sender), ``transfer_to_self``, ``not_found`` (no wallet has
-   that number, or it is closed), ``payee_account_frozen``;
+2. ``validation_error`` (a memo over :data:`MEMO_MAX_LENGTH` characters), ``account_frozen``
+   (the sender), ``transfer_to_self``, ``not_found`` (no wallet has that number, or it is
+   closed), ``payee_account_frozen``;
 3. the payment password (``payment_password_not_set``, ``payment_password_locked``,
    ``payment_password_invalid``; ``require_payment_password`` of
    :mod:`ewallet.identity.payment_password.service`);
@@ -35,7 +36,7 @@ from ewallet.audit.service import Actor
 from ewallet.identity.guards import ensure_active
 from ewallet.identity.payment_password.service import require_payment_password
 from ewallet.kit.db.uow import UnitOfWork, run_unit
-from ewallet.kit.errors import NotFoundError
+from ewallet.kit.errors import NotFoundError, ValidationFailedError
 from ewallet.kit.ids import new_id
 from ewallet.kit.money import Money
 from ewallet.kit.phone import parse_phone
@@ -55,6 +56,16 @@ MEMO_MAX_LENGTH: Final = 50
 # A preview shows a masked name for a phone number: capped, so it cannot be used to sweep
 # numbers for who has a wallet.
 PREVIEWS_PER_HOUR: Final = Rule("transfer-preview-user", 30, timedelta(hours=1))
+
+
+def check_memo(memo: str | None) -> None:
+    """A transfer's memo holds at most :data:`MEMO_MAX_LENGTH` characters
+    (``validation_error`` with ``field="memo"``): the API's schema and the web wallet's
+    form both stop a longer one, and :func:`create_transfer` checks it again."""
+    if memo is not None and len(memo) > MEMO_MAX_LENGTH:
+        raise ValidationFailedError(
+            f"the memo is longer than {MEMO_MAX_LENGTH} characters", field="memo"
+        )
 
 
 def _payee_frozen() -> PayeeAccountFrozenError:
@@ -121,6 +132,7 @@ async def create_transfer(
     earlier = await transfer_for_request(services, sender_id=sender_id, request_key=request_key)
     if earlier is not None:
         return earlier
+    check_memo(memo)
     payee = await _find_payee(services, sender_id=sender_id, to_phone=to_phone)
     await require_payment_password(services, user_id=sender_id, pin=payment_password, actor=actor)
     payee_id = payee.party.user_id

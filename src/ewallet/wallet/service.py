@@ -1,13 +1,21 @@
-"""What the wallet holds and may still spend (``GET /v1/me/wallet``)."""
+"""What the wallet holds and may still spend (``GET /v1/me/wallet``); the summary the
+web wallet's home shows."""
 
 from __future__ import annotations
 
+from typing import Final
+
+from ewallet.history import service as history
+from ewallet.history.views import HistoryFilter
+from ewallet.identity.notices import service as notices
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import NotFoundError
 from ewallet.risk.spending import SpendingPolicy, spending_summary
 from ewallet.services import Services
 from ewallet.wallet import repository
-from ewallet.wallet.views import WalletView
+from ewallet.wallet.views import Balance, HomeView, WalletView
+
+RECENT_ON_HOME: Final = 5
 
 
 async def wallet_view(services: Services, user_id: str) -> WalletView:
@@ -33,3 +41,29 @@ async def wallet_view(services: Services, user_id: str) -> WalletView:
         )
 
     return await run_unit(services.engine, work, read_only=True)
+
+
+async def home_summary(
+    services: Services, user_id: str, *, recent: int = RECENT_ON_HOME
+) -> HomeView:
+    """The home page's summary in one call: the wallet's balance, the account's status and
+    class, its ``recent`` latest history entries (pending ones first, as the history lists
+    them) and the number of unread notices; ``not_found`` for no such user. Reads only."""
+
+    async def work(uow: UnitOfWork) -> tuple[repository.Holder, Balance]:
+        conn = await uow.connection()
+        holder = await repository.holder(conn, user_id)
+        if holder is None:
+            raise NotFoundError("no such user")
+        return holder, await repository.balance(conn, user_id)
+
+    holder, balance = await run_unit(services.engine, work, read_only=True)
+    latest = await history.list_transactions(services, user_id, flt=HistoryFilter(), limit=recent)
+    unread = await notices.unread_count(services, user_id=user_id)
+    return HomeView(
+        balance=balance,
+        status=holder.status,
+        tier=holder.tier,
+        recent=latest.items[:recent],
+        unread_notices=unread,
+    )

@@ -217,6 +217,19 @@ async def list_cards(services: Services, user_id: str) -> list[Card]:
     return await run_unit(services.engine, load, read_only=True)
 
 
+async def get_card(services: Services, user_id: str, *, card_id: str) -> Card:
+    """The caller's live card ``card_id`` (being bound or active); ``not_found`` for any
+    other (another user's, unbound, failed). Reads only."""
+
+    async def load(uow: UnitOfWork) -> Card:
+        card = await _owned_card(uow, user_id, card_id, lock=False)
+        if card.status not in LIVE_CARD_STATUSES:
+            raise NotFoundError("no such card")
+        return card
+
+    return await run_unit(services.engine, load, read_only=True)
+
+
 async def unbind_card(
     services: Services, user_id: str, actor: Actor, *, card_id: str, payment_password: str
 ) -> None:

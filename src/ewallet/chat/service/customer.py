@@ -7,6 +7,9 @@ chat takes nothing more (``chat_closed``).
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Final
+
 from ewallet.audit.service import Actor
 from ewallet.chat import bot
 from ewallet.chat import repository as repo
@@ -24,6 +27,27 @@ from ewallet.kit.ids import new_id
 from ewallet.models.support_chat import ChatCloser, ChatSender, ChatStatus, SupportChat
 from ewallet.services import Services
 from ewallet.support.presence.service import agents_online_in
+
+SOCKET_TOKEN_TTL: Final = timedelta(minutes=1)
+
+
+def socket_token(services: Services, *, user_id: str, session_id: str) -> str:
+    """A one-minute access token of the live session ``session_id``, for the chat socket's
+    ``auth`` frame.
+
+    A browser signed in with the wallet's cookie holds no API token; the page that checked
+    the cookie's session mints this one for its script, which sends it as its first frame.
+    The socket checks it as any app's token (signature, expiry, the session still live), so
+    signing out ends the browser's chat as it ends an app's. It only has to open the
+    socket: it is short-lived, and a script that reconnects asks for a fresh one.
+    """
+    return services.security.tokens.issue(
+        subject=user_id,
+        session_id=session_id,
+        kind="user",
+        now=services.clock.now(),
+        ttl=SOCKET_TOKEN_TTL,
+    )
 
 
 async def _customer_chat(uow: UnitOfWork, *, user_id: str, chat_id: str) -> SupportChat:

@@ -62,6 +62,11 @@ _UNCREDITED: Final = (
     TopupStatus.CLOSED,
 )
 
+_PSP_METHODS: Final[dict[str, PspName]] = {
+    TopupMethod.ALIPAY: "alipay",
+    TopupMethod.WECHAT_PAY: "wechat_pay",
+}
+
 Settled = Literal["credited", "already_credited", "recorded", "ignored"]
 
 
@@ -155,6 +160,29 @@ async def start_psp_topup(
         if request_key is not None:
             request_key.nothing_happened()  # the client's retry starts a new top-up
         raise
+    return StartedTopup(topup=topup, payment=payment)
+
+
+async def resume_psp_topup(services: Services, user_id: str, *, topup_id: str) -> StartedTopup:
+    """The caller's top-up ``topup_id`` and, while it is a PSP top-up still awaiting
+    payment, where to pay it: its order opened again at the PSP (the ``out_trade_no`` is the
+    top-up's id, so the PSP answers the same order and pay URL; nothing new is created).
+
+    ``not_found`` for another user's top-up. A PSP that cannot be reached now changes
+    nothing here: the top-up is answered without its payment (the web page says so and
+    offers to try again), since the order may well exist and be paid meanwhile.
+    """
+    topup = await get_topup(services, user_id, topup_id=topup_id)
+    psp = _PSP_METHODS.get(topup.method)
+    if topup.status != TopupStatus.AWAITING_PAYMENT or psp is None:
+        return StartedTopup(topup=topup, payment=None)
+    try:
+        payment = await services.psp.start_payment(
+            method=psp, out_trade_no=topup.id, amount=topup.amount, subject=SUBJECT
+        )
+    except UpstreamUnavailableError:
+        log.warning("funding.psp_reopen_failed", topup_id=topup.id, psp=psp)
+        return StartedTopup(topup=topup, payment=None)
     return StartedTopup(topup=topup, payment=payment)
 
 

@@ -61,9 +61,14 @@ class FeeQuote:
         return self.amount + self.fee
 
 
+def quota_remaining(policy: FeePolicy, *, quota_used_minor: int) -> int:
+    """What is left of the free quota (minor units, never below zero)."""
+    return max(0, policy.free_quota_minor - quota_used_minor)
+
+
 def quote_fee(policy: FeePolicy, *, amount: Money, quota_used_minor: int) -> FeeQuote:
     """The fee for ``amount`` when ``quota_used_minor`` of the free quota is already used."""
-    remaining = max(0, policy.free_quota_minor - quota_used_minor)
+    remaining = quota_remaining(policy, quota_used_minor=quota_used_minor)
     charged = max(0, amount.minor - remaining)
     if charged == 0:
         fee = Money.zero(amount.currency)

@@ -15,9 +15,11 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ewallet.funding.withdrawals.fees import QUOTA_STATUSES
-from ewallet.funding.withdrawals.views import OPEN, PayoutCard, WithdrawalView
+from ewallet.funding.withdrawals.views import OPEN, CardChoice, PayoutCard, WithdrawalView
 from ewallet.kit.db.uow import UnitOfWork
 from ewallet.kit.money import Money
+from ewallet.ledger import chart
+from ewallet.ledger import repository as ledger_repository
 from ewallet.models.funding import CardStatus, WithdrawalStatus
 from ewallet.models.identity import User
 from ewallet.models.tables import cards, withdrawals
@@ -37,6 +39,27 @@ async def active_card(conn: AsyncConnection, *, user_id: str, card_id: str) -> P
     if row is None:
         return None
     return PayoutCard(row.id, row.bank_code, row.agreement_token_encrypted)
+
+
+async def active_cards(conn: AsyncConnection, *, user_id: str) -> list[CardChoice]:
+    """The user's ``active`` cards, newest first."""
+    query = (
+        select(
+            cards.c.id, cards.c.bank_code, cards.c.bank_name, cards.c.card_type, cards.c.last_four
+        )
+        .where(cards.c.user_id == user_id, cards.c.status == CardStatus.ACTIVE)
+        .order_by(cards.c.created_at.desc(), cards.c.id.desc())
+    )
+    return [
+        CardChoice(row.id, row.bank_code, row.bank_name, row.card_type, row.last_four)
+        for row in await conn.execute(query)
+    ]
+
+
+async def available(conn: AsyncConnection, *, user_id: str, currency: str) -> Money:
+    """The wallet's available balance (posted less held; zero before its first movement)."""
+    wallet = await ledger_repository.get_account_by_code(conn, chart.wallet(user_id, currency).code)
+    return Money.zero(currency) if wallet is None else wallet.available_money()
 
 
 async def quota_used(conn: AsyncConnection, *, user_id: str, currency: str) -> int:

@@ -41,8 +41,13 @@ from sqlalchemy.exc import IntegrityError
 
 from ewallet.audit.service import Actor
 from ewallet.funding.withdrawals import repository
-from ewallet.funding.withdrawals.fees import FeePolicy, FeeQuote, quote_fee
-from ewallet.funding.withdrawals.views import PayoutCard, WithdrawalView
+from ewallet.funding.withdrawals.fees import FeePolicy, FeeQuote, quota_remaining, quote_fee
+from ewallet.funding.withdrawals.views import (
+    PayoutCard,
+    WithdrawalOptions,
+    WithdrawalQuote,
+    WithdrawalView,
+)
 from ewallet.identity.guards import locked_user
 from ewallet.identity.payment_password.service import require_payment_password
 from ewallet.integrations.bank.errors import BankDeclinedError
@@ -50,7 +55,7 @@ from ewallet.integrations.bank.port import CreditResult
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import NotFoundError, UpstreamUnavailableError
 from ewallet.kit.ids import new_id
-from ewallet.kit.money import Money
+from ewallet.kit.money import DEFAULT_CURRENCY, Money
 from ewallet.kit.request_key import RequestKey, row_for_request
 from ewallet.ledger import (
     CreateHold,
@@ -78,13 +83,52 @@ async def preview_withdrawal(
     services: Services, user_id: str, *, card_id: str, amount: Money
 ) -> FeeQuote:
     """The fee the withdrawal would cost now (``not_found``: no such active card); reads only."""
+    return (await quote_withdrawal(services, user_id, card_id=card_id, amount=amount)).quote
+
+
+async def quote_withdrawal(
+    services: Services, user_id: str, *, card_id: str, amount: Money
+) -> WithdrawalQuote:
+    """The preview with its card and the wallet's available balance, in one read: what a
+    confirmation page shows before the payment password (``not_found``: no such active
+    card of the caller's). The fee is :func:`preview_withdrawal`'s, the one charged."""
     policy = FeePolicy.from_settings(services.settings)
 
-    async def work(uow: UnitOfWork) -> FeeQuote:
+    async def work(uow: UnitOfWork) -> WithdrawalQuote:
         conn = await uow.connection()
-        await _active_card(uow, user_id=user_id, card_id=card_id)
+        cards = await repository.active_cards(conn, user_id=user_id)
+        choice = next((card for card in cards if card.id == card_id), None)
+        if choice is None:
+            raise NotFoundError("no such card")
         used = await repository.quota_used(conn, user_id=user_id, currency=amount.currency)
-        return quote_fee(policy, amount=amount, quota_used_minor=used)
+        quote = quote_fee(policy, amount=amount, quota_used_minor=used)
+        available = await repository.available(conn, user_id=user_id, currency=amount.currency)
+        return WithdrawalQuote(quote=quote, card=choice, available=available)
+
+    return await run_unit(services.engine, work, read_only=True)
+
+
+async def withdrawal_options(
+    services: Services, user_id: str, *, currency: str = DEFAULT_CURRENCY
+) -> WithdrawalOptions:
+    """What a withdrawal form offers the user now: their active cards, the wallet's
+    available balance, the free quota left and the fee rule above it (:mod:`.fees`).
+    Reads only."""
+    policy = FeePolicy.from_settings(services.settings)
+
+    async def work(uow: UnitOfWork) -> WithdrawalOptions:
+        conn = await uow.connection()
+        choices = await repository.active_cards(conn, user_id=user_id)
+        used = await repository.quota_used(conn, user_id=user_id, currency=currency)
+        available = await repository.available(conn, user_id=user_id, currency=currency)
+        remaining = Money(quota_remaining(policy, quota_used_minor=used), currency)
+        return WithdrawalOptions(
+            cards=choices,
+            available=available,
+            free_quota_remaining=remaining,
+            fee_rate=policy.rate,
+            min_fee=Money(policy.min_fee_minor, currency),
+        )
 
     return await run_unit(services.engine, work, read_only=True)
 

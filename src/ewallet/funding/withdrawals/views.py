@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Final
 
 from sqlalchemy import Row
 
+from ewallet.funding.withdrawals.fees import FeeQuote
 from ewallet.kit.money import Money
 from ewallet.models.funding import WithdrawalStatus
 
@@ -65,3 +67,41 @@ class PayoutCard:
     id: str
     bank_code: str
     agreement_token_encrypted: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CardChoice:
+    """An active card a withdrawal may pay out to, as a person picks it."""
+
+    id: str
+    bank_code: str
+    bank_name: str
+    card_type: str
+    last_four: str
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawalOptions:
+    """What a withdrawal form offers: the cards to pay out to (newest first), what the
+    wallet has available now, what is left of the free quota, and the fee charged above it
+    (``fee_rate`` of the amount, at least ``min_fee``)."""
+
+    cards: list[CardChoice]
+    available: Money
+    free_quota_remaining: Money
+    fee_rate: Decimal
+    min_fee: Money
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawalQuote:
+    """What confirming a withdrawal would cost now (the fee quote), to which card, and
+    whether the wallet's available balance covers amount and fee (``covered``)."""
+
+    quote: FeeQuote
+    card: CardChoice
+    available: Money
+
+    @property
+    def covered(self) -> bool:
+        return self.quote.total <= self.available

@@ -126,3 +126,21 @@ async def revoke_device(
         .values(revoked_at=now, trusted_at=None)
     )
     return result.rowcount == 1
+
+
+async def revoke_other_devices(
+    conn: AsyncConnection, *, user_id: str, keep_device_id: str | None, now: datetime
+) -> list[str]:
+    """Sign out and untrust every live device of the user but ``keep_device_id`` (None:
+    all of them); returns the ids signed out."""
+    conditions = [devices.c.user_id == user_id, devices.c.revoked_at.is_(None)]
+    if keep_device_id is not None:
+        conditions.append(devices.c.id != keep_device_id)
+    ids = [row.id for row in await conn.execute(select(devices.c.id).where(*conditions))]
+    if ids:
+        await conn.execute(
+            update(devices)
+            .where(devices.c.id.in_(ids), devices.c.revoked_at.is_(None))
+            .values(revoked_at=now, trusted_at=None)
+        )
+    return ids

@@ -1,4 +1,5 @@
-"""The signed-in user's devices: list them, sign one out (``/v1/me/devices``).
+"""The signed-in user's devices: list them, sign one out (``/v1/me/devices``), or sign out
+every device but the one in use (the web wallet's "sign out all other devices").
 
 Signing a device out revokes its sessions at once and untrusts it: signing in there again
 needs the step-up of a new device. Another user's device id answers ``not_found`` -- the
@@ -66,3 +67,42 @@ async def sign_out_device(
         )
 
     await run_unit(services.engine, work)
+
+
+async def sign_out_other_devices(
+    services: Services, *, caller: Caller, user_id: str, session_id: str
+) -> int:
+    """Sign out every device of the user but the one of ``session_id``, and end every
+    session but ``session_id`` (API tokens and browsers alike; audited). The calling
+    session and its device stay signed in and trusted. Returns how many sessions ended.
+
+    No refusal: with nothing else signed in, nothing changes but the audit event.
+    """
+
+    async def work(uow: UnitOfWork) -> int:
+        conn = await uow.connection()
+        now = services.clock.now()
+        session = await sessions_repo.get_session(conn, session_id)
+        keep_device = session.device_id if session and session.user_id == user_id else None
+        signed_out = await repo.revoke_other_devices(
+            conn, user_id=user_id, keep_device_id=keep_device, now=now
+        )
+        ended = await sessions_repo.revoke_sessions(
+            conn,
+            now=now,
+            reason=SessionEndReason.DEVICE_SIGNED_OUT,
+            user_id=user_id,
+            keep_session_id=session_id,
+        )
+        await record_event(
+            conn,
+            clock=services.clock,
+            actor=Actor("user", user_id, caller.ip),
+            action="device.signed_out_others",
+            subject_type="session",
+            subject_id=session_id,
+            details={"devices_signed_out": len(signed_out), "sessions_ended": len(ended)},
+        )
+        return len(ended)
+
+    return await run_unit(services.engine, work)

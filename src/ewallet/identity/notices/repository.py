@@ -58,3 +58,23 @@ async def mark_read(
         update(notifications).where(owned, notifications.c.read_at.is_(None)).values(read_at=now)
     )
     return True
+
+
+async def count_unread(conn: AsyncConnection, *, user_id: str) -> int:
+    """How many of the user's notices are not read yet."""
+    count = await conn.scalar(
+        select(func.count())
+        .select_from(notifications)
+        .where(notifications.c.user_id == user_id, notifications.c.read_at.is_(None))
+    )
+    return int(count or 0)
+
+
+async def mark_all_read(conn: AsyncConnection, *, user_id: str, now: datetime) -> int:
+    """Mark every unread notice of the user read; how many were unread."""
+    result = await conn.execute(
+        update(notifications)
+        .where(notifications.c.user_id == user_id, notifications.c.read_at.is_(None))
+        .values(read_at=now)
+    )
+    return int(result.rowcount or 0)

@@ -1,4 +1,5 @@
-"""The signed-in user's notices: read them (newest first, in their language), mark them read."""
+"""The signed-in user's notices: read them (newest first, in their language), count the
+unread ones, mark them read."""
 
 from __future__ import annotations
 
@@ -70,3 +71,25 @@ async def mark_notification_read(services: Services, *, user_id: str, notificati
             raise NotFoundError("no such notification")
 
     await run_unit(services.engine, work)
+
+
+async def unread_count(services: Services, *, user_id: str) -> int:
+    """How many of the user's notices are unread (the badge on the wallet's home). Reads
+    only; an unknown user has none."""
+
+    async def work(uow: UnitOfWork) -> int:
+        return await repo.count_unread(await uow.connection(), user_id=user_id)
+
+    return await run_unit(services.engine, work, read_only=True)
+
+
+async def mark_all_notifications_read(services: Services, *, user_id: str) -> int:
+    """Mark every unread notice of the user read at once; how many there were (0: no
+    change). Only the user's own notices are touched."""
+
+    async def work(uow: UnitOfWork) -> int:
+        return await repo.mark_all_read(
+            await uow.connection(), user_id=user_id, now=services.clock.now()
+        )
+
+    return await run_unit(services.engine, work)

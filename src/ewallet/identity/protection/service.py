@@ -22,11 +22,12 @@ from datetime import datetime
 from typing import Final
 
 from ewallet.audit.service import Actor, audit_user
-from ewallet.identity.codes.service import run_with_code
+from ewallet.identity.codes.service import CodeSent, request_code, run_with_code
 from ewallet.identity.errors import AccountNotFrozenError
 from ewallet.identity.guards import ensure_active, locked_user
 from ewallet.identity.payment_password.service import require_payment_password
 from ewallet.identity.repository import get_user
+from ewallet.identity.runtime import Caller
 from ewallet.identity.sessions.repository import end_user_sessions
 from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
@@ -138,6 +139,26 @@ async def freeze_own_account(
         purpose=CodePurpose.FREEZE,
         code=proof.verification_code or "",
     )
+
+
+async def request_freeze_code(services: Services, *, caller: Caller, user_id: str) -> CodeSent:
+    """Text the owner an SMS code of purpose ``freeze`` (the signed-in way to ask for one,
+    as the web wallet does; the API asks with the phone number at
+    ``POST /v1/verification-codes``, which sends the same code under the same limits).
+
+    Refusals, in order: ``account_frozen`` (nothing to freeze: no code is sent);
+    ``rate_limited`` (the code limits of :func:`~ewallet.identity.codes.service.request_code`).
+    """
+
+    async def phone_of(uow: UnitOfWork) -> str:
+        user = await get_user(uow.session, user_id)
+        if user is None:
+            raise NotFoundError("no such user")
+        ensure_active(user)
+        return user.phone
+
+    phone = await run_unit(services.engine, phone_of, read_only=True)
+    return await request_code(services, caller=caller, phone=phone, purpose=CodePurpose.FREEZE)
 
 
 async def unfreeze_user(

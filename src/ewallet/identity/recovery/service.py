@@ -17,6 +17,12 @@ after :data:`MAX_IDENTITY_MISMATCHES` within a day the account refuses further t
 A login reset revokes every session except the resetting device's own, if the request
 carries its (valid) access token; a token that does not verify is ignored rather than
 refused -- forgetting a password often comes with an expired token.
+
+A signed-in user (the web wallet's "forgot payment password" page) resets their own
+payment password by the same rules, on the account's own phone rather than one typed in:
+:func:`payment_reset_start` says where the code goes and which identity factors will be
+asked for, :func:`send_payment_reset_code` texts it, :func:`reset_own_payment_password`
+makes the reset.
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ from ewallet.identity.change_caps import (
     payment_password_cap,
     take_change,
 )
-from ewallet.identity.codes.service import run_with_code
+from ewallet.identity.codes.service import CodeSent, request_code, run_with_code
 from ewallet.identity.errors import (
     IdentityMismatchError,
     IdentityRequiredError,
@@ -53,10 +59,11 @@ from ewallet.identity.payment_password.policy import (
 )
 from ewallet.identity.realname.rules import id_number_matches
 from ewallet.identity.recovery import repository as repo
+from ewallet.identity.runtime import Caller
 from ewallet.identity.sessions.repository import end_user_sessions
 from ewallet.kit.bank_cards import normalize_card_number
 from ewallet.kit.clock import Clock
-from ewallet.kit.db.uow import UnitOfWork
+from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import DomainError, UnauthorizedError
 from ewallet.kit.phone import parse_phone
 from ewallet.models.identity import CodePurpose, SessionEndReason, User
@@ -340,3 +347,71 @@ def _payment_reset(
         return None
 
     return work
+
+
+# --- The signed-in user's own payment password ----------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentResetStart:
+    """Where a reset code for the account goes, and what else the reset will ask for."""
+
+    phone: str  # the account's own, E.164 (show it masked)
+    factors: tuple[str, ...]  # names of IDENTITY_FACTORS that apply; empty: the code alone
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentResetCodeSent:
+    start: PaymentResetStart
+    sent: CodeSent
+
+
+async def payment_reset_start(services: Services, *, user_id: str) -> PaymentResetStart:
+    """The account's phone and the identity factors a payment-password reset of it asks for
+    (the same list :func:`reset_password` checks). ``unauthorized`` if the account is gone."""
+
+    async def work(uow: UnitOfWork) -> PaymentResetStart:
+        user = await users_repository.get_user(uow.session, user_id)
+        if user is None:
+            raise UnauthorizedError("the account no longer exists")
+        factors = tuple([f.name for f in IDENTITY_FACTORS if await f.applies(uow, user)])
+        return PaymentResetStart(phone=user.phone, factors=factors)
+
+    return await run_unit(services.engine, work, read_only=True)
+
+
+async def send_payment_reset_code(
+    services: Services, *, caller: Caller, user_id: str
+) -> PaymentResetCodeSent:
+    """Text a ``reset_payment_password`` code to the signed-in user's own phone, with the
+    rate limits of ``POST /v1/verification-codes`` (``rate_limited``, ``retry_after``)."""
+    start = await payment_reset_start(services, user_id=user_id)
+    sent = await request_code(
+        services, caller=caller, phone=start.phone, purpose=CodePurpose.RESET_PAYMENT_PASSWORD
+    )
+    return PaymentResetCodeSent(start=start, sent=sent)
+
+
+async def reset_own_payment_password(
+    services: Services,
+    *,
+    user_id: str,
+    verification_code: str,
+    new_pin: str,
+    identity: str | None,
+    client_ip: str | None,
+) -> None:
+    """Reset the signed-in user's payment password with the code texted to the account's
+    phone: :func:`reset_password` of kind ``payment`` on that phone, with its refusals."""
+    start = await payment_reset_start(services, user_id=user_id)
+    await reset_password(
+        services,
+        request=ResetRequest(
+            phone=start.phone,
+            verification_code=verification_code,
+            kind=ResetKind.PAYMENT,
+            new_password=new_pin,
+            identity=identity or None,
+            client_ip=client_ip,
+        ),
+    )

@@ -112,3 +112,12 @@ async def count_failures(
         counted.append(audit_events.c.id > after_event_id)
     failures = await conn.scalar(select(func.count()).select_from(audit_events).where(*counted))
     return int(failures or 0)
+
+
+async def count_unused_recovery_codes(conn: AsyncConnection, *, user_id: str) -> int:
+    unused = await conn.scalar(
+        select(func.count())
+        .select_from(recovery_codes)
+        .where(recovery_codes.c.user_id == user_id, recovery_codes.c.used_at.is_(None))
+    )
+    return int(unused or 0)

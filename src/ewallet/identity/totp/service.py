@@ -45,6 +45,7 @@ from ewallet.identity.errors import (
     TotpNotEnabledError,
 )
 from ewallet.identity.guards import locked_user
+from ewallet.identity.repository import get_user
 from ewallet.identity.totp import repository as repo
 from ewallet.identity.totp.otp import (
     STEP_SECONDS,
@@ -54,6 +55,7 @@ from ewallet.identity.totp.otp import (
 )
 from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
+from ewallet.kit.errors import NotFoundError
 from ewallet.kit.phone import mask_phone
 from ewallet.models.identity import User
 from ewallet.notify.service import notify_user
@@ -83,6 +85,23 @@ def totp_enabled(user: HasTotp) -> bool:
 class TotpEnrolment:
     secret: str
     otpauth_uri: str
+
+
+@dataclass(frozen=True, slots=True)
+class TotpStatus:
+    """Where the user's authenticator stands: on (and how many recovery codes are left), or
+    an enrolment started and not confirmed yet (``pending``: its secret, to show again)."""
+
+    enabled: bool
+    recovery_codes_left: int
+    pending: TotpEnrolment | None
+
+
+def _enrolment(secret: str, *, phone: str) -> TotpEnrolment:
+    uri = pyotp.TOTP(secret, interval=STEP_SECONDS).provisioning_uri(
+        name=mask_phone(phone), issuer_name=ISSUER
+    )
+    return TotpEnrolment(secret=secret, otpauth_uri=uri)
 
 
 # --- Checking codes ---------------------------------------------------------------------
@@ -263,12 +282,34 @@ async def start_enrolment(services: Services, *, user_id: str, actor: Actor) -> 
         user.totp_last_step = None
         user.updated_at = clock.now()
         await audit_user(uow, clock, actor, "totp.enrolment_started", user_id)
-        uri = pyotp.TOTP(secret, interval=STEP_SECONDS).provisioning_uri(
-            name=mask_phone(user.phone), issuer_name=ISSUER
-        )
-        return TotpEnrolment(secret=secret, otpauth_uri=uri)
+        return _enrolment(secret, phone=user.phone)
 
     return await run_unit(services.engine, work)
+
+
+async def totp_status(services: Services, *, user_id: str) -> TotpStatus:
+    """The authenticator's state for the owner's security page; reads only.
+
+    A started, unconfirmed enrolment comes back with its secret, so the set-up page can
+    show the same QR code again until it is confirmed (the owner left to install the app).
+    Refusal: ``not_found`` (no such user).
+    """
+    cipher = services.security.cipher
+
+    async def work(uow: UnitOfWork) -> TotpStatus:
+        user = await get_user(uow.session, user_id)
+        if user is None:
+            raise NotFoundError("no such user")
+        if totp_enabled(user):
+            left = await repo.count_unused_recovery_codes(await uow.connection(), user_id=user_id)
+            return TotpStatus(enabled=True, recovery_codes_left=left, pending=None)
+        pending = None
+        if user.totp_secret_encrypted is not None:
+            secret = cipher.decrypt(user.totp_secret_encrypted, context=f"totp:{user_id}")
+            pending = _enrolment(secret, phone=user.phone)
+        return TotpStatus(enabled=False, recovery_codes_left=0, pending=pending)
+
+    return await run_unit(services.engine, work, read_only=True)
 
 
 async def confirm_enrolment(

@@ -31,6 +31,7 @@ TEXTS: Final[dict[str, dict[str, Any]]] = {
         "phone": "手机号",
         "password": "登录密码",
         "sign_in": "登录",
+        "in_wallet": "已登录网页钱包？无需再次登录，直接在钱包中支付",
         "step_up": "这是新的浏览器，我们已向您的手机发送验证码。",
         "code": "短信验证码",
         "confirm": "确认",
@@ -52,6 +53,7 @@ TEXTS: Final[dict[str, dict[str, Any]]] = {
         "phone": "Phone number",
         "password": "Login password",
         "sign_in": "Sign in",
+        "in_wallet": "Signed in to the web wallet? Pay there without signing in again",
         "step_up": "This is a new browser: we have texted a code to your phone.",
         "code": "SMS code",
         "confirm": "Confirm",
@@ -68,6 +70,11 @@ TEXTS: Final[dict[str, dict[str, Any]]] = {
         },
     },
 }
+
+
+# The web wallet's page for paying an order: a browser signed in to the wallet pays there
+# (its session cookie belongs to the web layer, which this page does not read).
+WALLET_PAY_ORDER: Final = "/pay/order"
 
 
 def _csp(nonce: str) -> str:
@@ -96,6 +103,7 @@ def render(
         error=error,
         nonce=nonce,
         base=f"{CHECKOUT_PATH}/{order.id}",
+        wallet_url=f"{WALLET_PAY_ORDER}?order={order.id}",
         expires_local=order.expires_at.astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M"),
         challenge_id=extra.get("challenge_id", ""),
         csrf=extra.get("csrf", ""),

@@ -117,3 +117,13 @@ def qr_png_base64(code: str, *, scale: int = 6) -> str:
     image = io.BytesIO()
     segno.make_qr(code, error="q").save(image, kind="png", scale=scale, border=2)
     return base64.b64encode(image.getvalue()).decode("ascii")
+
+
+def qr_svg(code: str) -> str:
+    """The code as a QR image in SVG, for a page to inline (same error correction as the
+    PNG): no size (the page's stylesheet sizes it by its ``qr`` class), no inline style."""
+    return str(
+        segno.make_qr(code, error="q").svg_inline(
+            scale=1, border=4, omitsize=True, svgclass="qr", lineclass=None
+        )
+    )

@@ -218,6 +218,50 @@ async def claim_pending(conn: AsyncConnection, *, charge_id: str, auth: str, now
     return bool(claimed.rowcount == 1)
 
 
+async def waiting_charges(conn: AsyncConnection, *, user_id: str, now: datetime) -> list[ChargeRow]:
+    """The user's charges waiting for the payment password and still in time, oldest first."""
+    statement = (
+        select(code_charges)
+        .where(
+            code_charges.c.user_id == user_id,
+            code_charges.c.status == ChargeStatus.PENDING,
+            code_charges.c.expires_at > now,
+        )
+        .order_by(code_charges.c.created_at, code_charges.c.id)
+    )
+    return [ChargeRow.of(row) for row in await conn.execute(statement)]
+
+
+async def newest_charge(conn: AsyncConnection, *, user_id: str) -> ChargeRow | None:
+    """The user's newest charge, whatever its status (None: never charged)."""
+    statement = (
+        select(code_charges)
+        .where(code_charges.c.user_id == user_id)
+        .order_by(code_charges.c.created_at.desc(), code_charges.c.id.desc())
+        .limit(1)
+    )
+    row = (await conn.execute(statement)).first()
+    return None if row is None else ChargeRow.of(row)
+
+
+async def end_pending(
+    conn: AsyncConnection, *, charge_id: str, user_id: str, now: datetime
+) -> bool:
+    """End the user's pending, unexpired charge at ``now`` (it then reads ``expired``):
+    True if it was still waiting. A confirmation racing it claims it first or not at all."""
+    ended = await conn.execute(
+        update(code_charges)
+        .where(
+            code_charges.c.id == charge_id,
+            code_charges.c.user_id == user_id,
+            code_charges.c.status == ChargeStatus.PENDING,
+            code_charges.c.expires_at > now,
+        )
+        .values(expires_at=now)
+    )
+    return bool(ended.rowcount == 1)
+
+
 async def set_charge_payment(conn: AsyncConnection, *, charge_id: str, payment_id: str) -> None:
     await conn.execute(
         update(code_charges).where(code_charges.c.id == charge_id).values(payment_id=payment_id)

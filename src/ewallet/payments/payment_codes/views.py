@@ -23,3 +23,26 @@ class ChargeView:
     payment_id: str | None
     auth: str | None  # AuthStrength: none | pin
     expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CodeActivity:
+    """What the screen showing a user's payment code follows while it is open.
+
+    ``waiting``: the charges waiting for the user's payment password, still in time,
+    oldest first; ``just_paid``: the user's newest charge if it was paid in the last few
+    minutes (the screen says so); ``mark``: a short digest that changes whenever either
+    does -- a new charge, one confirmed, declined or expired -- so a live channel can tell
+    the screen to refresh without saying more."""
+
+    waiting: tuple[ChargeView, ...]
+    just_paid: ChargeView | None
+    mark: str
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentScreen:
+    """The payment-code screen: the code to show now and what it follows (above)."""
+
+    code: IssuedCode
+    activity: CodeActivity

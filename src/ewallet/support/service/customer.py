@@ -45,9 +45,16 @@ async def my_tickets(
 
 
 async def open_my_ticket(
-    services: Services, user_id: str, *, subject: str, body: str, category: str | None
+    services: Services,
+    user_id: str,
+    *,
+    subject: str,
+    body: str,
+    category: str | None,
+    channel: TicketChannel = TicketChannel.API,
 ) -> TicketThread:
-    """Open a ticket (channel ``api``) and return it as the customer sees it.
+    """Open a ticket (channel ``api``, or ``web`` from the wallet's pages) and return it as
+    the customer sees it.
 
     Refusals, in order: the customer's quota (``rate_limited``, see
     :mod:`ewallet.support.service.quota`), then :func:`tickets.open_ticket`'s.
@@ -62,7 +69,7 @@ async def open_my_ticket(
             email=None,
             subject=subject,
             body=body,
-            channel=TicketChannel.API,
+            channel=channel,
             category=category,
             author_id=user_id,
         )

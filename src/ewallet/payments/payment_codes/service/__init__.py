@@ -2,7 +2,9 @@
 
 - :mod:`.codes` -- ``GET /v1/me/payment-code``: the code to show now (and the user's secret);
 - :mod:`.charges` -- ``POST /v1/merchant/charges``: a merchant charges a scanned code;
-- :mod:`.confirmations` -- the user confirms a charge above the no-PIN limit with the PIN;
+- :mod:`.confirmations` -- the user confirms a charge above the no-PIN limit with the PIN
+  (or declines it), and the charges a code screen follows;
+- :mod:`.screen` -- the wallet's payment-code screen: the code and those charges;
 - :mod:`.guessing` -- the budgets of unknown codes per merchant key and terminal, applied
   to their rows inside a charge's look-up unit (the rules are :mod:`..guard`).
 """

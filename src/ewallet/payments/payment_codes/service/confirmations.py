@@ -1,13 +1,26 @@
-"""The user confirms a pending payment-code charge with the payment password.
+"""The user confirms a pending payment-code charge with the payment password, or declines it.
 
 A charge above the no-PIN limits is kept pending (:mod:`.charges`); ``POST
 /v1/me/payment-code/confirmations/{challenge_id}`` pays it exactly once, in the order of a
 payment's refusals, and a rerun of a confirmation that paid answers its payment.
+
+The screen that shows the code follows the user's charges (:func:`activity`, and the cheap
+:func:`activity_mark` a live channel polls), shows one waiting charge
+(:func:`charge_of_user`) and lets the user decline it (:func:`decline`): the charge and
+its order then end at once, as if their five minutes had run out.
 """
 
 from __future__ import annotations
 
-from ewallet.audit.service import Actor
+import hashlib
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Final
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ewallet.audit.service import Actor, audit_user
 from ewallet.identity.payment_password.service import require_payment_password
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import NotFoundError
@@ -19,8 +32,9 @@ from ewallet.payments.errors import (
     OrderNotPayableError,
 )
 from ewallet.payments.payment_codes import repository
+from ewallet.payments.payment_codes.repository import ChargeRow
 from ewallet.payments.payment_codes.service.charges import charge_view
-from ewallet.payments.payment_codes.views import ChargeView
+from ewallet.payments.payment_codes.views import ChargeView, CodeActivity
 from ewallet.payments.service import (
     check_merchant,
     once_per_request,
@@ -30,6 +44,9 @@ from ewallet.payments.service import (
 from ewallet.payments.views import PaymentView
 from ewallet.risk.spending import AuthStrength, SpendChannel
 from ewallet.services import Services
+
+# How long the screen keeps saying "paid" after the newest charge went through.
+RECENT: Final = timedelta(minutes=5)
 
 
 async def confirm(
@@ -120,6 +137,113 @@ async def _confirm(
             )
         ).payment
         await repository.set_charge_payment(conn, charge_id=challenge_id, payment_id=payment_id)
+        return view
+
+    return await run_unit(services.engine, work)
+
+
+async def charge_of_user(services: Services, user_id: str, *, challenge_id: str) -> ChargeView:
+    """One charge of the user's code, as the confirmation page shows it (reads only);
+    anyone else's is ``not_found``."""
+
+    async def work(uow: UnitOfWork) -> ChargeView:
+        conn = await uow.connection()
+        row = await repository.charge_of_user(conn, charge_id=challenge_id, user_id=user_id)
+        if row is None:
+            raise NotFoundError("no such charge")
+        return await charge_view(conn, row, now=services.clock.now())
+
+    return await run_unit(services.engine, work, read_only=True)
+
+
+def _mark(waiting: Sequence[ChargeRow], newest: ChargeRow | None, now: datetime) -> str:
+    parts = [row.id for row in waiting]
+    if newest is not None:
+        expired = newest.status == ChargeStatus.PENDING and newest.expires_at <= now
+        parts.append(f"{newest.id}:{ChargeStatus.EXPIRED if expired else newest.status}")
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+async def _rows(
+    conn: AsyncConnection, *, user_id: str, now: datetime
+) -> tuple[list[ChargeRow], ChargeRow | None]:
+    waiting = await repository.waiting_charges(conn, user_id=user_id, now=now)
+    return waiting, await repository.newest_charge(conn, user_id=user_id)
+
+
+async def activity(services: Services, user_id: str) -> CodeActivity:
+    """The charges waiting for the user's PIN, the newest charge if just paid, and their
+    mark (:class:`~..views.CodeActivity`; reads only)."""
+
+    async def work(uow: UnitOfWork) -> CodeActivity:
+        conn = await uow.connection()
+        now = services.clock.now()
+        waiting, newest = await _rows(conn, user_id=user_id, now=now)
+        views = tuple([await charge_view(conn, row, now=now) for row in waiting])
+        just_paid = None
+        if newest is not None and newest.status == ChargeStatus.SUCCEEDED:
+            view = await charge_view(conn, newest, now=now)
+            paid_at = view.order.paid_at
+            if paid_at is not None and now - paid_at <= RECENT:
+                just_paid = view
+        return CodeActivity(views, just_paid, _mark(waiting, newest, now))
+
+    return await run_unit(services.engine, work, read_only=True)
+
+
+async def activity_mark(services: Services, user_id: str) -> str:
+    """Only :attr:`CodeActivity.mark`: two indexed reads, for a live channel to poll."""
+
+    async def work(uow: UnitOfWork) -> str:
+        conn = await uow.connection()
+        now = services.clock.now()
+        waiting, newest = await _rows(conn, user_id=user_id, now=now)
+        return _mark(waiting, newest, now)
+
+    return await run_unit(services.engine, work, read_only=True)
+
+
+async def decline(
+    services: Services, actor: Actor, *, user_id: str, challenge_id: str
+) -> ChargeView:
+    """The user refuses a charge waiting for the PIN: it and its order end now.
+
+    Only the charged user may (anyone else: ``not_found``); a charge no longer waiting
+    (confirmed, expired or declined before) is ``order_not_payable``. Nothing moves and
+    the code stays used. The merchant reads the order as ``expired`` at once (no webhook:
+    an order's expiry never sends one) and the cashier asks for another way to pay. A
+    confirmation racing the decline takes the charge's row first or finds it ended.
+    Audited as ``payment_code.declined``.
+    """
+    clock = services.clock
+
+    async def work(uow: UnitOfWork) -> ChargeView:
+        conn = await uow.connection()
+        now = clock.now()
+        row = await repository.charge_of_user(conn, charge_id=challenge_id, user_id=user_id)
+        if row is None:
+            raise NotFoundError("no such charge")
+        if not await repository.end_pending(conn, charge_id=challenge_id, user_id=user_id, now=now):
+            current = await charge_view(conn, row, now=now)
+            raise OrderNotPayableError(
+                f"the charge is {current.status}", order_status=current.order.status
+            )
+        await shared.expire_order(conn, order_id=row.order_id, now=now)
+        view = await charge_view(conn, replace(row, expires_at=now), now=now)
+        await audit_user(
+            uow,
+            clock,
+            actor,
+            "payment_code.declined",
+            user_id,
+            details={
+                "charge_id": row.id,
+                "order_id": row.order_id,
+                "merchant_id": row.merchant_id,
+                "amount": view.order.amount.to_decimal_string(),
+                "currency": view.order.amount.currency,
+            },
+        )
         return view
 
     return await run_unit(services.engine, work)
