@@ -39,7 +39,6 @@ from ewallet.ops import endpoints as ops_endpoints
 from ewallet.ops.enforcement import install_maintenance
 from ewallet.payments import endpoints as payment_endpoints
 from ewallet.payments.checkout import endpoints as checkout_endpoints
-from ewallet.web.mount import install_web
 from ewallet.payments.orders import endpoints as order_endpoints
 from ewallet.payments.password_free import endpoints as password_free_endpoints
 from ewallet.payments.payment_codes import endpoints as payment_code_endpoints
@@ -52,6 +51,7 @@ from ewallet.support import endpoints as support_endpoints
 from ewallet.support.staff import endpoints as support_staff_endpoints
 from ewallet.transfers import endpoints as transfer_endpoints
 from ewallet.wallet import endpoints as wallet_endpoints
+from ewallet.web.mount import install_web
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:

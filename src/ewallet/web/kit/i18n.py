@@ -25,6 +25,18 @@ from ewallet.kit.i18n import EN, ZH_CN, Locale
 LANG_COOKIE: Final = "lang"
 LOCALES: Final[tuple[Locale, ...]] = (ZH_CN, EN)
 
+# Generic details written for API clients (they name JSON members or headers): a person
+# reading a page gets the title alone, or the page's own wording.
+API_ONLY_DETAILS: Final = frozenset(
+    {
+        "validation_error",
+        "limit_exceeded",
+        "idempotency_key_required",
+        "idempotency_key_reused",
+        "request_in_progress",
+    }
+)
+
 _current: ContextVar[Locale] = ContextVar("web_locale", default=ZH_CN)
 
 
@@ -62,15 +74,23 @@ def translate(message: str, locale: Locale | None = None) -> str:
 
 
 def gettext(message: str, **variables: object) -> str:
-    """Jinja's newstyle ``gettext``/``_``: translate, then fill ``%(name)s`` placeholders."""
+    """Jinja's newstyle ``gettext``/``_``: translate, then fill ``%(name)s`` placeholders.
+
+    Jinja applies ``%`` formatting to every translated text, so a literal percent sign in
+    a message is written ``%%`` (``_("Again in %%s s")`` renders ``Again in %s s``)."""
     text = translate(message)
     return text % variables if variables else text
 
 
 def ngettext(singular: str, plural: str, count: int, **variables: object) -> str:
-    """Chinese has one form; English picks by ``count``."""
-    chosen = singular if count == 1 else plural
-    return gettext(chosen, num=count, **variables)
+    """Chinese has one form (the catalogue holds it under the singular msgid); English
+    picks by ``count``."""
+    if _current.get() == EN:
+        text = singular if count == 1 else plural
+    else:
+        text = catalogue().get(singular, singular if count == 1 else plural)
+    values = {"num": count, **variables}
+    return text % values
 
 
 @contextmanager
@@ -88,8 +108,12 @@ def error_message(code: str, detail: str | None, locale: Locale) -> str:
     then the error's own sentence (English readers) or the code's generic one (zh-CN: an
     error's own detail is English, written for logs)."""
     title = i18n.title(code, locale)
-    generic = i18n.DETAILS.get(code)
+    generic = None if code in API_ONLY_DETAILS else i18n.DETAILS.get(code)
     if locale == EN:
         more = detail or (generic.en if generic else "")
-        return f"{title}: {more}" if more and more != title else title
-    return f"{title}：{generic.zh_cn}" if generic else title
+        return f"{title}: {more}" if more and more.lower() != title.lower() else title
+    if generic is None:
+        return title
+    if generic.zh_cn.startswith(title):
+        return generic.zh_cn
+    return f"{title}：{generic.zh_cn}"

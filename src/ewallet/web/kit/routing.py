@@ -13,7 +13,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 from fastapi.routing import APIRoute
 
 from ewallet.http.deps import app_services
@@ -26,6 +26,12 @@ Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 
 class WebRoute(APIRoute):
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        # Pages answer HTML: declared, so that the maintenance guard refuses a form's post
+        # with a page in the reader's language rather than a problem document.
+        kwargs["response_class"] = HTMLResponse
+        super().__init__(path, endpoint, **kwargs)
+
     def get_route_handler(self) -> Handler:
         handle = super().get_route_handler()
 

@@ -1,4 +1,9 @@
-"""Pages of the wallet: ``/`` -- the landing page signed out, home signed in (being written)."""
+"""Pages of the wallet: ``/`` -- the landing page signed out, home signed in.
+
+Home is one call to :func:`ewallet.wallet.service.home_summary`: the available balance,
+the account's status, the latest entries of the history and the unread notices' count.
+The maintenance banner comes with every page (:func:`ewallet.web.kit.pages.page`).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from ewallet.http.deps import ServicesDep
+from ewallet.wallet import service as wallet
 from ewallet.web.kit.auth import web_principal
 from ewallet.web.kit.pages import page
 from ewallet.web.kit.routing import WebRoute
@@ -18,4 +24,5 @@ async def home(request: Request, services: ServicesDep) -> Response:
     user = await web_principal(request, services)
     if user is None:
         return await page(request, services, "wallet/landing.html")
-    return await page(request, services, "wallet/home/home.html")
+    summary = await wallet.home_summary(services, user.user_id)
+    return await page(request, services, "wallet/home/home.html", summary=summary)

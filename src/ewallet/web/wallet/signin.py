@@ -20,6 +20,7 @@ from ewallet.identity.sessions import service as sessions
 from ewallet.identity.signin import service as signin
 from ewallet.identity.stepup.views import Proof
 from ewallet.kit.errors import DomainError
+from ewallet.services import Services
 from ewallet.web.kit.auth import SIGN_IN_PATH, local_path, web_principal
 from ewallet.web.kit.cookies import (
     clear_session,
@@ -91,7 +92,9 @@ async def sign_in(
             phone=phone,
             error=refusal(request, error),
         )
-    return _signed_in(services, next_path, sessions.session_of(services, tokens), device_key)
+    return signed_in_response(
+        services, next_path, sessions.session_of(services, tokens), device_key
+    )
 
 
 @router.post(f"{SIGN_IN_PATH}/step-up")
@@ -125,10 +128,15 @@ async def step_up(
             error=refusal(request, error),
         )
     device_key = device_key_from(request, services) or tokens.device_key
-    return _signed_in(services, next_path, sessions.session_of(services, tokens), device_key)
+    return signed_in_response(
+        services, next_path, sessions.session_of(services, tokens), device_key
+    )
 
 
-def _signed_in(services: ServicesDep, next_path: str, session_id: str, device_key: str) -> Response:
+def signed_in_response(
+    services: Services, next_path: str, session_id: str, device_key: str
+) -> Response:
+    """Go to ``next_path`` with the session's cookie (and this browser's device cookie)."""
     response = see_other(next_path)
     set_session(response, services, session_id)
     set_device(response, services, device_key)

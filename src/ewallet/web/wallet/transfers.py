@@ -1,9 +1,207 @@
-"""Pages of the wallet: transfers (being written)."""
+"""Pages of the wallet: transfers to a phone number, the payee confirmed before the PIN.
+
+``/transfer`` (the payee's phone number, the amount, an optional note) posts to
+``/transfer/confirm``, which shows whom the number belongs to -- masked name and masked
+phone, as ``POST /v1/transfers/preview`` answers, with its cap on look-ups -- and asks for
+the payment password; a POST, so the number never appears in a URL. ``POST /transfer`` makes
+the transfer (``transfers.service.create_transfer``: the same refusals as the API, in its
+order) and sends the browser to the receipt ``/transfers/{id}``, which only the sender and
+the payee can read. "Change" on the confirmation goes back to the filled-in form.
+
+The confirmation form carries the page's ``form_key``: posting it twice (a double tap, a
+reload) finds the transfer the first post made and shows it, instead of sending the money
+again. Refusals are shown on the page they came from, in the reader's language, with what
+was typed kept (never the PIN).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
 
+from ewallet.http.deps import ServicesDep
+from ewallet.kit.amounts import parse_amount
+from ewallet.kit.errors import DomainError
+from ewallet.kit.phone import parse_phone
+from ewallet.transfers.service import (
+    MEMO_MAX_LENGTH,
+    check_memo,
+    create_transfer,
+    get_transfer,
+    preview_transfer,
+)
+from ewallet.wallet.service import wallet_view
+from ewallet.wallet.views import WalletView
+from ewallet.web.kit.auth import WebUser, actor_of
+from ewallet.web.kit.forms import Form, PostedForm, form_request_key
+from ewallet.web.kit.i18n import translate as _t
+from ewallet.web.kit.pages import locale_of, page, see_other
+from ewallet.web.kit.refusals import money_refusal
 from ewallet.web.kit.routing import WebRoute
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
+
+FORM = "wallet/transfers/form.html"
+CONFIRM = "wallet/transfers/confirm.html"
+RECEIPT = "wallet/transfers/receipt.html"
+PURPOSE = "transfer"
+
+
+def _transfer_refusal(request: Request, error: DomainError) -> str:
+    locale = locale_of(request)
+    if error.code == "not_found":
+        return _t("No wallet is registered with this phone number. Check the number.", locale)
+    if error.code == "validation_error" and error.extra.get("field") == "memo":
+        text = _t("The note can be at most %(num)s characters.", locale)
+        return text % {"num": MEMO_MAX_LENGTH}
+    return money_refusal(request, error)
+
+
+def _typed(form: Form) -> dict[str, str]:
+    """What the person typed on the first step, to show it again."""
+    return {
+        "to_phone": form.text("to_phone"),
+        "amount": form.text("amount"),
+        "memo": form.text("memo"),
+    }
+
+
+async def _first_step(
+    request: Request,
+    services: ServicesDep,
+    typed: dict[str, str],
+    *,
+    wallet: WalletView | None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    return await page(
+        request,
+        services,
+        FORM,
+        status_code=status_code,
+        error=error,
+        wallet=wallet,
+        memo_max=MEMO_MAX_LENGTH,
+        to_phone=typed["to_phone"],
+        amount=typed["amount"],
+        memo=typed["memo"],
+    )
+
+
+@router.get("/transfer")
+async def transfer_page(request: Request, user: WebUser, services: ServicesDep) -> Response:
+    wallet = await wallet_view(services, user.user_id)
+    return await _first_step(
+        request, services, {"to_phone": "", "amount": "", "memo": ""}, wallet=wallet
+    )
+
+
+@router.post("/transfer/edit")
+async def edit_transfer(
+    request: Request, form: PostedForm, user: WebUser, services: ServicesDep
+) -> Response:
+    """ "Change" on the confirmation: the first step again, filled in as it was."""
+    wallet = await wallet_view(services, user.user_id)
+    return await _first_step(request, services, _typed(form), wallet=wallet)
+
+
+@router.get("/transfer/confirm")
+async def confirm_reloaded(user: WebUser) -> Response:
+    """The confirmation is the answer to a post: opened by its address (a bookmark, a
+    reload that does not post again) it starts over at the first step."""
+    return see_other("/transfer")
+
+
+@router.post("/transfer/confirm")
+async def confirm_transfer(
+    request: Request, form: PostedForm, user: WebUser, services: ServicesDep
+) -> Response:
+    typed = _typed(form)
+    try:
+        amount = parse_amount(typed["amount"])
+        check_memo(typed["memo"] or None)
+        payee = await preview_transfer(services, user.user_id, to_phone=typed["to_phone"])
+    except DomainError as error:
+        return await _first_step(
+            request,
+            services,
+            typed,
+            wallet=None,
+            error=_transfer_refusal(request, error),
+            status_code=error.status,
+        )
+    return await page(
+        request,
+        services,
+        CONFIRM,
+        locked=False,
+        to_phone=typed["to_phone"],
+        amount=amount.to_decimal_string(),
+        amount_minor=amount.minor,
+        memo=typed["memo"],
+        payee_name=payee.party.name_masked or "",
+        payee_phone=payee.party.phone_masked,
+        new_payee=payee.new_payee,
+    )
+
+
+@router.post("/transfer")
+async def send_transfer(
+    request: Request, form: PostedForm, user: WebUser, services: ServicesDep
+) -> Response:
+    typed = _typed(form)
+    try:
+        amount = parse_amount(typed["amount"])
+        view = await create_transfer(
+            services,
+            actor_of(request, user),
+            sender_id=user.user_id,
+            to_phone=parse_phone(typed["to_phone"]),
+            amount=amount,
+            memo=typed["memo"] or None,
+            payment_password=form["payment_password"],
+            request_key=form_request_key(user.user_id, form, PURPOSE),
+        )
+    except DomainError as error:
+        # The payee as the confirmation showed them (display only: the transfer itself
+        # always goes to the number, checked again by the service).
+        return await page(
+            request,
+            services,
+            CONFIRM,
+            status_code=error.status,
+            error=_transfer_refusal(request, error),
+            locked=error.code == "payment_password_locked",
+            to_phone=typed["to_phone"],
+            amount=typed["amount"],
+            amount_minor=_minor_or_none(typed["amount"]),
+            memo=typed["memo"],
+            payee_name=form.text("payee_name"),
+            payee_phone=form.text("payee_phone"),
+            new_payee=form["new_payee"] == "1",
+        )
+    return see_other(f"/transfers/{view.id}")
+
+
+def _minor_or_none(text: str) -> int | None:
+    try:
+        return parse_amount(text).minor
+    except DomainError:
+        return None
+
+
+@router.get("/transfers/{transfer_id}")
+async def transfer_receipt(
+    request: Request, transfer_id: str, user: WebUser, services: ServicesDep
+) -> Response:
+    view = await get_transfer(services, user.user_id, transfer_id=transfer_id)
+    outgoing = view.direction_for(user.user_id) == "out"
+    return await page(
+        request,
+        services,
+        RECEIPT,
+        transfer=view,
+        outgoing=outgoing,
+        other=view.counterparty_for(user.user_id),
+    )
