@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve demo test lint typecheck unit bench-ledger bench-auth bench-api chaos worker clean vendor
+.PHONY: serve demo test lint typecheck unit bench-ledger bench-auth bench-api bench-web chaos worker clean vendor screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -70,9 +70,17 @@ bench-auth: $(STAMP)
 bench-api: $(STAMP)
 	@$(BIN)/python -m bench.api
 
+## bench-web: render time of home, history and transfer-confirm pages against /healthz (JSON)
+bench-web: $(STAMP)
+	@$(BIN)/python -m bench.web
+
 ## chaos: 10,000 retried money operations under kill -9 and a PostgreSQL restart, then checks (JSON)
 chaos: $(STAMP)
 	@$(BIN)/python -m bench.chaos
+
+## screenshots: the wallet's main pages at phone size with the demo data, into docs/screenshots/
+screenshots: $(STAMP) fonts browser
+	$(BIN)/python -m tools.screenshots --out docs/screenshots
 
 ## vendor: refresh the vendored htmx (pinned version) from the npm registry
 HTMX_VERSION := 2.0.11

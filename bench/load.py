@@ -55,10 +55,12 @@ class Connection:
             await self._open()
         assert self.reader is not None
         assert self.writer is not None
-        payload = b"" if body is None else json.dumps(body).encode()
+        # A JSON body by default; bytes are sent as they are (the caller's Content-Type).
+        raw = isinstance(body, bytes)
+        payload = body if raw else (b"" if body is None else json.dumps(body).encode())
         lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
         lines += [f"{name}: {value}" for name, value in headers.items()]
-        if body is not None:
+        if body is not None and not raw:
             lines.append("Content-Type: application/json")
         lines.append(f"Content-Length: {len(payload)}")
         self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + payload)

@@ -1,0 +1,158 @@
+"""``make screenshots``: the wallet's main pages at phone size, with the demo data, as PNG
+files in ``docs/screenshots/`` (for people reading the README and the docs).
+
+A fresh SQLite database in a temporary folder gets the demo users, merchants and four
+weeks of history (``ewallet demo seed``); the app is served on 127.0.0.1 and Debian's
+Chromium, driven by Playwright, signs in as the first demo user (the SMS step-up's code is
+read from the outbox, as the development SMS outbox would show it) and visits each page at
+390x844, in Chinese (the default) and a few in English. A page that answers anything but
+200 is reported and skipped, so the command never leaves a stale picture behind.
+
+    .venv/bin/python -m tools.screenshots [--out docs/screenshots]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+from pathlib import Path
+from typing import Final
+
+from playwright.sync_api import Page, sync_playwright
+from pydantic import SecretStr
+from sqlalchemy import select
+
+from ewallet.app import create_app
+from ewallet.config import Settings
+from ewallet.demo.people import LOGIN_PASSWORD, PEOPLE
+from ewallet.demo.seed import seed_demo
+from ewallet.http.deps import app_services
+from ewallet.kit.db.engine import make_engine
+from ewallet.models.migrate import upgrade
+from ewallet.models.outbox import OutboxEvent
+from tools.live_server import ServerThread, bound_listener
+
+CHROMIUM: Final = "/usr/bin/chromium"
+ARGS: Final = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+SIGNED_OUT: Final = (("landing", "/"), ("signin", "/signin"), ("register", "/register"))
+SIGNED_IN: Final = (
+    ("home", "/"),
+    ("history", "/history"),
+    ("history-chart", "/history/chart"),
+    ("pay", "/pay"),
+    ("transfer", "/transfer"),
+    ("cards", "/cards"),
+    ("topup", "/topup"),
+    ("withdraw", "/withdraw"),
+    ("bills", "/bills"),
+    ("password-free", "/me/password-free"),
+    ("me", "/me"),
+    ("account-class", "/me/account-class"),
+    ("security", "/security"),
+    ("devices", "/security/devices"),
+    ("notifications", "/notifications"),
+    ("help", "/help"),
+    ("contact", "/help/contact"),
+    ("tickets", "/tickets"),
+    ("chat", "/chat"),
+)
+IN_ENGLISH: Final = (("home-en", "/"), ("history-en", "/history"))
+
+
+def _log(text: str) -> None:
+    sys.stderr.write(text + "\n")
+
+
+def _shoot(page: Page, base: str, name: str, path: str, out: Path) -> bool:
+    answer = page.goto(base + path)
+    if answer is None or answer.status != 200:
+        _log(f"skipped {name}: {path} answered {answer.status if answer else 'nothing'}")
+        return False
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(out / f"{name}.png"))
+    _log(f"{name}.png  {path}")
+    return True
+
+
+async def _migrate(url: str) -> None:
+    engine = make_engine(url, pool_size=1)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
+    args = parser.parse_args()
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="ewallet-shots-") as folder:
+        listener, base = bound_listener()
+        settings = Settings(
+            database_url=f"sqlite+aiosqlite:///{folder}/demo.db",
+            var_dir=Path(folder) / "var",
+            secret_key=SecretStr("screenshots-secret-key-" + "x" * 32),
+            pin_pepper=SecretStr("screenshots-pin-pepper-" + "y" * 32),
+            public_url=base,
+            embedded_worker=False,
+        )
+        asyncio.run(_migrate(settings.database_url))
+        asyncio.run(seed_demo(settings))
+        app = create_app(settings)
+        server = ServerThread(app, listener)
+        server.start()
+        try:
+            made = _visit(server, base, out)
+        finally:
+            server.stop()
+    _log(f"{made} screenshots in {out}")
+    return 0 if made else 1
+
+
+def _visit(server: ServerThread, base: str, out: Path) -> int:
+    person = PEOPLE[0]
+    engine = app_services(server.app).engine
+
+    async def step_up_code() -> str:
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                select(OutboxEvent.payload)
+                .where(OutboxEvent.topic == "sms.send")
+                .order_by(OutboxEvent.id.desc())
+            )
+            for (payload,) in rows:
+                if payload.get("to") == person.phone and payload.get("purpose") == "step_up":
+                    return str(payload["code"])
+        raise RuntimeError("no step-up code was texted")
+
+    made = 0
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        for locale, pages in (("zh-CN", SIGNED_IN), ("en-US", IN_ENGLISH)):
+            context = browser.new_context(
+                locale=locale, viewport={"width": 390, "height": 844}, device_scale_factor=1
+            )
+            page = context.new_page()
+            if locale == "zh-CN":
+                made += sum(_shoot(page, base, name, path, out) for name, path in SIGNED_OUT)
+            page.goto(base + "/signin")
+            page.fill("#phone", person.phone)
+            page.fill("#password", LOGIN_PASSWORD)
+            page.click("form[action='/signin'] button[type=submit]")
+            page.wait_for_load_state()
+            if page.locator("form[action='/signin/step-up']").count():
+                page.fill("#code", server.run(step_up_code()))
+                page.click("form[action='/signin/step-up'] button[type=submit]")
+                page.wait_for_load_state()
+            made += sum(_shoot(page, base, name, path, out) for name, path in pages)
+            context.close()
+        browser.close()
+    return made
+
+
+if __name__ == "__main__":
+    sys.exit(main())
