@@ -131,21 +131,39 @@ async def list_transactions(
         before = position
 
     async def work(uow: UnitOfWork) -> Page[HistoryEntry]:
-        conn = await uow.connection()
-        account_id = await repository.wallet_account_id(conn, user_id, currency)
-        if account_id is None:
-            return Page(items=[], next_cursor=None)
-        pending: list[RawEntry] = []
-        if before is None:
-            pending = await repository.pending_holds(conn, account_id, flt)
-        page = await repository.posted_page(conn, account_id, flt, before=before, limit=limit)
-        next_cursor = (
-            None if page.next_before is None else encode_cursor({"before": page.next_before})
-        )
-        items = await _describe(uow, user_id, pending + page.entries)
-        return Page(items=items, next_cursor=next_cursor)
+        return await _page_in(uow, user_id, flt, before=before, limit=limit, currency=currency)
 
     return await run_unit(services.engine, work, read_only=True)
+
+
+async def latest_in(uow: UnitOfWork, user_id: str, *, limit: int) -> list[HistoryEntry]:
+    """The user's ``limit`` latest entries (pending ones first, as the history lists them),
+    inside the caller's unit of work (the home summary reads it with the balance)."""
+    check_limit(limit)
+    page = await _page_in(uow, user_id, HistoryFilter(), before=None, limit=limit)
+    return page.items[:limit]
+
+
+async def _page_in(
+    uow: UnitOfWork,
+    user_id: str,
+    flt: HistoryFilter,
+    *,
+    before: int | None,
+    limit: int,
+    currency: str = "CNY",
+) -> Page[HistoryEntry]:
+    conn = await uow.connection()
+    account_id = await repository.wallet_account_id(conn, user_id, currency)
+    if account_id is None:
+        return Page(items=[], next_cursor=None)
+    pending: list[RawEntry] = []
+    if before is None:
+        pending = await repository.pending_holds(conn, account_id, flt)
+    page = await repository.posted_page(conn, account_id, flt, before=before, limit=limit)
+    next_cursor = None if page.next_before is None else encode_cursor({"before": page.next_before})
+    items = await _describe(uow, user_id, pending + page.entries)
+    return Page(items=items, next_cursor=next_cursor)
 
 
 async def get_transaction(

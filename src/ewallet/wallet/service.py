@@ -6,14 +6,13 @@ from __future__ import annotations
 from typing import Final
 
 from ewallet.history import service as history
-from ewallet.history.views import HistoryFilter
 from ewallet.identity.notices import service as notices
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import NotFoundError
 from ewallet.risk.spending import SpendingPolicy, spending_summary
 from ewallet.services import Services
 from ewallet.wallet import repository
-from ewallet.wallet.views import Balance, HomeView, WalletView
+from ewallet.wallet.views import HomeView, WalletView
 
 RECENT_ON_HOME: Final = 5
 
@@ -50,20 +49,18 @@ async def home_summary(
     class, its ``recent`` latest history entries (pending ones first, as the history lists
     them) and the number of unread notices; ``not_found`` for no such user. Reads only."""
 
-    async def work(uow: UnitOfWork) -> tuple[repository.Holder, Balance]:
+    async def work(uow: UnitOfWork) -> HomeView:
         conn = await uow.connection()
         holder = await repository.holder(conn, user_id)
         if holder is None:
             raise NotFoundError("no such user")
-        return holder, await repository.balance(conn, user_id)
+        return HomeView(
+            balance=await repository.balance(conn, user_id),
+            status=holder.status,
+            tier=holder.tier,
+            recent=await history.latest_in(uow, user_id, limit=recent),
+            unread_notices=await notices.unread_in(uow, user_id=user_id),
+        )
 
-    holder, balance = await run_unit(services.engine, work, read_only=True)
-    latest = await history.list_transactions(services, user_id, flt=HistoryFilter(), limit=recent)
-    unread = await notices.unread_count(services, user_id=user_id)
-    return HomeView(
-        balance=balance,
-        status=holder.status,
-        tier=holder.tier,
-        recent=latest.items[:recent],
-        unread_notices=unread,
-    )
+    # One read transaction: the balance, the latest entries and the badge agree.
+    return await run_unit(services.engine, work, read_only=True)

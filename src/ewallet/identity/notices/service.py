@@ -78,9 +78,15 @@ async def unread_count(services: Services, *, user_id: str) -> int:
     only; an unknown user has none."""
 
     async def work(uow: UnitOfWork) -> int:
-        return await repo.count_unread(await uow.connection(), user_id=user_id)
+        return await unread_in(uow, user_id=user_id)
 
     return await run_unit(services.engine, work, read_only=True)
+
+
+async def unread_in(uow: UnitOfWork, *, user_id: str) -> int:
+    """:func:`unread_count` inside the caller's unit of work (a summary that reads several
+    things in one transaction)."""
+    return await repo.count_unread(await uow.connection(), user_id=user_id)
 
 
 async def mark_all_notifications_read(services: Services, *, user_id: str) -> int:

@@ -3,7 +3,7 @@ with gettext (``{% trans %}``, ``_()``) and the filters every page uses.
 
 Filters: ``money`` (minor units and a currency -> ``¥1,234.50``), ``when`` and ``day``
 (aware datetimes in Asia/Shanghai), ``phone`` (masked ``138****0000``). Globals:
-``static(path)`` (a cache-busted URL under ``/static``).
+``static(path)`` (a cache-busted URL under ``/static``) and ``icon(name, size)`` (kit/icons.py).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import jinja2
 
 from ewallet.risk.limits import CHINA_TIME
 from ewallet.web.kit import i18n
+from ewallet.web.kit.icons import icon
 
 STATIC_PATH: Final = "/static"
 SYMBOLS: Final = {"CNY": "¥", "USD": "$", "EUR": "€", "HKD": "HK$"}
@@ -83,6 +84,7 @@ def _environment() -> jinja2.Environment:
     env.filters["day"] = day
     env.filters["phone"] = masked_phone
     env.globals["static"] = static
+    env.globals["icon"] = icon
     return env
 
 
