@@ -17,6 +17,12 @@ that shows the payee's masked name before the PIN), ``--requests`` requests are 
 ``--clients`` keep-alive connections (bench/load.py's raw HTTP/1.1 client), after a warm-up
 of 50; p50 and p99 latency (ms) are reported, and each page's p99 as a ratio to the same
 run's healthz p50. Target (issue #12): every page's p99 <= 25 x healthz p50.
+
+With the clients queueing on one worker, the ratio is mostly the ratio of server CPU per
+request, so each scenario also reports ``server_cpu_ms_per_request``: the server process's
+CPU time (user + system, its worker processes included; Linux ``/proc``) over the
+scenario, warm-up included, per request. Unlike the latencies it hardly moves when other
+work shares the machine.
 """
 
 from __future__ import annotations
@@ -93,6 +99,21 @@ def _sign_in(port: int, phone: str) -> tuple[str, str]:
 
 
 Request = tuple[str, str, dict[str, str], Any]
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of process ``pid`` and its children (Linux ``/proc``:
+    the uvicorn workers of ``--workers N``), or None where that cannot be read."""
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        total = 0
+        for process in [pid, *map(int, children)]:
+            fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    except (OSError, ValueError, IndexError):
+        return None
+    return total / tick
 
 
 async def _timed(port: int, requests: list[Request], *, total: int, clients: int) -> dict[str, Any]:
@@ -198,13 +219,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     "transfer_confirm": confirms,
                 }
                 for name, requests in scenarios.items():
+                    cpu_before = _cpu_seconds(server.process.pid)
                     out[name] = await _timed(
                         server.port, requests, total=args.requests, clients=args.clients
                     )
+                    cpu_after = _cpu_seconds(server.process.pid)
+                    if cpu_before is not None and cpu_after is not None:
+                        per_request = (cpu_after - cpu_before) / (args.requests + WARMUP)
+                        out[name]["server_cpu_ms_per_request"] = round(per_request * 1000, 2)
             finally:
                 server.stop()
     finally:
         shutil.rmtree(var_dir, ignore_errors=True)
+    out["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     base = out["healthz"]["p50_ms"]
     out["ratios_p99_to_healthz_p50"] = {
         name: round(out[name]["p99_ms"] / base, 1)

@@ -32,7 +32,7 @@ async def running_bus(app: Any, services: Services) -> AsyncIterator[ChatBus]:
         await bus.aclose()
 
 
-def get_chat_bus(request: Request) -> ChatBus:
+async def get_chat_bus(request: Request) -> ChatBus:
     return app_chat_bus(request.app)
 
 

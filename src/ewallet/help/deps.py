@@ -25,7 +25,7 @@ def app_help_search(app: Any) -> HelpSearch:
     return search
 
 
-def get_help_search(request: Request) -> HelpSearch:
+async def get_help_search(request: Request) -> HelpSearch:
     return app_help_search(request.app)
 
 

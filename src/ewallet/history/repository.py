@@ -1,27 +1,44 @@
 """All SQL of the history: a wallet's postings and pending holds, and the business rows
-that describe the other side of an entry (cards, top-ups, merchants).
+that describe the other side of an entry (transfers, cards, top-ups, merchants).
 
-Functions take the caller's connection and only read.
+Functions take the caller's connection and only read. A page of the history is three
+statements: the pending holds, the postings (each with whether it was reversed), and the
+rows describing them all (one ``UNION ALL``, none when no entry names one). The list's
+statements are built once per shape of filter, with bound parameters, so a page pays no
+SQLAlchemy construction or cache-key work for them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from functools import cache
+from typing import Any, Final
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import (
+    CompoundSelect,
+    Select,
+    bindparam,
+    exists,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ewallet.history.views import EntryStatus, HistoryFilter
+from ewallet.kit.phone import mask_phone
 from ewallet.ledger import chart
 from ewallet.ledger import repository as ledger_repository
-from ewallet.models.tables import cards, merchants, topups, users, withdrawals
+from ewallet.models.tables import cards, merchants, topups, transfers, users, withdrawals
 from ewallet.models.tables import ledger_accounts as accounts
 from ewallet.models.tables import ledger_holds as holds
 from ewallet.models.tables import ledger_postings as postings
 from ewallet.models.tables import ledger_transactions as transactions
+from ewallet.transfers.views import Party
 
 PENDING_HOLD = "pending"  # ledger_holds.status of a hold still in flight
 
@@ -59,6 +76,29 @@ class TopupRef:
 
 
 @dataclass(frozen=True, slots=True)
+class TransferRef:
+    """A transfer as the history describes it: both parties (masked) and the memo."""
+
+    id: str
+    payer: Party
+    payee: Party
+    memo: str | None
+
+    def counterparty_for(self, user_id: str) -> Party:
+        return self.payee if user_id == self.payer.user_id else self.payer
+
+
+@dataclass(frozen=True, slots=True)
+class Descriptions:
+    """The business rows named by a page's entries, by id (ids naming nothing are left out)."""
+
+    transfers: dict[str, TransferRef] = field(default_factory=dict)
+    withdrawal_cards: dict[str, CardRef] = field(default_factory=dict)
+    topups: dict[str, TopupRef] = field(default_factory=dict)
+    merchant_names: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class Holder:
     phone: str
     real_name_masked: str | None
@@ -77,7 +117,17 @@ async def holder(conn: AsyncConnection, user_id: str) -> Holder | None:
     return None if row is None else Holder(row.phone, row.real_name_masked)
 
 
-def _posting_query(account_id: int, flt: HistoryFilter) -> Select[Any]:
+_reversal = transactions.alias("reversal")
+# Whether a later ledger transaction reverses this one (ledger_transactions.reverses_id
+# is unique where set, and indexed).
+_reversed = exists().where(_reversal.c.reverses_id == transactions.c.id).label("reversed")
+
+
+def _posting_query(
+    account_id: Any, *, kind: Any = None, since: Any = None, until: Any = None
+) -> Select[Any]:
+    """The account's postings of ``kind`` created in ``[since, until)`` (None: no bound);
+    each value a Python value or a bound parameter of a statement built once."""
     statement = (
         select(
             postings.c.id.label("posting_id"),
@@ -88,21 +138,48 @@ def _posting_query(account_id: int, flt: HistoryFilter) -> Select[Any]:
             transactions.c.id,
             transactions.c.kind,
             transactions.c.metadata.label("txn_metadata"),
+            _reversed,
         )
         .join(transactions, transactions.c.id == postings.c.transaction_id)
         .where(postings.c.account_id == account_id)
     )
-    if flt.type is not None:
-        statement = statement.where(transactions.c.kind == flt.type)
-    if flt.since is not None:
-        statement = statement.where(postings.c.created_at >= flt.since)
-    if flt.until is not None:
-        statement = statement.where(postings.c.created_at < flt.until)
+    if kind is not None:
+        statement = statement.where(transactions.c.kind == kind)
+    if since is not None:
+        statement = statement.where(postings.c.created_at >= since)
+    if until is not None:
+        statement = statement.where(postings.c.created_at < until)
     return statement
 
 
-async def _posted(conn: AsyncConnection, rows: Sequence[Any]) -> list[RawEntry]:
-    reversed_ids = await ledger_repository.reversed_ids(conn, [row.id for row in rows])
+def _values(flt: HistoryFilter) -> dict[str, Any]:
+    return {"kind": flt.type, "since": flt.since, "until": flt.until}
+
+
+def _bound(shape: tuple[bool, bool, bool]) -> dict[str, Any]:
+    """Bound parameters for the filter's fields that are set (``_shape``)."""
+    kind, since, until = shape
+    return {
+        "kind": bindparam("kind") if kind else None,
+        "since": bindparam("since") if since else None,
+        "until": bindparam("until") if until else None,
+    }
+
+
+def _shape(flt: HistoryFilter) -> tuple[bool, bool, bool]:
+    """Which of the filter's fields are set: one statement is built per shape."""
+    return (flt.type is not None, flt.since is not None, flt.until is not None)
+
+
+@cache
+def _page_statement(shape: tuple[bool, bool, bool], *, after_cursor: bool) -> Select[Any]:
+    statement = _posting_query(bindparam("account_id"), **_bound(shape))
+    if after_cursor:
+        statement = statement.where(postings.c.id < bindparam("before"))
+    return statement.order_by(postings.c.id.desc()).limit(bindparam("limit"))
+
+
+def _posted(rows: Sequence[Any]) -> list[RawEntry]:
     return [
         RawEntry(
             id=row.id,
@@ -110,7 +187,7 @@ async def _posted(conn: AsyncConnection, rows: Sequence[Any]) -> list[RawEntry]:
             signed=int(row.amount),
             currency=row.currency,
             balance_after=int(row.balance_after),
-            status="reversed" if row.id in reversed_ids else "succeeded",
+            status="reversed" if row.reversed else "succeeded",
             created_at=row.created_at,
             metadata=dict(row.txn_metadata or {}),
         )
@@ -122,28 +199,27 @@ async def posted_page(
     conn: AsyncConnection, account_id: int, flt: HistoryFilter, *, before: int | None, limit: int
 ) -> PostedPage:
     """Up to ``limit`` postings of the account, newest first, below posting ``before``."""
-    statement = _posting_query(account_id, flt).order_by(postings.c.id.desc())
-    if before is not None:
-        statement = statement.where(postings.c.id < before)
-    rows = (await conn.execute(statement.limit(limit + 1))).all()
+    statement = _page_statement(_shape(flt), after_cursor=before is not None)
+    values = {**_values(flt), "account_id": account_id, "before": before, "limit": limit + 1}
+    rows = (await conn.execute(statement, values)).all()
     page_rows = rows[:limit]
     next_before = int(page_rows[-1].posting_id) if len(rows) > limit else None
-    return PostedPage(await _posted(conn, page_rows), next_before)
+    return PostedPage(_posted(page_rows), next_before)
 
 
 async def posted_in_order(
     conn: AsyncConnection, account_id: int, flt: HistoryFilter
 ) -> list[RawEntry]:
     """Every posting of the account the filter selects, oldest first (a statement)."""
-    statement = _posting_query(account_id, flt).order_by(postings.c.id)
-    return await _posted(conn, (await conn.execute(statement)).all())
+    statement = _posting_query(account_id, **_values(flt)).order_by(postings.c.id)
+    return _posted((await conn.execute(statement)).all())
 
 
 async def posted_entry(conn: AsyncConnection, account_id: int, entry_id: str) -> RawEntry | None:
     """The account's posting of ledger transaction ``entry_id``, if it has one."""
-    statement = _posting_query(account_id, HistoryFilter()).where(transactions.c.id == entry_id)
+    statement = _posting_query(account_id).where(transactions.c.id == entry_id)
     rows = (await conn.execute(statement)).all()
-    found = await _posted(conn, rows[:1])
+    found = _posted(rows[:1])
     return found[0] if found else None
 
 
@@ -163,22 +239,31 @@ def _pending(account_id: int, rows: Iterable[Any]) -> list[RawEntry]:
     ]
 
 
-def _on_account(account_id: int) -> Any:
+def _on_account(account_id: Any) -> Any:
     return or_(holds.c.debit_account_id == account_id, holds.c.credit_account_id == account_id)
+
+
+@cache
+def _pending_statement(shape: tuple[bool, bool, bool]) -> Select[Any]:
+    kind, since, until = _bound(shape).values()
+    statement = select(holds).where(
+        holds.c.status == PENDING_HOLD, _on_account(bindparam("account_id"))
+    )
+    if kind is not None:
+        statement = statement.where(holds.c.kind == kind)
+    if since is not None:
+        statement = statement.where(holds.c.created_at >= since)
+    if until is not None:
+        statement = statement.where(holds.c.created_at < until)
+    return statement.order_by(holds.c.created_at.desc())
 
 
 async def pending_holds(
     conn: AsyncConnection, account_id: int, flt: HistoryFilter
 ) -> list[RawEntry]:
     """The account's holds still in flight the filter selects, newest first."""
-    statement = select(holds).where(holds.c.status == PENDING_HOLD, _on_account(account_id))
-    if flt.type is not None:
-        statement = statement.where(holds.c.kind == flt.type)
-    if flt.since is not None:
-        statement = statement.where(holds.c.created_at >= flt.since)
-    if flt.until is not None:
-        statement = statement.where(holds.c.created_at < flt.until)
-    rows = (await conn.execute(statement.order_by(holds.c.created_at.desc()))).all()
+    statement = _pending_statement(_shape(flt))
+    rows = (await conn.execute(statement, {**_values(flt), "account_id": account_id})).all()
     return _pending(account_id, rows)
 
 
@@ -219,33 +304,85 @@ async def wallet_owners_with_postings_before(conn: AsyncConnection, end: datetim
     return sorted({code.split(":")[1] for code in codes})
 
 
-async def withdrawal_cards(conn: AsyncConnection, ids: Sequence[str]) -> dict[str, CardRef]:
-    """The card each withdrawal paid out to, by withdrawal id."""
-    statement = (
-        select(withdrawals.c.id, cards.c.bank_name, cards.c.last_four)
-        .join(cards, cards.c.id == withdrawals.c.card_id)
-        .where(withdrawals.c.id.in_(list(ids)))
+def _nulls(count: int) -> list[Any]:
+    return [null() for _ in range(count)]
+
+
+_payer = users.alias("payer")
+_payee = users.alias("payee")
+# One row per business row named, in the same columns whatever its source: ``source``,
+# ``id`` and up to seven texts (what each source puts in them: ``descriptions``).
+_describing: Final[CompoundSelect[Any]] = union_all(
+    select(
+        literal("transfer").label("source"),
+        transfers.c.id,
+        _payer.c.id.label("t1"),
+        _payer.c.phone.label("t2"),
+        _payer.c.real_name_masked.label("t3"),
+        _payee.c.id.label("t4"),
+        _payee.c.phone.label("t5"),
+        _payee.c.real_name_masked.label("t6"),
+        transfers.c.memo.label("t7"),
     )
-    return {
-        row.id: CardRef(row.bank_name, row.last_four)
-        for row in (await conn.execute(statement)).all()
-    }
-
-
-async def topup_sources(conn: AsyncConnection, ids: Sequence[str]) -> dict[str, TopupRef]:
-    """Each top-up's method and card (if a card paid it), by top-up id."""
-    statement = (
-        select(topups.c.id, topups.c.method, cards.c.bank_name, cards.c.last_four)
-        .outerjoin(cards, cards.c.id == topups.c.card_id)
-        .where(topups.c.id.in_(list(ids)))
+    .join(_payer, _payer.c.id == transfers.c.payer_user_id)
+    .join(_payee, _payee.c.id == transfers.c.payee_user_id)
+    .where(transfers.c.id.in_(bindparam("transfer_ids", expanding=True))),
+    select(
+        literal("withdrawal"),
+        withdrawals.c.id,
+        cards.c.bank_name,
+        cards.c.last_four,
+        *_nulls(5),
     )
-    return {
-        row.id: TopupRef(row.method, CardRef(row.bank_name, row.last_four))
-        for row in (await conn.execute(statement)).all()
+    .join(cards, cards.c.id == withdrawals.c.card_id)
+    .where(withdrawals.c.id.in_(bindparam("withdrawal_ids", expanding=True))),
+    select(
+        literal("topup"),
+        topups.c.id,
+        topups.c.method,
+        cards.c.bank_name,
+        cards.c.last_four,
+        *_nulls(4),
+    )
+    .outerjoin(cards, cards.c.id == topups.c.card_id)
+    .where(topups.c.id.in_(bindparam("topup_ids", expanding=True))),
+    select(literal("merchant"), merchants.c.id, merchants.c.name, *_nulls(6)).where(
+        merchants.c.id.in_(bindparam("merchant_ids", expanding=True))
+    ),
+)
+
+
+async def descriptions(
+    conn: AsyncConnection,
+    *,
+    transfer_ids: Sequence[str] = (),
+    withdrawal_ids: Sequence[str] = (),
+    topup_ids: Sequence[str] = (),
+    merchant_ids: Sequence[str] = (),
+) -> Descriptions:
+    """The transfers (both parties, masked), withdrawals' cards, top-ups' methods and
+    cards, and merchants' names these ids name, in one statement (none if no id is given)."""
+    found = Descriptions()
+    if not (transfer_ids or withdrawal_ids or topup_ids or merchant_ids):
+        return found
+    values = {
+        "transfer_ids": list(transfer_ids),
+        "withdrawal_ids": list(withdrawal_ids),
+        "topup_ids": list(topup_ids),
+        "merchant_ids": list(merchant_ids),
     }
-
-
-async def merchant_names(conn: AsyncConnection, ids: Sequence[str]) -> dict[str, str]:
-    """Merchants' names by id."""
-    statement = select(merchants.c.id, merchants.c.name).where(merchants.c.id.in_(list(ids)))
-    return {row.id: str(row.name) for row in (await conn.execute(statement)).all()}
+    for row in (await conn.execute(_describing, values)).all():
+        if row.source == "transfer":
+            found.transfers[row.id] = TransferRef(
+                id=row.id,
+                payer=Party(row.t1, mask_phone(row.t2), row.t3),
+                payee=Party(row.t4, mask_phone(row.t5), row.t6),
+                memo=row.t7,
+            )
+        elif row.source == "withdrawal":
+            found.withdrawal_cards[row.id] = CardRef(row.t1, row.t2)
+        elif row.source == "topup":
+            found.topups[row.id] = TopupRef(row.t1, CardRef(row.t2, row.t3))
+        else:
+            found.merchant_names[row.id] = str(row.t1)
+    return found

@@ -23,9 +23,9 @@ Everything here reads only.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
-from datetime import date
-from typing import Any, Final
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date, datetime
+from typing import Any, Final, TypeVar
 
 from ewallet.history import repository
 from ewallet.history.render import statement_csv, statement_pdf
@@ -47,7 +47,11 @@ from ewallet.kit.pagination import Page, check_limit, decode_cursor, encode_curs
 from ewallet.kit.phone import mask_phone
 from ewallet.risk.limits import CHINA_TIME
 from ewallet.services import Services
-from ewallet.transfers.service import transfers_by_id
+
+T = TypeVar("T")
+# A read for one user inside the caller's unit of work (``*_read`` below): a web page runs
+# it in the transaction that checks its session (ewallet.identity.sessions.service).
+UserRead = Callable[[UnitOfWork, str], Awaitable[T]]
 
 PSP_NAMES: Final = {"alipay": "支付宝", "wechat_pay": "微信支付", "counter": "柜台现金"}
 PAYMENT_DETAILS: Final = ("merchant_id", "order_id", "payment_id", "refund_id")
@@ -60,33 +64,36 @@ def _card(card: CardRef) -> str | None:
 
 
 async def _describe(uow: UnitOfWork, user_id: str, raws: Sequence[RawEntry]) -> list[HistoryEntry]:
-    """Add the other side of each entry from the business rows its metadata names."""
+    """Add the other side of each entry from the business rows its metadata names (read
+    in one statement)."""
 
     def ids(key: str) -> list[str]:
         return sorted({str(r.metadata[key]) for r in raws if isinstance(r.metadata.get(key), str)})
 
-    conn = await uow.connection()
-    found_transfers = await transfers_by_id(uow, ids("transfer_id"))
-    withdrawal_cards = await repository.withdrawal_cards(conn, ids("withdrawal_id"))
-    topups = await repository.topup_sources(conn, ids("topup_id"))
-    merchant_names = await repository.merchant_names(conn, ids("merchant_id"))
+    found = await repository.descriptions(
+        await uow.connection(),
+        transfer_ids=ids("transfer_id"),
+        withdrawal_ids=ids("withdrawal_id"),
+        topup_ids=ids("topup_id"),
+        merchant_ids=ids("merchant_id"),
+    )
     entries = []
     for raw in raws:
         meta = raw.metadata
         counterparty: str | None = None
         details: dict[str, Any] = {}
-        if (found := found_transfers.get(str(meta.get("transfer_id")))) is not None:
-            counterparty = found.counterparty_for(user_id).describe()
-            details = {"transfer_id": found.id, "memo": found.memo}
+        if (transfer := found.transfers.get(str(meta.get("transfer_id")))) is not None:
+            counterparty = transfer.counterparty_for(user_id).describe()
+            details = {"transfer_id": transfer.id, "memo": transfer.memo}
         elif (
-            card := withdrawal_cards.get(withdrawal_id := str(meta.get("withdrawal_id")))
+            card := found.withdrawal_cards.get(withdrawal_id := str(meta.get("withdrawal_id")))
         ) is not None:
             counterparty = _card(card)
             details = {"withdrawal_id": withdrawal_id}
-        elif (topup := topups.get(topup_id := str(meta.get("topup_id")))) is not None:
+        elif (topup := found.topups.get(topup_id := str(meta.get("topup_id")))) is not None:
             counterparty = _card(topup.card) or PSP_NAMES.get(topup.method)
             details = {"topup_id": topup_id, "method": topup.method}
-        elif (name := merchant_names.get(str(meta.get("merchant_id")))) is not None:
+        elif (name := found.merchant_names.get(str(meta.get("merchant_id")))) is not None:
             counterparty = name
             details = {key: meta[key] for key in PAYMENT_DETAILS if key in meta}
         entries.append(
@@ -122,6 +129,16 @@ async def list_transactions(
 
     Refusals: ``validation_failed`` for a limit out of range or a malformed cursor.
     """
+    read = transactions_read(flt=flt, limit=limit, cursor=cursor, currency=currency)
+    return await run_unit(services.engine, lambda uow: read(uow, user_id), read_only=True)
+
+
+def transactions_read(
+    *, flt: HistoryFilter, limit: int = 20, cursor: str | None = None, currency: str = "CNY"
+) -> UserRead[Page[HistoryEntry]]:
+    """:func:`list_transactions` as a read for a user inside the caller's unit of work (a
+    web page reads it in the transaction that checks its session). Its refusals are
+    raised here, before anything is read."""
     check_limit(limit)
     before: int | None = None
     if cursor is not None:
@@ -130,33 +147,38 @@ async def list_transactions(
             raise ValidationFailedError("malformed cursor")
         before = position
 
-    async def work(uow: UnitOfWork) -> Page[HistoryEntry]:
-        return await _page_in(uow, user_id, flt, before=before, limit=limit, currency=currency)
+    async def read(uow: UnitOfWork, user_id: str) -> Page[HistoryEntry]:
+        conn = await uow.connection()
+        account_id = await repository.wallet_account_id(conn, user_id, currency)
+        return await _page_in(uow, user_id, account_id, flt, before=before, limit=limit)
 
-    return await run_unit(services.engine, work, read_only=True)
+    return read
 
 
-async def latest_in(uow: UnitOfWork, user_id: str, *, limit: int) -> list[HistoryEntry]:
-    """The user's ``limit`` latest entries (pending ones first, as the history lists them),
-    inside the caller's unit of work (the home summary reads it with the balance)."""
+async def latest_in(
+    uow: UnitOfWork, user_id: str, *, account_id: int | None, limit: int
+) -> list[HistoryEntry]:
+    """The ``limit`` latest entries of the wallet ``account_id`` of the user (None: no
+    wallet yet), pending ones first as the history lists them, inside the caller's unit of
+    work (the home summary reads them with the balance, which found the account)."""
     check_limit(limit)
-    page = await _page_in(uow, user_id, HistoryFilter(), before=None, limit=limit)
+    page = await _page_in(uow, user_id, account_id, HistoryFilter(), before=None, limit=limit)
     return page.items[:limit]
 
 
 async def _page_in(
     uow: UnitOfWork,
     user_id: str,
+    account_id: int | None,
     flt: HistoryFilter,
     *,
     before: int | None,
     limit: int,
-    currency: str = "CNY",
 ) -> Page[HistoryEntry]:
-    conn = await uow.connection()
-    account_id = await repository.wallet_account_id(conn, user_id, currency)
+    """A page of the wallet ``account_id`` of ``user_id`` (None: no wallet, no entries)."""
     if account_id is None:
         return Page(items=[], next_cursor=None)
+    conn = await uow.connection()
     pending: list[RawEntry] = []
     if before is None:
         pending = await repository.pending_holds(conn, account_id, flt)
@@ -171,23 +193,26 @@ async def get_transaction(
 ) -> HistoryEntry:
     """One entry of the user's own wallet (a ledger transaction or a pending hold);
     ``not_found`` for anything else."""
+    read = transaction_read(entry_id=entry_id, currency=currency)
+    return await run_unit(services.engine, lambda uow: read(uow, user_id), read_only=True)
 
-    async def work(uow: UnitOfWork) -> HistoryEntry | None:
+
+def transaction_read(*, entry_id: str, currency: str = "CNY") -> UserRead[HistoryEntry]:
+    """:func:`get_transaction` as a read for a user inside the caller's unit of work."""
+
+    async def read(uow: UnitOfWork, user_id: str) -> HistoryEntry:
         conn = await uow.connection()
         account_id = await repository.wallet_account_id(conn, user_id, currency)
-        if account_id is None:
-            return None
-        raw = await repository.posted_entry(conn, account_id, entry_id)
+        raw = None
+        if account_id is not None:
+            raw = await repository.posted_entry(conn, account_id, entry_id)
+            if raw is None:
+                raw = await repository.pending_hold(conn, account_id, entry_id)
         if raw is None:
-            raw = await repository.pending_hold(conn, account_id, entry_id)
-        if raw is None:
-            return None
+            raise NotFoundError("no such transaction")
         return (await _describe(uow, user_id, [raw]))[0]
 
-    entry = await run_unit(services.engine, work, read_only=True)
-    if entry is None:
-        raise NotFoundError("no such transaction")
-    return entry
+    return read
 
 
 async def build_statement(
@@ -239,18 +264,32 @@ async def month_spending(
     statement of the month lists, so the totals are the statement's. A user without a
     wallet yet has a month of zeros. Reads only.
     """
+    read = month_spending_read(services, month=month, currency=currency)
+    return await run_unit(services.engine, lambda uow: read(uow, user_id), read_only=True)
+
+
+def month_spending_read(
+    services: Services, *, month: Month | None = None, currency: str = "CNY"
+) -> UserRead[MonthSpending]:
+    """:func:`month_spending` as a read for a user inside the caller's unit of work."""
     now = services.clock.now()
     chosen = month or Month.of(now)
 
-    async def work(uow: UnitOfWork) -> list[RawEntry]:
+    async def read(uow: UnitOfWork, user_id: str) -> MonthSpending:
+        raws: list[RawEntry] = []
         conn = await uow.connection()
         account_id = await repository.wallet_account_id(conn, user_id, currency)
-        if account_id is None:
-            return []
-        flt = HistoryFilter(since=chosen.start, until=chosen.end)
-        return await repository.posted_in_order(conn, account_id, flt)
+        if account_id is not None:
+            flt = HistoryFilter(since=chosen.start, until=chosen.end)
+            raws = await repository.posted_in_order(conn, account_id, flt)
+        return _spending(raws, chosen, now, currency)
 
-    raws = await run_unit(services.engine, work, read_only=True)
+    return read
+
+
+def _spending(
+    raws: Sequence[RawEntry], chosen: Month, now: datetime, currency: str
+) -> MonthSpending:
     out_by_day: dict[date, int] = defaultdict(int)
     in_by_day: dict[date, int] = defaultdict(int)
     out_by_type: dict[str, int] = defaultdict(int)

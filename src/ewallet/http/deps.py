@@ -3,6 +3,8 @@
 Endpoints declare ``engine: EngineDep`` and get the lifespan's engine, never a global, so a
 test app with its own database and clock is just another ``create_app(settings, clock=...)``.
 The ``app_*`` functions serve code that has the app but no dependency injection (middlewares).
+Dependencies are ``async def`` even when they only read the app's state: FastAPI runs a plain
+``def`` dependency in its thread pool, which costs every request a hop (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -45,23 +47,23 @@ def app_clock(app: Any) -> Clock:
     return clock
 
 
-def get_engine(request: Request) -> AsyncEngine:
+async def get_engine(request: Request) -> AsyncEngine:
     return app_engine(request.app)
 
 
-def get_ledger(request: Request) -> Ledger:
+async def get_ledger(request: Request) -> Ledger:
     return app_ledger(request.app)
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     return app_services(request.app)
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return app_settings(request.app)
 
 
-def get_clock(request: Request) -> Clock:
+async def get_clock(request: Request) -> Clock:
     return app_clock(request.app)
 
 
@@ -70,9 +72,15 @@ def get_locale(request: Request) -> i18n.Locale:
     return i18n.negotiate_locale(request.headers.get("accept-language"))
 
 
+async def locale_of_request(request: Request) -> i18n.Locale:
+    """:func:`get_locale` as a dependency (async: FastAPI runs a plain ``def`` dependency in
+    its thread pool, a hop per request for nothing)."""
+    return get_locale(request)
+
+
 EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ServicesDep = Annotated[Services, Depends(get_services)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
-LocaleDep = Annotated[i18n.Locale, Depends(get_locale)]
+LocaleDep = Annotated[i18n.Locale, Depends(locale_of_request)]

@@ -35,7 +35,7 @@ def app_security(app: Any) -> SecurityContext:
     return security
 
 
-def get_security(request: Request) -> SecurityContext:
+async def get_security(request: Request) -> SecurityContext:
     return app_security(request.app)
 
 

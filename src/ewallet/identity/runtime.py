@@ -127,11 +127,11 @@ def app_runtime(app: Any) -> IdentityRuntime:
     )
 
 
-def get_runtime(request: Request) -> IdentityRuntime:
+async def get_runtime(request: Request) -> IdentityRuntime:
     return app_runtime(request.app)
 
 
-def get_caller(request: Request) -> Caller:
+async def get_caller(request: Request) -> Caller:
     agent = request.headers.get("user-agent")
     return Caller(
         ip=request.client.host if request.client else None,

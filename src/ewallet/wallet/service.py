@@ -20,10 +20,17 @@ RECENT_ON_HOME: Final = 5
 async def wallet_view(services: Services, user_id: str) -> WalletView:
     """The user's balances, account class and what its limits still allow today (the
     policy read from ``services.settings``); ``not_found`` for no such user. Reads only."""
+    read = wallet_view_read(services)
+    return await run_unit(services.engine, lambda uow: read(uow, user_id), read_only=True)
+
+
+def wallet_view_read(services: Services) -> history.UserRead[WalletView]:
+    """:func:`wallet_view` as a read for a user inside the caller's unit of work (a web
+    page reads it in the transaction that checks its session)."""
     now = services.clock.now()
     policy = SpendingPolicy.from_settings(services.settings)
 
-    async def work(uow: UnitOfWork) -> WalletView:
+    async def read(uow: UnitOfWork, user_id: str) -> WalletView:
         conn = await uow.connection()
         holder = await repository.holder(conn, user_id)
         if holder is None:
@@ -39,7 +46,7 @@ async def wallet_view(services: Services, user_id: str) -> WalletView:
             spending=summary,
         )
 
-    return await run_unit(services.engine, work, read_only=True)
+    return read
 
 
 async def home_summary(
@@ -48,19 +55,26 @@ async def home_summary(
     """The home page's summary in one call: the wallet's balance, the account's status and
     class, its ``recent`` latest history entries (pending ones first, as the history lists
     them) and the number of unread notices; ``not_found`` for no such user. Reads only."""
-
-    async def work(uow: UnitOfWork) -> HomeView:
-        conn = await uow.connection()
-        holder = await repository.holder(conn, user_id)
-        if holder is None:
-            raise NotFoundError("no such user")
-        return HomeView(
-            balance=await repository.balance(conn, user_id),
-            status=holder.status,
-            tier=holder.tier,
-            recent=await history.latest_in(uow, user_id, limit=recent),
-            unread_notices=await notices.unread_in(uow, user_id=user_id),
-        )
-
     # One read transaction: the balance, the latest entries and the badge agree.
-    return await run_unit(services.engine, work, read_only=True)
+    return await run_unit(
+        services.engine, lambda uow: home_summary_in(uow, user_id, recent=recent), read_only=True
+    )
+
+
+async def home_summary_in(
+    uow: UnitOfWork, user_id: str, *, recent: int = RECENT_ON_HOME
+) -> HomeView:
+    """:func:`home_summary` inside the caller's unit of work (the web home page reads it in
+    the transaction that checks its session)."""
+    conn = await uow.connection()
+    holder = await repository.holder(conn, user_id)
+    if holder is None:
+        raise NotFoundError("no such user")
+    account_id, balance = await repository.wallet_account(conn, user_id)
+    return HomeView(
+        balance=balance,
+        status=holder.status,
+        tier=holder.tier,
+        recent=await history.latest_in(uow, user_id, account_id=account_id, limit=recent),
+        unread_notices=await notices.unread_in(uow, user_id=user_id),
+    )

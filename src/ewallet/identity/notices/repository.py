@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ewallet.models.tables import notifications
@@ -60,13 +60,17 @@ async def mark_read(
     return True
 
 
+# Built once: the wallet's home counts on every visit.
+_unread = (
+    select(func.count())
+    .select_from(notifications)
+    .where(notifications.c.user_id == bindparam("user_id"), notifications.c.read_at.is_(None))
+)
+
+
 async def count_unread(conn: AsyncConnection, *, user_id: str) -> int:
     """How many of the user's notices are not read yet."""
-    count = await conn.scalar(
-        select(func.count())
-        .select_from(notifications)
-        .where(notifications.c.user_id == user_id, notifications.c.read_at.is_(None))
-    )
+    count = await conn.scalar(_unread, {"user_id": user_id})
     return int(count or 0)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, insert, select, update
+from sqlalchemy import ColumnElement, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ewallet.kit.ids import new_id
@@ -55,15 +55,19 @@ async def add_session(
     return session_id
 
 
+# Built once: every API request and every page reads a session, and a statement object
+# that is reused skips SQLAlchemy's per-call construction and cache-key work.
+_session_by_id = select(
+    sessions.c.id,
+    sessions.c.user_id,
+    sessions.c.device_id,
+    sessions.c.expires_at,
+    sessions.c.revoked_at,
+).where(sessions.c.id == bindparam("session_id"))
+
+
 async def get_session(conn: AsyncConnection, session_id: str) -> SessionRow | None:
-    statement = select(
-        sessions.c.id,
-        sessions.c.user_id,
-        sessions.c.device_id,
-        sessions.c.expires_at,
-        sessions.c.revoked_at,
-    ).where(sessions.c.id == session_id)
-    row = (await conn.execute(statement)).first()
+    row = (await conn.execute(_session_by_id, {"session_id": session_id})).first()
     if row is None:
         return None
     return SessionRow(row.id, row.user_id, row.device_id, row.expires_at, row.revoked_at)

@@ -12,9 +12,11 @@ because a grace window is exactly what a thief racing the owner would use.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -28,6 +30,11 @@ from ewallet.models.identity import SessionEndReason
 from ewallet.security.crypto import sha256_hex
 from ewallet.security.tokens import new_refresh_token
 from ewallet.services import Services
+
+T = TypeVar("T")
+# A read of a feature's service for one user, inside the caller's unit of work (for
+# ``read_in_session``): ``wallet.service.home_summary_in`` is one.
+SessionRead = Callable[[UnitOfWork, str], Awaitable[T]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,13 +174,44 @@ async def live_session_user(services: Services, *, session_id: str) -> str:
     access token's session, so an ended session ends the browser at once.
     Refusal: ``unauthorized``."""
 
-    async def load(uow: UnitOfWork) -> repo.SessionRow | None:
-        return await repo.get_session(await uow.connection(), session_id)
+    async def load(uow: UnitOfWork) -> str | None:
+        return await live_session_user_in(uow, services, session_id=session_id)
 
-    row = await run_unit(services.engine, load, read_only=True)
-    if row is None or not row.live(services.clock.now()):
+    user_id = await run_unit(services.engine, load, read_only=True)
+    if user_id is None:
         raise UnauthorizedError("the session has ended; sign in again")
+    return user_id
+
+
+async def live_session_user_in(
+    uow: UnitOfWork, services: Services, *, session_id: str
+) -> str | None:
+    """:func:`live_session_user` inside the caller's unit of work; None for a session that
+    has ended (or never was)."""
+    row = await repo.get_session(await uow.connection(), session_id)
+    if row is None or not row.live(services.clock.now()):
+        return None
     return row.user_id
+
+
+async def read_in_session(
+    services: Services, *, session_id: str, read: SessionRead[T]
+) -> tuple[str, T] | None:
+    """The user of the live session ``session_id`` and what ``read`` reads for them, in one
+    read-only unit of work; None, with nothing read, if the session has ended.
+
+    A web page that shows what one service reads checks its cookie's session with the
+    same row and rule as :func:`live_session_user`, in the same transaction as the read
+    (one round of begin and commit instead of two). The session is checked first and
+    ``read`` runs only for its live user; what ``read`` raises is raised as it is."""
+
+    async def work(uow: UnitOfWork) -> tuple[str, T] | None:
+        user_id = await live_session_user_in(uow, services, session_id=session_id)
+        if user_id is None:
+            return None
+        return user_id, await read(uow, user_id)
+
+    return await run_unit(services.engine, work, read_only=True)
 
 
 def session_of(services: Services, tokens: IssuedTokens) -> str:

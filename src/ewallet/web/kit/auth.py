@@ -4,11 +4,17 @@ A page that needs a user declares ``user: WebUser``. The cookie's session must s
 live on every request (one indexed read), so signing out here, on the app, or by staff
 freezing the account ends the browser at once. Without a user the browser is sent to the
 sign-in page, which brings it back to where it was going (a local path only).
+
+A page that shows what one service reads (home, the history) checks the session in the
+same read-only transaction as that read instead: :func:`read_as_user` (or
+:func:`read_if_signed_in` where signed-out readers get another page) with the service's
+in-unit reader, e.g. ``wallet.home_summary_in``. Same row, same rule, same redirect; one
+transaction per page instead of two.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, TypeVar
 from urllib.parse import quote
 
 from fastapi import Depends, Request
@@ -32,6 +38,9 @@ class SignInRequired(Exception):  # noqa: N818 -- a control-flow signal, not an 
         self.next_path = next_path
 
 
+T = TypeVar("T")
+
+
 async def web_principal(request: Request, services: Services) -> Principal | None:
     """The user behind the session cookie (cached on the request), or None."""
     if hasattr(request.state, "web_principal"):
@@ -46,6 +55,10 @@ async def web_principal(request: Request, services: Services) -> Principal | Non
             principal = None
         else:
             principal = Principal(user_id=user_id, session_id=session_id)
+    return _remember(request, principal)
+
+
+def _remember(request: Request, principal: Principal | None) -> Principal | None:
     request.state.web_principal = principal
     if principal is not None:
         request.state.principal = principal  # for idempotency scoping and logs
@@ -55,8 +68,44 @@ async def web_principal(request: Request, services: Services) -> Principal | Non
 async def require_user(request: Request, services: ServicesDep) -> Principal:
     principal = await web_principal(request, services)
     if principal is None:
-        raise SignInRequired(local_path(request.url.path, request.url.query))
+        raise SignInRequired(_here(request))
     return principal
+
+
+def _here(request: Request) -> str:
+    return local_path(request.url.path, request.url.query)
+
+
+async def read_if_signed_in(
+    request: Request, services: Services, read: sessions.SessionRead[T]
+) -> tuple[Principal, T] | None:
+    """The signed-in user and what ``read`` (a service's in-unit reader) reads for them,
+    the session checked in the same read-only transaction; None, with nothing read,
+    without a live session. The user is then cached like :func:`web_principal`'s."""
+    if getattr(request.state, "web_principal", False) is None:
+        return None  # already found signed out in this request
+    session_id = session_id_from(request, services)
+    found = None
+    if session_id is not None:
+        found = await sessions.read_in_session(services, session_id=session_id, read=read)
+    if session_id is None or found is None:
+        _remember(request, None)
+        return None
+    user_id, value = found
+    principal = Principal(user_id=user_id, session_id=session_id)
+    _remember(request, principal)
+    return principal, value
+
+
+async def read_as_user(
+    request: Request, services: Services, read: sessions.SessionRead[T]
+) -> tuple[Principal, T]:
+    """:func:`read_if_signed_in` for a page that needs a user: without one the browser
+    is sent to sign in (as ``WebUser`` does) and nothing is read."""
+    found = await read_if_signed_in(request, services, read)
+    if found is None:
+        raise SignInRequired(_here(request))
+    return found
 
 
 WebUser = Annotated[Principal, Depends(require_user)]

@@ -4,10 +4,17 @@ every page of ours carries.
 ``page(request, services, "wallet/cards/list.html", cards=...)`` renders with, besides the
 given names: ``locale``, ``user`` (the signed-in principal or None), ``csrf`` (this
 browser's form token), ``maintenance`` (the banner text while a window is in force, else
-None), ``path`` (the page's own path, for the language switch and the tab bar) and
-``error`` (None unless given) and ``form_key`` (a fresh key for a money form's
-``form_key`` field: :func:`ewallet.web.kit.forms.form_request_key`). A browser without a
-device cookie gets one, so the forms it is shown carry a token bound to it.
+None), ``path`` (the page's own path, for the language switch), ``tab_bar`` (the tab bar
+with the page's tab marked, drawn by ``base.html`` for a signed-in reader), ``error``
+(None unless given) and ``form_key`` (a fresh key for a money form's ``form_key`` field:
+:func:`ewallet.web.kit.forms.form_request_key`). A browser without a device cookie gets
+one, so the forms it is shown carry a token bound to it.
+
+The maintenance banner reads :func:`ewallet.ops.service.current_maintenance`, the
+per-process cache of the schedule (re-read at most once a second, no query per page): a
+window scheduled or cancelled shows on this process at once and on every other within
+that second. Pieces of page that are the same for every reader of a language (the tab
+bar, home's quick actions) are rendered once per language by :func:`constant_fragment`.
 
 Headers: a strict Content-Security-Policy (no inline script or style, nothing from another
 origin), ``Referrer-Policy: same-origin``, ``X-Content-Type-Options: nosniff``,
@@ -17,10 +24,12 @@ origin), ``Referrer-Policy: same-origin``, ``X-Content-Type-Options: nosniff``,
 from __future__ import annotations
 
 import secrets
+from functools import cache
 from typing import Any, Final
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 
 from ewallet.kit.errors import DomainError
 from ewallet.kit.i18n import Locale
@@ -36,6 +45,7 @@ CSP: Final = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
 )
+TAB_BAR: Final = "wallet/tabbar.html"
 PAGE_HEADERS: Final = {
     "Content-Security-Policy": CSP,
     "Referrer-Policy": "same-origin",
@@ -52,6 +62,29 @@ def locale_of(request: Request) -> Locale:
 def refusal(request: Request, error: DomainError) -> str:
     """A service's refusal as the inline message a form shows, in the reader's language."""
     return i18n.error_message(error.code, error.detail, locale_of(request))
+
+
+@cache
+def constant_fragment(template: str, locale: Locale, **names: str) -> Markup:
+    """``template`` rendered in ``locale`` with ``names``, once and kept: for a piece of
+    page that depends on nothing else (no reader, no data, no request), so a page does
+    not redo its translations and icons on every request. The set of calls is fixed by
+    the code (a template, a language, a tab), so what is kept stays small."""
+    with i18n.rendering_in(locale):
+        return Markup(TEMPLATES.get_template(template).render(locale=locale, **names))  # noqa: S704 -- our own template, autoescaped
+
+
+def current_tab(path: str) -> str:
+    """The tab bar's tab a page belongs to ("" for none)."""
+    if path == "/":
+        return "home"
+    if path.startswith("/pay"):
+        return "pay"
+    if path.startswith("/history"):
+        return "history"
+    if path.startswith(("/me", "/security")):
+        return "me"
+    return ""
 
 
 async def maintenance_banner(request: Request, services: Services) -> str | None:
@@ -88,6 +121,7 @@ async def page(
         "csrf": csrf,
         "maintenance": await maintenance_banner(request, services),
         "path": request.url.path,
+        "tab_bar": constant_fragment(TAB_BAR, locale, active=current_tab(request.url.path)),
         "error": None,
         "form_key": secrets.token_urlsafe(18),
     }

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from typing import Annotated, Final
 from urllib.parse import urlencode
 
@@ -30,8 +31,10 @@ from ewallet.history.views import (
 )
 from ewallet.http.deps import ServicesDep
 from ewallet.kit.errors import DomainError
+from ewallet.kit.i18n import Locale
 from ewallet.kit.pagination import Page
-from ewallet.web.kit.auth import WebUser
+from ewallet.web.kit.auth import WebUser, read_as_user, require_user
+from ewallet.web.kit.i18n import N_
 from ewallet.web.kit.i18n import translate as _t
 from ewallet.web.kit.pages import PAGE_HEADERS, locale_of, page, refusal, see_other
 from ewallet.web.kit.routing import WebRoute
@@ -43,6 +46,22 @@ CHART_PATH: Final = "/history/chart"
 # The entry types a customer filters by (the ledger's kinds, docs/statements.md); any
 # other kind still shows in the unfiltered list.
 TYPES: Final = ("topup", "payment", "transfer", "bill", "withdrawal", "refund", "fee")
+
+# An entry's name in a list, by type (a transfer by direction, "transfer:in"); a type not
+# here shows as it is.
+ENTRY_NAMES: Final = {
+    "topup": N_("Top-up"),
+    "payment": N_("Payment"),
+    "transfer:in": N_("Transfer in"),
+    "transfer:out": N_("Transfer out"),
+    "transfer": N_("Transfer"),
+    "bill": N_("Bill payment"),
+    "withdrawal": N_("Withdrawal"),
+    "refund": N_("Refund"),
+    "fee": N_("Fee"),
+    "reversal": N_("Reversal"),
+    "adjustment": N_("Adjustment"),
+}
 
 TypeParam = Annotated[str | None, Query(alias="type", max_length=24)]
 FromParam = Annotated[str | None, Query(alias="from", max_length=10)]
@@ -93,20 +112,26 @@ def _day(text: str | None) -> tuple[date | None, bool]:
 
 
 async def _entries(
-    request: Request, services: ServicesDep, user: WebUser, filters: Filters, cursor: str | None
+    request: Request, services: ServicesDep, filters: Filters, cursor: str | None
 ) -> tuple[Page[HistoryEntry], str | None, int]:
-    """The page of entries, or an empty one and the refusal to show (with its status)."""
+    """The page of entries, or an empty one and the refusal to show (with its status).
+
+    The entries are read in the transaction that checks the session
+    (:func:`ewallet.web.kit.auth.read_as_user`); without a live session, or before a
+    refusal is shown, the browser is sent to sign in as ``WebUser`` would."""
     if filters.bad_date:
+        await require_user(request, services)
         return Page([], None), _t("Enter dates as YYYY-MM-DD.", locale_of(request)), 422
     if filters.first and filters.last and filters.first > filters.last:
+        await require_user(request, services)
         message = _t("The start date is after the end date.", locale_of(request))
         return Page([], None), message, 422
     try:
         flt = HistoryFilter.of_days(filters.type, first=filters.first, last=filters.last)
-        listing = await history.list_transactions(
-            services, user.user_id, flt=flt, limit=PAGE_SIZE, cursor=cursor
-        )
+        read = history.transactions_read(flt=flt, limit=PAGE_SIZE, cursor=cursor)
+        _user, listing = await read_as_user(request, services, read)
     except DomainError as error:
+        await require_user(request, services)  # no query if the read checked it already
         return Page([], None), refusal(request, error), error.status
     return listing, None, 200
 
@@ -115,7 +140,6 @@ async def _entries(
 async def history_page(
     request: Request,
     services: ServicesDep,
-    user: WebUser,
     *,
     type_: TypeParam = None,
     from_: FromParam = None,
@@ -123,7 +147,7 @@ async def history_page(
     cursor: CursorParam = None,
 ) -> Response:
     filters = Filters.parse(type_, from_, to)
-    listing, error, status = await _entries(request, services, user, filters, cursor)
+    listing, error, status = await _entries(request, services, filters, cursor)
     chips = [("", filters.query(keep_type=False))] + [
         (kind, filters.query(type_=kind, keep_type=False)) for kind in TYPES
     ]
@@ -136,6 +160,7 @@ async def history_page(
         filters=filters,
         chips=chips,
         entries=listing.items,
+        entry_names=entry_names(locale_of(request)),
         more=_more(filters, listing.next_cursor),
         paged=cursor is not None,
     )
@@ -145,7 +170,6 @@ async def history_page(
 async def history_more(
     request: Request,
     services: ServicesDep,
-    user: WebUser,
     *,
     type_: TypeParam = None,
     from_: FromParam = None,
@@ -156,17 +180,26 @@ async def history_more(
     a browser that opens it goes to the page itself)."""
     filters = Filters.parse(type_, from_, to)
     if request.headers.get("hx-request") != "true":
+        await require_user(request, services)
         query = filters.query(cursor=cursor or "")
         return see_other(f"/history?{query}" if query else "/history")
-    listing, _error, status = await _entries(request, services, user, filters, cursor)
+    listing, _error, status = await _entries(request, services, filters, cursor)
     return await page(
         request,
         services,
         "wallet/history/rows.html",
         status_code=status,
         entries=listing.items,
+        entry_names=entry_names(locale_of(request)),
         more=_more(filters, listing.next_cursor),
     )
+
+
+@cache
+def entry_names(locale: Locale) -> dict[str, str]:
+    """:data:`ENTRY_NAMES` in ``locale``: what a history row (``entries.html``) is called,
+    translated once per language rather than once per row."""
+    return {key: _t(text, locale) for key, text in ENTRY_NAMES.items()}
 
 
 def _more(filters: Filters, cursor: str | None) -> str | None:
@@ -174,11 +207,14 @@ def _more(filters: Filters, cursor: str | None) -> str | None:
 
 
 @router.get(CHART_PATH)
-async def chart_page(
-    request: Request, services: ServicesDep, user: WebUser, month: MonthParam = None
-) -> Response:
-    chosen = Month.parse(month) if month else None
-    spending = await history.month_spending(services, user.user_id, month=chosen)
+async def chart_page(request: Request, services: ServicesDep, month: MonthParam = None) -> Response:
+    try:
+        chosen = Month.parse(month) if month else None
+    except DomainError:
+        await require_user(request, services)  # signed out: to sign in, not the refusal
+        raise
+    read = history.month_spending_read(services, month=chosen)
+    _user, spending = await read_as_user(request, services, read)
     return await page(
         request,
         services,
@@ -220,13 +256,11 @@ async def _statement(
 
 @router.get("/history/{entry_id}")
 async def entry_page(
-    request: Request,
-    services: ServicesDep,
-    user: WebUser,
-    entry_id: Annotated[str, Path(max_length=64)],
+    request: Request, services: ServicesDep, entry_id: Annotated[str, Path(max_length=64)]
 ) -> Response:
     """One entry of the user's own history; anyone else's id is ``not_found`` (404)."""
-    entry = await history.get_transaction(services, user.user_id, entry_id=entry_id)
+    read = history.transaction_read(entry_id=entry_id)
+    _user, entry = await read_as_user(request, services, read)
     return await page(request, services, "wallet/history/detail.html", entry=entry)
 
 

@@ -1,7 +1,9 @@
 """Pages of the wallet: ``/`` -- the landing page signed out, home signed in.
 
-Home is one call to :func:`ewallet.wallet.service.home_summary`: the available balance,
-the account's status, the latest entries of the history and the unread notices' count.
+Home is one read, :func:`ewallet.wallet.service.home_summary_in`, in the same read-only
+transaction as the session check (:func:`ewallet.web.kit.auth.read_if_signed_in`): the
+available balance, the account's status, the latest entries of the history and the unread
+notices' count.
 The maintenance banner comes with every page (:func:`ewallet.web.kit.pages.page`).
 """
 
@@ -12,17 +14,28 @@ from fastapi.responses import Response
 
 from ewallet.http.deps import ServicesDep
 from ewallet.wallet import service as wallet
-from ewallet.web.kit.auth import web_principal
-from ewallet.web.kit.pages import page
+from ewallet.web.kit.auth import read_if_signed_in
+from ewallet.web.kit.pages import constant_fragment, locale_of, page
 from ewallet.web.kit.routing import WebRoute
+from ewallet.web.wallet.history import entry_names
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
+
+QUICK_ACTIONS = "wallet/home/actions.html"  # the same for every reader of a language
 
 
 @router.get("/")
 async def home(request: Request, services: ServicesDep) -> Response:
-    user = await web_principal(request, services)
-    if user is None:
+    signed_in = await read_if_signed_in(request, services, wallet.home_summary_in)
+    if signed_in is None:
         return await page(request, services, "wallet/landing.html")
-    summary = await wallet.home_summary(services, user.user_id)
-    return await page(request, services, "wallet/home/home.html", summary=summary)
+    _user, summary = signed_in
+    locale = locale_of(request)
+    return await page(
+        request,
+        services,
+        "wallet/home/home.html",
+        summary=summary,
+        entry_names=entry_names(locale),
+        quick_actions=constant_fragment(QUICK_ACTIONS, locale),
+    )

@@ -30,9 +30,9 @@ from ewallet.transfers.service import (
     get_transfer,
     preview_transfer,
 )
-from ewallet.wallet.service import wallet_view
+from ewallet.wallet.service import wallet_view, wallet_view_read
 from ewallet.wallet.views import WalletView
-from ewallet.web.kit.auth import WebUser, actor_of
+from ewallet.web.kit.auth import WebUser, actor_of, read_as_user
 from ewallet.web.kit.forms import Form, PostedForm, form_request_key
 from ewallet.web.kit.i18n import translate as _t
 from ewallet.web.kit.pages import locale_of, page, see_other
@@ -90,8 +90,8 @@ async def _first_step(
 
 
 @router.get("/transfer")
-async def transfer_page(request: Request, user: WebUser, services: ServicesDep) -> Response:
-    wallet = await wallet_view(services, user.user_id)
+async def transfer_page(request: Request, services: ServicesDep) -> Response:
+    _user, wallet = await read_as_user(request, services, wallet_view_read(services))
     return await _first_step(
         request, services, {"to_phone": "", "amount": "", "memo": ""}, wallet=wallet
     )
