@@ -11,6 +11,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 import ewallet
 from ewallet.agent_context import endpoints as agent_context_endpoints
+from ewallet.agent_context.lookup import endpoints as lookup_endpoints
 from ewallet.bills import endpoints as bill_endpoints
 from ewallet.bootstrap.lifespan import app_lifespan, mount_sandboxes
 from ewallet.callbacks import endpoints as callback_endpoints
@@ -37,6 +38,7 @@ from ewallet.merchants import endpoints as merchant_staff_endpoints
 from ewallet.openapi.docs import install_docs
 from ewallet.ops import endpoints as ops_endpoints
 from ewallet.ops.enforcement import install_maintenance
+from ewallet.ops.health import endpoints as ops_health_endpoints
 from ewallet.payments import endpoints as payment_endpoints
 from ewallet.payments.checkout import endpoints as checkout_endpoints
 from ewallet.payments.orders import endpoints as order_endpoints
@@ -94,6 +96,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     # Staff and operations routers below.
     app.include_router(staff_endpoints.router)
     app.include_router(ops_endpoints.router)
+    app.include_router(ops_health_endpoints.router)
     # Wallet, cards and funding routers below.
     app.include_router(topup_endpoints.router)
     app.include_router(topup_endpoints.notify_router)
@@ -129,6 +132,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(chat_endpoints.router)
     app.include_router(callback_endpoints.router)
     app.include_router(agent_context_endpoints.router)
+    app.include_router(lookup_endpoints.router)
     # Help and support routers below.
     app.include_router(help_endpoints.router)
     app.include_router(help_endpoints.staff_router)
@@ -141,4 +145,6 @@ def app_from_env() -> FastAPI:
     """Zero-argument factory for ``uvicorn --factory`` (each worker process calls it)."""
     settings = load_settings()
     configure_logging(settings)
-    return create_app(settings)
+    app = create_app(settings)
+    app.state.freeze_gc = True  # a serving process: start-up objects leave the collector
+    return app

@@ -176,6 +176,8 @@ class Settings(BaseSettings):
     access_token_minutes: Annotated[int, Field(ge=1, le=60)] = 15
     refresh_token_days: Annotated[int, Field(ge=1, le=365)] = 30
     staff_session_hours: Annotated[int, Field(ge=1, le=24)] = 8
+    # The staff console locks a browser left this long without use (password to unlock).
+    staff_idle_minutes: Annotated[int, Field(ge=1, le=240)] = 15
     # Password hashing (argon2id); see docs/security.md for the measured cost.
     argon2_time_cost: Annotated[int, Field(ge=1)] = 2
     argon2_memory_kib: Annotated[int, Field(ge=8 * 1024)] = 19 * 1024

@@ -103,6 +103,9 @@ def json_body_routes(app: FastAPI) -> list[tuple[str, str, type[BaseModel]]]:
         if not isinstance(route, APIRoute) or route.body_field is None or not context.path:
             continue
         model = route.body_field.field_info.annotation
+        optional = [arg for arg in typing.get_args(model) if arg is not type(None)]
+        if len(optional) == 1:  # an optional body (``Model | None``): its model
+            model = optional[0]
         assert isinstance(model, type), context.path
         assert issubclass(model, BaseModel), context.path
         found.extend((method, context.path, model) for method in sorted(context.methods or ()))

@@ -67,6 +67,21 @@ NOT_FOR_ADMIN: frozenset[Operation] = frozenset(
 SUPPORT_AGENTS = frozenset({"admin", "support_agent"})
 STAFF_ROUTE_ROLES: dict[Operation, frozenset[str]] = {
     ("GET", "/v1/staff/me"): ANY_STAFF,
+    ("GET", "/v1/staff/merchants"): frozenset({"admin", "operator"}),
+    ("GET", "/v1/staff/outbox"): frozenset({"admin", "operator"}),
+    ("POST", "/v1/staff/outbox/{event_id}/replay"): frozenset({"admin", "operator"}),
+    ("GET", "/v1/staff/funding/pending"): frozenset({"admin", "operator", "risk_officer"}),
+    ("POST", "/v1/staff/support/chats/{chat_id}/handover"): SUPPORT_AGENTS,
+    ("GET", "/v1/staff/customers"): ACCOUNT_GUARDS,
+    ("GET", "/v1/staff/money-lookup"): ACCOUNT_GUARDS,
+    ("GET", "/v1/staff/support/customers/{user_id}/transactions"): ACCOUNT_GUARDS,
+    ("PATCH", "/v1/staff/staff/{staff_id}"): frozenset({"admin"}),
+    ("POST", "/v1/staff/staff/{staff_id}/totp-resets"): frozenset({"admin"}),
+    ("GET", "/v1/staff/totp-resets"): frozenset({"admin"}),
+    ("POST", "/v1/staff/totp-resets/{reset_id}/approve"): frozenset({"admin"}),
+    ("POST", "/v1/staff/totp-resets/{reset_id}/reject"): frozenset({"admin"}),
+    ("GET", "/v1/staff/audit-events/verification"): frozenset({"admin", "risk_officer"}),
+    ("GET", "/v1/staff/audit-events/{event_id}"): frozenset({"admin", "risk_officer"}),
     ("PUT", "/v1/staff/me/password"): ANY_STAFF,
     ("POST", "/v1/staff/sessions/refresh"): ANY_STAFF,
     ("DELETE", "/v1/staff/sessions/current"): ANY_STAFF,
@@ -100,6 +115,7 @@ STAFF_ROUTE_ROLES: dict[Operation, frozenset[str]] = {
     ("POST", "/v1/staff/counter-deposits/{deposit_id}/reject"): frozenset({"teller_supervisor"}),
     ("GET", "/v1/staff/counter-deposits"): COUNTER_READERS,
     ("GET", "/v1/staff/counter-deposits/{deposit_id}"): COUNTER_READERS,
+    ("GET", "/v1/staff/counter-deposits/{deposit_id}/receipt.pdf"): COUNTER_READERS,
     ("GET", "/v1/staff/large-cash-records"): frozenset(
         {"admin", "risk_officer", "teller_supervisor"}
     ),

@@ -1,41 +1,434 @@
 """What the agent's customer view reads that no other feature's views offer: the customer
-row, their recent tickets and chats (ORM rows; never commits)."""
+row, their recent tickets, chats and call-backs, cards, top-ups and withdrawals in flight,
+notices, devices and the audit events about their account; and what a customer search
+matches on (phone, ticket, chat). Core statements only (no ORM session: the view is read
+on every look, and each is a handful of indexed reads); rows come back as plain views;
+nothing commits.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any
 
-from ewallet.agent_context.views import TicketBrief
-from ewallet.models.identity import User
+from sqlalchemy import BindParameter, Select, String, bindparam, or_, select, union_all
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ewallet.agent_context.views import CardBrief, DeviceBrief, TicketBrief
+from ewallet.callbacks.views import CallbackView
+from ewallet.chat.views import ChatView
+from ewallet.models.funding import TopupStatus, WithdrawalStatus
 from ewallet.models.support import SupportTicket
-from ewallet.models.support_chat import SupportChat
+from ewallet.models.support_chat import SupportCallback, SupportChat
+from ewallet.models.tables import (
+    audit_events,
+    cards,
+    devices,
+    notifications,
+    topups,
+    users,
+    withdrawals,
+)
+
+OPEN_TOPUP_STATUSES = (TopupStatus.AWAITING_PAYMENT, TopupStatus.PENDING)
+OPEN_WITHDRAWAL_STATUSES = (WithdrawalStatus.PROCESSING, WithdrawalStatus.PENDING)
+
+# The view's statements are built once, with bound parameters (``user_id``, ``limit``):
+# every look runs all of them, and a statement object that is reused skips SQLAlchemy's
+# per-call construction and cache-key work (most of a short read's cost in Python).
+_USER: BindParameter[str] = bindparam("user_id")
+_LIMIT: BindParameter[int] = bindparam("limit")
+
+_customer = select(
+    users.c.id,
+    users.c.phone,
+    users.c.status,
+    users.c.tier,
+    users.c.real_name_masked,
+    users.c.id_number_masked,
+    users.c.identity_verified_at,
+    users.c.frozen_at,
+    users.c.frozen_by,
+    users.c.frozen_reason,
+    users.c.created_at,
+    users.c.payment_password_hash.is_not(None).label("payment_password_set"),
+    users.c.payment_locked_until,
+    users.c.payment_failures,
+    users.c.login_locked_until,
+    users.c.login_failures,
+    users.c.totp_enabled_at,
+).where(users.c.id == _USER)
+
+_customer_exists = select(users.c.id).where(users.c.id == _USER)
 
 
-async def customer(session: AsyncSession, user_id: str) -> User | None:
-    return await session.get(User, user_id)
+async def customer(conn: AsyncConnection, user_id: str) -> Row[*tuple[Any, ...]] | None:
+    """The columns of the customer's ``users`` row the view shows (no secrets, no hashes
+    but whether the payment password is set), or None."""
+    return (await conn.execute(_customer, {"user_id": user_id})).first()
 
 
-async def recent_tickets(session: AsyncSession, user_id: str, *, limit: int) -> list[TicketBrief]:
-    """The customer's newest tickets first."""
-    rows = await session.execute(
-        select(SupportTicket)
-        .where(SupportTicket.user_id == user_id)
-        .order_by(SupportTicket.created_at.desc(), SupportTicket.id.desc())
-        .limit(limit)
+async def customer_exists(conn: AsyncConnection, user_id: str) -> bool:
+    return (await conn.execute(_customer_exists, {"user_id": user_id})).first() is not None
+
+
+# Ids sort by creation (kit/ids.py): newest first is the (user_id, id) index read
+# backwards, ``limit`` entries, however many the customer has (a caller may have opened
+# a thousand tickets).
+_T = SupportTicket
+_recent_tickets = (
+    select(_T.id, _T.reference, _T.subject, _T.channel, _T.category, _T.status, _T.created_at)
+    .where(_T.user_id == _USER)
+    .order_by(_T.id.desc())
+    .limit(_LIMIT)
+)
+_C = SupportChat
+_recent_chats = (
+    select(
+        _C.id,
+        _C.user_id,
+        _C.status,
+        _C.locale,
+        _C.agent_id,
+        _C.ticket_id,
+        _C.created_at,
+        _C.closed_at,
+        _C.closed_by,
     )
+    .where(_C.user_id == _USER)
+    .order_by(_C.id.desc())
+    .limit(_LIMIT)
+)
+_B = SupportCallback
+_recent_callbacks = (
+    select(
+        _B.id,
+        _B.user_id,
+        _B.phone,
+        _B.topic,
+        _B.preferred_from,
+        _B.preferred_to,
+        _B.status,
+        _B.outcome,
+        _B.handled_by,
+        _B.created_at,
+        _B.closed_at,
+    )
+    .where(_B.user_id == _USER)
+    .order_by(_B.id.desc())
+    .limit(_LIMIT)
+)
+
+
+async def recent_tickets(conn: AsyncConnection, user_id: str, *, limit: int) -> list[TicketBrief]:
+    """The customer's newest tickets first."""
+    rows = await conn.execute(_recent_tickets, {"user_id": user_id, "limit": limit})
+    return [TicketBrief(*row) for row in rows]
+
+
+async def recent_chats(conn: AsyncConnection, user_id: str, *, limit: int) -> list[ChatView]:
+    """The customer's newest chats first."""
+    rows = await conn.execute(_recent_chats, {"user_id": user_id, "limit": limit})
+    return [ChatView(*row) for row in rows]
+
+
+async def recent_callbacks(
+    conn: AsyncConnection, user_id: str, *, limit: int
+) -> list[CallbackView]:
+    """The customer's call-back requests, newest first (as the call-backs feature lists
+    them to the customer)."""
+    rows = await conn.execute(_recent_callbacks, {"user_id": user_id, "limit": limit})
+    return [CallbackView(*row) for row in rows]
+
+
+_customer_cards = (
+    select(
+        cards.c.id,
+        cards.c.bank_name,
+        cards.c.card_type,
+        cards.c.last_four,
+        cards.c.status,
+        cards.c.created_at,
+        cards.c.verified_at,
+        cards.c.unbound_at,
+    )
+    .where(cards.c.user_id == _USER)
+    .order_by(cards.c.created_at.desc(), cards.c.id.desc())
+    .limit(_LIMIT)
+)
+
+
+async def customer_cards(conn: AsyncConnection, user_id: str, *, limit: int) -> list[CardBrief]:
+    """The customer's cards, newest first: bank, type and last four, never more."""
+    rows = await conn.execute(_customer_cards, {"user_id": user_id, "limit": limit})
+    return [CardBrief(*row) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class MovementRow:
+    id: str
+    status: str
+    method: str | None
+    amount: int
+    fee: int | None
+    currency: str
+    bank_name: str | None
+    last_four: str | None
+    created_at: datetime
+
+
+_open_topups = (
+    select(
+        topups.c.id,
+        topups.c.status,
+        topups.c.method,
+        topups.c.amount,
+        topups.c.currency,
+        cards.c.bank_name,
+        cards.c.last_four,
+        topups.c.created_at,
+    )
+    .outerjoin(cards, cards.c.id == topups.c.card_id)
+    .where(topups.c.user_id == _USER, topups.c.status.in_(OPEN_TOPUP_STATUSES))
+    .order_by(topups.c.created_at, topups.c.id)
+    .limit(_LIMIT)
+)
+_open_withdrawals = (
+    select(
+        withdrawals.c.id,
+        withdrawals.c.status,
+        withdrawals.c.amount,
+        withdrawals.c.fee,
+        withdrawals.c.currency,
+        cards.c.bank_name,
+        cards.c.last_four,
+        withdrawals.c.created_at,
+    )
+    .outerjoin(cards, cards.c.id == withdrawals.c.card_id)
+    .where(withdrawals.c.user_id == _USER, withdrawals.c.status.in_(OPEN_WITHDRAWAL_STATUSES))
+    .order_by(withdrawals.c.created_at, withdrawals.c.id)
+    .limit(_LIMIT)
+)
+
+
+async def open_topups(conn: AsyncConnection, user_id: str, *, limit: int) -> list[MovementRow]:
+    """The customer's top-ups still awaiting payment or an answer from the bank, oldest first."""
+    rows = await conn.execute(_open_topups, {"user_id": user_id, "limit": limit})
     return [
-        TicketBrief(t.id, t.reference, t.subject, t.channel, t.category, t.status, t.created_at)
-        for t in rows.scalars()
+        MovementRow(
+            r.id,
+            r.status,
+            r.method,
+            r.amount,
+            None,
+            r.currency,
+            r.bank_name,
+            r.last_four,
+            r.created_at,
+        )
+        for r in rows
     ]
 
 
-async def recent_chats(session: AsyncSession, user_id: str, *, limit: int) -> list[SupportChat]:
-    """The customer's newest chats first."""
-    rows = await session.execute(
-        select(SupportChat)
-        .where(SupportChat.user_id == user_id)
-        .order_by(SupportChat.id.desc())
-        .limit(limit)
+async def open_withdrawals(conn: AsyncConnection, user_id: str, *, limit: int) -> list[MovementRow]:
+    """The customer's withdrawals not settled yet, oldest first."""
+    rows = await conn.execute(_open_withdrawals, {"user_id": user_id, "limit": limit})
+    return [
+        MovementRow(
+            r.id,
+            r.status,
+            None,
+            r.amount,
+            r.fee,
+            r.currency,
+            r.bank_name,
+            r.last_four,
+            r.created_at,
+        )
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeRow:
+    id: str
+    kind: str
+    params: dict[str, Any]
+    created_at: datetime
+    read_at: datetime | None
+    is_security: bool
+
+
+_latest_notices = (
+    select(
+        notifications.c.id,
+        notifications.c.kind,
+        notifications.c.params,
+        notifications.c.created_at,
+        notifications.c.read_at,
+        notifications.c.is_security,
     )
-    return list(rows.scalars())
+    .where(notifications.c.user_id == _USER)
+    .order_by(notifications.c.created_at.desc(), notifications.c.id.desc())
+    .limit(_LIMIT)
+)
+
+
+async def latest_notices(conn: AsyncConnection, user_id: str, *, limit: int) -> list[NoticeRow]:
+    """The notices the customer was sent, newest first."""
+    rows = await conn.execute(_latest_notices, {"user_id": user_id, "limit": limit})
+    return [
+        NoticeRow(r.id, r.kind, dict(r.params or {}), r.created_at, r.read_at, r.is_security)
+        for r in rows
+    ]
+
+
+_customer_devices = (
+    select(
+        devices.c.id,
+        devices.c.label,
+        devices.c.trusted_at,
+        devices.c.first_seen_at,
+        devices.c.last_seen_at,
+        devices.c.revoked_at,
+    )
+    .where(devices.c.user_id == _USER)
+    .order_by(devices.c.last_seen_at.desc(), devices.c.id.desc())
+    .limit(_LIMIT)
+)
+
+
+async def customer_devices(conn: AsyncConnection, user_id: str, *, limit: int) -> list[DeviceBrief]:
+    """The customer's devices, the most recently seen first (no keys, no addresses)."""
+    rows = await conn.execute(_customer_devices, {"user_id": user_id, "limit": limit})
+    return [
+        DeviceBrief(
+            r.id, r.label, r.trusted_at is not None, r.first_seen_at, r.last_seen_at, r.revoked_at
+        )
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    id: int
+    action: str
+    occurred_at: datetime
+    actor_type: str
+    actor_id: str | None
+    subject_type: str | None
+    subject_id: str | None
+    ip: str | None
+    details: dict[str, Any]
+
+
+@cache
+def _security_events(actions: tuple[str, ...]) -> Select[Any]:
+    """The statement of :func:`security_events` for one set of actions (made once)."""
+    subjects = union_all(
+        select(bindparam("user_id", type_=String)),
+        select(devices.c.id).where(devices.c.user_id == _USER),
+    )
+    return (
+        select(
+            audit_events.c.id,
+            audit_events.c.action,
+            audit_events.c.occurred_at,
+            audit_events.c.actor_type,
+            audit_events.c.actor_id,
+            audit_events.c.subject_type,
+            audit_events.c.subject_id,
+            audit_events.c.ip,
+            audit_events.c.details,
+        )
+        .where(
+            audit_events.c.subject_id.in_(subjects),
+            audit_events.c.subject_type.in_(("user", "device")),
+            audit_events.c.action.in_(actions),
+        )
+        .order_by(audit_events.c.id.desc())
+        .limit(_LIMIT)
+    )
+
+
+async def security_events(
+    conn: AsyncConnection, user_id: str, *, actions: tuple[str, ...], limit: int
+) -> list[EventRow]:
+    """Audit events of ``actions`` about the customer's account or one of their devices,
+    newest first, in one statement (their devices' ids as a sub-select). Found on the
+    subject index (an ``IN`` over the account and its devices); the many events staff
+    leave about a customer (each view) are filtered out by action, never returned."""
+    rows = await conn.execute(_security_events(actions), {"user_id": user_id, "limit": limit})
+    return [
+        EventRow(
+            r.id,
+            r.action,
+            r.occurred_at,
+            r.actor_type,
+            r.actor_id,
+            r.subject_type,
+            r.subject_id,
+            r.ip,
+            dict(r.details or {}),
+        )
+        for r in rows
+    ]
+
+
+# A customer search: who has this phone number, whose ticket or chat is this.
+
+
+async def users_by_ids(conn: AsyncConnection, user_ids: list[str]) -> list[Any]:
+    """The ``users`` rows of ``user_ids`` (any order)."""
+    if not user_ids:
+        return []
+    rows = await conn.execute(select(users).where(users.c.id.in_(user_ids)))
+    return list(rows)
+
+
+async def user_id_by_phone(conn: AsyncConnection, phone: str) -> str | None:
+    return await conn.scalar(select(users.c.id).where(users.c.phone == phone))
+
+
+@dataclass(frozen=True, slots=True)
+class TicketOwner:
+    user_id: str | None
+    phone: str | None
+
+
+async def ticket_owner(conn: AsyncConnection, ticket: str) -> TicketOwner | None:
+    """Whose ticket ``ticket`` is (its reference, any case, or its id): the account, or
+    the phone number a caller without one gave."""
+    row = (
+        await conn.execute(
+            select(SupportTicket.user_id, SupportTicket.phone).where(
+                or_(SupportTicket.reference == ticket.upper(), SupportTicket.id == ticket)
+            )
+        )
+    ).first()
+    return None if row is None else TicketOwner(row.user_id, row.phone)
+
+
+async def chat_owner(conn: AsyncConnection, chat_id: str) -> str | None:
+    return await conn.scalar(select(SupportChat.user_id).where(SupportChat.id == chat_id))
+
+
+async def matching_customers(conn: AsyncConnection, *, by: str, value: str) -> list[str]:
+    """The ids of the customers a search ``by`` (``user_id``, ``phone`` in E.164, ``chat``
+    or ``ticket``) for ``value`` finds: at most one, as each of these names one person."""
+    found: str | None = None
+    if by == "user_id":
+        found = value if await customer_exists(conn, value) else None
+    elif by == "phone":
+        found = await user_id_by_phone(conn, value)
+    elif by == "chat":
+        found = await chat_owner(conn, value)
+    elif (owner := await ticket_owner(conn, value)) is not None:
+        found = owner.user_id
+        if found is None and owner.phone is not None:
+            # A caller without an account when the ticket was logged may have one by now.
+            found = await user_id_by_phone(conn, owner.phone)
+    return [found] if found else []

@@ -20,7 +20,10 @@ elsewhere) closes that, and the report prints both for that purpose.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Final, Literal
 
 from sqlalchemy import select
@@ -33,7 +36,9 @@ from ewallet.models.tables import audit_events as events
 
 PAGE: Final = 2_000
 
-ProblemKind = Literal["edited", "link_broken", "missing", "unexpected", "head_mismatch"]
+ProblemKind = Literal[
+    "edited", "link_broken", "missing", "unexpected", "head_mismatch", "rewritten"
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +53,7 @@ class AuditReport:
     events_checked: int = 0
     last_event_id: int = 0
     last_hash: str = GENESIS_HASH
+    last_event_at: datetime | None = None
     head_event_id: int | None = None
     head_hash: str | None = None
     problems: list[ChainProblem] = field(default_factory=list)
@@ -99,10 +105,14 @@ def _span(first: int, last: int, what: str) -> str:
 class _Walk:
     """The running state of one pass over the chain."""
 
-    def __init__(self, report: AuditReport) -> None:
+    def __init__(
+        self, report: AuditReport, *, after_id: int = 0, after_hash: str = GENESIS_HASH
+    ) -> None:
         self.report = report
-        self.expected_id = 1
-        self.prev_hash = GENESIS_HASH
+        self.expected_id = after_id + 1
+        self.prev_hash = after_hash
+        report.last_event_id = after_id
+        report.last_hash = after_hash
 
     def add(self, event_id: int, kind: ProblemKind, message: str) -> None:
         self.report.problems.append(ChainProblem(event_id, kind, message))
@@ -128,6 +138,7 @@ class _Walk:
         self.report.events_checked += 1
         self.report.last_event_id = event_id
         self.report.last_hash = row.hash
+        self.report.last_event_at = row.occurred_at
 
     def check_head(self, row: Any) -> None:
         report = self.report
@@ -156,34 +167,63 @@ class _Walk:
             self.add(last, "head_mismatch", f"the chain head's hash differs from event {last}'s")
 
 
-async def _walk(conn: AsyncConnection) -> AuditReport:
-    report = AuditReport()
-    walk = _Walk(report)
-    after = 0
+async def walk_chain(
+    conn: AsyncConnection,
+    *,
+    after_id: int = 0,
+    after_hash: str = GENESIS_HASH,
+    budget: int | None = None,
+    report: AuditReport | None = None,
+) -> tuple[AuditReport, bool]:
+    """Check the events after ``after_id`` (whose hash is ``after_hash``) in id order, at
+    most ``budget`` of them; the report and whether the walk reached the end of the log.
+
+    Only a walk that reached the end compares the chain head (a partial walk would take
+    the events beyond it for deleted ones). ``report`` continues a report already begun.
+    """
+    report = report if report is not None else AuditReport()
+    walk = _Walk(report, after_id=after_id, after_hash=after_hash)
+    after, seen = after_id, 0
     while True:
+        size = PAGE if budget is None else min(PAGE, budget - seen)
+        if size <= 0:
+            more = select(events.c.id).where(events.c.id > after).limit(1)
+            if (await conn.execute(more)).first() is not None:
+                return report, False
+            break
         rows = (
             await conn.execute(
-                select(events).where(events.c.id > after).order_by(events.c.id).limit(PAGE)
+                select(events).where(events.c.id > after).order_by(events.c.id).limit(size)
             )
         ).all()
         for row in rows:
             walk.check(row)
-        if len(rows) < PAGE:
+        seen += len(rows)
+        if len(rows) < size:
             break
         after = int(rows[-1].id)
     walk.check_head((await conn.execute(select(head).where(head.c.id == 1))).first())
-    return report
+    return report, True
 
 
-async def verify_audit_chain(engine: AsyncEngine) -> AuditReport:
-    """Recompute and link every audit event; the report lists every problem found.
-
-    Reads one consistent snapshot (REPEATABLE READ on PostgreSQL, a read transaction on
-    SQLite in WAL mode), so events appended meanwhile never look like a broken head.
-    """
+@asynccontextmanager
+async def snapshot(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A read-only transaction that sees one consistent state of the log: REPEATABLE READ
+    on PostgreSQL, a read transaction on SQLite in WAL mode, so events appended meanwhile
+    never look like a broken head."""
     if is_sqlite(engine):
         bind = engine.execution_options(**{READ_ONLY_OPTION: True})
     else:
         bind = engine.execution_options(isolation_level="REPEATABLE READ")
     async with bind.connect() as conn, conn.begin():
-        return await _walk(conn)
+        yield conn
+
+
+async def verify_audit_chain(engine: AsyncEngine) -> AuditReport:
+    """Recompute and link every audit event; the report lists every problem found.
+
+    Reads one consistent snapshot (:func:`snapshot`).
+    """
+    async with snapshot(engine) as conn:
+        report, _ = await walk_chain(conn)
+        return report

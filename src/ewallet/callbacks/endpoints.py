@@ -22,11 +22,12 @@ from ewallet.callbacks.schemas import (
 from ewallet.http.deps import ServicesDep
 from ewallet.identity.deps import CurrentUser
 from ewallet.kit.pagination import DEFAULT_LIMIT
-from ewallet.staff.deps import require_roles
+from ewallet.staff.deps import require_permission
+from ewallet.staff.permissions import SUPPORT
 from ewallet.staff.principal import StaffPrincipal
 
 router = APIRouter(tags=["hotline"])
-Agent = Annotated[StaffPrincipal, Depends(require_roles("support_agent"))]
+Agent = Annotated[StaffPrincipal, Depends(require_permission(SUPPORT))]
 Limit = Annotated[int, Query(ge=1, le=100)]
 
 

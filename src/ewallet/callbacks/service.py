@@ -257,10 +257,12 @@ async def complete_callback(
 ) -> CallbackView:
     """An agent marks a call-back done with its outcome (``support.callback_done``).
 
-    Refusals in order: ``404 not_found``; ``409 callback_not_open``. Locks the call-back
-    ``FOR UPDATE``.
+    Refusals in order: ``422 validation_error`` (no outcome: what came of the call is the
+    record); ``404 not_found``; ``409 callback_not_open``. Locks the call-back ``FOR UPDATE``.
     """
     clock = services.clock
+    if not outcome.strip():
+        raise ValidationFailedError("say what came of the call", field="outcome")
 
     async def work(uow: UnitOfWork) -> CallbackView:
         row = await repo.locked(uow.session, callback_id)
@@ -308,7 +310,9 @@ async def log_call(
 
     async def work(uow: UnitOfWork) -> LoggedCall:
         user_id = await repo.user_with_phone(uow.session, number)
-        subject = f"电话 / Phone call ({outcome}): {summary.strip()}"
+        # The summary's first line names the ticket (the whole summary is its first message).
+        first_line = next((line.strip() for line in summary.splitlines() if line.strip()), "")
+        subject = f"电话 / Phone call ({outcome}): {first_line}"
         ticket_id = await open_ticket(
             services,
             uow,

@@ -101,6 +101,14 @@ _SENTENCES: Final[dict[str, tuple[str, str]]] = {
         "an agent will answer there soon.",
     ),
     "agent_joined": ("客服已接入，为您服务。", "An agent has joined the chat."),
+    "handed_to_agent": (
+        "已为您转接另一位客服，请稍候。",
+        "You are being passed to another agent; one moment please.",
+    ),
+    "handed_to_queue": (
+        "客服已将您转回排队，下一位空闲的客服将为您服务。",
+        "The agent has put you back in line; the next free agent will take over.",
+    ),
     "ended_customer": ("您已结束会话。", "You ended the chat."),
     "ended_agent": ("客服已结束会话，感谢您的咨询。", "The agent ended the chat. Thank you."),
     "transcript": (

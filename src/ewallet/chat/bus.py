@@ -1,7 +1,8 @@
 """Wake-up calls between the chat sockets of one or many API processes.
 
 The bus carries topics, never content: ``chat.<id>`` (something happened in that chat),
-``queue`` (the waiting line moved) and ``agent.<staff id>`` (a chat was given to that agent).
+``queue`` (the waiting line moved), ``agent.<staff id>`` (a chat was given to that agent or
+taken from them) and ``presence`` (an agent connected, left, stepped away or came back).
 A socket that hears its topic reads the database, where the chat really lives, so a lost or
 duplicated notice costs nothing but a read; sockets also re-read on a timer
 (``support_chat_heartbeat_seconds``) in case a notice never came.
@@ -30,6 +31,7 @@ from ewallet.config import Settings
 
 CHANNEL: Final = "ewallet_chat"
 QUEUE_TOPIC: Final = "queue"
+PRESENCE_TOPIC: Final = "presence"
 RECONNECT_SECONDS: Final = 1.0
 
 log = structlog.get_logger(__name__)
@@ -63,6 +65,9 @@ class Subscription:
 
     def follow(self, topic: str) -> None:
         self.topics.add(topic)
+
+    def forget(self, topic: str) -> None:
+        self.topics.discard(topic)
 
     def heard(self, topic: str) -> None:
         if topic in self.topics:

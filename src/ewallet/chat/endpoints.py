@@ -19,6 +19,7 @@ from ewallet.chat.schemas import (
     ChatListOut,
     ChatMessageOut,
     ChatOut,
+    HandoverIn,
     StaffChatDetailOut,
     StaffChatListOut,
     StaffChatOut,
@@ -27,11 +28,12 @@ from ewallet.chat.service import agent, customer
 from ewallet.http.deps import ServicesDep
 from ewallet.identity.deps import CurrentUser
 from ewallet.kit.pagination import DEFAULT_LIMIT
-from ewallet.staff.deps import require_roles
+from ewallet.staff.deps import require_permission
+from ewallet.staff.permissions import SUPPORT
 from ewallet.staff.principal import StaffPrincipal
 
 router = APIRouter(tags=["online chat"])
-Agent = Annotated[StaffPrincipal, Depends(require_roles("support_agent"))]
+Agent = Annotated[StaffPrincipal, Depends(require_permission(SUPPORT))]
 
 
 @router.get("/v1/support/chats", summary="The customer's own chats, newest first")
@@ -81,6 +83,20 @@ async def agent_line(
     chat_id: str, body: AgentLineIn, staff: Agent, services: ServicesDep, bus: ChatBusDep
 ) -> StaffChatOut:
     outcome = await agent.agent_says(services, staff.actor(), chat_id=chat_id, text=body.text)
+    await bus.publish(outcome.topics)
+    return StaffChatOut.staff(outcome.chat)
+
+
+@router.post(
+    "/v1/staff/support/chats/{chat_id}/handover",
+    summary="Pass a chat the agent holds to another agent online, or back to the queue",
+)
+async def hand_over(
+    chat_id: str, body: HandoverIn, staff: Agent, services: ServicesDep, bus: ChatBusDep
+) -> StaffChatOut:
+    outcome = await agent.hand_over(
+        services, staff.actor(), chat_id=chat_id, to_staff_id=body.to_staff_id
+    )
     await bus.publish(outcome.topics)
     return StaffChatOut.staff(outcome.chat)
 

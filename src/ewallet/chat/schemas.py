@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from ewallet.chat.views import ChatView, MessageView
 from ewallet.kit.request_model import RequestModel
+from ewallet.support.presence.service import AgentPresence
 
 
 class ArticleLink(BaseModel):
@@ -98,6 +99,14 @@ class AgentLineIn(RequestModel):
     text: str = Field(min_length=1, max_length=2000)
 
 
+class HandoverIn(RequestModel):
+    to_staff_id: str | None = Field(
+        None,
+        max_length=32,
+        description="an agent online to pass the chat to; absent or null: back to the queue",
+    )
+
+
 # Socket frames: plain JSON-ready dicts.
 
 
@@ -116,3 +125,19 @@ def chat_frame(kind: str, chat: ChatView, *, for_staff: bool) -> dict[str, Any]:
 
 def error_frame(code: str, detail: str) -> dict[str, Any]:
     return {"type": "error", "code": code, "detail": detail}
+
+
+def presence_frame(agents: list[AgentPresence], *, away: bool) -> dict[str, Any]:
+    """Who is connected to answer chats (``online`` or ``away``), and this agent's status."""
+    return {
+        "type": "presence",
+        "status": "away" if away else "online",
+        "agents": [
+            {
+                "staff_id": a.staff_id,
+                "name": a.name,
+                "status": "away" if a.away else "online",
+            }
+            for a in agents
+        ],
+    }

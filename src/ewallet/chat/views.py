@@ -13,6 +13,7 @@ from typing import Any
 
 from ewallet.kit.i18n import EN, Locale
 from ewallet.models.support_chat import ChatSender, SupportChat, SupportChatMessage
+from ewallet.support.presence.service import AgentPresence
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,26 @@ class Outcome:
 
     chat: ChatView
     topics: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentView:
+    """What an agent's socket re-reads: their chats (with ``known`` ones that ended), the
+    new lines, and the ``known`` chats no longer theirs (handed over)."""
+
+    chats: list[ChatView]
+    lines: list[MessageView]
+    released: list[ChatView]
+
+
+@dataclass(frozen=True, slots=True)
+class Desk:
+    """The chat desk as a page shows it: the queue, the agent's chats, who is connected."""
+
+    waiting: list[ChatView]
+    mine: list[ChatView]
+    agents: list[AgentPresence]
+    away: bool
 
 
 def view(chat: SupportChat, *, position: int | None = None, preview: str | None = None) -> ChatView:

@@ -3,7 +3,9 @@
 With ``EWALLET_SMS_PROVIDER=outbox`` (the development default) no SMS leaves the machine:
 each is stored in ``sms_messages``. This prints them oldest first -- a table for people, or
 one JSON object per line (``to``, ``sender``, ``body``, ``code`` when the message carries
-one, ``created_at``) for scripts. ``--phone`` accepts any format sign-up accepts.
+one, ``created_at``) for scripts. ``--phone`` accepts any format sign-up accepts. The
+reading is :mod:`ewallet.notify.dev_outbox.service`'s, which the staff console's outbox
+page uses too.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from rich.table import Table as RichTable
 
 from ewallet.cli.context import CliServices, cli_services
 from ewallet.config import Environment
-from ewallet.integrations.sms.outbox_provider import CapturedSms, captured_sms
-from ewallet.kit.phone import InvalidPhoneError, parse_phone
+from ewallet.kit.errors import DomainError
+from ewallet.kit.phone import InvalidPhoneError
+from ewallet.notify.dev_outbox.service import captured_mail, captured_sms
+from ewallet.notify.dev_outbox.views import CapturedMail, CapturedSms
 
 dev_app = typer.Typer(no_args_is_help=True, help="Development helpers.")
 
@@ -59,16 +63,12 @@ def outbox(
     if email:
         _show_email(cli, to=to, limit=limit, as_json=as_json)
         return
-    recipient = None
-    if phone is not None:
-        try:
-            recipient = parse_phone(phone)
-        except InvalidPhoneError as error:
-            typer.echo(f"--phone: {error.detail}", err=True)
-            raise typer.Exit(code=2) from None
-    messages = _sms_lines(
-        cli.run(lambda services: captured_sms(services.engine, phone=recipient, limit=limit))
-    )
+    try:
+        found = cli.run(lambda services: captured_sms(services, phone=phone, limit=limit))
+    except InvalidPhoneError as error:
+        typer.echo(f"--phone: {error.detail}", err=True)
+        raise typer.Exit(code=2) from None
+    messages = _sms_lines(list(reversed(found)))  # oldest first, as a terminal reads
     if as_json:
         for message in messages:
             typer.echo(json.dumps(message, ensure_ascii=False))
@@ -84,10 +84,28 @@ def outbox(
     Console().print(table)
 
 
-def _show_email(cli: CliServices, *, to: str | None, limit: int, as_json: bool) -> None:
-    from ewallet.cli.mail import captured_email  # noqa: PLC0415 - only this option needs it
+def _mail_lines(mails: list[CapturedMail]) -> list[dict[str, Any]]:
+    """Each mail as the JSON object ``--email --json`` prints."""
+    return [
+        {
+            "to": mail.to,
+            "from": mail.sender,
+            "subject": mail.subject,
+            "headers": mail.headers,
+            "body": mail.body,
+            "created_at": mail.created_at.isoformat(),
+        }
+        for mail in mails
+    ]
 
-    mails = cli.run(lambda services: captured_email(services.engine, to=to, limit=limit))
+
+def _show_email(cli: CliServices, *, to: str | None, limit: int, as_json: bool) -> None:
+    try:
+        found = cli.run(lambda services: captured_mail(services, to=to, limit=limit))
+    except DomainError as error:
+        typer.echo(f"--to: {error.detail}", err=True)
+        raise typer.Exit(code=2) from None
+    mails = _mail_lines(list(reversed(found)))  # oldest first, as a terminal reads
     if as_json:
         for mail in mails:
             typer.echo(json.dumps(mail, ensure_ascii=False))

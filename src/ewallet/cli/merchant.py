@@ -14,6 +14,7 @@ import typer
 
 from ewallet.audit.service import Actor
 from ewallet.cli.context import cli_services
+from ewallet.kit.errors import DomainError
 from ewallet.kit.urls import checked_callback_url
 from ewallet.merchants.service import create_merchant
 
@@ -44,16 +45,21 @@ def create(
             checked_callback_url(webhook_url)
         except ValueError as error:
             raise typer.BadParameter(str(error), param_hint="--webhook-url") from None
-    created = cli_services(ctx).run(
-        lambda services: create_merchant(
-            services,
-            Actor("system", "cli"),
-            name=name.strip(),
-            category=category,
-            accepts_wallet=wallet,
-            webhook_url=webhook_url,
+    try:
+        created = cli_services(ctx).run(
+            lambda services: create_merchant(
+                services,
+                Actor("system", "cli"),
+                name=name.strip(),
+                category=category,
+                accepts_wallet=wallet,
+                webhook_url=webhook_url,
+            )
         )
-    )
+    except DomainError as error:  # the service's own checks (category, name, webhook URL)
+        field = error.extra.get("field")
+        hint = f"--{str(field).replace('_', '-')}" if field else None
+        raise typer.BadParameter(str(error.detail or error.code), param_hint=hint) from None
     merchant = created.merchant
     if as_json:
         typer.echo(

@@ -1,7 +1,7 @@
 """``/v1/staff/counter-deposits`` and ``/v1/staff/large-cash-records`` (staff only).
 
 Cash is handled by tellers and teller supervisors alone: admin passes every other staff
-check (:func:`ewallet.staff.deps.require_roles`) but is deliberately no cash role here, so
+check (:func:`ewallet.staff.deps.require_permission`) but is deliberately no cash role here, so
 creating, approving and rejecting deposits use :func:`cash_role` instead. Reading is open
 to the cash roles, risk officers and admins.
 """
@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 
+from ewallet.counter.receipts import receipt_pdf
 from ewallet.counter.schemas import (
     DepositEnvelope,
     DepositIn,
@@ -26,6 +27,7 @@ from ewallet.counter.schemas import (
 from ewallet.counter.service import (
     approve_deposit,
     create_deposit,
+    deposit_receipt,
     get_deposit,
     large_cash_report,
     list_deposits,
@@ -36,38 +38,42 @@ from ewallet.http.idempotency import Idempotent
 from ewallet.kit.errors import ForbiddenError
 from ewallet.kit.pagination import DEFAULT_LIMIT
 from ewallet.models.counter import DepositStatus
-from ewallet.staff.deps import CurrentStaff, require_roles
+from ewallet.staff.deps import CurrentStaff, require_permission
 from ewallet.staff.errors import PasswordChangeRequiredError
-from ewallet.staff.principal import StaffPrincipal, checked_roles
+from ewallet.staff.permissions import (
+    CASH_APPROVAL,
+    CASH_HANDLING,
+    CASH_READING,
+    CASH_REPORTING,
+    Permission,
+)
+from ewallet.staff.principal import StaffPrincipal
 
 router = APIRouter(prefix="/v1/staff", tags=["counter deposits"])
 
 
-def cash_role(*roles: str) -> Callable[..., Awaitable[StaffPrincipal]]:
-    """Like ``require_roles`` but without the admin pass: only ``roles`` handle cash."""
-    allowed = checked_roles(roles)
+def cash_role(allowed: Permission) -> Callable[..., Awaitable[StaffPrincipal]]:
+    """Like ``require_permission``, with the refusal naming who handles cash."""
 
     async def check(staff: CurrentStaff) -> StaffPrincipal:
         if staff.must_change_password:
             raise PasswordChangeRequiredError("change the one-time password first")
-        if staff.role not in allowed:
+        if not allowed.allows(staff.role):
             raise ForbiddenError("only tellers and teller supervisors handle counter cash")
         return staff
 
-    check.__name__ = "cash_role_" + "_or_".join(sorted(allowed))
+    check.__name__ = f"cash_role_{allowed.name}"
     return check
 
 
 # One dependency object each: listed before ``Idempotent`` (so a refused caller claims no
 # key) and as the endpoint's parameter, it runs once per request.
-require_cashier = cash_role("teller", "teller_supervisor")
-require_supervisor = cash_role("teller_supervisor")
+require_cashier = cash_role(CASH_HANDLING)
+require_supervisor = cash_role(CASH_APPROVAL)
 Cashier = Annotated[StaffPrincipal, Depends(require_cashier)]
 Supervisor = Annotated[StaffPrincipal, Depends(require_supervisor)]
-Reader = Annotated[
-    StaffPrincipal, Depends(require_roles("teller", "teller_supervisor", "risk_officer"))
-]
-Reporter = Annotated[StaffPrincipal, Depends(require_roles("teller_supervisor", "risk_officer"))]
+Reader = Annotated[StaffPrincipal, Depends(require_permission(CASH_READING))]
+Reporter = Annotated[StaffPrincipal, Depends(require_permission(CASH_REPORTING))]
 
 
 @router.post(
@@ -129,11 +135,14 @@ async def get_deposits(
     staff: Reader,
     services: ServicesDep,
     status: Literal["awaiting_approval", "completed", "rejected"] | None = None,
+    teller_id: Annotated[str | None, Query(max_length=32)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> DepositPage:
     wanted = None if status is None else DepositStatus(status)
-    page = await list_deposits(services, staff, status=wanted, limit=limit, cursor=cursor)
+    page = await list_deposits(
+        services, staff, status=wanted, limit=limit, cursor=cursor, teller_id=teller_id
+    )
     return DepositPage(
         items=[DepositOut.of(item, role=staff.role) for item in page.items],
         next_cursor=page.next_cursor,
@@ -144,6 +153,30 @@ async def get_deposits(
 async def get_one_deposit(deposit_id: str, staff: Reader, services: ServicesDep) -> DepositEnvelope:
     deposit = await get_deposit(services, staff, deposit_id=deposit_id)
     return DepositEnvelope(deposit=DepositOut.of(deposit, role=staff.role))
+
+
+@router.get(
+    "/counter-deposits/{deposit_id}/receipt.pdf",
+    summary="A deposit's printed receipt, Chinese and English (audit-logged)",
+    description=(
+        "The receipt of the deposit in any state, as an A5 PDF: branch, receipt number, the "
+        "customer masked, the amount in figures and in Chinese capitals, teller and deciding "
+        "supervisor, times in Asia/Shanghai and the state (a waiting or rejected deposit "
+        "says it is not credited). Each download writes `counter_deposit.receipt_printed`."
+    ),
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "The receipt"}},
+)
+async def get_receipt_pdf(deposit_id: str, staff: Reader, services: ServicesDep) -> Response:
+    receipt = await deposit_receipt(services, staff, deposit_id=deposit_id)
+    return Response(
+        receipt_pdf(receipt),
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="receipt-{receipt.deposit.id}.pdf"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @router.get(

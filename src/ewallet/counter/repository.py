@@ -8,8 +8,9 @@ Functions take the unit's connection (or the unit, for the ORM user) and return
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ewallet.counter.views import DepositView, LargeCashView
@@ -20,19 +21,37 @@ from ewallet.models.counter import DepositStatus
 from ewallet.models.identity import User
 from ewallet.models.tables import counter_deposits as deposits
 from ewallet.models.tables import large_cash_records as large_cash
+from ewallet.models.tables import staff
+
+teller = staff.alias("teller")
+decider = staff.alias("decider")
+
+
+def _deposits() -> Select[Any]:
+    """Deposits with the names of their teller and deciding supervisor (display name,
+    else email), as :class:`DepositView` reads them."""
+    return (
+        select(
+            deposits,
+            func.coalesce(teller.c.display_name, teller.c.email).label("teller_name"),
+            func.coalesce(decider.c.display_name, decider.c.email).label("decider_name"),
+        )
+        .outerjoin(teller, teller.c.id == deposits.c.teller_id)
+        .outerjoin(decider, decider.c.id == deposits.c.decided_by)
+    )
 
 
 async def deposit_by_receipt(
     conn: AsyncConnection, *, branch: str, receipt_no: str
 ) -> DepositView | None:
     """The deposit of the branch's paper receipt ``receipt_no``, if it was recorded."""
-    query = select(deposits).where(deposits.c.branch == branch, deposits.c.receipt_no == receipt_no)
+    query = _deposits().where(deposits.c.branch == branch, deposits.c.receipt_no == receipt_no)
     row = (await conn.execute(query)).first()
     return None if row is None else DepositView.of(row)
 
 
 async def load_deposit(conn: AsyncConnection, deposit_id: str) -> DepositView | None:
-    row = (await conn.execute(select(deposits).where(deposits.c.id == deposit_id))).first()
+    row = (await conn.execute(_deposits().where(deposits.c.id == deposit_id))).first()
     return None if row is None else DepositView.of(row)
 
 
@@ -167,12 +186,15 @@ async def list_deposits(
     status: DepositStatus | None,
     after: tuple[datetime, str] | None,
     limit: int,
+    teller_id: str | None = None,
 ) -> list[DepositView]:
-    """Up to ``limit`` deposits newest first, optionally of one ``status``, from after the
-    position ``(created_at, id)``."""
-    query = select(deposits)
+    """Up to ``limit`` deposits newest first, optionally of one ``status`` and one teller,
+    from after the position ``(created_at, id)``."""
+    query = _deposits()
     if status is not None:
         query = query.where(deposits.c.status == status)
+    if teller_id is not None:
+        query = query.where(deposits.c.teller_id == teller_id)
     if after is not None:
         created_at, deposit_id = after
         query = query.where(
@@ -189,9 +211,17 @@ async def large_cash_between(
     conn: AsyncConnection, start: datetime, end: datetime
 ) -> list[LargeCashView]:
     """Every large-cash record taken in [start, end), oldest first, with the deposit status."""
+    approver = staff.alias("approver")
     query = (
-        select(large_cash, deposits.c.status.label("deposit_status"))
+        select(
+            large_cash,
+            deposits.c.status.label("deposit_status"),
+            func.coalesce(teller.c.display_name, teller.c.email).label("teller_name"),
+            func.coalesce(approver.c.display_name, approver.c.email).label("approver_name"),
+        )
         .join(deposits, deposits.c.id == large_cash.c.deposit_id)
+        .outerjoin(teller, teller.c.id == large_cash.c.teller_id)
+        .outerjoin(approver, approver.c.id == large_cash.c.approved_by)
         .where(large_cash.c.occurred_at >= start, large_cash.c.occurred_at < end)
         .order_by(large_cash.c.occurred_at, large_cash.c.id)
     )

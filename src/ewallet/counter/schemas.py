@@ -7,19 +7,12 @@ in front of them and typed it; risk officers and admins see it masked (``138****
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Final
 
 from pydantic import BaseModel, Field
 
-from ewallet.counter.views import DepositView, LargeCashView
+from ewallet.counter.views import BRANCH_PATTERN, RECEIPT_PATTERN, DepositView, LargeCashView
 from ewallet.kit.amounts import AmountIn, AmountOut
-from ewallet.kit.phone import mask_phone
 from ewallet.kit.request_model import RequestModel
-
-# Branch codes become part of a ledger account code (``cash_vault:<branch>:CNY``).
-BRANCH_PATTERN: Final = r"^[A-Za-z0-9_-]{1,32}$"
-RECEIPT_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_/-]{0,63}$"
-FULL_PHONE_ROLES: Final = frozenset({"teller", "teller_supervisor"})
 
 
 class DepositIn(RequestModel):
@@ -54,7 +47,7 @@ class DepositOut(BaseModel):
 
     @classmethod
     def of(cls, deposit: DepositView, *, role: str) -> DepositOut:
-        phone = deposit.phone if role in FULL_PHONE_ROLES else mask_phone(deposit.phone)
+        phone = deposit.phone_for(role)
         return cls(
             id=deposit.id,
             branch=deposit.branch,

@@ -5,11 +5,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import Row
 
 from ewallet.kit.money import Money
+from ewallet.kit.phone import mask_phone
+
+# Who sees a deposit's phone number in full: the cash roles, who had the customer at the
+# counter and typed it. Everyone else reads it masked (``138****5678``).
+FULL_PHONE_ROLES: Final = frozenset({"teller", "teller_supervisor"})
+# Branch codes become part of a ledger account code (``cash_vault:<branch>:CNY``).
+BRANCH_PATTERN: Final = r"^[A-Za-z0-9_-]{1,32}$"
+RECEIPT_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_/-]{0,63}$"
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,9 +35,13 @@ class DepositView:
     ledger_transaction_id: str | None
     created_at: datetime
     decided_at: datetime | None
+    # The staff members' names (display name, else email), when the query joined them.
+    teller_name: str | None = None
+    decider_name: str | None = None
 
     @classmethod
     def of(cls, row: Row[Any]) -> DepositView:
+        names = row._mapping
         return cls(
             id=row.id,
             branch=row.branch,
@@ -44,7 +56,13 @@ class DepositView:
             ledger_transaction_id=row.ledger_transaction_id,
             created_at=row.created_at,
             decided_at=row.decided_at,
+            teller_name=names.get("teller_name"),
+            decider_name=names.get("decider_name"),
         )
+
+    def phone_for(self, role: str) -> str:
+        """The phone number as ``role`` may read it: in full for the cash roles, else masked."""
+        return self.phone if role in FULL_PHONE_ROLES else mask_phone(self.phone)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,9 +81,12 @@ class LargeCashView:
     occurred_at: datetime
     approved_by: str | None
     approved_at: datetime | None
+    teller_name: str | None = None
+    approver_name: str | None = None
 
     @classmethod
     def of(cls, row: Row[Any]) -> LargeCashView:
+        names = row._mapping
         return cls(
             id=row.id,
             deposit_id=row.deposit_id,
@@ -79,6 +100,8 @@ class LargeCashView:
             occurred_at=row.occurred_at,
             approved_by=row.approved_by,
             approved_at=row.approved_at,
+            teller_name=names.get("teller_name"),
+            approver_name=names.get("approver_name"),
         )
 
 
@@ -91,3 +114,44 @@ class CounterTerms:
     currency: str
     large_cash_threshold: Money
     hotline: str
+
+
+@dataclass(frozen=True, slots=True)
+class CounterDesk:
+    """What the teller's deposit form states: the cash taken (``currency``), the amount
+    from which a supervisor must approve (``large_cash_threshold``) and the branch a
+    deposit is booked at when the teller names none (``default_branch``)."""
+
+    currency: str
+    large_cash_threshold: Money
+    default_branch: str
+
+
+@dataclass(frozen=True, slots=True)
+class DepositPreview:
+    """A slip checked before the cash is taken: whose wallet the phone number opens (masked,
+    for the teller to compare with the person at the counter) and what will happen.
+
+    ``earlier`` is the deposit this branch's receipt already recorded with the same phone
+    number and amount: recording the slip again answers that deposit, it credits nothing.
+    """
+
+    phone_masked: str
+    customer_name_masked: str | None
+    amount: Money
+    receipt_no: str
+    branch: str
+    needs_approval: bool
+    large_cash_threshold: Money
+    earlier: DepositView | None
+
+
+@dataclass(frozen=True, slots=True)
+class DepositReceipt:
+    """What a deposit's printed receipt shows: the deposit (with the teller's and the
+    deciding supervisor's names), the customer masked, and when it was printed."""
+
+    deposit: DepositView
+    customer_name_masked: str | None
+    phone_masked: str
+    printed_at: datetime

@@ -39,6 +39,12 @@ CATEGORIES: Final = (
     "support",
 )
 SLUG: Final = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# How long each part may be: the staff API's schemas, the console and imports agree.
+SLUG_MAX: Final = 80
+TITLE_MAX: Final = 200
+BODY_MAX: Final = 20_000
+TAGS_MAX: Final = 30
+TAG_MAX: Final = 40
 _FILE: Final = re.compile(r"^(?P<slug>[a-z0-9-]+)\.(?P<locale>zh-CN|en)\.md$")
 _FENCE: Final = "---"
 _KEYS: Final = ("slug", "category", "title", "tags", "status")
@@ -156,20 +162,25 @@ def write_dir(directory: Path, articles: Iterable[ArticleSource]) -> list[Path]:
 def _check(meta: dict[str, str], *, slug: str, name: str) -> None:
     if meta["slug"] != slug:
         raise ArticleFormatError(f"{name}: front matter slug {meta['slug']!r} != file name")
-    if not SLUG.match(slug) or len(slug) > 80:
+    if not SLUG.match(slug) or len(slug) > SLUG_MAX:
         raise ArticleFormatError(f"{name}: slug must be lowercase words joined by '-'")
     if meta["category"] not in CATEGORIES:
         raise ArticleFormatError(f"{name}: category must be one of {', '.join(CATEGORIES)}")
     if meta.get("status", ArticleStatus.PUBLISHED) not in ARTICLE_STATUSES:
         raise ArticleFormatError(f"{name}: status must be published or hidden")
-    if len(meta["title"]) > 200:
-        raise ArticleFormatError(f"{name}: title longer than 200 characters")
+    if len(meta["title"]) > TITLE_MAX:
+        raise ArticleFormatError(f"{name}: title longer than {TITLE_MAX} characters")
 
 
 __all__ = [
+    "BODY_MAX",
     "CATEGORIES",
     "DEFAULT_DIR",
     "HELP_LOCALES",
+    "SLUG_MAX",
+    "TAGS_MAX",
+    "TAG_MAX",
+    "TITLE_MAX",
     "ArticleFormatError",
     "ArticleSource",
     "Translation",

@@ -40,7 +40,8 @@ from ewallet.help.schemas import (
 )
 from ewallet.help.views import TranslationEdit
 from ewallet.http.deps import LocaleDep, ServicesDep, app_services
-from ewallet.staff.deps import require_roles
+from ewallet.staff.deps import require_permission
+from ewallet.staff.permissions import SUPPORT
 from ewallet.staff.principal import StaffPrincipal
 
 
@@ -58,7 +59,7 @@ staff_router = APIRouter(tags=["help (staff)"])
 QueryLocale = Annotated[
     HelpLocale | None, Query(description="zh-CN or en; default from Accept-Language")
 ]
-Editor = Annotated[StaffPrincipal, Depends(require_roles("support_agent"))]
+Editor = Annotated[StaffPrincipal, Depends(require_permission(SUPPORT))]
 
 
 @router.get("/v1/help/articles", summary="Search help articles (public)")

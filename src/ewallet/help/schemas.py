@@ -7,7 +7,15 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from ewallet.help.articles import SLUG, Translation
+from ewallet.help.articles import (
+    BODY_MAX,
+    SLUG,
+    SLUG_MAX,
+    TAG_MAX,
+    TAGS_MAX,
+    TITLE_MAX,
+    Translation,
+)
 from ewallet.help.search import summary
 from ewallet.help.views import CHINA_TIME, Article, Contact, FeedbackRow, Found, Version
 from ewallet.kit.request_model import RequestModel
@@ -25,7 +33,7 @@ Category = Literal[
     "support",
 ]
 Status = Literal["published", "hidden"]
-Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TAG_MAX)]
 
 
 # Public.
@@ -135,9 +143,11 @@ class ContactOut(BaseModel):
 
 
 class TranslationIn(RequestModel):
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-    body: Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
-    tags: Annotated[list[Tag], Field(max_length=30)] = Field(default_factory=list)
+    title: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX)
+    ]
+    body: Annotated[str, StringConstraints(min_length=1, max_length=BODY_MAX)]
+    tags: Annotated[list[Tag], Field(max_length=TAGS_MAX)] = Field(default_factory=list)
 
     def translation(self) -> Translation:
         return Translation(self.title, self.body, tuple(self.tags))
@@ -150,7 +160,7 @@ class TranslationEditIn(TranslationIn):
 
 
 class ArticleCreateIn(RequestModel):
-    slug: Annotated[str, StringConstraints(pattern=SLUG.pattern, max_length=80)]
+    slug: Annotated[str, StringConstraints(pattern=SLUG.pattern, max_length=SLUG_MAX)]
     category: Category
     status: Status = "published"
     translations: dict[HelpLocale, TranslationIn] = Field(

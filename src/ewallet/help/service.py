@@ -1,4 +1,5 @@
-"""Help's use cases: searching and reading articles, staff edits, feedback, contact details.
+"""Help's use cases: searching and reading articles, staff edits, previews and revision
+differences, feedback, contact details.
 
 Every change of an article's text is a new revision of that language version (never an
 update), written with who made it and when; a staff edit is also an audit event in the same
@@ -16,14 +17,27 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ewallet.audit.service import Actor, record_event
 from ewallet.help import repository as repo
-from ewallet.help.articles import Translation
-from ewallet.help.search import HelpSearch
+from ewallet.help.articles import (
+    BODY_MAX,
+    CATEGORIES,
+    SLUG,
+    SLUG_MAX,
+    TAG_MAX,
+    TAGS_MAX,
+    TITLE_MAX,
+    Translation,
+)
+from ewallet.help.diff import line_diff
+from ewallet.help.markdown import article_html
+from ewallet.help.search import HelpSearch, summary
 from ewallet.help.views import (
     Article,
+    ArticlePreview,
     Contact,
     FeedbackRow,
     Found,
     Hours,
+    RevisionDiff,
     TranslationEdit,
     Version,
 )
@@ -32,7 +46,7 @@ from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import ConflictError, NotFoundError, ValidationFailedError
 from ewallet.kit.i18n import Locale
 from ewallet.kit.ids import new_id
-from ewallet.models.help import HELP_LOCALES, ArticleStatus, RevisionSource
+from ewallet.models.help import ARTICLE_STATUSES, HELP_LOCALES, ArticleStatus, RevisionSource
 from ewallet.security.ratelimit import Rule
 from ewallet.services import Services
 from ewallet.support.presence.service import any_agent_online
@@ -120,6 +134,47 @@ async def revision_history(services: Services, ref: str) -> tuple[Article, list[
     return await run_unit(services.engine, work, read_only=True)
 
 
+async def compare_revisions(
+    services: Services, ref: str, *, locale: str, older: int, newer: int
+) -> RevisionDiff:
+    """What changed in ``locale`` from revision ``older`` to ``newer`` (title, tags, and the
+    body line by line). Refusals: an unknown article, language or revision (``not_found``),
+    ``older`` not before ``newer`` (``validation_error``).
+    """
+    if older >= newer:
+        raise ValidationFailedError("compare an older revision with a newer one")
+
+    async def work(uow: UnitOfWork) -> tuple[Article, dict[int, Version]]:
+        conn = await uow.connection()
+        row = await repo.article_by_ref(conn, ref)
+        if row is None:
+            raise NotFoundError("no such help article")
+        [article] = await load_articles(conn, [row])
+        found = {
+            r.revision: _version(r)
+            for r in await repo.revision_history(conn, row.id)
+            if r.locale == locale and r.revision in (older, newer)
+        }
+        return article, found
+
+    article, found = await run_unit(services.engine, work, read_only=True)
+    if older not in found or newer not in found:
+        raise NotFoundError("no such revision")
+    before, after = found[older], found[newer]
+    return RevisionDiff(article, locale, before, after, tuple(line_diff(before.body, after.body)))
+
+
+def preview_article(*, title: str, body: str) -> ArticlePreview:
+    """How ``title`` and the Markdown ``body`` would read in the help centre (the wallet's
+    article page and its search summary), before anything is saved. Empty text previews as
+    empty; refusal: text longer than an article may be (``validation_error``)."""
+    if len(title) > TITLE_MAX:
+        raise ValidationFailedError(f"a title has at most {TITLE_MAX} characters", field="title")
+    if len(body) > BODY_MAX:
+        raise ValidationFailedError(f"a body has at most {BODY_MAX} characters", field="body")
+    return ArticlePreview(title.strip(), article_html(body), summary(body) if body.strip() else "")
+
+
 async def search_articles(
     services: Services, search: HelpSearch, *, query: str, limit: int
 ) -> list[Found]:
@@ -179,6 +234,35 @@ def _require_both_locales(translations: dict[str, Any]) -> None:
         raise ValidationFailedError(f"an article needs every language; missing: {missing}")
 
 
+def checked_translation(translation: Translation) -> Translation:
+    """``translation`` with its title and tags trimmed, if it keeps the rules every article
+    follows (the staff API's schema says the same): a title of one line and 1 to
+    ``TITLE_MAX`` characters, a body of 1 to ``BODY_MAX``, at most ``TAGS_MAX`` tags of at
+    most ``TAG_MAX`` characters. Refusal: ``validation_error`` naming the ``field``."""
+    title = translation.title.strip()
+    if not title or len(title) > TITLE_MAX or "\n" in title:
+        raise ValidationFailedError(
+            f"a title is one line of 1 to {TITLE_MAX} characters", field="title"
+        )
+    if not translation.body.strip() or len(translation.body) > BODY_MAX:
+        raise ValidationFailedError(f"a body has 1 to {BODY_MAX} characters", field="body")
+    tags = tuple(tag.strip() for tag in translation.tags if tag.strip())
+    if len(tags) > TAGS_MAX or any(len(tag) > TAG_MAX for tag in tags):
+        raise ValidationFailedError(
+            f"at most {TAGS_MAX} tags of at most {TAG_MAX} characters", field="tags"
+        )
+    return Translation(title, translation.body, tags)
+
+
+def _check_article(*, slug: str | None = None, category: str | None, status: str | None) -> None:
+    if slug is not None and (not SLUG.match(slug) or len(slug) > SLUG_MAX):
+        raise ValidationFailedError("a slug is lowercase words joined by '-'", field="slug")
+    if category is not None and category not in CATEGORIES:
+        raise ValidationFailedError(f"category must be one of {CATEGORIES}", field="category")
+    if status is not None and status not in ARTICLE_STATUSES:
+        raise ValidationFailedError(f"status must be one of {ARTICLE_STATUSES}", field="status")
+
+
 async def create_article(
     services: Services,
     actor: Actor,
@@ -191,10 +275,12 @@ async def create_article(
 ) -> Article:
     """A new article, revision 1 in every language by ``actor``; audited (``help.article_created``).
 
-    Refusals, in order: a language missing (``validation_error``), the slug taken
-    (``conflict``).
+    Refusals, in order: a language missing, a slug, category, status or text breaking the
+    rules (``validation_error``, :func:`checked_translation`), the slug taken (``conflict``).
     """
     _require_both_locales(translations)
+    _check_article(slug=slug, category=category, status=status)
+    translations = {locale: checked_translation(t) for locale, t in translations.items()}
 
     async def work(uow: UnitOfWork) -> Article:
         conn = await uow.connection()
@@ -254,10 +340,16 @@ async def update_article(
 ) -> Article:
     """Apply a staff edit: a new revision per language whose text changed, and an audit event.
 
-    An edit that changes nothing records nothing. Refusals, in order: unknown article
-    (``not_found``), a ``base_revision`` that is no longer the current one (``conflict``:
-    someone else saved in between). The article row is locked first.
+    An edit that changes nothing records nothing. Refusals, in order: a category, status or
+    text breaking the rules (``validation_error``), unknown article (``not_found``), a
+    ``base_revision`` that is no longer the current one (``conflict``: someone else saved
+    in between). The article row is locked first.
     """
+    _check_article(category=category, status=status)
+    edits = {
+        locale: TranslationEdit(checked_translation(edit.translation), edit.base_revision)
+        for locale, edit in (edits or {}).items()
+    }
 
     async def work(uow: UnitOfWork) -> Article:
         conn = await uow.connection()

@@ -12,7 +12,10 @@ from datetime import datetime, time, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
 
+from markupsafe import Markup
+
 from ewallet.help.articles import Translation
+from ewallet.help.diff import DiffLine
 from ewallet.kit.i18n import EN, Locale
 
 CHINA_TIME: Final = ZoneInfo("Asia/Shanghai")
@@ -57,6 +60,36 @@ class Article:
         if found is not None:
             return found
         return next(iter(self.versions.values()))
+
+
+@dataclass(frozen=True, slots=True)
+class ArticlePreview:
+    """Unsaved text as the help centre would show it: the article's HTML (escaped, see
+    :mod:`ewallet.help.markdown`) and the summary search results show."""
+
+    title: str
+    html: Markup
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
+class RevisionDiff:
+    """What changed in one language between two revisions: ``lines`` is the body's line
+    difference (empty when only the title or tags changed)."""
+
+    article: Article
+    locale: str
+    older: Version
+    newer: Version
+    lines: tuple[DiffLine, ...]
+
+    @property
+    def title_changed(self) -> bool:
+        return self.older.title != self.newer.title
+
+    @property
+    def tags_changed(self) -> bool:
+        return self.older.tags != self.newer.tags
 
 
 @dataclass(frozen=True, slots=True)

@@ -169,6 +169,18 @@ TITLES: Final[dict[str, Text]] = {
     "password_change_required": Text("请先修改初始密码", "Change the one-time password first"),
     "staff_email_taken": Text("该邮箱已有员工账号", "A staff member with this email exists"),
     "staff_disabled": Text("员工账号已停用", "This staff account is disabled"),
+    "last_admin": Text("不能移除最后一位管理员", "The last active admin keeps the role"),
+    "totp_reset_pending": Text(
+        "已有待审批的身份验证器重置", "An authenticator reset is already waiting"
+    ),
+    "totp_reset_closed": Text("该重置申请已处理或已过期", "This authenticator reset is closed"),
+    "second_admin_required": Text("须由另一位管理员审批", "A second admin must approve this"),
+    "own_totp_reset": Text(
+        "不能处理本人的身份验证器重置", "Nobody decides on their own authenticator reset"
+    ),
+    "outbox_event_not_dead": Text(
+        "只有已放弃投递的事件才能重新投递", "Only an event given up on can be replayed"
+    ),
     # Counter cash deposits.
     "receipt_already_used": Text(
         "该网点的存款凭条号已被另一笔存款使用", "This receipt number is used by another deposit"

@@ -1,4 +1,4 @@
-"""``/v1/staff/merchants``: create merchants, rotate their keys, change their settings.
+"""``/v1/staff/merchants``: list and create merchants, rotate their keys, change their settings.
 
 Admins and operators only; each change is audit-logged by the service. Answers that carry
 credentials are ``Cache-Control: no-store``.
@@ -6,11 +6,12 @@ credentials are ``Cache-Control: no-store``.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Query, Response
 
 from ewallet.http.deps import ServicesDep
+from ewallet.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from ewallet.merchants import service
 from ewallet.merchants.schemas import (
     KeyRotatedOut,
@@ -18,14 +19,42 @@ from ewallet.merchants.schemas import (
     MerchantCreateIn,
     MerchantEnvelope,
     MerchantOut,
+    MerchantPage,
     MerchantUpdateIn,
 )
-from ewallet.staff.deps import require_roles
+from ewallet.merchants.service import MAX_SEARCH
+from ewallet.models.merchants import MerchantStatus
+from ewallet.staff.deps import require_permission
+from ewallet.staff.permissions import OPERATIONS
 from ewallet.staff.principal import StaffPrincipal
 
 router = APIRouter(prefix="/v1/staff/merchants", tags=["staff", "merchants"])
-Operator = Annotated[StaffPrincipal, Depends(require_roles("operator"))]
+Operator = Annotated[StaffPrincipal, Depends(require_permission(OPERATIONS))]
 NO_STORE = {"Cache-Control": "no-store"}
+
+
+@router.get("", summary="Merchants newest first: search by id or name, filter by status")
+async def list_merchants(
+    *,
+    staff: Operator,
+    services: ServicesDep,
+    q: Annotated[
+        str | None, Query(max_length=MAX_SEARCH, description="a merchant id or part of a name")
+    ] = None,
+    status: Literal["active", "disabled"] | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> MerchantPage:
+    page = await service.list_merchants(
+        services,
+        search=q,
+        status=None if status is None else MerchantStatus(status),
+        limit=limit,
+        cursor=cursor,
+    )
+    return MerchantPage(
+        items=[MerchantOut.of(view) for view in page.items], next_cursor=page.next_cursor
+    )
 
 
 @router.post("", status_code=201, summary="Create a merchant: its API key and webhook secret")

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ewallet.merchants.views import MerchantView
+from ewallet.models.merchants import MerchantStatus
 from ewallet.models.tables import merchants
 
 
@@ -57,3 +58,38 @@ async def update_merchant(
         .where(merchants.c.id == merchant_id)
         .values(**values, updated_at=updated_at)
     )
+
+
+async def list_merchants(
+    conn: AsyncConnection,
+    *,
+    search: str | None,
+    status: MerchantStatus | None,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> list[MerchantView]:
+    """Up to ``limit`` merchants newest first, from after the position ``(created_at, id)``.
+
+    ``search`` is a merchant id (exactly) or a part of the name (any case, ``%`` and ``_``
+    taken literally); ``status`` keeps one status only.
+    """
+    query = select(merchants)
+    if search:
+        query = query.where(
+            or_(
+                merchants.c.id == search,
+                func.lower(merchants.c.name).contains(search.lower(), autoescape=True),
+            )
+        )
+    if status is not None:
+        query = query.where(merchants.c.status == status)
+    if after is not None:
+        created_at, merchant_id = after
+        query = query.where(
+            or_(
+                merchants.c.created_at < created_at,
+                and_(merchants.c.created_at == created_at, merchants.c.id < merchant_id),
+            )
+        )
+    query = query.order_by(merchants.c.created_at.desc(), merchants.c.id.desc()).limit(limit)
+    return [MerchantView.of(row) for row in await conn.execute(query)]

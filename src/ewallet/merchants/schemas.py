@@ -60,6 +60,13 @@ class MerchantEnvelope(BaseModel):
     merchant: MerchantOut
 
 
+class MerchantPage(BaseModel):
+    """``GET /v1/staff/merchants``: newest first, cursor-paginated."""
+
+    items: list[MerchantOut]
+    next_cursor: str | None
+
+
 class MerchantCreatedOut(MerchantEnvelope):
     """Shown once: the API key and the webhook secret are not stored in clear."""
 

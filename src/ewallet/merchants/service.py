@@ -1,4 +1,4 @@
-"""Merchant use cases: create, rotate the API key, change settings, authenticate a key.
+"""Merchant use cases: create, list, rotate the API key, change settings, authenticate a key.
 
 Creating a merchant opens its ledger account (``merchant:<id>:CNY``, a liability: what the
 wallet owes the merchant) so the first payment never has to. Every staff change is
@@ -8,13 +8,17 @@ audit-logged in the same transaction as the change. Each function takes the proc
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from datetime import datetime
+from typing import Any, Final
 
 from ewallet.audit.service import Actor, record_event
 from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
-from ewallet.kit.errors import NotFoundError, UnauthorizedError
+from ewallet.kit.errors import NotFoundError, UnauthorizedError, ValidationFailedError
 from ewallet.kit.ids import new_id
+from ewallet.kit.pagination import Page, check_limit, decode_cursor, encode_cursor
+from ewallet.kit.urls import MAX_URL_LENGTH, checked_callback_url
 from ewallet.ledger import chart
 from ewallet.merchants import repository
 from ewallet.merchants.keys import issue_api_key, key_id_of, key_matches, new_webhook_secret
@@ -25,6 +29,41 @@ from ewallet.services import Services
 
 DEFAULT_CATEGORY = "general"
 CHANGEABLE = frozenset({"name", "category", "status", "accepts_wallet", "webhook_url"})
+MAX_SEARCH: Final = 100
+MAX_NAME: Final = 100
+CATEGORY: Final = re.compile(r"^[a-z0-9_]{1,40}$")
+
+
+def check_settings(values: dict[str, Any]) -> None:
+    """The rules a merchant's settings keep (the staff API's schema says the same): a name
+    of 1 to 100 characters, not all blank; a category of lowercase letters, digits and
+    ``_``; a known status; a webhook URL that is an absolute http(s) URL of at most 500
+    characters, or none. Refusal: ``validation_error`` naming the ``field``."""
+    name = values.get("name")
+    if "name" in values and (not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME):
+        raise ValidationFailedError(f"a name has 1 to {MAX_NAME} characters", field="name")
+    category = values.get("category")
+    if "category" in values and (not isinstance(category, str) or not CATEGORY.match(category)):
+        raise ValidationFailedError(
+            "a category is 1 to 40 lowercase letters, digits or _", field="category"
+        )
+    if "status" in values and values["status"] not in tuple(MerchantStatus):
+        raise ValidationFailedError("status is active or disabled", field="status")
+    url = values.get("webhook_url")
+    if url is not None and not _callback_url(url):
+        raise ValidationFailedError(
+            "the webhook URL must be an absolute http:// or https:// URL", field="webhook_url"
+        )
+
+
+def _callback_url(url: object) -> bool:
+    if not isinstance(url, str) or len(url) > MAX_URL_LENGTH:
+        return False
+    try:
+        checked_callback_url(url)
+    except ValueError:
+        return False
+    return True
 
 
 def webhook_secret_context(merchant_id: str) -> str:
@@ -62,7 +101,9 @@ async def create_merchant(
     webhook_url: str | None = None,
 ) -> NewMerchant:
     """A new active merchant with its ledger account, API key and webhook secret (audited:
-    ``merchant.created``). The key and the secret are returned this once."""
+    ``merchant.created``). The key and the secret are returned this once. Refusal:
+    settings breaking :func:`check_settings` (``validation_error``)."""
+    check_settings({"name": name, "category": category, "webhook_url": webhook_url})
     clock, security = services.clock, services.security
     merchant_id = new_id("mch")
     key = issue_api_key(security.digest)
@@ -124,21 +165,25 @@ async def update_merchant(
     services: Services, actor: Actor, *, merchant_id: str, changes: dict[str, Any]
 ) -> MerchantView:
     """Apply ``changes`` (name, category, status, accepts_wallet, webhook_url) as given,
-    audited with the values before and after (``merchant.updated``); ``not_found``."""
+    audited with the values before and after (``merchant.updated``). Refusals, in order:
+    settings breaking :func:`check_settings` (``validation_error``), no such merchant
+    (``not_found``). Changes that change nothing record nothing."""
     unknown = set(changes) - CHANGEABLE
     if unknown:
         raise ValueError(f"not changeable: {sorted(unknown)}")
+    check_settings(changes)
     clock = services.clock
 
     async def work(uow: UnitOfWork) -> MerchantView:
         before = (await _record(uow, merchant_id)).view
-        if changes:
+        changed = {k: v for k, v in changes.items() if getattr(before, k) != v}
+        if changed:
             await repository.update_merchant(
-                await uow.connection(), merchant_id, updated_at=clock.now(), **changes
+                await uow.connection(), merchant_id, updated_at=clock.now(), **changed
             )
-            old = {name: getattr(before, name) for name in changes}
+            old = {name: getattr(before, name) for name in changed}
             await _audit(
-                uow, clock, actor, "merchant.updated", merchant_id, before=old, after=changes
+                uow, clock, actor, "merchant.updated", merchant_id, before=old, after=changed
             )
         return (await _record(uow, merchant_id)).view
 
@@ -152,6 +197,51 @@ async def get_merchant(services: Services, *, merchant_id: str) -> MerchantView:
         return (await _record(uow, merchant_id)).view
 
     return await run_unit(services.engine, work, read_only=True)
+
+
+async def list_merchants(
+    services: Services,
+    *,
+    search: str | None = None,
+    status: MerchantStatus | None = None,
+    limit: int,
+    cursor: str | None = None,
+) -> Page[MerchantView]:
+    """Merchants newest first: ``search`` is a merchant id or a part of its name (any case),
+    ``status`` keeps one status; ``next_cursor`` when more remain. Refusal:
+    ``validation_error`` (a limit out of range, a search too long, a malformed cursor)."""
+    limit = check_limit(limit)
+    wanted = (search or "").strip() or None
+    if wanted is not None and len(wanted) > MAX_SEARCH:
+        raise ValidationFailedError(f"search at most {MAX_SEARCH} characters")
+    after = _position(cursor) if cursor is not None else None
+
+    async def work(uow: UnitOfWork) -> list[MerchantView]:
+        return await repository.list_merchants(
+            await uow.connection(), search=wanted, status=status, after=after, limit=limit + 1
+        )
+
+    found = await run_unit(services.engine, work, read_only=True)
+    items = found[:limit]
+    next_cursor = None
+    if len(found) > limit:
+        last = items[-1]
+        next_cursor = encode_cursor({"at": last.created_at.isoformat(), "id": last.id})
+    return Page(items, next_cursor)
+
+
+def _position(cursor: str) -> tuple[datetime, str]:
+    position = decode_cursor(cursor)
+    at, merchant_id = position.get("at"), position.get("id")
+    if not isinstance(at, str) or not isinstance(merchant_id, str):
+        raise ValidationFailedError("malformed cursor")
+    try:
+        moment = datetime.fromisoformat(at)
+    except ValueError:
+        raise ValidationFailedError("malformed cursor") from None
+    if moment.tzinfo is None:
+        raise ValidationFailedError("malformed cursor")
+    return moment, merchant_id
 
 
 async def authenticate(services: Services, *, api_key: str) -> MerchantPrincipal:

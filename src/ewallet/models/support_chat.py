@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ewallet.kit.db.base import Base, BigIntPK, UTCDateTime
@@ -103,7 +103,10 @@ class SupportChatMessage(Base):
 
 
 class SupportAgentPresence(Base):
-    """One row per connected agent socket; a row not seen for a while counts as gone."""
+    """One row per connected agent socket; a row not seen for a while counts as gone.
+
+    ``away``: the agent is connected but takes no new chats (the same on all their sockets).
+    """
 
     __tablename__ = "support_agent_presence"
     __table_args__ = (Index("ix_support_agent_presence_last_seen_at", "last_seen_at"),)
@@ -112,6 +115,7 @@ class SupportAgentPresence(Base):
     staff_id: Mapped[str] = mapped_column(String(32), ForeignKey("staff.id"))
     connected_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    away: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class SupportCallback(Base):

@@ -19,6 +19,7 @@ def _table(name: str) -> Table:
     return Base.metadata.tables[name]
 
 
+audit_chain_checkpoint: Final = _table("audit_chain_checkpoint")
 audit_chain_head: Final = _table("audit_chain_head")
 audit_events: Final = _table("audit_events")
 bill_payments: Final = _table("bill_payments")
@@ -55,6 +56,7 @@ sms_messages: Final = _table("sms_messages")
 spend_records: Final = _table("spend_records")
 staff: Final = _table("staff")
 staff_sessions: Final = _table("staff_sessions")
+staff_totp_resets: Final = _table("staff_totp_resets")
 step_up_challenges: Final = _table("step_up_challenges")
 support_agent_states: Final = _table("support_agent_states")
 topups: Final = _table("topups")

@@ -41,7 +41,7 @@ from ewallet.kit.errors import DomainError
 from ewallet.merchants.deps import current_merchant
 from ewallet.openapi.route_codes import ROUTE_CODES
 from ewallet.ops.enforcement import is_guarded
-from ewallet.staff.deps import current_staff, require_roles
+from ewallet.staff.deps import current_staff, require_permission
 
 PROBLEM_SCHEMA_NAME: Final = "Problem"
 PROBLEM_REF: Final = f"#/components/schemas/{PROBLEM_SCHEMA_NAME}"
@@ -111,8 +111,8 @@ DEPENDENCY_CODES: Final[Mapping[Callable[..., Any], tuple[str, ...]]] = {
     current_merchant: AUTHENTICATED,
     require_idempotency: (*IDEMPOTENT, "validation_error"),
 }
-# Every ``require_roles(...)`` check is a closure made by that factory.
-_ROLE_CHECK_PREFIX: Final = f"{require_roles.__qualname__}.<locals>."
+# Every ``require_permission(...)`` check is a closure made by that factory.
+_ROLE_CHECK_PREFIX: Final = f"{require_permission.__qualname__}.<locals>."
 ROLE_CHECK_CODES: Final = ("password_change_required",)
 
 
@@ -227,7 +227,7 @@ def _dependency_codes(call: Callable[..., Any] | None) -> tuple[str, ...]:
     if known is not None:
         return known
     qualname = getattr(call, "__qualname__", "")
-    if call.__module__ == require_roles.__module__ and qualname.startswith(_ROLE_CHECK_PREFIX):
+    if call.__module__ == require_permission.__module__ and qualname.startswith(_ROLE_CHECK_PREFIX):
         return ROLE_CHECK_CODES
     return ()
 

@@ -12,17 +12,17 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 
 from ewallet.http.deps import ServicesDep
-from ewallet.models.operations import STAFF_ROLES
 from ewallet.ops import service
 from ewallet.ops.schemas import MaintenanceStatus, PublicWindowOut, WindowIn, WindowList, WindowOut
 from ewallet.ops.views import Window
-from ewallet.staff.deps import require_roles
+from ewallet.staff.deps import require_permission
+from ewallet.staff.permissions import ANY_STAFF, OPERATIONS
 from ewallet.staff.principal import StaffPrincipal
 
 router = APIRouter(tags=["operations"])
 
-Operator = Annotated[StaffPrincipal, Depends(require_roles("operator"))]
-AnyStaff = Annotated[StaffPrincipal, Depends(require_roles(*STAFF_ROLES))]
+Operator = Annotated[StaffPrincipal, Depends(require_permission(OPERATIONS))]
+AnyStaff = Annotated[StaffPrincipal, Depends(require_permission(ANY_STAFF))]
 
 
 def _public(window: Window) -> PublicWindowOut:

@@ -10,7 +10,8 @@ fails if an open one is not on the reviewed list. What stays open, and why:
 - reads (GET, HEAD, OPTIONS): the point of a window is that clients keep showing balances
   and history;
 - what an operator needs to end a window: staff sign-in, refresh, sign-out and password
-  change, and the maintenance-window routes themselves;
+  change, and the maintenance-window routes themselves -- in the staff API and in the
+  staff console (whose lock screen and activity ping keep a signed-in operator working);
 - refreshing and ending a customer's session (the API's and the web wallet's sign-out), so
   a client already signed in keeps reading through a long window instead of being signed
   out by it;
@@ -78,6 +79,16 @@ OPEN_DURING_MAINTENANCE: Final[frozenset[Operation]] = frozenset(
         ("DELETE", "/v1/sessions/current"),
         # ... and signing out of the web wallet ends the same session.
         ("POST", "/signout"),
+        # The same in the staff console: an operator signs in (unlocks an idle screen,
+        # replaces a one-time password) to end or schedule a window; typing keeps the
+        # screen unlocked; signing out.
+        ("POST", "/console/maintenance"),
+        ("POST", "/console/maintenance/{window_id}/cancel"),
+        ("POST", "/console/signin"),
+        ("POST", "/console/signout"),
+        ("POST", "/console/lock"),
+        ("POST", "/console/password"),
+        ("POST", "/console/activity"),
     }
 )
 

@@ -15,13 +15,14 @@ from fastapi import APIRouter, Depends, Query
 from ewallet.http.deps import ServicesDep
 from ewallet.reconciliation import service
 from ewallet.reconciliation.schemas import ItemOut, RunDetail, RunIn, RunList, RunOut
-from ewallet.staff.deps import require_roles
+from ewallet.staff.deps import require_permission
+from ewallet.staff.permissions import OPERATIONS, RECONCILIATION_READING
 from ewallet.staff.principal import StaffPrincipal
 
 router = APIRouter(tags=["reconciliation"])
 
-Operator = Annotated[StaffPrincipal, Depends(require_roles("operator"))]
-Reader = Annotated[StaffPrincipal, Depends(require_roles("operator", "risk_officer"))]
+Operator = Annotated[StaffPrincipal, Depends(require_permission(OPERATIONS))]
+Reader = Annotated[StaffPrincipal, Depends(require_permission(RECONCILIATION_READING))]
 
 
 @router.post(

@@ -8,6 +8,7 @@ funding views the top-up and withdrawal rows become).
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -78,6 +79,16 @@ async def finish_run(
         update(runs)
         .where(runs.c.id == run_id)
         .values(status=status, counts=tally.counts(), notes=list(tally.notes), finished_at=now)
+    )
+
+
+async def record_progress(conn: AsyncConnection, run_id: str, progress: dict[str, Any]) -> None:
+    """While a run is ``running`` its ``counts`` hold ``{"progress": ...}``; the tally
+    replaces them when it ends (a finished run is never touched)."""
+    await conn.execute(
+        update(runs)
+        .where(runs.c.id == run_id, runs.c.status == RunStatus.RUNNING)
+        .values(counts={"progress": progress})
     )
 
 

@@ -44,15 +44,18 @@ async def run_reconciliation(
     day: date,
     compare_psp: bool = True,
     progress: Progress | None = None,
+    run_id: str | None = None,
 ) -> RunView:
     """Reconcile ``day`` for ``actor`` (a staff member, or the system for the CLI).
 
     ``compare_psp`` False skips the PSPs' records (noted in the run): a process without the
     in-process sandbox PSPs cannot ask them. A refusal from the bank or a PSP stops the run,
-    which is stored ``failed`` with what it found so far, and is raised.
+    which is stored ``failed`` with what it found so far, and is raised. ``run_id`` names a
+    run already opened (:func:`open_run`, for a run in the background); else one is opened.
     """
     progress = progress or Silent()
-    run_id = await _open_run(services, day=day, started_by=actor.id or actor.type)
+    if run_id is None:
+        run_id = await open_run(services, day=day, started_by=actor.id or actor.type)
     tally = Tally()
     try:
         await BankReconciler(services).run(day, tally, progress)
@@ -63,9 +66,9 @@ async def run_reconciliation(
         await _settle_pending(services, tally, progress)
     except DomainError as error:
         tally.notes.append(f"stopped: {error.code}: {error}")
-        await _close_run(services, run_id, tally=tally, actor=actor, failed=True)
+        await close_run(services, run_id, tally=tally, actor=actor, failed=True)
         raise
-    await _close_run(services, run_id, tally=tally, actor=actor)
+    await close_run(services, run_id, tally=tally, actor=actor)
     view, _ = await get_run(services, actor, run_id=run_id)
     log.info("reconciliation.done", run_id=run_id, day=day.isoformat(), **tally.counts())
     return view
@@ -92,7 +95,8 @@ async def _settle_pending(services: Services, tally: Tally, progress: Progress) 
     progress.step()
 
 
-async def _open_run(services: Services, *, day: date, started_by: str) -> str:
+async def open_run(services: Services, *, day: date, started_by: str) -> str:
+    """A new run of ``day``, ``running`` until it is closed with its findings."""
     run_id = new_id("rcn")
 
     async def work(uow: UnitOfWork) -> None:
@@ -108,7 +112,7 @@ async def _open_run(services: Services, *, day: date, started_by: str) -> str:
     return run_id
 
 
-async def _close_run(
+async def close_run(
     services: Services, run_id: str, *, tally: Tally, actor: Actor, failed: bool = False
 ) -> None:
     """Store the findings and the tally, audited; ``failed``: the run stopped part-way."""

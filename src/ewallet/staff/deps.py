@@ -23,7 +23,8 @@ from ewallet.http.deps import ServicesDep
 from ewallet.identity.deps import bearer_token
 from ewallet.kit.errors import ForbiddenError, UnauthorizedError
 from ewallet.staff.errors import PasswordChangeRequiredError
-from ewallet.staff.principal import StaffPrincipal, checked_roles
+from ewallet.staff.permissions import Permission, permission
+from ewallet.staff.principal import StaffPrincipal
 from ewallet.staff.service.sessions import authenticate_staff
 
 
@@ -44,16 +45,21 @@ async def current_staff(request: Request, services: ServicesDep) -> StaffPrincip
 CurrentStaff = Annotated[StaffPrincipal, Depends(current_staff)]
 
 
-def require_roles(*roles: str) -> Callable[..., Awaitable[StaffPrincipal]]:
-    """A dependency admitting staff of ``roles`` (and admins), with their password changed."""
-    allowed = checked_roles(roles)
+def require_permission(allowed: Permission) -> Callable[..., Awaitable[StaffPrincipal]]:
+    """A dependency admitting staff whose role ``allowed`` lets in (admins pass unless the
+    permission says otherwise), with their one-time password already replaced."""
 
     async def check(staff: CurrentStaff) -> StaffPrincipal:
         if staff.must_change_password:
             raise PasswordChangeRequiredError("change the one-time password first")
-        if not staff.may(allowed):
+        if not allowed.allows(staff.role):
             raise ForbiddenError("your staff role does not allow this")
         return staff
 
-    check.__name__ = "require_" + "_or_".join(sorted(allowed))
+    check.__name__ = f"require_{allowed.name}"
     return check
+
+
+def require_roles(*roles: str) -> Callable[..., Awaitable[StaffPrincipal]]:
+    """:func:`require_permission` for a one-off set of ``roles`` (admins pass)."""
+    return require_permission(permission("_or_".join(sorted(roles)), *roles))

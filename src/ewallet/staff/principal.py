@@ -23,6 +23,8 @@ class StaffPrincipal:
     must_change_password: bool
     session_expires_at: datetime
     ip: str | None = None
+    email: str = ""
+    display_name: str | None = None
 
     def actor(self) -> Actor:
         """The audit actor: every staff action is recorded under the staff member's id."""

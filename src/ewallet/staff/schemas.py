@@ -102,9 +102,87 @@ class AuditEventOut(BaseModel):
     ip: str | None
     request_id: str | None
     details: dict[str, Any]
+    prev_hash: str
     hash: str
 
 
 class AuditEventPage(BaseModel):
     items: list[AuditEventOut]
     next_cursor: str | None
+
+
+class AuditEventDetailOut(BaseModel):
+    event: AuditEventOut
+    hash_matches: bool = Field(description="The event's content still gives its stored hash.")
+    link_matches: bool = Field(
+        description="Its prev_hash is the hash of the event just before it (genesis for 1)."
+    )
+    previous_event_id: int | None
+    next_event_id: int | None
+
+
+class ChainProblemOut(BaseModel):
+    event_id: int
+    kind: Literal["edited", "link_broken", "missing", "unexpected", "head_mismatch", "rewritten"]
+    message: str
+
+
+class AuditChainStatusOut(BaseModel):
+    state: Literal["verified", "behind", "broken"] = Field(
+        description="verified: up to the newest event; behind: no problem so far, more events "
+        "wait for the next check; broken: see first_problem."
+    )
+    total_events: int
+    verified_event_id: int = Field(description="Events 1 to this one are verified.")
+    verified_event_at: datetime | None
+    unchecked_events: int
+    checked_from_event_id: int = Field(description="The checkpoint this check started from.")
+    events_checked: int
+    checked_at: datetime
+    first_problem: ChainProblemOut | None
+    problem_count: int
+    head_hash: str | None
+
+
+class StaffPatchIn(_In):
+    role: StaffRole
+
+
+class TotpResetIn(_In):
+    reason: Reason
+
+
+class TotpResetRejectIn(_In):
+    reason: Reason | None = None
+
+
+class TotpResetOut(BaseModel):
+    id: str
+    staff_id: str
+    staff_email: str
+    requested_by: str
+    requested_by_email: str
+    reason: str
+    state: Literal["pending", "approved", "rejected", "expired"]
+    created_at: datetime
+    expires_at: datetime
+    decided_by: str | None
+    decided_by_email: str | None
+    decided_at: datetime | None
+    decision_reason: str | None
+
+
+class TotpResetEnvelope(BaseModel):
+    reset: TotpResetOut
+
+
+class TotpResetPage(BaseModel):
+    items: list[TotpResetOut]
+    next_cursor: str | None
+
+
+class TotpResetApprovedOut(BaseModel):
+    reset: TotpResetOut
+    totp_secret: str = Field(description="The new base32 TOTP secret; shown once.")
+    otpauth_uri: str
+    sessions_ended: int

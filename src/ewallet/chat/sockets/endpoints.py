@@ -10,6 +10,7 @@ different API processes. The protocol is in docs/chat.md.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -26,13 +27,20 @@ from ewallet.chat.auth import (
     agent_from_token,
     customer_from_token,
 )
-from ewallet.chat.bus import QUEUE_TOPIC, ChatBus, Subscription, agent_topic, chat_topic
+from ewallet.chat.bus import (
+    PRESENCE_TOPIC,
+    QUEUE_TOPIC,
+    ChatBus,
+    Subscription,
+    agent_topic,
+    chat_topic,
+)
 from ewallet.chat.deps import app_chat_bus, running_bus
 from ewallet.chat.errors import ChatClosedError
-from ewallet.chat.schemas import chat_frame, error_frame, message_frame
+from ewallet.chat.schemas import chat_frame, error_frame, message_frame, presence_frame
 from ewallet.chat.service import agent, customer
 from ewallet.chat.sockets.connection import Socket, first_frame, run_both, serve_frames, text_of
-from ewallet.chat.views import Outcome
+from ewallet.chat.views import ChatView, Outcome
 from ewallet.help.deps import app_help_search
 from ewallet.http.deps import app_services
 from ewallet.kit.errors import ForbiddenError, NotFoundError, UnauthorizedError
@@ -173,6 +181,7 @@ async def agent_chat(websocket: WebSocket) -> None:
     bus = app_chat_bus(app)
     staff_id, actor = principal.staff_id, principal.actor()
     connection_id = await presence.agent_connected(services, staff_id)
+    await bus.publish([PRESENCE_TOPIC])
 
     async def handle(frame: dict[str, Any]) -> None:
         await _agent_frame(
@@ -185,7 +194,7 @@ async def agent_chat(websocket: WebSocket) -> None:
             connection_id=connection_id,
         )
 
-    subscription = bus.subscribe([QUEUE_TOPIC, agent_topic(staff_id)])
+    subscription = bus.subscribe([QUEUE_TOPIC, PRESENCE_TOPIC, agent_topic(staff_id)])
     try:
         await run_both(
             serve_frames(socket, handle),
@@ -196,7 +205,7 @@ async def agent_chat(websocket: WebSocket) -> None:
     finally:
         subscription.close()
         stranded = await agent.agent_disconnected(services, connection_id=connection_id)
-        await bus.publish(stranded)
+        await bus.publish({PRESENCE_TOPIC, *stranded})
 
 
 async def _agent_frame(
@@ -209,12 +218,20 @@ async def _agent_frame(
     staff_id: str,
     connection_id: str,
 ) -> None:
-    """One frame from an agent's socket: a ping, or take / message / end on a chat."""
+    """One frame from an agent's socket: a ping, presence (online or away), or take /
+    message / handover / end on a chat."""
     kind = frame.get("type")
     chat_ref = frame.get("chat_id")
     if kind == "ping":
         await presence.agent_heartbeat(services, staff_id, connection_id=connection_id)
         await socket.send({"type": "pong"})
+        return
+    if kind == "presence":
+        status = frame.get("status")
+        if status not in ("online", "away"):
+            await socket.send(error_frame("validation_error", "status is online or away"))
+            return
+        await bus.publish(await agent.set_away(services, staff_id, away=status == "away"))
         return
     if not isinstance(chat_ref, str):
         await socket.send(error_frame("validation_error", "chat_id is required"))
@@ -224,6 +241,12 @@ async def _agent_frame(
         outcome = await agent.take(services, actor, chat_id=chat_ref)
     elif kind == "message":
         outcome = await agent.agent_says(services, actor, chat_id=chat_ref, text=text_of(frame))
+    elif kind == "handover":
+        target = frame.get("to_staff_id")
+        if target is not None and not isinstance(target, str):
+            await socket.send(error_frame("validation_error", "to_staff_id is a staff id"))
+            return
+        outcome = await agent.hand_over(services, actor, chat_id=chat_ref, to_staff_id=target)
     elif kind == "end":
         outcome = await agent.agent_ends(services, actor, chat_id=chat_ref)
     else:
@@ -240,41 +263,97 @@ async def _push_agent(
     staff_id: str,
     connection_id: str,
 ) -> None:
+    """Re-read what the agent sees when a topic is heard (everything on the timer) and send
+    what changed: who is connected, the queue (empty while the agent is away: no new chats
+    are offered), chats given to the agent (with their history), new lines, chats handed
+    to someone else, chats that ended."""
     await socket.send({"type": "ready", "agent_id": staff_id})
-    seen = 0
-    known: set[str] = set()
-    last_waiting: list[tuple[str, int | None]] | None = None
-    heard: set[str] = {QUEUE_TOPIC}
+    desk = _AgentDesk(services, socket, subscription, staff_id=staff_id)
+    everything = {QUEUE_TOPIC, PRESENCE_TOPIC}
+    heard: set[str] = everything
+    beat = services.settings.support_chat_heartbeat_seconds
+    loop = asyncio.get_running_loop()
+    beaten_at = loop.time()
     while True:
-        if QUEUE_TOPIC in heard or last_waiting is None:
-            queue = await agent.waiting(services)
-            shape = [(c.id, c.queue_position) for c in queue]
-            if shape != last_waiting:
-                chats = [chat_frame("c", c, for_staff=True)["chat"] for c in queue]
-                await socket.send({"type": "waiting", "chats": chats})
-                last_waiting = shape
-        chats_now, lines = await agent.agent_view(
-            services, staff_id, known=sorted(known), after_id=seen
-        )
-        fresh: set[str] = set()
-        for chat in chats_now:
-            if chat.id not in known and chat.status == ChatStatus.ACTIVE:
-                history = await agent.chat_lines(services, chat_id=chat.id)
-                frame = chat_frame("assigned", chat, for_staff=True)
-                frame["messages"] = [message_frame(m, for_staff=True) for m in history]
-                await socket.send(frame)
-                seen = max([seen, *(m.id for m in history)])
-                known.add(chat.id)
-                subscription.follow(chat_topic(chat.id))
-                fresh.add(chat.id)
-        for line in lines:
-            if line.chat_id not in fresh:
-                await socket.send(message_frame(line, for_staff=True))
-            seen = max(seen, line.id)
-        for chat in chats_now:
-            if chat.id in known and chat.status == ChatStatus.CLOSED:
-                await socket.send(chat_frame("ended", chat, for_staff=True))
-                known.discard(chat.id)
-        heard = await subscription.wait(services.settings.support_chat_heartbeat_seconds)
-        if not heard:
+        if PRESENCE_TOPIC in heard:
+            await desk.push_presence()
+        await desk.push_queue(forced=QUEUE_TOPIC in heard)
+        await desk.push_chats()
+        heard = await subscription.wait(beat)
+        # Seen again at least every heartbeat, however busy the bus keeps this socket.
+        if not heard or loop.time() - beaten_at >= beat:
             await presence.agent_heartbeat(services, staff_id, connection_id=connection_id)
+            beaten_at = loop.time()
+        if not heard:
+            heard = everything
+
+
+class _AgentDesk:
+    """What one agent's socket has sent so far, and the re-reads that send the rest."""
+
+    def __init__(
+        self, services: Services, socket: Socket, subscription: Subscription, *, staff_id: str
+    ) -> None:
+        self.services = services
+        self.socket = socket
+        self.subscription = subscription
+        self.staff_id = staff_id
+        self.seen = 0
+        self.known: set[str] = set()
+        self.history_until: dict[str, int] = {}
+        self.last_waiting: list[tuple[str, int | None]] | None = None
+        self.last_presence: dict[str, Any] | None = None
+        self.away = False
+
+    async def push_presence(self) -> None:
+        agents = await presence.agents(self.services)
+        away = any(a.away for a in agents if a.staff_id == self.staff_id)
+        frame = presence_frame(agents, away=away)
+        if frame != self.last_presence:
+            await self.socket.send(frame)
+            self.last_presence = frame
+        if away != self.away:
+            self.away, self.last_waiting = away, None
+
+    async def push_queue(self, *, forced: bool) -> None:
+        if not forced and self.last_waiting is not None:
+            return
+        queue = [] if self.away else await agent.waiting(self.services)
+        shape = [(c.id, c.queue_position) for c in queue]
+        if shape != self.last_waiting:
+            chats = [chat_frame("c", c, for_staff=True)["chat"] for c in queue]
+            await self.socket.send({"type": "waiting", "chats": chats, "away": self.away})
+            self.last_waiting = shape
+
+    async def push_chats(self) -> None:
+        now = await agent.agent_view(
+            self.services, self.staff_id, known=sorted(self.known), after_id=self.seen
+        )
+        for chat in now.chats:
+            if chat.id not in self.known and chat.status == ChatStatus.ACTIVE:
+                await self._assigned(chat)
+        for line in now.lines:
+            if line.id > self.history_until.get(line.chat_id, 0):
+                await self.socket.send(message_frame(line, for_staff=True))
+            self.seen = max(self.seen, line.id)
+        for chat in now.chats:
+            if chat.id in self.known and chat.status == ChatStatus.CLOSED:
+                await self._gone("ended", chat)
+        for chat in now.released:
+            await self._gone("released", chat)
+
+    async def _assigned(self, chat: ChatView) -> None:
+        history = await agent.chat_lines(self.services, chat_id=chat.id)
+        frame = chat_frame("assigned", chat, for_staff=True)
+        frame["messages"] = [message_frame(m, for_staff=True) for m in history]
+        await self.socket.send(frame)
+        # Lines up to here were sent with the history; later reads skip them.
+        self.history_until[chat.id] = max((m.id for m in history), default=0)
+        self.known.add(chat.id)
+        self.subscription.follow(chat_topic(chat.id))
+
+    async def _gone(self, kind: str, chat: ChatView) -> None:
+        await self.socket.send(chat_frame(kind, chat, for_staff=True))
+        self.known.discard(chat.id)
+        self.history_until.pop(chat.id, None)
+        self.subscription.forget(chat_topic(chat.id))

@@ -1,10 +1,13 @@
-"""Staff accounts: creation (CLI and admins), password change, disabling, listing.
+"""Staff accounts: creation (CLI and admins), password change, roles, disabling, listing.
 
 A new staff member gets a random one-time password and a TOTP secret, both shown once;
 TOTP is mandatory, so the secret is created with the account and there is no way to sign
 in without it. ``must_change_password`` stays set until the staff member chooses their
 own password (``PUT /v1/staff/me/password``); until then only that, ``GET /v1/staff/me``
 and sign-out are allowed. Every change is audit-logged in the same transaction.
+
+Admins cannot change their own role or disable themselves, and the last active admin
+keeps the role: some admin always remains to administer staff.
 """
 
 from __future__ import annotations
@@ -21,16 +24,21 @@ from ewallet.audit.service import Actor, record_event
 from ewallet.identity.errors import InvalidCredentialsError, WeakPasswordError
 from ewallet.identity.password_policy import login_password_problems
 from ewallet.kit.db.uow import UnitOfWork, run_unit
-from ewallet.kit.errors import ConflictError, NotFoundError, ValidationFailedError
+from ewallet.kit.errors import (
+    ConflictError,
+    NotFoundError,
+    UnauthorizedError,
+    ValidationFailedError,
+)
 from ewallet.kit.ids import new_id
-from ewallet.models.operations import STAFF_ROLES, StaffStatus
+from ewallet.models.operations import STAFF_ROLES, StaffRole, StaffStatus
 from ewallet.services import Services
 from ewallet.staff import repository as repo
-from ewallet.staff.errors import StaffEmailTakenError
+from ewallet.staff.errors import LastAdminError, StaffEmailTakenError
 from ewallet.staff.principal import StaffPrincipal
 from ewallet.staff.service.credentials import count_attempt
 from ewallet.staff.service.sessions import normalize_email, totp_context
-from ewallet.staff.views import NewStaff, StaffView
+from ewallet.staff.views import NewStaff, StaffMember, StaffOverview, StaffView
 
 TOTP_ISSUER = "ewallet staff"
 # Staff accounts reach every customer: a longer minimum than the customers' 8 characters.
@@ -133,14 +141,77 @@ async def list_all_staff(services: Services) -> list[StaffView]:
     return await run_unit(services.engine, work, read_only=True)
 
 
+# Open resets listed with the staff (a handful at most: one per staff member, for a day).
+OPEN_RESETS_SHOWN = 100
+
+
+async def staff_overview(services: Services) -> StaffOverview:
+    """Every staff member (oldest first) and the resets waiting for a second admin, in one
+    read (the caller's admin role is the page's check)."""
+
+    async def work(uow: UnitOfWork) -> StaffOverview:
+        conn = await uow.connection()
+        members = [row.view() for row in await repo.list_staff(conn)]
+        resets = await repo.totp_resets_page(
+            conn,
+            now=services.clock.now(),
+            open_only=True,
+            before_id=None,
+            limit=OPEN_RESETS_SHOWN,
+        )
+        return StaffOverview(members, resets[:OPEN_RESETS_SHOWN])
+
+    return await run_unit(services.engine, work, read_only=True)
+
+
+async def staff_member(services: Services, *, staff_id: str) -> StaffMember:
+    """One staff member and their waiting authenticator reset. ``404 not_found``."""
+
+    async def work(uow: UnitOfWork) -> StaffMember:
+        conn = await uow.connection()
+        view = await _view(conn, staff_id)
+        waiting = await repo.open_totp_reset_of(conn, staff_id, now=services.clock.now())
+        return StaffMember(view, waiting)
+
+    return await run_unit(services.engine, work, read_only=True)
+
+
+async def _lock_for_admin_change(
+    conn: AsyncConnection, principal: StaffPrincipal, staff_id: str
+) -> repo.StaffRow:
+    """Lock the acting admin's row and the target's (in id order) and return the target.
+
+    Two admins changing each other at the same moment (A demotes B while B disables A)
+    are settled one after the other on these locks, so the second sees the first's
+    change: a caller disabled meanwhile is refused (``401 unauthorized``, as their next
+    request would be), and the last-admin rule counts what is really left.
+    """
+    rows = await repo.lock_staff(conn, {principal.staff_id, staff_id})
+    caller = rows.get(principal.staff_id)
+    if caller is None or caller.status != StaffStatus.ACTIVE:
+        raise UnauthorizedError("the session has ended; sign in again")
+    target = rows.get(staff_id)
+    if target is None:
+        raise NotFoundError("no such staff member")
+    return target
+
+
+async def _keep_an_admin(conn: AsyncConnection, target: repo.StaffRow) -> None:
+    """Refuse to take the admin role from the last active admin (``409 last_admin``)."""
+    is_active_admin = target.role == StaffRole.ADMIN and target.status == StaffStatus.ACTIVE
+    if is_active_admin and await repo.count_active_admins(conn, besides=target.id) == 0:
+        raise LastAdminError("the last active admin cannot lose the admin role")
+
+
 async def disable_staff(
     services: Services, principal: StaffPrincipal, *, staff_id: str
 ) -> StaffView:
     """Disable a staff member and end their sessions at once (``staff.disabled`` audited);
     disabling twice is a no-op.
 
-    Refusals in order: ``409 conflict`` (disabling one's own account);
-    ``404 not_found``. Locks the staff row ``FOR UPDATE``.
+    Refusals in order: ``409 conflict`` (disabling one's own account); ``401
+    unauthorized`` (the caller was disabled meanwhile); ``404 not_found``; ``409
+    last_admin``. Locks the caller's and the target's rows (:func:`_lock_for_admin_change`).
     """
     if staff_id == principal.staff_id:
         raise ConflictError("staff members cannot disable their own account")
@@ -148,10 +219,9 @@ async def disable_staff(
 
     async def work(uow: UnitOfWork) -> StaffView:
         conn = await uow.connection()
-        row = await repo.staff_by_id(conn, staff_id, for_update=True)
-        if row is None:
-            raise NotFoundError("no such staff member")
+        row = await _lock_for_admin_change(conn, principal, staff_id)
         if row.status != StaffStatus.DISABLED:
+            await _keep_an_admin(conn, row)
             now = clock.now()
             await repo.update_staff(conn, staff_id, status=StaffStatus.DISABLED)
             ended = await repo.revoke_sessions_of(conn, staff_id, now)
@@ -163,6 +233,46 @@ async def disable_staff(
                 subject_type="staff",
                 subject_id=staff_id,
                 details={"sessions_ended": ended},
+            )
+        return await _view(conn, staff_id)
+
+    return await run_unit(services.engine, work)
+
+
+async def change_role(
+    services: Services, principal: StaffPrincipal, *, staff_id: str, role: str
+) -> StaffView:
+    """Give a staff member another role and end their sessions, so the new role applies
+    from their next sign-in (``staff.role_changed`` audited with both roles); the same
+    role again is a no-op.
+
+    Refusals in order: ``422 validation_error`` (unknown role); ``409 conflict`` (one's
+    own role); ``401 unauthorized`` (the caller was disabled meanwhile); ``404
+    not_found``; ``409 last_admin`` (the last active admin would lose the role). Locks
+    the caller's and the target's rows (:func:`_lock_for_admin_change`).
+    """
+    if role not in STAFF_ROLES:
+        raise ValidationFailedError(f"unknown role; one of {', '.join(STAFF_ROLES)}")
+    if staff_id == principal.staff_id:
+        raise ConflictError("staff members cannot change their own role")
+    clock = services.clock
+
+    async def work(uow: UnitOfWork) -> StaffView:
+        conn = await uow.connection()
+        row = await _lock_for_admin_change(conn, principal, staff_id)
+        if row.role != role:
+            if role != StaffRole.ADMIN:
+                await _keep_an_admin(conn, row)
+            await repo.update_staff(conn, staff_id, role=role)
+            ended = await repo.revoke_sessions_of(conn, staff_id, clock.now())
+            await record_event(
+                conn,
+                clock=clock,
+                actor=principal.actor(),
+                action="staff.role_changed",
+                subject_type="staff",
+                subject_id=staff_id,
+                details={"from": row.role, "to": role, "sessions_ended": ended},
             )
         return await _view(conn, staff_id)
 

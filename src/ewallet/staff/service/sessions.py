@@ -63,23 +63,38 @@ async def authenticate_staff(services: Services, *, token: str, ip: str | None) 
     """
     now = services.clock.now()
     claims = services.security.tokens.verify(token, kind="staff", now=now)
+    return await staff_session(
+        services, session_id=claims.session_id, ip=ip, staff_id=claims.subject
+    )
+
+
+async def staff_session(
+    services: Services, *, session_id: str, ip: str | None, staff_id: str | None = None
+) -> StaffPrincipal:
+    """The staff member of a live session, named by its id (the console's cookie) or by a
+    token's claims (``staff_id`` then must match). ``401 unauthorized`` for a session that
+    does not exist, belongs to someone else, has ended, or whose staff member is no longer
+    active. One read-only unit, no lock."""
+    now = services.clock.now()
 
     async def load(uow: UnitOfWork) -> repo.SessionGrant | None:
-        return await repo.session_grant(await uow.connection(), claims.session_id)
+        return await repo.session_grant(await uow.connection(), session_id)
 
     grant = await run_unit(services.engine, load, read_only=True)
-    if grant is None or grant.staff_id != claims.subject:
+    if grant is None or (staff_id is not None and grant.staff_id != staff_id):
         raise UnauthorizedError("unknown session")
     ended = grant.revoked_at is not None or grant.expires_at <= now
     if ended or grant.status != StaffStatus.ACTIVE:
         raise UnauthorizedError("the session has ended; sign in again")
     return StaffPrincipal(
         staff_id=grant.staff_id,
-        session_id=claims.session_id,
+        session_id=session_id,
         role=grant.role,
         must_change_password=grant.must_change_password,
         session_expires_at=grant.expires_at,
         ip=ip,
+        email=grant.email,
+        display_name=grant.display_name,
     )
 
 

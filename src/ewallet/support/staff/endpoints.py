@@ -11,7 +11,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Response
 
 from ewallet.http.deps import ServicesDep
-from ewallet.staff.deps import require_roles
+from ewallet.staff.deps import require_permission
+from ewallet.staff.permissions import SUPPORT
 from ewallet.staff.principal import StaffPrincipal
 from ewallet.support.schemas import Category, Priority, Status
 from ewallet.support.staff import service
@@ -31,7 +32,7 @@ from ewallet.support.views import QueueFilter
 
 router = APIRouter(prefix="/v1/staff/support", tags=["support (staff)"])
 
-Agent = Annotated[StaffPrincipal, Depends(require_roles("support_agent"))]
+Agent = Annotated[StaffPrincipal, Depends(require_permission(SUPPORT))]
 
 
 @router.get("/tickets", summary="The ticket queue, filtered")

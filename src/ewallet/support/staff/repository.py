@@ -1,19 +1,30 @@
-"""SQL of the staff queue (filters, SLA breaches) and of canned replies; never commits."""
+"""SQL of the staff queue (filters, SLA breaches), of canned replies and of the agents'
+names; never commits.
+
+The console's queue (:func:`queue_page`) and the agents' names are Core statements built
+once per shape with bound parameters: the queue is the support desk's most opened page,
+and a reused statement skips SQLAlchemy's per-call construction and cache-key work.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import ColumnElement, Select, and_, bindparam, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from ewallet.kit.pagination import Page
+from ewallet.kit.errors import ValidationFailedError
+from ewallet.kit.pagination import Page, check_limit, decode_cursor, encode_cursor
+from ewallet.models.operations import Staff, StaffStatus
 from ewallet.models.support import SupportCannedReply, SupportTicket
 from ewallet.support import repository as tickets_repo
+from ewallet.support.staff.views import AgentName, QueueTicket
 from ewallet.support.views import QueueFilter
 
 
-def breached_condition(now: datetime) -> ColumnElement[bool]:
+def breached_condition(now: datetime | ColumnElement[Any]) -> ColumnElement[bool]:
     """SQL for "some SLA timer is breached" (never NULL), as ``sla.sla_state`` judges."""
     t = SupportTicket
     first = or_(
@@ -55,6 +66,83 @@ async def staff_tickets(
     return await tickets_repo.tickets_page(session, statement, limit=limit, cursor=cursor)
 
 
+# The console's queue: the columns a row shows, one statement per combination of filters.
+
+_T = SupportTicket
+_QUEUE_COLUMNS = (
+    _T.id,
+    _T.reference,
+    _T.subject,
+    _T.status,
+    _T.priority,
+    _T.category,
+    _T.channel,
+    _T.assignee_id,
+    _T.created_at,
+    _T.first_response_at,
+    _T.sla_first_response_due_at,
+    _T.sla_resolution_due_at,
+    _T.resolved_at,
+    _T.closed_at,
+)
+_EQUAL_FILTERS = ("status", "priority", "category", "channel", "user_id")
+
+
+@cache
+def _queue_statement(
+    equal: tuple[str, ...], assignee: str | None, breached: bool | None, after_cursor: bool
+) -> Select[*tuple[Any, ...]]:
+    """The queue's statement for one shape of filters: ``equal`` names the columns compared
+    with a bound value of the same name, ``assignee`` is None (anyone), ``"none"``
+    (unassigned) or ``"one"`` (bound ``assignee``), ``breached`` as :class:`QueueFilter`'s
+    (bound ``now``), ``after_cursor`` adds ``id < :before``. Newest first, ``limit`` rows."""
+    statement: Select[*tuple[Any, ...]] = select(*_QUEUE_COLUMNS)
+    for name in equal:
+        statement = statement.where(getattr(_T, name) == bindparam(name))
+    if assignee == "none":
+        statement = statement.where(_T.assignee_id.is_(None))
+    elif assignee == "one":
+        statement = statement.where(_T.assignee_id == bindparam("assignee"))
+    if breached is not None:
+        condition = breached_condition(bindparam("now", type_=_T.created_at.type))
+        statement = statement.where(condition if breached else ~condition)
+    if after_cursor:
+        statement = statement.where(_T.id < bindparam("before"))
+    return statement.order_by(_T.id.desc()).limit(bindparam("limit"))
+
+
+async def queue_page(
+    conn: AsyncConnection, *, filters: QueueFilter, now: datetime, limit: int, cursor: str | None
+) -> Page[QueueTicket]:
+    """The queue as filtered, newest first (as :func:`staff_tickets` pages it: by ticket id,
+    the same cursors), as the rows the console's queue shows."""
+    check_limit(limit)
+    params: dict[str, Any] = {"limit": limit + 1}
+    if cursor is not None:
+        before = decode_cursor(cursor).get("before")
+        if not isinstance(before, str):
+            raise ValidationFailedError("malformed cursor")
+        params["before"] = before
+    equal = []
+    for name in _EQUAL_FILTERS:
+        value = getattr(filters, name)
+        if value is not None:
+            equal.append(name)
+            params[name] = value
+    assignee = None
+    if filters.assignee == "none":
+        assignee = "none"
+    elif filters.assignee is not None:
+        assignee, params["assignee"] = "one", filters.assignee
+    if filters.breached is not None:
+        params["now"] = now
+    statement = _queue_statement(tuple(equal), assignee, filters.breached, cursor is not None)
+    rows = [QueueTicket(*row) for row in await conn.execute(statement, params)]
+    more = len(rows) > limit
+    items = rows[:limit]
+    return Page(items=items, next_cursor=encode_cursor({"before": items[-1].id}) if more else None)
+
+
 async def canned_replies(
     session: AsyncSession, *, category: str | None
 ) -> list[SupportCannedReply]:
@@ -79,3 +167,36 @@ async def add_canned_reply(session: AsyncSession, reply: SupportCannedReply) -> 
 async def delete_canned_reply(session: AsyncSession, reply: SupportCannedReply) -> None:
     await session.delete(reply)
     await session.flush()
+
+
+# Agents' names.
+
+
+def _name(display_name: str | None, email: str) -> str:
+    return display_name or email
+
+
+_active_staff_with_roles = (
+    select(Staff.id, Staff.display_name, Staff.email, Staff.role)
+    .where(Staff.status == StaffStatus.ACTIVE, Staff.role.in_(bindparam("roles", expanding=True)))
+    .order_by(Staff.display_name, Staff.email, Staff.id)
+)
+_staff_names = select(Staff.id, Staff.display_name, Staff.email).where(
+    Staff.id.in_(bindparam("staff_ids", expanding=True))
+)
+
+
+async def active_staff_with_roles(
+    conn: AsyncConnection, *, roles: tuple[str, ...]
+) -> list[AgentName]:
+    """Active staff in ``roles``, by name (whom a ticket may be assigned to)."""
+    rows = await conn.execute(_active_staff_with_roles, {"roles": list(roles)})
+    return [AgentName(row.id, _name(row.display_name, row.email), row.role) for row in rows]
+
+
+async def staff_names(conn: AsyncConnection, staff_ids: set[str]) -> dict[str, str]:
+    """staff id -> name for ``staff_ids`` (disabled staff too: they still wrote and held)."""
+    if not staff_ids:
+        return {}
+    rows = await conn.execute(_staff_names, {"staff_ids": sorted(staff_ids)})
+    return {row.id: _name(row.display_name, row.email) for row in rows}

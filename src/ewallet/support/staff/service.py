@@ -14,11 +14,23 @@ from ewallet.audit.service import Actor, record_event
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import NotFoundError, ValidationFailedError
 from ewallet.kit.ids import new_id
-from ewallet.models.support import AuthorType, SupportCannedReply, SupportTicket
+from ewallet.models.support import (
+    TICKET_STATUSES,
+    AuthorType,
+    SupportCannedReply,
+    SupportTicket,
+)
 from ewallet.services import Services
 from ewallet.support import repository as tickets_repo
 from ewallet.support.service import assignment, lifecycle, tickets
 from ewallet.support.staff import repository as repo
+from ewallet.support.staff.views import (
+    AgentName,
+    CannedChoice,
+    QueueDesk,
+    QueuePage,
+    TicketDesk,
+)
 from ewallet.support.views import Attachment, Dispatched, QueueFilter, StaffPage, StaffThread
 
 SUBJECT: Final = "support_ticket"
@@ -53,28 +65,78 @@ async def _thread(services: Services, uow: UnitOfWork, ticket_id: str) -> StaffT
     return StaffThread(thread, services.clock.now())
 
 
+def _own_queue(actor: Actor, filters: QueueFilter) -> QueueFilter:
+    """``assignee="me"`` made the actor's own id."""
+    if filters.assignee != "me":
+        return filters
+    return QueueFilter(
+        status=filters.status,
+        priority=filters.priority,
+        category=filters.category,
+        channel=filters.channel,
+        assignee=_staff_id(actor),
+        breached=filters.breached,
+        user_id=filters.user_id,
+    )
+
+
+async def _queue_page(
+    services: Services,
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    filters: QueueFilter,
+    limit: int,
+    cursor: str | None,
+) -> StaffPage:
+    now = services.clock.now()
+    page = await repo.staff_tickets(
+        uow.session, filters=_own_queue(actor, filters), now=now, limit=limit, cursor=cursor
+    )
+    return StaffPage(page.items, page.next_cursor, now)
+
+
+async def _audit_listing(services: Services, uow: UnitOfWork, actor: Actor, *, count: int) -> None:
+    await _audit(services, uow, actor, "support.tickets.listed", "queue", count=count)
+
+
 async def queue(
     services: Services, actor: Actor, *, filters: QueueFilter, limit: int, cursor: str | None
 ) -> StaffPage:
     """The queue as filtered (``assignee="me"`` is the actor's own), newest first; audited."""
-    if filters.assignee == "me":
-        filters = QueueFilter(
-            status=filters.status,
-            priority=filters.priority,
-            category=filters.category,
-            channel=filters.channel,
-            assignee=_staff_id(actor),
-            breached=filters.breached,
-            user_id=filters.user_id,
-        )
 
     async def work(uow: UnitOfWork) -> StaffPage:
+        page = await _queue_page(services, uow, actor, filters=filters, limit=limit, cursor=cursor)
+        await _audit_listing(services, uow, actor, count=len(page.items))
+        return page
+
+    return await run_unit(services.engine, work)
+
+
+async def _agents(uow: UnitOfWork) -> list[AgentName]:
+    conn = await uow.connection()
+    return await repo.active_staff_with_roles(conn, roles=lifecycle.ASSIGNABLE_ROLES)
+
+
+async def queue_desk(
+    services: Services, actor: Actor, *, filters: QueueFilter, limit: int, cursor: str | None
+) -> QueueDesk:
+    """:func:`queue` (audited the same way) with what the console's queue shows beside it:
+    the agents a ticket may go to (the assignee filter) and the assignees' names. One unit,
+    Core reads of the columns a row shows (:class:`QueueTicket`), the audit event last."""
+
+    async def work(uow: UnitOfWork) -> QueueDesk:
+        conn = await uow.connection()
         now = services.clock.now()
-        page = await repo.staff_tickets(
-            uow.session, filters=filters, now=now, limit=limit, cursor=cursor
+        found = await repo.queue_page(
+            conn, filters=_own_queue(actor, filters), now=now, limit=limit, cursor=cursor
         )
-        await _audit(services, uow, actor, "support.tickets.listed", "queue", count=len(page.items))
-        return StaffPage(page.items, page.next_cursor, now)
+        page = QueuePage(found.items, found.next_cursor, now)
+        assignees = {t.assignee_id for t in page.items if t.assignee_id is not None}
+        desk = QueueDesk(page, await _agents(uow), await repo.staff_names(conn, assignees))
+        # Last: the audit chain's head stays locked from here to the commit.
+        await _audit_listing(services, uow, actor, count=len(page.items))
+        return desk
 
     return await run_unit(services.engine, work)
 
@@ -86,6 +148,37 @@ async def view_ticket(services: Services, actor: Actor, *, ticket_id: str) -> St
         found = await _thread(services, uow, ticket_id)
         await _audit(services, uow, actor, "support.ticket.viewed", ticket_id)
         return found
+
+    return await run_unit(services.engine, work)
+
+
+async def ticket_desk(services: Services, actor: Actor, *, ticket_id: str) -> TicketDesk:
+    """:func:`view_ticket` (audited the same way) with what the console's ticket page
+    offers: the canned replies for the ticket's category filled in for it, the agents it may
+    go to, the names of the staff in the thread, and the states it may move to. One unit;
+    refusal: ``not_found``."""
+
+    async def work(uow: UnitOfWork) -> TicketDesk:
+        found = await _thread(services, uow, ticket_id)
+        ticket = found.thread.ticket
+        replies = await repo.canned_replies(uow.session, category=ticket.category)
+        staff_ids = {
+            message.author_id
+            for message in found.thread.messages
+            if message.author_type == AuthorType.AGENT and message.author_id is not None
+        }
+        if ticket.assignee_id is not None:
+            staff_ids.add(ticket.assignee_id)
+        desk = TicketDesk(
+            found,
+            [CannedChoice(r.id, r.title, fill(r, ticket)) for r in replies],
+            await _agents(uow),
+            await repo.staff_names(await uow.connection(), staff_ids),
+            tuple(status for status in TICKET_STATUSES if lifecycle.may_become(ticket, status)),
+        )
+        # Last: the audit chain's head stays locked from here to the commit.
+        await _audit(services, uow, actor, "support.ticket.viewed", ticket_id)
+        return desk
 
     return await run_unit(services.engine, work)
 

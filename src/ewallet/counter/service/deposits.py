@@ -1,5 +1,9 @@
-"""Counter cash deposits: take cash, credit at once or wait for a second person, decide.
+"""Counter cash deposits: check the slip, take the cash, credit at once or wait for a
+second person, decide.
 
+- **Preview** (teller or supervisor): the slip checked as a create would check it, and the
+  customer the phone number opens, masked, for the teller to compare with the person at
+  the counter before taking the cash. The look is audit-logged.
 - **Create** (teller or supervisor): the customer is found by phone number; a frozen
   account takes no deposit. Below the large-cash threshold the wallet is credited in the
   same unit of work that records the deposit (``completed``); at or above it the deposit
@@ -7,8 +11,8 @@
 - **Approve** (a supervisor who is not the teller of the deposit): a conditional
   ``UPDATE`` moves the deposit from ``awaiting_approval`` to ``completed`` in the same unit
   as the ledger entry (key ``counter_deposit:<id>``), so concurrent approvals credit once.
-- **Reject** (a supervisor): ``awaiting_approval`` → ``rejected``; nothing is credited and
-  the teller gives the cash back.
+- **Reject** (a supervisor, with a reason): ``awaiting_approval`` → ``rejected``; nothing
+  is credited and the teller gives the cash back.
 
 A receipt number identifies a deposit at its branch: submitting the same slip again with
 the same content finds the first deposit (``created`` is False); with other content it is
@@ -18,8 +22,9 @@ member as actor, in the unit that makes the change.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 from typing import Any, Final
 
 import structlog
@@ -29,7 +34,15 @@ from ewallet.audit.service import record_event
 from ewallet.config import Settings
 from ewallet.counter import repository
 from ewallet.counter.errors import DepositNotAwaitingApprovalError, ReceiptAlreadyUsedError
-from ewallet.counter.views import CounterTerms, DepositView, LargeCashView
+from ewallet.counter.service.reading import get_deposit, load
+from ewallet.counter.views import (
+    BRANCH_PATTERN,
+    RECEIPT_PATTERN,
+    CounterDesk,
+    CounterTerms,
+    DepositPreview,
+    DepositView,
+)
 from ewallet.identity.guards import ensure_not_frozen
 from ewallet.kit.amounts import AmountIn
 from ewallet.kit.db.uow import UnitOfWork, run_unit
@@ -41,13 +54,11 @@ from ewallet.kit.errors import (
 )
 from ewallet.kit.ids import new_id
 from ewallet.kit.money import InvalidAmountError, Money
-from ewallet.kit.pagination import Page, check_limit, decode_cursor, encode_cursor
 from ewallet.kit.phone import mask_phone, parse_phone
 from ewallet.ledger import Transaction, TransactionKind, apply_command, chart, transfer
 from ewallet.models.counter import DepositStatus
 from ewallet.models.identity import User
 from ewallet.notify.service import notify_user
-from ewallet.risk.limits import CHINA_TIME
 from ewallet.services import Services
 from ewallet.staff.principal import StaffPrincipal
 
@@ -56,9 +67,7 @@ log = structlog.get_logger(__name__)
 # The vaults hold renminbi: the threshold and the cash are CNY.
 COUNTER_CURRENCY: Final = "CNY"
 SUBJECT: Final = "counter_deposit"
-# One large-cash report covers at most this many days (a year and a day: leap years).
-MAX_REPORT_DAYS: Final = 366
-DEFAULT_REPORT_DAYS: Final = 31
+REASON_MAX_LENGTH: Final = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +99,17 @@ def counter_terms(services: Services) -> CounterTerms:
     )
 
 
+def counter_desk(services: Services) -> CounterDesk:
+    """What the teller's deposit form states: renminbi only, the large-cash threshold, and
+    the branch a slip is booked at when it names none."""
+    policy = CounterPolicy.from_settings(services.settings)
+    return CounterDesk(
+        currency=COUNTER_CURRENCY,
+        large_cash_threshold=policy.threshold,
+        default_branch=policy.default_branch,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class DepositSlip:
     """What the teller typed from the paper receipt, already parsed."""
@@ -112,7 +132,8 @@ class DepositSlip:
     ) -> DepositSlip:
         """Refused, in this order: ``invalid_amount`` (not a decimal string),
         ``currency_not_supported`` (not CNY), ``invalid_phone``, ``invalid_amount`` (a
-        malformed or non-positive decimal)."""
+        malformed or non-positive decimal), ``validation_error`` (a receipt number or
+        branch code the API's request schema would refuse; ``field`` names which)."""
         # The shape first (as kit.amounts.parse_amount refuses it), the value after the
         # currency and the phone: a slip's refusals keep the order tellers know.
         if not isinstance(amount, str):
@@ -120,18 +141,78 @@ class DepositSlip:
         currency = currency or COUNTER_CURRENCY
         if currency != COUNTER_CURRENCY:
             raise CurrencyNotSupportedError(f"the counter takes {COUNTER_CURRENCY} cash only")
-        return cls(
-            phone=parse_phone(phone),
-            amount=Money.parse(amount, currency),
-            receipt_no=receipt_no,
-            branch=branch or policy.default_branch,
-        )
+        parsed_phone = parse_phone(phone)
+        parsed_amount = Money.parse(amount, currency)
+        if not re.fullmatch(RECEIPT_PATTERN, receipt_no):
+            raise ValidationFailedError("not a receipt number", field="receipt_no")
+        branch = branch or policy.default_branch
+        if not re.fullmatch(BRANCH_PATTERN, branch):
+            raise ValidationFailedError("not a branch code", field="branch")
+        return cls(phone=parsed_phone, amount=parsed_amount, receipt_no=receipt_no, branch=branch)
 
 
 @dataclass(frozen=True, slots=True)
 class Recorded:
     deposit: DepositView
     created: bool  # False: the receipt was submitted before, this is that deposit
+
+
+# ------------------------------------------------------------------------------ preview
+
+
+async def preview_deposit(
+    services: Services,
+    staff: StaffPrincipal,
+    *,
+    phone: str,
+    amount: AmountIn,
+    receipt_no: str,
+    branch: str | None = None,
+) -> DepositPreview:
+    """Check a slip before the cash is taken: refused exactly as :func:`create_deposit`
+    would refuse it (the slip, ``receipt_already_used``, ``not_found``, ``account_frozen``),
+    else whose wallet it credits (masked) and whether a supervisor must approve it.
+
+    The look at the customer is audit-logged (``counter_deposit.customer_checked``);
+    nothing else is written.
+    """
+    policy = CounterPolicy.from_settings(services.settings)
+    slip = DepositSlip.parse(
+        policy, phone=phone, amount=amount, receipt_no=receipt_no, branch=branch
+    )
+    earlier = await _by_receipt(services, slip)
+    if earlier is not None:
+        _replayed(earlier, slip)  # other content: receipt_already_used
+
+    async def work(uow: UnitOfWork) -> User:
+        user = await _customer(uow, slip.phone)
+        await record_event(
+            await uow.connection(),
+            clock=services.clock,
+            actor=staff.actor(),
+            action="counter_deposit.customer_checked",
+            subject_type="user",
+            subject_id=user.id,
+            details={
+                "amount": slip.amount.to_decimal_string(),
+                "currency": slip.amount.currency,
+                "branch": slip.branch,
+                "receipt_no": slip.receipt_no,
+            },
+        )
+        return user
+
+    customer = await run_unit(services.engine, work)
+    return DepositPreview(
+        phone_masked=mask_phone(slip.phone),
+        customer_name_masked=customer.real_name_masked,
+        amount=slip.amount,
+        receipt_no=slip.receipt_no,
+        branch=slip.branch,
+        needs_approval=policy.needs_approval(slip.amount),
+        large_cash_threshold=policy.threshold,
+        earlier=earlier,
+    )
 
 
 # ------------------------------------------------------------------------------ create
@@ -219,7 +300,7 @@ async def create_deposit(
             receipt_no=slip.receipt_no,
             status=status.value,
         )
-        return Recorded(await _load(uow, deposit_id), created=True)
+        return Recorded(await load(uow, deposit_id), created=True)
 
     try:
         recorded = await run_unit(engine, work)
@@ -283,7 +364,7 @@ async def _credit(
 ) -> None:
     """Cash vault → wallet, once (ledger key ``counter_deposit:<id>``), and tell the owner."""
     clock = services.clock
-    deposit = await _load(uow, deposit_id)
+    deposit = await load(uow, deposit_id)
     outcome = await apply_command(
         uow,
         transfer(
@@ -355,7 +436,7 @@ async def approve_deposit(
             currency=deposit.amount.currency,
             teller_id=deposit.teller_id,
         )
-        return await _load(uow, deposit_id)
+        return await load(uow, deposit_id)
 
     approved = await run_unit(services.engine, work)
     log.info("counter.deposit_approved", deposit_id=deposit_id)
@@ -367,9 +448,15 @@ async def reject_deposit(
 ) -> DepositView:
     """Refuse a deposit that waits for approval: nothing is credited, the cash goes back.
 
-    Refusals: ``not_found``, ``deposit_not_awaiting_approval``.
+    Refusals: ``validation_error`` (no reason, or one longer than 200 characters;
+    ``field`` is ``reason``), ``not_found``, ``deposit_not_awaiting_approval``.
     """
     clock = services.clock
+    reason = reason.strip()
+    if not reason or len(reason) > REASON_MAX_LENGTH:
+        raise ValidationFailedError(
+            f"give a reason of 1 to {REASON_MAX_LENGTH} characters", field="reason"
+        )
 
     async def work(uow: UnitOfWork) -> DepositView:
         await _claim(
@@ -380,7 +467,7 @@ async def reject_deposit(
             decided_at=clock.now(),
             reason=reason,
         )
-        deposit = await _load(uow, deposit_id)
+        deposit = await load(uow, deposit_id)
         await _audit(
             services,
             uow,
@@ -434,112 +521,8 @@ async def _claim(
     )
     if claimed:
         return
-    _check_awaiting(await _load(uow, deposit_id))  # raises: decided by someone else
+    _check_awaiting(await load(uow, deposit_id))  # raises: decided by someone else
     raise AssertionError("unreachable: an awaiting deposit was not claimed")
-
-
-# ------------------------------------------------------------------------------ read
-
-
-async def get_deposit(services: Services, staff: StaffPrincipal, *, deposit_id: str) -> DepositView:
-    """The deposit ``deposit_id``, or ``not_found``."""
-    return await run_unit(services.engine, lambda uow: _load(uow, deposit_id), read_only=True)
-
-
-async def _load(uow: UnitOfWork, deposit_id: str) -> DepositView:
-    deposit = await repository.load_deposit(await uow.connection(), deposit_id)
-    if deposit is None:
-        raise NotFoundError("no such counter deposit")
-    return deposit
-
-
-async def list_deposits(
-    services: Services,
-    staff: StaffPrincipal,
-    *,
-    status: DepositStatus | None,
-    limit: int,
-    cursor: str | None,
-) -> Page[DepositView]:
-    """Deposits newest first, optionally of one ``status``; ``next_cursor`` when more remain
-    (``validation_failed`` for a limit out of range or a malformed cursor)."""
-    limit = check_limit(limit)
-    after = _position(cursor) if cursor is not None else None
-
-    async def work(uow: UnitOfWork) -> list[DepositView]:
-        conn = await uow.connection()
-        return await repository.list_deposits(conn, status=status, after=after, limit=limit + 1)
-
-    found = await run_unit(services.engine, work, read_only=True)
-    items = found[:limit]
-    next_cursor = None
-    if len(found) > limit:
-        last = items[-1]
-        next_cursor = encode_cursor({"at": last.created_at.isoformat(), "id": last.id})
-    return Page(items, next_cursor)
-
-
-def _position(cursor: str) -> tuple[datetime, str]:
-    position = decode_cursor(cursor)
-    at, deposit_id = position.get("at"), position.get("id")
-    if not isinstance(at, str) or not isinstance(deposit_id, str):
-        raise ValidationFailedError("malformed cursor")
-    try:
-        moment = datetime.fromisoformat(at)
-    except ValueError:
-        raise ValidationFailedError("malformed cursor") from None
-    if moment.tzinfo is None:
-        raise ValidationFailedError("malformed cursor")
-    return moment, deposit_id
-
-
-@dataclass(frozen=True, slots=True)
-class ReportWindow:
-    """The Beijing days ``first``..``last`` (inclusive) as the UTC span [start, end).
-
-    Large-cash reporting days are Beijing days (Asia/Shanghai, UTC+8, no daylight saving),
-    as a report for regulators is asked for.
-    """
-
-    first: date
-    last: date
-
-    @property
-    def start(self) -> datetime:
-        return datetime.combine(self.first, time.min, CHINA_TIME)
-
-    @property
-    def end(self) -> datetime:
-        return datetime.combine(self.last + timedelta(days=1), time.min, CHINA_TIME)
-
-
-@dataclass(frozen=True, slots=True)
-class LargeCashReport:
-    window: ReportWindow
-    records: list[LargeCashView]
-
-
-async def large_cash_report(
-    services: Services, staff: StaffPrincipal, *, first: date | None, last: date | None
-) -> LargeCashReport:
-    """Every large-cash record of the Beijing days ``first``..``last`` (inclusive; by
-    default the last 31 days up to today), oldest first, with the deposit's status.
-
-    ``validation_failed`` when ``first`` is after ``last`` or the span exceeds 366 days.
-    """
-    last = last or services.clock.now().astimezone(CHINA_TIME).date()
-    first = first or last - timedelta(days=DEFAULT_REPORT_DAYS - 1)
-    if first > last:
-        raise ValidationFailedError("from must not be after to")
-    if (last - first).days + 1 > MAX_REPORT_DAYS:
-        raise ValidationFailedError(f"a report covers at most {MAX_REPORT_DAYS} days")
-    window = ReportWindow(first, last)
-
-    async def work(uow: UnitOfWork) -> list[LargeCashView]:
-        conn = await uow.connection()
-        return await repository.large_cash_between(conn, window.start, window.end)
-
-    return LargeCashReport(window, await run_unit(services.engine, work, read_only=True))
 
 
 # ------------------------------------------------------------------------------ shared

@@ -1,0 +1,130 @@
+"""The customer view's service panel: cards (masked), money in flight, notices, devices,
+security events, and transactions a page at a time -- every look audited."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from ewallet.kit.money import Money
+from ewallet.ledger import TransactionKind, chart
+from tests.staff_lookup.world import Desk
+
+PHONE = "+8613812345678"
+
+
+async def test_the_panel_shows_what_service_needs(desk: Desk) -> None:
+    shop = desk.shop
+    customer = await shop.customer(PHONE, "0")
+    card_id = await desk.card(customer, last_four="4321")
+    await desk.card(customer, last_four="9999", status="unbound")
+    topup_id = await desk.topup(customer, card_id, status="pending", age_s=7200)
+    await desk.topup(customer, card_id, status="succeeded")  # done: not listed
+    withdrawal_id = await desk.withdrawal(customer, card_id, status="processing", age_s=60)
+    await desk.device_sign_in(customer, "iPhone 15")
+    agent_id, agent = await desk.staff("support_agent")
+    _, risk = await desk.staff("risk_officer")
+    path = f"/v1/staff/support/customers/{customer.id}"
+
+    frozen = await shop.client.post(
+        f"{path}/freeze", json={"reason": "lost phone, called in"}, headers=agent
+    )
+    assert frozen.status_code == 200, frozen.text
+    body = frozen.json()
+    assert body["customer"]["freeze"]["frozen"] is True
+    assert sorted((c["last_four"], c["status"]) for c in body["cards"]) == [
+        ("4321", "active"),
+        ("9999", "unbound"),
+    ]
+    assert all(set(c) >= {"bank_name", "card_type", "last_four"} for c in body["cards"])
+    assert "card_number" not in str(body["cards"])
+    assert "621226" not in str(body["cards"])
+    [topup] = body["open_topups"]
+    assert (topup["id"], topup["status"], topup["card"]) == (topup_id, "pending", "工商银行 (4321)")
+    assert topup["age_seconds"] == 7200
+    [withdrawal] = body["open_withdrawals"]
+    assert (withdrawal["id"], withdrawal["fee"]["amount"]) == (withdrawal_id, "1.00")
+    assert [n["kind"] for n in body["notifications"]] == ["account_frozen"]
+    assert body["notifications"][0]["title"] == "Account frozen"  # Accept-Language: en
+    assert [d["label"] for d in body["devices"]] == ["iPhone 15"]
+    actions = [e["action"] for e in body["security_events"]]
+    assert actions[:2] == ["account.frozen", "auth.signed_in"]
+    signed_in = body["security_events"][1]
+    assert (signed_in["device_label"], signed_in["ip"]) == ("iPhone 15", None)
+    assert body["security_events"][0]["actor_id"] == agent_id
+    assert body["security_events"][0]["details"]["reason"] == "lost phone, called in"
+    assert body["guards"]["payment_password_set"] is True
+    assert body["guards"]["payment_password_locked_until"] is None
+
+    seen = (await shop.client.get(path, headers=risk)).json()
+    assert seen["security_events"][1]["ip"] == "203.0.113.9"  # risk officers: in full
+    assert seen["customer"]["phone"] == PHONE
+
+
+async def test_transactions_page_by_cursor(desk: Desk) -> None:
+    shop = desk.shop
+    customer = await shop.customer(PHONE, "0")
+    ledger = shop.ledger
+    bank = await chart.open_account(ledger, chart.bank_settlement("FUNDING"))
+    wallet = await chart.open_account(ledger, chart.wallet(customer.id))
+    for n in range(25):
+        shop.clock.advance(timedelta(seconds=1))
+        await ledger.transfer(
+            key=f"fund-{n}",
+            debit_account_id=bank.id,
+            credit_account_id=wallet.id,
+            amount=Money(100 + n, "CNY"),
+            kind=TransactionKind.TOPUP,
+        )
+    _, agent = await desk.staff("support_agent")
+    _, teller = await desk.staff("teller")
+    path = f"/v1/staff/support/customers/{customer.id}"
+
+    view = (await shop.client.get(path, headers=agent)).json()
+    assert len(view["recent_transactions"]) == 10
+    cursor = view["transactions_next_cursor"]
+    assert cursor
+    seen = [t["id"] for t in view["recent_transactions"]]
+    while cursor:
+        page = await shop.client.get(
+            f"{path}/transactions", params={"cursor": cursor, "limit": 10}, headers=agent
+        )
+        assert page.status_code == 200, page.text
+        seen += [t["id"] for t in page.json()["items"]]
+        cursor = page.json()["next_cursor"]
+    assert len(seen) == len(set(seen)) == 25
+    assert len(await desk.events("support.customer_transactions_viewed")) == 2
+
+    before = await desk.audit_count()
+    for url, headers, status in (
+        (f"{path}/transactions", teller, 403),
+        (f"{path}/transactions", {}, 401),
+        (f"{path}/transactions", shop.auth(customer), 401),
+        ("/v1/staff/support/customers/usr_nobody/transactions", agent, 404),
+        (f"{path}/transactions?cursor=%25%25", agent, 422),
+        (f"{path}/transactions?limit=0", agent, 422),
+    ):
+        refused = await shop.client.get(url, headers=headers)
+        assert refused.status_code == status, url
+        assert "items" not in refused.json()
+    assert await desk.audit_count() == before
+
+
+async def test_refused_freezes_change_nothing(desk: Desk) -> None:
+    shop = desk.shop
+    customer = await shop.customer(PHONE, "0")
+    _, agent = await desk.staff("support_agent")
+    _, teller = await desk.staff("teller")
+    path = f"/v1/staff/support/customers/{customer.id}"
+    before = (await shop.snapshot(customer), await desk.audit_count())
+    for url, body, headers, status in (
+        (f"{path}/freeze", {"reason": "stolen"}, teller, 403),
+        (f"{path}/freeze", {"reason": "stolen"}, {}, 401),
+        (f"{path}/freeze", {"reason": "   "}, agent, 422),
+        (f"{path}/freeze", {}, agent, 422),
+        (f"{path}/unfreeze", {"reason": "checked"}, agent, 409),
+        ("/v1/staff/support/customers/usr_nobody/freeze", {"reason": "x"}, agent, 404),
+    ):
+        refused = await shop.client.post(url, json=body, headers=headers)
+        assert refused.status_code == status, (url, body, refused.text)
+        assert "customer" not in refused.json()
+    assert (await shop.snapshot(customer), await desk.audit_count()) == before

@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+import pytest
+
+from tests.fixtures.shop import Shop, clock, shop
+from tests.staff_lookup.world import Desk
+
+__all__ = ["clock", "desk", "shop"]
+
+
+@pytest.fixture
+def desk(shop: Shop) -> Desk:
+    return Desk(shop)
