@@ -70,9 +70,11 @@ bench-auth: $(STAMP)
 bench-api: $(STAMP)
 	@$(BIN)/python -m bench.api
 
-## bench-web: render time of home, history and transfer-confirm pages against /healthz (JSON)
+## bench-web: render time of the wallet's home, history and transfer-confirm pages, then of the
+## console's ticket queue and customer view, against /healthz (JSON, one document each)
 bench-web: $(STAMP)
 	@$(BIN)/python -m bench.web
+	@$(BIN)/python -m bench.console
 
 ## chaos: 10,000 retried money operations under kill -9 and a PostgreSQL restart, then checks (JSON)
 chaos: $(STAMP)

@@ -1,5 +1,6 @@
-"""``make screenshots``: the wallet's main pages at phone size, with the demo data, as PNG
-files in ``docs/screenshots/`` (for people reading the README and the docs).
+"""``make screenshots``: the wallet's main pages at phone size and the staff console's at
+desktop size, with the demo data, as PNG files in ``docs/screenshots/`` (for people reading
+the README and the docs).
 
 A fresh SQLite database in a temporary folder gets the demo users, merchants and four
 weeks of history (``ewallet demo seed``); the app is served on 127.0.0.1 and Debian's
@@ -7,6 +8,10 @@ Chromium, driven by Playwright, signs in as the first demo user (the SMS step-up
 read from the outbox, as the development SMS outbox would show it) and visits each page at
 390x844, in Chinese (the default) and a few in English. A page that answers anything but
 200 is reported and skipped, so the command never leaves a stale picture behind.
+
+For the console, one staff member per role is created (as ``ewallet staff create`` does),
+signs in with the authenticator's code, replaces the one-time password and visits the
+pages of their role at 1366x900 (``console-*.png``).
 
     .venv/bin/python -m tools.screenshots [--out docs/screenshots]
 """
@@ -20,11 +25,13 @@ import tempfile
 from pathlib import Path
 from typing import Final
 
-from playwright.sync_api import Page, sync_playwright
+import pyotp
+from playwright.sync_api import Page, ViewportSize, sync_playwright
 from pydantic import SecretStr
 from sqlalchemy import select
 
 from ewallet.app import create_app
+from ewallet.audit.service import Actor
 from ewallet.config import Settings
 from ewallet.demo.people import LOGIN_PASSWORD, PEOPLE
 from ewallet.demo.seed import seed_demo
@@ -32,6 +39,8 @@ from ewallet.http.deps import app_services
 from ewallet.kit.db.engine import make_engine
 from ewallet.models.migrate import upgrade
 from ewallet.models.outbox import OutboxEvent
+from ewallet.models.tables import users
+from ewallet.staff.service.accounts import create_staff
 from tools.live_server import ServerThread, bound_listener
 
 CHROMIUM: Final = "/usr/bin/chromium"
@@ -59,6 +68,48 @@ SIGNED_IN: Final = (
     ("chat", "/chat"),
 )
 IN_ENGLISH: Final = (("home-en", "/"), ("history-en", "/history"))
+DESKTOP: Final = ViewportSize(width=1366, height=900)
+# Each role's pages in the console ("{user}" is the first demo user's id).
+CONSOLE: Final = (
+    ("admin", (("console-overview", "/console/"), ("console-staff", "/console/staff"))),
+    (
+        "support_agent",
+        (
+            ("console-tickets", "/console/tickets"),
+            ("console-chats", "/console/chats"),
+            ("console-callbacks", "/console/callbacks"),
+            ("console-customer", "/console/customers/{user}"),
+            ("console-lookup", "/console/lookup"),
+            ("console-help-articles", "/console/help/articles"),
+        ),
+    ),
+    (
+        "teller",
+        (
+            ("console-deposit", "/console/counter/deposits/new"),
+            ("console-deposits", "/console/counter/deposits"),
+        ),
+    ),
+    ("teller_supervisor", (("console-approvals", "/console/counter/approvals"),)),
+    (
+        "operator",
+        (
+            ("console-reconciliation", "/console/reconciliation"),
+            ("console-pending", "/console/pending"),
+            ("console-outbox", "/console/outbox"),
+            ("console-maintenance", "/console/maintenance"),
+            ("console-merchants", "/console/merchants"),
+        ),
+    ),
+    (
+        "risk_officer",
+        (
+            ("console-audit", "/console/audit"),
+            ("console-large-cash", "/console/counter/large-cash"),
+        ),
+    ),
+)
+CONSOLE_PASSWORD: Final = "Screenshots-console-2026"  # noqa: S105 -- throw-away demo staff
 
 
 def _log(text: str) -> None:
@@ -107,6 +158,7 @@ def main() -> int:
         server.start()
         try:
             made = _visit(server, base, out)
+            made += _visit_console(server, base, out)
         finally:
             server.stop()
     _log(f"{made} screenshots in {out}")
@@ -152,6 +204,63 @@ def _visit(server: ServerThread, base: str, out: Path) -> int:
             context.close()
         browser.close()
     return made
+
+
+def _visit_console(server: ServerThread, base: str, out: Path) -> int:
+    services = app_services(server.app)
+
+    async def first_user() -> str:
+        async with services.engine.connect() as conn:
+            row = (
+                await conn.execute(select(users.c.id).where(users.c.phone == PEOPLE[0].phone))
+            ).one()
+        return str(row.id)
+
+    user_id = server.run(first_user())
+    made = 0
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context(locale="zh-CN", viewport=DESKTOP, device_scale_factor=1)
+        made += _shoot(context.new_page(), base, "console-signin", "/console/signin", out)
+        context.close()
+        for role, pages in CONSOLE:
+            created = server.run(
+                create_staff(
+                    services,
+                    Actor.system(),
+                    email=f"{role.replace('_', '.')}@bank.example",
+                    role=role,
+                    display_name=STAFF_NAMES.get(role),
+                )
+            )
+            context = browser.new_context(locale="zh-CN", viewport=DESKTOP, device_scale_factor=1)
+            page = context.new_page()
+            page.goto(base + "/console/signin")
+            page.fill("#email", created.staff.email)
+            page.fill("#password", created.password)
+            page.fill("#totp_code", pyotp.TOTP(created.totp_secret).now())
+            page.click("form[action='/console/signin'] button[type=submit]")
+            page.wait_for_load_state()
+            page.fill("#current_password", created.password)
+            page.fill("#new_password", CONSOLE_PASSWORD)
+            page.fill("#confirm_password", CONSOLE_PASSWORD)
+            page.click("form[action='/console/password'] button[type=submit]")
+            page.wait_for_load_state()
+            for name, path in pages:
+                made += _shoot(page, base, name, path.format(user=user_id), out)
+            context.close()
+        browser.close()
+    return made
+
+
+STAFF_NAMES: Final = {
+    "admin": "陈静 (管理员)",
+    "support_agent": "周敏",
+    "teller": "吴磊",
+    "teller_supervisor": "郑华",
+    "operator": "孙涛",
+    "risk_officer": "何琳",
+}
 
 
 if __name__ == "__main__":

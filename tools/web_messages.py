@@ -6,7 +6,8 @@ them have no Chinese translation in ``src/ewallet/web/locale/zh_CN/*.po``.
 
 Templates are read with Jinja's Babel extractor (``_()``, ``gettext``, ``{% trans %}``);
 Python modules under ``ewallet/web`` with Babel's Python extractor for ``_t("...")``
-(:func:`ewallet.web.kit.i18n.translate` imported as ``_t``). tests/web/test_catalogue.py
+(:func:`ewallet.web.kit.i18n.translate` imported as ``_t``; ``N_("...")`` marks a text
+translated later, when it is shown). tests/web/test_catalogue.py
 fails while this lists anything.
 """
 
@@ -31,7 +32,7 @@ def used_messages() -> dict[str, str]:
         "templates/**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "false"},
         "**.py": {},
     }
-    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "_t": None}
+    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "_t": None, "N_": None}
     for filename, _lineno, message, _comments, _context in extract_from_dir(
         str(WEB), method_map=method_map, options_map=options, keywords=keywords
     ):

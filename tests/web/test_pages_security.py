@@ -22,6 +22,7 @@ import pytest
 from fastapi.routing import iter_route_contexts
 from playwright.sync_api import Page, expect
 
+from ewallet.web.console.routing import ConsoleRoute
 from ewallet.web.kit.routing import WebRoute
 from tests.fixtures.accounts import LOGIN_PASSWORD
 from tests.fixtures.web import LiveWallet
@@ -43,6 +44,7 @@ def page_routes(live: LiveWallet) -> list[PageRoute]:
         PageRoute(context.path, set(context.methods or ()))
         for context in iter_route_contexts(app.routes)
         if isinstance(context.original_route, WebRoute)
+        and not isinstance(context.original_route, ConsoleRoute)  # tests/console/
         and context.path is not None
         and context.path not in NOT_PAGES
     ]

@@ -48,9 +48,10 @@ class Form(Mapping[str, str]):
         return self[name].strip()
 
 
-async def read_form(request: Request) -> Form:
+async def read_form(request: Request, *, max_bytes: int = MAX_FORM_BYTES) -> Form:
+    """The form's fields; an oversized or undecodable body reads as no field at all."""
     body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
+    if len(body) > max_bytes:
         return Form({})
     try:
         fields = parse_qs(body.decode("utf-8"), max_num_fields=MAX_FIELDS)

@@ -73,6 +73,12 @@ def translate(message: str, locale: Locale | None = None) -> str:
     return catalogue().get(message, message)
 
 
+def N_(message: str) -> str:  # noqa: N802 -- the gettext convention for "translate later"
+    """Marks ``message`` for the catalogue where it is defined (a navigation label, ...);
+    it is translated where it is shown (``_(label)`` in a template)."""
+    return message
+
+
 def gettext(message: str, **variables: object) -> str:
     """Jinja's newstyle ``gettext``/``_``: translate, then fill ``%(name)s`` placeholders.
 

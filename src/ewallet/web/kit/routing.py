@@ -26,11 +26,33 @@ Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 
 class WebRoute(APIRoute):
+    """The wallet's pages; the console and the merchant portal subclass it and say where
+    their sign-in page is and how their refusal page is drawn."""
+
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         # Pages answer HTML: declared, so that the maintenance guard refuses a form's post
         # with a page in the reader's language rather than a problem document.
         kwargs["response_class"] = HTMLResponse
         super().__init__(path, endpoint, **kwargs)
+
+    def sign_in_url(self, next_path: str) -> str:
+        return sign_in_url(next_path)
+
+    async def refused(
+        self, request: Request, *, status_code: int, reason: str, error: str | None = None
+    ) -> Response:
+        return await page(
+            request,
+            app_services(request.app),
+            "wallet/refused.html",
+            status_code=status_code,
+            reason=reason,
+            error=error,
+        )
+
+    async def caught(self, request: Request, error: Exception) -> Response | None:
+        """A subclass's answer to an exception the base does not know, or None."""
+        return None
 
     def get_route_handler(self) -> Handler:
         handle = super().get_route_handler()
@@ -39,29 +61,27 @@ class WebRoute(APIRoute):
             try:
                 return await handle(request)
             except SignInRequired as needed:
-                if request.headers.get("hx-request") == "true":
-                    url = sign_in_url(needed.next_path)
-                    return Response(status_code=204, headers={**PAGE_HEADERS, "HX-Redirect": url})
-                return Response(
-                    status_code=303,
-                    headers={**PAGE_HEADERS, "Location": sign_in_url(needed.next_path)},
-                )
+                return redirect(request, self.sign_in_url(needed.next_path))
             except CsrfRefused:
-                return await page(
+                return await self.refused(request, status_code=403, reason="csrf")
+            except Exception as error:
+                special = await self.caught(request, error)
+                if special is not None:
+                    return special
+                if not isinstance(error, DomainError):
+                    raise
+                return await self.refused(
                     request,
-                    app_services(request.app),
-                    "wallet/refused.html",
-                    status_code=403,
-                    reason="csrf",
-                )
-            except DomainError as error:
-                return await page(
-                    request,
-                    app_services(request.app),
-                    "wallet/refused.html",
                     status_code=error.status,
                     reason=error.code,
                     error=refusal(request, error),
                 )
 
         return answer
+
+
+def redirect(request: Request, url: str) -> Response:
+    """``303`` to ``url``; an htmx request gets ``HX-Redirect`` (a full navigation) instead."""
+    if request.headers.get("hx-request") == "true":
+        return Response(status_code=204, headers={**PAGE_HEADERS, "HX-Redirect": url})
+    return Response(status_code=303, headers={**PAGE_HEADERS, "Location": url})
