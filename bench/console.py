@@ -36,7 +36,6 @@ import re
 import secrets
 import shutil
 import tempfile
-import time
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Final, cast
@@ -49,6 +48,7 @@ from pydantic import SecretStr
 from bench.api import HOST, Server, admin_execute, bench_database
 from bench.api_population import make_population
 from bench.load import Connection
+from bench.pages import Request, cpu_seconds, timed
 from ewallet.audit.service import Actor
 from ewallet.config import Settings
 from ewallet.kit.clock import SystemClock
@@ -65,8 +65,6 @@ HISTORY_ENTRIES: Final = 5000
 OPEN_TICKETS: Final = 1000
 AGENT_PASSWORD: Final = "Bench-console-agent-2026"  # a throw-away bench account
 CSRF: Final = re.compile(r'name="csrf" value="([^"]+)"')
-
-Request = tuple[str, str, dict[str, str], Any]
 
 
 async def _history(engine: Any, user_id: str) -> None:
@@ -159,54 +157,6 @@ def _console_sign_in(port: int, email: str, password: str, secret: str) -> str:
         return "; ".join(f"{name}={value}" for name, value in client.cookies.items())
 
 
-def _cpu_seconds(pid: int) -> float | None:
-    """User + system CPU seconds of process ``pid`` and its children (the uvicorn workers
-    of ``--workers N``), or None where ``/proc`` cannot be read."""
-    tick = os.sysconf("SC_CLK_TCK")
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        total = 0
-        for process in [pid, *map(int, children)]:
-            fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-    except (OSError, ValueError, IndexError):
-        return None
-    return total / tick
-
-
-async def _timed(port: int, request: Request, *, total: int, clients: int) -> dict[str, Any]:
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    remaining = total + WARMUP
-
-    async def worker() -> None:
-        nonlocal remaining
-        connection = Connection(HOST, port)
-        while remaining > 0:
-            remaining -= 1
-            warm = remaining >= total
-            started = time.perf_counter()
-            status, _ = await connection.request(*request)
-            elapsed = time.perf_counter() - started
-            if not warm:
-                latencies.append(elapsed)
-                statuses[status] = statuses.get(status, 0) + 1
-        connection.close()
-
-    await asyncio.gather(*(worker() for _ in range(clients)))
-    ordered = sorted(latencies)
-
-    def percentile(share: float) -> float:
-        return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000, 2)
-
-    return {
-        "requests": len(ordered),
-        "statuses": {str(k): v for k, v in sorted(statuses.items())},
-        "p50_ms": percentile(0.50),
-        "p99_ms": percentile(0.99),
-    }
-
-
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     var_dir = Path(tempfile.mkdtemp(prefix="ewallet-bench-console-"))
     secret_key, pin_pepper = secrets.token_urlsafe(40), secrets.token_urlsafe(40)
@@ -261,11 +211,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     "customer_view": ("GET", f"/console/customers/{customer.id}", page, None),
                 }
                 for name, request in scenarios.items():
-                    cpu_before = _cpu_seconds(server.process.pid)
-                    out[name] = await _timed(
-                        server.port, request, total=args.requests, clients=args.clients
+                    cpu_before = cpu_seconds(server.process.pid)
+                    out[name] = await timed(
+                        server.port,
+                        [request],
+                        total=args.requests,
+                        clients=args.clients,
+                        warmup=WARMUP,
                     )
-                    cpu_after = _cpu_seconds(server.process.pid)
+                    cpu_after = cpu_seconds(server.process.pid)
                     if cpu_before is not None and cpu_after is not None:
                         per_request = (cpu_after - cpu_before) / (args.requests + WARMUP)
                         out[name]["server_cpu_ms_per_request"] = round(per_request * 1000, 2)

@@ -36,7 +36,6 @@ import re
 import secrets
 import shutil
 import tempfile
-import time
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlencode
@@ -47,7 +46,7 @@ from pydantic import SecretStr
 
 from bench.api import HOST, Server, admin_execute, bench_database
 from bench.api_population import LOGIN_PASSWORD, make_population
-from bench.load import Connection
+from bench.pages import Request, cpu_seconds, timed
 from ewallet.config import Settings
 from ewallet.kit.clock import SystemClock
 from ewallet.kit.db.engine import make_engine
@@ -96,60 +95,6 @@ def _sign_in(port: int, phone: str) -> tuple[str, str]:
         assert csrf is not None, "no CSRF token on the home page"
         cookie = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
         return cookie, csrf.group(1)
-
-
-Request = tuple[str, str, dict[str, str], Any]
-
-
-def _cpu_seconds(pid: int) -> float | None:
-    """User + system CPU seconds of process ``pid`` and its children (Linux ``/proc``:
-    the uvicorn workers of ``--workers N``), or None where that cannot be read."""
-    tick = os.sysconf("SC_CLK_TCK")
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        total = 0
-        for process in [pid, *map(int, children)]:
-            fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-    except (OSError, ValueError, IndexError):
-        return None
-    return total / tick
-
-
-async def _timed(port: int, requests: list[Request], *, total: int, clients: int) -> dict[str, Any]:
-    """``total`` requests (after the warm-up) over ``clients`` connections, taking the
-    prepared ``requests`` in turn."""
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    remaining = total + WARMUP
-
-    async def worker() -> None:
-        nonlocal remaining
-        connection = Connection(HOST, port)
-        while remaining > 0:
-            remaining -= 1
-            warm = remaining >= total
-            method, path, headers, body = requests[remaining % len(requests)]
-            started = time.perf_counter()
-            status, _ = await connection.request(method, path, headers, body)
-            elapsed = time.perf_counter() - started
-            if not warm:
-                latencies.append(elapsed)
-                statuses[status] = statuses.get(status, 0) + 1
-        connection.close()
-
-    await asyncio.gather(*(worker() for _ in range(clients)))
-    ordered = sorted(latencies)
-
-    def percentile(share: float) -> float:
-        return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000, 2)
-
-    return {
-        "requests": len(ordered),
-        "statuses": {str(k): v for k, v in sorted(statuses.items())},
-        "p50_ms": percentile(0.50),
-        "p99_ms": percentile(0.99),
-    }
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -219,11 +164,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     "transfer_confirm": confirms,
                 }
                 for name, requests in scenarios.items():
-                    cpu_before = _cpu_seconds(server.process.pid)
-                    out[name] = await _timed(
+                    cpu_before = cpu_seconds(server.process.pid)
+                    out[name] = await timed(
                         server.port, requests, total=args.requests, clients=args.clients
                     )
-                    cpu_after = _cpu_seconds(server.process.pid)
+                    cpu_after = cpu_seconds(server.process.pid)
                     if cpu_before is not None and cpu_after is not None:
                         per_request = (cpu_after - cpu_before) / (args.requests + WARMUP)
                         out[name]["server_cpu_ms_per_request"] = round(per_request * 1000, 2)
