@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import platform
 import time
 from pathlib import Path
 from typing import Any, Final
@@ -14,6 +15,15 @@ from bench.load import Connection
 
 Request = tuple[str, str, dict[str, str], Any]
 WARMUP: Final = 50
+
+
+def machine() -> dict[str, Any]:
+    """What a benchmark's JSON says about where it ran."""
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
 
 
 def cpu_seconds(pid: int) -> float | None:

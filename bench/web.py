@@ -31,7 +31,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import re
 import secrets
 import shutil
@@ -46,7 +45,7 @@ from pydantic import SecretStr
 
 from bench.api import HOST, Server, admin_execute, bench_database
 from bench.api_population import LOGIN_PASSWORD, make_population
-from bench.pages import Request, cpu_seconds, timed
+from bench.pages import Request, cpu_seconds, machine, timed
 from ewallet.config import Settings
 from ewallet.kit.clock import SystemClock
 from ewallet.kit.db.engine import make_engine
@@ -101,11 +100,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     var_dir = Path(tempfile.mkdtemp(prefix="ewallet-bench-web-"))
     secret_key, pin_pepper = secrets.token_urlsafe(40), secrets.token_urlsafe(40)
     out: dict[str, Any] = {
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
-        },
+        "machine": machine(),
         "requests": args.requests,
         "clients": args.clients,
         "workers": args.workers,

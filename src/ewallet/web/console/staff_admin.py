@@ -15,10 +15,8 @@ from __future__ import annotations
 import re
 from typing import Annotated, Final
 
-import segno
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
-from markupsafe import Markup, escape
 
 from ewallet.http.deps import ServicesDep
 from ewallet.kit.errors import DomainError
@@ -32,6 +30,7 @@ from ewallet.web.console.routing import ConsoleRoute
 from ewallet.web.kit.i18n import N_
 from ewallet.web.kit.i18n import translate as _t
 from ewallet.web.kit.pages import locale_of, refusal, see_other
+from ewallet.web.kit.qr import qr_svg
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 
@@ -80,12 +79,6 @@ DONE: Final = {
 def _message(request: Request, error: DomainError) -> str:
     known = REFUSALS.get(error.code)
     return _t(known, locale_of(request)) if known else refusal(request, error)
-
-
-def qr_svg(uri: str, label: str) -> Markup:
-    """The ``otpauth://`` URI as an inline SVG QR code, labelled for screen readers."""
-    svg = segno.make(uri, error="m").svg_inline(scale=4, svgclass="qr", omitsize=True)
-    return Markup(svg.replace("<svg ", f'<svg role="img" aria-label="{escape(label)}" ', 1))  # noqa: S704 -- segno's own markup
 
 
 def grouped(secret: str) -> str:

@@ -11,10 +11,8 @@ switched; wrong codes while turning it off count toward the account's lock, as i
 
 from __future__ import annotations
 
-import segno
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from markupsafe import Markup, escape
 
 from ewallet.http.deps import ServicesDep
 from ewallet.identity.totp import service as totp
@@ -24,18 +22,13 @@ from ewallet.web.kit.auth import WebUser, actor_of
 from ewallet.web.kit.forms import PostedForm
 from ewallet.web.kit.i18n import translate as _t
 from ewallet.web.kit.pages import locale_of, page, refusal, see_other
+from ewallet.web.kit.qr import qr_svg
 from ewallet.web.kit.routing import WebRoute
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
 PAGE = "/security/totp"
 TEMPLATE = "wallet/security/totp.html"
-
-
-def qr_svg(uri: str, label: str) -> Markup:
-    """The ``otpauth://`` URI as an inline SVG QR code, labelled for screen readers."""
-    svg = segno.make(uri, error="m").svg_inline(scale=4, svgclass="qr", omitsize=True)
-    return Markup(svg.replace("<svg ", f'<svg role="img" aria-label="{escape(label)}" ', 1))  # noqa: S704 -- segno's own markup
 
 
 def grouped(secret: str) -> str:
