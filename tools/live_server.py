@@ -28,6 +28,9 @@ def bound_listener() -> tuple[socket.socket, str]:
     return listener, f"http://127.0.0.1:{listener.getsockname()[1]}"
 
 
+KEEP_ALIVE_SECONDS = 60
+
+
 class ServerThread:
     """uvicorn serving ``app`` on ``listener`` from a daemon thread."""
 
@@ -35,8 +38,17 @@ class ServerThread:
         self.app = app
         self.listener = listener
         self.loop = asyncio.new_event_loop()
+        # Idle connections are kept longer than httpx keeps them in its pool (5 s): with
+        # uvicorn's own 5 s, a client could send on a connection the server was closing
+        # at that very moment, and the test would fail with a read error.
         self.server = uvicorn.Server(
-            uvicorn.Config(app, lifespan="on", log_level="warning", ws="websockets-sansio")
+            uvicorn.Config(
+                app,
+                lifespan="on",
+                log_level="warning",
+                ws="websockets-sansio",
+                timeout_keep_alive=KEEP_ALIVE_SECONDS,
+            )
         )
         self.thread = threading.Thread(target=self._run, name="web-server", daemon=True)
         self.failure: BaseException | None = None

@@ -3,11 +3,15 @@
 SQLite runs in WAL mode with ``synchronous=FULL`` so a committed transfer survives a power
 cut, and every write transaction starts with ``BEGIN IMMEDIATE`` so two writers never
 deadlock on a lock upgrade; read-only units begin DEFERRED and never block writers.
+``EWALLET_SQLITE_SYNCHRONOUS`` may lower the level to ``NORMAL`` or ``OFF`` where that
+durability is not wanted: the test suite sets ``OFF``, since a killed process loses nothing
+either way and an fsync on a busy CI disk can stall a commit for seconds.
 PostgreSQL runs through asyncpg at READ COMMITTED with explicit, ordered row locks.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +23,18 @@ from sqlalchemy.pool import ConnectionPoolEntry
 READ_ONLY_OPTION = "ewallet_read_only"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 POSTGRES_LOCK_TIMEOUT = "10s"
+SQLITE_SYNCHRONOUS_VARIABLE = "EWALLET_SQLITE_SYNCHRONOUS"
+SQLITE_SYNCHRONOUS_LEVELS = frozenset({"FULL", "NORMAL", "OFF"})
+
+
+def sqlite_synchronous() -> str:
+    """The ``PRAGMA synchronous`` level: ``FULL`` unless the environment lowers it."""
+    level = os.environ.get(SQLITE_SYNCHRONOUS_VARIABLE, "FULL").strip().upper() or "FULL"
+    if level not in SQLITE_SYNCHRONOUS_LEVELS:
+        raise ValueError(
+            f"{SQLITE_SYNCHRONOUS_VARIABLE} must be one of {sorted(SQLITE_SYNCHRONOUS_LEVELS)}"
+        )
+    return level
 
 
 def is_sqlite(engine: AsyncEngine) -> bool:
@@ -46,6 +62,7 @@ def _sqlite_engine(database_url: str, *, pool_size: int, echo: bool) -> AsyncEng
     database = url.database or ""
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
+    synchronous = sqlite_synchronous()
     engine = create_async_engine(
         database_url,
         pool_size=pool_size,
@@ -65,7 +82,7 @@ def _sqlite_engine(database_url: str, *, pool_size: int, echo: bool) -> AsyncEng
         if str(cursor.fetchone()[0]).lower() != "wal":
             cursor.execute("PRAGMA journal_mode=WAL")
         for pragma in (
-            "PRAGMA synchronous=FULL",
+            f"PRAGMA synchronous={synchronous}",
             "PRAGMA foreign_keys=ON",
             f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
         ):
