@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve demo test lint typecheck unit bench-ledger bench-auth bench-api bench-web chaos worker clean vendor screenshots
+.PHONY: serve demo test lint typecheck unit bench-ledger bench-auth bench-api bench-web bench-settlement chaos worker clean vendor screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,10 @@ worker: $(STAMP)
 ## bench-ledger: ledger throughput and history latency (JSON)
 bench-ledger: $(STAMP)
 	@$(BIN)/python bench/ledger.py
+
+## bench-settlement: a day of 1,000 merchants, 100,000 payments settled and paid, and its rerun (JSON)
+bench-settlement: $(STAMP)
+	@$(BIN)/python -m bench.settlement
 
 ## bench-auth: sign-ins and payment-password checks per second, argon2 cost curve (JSON)
 bench-auth: $(STAMP)

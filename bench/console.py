@@ -47,7 +47,7 @@ from pydantic import SecretStr
 from bench.api import HOST, Server, admin_execute, bench_database
 from bench.api_population import make_population
 from bench.load import Connection
-from bench.pages import Request, cpu_seconds, machine, timed
+from bench.pages import Request, analyze, cpu_seconds, machine, timed
 from ewallet.audit.service import Actor
 from ewallet.config import Settings
 from ewallet.kit.clock import SystemClock
@@ -196,6 +196,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             try:
                 await server.wait_ready()
                 await _open_tickets(server.port, customer.token)
+                await analyze(url)
                 cookie = await asyncio.to_thread(
                     _console_sign_in, server.port, email, password, secret
                 )

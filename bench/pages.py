@@ -10,8 +10,11 @@ import time
 from pathlib import Path
 from typing import Any, Final
 
+from sqlalchemy import text
+
 from bench.api import HOST
 from bench.load import Connection
+from ewallet.kit.db.engine import make_engine
 
 Request = tuple[str, str, dict[str, str], Any]
 WARMUP: Final = 50
@@ -39,6 +42,20 @@ def cpu_seconds(pid: int) -> float | None:
     except (OSError, ValueError, IndexError):
         return None
     return total / tick
+
+
+async def analyze(url: str) -> None:
+    """``ANALYZE`` the bench database once its rows are in, as ``pgbench -i`` does (and as
+    autovacuum does in production): a fresh database has no statistics, and PostgreSQL
+    then plans the console's queue (1,000 tickets, newest 51) as a sequential scan and a
+    sort, 1.2 ms, instead of the primary key read backwards, 0.07 ms."""
+    engine = make_engine(url, pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("ANALYZE"))
+            await conn.commit()
+    finally:
+        await engine.dispose()
 
 
 async def timed(

@@ -45,7 +45,7 @@ from pydantic import SecretStr
 
 from bench.api import HOST, Server, admin_execute, bench_database
 from bench.api_population import LOGIN_PASSWORD, make_population
-from bench.pages import Request, cpu_seconds, machine, timed
+from bench.pages import Request, analyze, cpu_seconds, machine, timed
 from ewallet.config import Settings
 from ewallet.kit.clock import SystemClock
 from ewallet.kit.db.engine import make_engine
@@ -123,6 +123,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 await engine.dispose()
             reader, payee, *senders = population.users
             await _history(url, reader.id)
+            await analyze(url)
             env = {
                 "EWALLET_DATABASE_URL": url,
                 "EWALLET_SECRET_KEY": secret_key,

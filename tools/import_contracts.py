@@ -49,7 +49,7 @@ from importlinter.domain.contract import Contract, ContractCheck
 from importlinter.domain.helpers import module_expressions_to_modules
 from importlinter.domain.imports import Module, ModuleExpression
 
-DEFAULT_PUBLIC_MODULES: Final = ("service", "views", "errors", "deps")
+DEFAULT_PUBLIC_MODULES: Final = ("service", "views", "errors", "deps", "permissions")
 
 
 @dataclass(frozen=True, order=True, slots=True)

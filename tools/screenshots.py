@@ -159,6 +159,7 @@ def main() -> int:
         try:
             made = _visit(server, base, out)
             made += _visit_console(server, base, out)
+            made += _visit_portal(server, base, out)
         finally:
             server.stop()
     _log(f"{made} screenshots in {out}")
@@ -249,6 +250,69 @@ def _visit_console(server: ServerThread, base: str, out: Path) -> int:
             for name, path in pages:
                 made += _shoot(page, base, name, path.format(user=user_id), out)
             context.close()
+        browser.close()
+    return made
+
+
+def _visit_portal(server: ServerThread, base: str, out: Path) -> int:
+    """The merchant portal at desktop size: the first demo merchant's owner signs in for the
+    first time (authenticator, own password), then its pages (``portal-*.png``)."""
+    from ewallet.merchants.people.service import create_user  # noqa: PLC0415
+    from ewallet.models.tables import merchants  # noqa: PLC0415
+
+    services = app_services(server.app)
+
+    async def owner() -> tuple[str, str]:
+        async with services.engine.connect() as conn:
+            merchant_id = (
+                (await conn.execute(select(merchants.c.id).order_by(merchants.c.created_at)))
+                .scalars()
+                .first()
+            )
+        assert merchant_id is not None, "the demo has no merchant"
+        created = await create_user(
+            services,
+            Actor.system(),
+            merchant_id=merchant_id,
+            email="owner@shop.example",
+            name="林晓",
+            role="owner",
+        )
+        return created.user.email, created.one_time_password
+
+    email, password = server.run(owner())
+    made = 0
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context(locale="zh-CN", viewport=DESKTOP, device_scale_factor=1)
+        page = context.new_page()
+        made += _shoot(page, base, "portal-signin", "/merchant/signin", out)
+        page.fill("#email", email)
+        page.fill("#password", password)
+        page.click("form[action='/merchant/signin'] button[type=submit]")
+        page.wait_for_load_state()
+        secret = page.locator("code.mono").inner_text().strip()
+        page.fill("#totp_code", pyotp.TOTP(secret).now())
+        page.click("form[action='/merchant/totp'] button[type=submit]")
+        page.wait_for_load_state()
+        page.fill("#current_password", password)
+        page.fill("#new_password", CONSOLE_PASSWORD)
+        page.fill("#confirm_password", CONSOLE_PASSWORD)
+        page.click("form[action='/merchant/password'] button[type=submit]")
+        page.wait_for_load_state()
+        for name, path in (
+            ("portal-home", "/merchant/"),
+            ("portal-team", "/merchant/team"),
+            ("portal-team-new", "/merchant/team/new"),
+            ("portal-orders", "/merchant/orders"),
+            ("portal-refunds", "/merchant/refunds"),
+            ("portal-settlements", "/merchant/settlements"),
+            ("portal-developers", "/merchant/developers"),
+            ("portal-till", "/merchant/till"),
+            ("portal-qr", "/merchant/qr"),
+        ):
+            made += _shoot(page, base, name, path, out)
+        context.close()
         browser.close()
     return made
 

@@ -35,6 +35,9 @@ from ewallet.identity.deps import idempotency_scope
 from ewallet.kit.clock import Clock, SystemClock
 from ewallet.kit.logging import configure_logging
 from ewallet.merchants import endpoints as merchant_staff_endpoints
+from ewallet.merchants.account import endpoints as merchant_account_endpoints
+from ewallet.merchants.people import endpoints as merchant_people_endpoints
+from ewallet.merchants.stores import endpoints as store_endpoints
 from ewallet.openapi.docs import install_docs
 from ewallet.ops import endpoints as ops_endpoints
 from ewallet.ops.enforcement import install_maintenance
@@ -44,10 +47,13 @@ from ewallet.payments.checkout import endpoints as checkout_endpoints
 from ewallet.payments.orders import endpoints as order_endpoints
 from ewallet.payments.password_free import endpoints as password_free_endpoints
 from ewallet.payments.payment_codes import endpoints as payment_code_endpoints
+from ewallet.payments.payment_links import endpoints as payment_link_endpoints
 from ewallet.payments.refunds import endpoints as refund_endpoints
+from ewallet.payments.static_qr import endpoints as static_qr_endpoints
 from ewallet.payments.webhooks import endpoints as webhook_endpoints
 from ewallet.reconciliation import endpoints as reconciliation_endpoints
 from ewallet.security.context import SecurityContext
+from ewallet.settlement import endpoints as settlement_endpoints
 from ewallet.staff import endpoints as staff_endpoints
 from ewallet.support import endpoints as support_endpoints
 from ewallet.support.staff import endpoints as support_staff_endpoints
@@ -56,7 +62,7 @@ from ewallet.wallet import endpoints as wallet_endpoints
 from ewallet.web.mount import install_web
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
+def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:  # noqa: PLR0915 -- the table of contents: one line per router
     """The wallet's HTTP API for ``settings``; ``clock`` lets tests move time."""
     app = FastAPI(
         title="ewallet",
@@ -90,6 +96,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     mount_sandboxes(app, settings)
 
     app.include_router(health.router)
+    # The web front ends (pages at /, static files at /static) next: a page is matched
+    # before the API's routes, none of which it can shadow (ewallet.web.mount).
+    install_web(app)
     # Feature routers follow here, one include_router line each, under the /v1 prefix.
     # Identity and account-security routes (one router composing identity's sub-features).
     app.include_router(identity_endpoints.router)
@@ -110,11 +119,18 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(reconciliation_endpoints.router)
     # Merchant, order and payment routers below.
     app.include_router(merchant_staff_endpoints.router)
+    app.include_router(merchant_account_endpoints.router)
+    app.include_router(merchant_people_endpoints.router)
     app.include_router(order_endpoints.router)
     app.include_router(refund_endpoints.router)
     app.include_router(webhook_endpoints.router)
     app.include_router(payment_endpoints.router)
+    app.include_router(store_endpoints.router)
+    app.include_router(static_qr_endpoints.merchant_router)
+    app.include_router(static_qr_endpoints.user_router)
     app.include_router(checkout_endpoints.router)
+    app.include_router(payment_link_endpoints.router)
+    app.include_router(payment_link_endpoints.page_router)
     # Transfer, limit and history routers below.
     app.include_router(transfer_endpoints.router)
     app.include_router(history_endpoints.router)
@@ -136,8 +152,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     # Help and support routers below.
     app.include_router(help_endpoints.router)
     app.include_router(help_endpoints.staff_router)
-    # The web front ends (pages at /, static files at /static) come last.
-    install_web(app)
+    app.include_router(settlement_endpoints.router)
+    app.include_router(settlement_endpoints.staff_router)
     return app
 
 

@@ -99,6 +99,10 @@ class Settings(BaseSettings):
     bank_unknown_grace_seconds: Annotated[int, Field(ge=0)] = 1800
     # The in-process sandbox bank's own database; unset: var_dir/sandbox-bank.db.
     sandbox_bank_db_url: str | None = None
+    # Merchant and biller settlement (docs/settlement.md): business day D is paid out on
+    # D + delay (Asia/Shanghai); the worker runs the day's settlement every interval (0: never).
+    settlement_delay_days: Annotated[int, Field(ge=0, le=30)] = 1
+    settlement_interval_seconds: Annotated[float, Field(ge=0)] = 3600.0
     # PSPs (docs/psp.md). An unset URL means the in-process sandbox; unset key paths mean
     # development keys generated under var_dir (refused in production).
     psp_public_url: str | None = None
@@ -135,6 +139,12 @@ class Settings(BaseSettings):
     withdrawal_free_quota_minor: Annotated[int, Field(ge=0)] = 20_000_00
     withdrawal_fee_rate: Annotated[Decimal, Field(ge=0, le=Decimal("0.05"))] = Decimal("0.001")
     withdrawal_min_fee_minor: Annotated[int, Field(ge=0)] = 10
+    # Merchant fees (docs/merchant-api.md "Fees"): basis points of each payment with a
+    # minimum in fen, both overridable per merchant; refunds return the fee proportionally
+    # ("proportional") or keep it ("none").
+    merchant_fee_rate_bp: Annotated[int, Field(ge=0, le=1000)] = 38
+    merchant_fee_minimum_minor: Annotated[int, Field(ge=0, le=100_00)] = 0
+    merchant_fee_refund_policy: Literal["proportional", "none"] = "proportional"
     # Counter cash (docs/counter-deposits.md): deposits of at least this many fen wait for a
     # second staff member and leave a large-cash record; the branch when a teller names none.
     large_cash_threshold_minor: Annotated[int, Field(ge=1)] = 50_000_00
@@ -178,6 +188,11 @@ class Settings(BaseSettings):
     staff_session_hours: Annotated[int, Field(ge=1, le=24)] = 8
     # The staff console locks a browser left this long without use (password to unlock).
     staff_idle_minutes: Annotated[int, Field(ge=1, le=240)] = 15
+    # The merchant portal: sessions end this long after sign-in; an idle browser locks.
+    merchant_session_hours: Annotated[int, Field(ge=1, le=24)] = 8
+    merchant_idle_minutes: Annotated[int, Field(ge=1, le=240)] = 15
+    # A portal refund above this amount (fen) asks the person's authenticator code.
+    merchant_refund_totp_above_minor: Annotated[int, Field(ge=0)] = 500_00
     # Password hashing (argon2id); see docs/security.md for the measured cost.
     argon2_time_cost: Annotated[int, Field(ge=1)] = 2
     argon2_memory_kib: Annotated[int, Field(ge=8 * 1024)] = 19 * 1024

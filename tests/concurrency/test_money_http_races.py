@@ -301,7 +301,9 @@ async def _parallel_payments(world: World) -> tuple[list[Answer], list[str]]:
         problems.append(f"{accepted} payments answered 201, {paid} orders paid")
     merchant = await world.ledger.account_by_code(chart.merchant(created.merchant.id).code)
     received = 0 if merchant is None else merchant.posted
-    if (await world.wallet(user))[0] != 100_00 - 10_00 * accepted or received != 10_00 * accepted:
+    # The merchant is credited each 10.00 less its 0.38 % fee (4 fen).
+    net = 10_00 - 4
+    if (await world.wallet(user))[0] != 100_00 - 10_00 * accepted or received != net * accepted:
         problems.append(f"wallet {await world.wallet(user)}, merchant {received}")
     return answers, problems
 

@@ -54,7 +54,7 @@ async def test_newest_first_with_search_status_and_pages(shop: Shop) -> None:
     assert body["next_cursor"] is None
     assert set(body["items"][0]) == {
         "id", "name", "category", "status", "accepts_wallet", "webhook_url",
-        "created_at", "updated_at",
+        "fee_rate_bp", "fee_minimum", "created_at", "updated_at",
     }  # fmt: skip
     assert "mk_" not in listed.text
     assert "whsec_" not in listed.text

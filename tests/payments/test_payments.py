@@ -38,7 +38,9 @@ async def test_paying_moves_the_money_once_and_tells_the_payer(shop: Shop) -> No
     assert payment["merchant"]["name"] == "Corner Bakery"
     assert payment["status"] == "succeeded"
     assert await shop.wallet(user) == 100_00 - 12_30
-    assert await shop.merchant_balance(merchant) == 12_30
+    # 0.38 % of 12.30 is 4.674 fen, rounded half up: 5 fen to fee revenue.
+    assert await shop.merchant_balance(merchant) == 12_30 - 5
+    assert await shop.posted("fee_revenue:CNY") == 5
     order = await shop.order_row(order_id)
     assert (order.status, order.payment_id) == ("paid", payment["id"])
     assert "payment_succeeded" in await shop.kinds(user)
@@ -236,7 +238,7 @@ async def test_two_payers_racing_for_one_order_pay_it_once(shop: Shop) -> None:
     loser = next(r for r in answers if r.status_code == 409)
     assert loser.json()["code"] == "order_not_payable"
     assert sorted([await shop.wallet(alice), await shop.wallet(bob)]) == [40_00, 100_00]
-    assert await shop.merchant_balance(merchant) == 60_00
+    assert await shop.merchant_balance(merchant) == 60_00 - 23  # the fee: 22.8 fen
     assert await shop.count(payments) == 1
     assert (await verify_ledger(shop.engine)).clean
 
@@ -252,6 +254,6 @@ async def test_fifty_parallel_payments_from_one_wallet(shop: Shop) -> None:
     codes = sorted(r.json().get("code", "ok") if r.status_code != 201 else "ok" for r in answers)
     assert codes == ["insufficient_balance"] * 25 + ["ok"] * 25, codes
     assert await shop.wallet(user) == 5_00
-    assert await shop.merchant_balance(merchant) == 250_00
+    assert await shop.merchant_balance(merchant) == 250_00 - 25 * 4  # 3.8 fen each
     assert await shop.count(payments) == 25
     assert (await verify_ledger(shop.engine)).clean

@@ -23,6 +23,7 @@ from ewallet.cli.merchant import merchant_app
 from ewallet.cli.reconcile import reconcile
 from ewallet.cli.sandbox import sandbox_app
 from ewallet.cli.serve import serve
+from ewallet.cli.settlement import settlement_app
 from ewallet.cli.staff import staff_app
 from ewallet.cli.statements import statements_app
 from ewallet.cli.topups import topups_app, withdrawals_app
@@ -50,6 +51,7 @@ app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(topups_app, name="topups")
 app.add_typer(withdrawals_app, name="withdrawals")
 app.add_typer(statements_app, name="statements")
+app.add_typer(settlement_app, name="settlement")
 app.add_typer(demo_app, name="demo")
 app.add_typer(mail_app, name="mail")
 app.command("serve")(serve)

@@ -16,6 +16,7 @@ from ewallet.audit.service import Actor
 from ewallet.cli.context import cli_services
 from ewallet.kit.errors import DomainError
 from ewallet.kit.urls import checked_callback_url
+from ewallet.merchants.people.service import create_user as create_merchant_user
 from ewallet.merchants.service import create_merchant
 
 merchant_app = typer.Typer(no_args_is_help=True, help="Merchants.")
@@ -81,3 +82,40 @@ def create(
     typer.echo(f"API key:         {created.api_key}")
     typer.echo(f"webhook secret:  {created.webhook_secret}")
     typer.echo("Shown once: store them in the merchant's secret store now.")
+
+
+user_app = typer.Typer(no_args_is_help=True, help="People who sign in to the merchant portal.")
+merchant_app.add_typer(user_app, name="user")
+
+
+@user_app.command("create")
+def create_user(
+    ctx: typer.Context,
+    *,
+    merchant: Annotated[str, typer.Option("--merchant", help="The merchant's id.")],
+    email: Annotated[str, typer.Option("--email", help="The person's sign-in email.")],
+    role: Annotated[str, typer.Option("--role", help="owner, manager or cashier.")] = "owner",
+    name: Annotated[str | None, typer.Option("--name", help="Shown in the portal.")] = None,
+) -> None:
+    """Add a person to a merchant; prints a one-time password (shown once)."""
+    try:
+        created = cli_services(ctx).run(
+            lambda services: create_merchant_user(
+                services,
+                Actor("system", "cli"),
+                merchant_id=merchant,
+                email=email,
+                name=name or email.split("@")[0],
+                role=role,
+            )
+        )
+    except DomainError as error:
+        field = error.extra.get("field")
+        hint = f"--{field}" if field else ("--merchant" if error.code == "not_found" else None)
+        raise typer.BadParameter(str(error.detail or error.code), param_hint=hint) from None
+    user = created.user
+    typer.echo(f"merchant user {user.id} ({user.email}, {user.role}) created for {merchant}")
+    typer.echo(f"one-time password: {created.one_time_password}")
+    if user.role != "cashier":
+        typer.echo("At the first sign-in to /merchant/ they enrol an authenticator app.")
+    typer.echo("Shown once: hand it over in person; it must be replaced at the first sign-in.")

@@ -33,6 +33,7 @@ from ewallet.funding.jobs import settling_in_background
 from ewallet.kit.clock import Clock
 from ewallet.ledger.upkeep import upkeep_in_background
 from ewallet.services import Services
+from ewallet.settlement.jobs import settling_in_background as settling_payouts
 from ewallet.worker.pool import RelayPool, default_worker_id
 from ewallet.worker.registry import HandlerRegistry
 from ewallet.worker.relay import OutboxRelay
@@ -84,6 +85,7 @@ async def run_worker(
                     return await pool.drain(stop)
                 async with (
                     _settling(services, enabled=settle),
+                    settling_payouts(services) if settle else nullcontext(),
                     upkeep_in_background(
                         services.ledger, interval=settings.ledger_upkeep_interval_seconds
                     ),

@@ -122,6 +122,8 @@ TITLES: Final[dict[str, Text]] = {
     ),
     # Payment codes.
     "payment_code_invalid": Text("付款码无效", "The payment code is not valid"),
+    # Payment links.
+    "payment_link_unavailable": Text("收款链接已失效", "This payment link can no longer be used"),
     # Transfers.
     "transfer_to_self": Text("不能向自己转账", "You cannot transfer to your own wallet"),
     "payee_account_frozen": Text(

@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from datetime import datetime
+from typing import Any, Generic, Protocol, TypeVar
 
 from ewallet.kit.errors import ValidationFailedError
 
@@ -41,3 +43,42 @@ def check_limit(limit: int) -> int:
 class Page(Generic[T]):
     items: list[T]
     next_cursor: str | None
+
+
+class Dated(Protocol):
+    """A row of a newest-first list: ordered by ``created_at``, then ``id``."""
+
+    @property
+    def created_at(self) -> datetime: ...
+
+    @property
+    def id(self) -> str: ...
+
+
+D = TypeVar("D", bound=Dated)
+
+
+def created_position(cursor: str) -> tuple[datetime, str]:
+    """The ``(created_at, id)`` after which a newest-first list's next page starts."""
+    position = decode_cursor(cursor)
+    at, row_id = position.get("at"), position.get("id")
+    if not isinstance(at, str) or not isinstance(row_id, str):
+        raise ValidationFailedError("malformed cursor")
+    try:
+        moment = datetime.fromisoformat(at)
+    except ValueError:
+        raise ValidationFailedError("malformed cursor") from None
+    if moment.tzinfo is None:
+        raise ValidationFailedError("malformed cursor")
+    return moment, row_id
+
+
+def newest_first_page(found: Sequence[D], limit: int) -> Page[D]:
+    """The first ``limit`` of ``found`` (read with ``limit + 1``), and the cursor after them
+    if there were more."""
+    items = list(found[:limit])
+    next_cursor = None
+    if len(found) > limit:
+        last = items[-1]
+        next_cursor = encode_cursor({"at": last.created_at.isoformat(), "id": last.id})
+    return Page(items, next_cursor)

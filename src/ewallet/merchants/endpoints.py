@@ -85,15 +85,14 @@ async def get_merchant(
     return MerchantEnvelope(merchant=MerchantOut.of(view))
 
 
-@router.patch("/{merchant_id}", summary="Change a merchant: wallet acceptance, status, webhook")
+@router.patch(
+    "/{merchant_id}", summary="Change a merchant: wallet acceptance, status, webhook, fee terms"
+)
 async def update_merchant(
     merchant_id: str, body: MerchantUpdateIn, staff: Operator, services: ServicesDep
 ) -> MerchantEnvelope:
-    changes = body.model_dump(exclude_unset=True)
-    # null only makes sense for the webhook URL; elsewhere it means "leave as is".
-    changes = {k: v for k, v in changes.items() if v is not None or k == "webhook_url"}
     view = await service.update_merchant(
-        services, staff.actor(), merchant_id=merchant_id, changes=changes
+        services, staff.actor(), merchant_id=merchant_id, changes=body.changes()
     )
     return MerchantEnvelope(merchant=MerchantOut.of(view))
 

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from ewallet.kit.amounts import AmountOut
+from ewallet.kit.money import Money
 from ewallet.kit.request_model import RequestModel
 from ewallet.kit.urls import CallbackUrl
+from ewallet.merchants.service import MAX_FEE_RATE_BP
 from ewallet.merchants.views import MerchantView
 
 Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"\S")]
 Category = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z0-9_]+$")]
+FeeRate = Annotated[int, Field(strict=True, ge=0, le=MAX_FEE_RATE_BP, description="basis points")]
+FeeMinimum = Annotated[
+    str, Field(pattern=r"^[0-9]{1,6}(\.[0-9]{1,2})?$", description='CNY, e.g. "0.10"')
+]
+NULLABLE = frozenset({"webhook_url", "fee_rate_bp", "fee_minimum"})
 
 
 class MerchantCreateIn(RequestModel):
@@ -23,13 +31,32 @@ class MerchantCreateIn(RequestModel):
 
 
 class MerchantUpdateIn(RequestModel):
-    """Only the fields present are changed; ``webhook_url: null`` removes the default URL."""
+    """Only the fields present are changed; ``webhook_url: null`` removes the default URL,
+    ``fee_rate_bp: null`` / ``fee_minimum: null`` put the merchant back on the configured
+    default fee terms. ``fee_minimum`` is a CNY amount (``"0.10"``; ``"0"``: no minimum)."""
 
     name: Name | None = None
     category: Category | None = None
     status: Literal["active", "disabled"] | None = None
     accepts_wallet: bool | None = None
     webhook_url: CallbackUrl | None = None
+    fee_rate_bp: FeeRate | None = None
+    fee_minimum: FeeMinimum | None = None
+
+    def changes(self) -> dict[str, Any]:
+        """The fields sent, as the service takes them (``fee_minimum`` in fen). A null
+        removes the webhook URL or a fee override; elsewhere it means "leave as is"."""
+        sent = self.model_dump(exclude_unset=True)
+        changes = {k: v for k, v in sent.items() if v is not None or k in NULLABLE}
+        if changes.get("fee_minimum") is not None:
+            changes["fee_minimum"] = fen_of(changes["fee_minimum"])
+        return changes
+
+
+def fen_of(amount: str) -> int:
+    """A plain CNY amount string (the schema's pattern) in fen."""
+    whole, _, part = amount.partition(".")
+    return int(whole) * 100 + int(part.ljust(2, "0"))
 
 
 class MerchantOut(BaseModel):
@@ -39,6 +66,8 @@ class MerchantOut(BaseModel):
     status: str
     accepts_wallet: bool
     webhook_url: str | None
+    fee_rate_bp: int | None = Field(description="the merchant's own fee rate; null: default")
+    fee_minimum: AmountOut | None = Field(description="its own minimum fee; null: default")
     created_at: datetime
     updated_at: datetime
 
@@ -51,6 +80,8 @@ class MerchantOut(BaseModel):
             status=view.status,
             accepts_wallet=view.accepts_wallet,
             webhook_url=view.webhook_url,
+            fee_rate_bp=view.fee_rate_bp,
+            fee_minimum=None if view.fee_minimum is None else AmountOut.of(Money(view.fee_minimum)),
             created_at=view.created_at,
             updated_at=view.updated_at,
         )

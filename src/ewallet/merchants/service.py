@@ -1,7 +1,8 @@
 """Merchant use cases: create, list, rotate the API key, change settings, authenticate a key.
 
 Creating a merchant opens its ledger account (``merchant:<id>:CNY``, a liability: what the
-wallet owes the merchant) so the first payment never has to. Every staff change is
+wallet owes the merchant), and the fee revenue its payments' fees go to, so the first
+payment never has to. Every staff change is
 audit-logged in the same transaction as the change. Each function takes the process's
 :class:`~ewallet.services.Services` first and, for a change, the :class:`Actor` making it.
 """
@@ -9,7 +10,6 @@ audit-logged in the same transaction as the change. Each function takes the proc
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Any, Final
 
 from ewallet.audit.service import Actor, record_event
@@ -17,7 +17,7 @@ from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import NotFoundError, UnauthorizedError, ValidationFailedError
 from ewallet.kit.ids import new_id
-from ewallet.kit.pagination import Page, check_limit, decode_cursor, encode_cursor
+from ewallet.kit.pagination import Page, check_limit, created_position, newest_first_page
 from ewallet.kit.urls import MAX_URL_LENGTH, checked_callback_url
 from ewallet.ledger import chart
 from ewallet.merchants import repository
@@ -28,7 +28,11 @@ from ewallet.models.merchants import MerchantStatus
 from ewallet.services import Services
 
 DEFAULT_CATEGORY = "general"
-CHANGEABLE = frozenset({"name", "category", "status", "accepts_wallet", "webhook_url"})
+CHANGEABLE = frozenset(
+    {"name", "category", "status", "accepts_wallet", "webhook_url", "fee_rate_bp", "fee_minimum"}
+)
+MAX_FEE_RATE_BP: Final = 1_000  # 10 %: the most staff may set for one merchant
+MAX_FEE_MINIMUM: Final = 100_00  # ¥100, in fen
 MAX_SEARCH: Final = 100
 MAX_NAME: Final = 100
 CATEGORY: Final = re.compile(r"^[a-z0-9_]{1,40}$")
@@ -38,7 +42,9 @@ def check_settings(values: dict[str, Any]) -> None:
     """The rules a merchant's settings keep (the staff API's schema says the same): a name
     of 1 to 100 characters, not all blank; a category of lowercase letters, digits and
     ``_``; a known status; a webhook URL that is an absolute http(s) URL of at most 500
-    characters, or none. Refusal: ``validation_error`` naming the ``field``."""
+    characters, or none; fee terms (``fee_rate_bp`` basis points up to
+    :data:`MAX_FEE_RATE_BP`, ``fee_minimum`` fen up to :data:`MAX_FEE_MINIMUM`) whole and not
+    negative, or none (the defaults). Refusal: ``validation_error`` naming the ``field``."""
     name = values.get("name")
     if "name" in values and (not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME):
         raise ValidationFailedError(f"a name has 1 to {MAX_NAME} characters", field="name")
@@ -54,6 +60,19 @@ def check_settings(values: dict[str, Any]) -> None:
         raise ValidationFailedError(
             "the webhook URL must be an absolute http:// or https:// URL", field="webhook_url"
         )
+    if not _within(values.get("fee_rate_bp"), MAX_FEE_RATE_BP):
+        raise ValidationFailedError(
+            f"a fee rate is 0 to {MAX_FEE_RATE_BP} basis points", field="fee_rate_bp"
+        )
+    if not _within(values.get("fee_minimum"), MAX_FEE_MINIMUM):
+        raise ValidationFailedError("a minimum fee is 0 to 100.00", field="fee_minimum")
+
+
+def _within(value: object, most: int) -> bool:
+    """None (the default applies), or a whole number from 0 to ``most``."""
+    if value is None:
+        return True
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= most
 
 
 def _callback_url(url: object) -> bool:
@@ -109,6 +128,9 @@ async def create_merchant(
     key = issue_api_key(security.digest)
     secret = new_webhook_secret()
     await chart.open_account(services.ledger, chart.merchant(merchant_id))
+    # Where its payments' fees go (one account for all merchants): open before the first
+    # payment, so a refused payment opens no account either.
+    await chart.open_account(services.ledger, chart.fee_revenue())
 
     async def work(uow: UnitOfWork) -> MerchantView:
         now = clock.now()
@@ -164,7 +186,8 @@ async def rotate_api_key(
 async def update_merchant(
     services: Services, actor: Actor, *, merchant_id: str, changes: dict[str, Any]
 ) -> MerchantView:
-    """Apply ``changes`` (name, category, status, accepts_wallet, webhook_url) as given,
+    """Apply ``changes`` (name, category, status, accepts_wallet, webhook_url, fee_rate_bp,
+    fee_minimum -- None for a fee term: back to the default) as given,
     audited with the values before and after (``merchant.updated``). Refusals, in order:
     settings breaking :func:`check_settings` (``validation_error``), no such merchant
     (``not_found``). Changes that change nothing record nothing."""
@@ -214,7 +237,7 @@ async def list_merchants(
     wanted = (search or "").strip() or None
     if wanted is not None and len(wanted) > MAX_SEARCH:
         raise ValidationFailedError(f"search at most {MAX_SEARCH} characters")
-    after = _position(cursor) if cursor is not None else None
+    after = created_position(cursor) if cursor is not None else None
 
     async def work(uow: UnitOfWork) -> list[MerchantView]:
         return await repository.list_merchants(
@@ -222,26 +245,7 @@ async def list_merchants(
         )
 
     found = await run_unit(services.engine, work, read_only=True)
-    items = found[:limit]
-    next_cursor = None
-    if len(found) > limit:
-        last = items[-1]
-        next_cursor = encode_cursor({"at": last.created_at.isoformat(), "id": last.id})
-    return Page(items, next_cursor)
-
-
-def _position(cursor: str) -> tuple[datetime, str]:
-    position = decode_cursor(cursor)
-    at, merchant_id = position.get("at"), position.get("id")
-    if not isinstance(at, str) or not isinstance(merchant_id, str):
-        raise ValidationFailedError("malformed cursor")
-    try:
-        moment = datetime.fromisoformat(at)
-    except ValueError:
-        raise ValidationFailedError("malformed cursor") from None
-    if moment.tzinfo is None:
-        raise ValidationFailedError("malformed cursor")
-    return moment, merchant_id
+    return newest_first_page(found, limit)
 
 
 async def authenticate(services: Services, *, api_key: str) -> MerchantPrincipal:

@@ -21,6 +21,9 @@ class MerchantView:
     webhook_url: str | None
     created_at: datetime
     updated_at: datetime
+    # The merchant's own fee terms; None: the configured defaults (payments/fees.py).
+    fee_rate_bp: int | None = None
+    fee_minimum: int | None = None
 
     @classmethod
     def of(cls, row: Row[Any]) -> MerchantView:
@@ -34,6 +37,8 @@ class MerchantView:
             webhook_url=row.webhook_url,
             created_at=row.created_at,
             updated_at=row.updated_at,
+            fee_rate_bp=row.fee_rate_bp,
+            fee_minimum=row.fee_minimum,
         )
 
     @property

@@ -22,6 +22,7 @@ from ewallet.models.ledger import (
     LedgerPosting,
     LedgerTransaction,
 )
+from ewallet.models.merchant_users import MerchantUser, MerchantUserSession
 from ewallet.models.merchants import Merchant, WebhookDelivery
 from ewallet.models.messaging import SmsMessage
 from ewallet.models.operations import (
@@ -38,10 +39,13 @@ from ewallet.models.payment_codes import (
     PaymentCodeGuard,
     PaymentCodeSecret,
 )
+from ewallet.models.payment_links import PaymentLink
 from ewallet.models.payments import Order, Payment, Refund
 from ewallet.models.reconciliation import ReconciliationItem, ReconciliationRun
 from ewallet.models.risk import RiskAlert
+from ewallet.models.settlement import PayoutAccount, Settlement
 from ewallet.models.spending import SpendRecord
+from ewallet.models.static_qr import MerchantStore, StaticQrCode
 from ewallet.models.support import (
     EmailMessage,
     SupportAgentState,
@@ -82,6 +86,9 @@ __all__ = [
     "LedgerTransaction",
     "MaintenanceWindow",
     "Merchant",
+    "MerchantStore",
+    "MerchantUser",
+    "MerchantUserSession",
     "Notification",
     "Order",
     "OutboxEvent",
@@ -90,15 +97,19 @@ __all__ = [
     "PaymentCodeCharge",
     "PaymentCodeGuard",
     "PaymentCodeSecret",
+    "PaymentLink",
+    "PayoutAccount",
     "ReconciliationItem",
     "ReconciliationRun",
     "RefreshToken",
     "Refund",
     "RiskAlert",
+    "Settlement",
     "SmsMessage",
     "SpendRecord",
     "Staff",
     "StaffSession",
+    "StaticQrCode",
     "StepUpChallenge",
     "SupportAgentPresence",
     "SupportAgentState",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ewallet.kit.db.base import Base, BigIntPK, UTCDateTime
@@ -35,6 +35,9 @@ class Merchant(Base):
     api_key_digest: Mapped[str] = mapped_column(String(64))
     webhook_secret_encrypted: Mapped[str] = mapped_column(String(400))
     key_rotated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The merchant's own fee terms (basis points, minimum in fen); None: the defaults.
+    fee_rate_bp: Mapped[int | None] = mapped_column(Integer)
+    fee_minimum: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

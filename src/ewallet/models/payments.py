@@ -10,7 +10,15 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ewallet.kit.db.base import Base, UTCDateTime
@@ -87,6 +95,10 @@ class Payment(Base):
     refunded_amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     ledger_transaction_id: Mapped[str] = mapped_column(String(32))
+    # The merchant's fee taken when it settled, and the part of it refunds returned so far
+    # (payments/fees.py); both 0 on payments made before fees existed.
+    fee: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+    fee_returned: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
     # The request that paid (kit/request_key.py): a rerun finds it instead of a refusal.
     # None for payments no user request made with a key (merchant charges, checkout form).
     request_key: Mapped[str | None] = mapped_column(String(64))
@@ -102,6 +114,8 @@ class Refund(Base):
             "merchant_id", "out_refund_no", name="uq_refunds_merchant_id_out_refund_no"
         ),
         Index("ix_refunds_payment_id", "payment_id"),
+        # GET /v1/merchant/refunds: a merchant's refunds newest first.
+        Index("ix_refunds_merchant_id_created_at_id", "merchant_id", "created_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -112,4 +126,6 @@ class Refund(Base):
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     ledger_transaction_id: Mapped[str] = mapped_column(String(32))
+    # The part of the payment's fee this refund gave back to the merchant (fen).
+    fee_returned: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

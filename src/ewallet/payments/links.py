@@ -15,6 +15,9 @@ from ewallet.config import Settings
 from ewallet.kit.errors import ValidationFailedError
 
 CHECKOUT_PATH: Final = "/checkout"
+# A merchant's payment link (payments/payment_links/): opening it makes an order, then the
+# checkout page above pays it. The token is the link's unguessable part.
+PAYMENT_LINK_PATH: Final = "/l"
 _ORDER_IN_PAYLOAD: Final = re.compile(r"/checkout/(?P<order_id>ord_[0-9a-z]{26})/?$")
 _ORDER_ID: Final = re.compile(r"ord_[0-9a-z]{26}")
 MAX_PAYLOAD_LENGTH: Final = 600
@@ -29,6 +32,11 @@ def public_base_url(settings: Settings) -> str:
 
 def checkout_url(settings: Settings, order_id: str) -> str:
     return f"{public_base_url(settings)}{CHECKOUT_PATH}/{order_id}"
+
+
+def payment_link_url(settings: Settings, token: str) -> str:
+    """The payment link's URL, which is also its QR payload."""
+    return f"{public_base_url(settings)}{PAYMENT_LINK_PATH}/{token}"
 
 
 def order_id_from_payload(payload: str) -> str:

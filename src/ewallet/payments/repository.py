@@ -39,6 +39,8 @@ async def order_view(
             orders,
             merchants.c.name.label("merchant_name"),
             payments.c.refunded_amount.label("refunded_amount"),
+            payments.c.fee.label("payment_fee"),
+            payments.c.fee_returned.label("payment_fee_returned"),
         )
         .select_from(
             orders.join(merchants, merchants.c.id == orders.c.merchant_id).outerjoin(
@@ -53,7 +55,11 @@ async def order_view(
     if row is None:
         return None
     return OrderView.of(
-        row, merchant_name=row.merchant_name, now=now, refunded_minor=row.refunded_amount or 0
+        row,
+        merchant_name=row.merchant_name,
+        now=now,
+        refunded_minor=row.refunded_amount or 0,
+        fee_minor=(row.payment_fee or 0) - (row.payment_fee_returned or 0),
     )
 
 
@@ -160,8 +166,10 @@ async def insert_payment(
     ledger_transaction_id: str,
     request_key: str | None,
     now: datetime,
+    fee: int = 0,
 ) -> None:
-    """Write the payment of ``order`` (its whole amount, nothing refunded yet)."""
+    """Write the payment of ``order`` (its whole amount, nothing refunded yet) and the
+    merchant's ``fee`` on it (fen)."""
     await conn.execute(
         insert(payments).values(
             id=payment_id,
@@ -172,6 +180,8 @@ async def insert_payment(
             refunded_amount=0,
             currency=order.amount.currency,
             ledger_transaction_id=ledger_transaction_id,
+            fee=fee,
+            fee_returned=0,
             request_key=request_key,
             created_at=now,
             updated_at=now,

@@ -34,6 +34,8 @@ class OrderOut(BaseModel):
     status: str
     payment_id: str | None
     refunded: AmountOut
+    fee: AmountOut = Field(description="the merchant's fee on the payment, less refunds' share")
+    net: AmountOut = Field(description="what the merchant keeps: paid - refunded - fee")
     notify_url: str | None
     expires_at: datetime
     paid_at: datetime | None
@@ -50,6 +52,8 @@ class OrderOut(BaseModel):
             status=view.status,
             payment_id=view.payment_id,
             refunded=AmountOut.of(view.refunded),
+            fee=AmountOut.of(view.fee),
+            net=AmountOut.of(view.net),
             notify_url=view.notify_url,
             expires_at=view.expires_at,
             paid_at=view.paid_at,

@@ -18,7 +18,9 @@ Steps 1-2 are read first so a bad order costs no PIN attempt; the money unit the
 the order with a conditional ``UPDATE ... WHERE status = 'awaiting_payment' AND
 expires_at > now``: of two payers racing for one order exactly one gets the row, the other
 sees ``order_not_payable``. The same unit admits the spend, posts the ledger entry (wallet
--> merchant, kind ``payment``, key ``payment:<id>``), writes the payment, the payer's
+-> merchant for the amount less the merchant's fee and wallet -> fee revenue for the fee,
+one transaction of kind ``payment``, key ``payment:<id>``; payments/fees.py), writes the
+payment with its fee, the payer's
 notice and the merchant's webhook -- all of it commits, or none of it does. That unit's
 body is :func:`settle_order`, which payment-code charges reuse with their own channel.
 
@@ -33,10 +35,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
 from ewallet.audit.service import Actor
+from ewallet.config import Settings
 from ewallet.identity.guards import locked_user
 from ewallet.identity.payment_password.service import require_payment_password
 from ewallet.kit.db.uow import UnitOfWork, run_unit
@@ -44,7 +48,7 @@ from ewallet.kit.errors import DomainError, NotFoundError
 from ewallet.kit.ids import new_id
 from ewallet.kit.money import Money
 from ewallet.kit.request_key import RequestKey
-from ewallet.ledger import TransactionKind, chart, transfer
+from ewallet.ledger import Leg, PostEntry, Side, TransactionKind, chart
 from ewallet.merchants.views import MerchantView
 from ewallet.models.identity import User
 from ewallet.models.payments import OrderStatus, PaymentStatus
@@ -55,6 +59,7 @@ from ewallet.payments.errors import (
     OrderNotPayableError,
     require_wallet_currency,
 )
+from ewallet.payments.fees import FeeTerms, payment_fee
 from ewallet.payments.password_free import service as password_free
 from ewallet.payments.schemas import order_document
 from ewallet.payments.views import OrderView, PayerOrder, PaymentView
@@ -96,19 +101,48 @@ async def check_payable(services: Services, order_id: str) -> OrderView:
 
 @dataclass(frozen=True, slots=True)
 class PaymentAccounts:
-    """The ids of the two ledger accounts a payment moves money between."""
+    """The ids of the ledger accounts a payment moves money between: the payer's wallet,
+    the merchant, and the fee revenue its fee goes to."""
 
     wallet: int
     merchant: int
+    fee_revenue: int
 
 
 async def payment_accounts(
     services: Services, *, user_id: str, merchant_id: str, currency: str
 ) -> PaymentAccounts:
     """Open (or find) them before the money unit: opening commits on its own."""
-    wallet = await chart.account_id(services.ledger, chart.wallet(user_id, currency))
-    merchant = await chart.account_id(services.ledger, chart.merchant(merchant_id, currency))
-    return PaymentAccounts(wallet, merchant)
+    ledger = services.ledger
+    wallet = await chart.account_id(ledger, chart.wallet(user_id, currency))
+    merchant = await chart.account_id(ledger, chart.merchant(merchant_id, currency))
+    revenue = await chart.account_id(ledger, chart.fee_revenue(currency))
+    return PaymentAccounts(wallet, merchant, revenue)
+
+
+def fee_terms(settings: Settings, merchant: MerchantView) -> FeeTerms:
+    """The merchant's own fee terms where staff set them, the configured defaults else."""
+    return FeeTerms.of(
+        rate_bp=merchant.fee_rate_bp,
+        minimum=merchant.fee_minimum,
+        default_rate_bp=settings.merchant_fee_rate_bp,
+        default_minimum=settings.merchant_fee_minimum_minor,
+    )
+
+
+def payment_entry(
+    *, key: str, accounts: PaymentAccounts, amount: Money, fee: int, metadata: dict[str, Any]
+) -> PostEntry:
+    """The payment's one ledger entry: the wallet pays ``amount``, the merchant is credited
+    ``amount - fee`` and fee revenue ``fee`` (a leg of 0 is left out: the ledger takes
+    positive legs only)."""
+    currency = amount.currency
+    legs = [Leg(accounts.wallet, Side.DEBIT, amount)]
+    if fee < amount.minor:
+        legs.append(Leg(accounts.merchant, Side.CREDIT, Money(amount.minor - fee, currency)))
+    if fee > 0:
+        legs.append(Leg(accounts.fee_revenue, Side.CREDIT, Money(fee, currency)))
+    return PostEntry(key=key, kind=TransactionKind.PAYMENT, legs=tuple(legs), metadata=metadata)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +223,7 @@ async def settle_order(
     # A refusal there (insufficient_balance) still rolls all of them back.
     # The order as the claim left it: only those columns change while it awaits payment,
     # and no payment (so nothing refunded) existed before this one.
+    fee = payment_fee(amount.minor, fee_terms(services.settings, merchant))
     paid = replace(
         order,
         merchant_name=merchant.name,
@@ -196,6 +231,7 @@ async def settle_order(
         payment_id=payment_id,
         refunded=Money(0, amount.currency),
         paid_at=now,
+        fee=Money(fee, amount.currency),
     )
     # Where the order's events go, without reading the merchant's row again.
     url = paid.notify_url if paid.notify_url is not None else merchant.webhook_url
@@ -221,12 +257,11 @@ async def settle_order(
         sms=False,
         security=False,
     )
-    entry = transfer(
+    entry = payment_entry(
         key=reference,
-        debit_account_id=accounts.wallet,
-        credit_account_id=accounts.merchant,
+        accounts=accounts,
         amount=amount,
-        kind=TransactionKind.PAYMENT,
+        fee=fee,
         metadata={"payment_id": payment_id, "order_id": order.id, "merchant_id": order.merchant_id},
     )
     posted = expect_spent(await book_spend(uow, admission, entry, clock=clock))
@@ -238,6 +273,7 @@ async def settle_order(
         ledger_transaction_id=posted.id,
         request_key=request_key,
         now=now,
+        fee=fee,
     )
     payment = PaymentView(
         id=payment_id,
@@ -251,6 +287,7 @@ async def settle_order(
         status=PaymentStatus.SUCCEEDED,
         ledger_transaction_id=posted.id,
         created_at=now,
+        fee=Money(fee, amount.currency),
     )
     return Settlement(payment, paid)
 

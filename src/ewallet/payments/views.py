@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import Row
 
 from ewallet.kit.errors import DomainError
 from ewallet.kit.money import Money
 from ewallet.models.payments import OrderStatus, PaymentStatus, RefundStatus
+
+# The fee of rows built without one (payments made before fees existed also read 0).
+NO_FEE: Final = Money(0)
 
 
 def effective_status(status: str, expires_at: datetime, now: datetime) -> str:
@@ -39,12 +42,21 @@ class OrderView:
     paid_at: datetime | None
     closed_at: datetime | None
     created_at: datetime
+    # The merchant's fee on the order's payment, less what refunds returned of it.
+    fee: Money = NO_FEE
 
     @classmethod
     def of(
-        cls, row: Row[Any], *, merchant_name: str, now: datetime, refunded_minor: int = 0
+        cls,
+        row: Row[Any],
+        *,
+        merchant_name: str,
+        now: datetime,
+        refunded_minor: int = 0,
+        fee_minor: int = 0,
     ) -> OrderView:
-        """From an ``orders`` row (its status as of ``now``)."""
+        """From an ``orders`` row (its status as of ``now``); ``fee_minor`` is the payment's
+        fee less the fee its refunds returned."""
         return cls(
             id=row.id,
             merchant_id=row.merchant_id,
@@ -60,7 +72,15 @@ class OrderView:
             paid_at=row.paid_at,
             closed_at=row.closed_at,
             created_at=row.created_at,
+            fee=Money(fee_minor, row.currency),
         )
+
+    @property
+    def net(self) -> Money:
+        """What the merchant keeps of the order: paid, less refunds, less the fee kept."""
+        if self.paid_at is None:
+            return Money(0, self.amount.currency)
+        return self.amount - self.refunded - self.fee
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +96,9 @@ class PaymentView:
     status: str
     ledger_transaction_id: str
     created_at: datetime
+    # The merchant's fee taken when it settled, and what refunds returned of it.
+    fee: Money = NO_FEE
+    fee_returned: Money = NO_FEE
 
     @classmethod
     def of(cls, row: Row[Any], *, merchant_name: str, subject: str) -> PaymentView:
@@ -100,6 +123,8 @@ class PaymentView:
             status=status,
             ledger_transaction_id=row.ledger_transaction_id,
             created_at=row.created_at,
+            fee=Money(row.fee, row.currency),
+            fee_returned=Money(row.fee_returned, row.currency),
         )
 
 
@@ -126,6 +151,8 @@ class RefundView:
     amount: Money
     status: str
     created_at: datetime
+    # The part of the payment's fee this refund returned to the merchant.
+    fee_returned: Money = NO_FEE
 
     @classmethod
     def of(cls, row: Row[Any]) -> RefundView:
@@ -138,4 +165,17 @@ class RefundView:
             amount=Money(row.amount, row.currency),
             status=RefundStatus.SUCCEEDED,
             created_at=row.created_at,
+            fee_returned=Money(row.fee_returned, row.currency),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class RefundFilter:
+    """What a merchant's refund list keeps: each field None keeps everything.
+    ``created_from`` is inclusive, ``created_to`` exclusive."""
+
+    order_id: str | None = None
+    out_refund_no: str | None = None
+    status: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None

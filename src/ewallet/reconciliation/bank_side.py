@@ -3,11 +3,12 @@
 Both directions are checked:
 
 - each line of the file (a movement the bank made) must name exactly one wallet operation
-  (its request id ``topup:<id>`` or ``withdrawal:<id>``) of the same kind and amount, whose
+  (its request id ``topup:<id>``, ``withdrawal:<id>`` or ``payout:<settlement id>``, a
+  merchant's or biller's settlement) of the same kind and amount, whose
   ledger entry exists. A ``pending`` operation is settled from the line (credited, or the
   withdrawal's holds posted); a top-up the wallet had failed is credited after all, since
-  the user's card was charged; a withdrawal the wallet had released is a mismatch (the
-  money went out twice) that needs a person;
+  the user's card was charged; a withdrawal (or payout) the wallet had released is a
+  mismatch (the money went out twice) that needs a person; an open payout is posted;
 - each operation the wallet completed that day must be in the bank's records: one missing
   from the file is asked about by request id (it may sit in the next day's file) and
   reported ``missing_at_provider`` if the bank has no such movement.
@@ -32,9 +33,11 @@ from ewallet.reconciliation.findings import Category, Finding, Tally
 from ewallet.reconciliation.progress import Progress
 from ewallet.risk.limits import CHINA_TIME
 from ewallet.services import Services
+from ewallet.settlement.service import paid_between, settlement_by_id, succeed_payout
+from ewallet.settlement.views import SettlementView
 
 SOURCE: Final = "bank"
-_EXPECTED_KIND: Final = {"topup": "debit", "withdrawal": "credit"}
+_EXPECTED_KIND: Final = {"topup": "debit", "withdrawal": "credit", "payout": "payout"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,9 @@ class BankReconciler:
 
     async def _line(self, row: SettlementRow, tally: Tally) -> None:
         prefix, _, operation_id = row.request_id.partition(":")
+        if prefix == "payout":
+            await self._payout_line(row, operation_id, tally)
+            return
         record = await self._operation(prefix, operation_id)
         if record is None:
             tally.add(self._finding(row, Category.UNKNOWN_AT_WALLET, None, "no such operation"))
@@ -103,6 +109,25 @@ class BankReconciler:
             await succeed_withdrawal(self.services, record.id, row.bank_reference)
             tally.add(self._finding(row, Category.POSTED, amount, "posted from the file"))
 
+    async def _payout_line(self, row: SettlementRow, settlement_id: str, tally: Tally) -> None:
+        """A merchant's or biller's payout: posted if the wallet left it open."""
+        payout = await settlement_by_id(self.services, settlement_id)
+        if payout is None:
+            tally.add(self._finding(row, Category.UNKNOWN_AT_WALLET, None, "no such payout"))
+            return
+        amount = payout.amount.minor
+        if row.kind != "payout" or amount != row.amount.minor:
+            detail = f"wallet payout of {amount}, bank {row.kind} of {row.amount.minor}"
+            tally.add(self._finding(row, Category.AMOUNT_MISMATCH, amount, detail))
+        elif payout.status == "paid":
+            await self._check_ledger(row, f"settlement:{payout.id}:post", amount, tally)
+        elif payout.status == "failed":
+            detail = "the bank paid the merchant, the wallet released the money: recover it"
+            tally.add(self._finding(row, Category.RELEASED_BUT_PAID, amount, detail))
+        else:
+            await succeed_payout(self.services, payout.id, row.bank_reference)
+            tally.add(self._finding(row, Category.POSTED, amount, "payout posted from the file"))
+
     async def _check_ledger(self, row: SettlementRow, key: str, amount: int, tally: Tally) -> None:
         async def work(uow: UnitOfWork) -> bool:
             return await repository.has_ledger_entry(await uow.connection(), key)
@@ -115,7 +140,8 @@ class BankReconciler:
     # ------------------------------------------------------------- the wallet's side
 
     async def _completed_on(self, day: date) -> list[tuple[str, int]]:
-        """Request ids and amounts of card operations the wallet completed on ``day``."""
+        """Request ids and amounts of card operations and payouts the wallet completed on
+        ``day``."""
         start = datetime.combine(day, time(0), tzinfo=CHINA_TIME)
         end = start + timedelta(days=1)
 
@@ -123,7 +149,13 @@ class BankReconciler:
             conn = await uow.connection()
             return await repository.completed_card_operations(conn, start, end)
 
-        return await run_unit(self.services.engine, work, read_only=True)
+        completed = await run_unit(self.services.engine, work, read_only=True)
+        payouts: list[SettlementView] = await paid_between(self.services, start, end)
+        return completed + [
+            (payout.bank_request_id, payout.amount.minor)
+            for payout in payouts
+            if payout.bank_request_id is not None
+        ]
 
     async def _unseen(self, request_id: str, amount: int, tally: Tally) -> None:
         try:

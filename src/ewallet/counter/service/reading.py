@@ -17,7 +17,7 @@ from ewallet.counter import repository
 from ewallet.counter.views import DepositReceipt, DepositView, LargeCashView
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import NotFoundError, ValidationFailedError
-from ewallet.kit.pagination import Page, check_limit, decode_cursor, encode_cursor
+from ewallet.kit.pagination import Page, check_limit, created_position, newest_first_page
 from ewallet.kit.phone import mask_phone
 from ewallet.models.counter import DepositStatus
 from ewallet.risk.limits import CHINA_TIME
@@ -56,7 +56,7 @@ async def list_deposits(
     ``next_cursor`` when more remain (``validation_failed`` for a limit out of range or a
     malformed cursor)."""
     limit = check_limit(limit)
-    after = _position(cursor) if cursor is not None else None
+    after = created_position(cursor) if cursor is not None else None
 
     async def work(uow: UnitOfWork) -> list[DepositView]:
         conn = await uow.connection()
@@ -65,26 +65,7 @@ async def list_deposits(
         )
 
     found = await run_unit(services.engine, work, read_only=True)
-    items = found[:limit]
-    next_cursor = None
-    if len(found) > limit:
-        last = items[-1]
-        next_cursor = encode_cursor({"at": last.created_at.isoformat(), "id": last.id})
-    return Page(items, next_cursor)
-
-
-def _position(cursor: str) -> tuple[datetime, str]:
-    position = decode_cursor(cursor)
-    at, deposit_id = position.get("at"), position.get("id")
-    if not isinstance(at, str) or not isinstance(deposit_id, str):
-        raise ValidationFailedError("malformed cursor")
-    try:
-        moment = datetime.fromisoformat(at)
-    except ValueError:
-        raise ValidationFailedError("malformed cursor") from None
-    if moment.tzinfo is None:
-        raise ValidationFailedError("malformed cursor")
-    return moment, deposit_id
+    return newest_first_page(found, limit)
 
 
 async def deposit_receipt(

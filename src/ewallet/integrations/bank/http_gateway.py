@@ -13,6 +13,8 @@ How failures map, for calls that move money (debit, credit):
   connection, a 5xx, an answer that does not parse): status ``unknown``, never a failure;
 - a 4xx: the bank refused the request's form before acting -- mapped to a wallet error.
 
+Payouts to an account number (a merchant's or biller's settlement) map the same way.
+
 Calls that move no money (binding, query, settlement) raise ``UpstreamUnavailableError``
 for any failure to get an answer: they are safe to repeat.
 """
@@ -44,6 +46,7 @@ from ewallet.integrations.bank.port import (
     DebitResult,
     MovementKind,
     OperationStatus,
+    PayoutResult,
     QueryStatus,
     SettlementRow,
 )
@@ -163,6 +166,12 @@ class HttpBankGateway:
     async def credit(self, *, agreement_token: str, amount: Money, request_id: str) -> CreditResult:
         return await self._move("/credits", agreement_token, amount, request_id)
 
+    async def payout(
+        self, *, account_number: str, holder_name: str, amount: Money, request_id: str
+    ) -> PayoutResult:
+        body = {"account_number": account_number, "holder_name": holder_name}
+        return await self._send("/payouts", body, amount, request_id)
+
     async def query(self, *, request_id: str) -> OperationStatus:
         answer = await self._call("GET", f"/operations/{quote(request_id, safe='')}")
         status = cast(QueryStatus, answer["status"])
@@ -200,13 +209,15 @@ class HttpBankGateway:
     async def _move(
         self, path: str, agreement_token: str, amount: Money, request_id: str
     ) -> DebitResult:
+        return await self._send(path, {"agreement_token": agreement_token}, amount, request_id)
+
+    async def _send(
+        self, path: str, fields: dict[str, Any], amount: Money, request_id: str
+    ) -> DebitResult:
+        """One money movement: ``fields`` name whose money (an agreement, an account)."""
         if amount.currency != CURRENCY or amount.minor <= 0:
             raise ValueError(f"the bank moves positive {CURRENCY} amounts, not {amount}")
-        body = {
-            "agreement_token": agreement_token,
-            "amount_fen": amount.minor,
-            "request_id": request_id,
-        }
+        body = {**fields, "amount_fen": amount.minor, "request_id": request_id}
         try:
             response = await self._exchange("POST", path, body)
         except _NotSentError as error:

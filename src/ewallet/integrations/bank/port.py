@@ -17,7 +17,7 @@ from typing import Literal, Protocol
 from ewallet.kit.money import Money
 
 MovementStatus = Literal["succeeded", "declined", "unknown"]
-MovementKind = Literal["debit", "credit"]
+MovementKind = Literal["debit", "credit", "payout"]
 QueryStatus = Literal["succeeded", "declined", "not_found"]
 
 
@@ -52,8 +52,9 @@ class DebitResult:
     answered_at: datetime  # when the wallet learned this (by the gateway's clock)
 
 
-# A credit (withdrawal) answers in the same shape as a debit.
+# A credit (withdrawal) and a payout to an account number answer in the same shape.
 CreditResult = DebitResult
+PayoutResult = DebitResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +112,15 @@ class BankGateway(Protocol):
 
     async def credit(self, *, agreement_token: str, amount: Money, request_id: str) -> CreditResult:
         """Push ``amount`` to the card (a withdrawal)."""
+        ...
+
+    async def payout(
+        self, *, account_number: str, holder_name: str, amount: Money, request_id: str
+    ) -> PayoutResult:
+        """Pay ``amount`` to a bank account by its number (a merchant's or biller's
+        settlement). The bank checks ``holder_name`` against the account's holder and
+        declines (``name_mismatch``, ``account_not_found``) rather than paying a stranger;
+        answered like :meth:`credit` (``unknown`` is not a failure)."""
         ...
 
     async def query(self, *, request_id: str) -> OperationStatus:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ewallet.models.payments import OrderStatus
-from ewallet.models.tables import orders
+from ewallet.models.tables import merchants, orders, payments
+from ewallet.payments.orders.views import OrderFilter
+from ewallet.payments.views import OrderView
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,3 +49,75 @@ async def close_order(
         .values(status=OrderStatus.CLOSED, closed_at=now, updated_at=now)
     )
     return bool(closed.rowcount == 1)
+
+
+def _filtered(statement: Select[Any], wanted: OrderFilter, now: datetime) -> Select[Any]:
+    if wanted.status == OrderStatus.EXPIRED:
+        statement = statement.where(
+            orders.c.status == OrderStatus.AWAITING_PAYMENT, orders.c.expires_at <= now
+        )
+    elif wanted.status == OrderStatus.AWAITING_PAYMENT:
+        statement = statement.where(
+            orders.c.status == OrderStatus.AWAITING_PAYMENT, orders.c.expires_at > now
+        )
+    elif wanted.status is not None:
+        statement = statement.where(orders.c.status == wanted.status)
+    if wanted.out_trade_no is not None:
+        statement = statement.where(orders.c.out_trade_no == wanted.out_trade_no)
+    if wanted.created_from is not None:
+        statement = statement.where(orders.c.created_at >= wanted.created_from)
+    if wanted.created_to is not None:
+        statement = statement.where(orders.c.created_at < wanted.created_to)
+    if wanted.amount_min is not None:
+        statement = statement.where(orders.c.amount >= wanted.amount_min)
+    if wanted.amount_max is not None:
+        statement = statement.where(orders.c.amount <= wanted.amount_max)
+    return statement
+
+
+async def list_orders(
+    conn: AsyncConnection,
+    *,
+    merchant_id: str,
+    wanted: OrderFilter,
+    after: tuple[datetime, str] | None,
+    limit: int,
+    now: datetime,
+) -> list[OrderView]:
+    """Up to ``limit`` of the merchant's orders newest first (``created_at``, then ``id``),
+    from after the position ``after``; served by ``ix_orders_merchant_id_created_at_id``."""
+    statement = (
+        select(
+            orders,
+            merchants.c.name.label("merchant_name"),
+            payments.c.refunded_amount.label("refunded_amount"),
+            payments.c.fee.label("payment_fee"),
+            payments.c.fee_returned.label("payment_fee_returned"),
+        )
+        .select_from(
+            orders.join(merchants, merchants.c.id == orders.c.merchant_id).outerjoin(
+                payments, payments.c.order_id == orders.c.id
+            )
+        )
+        .where(orders.c.merchant_id == merchant_id)
+    )
+    statement = _filtered(statement, wanted, now)
+    if after is not None:
+        created_at, order_id = after
+        statement = statement.where(
+            or_(
+                orders.c.created_at < created_at,
+                and_(orders.c.created_at == created_at, orders.c.id < order_id),
+            )
+        )
+    statement = statement.order_by(orders.c.created_at.desc(), orders.c.id.desc()).limit(limit)
+    return [
+        OrderView.of(
+            row,
+            merchant_name=row.merchant_name,
+            now=now,
+            refunded_minor=row.refunded_amount or 0,
+            fee_minor=(row.payment_fee or 0) - (row.payment_fee_returned or 0),
+        )
+        for row in await conn.execute(statement)
+    ]

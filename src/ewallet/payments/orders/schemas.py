@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from ewallet.kit.amounts import AmountIn
 from ewallet.kit.request_model import RequestModel
 from ewallet.kit.urls import CallbackUrl
-from ewallet.payments.schemas import MerchantNumber, OrderEnvelope
+from ewallet.payments.schemas import MerchantNumber, OrderEnvelope, OrderOut
 
 
 class OrderCreateIn(RequestModel):
@@ -25,3 +25,10 @@ class OrderCreateIn(RequestModel):
 class OrderCreatedOut(OrderEnvelope):
     qr_payload: str
     checkout_url: str
+
+
+class OrderListOut(BaseModel):
+    """A page of the merchant's orders, newest first (API.md: cursor-paginated lists)."""
+
+    items: list[OrderOut]
+    next_cursor: str | None

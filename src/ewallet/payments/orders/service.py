@@ -21,6 +21,7 @@ from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import NotFoundError, ValidationFailedError
 from ewallet.kit.ids import new_id
 from ewallet.kit.money import Money
+from ewallet.kit.pagination import Page, check_limit, created_position, newest_first_page
 from ewallet.models.payments import OrderStatus
 from ewallet.payments import repository as shared
 from ewallet.payments.errors import (
@@ -29,6 +30,7 @@ from ewallet.payments.errors import (
     require_wallet_currency,
 )
 from ewallet.payments.orders import repository
+from ewallet.payments.orders.views import OrderFilter
 from ewallet.payments.schemas import order_document
 from ewallet.payments.views import OrderView
 from ewallet.payments.webhooks.service import queue_order_event
@@ -130,6 +132,48 @@ async def get_order(services: Services, merchant_id: str | None, *, order_id: st
     if view is None:
         raise NotFoundError("no such order")
     return view
+
+
+async def list_orders(
+    services: Services,
+    merchant_id: str,
+    *,
+    wanted: OrderFilter,
+    limit: int,
+    cursor: str | None = None,
+) -> Page[OrderView]:
+    """The merchant's orders newest first, kept by ``wanted``; ``next_cursor`` when more
+    remain. The cursor is the last item's position ``(created_at, id)``, so orders made
+    while a client pages (they sort first) neither repeat nor push items past a page.
+    Refusal: ``validation_error`` (a limit out of range, a malformed cursor, a period or
+    amount range that ends before it starts, a time without its offset)."""
+    limit = check_limit(limit)
+    _check_filter(wanted)
+    after = created_position(cursor) if cursor is not None else None
+
+    async def work(uow: UnitOfWork) -> list[OrderView]:
+        return await repository.list_orders(
+            await uow.connection(),
+            merchant_id=merchant_id,
+            wanted=wanted,
+            after=after,
+            limit=limit + 1,
+            now=services.clock.now(),
+        )
+
+    found = await run_unit(services.engine, work, read_only=True)
+    return newest_first_page(found, limit)
+
+
+def _check_filter(wanted: OrderFilter) -> None:
+    for name, moment in (("created_from", wanted.created_from), ("created_to", wanted.created_to)):
+        if moment is not None and moment.tzinfo is None:
+            raise ValidationFailedError("a time needs its UTC offset", field=name)
+    if wanted.created_from and wanted.created_to and wanted.created_to <= wanted.created_from:
+        raise ValidationFailedError("created_to must be after created_from", field="created_to")
+    low, high = wanted.amount_min, wanted.amount_max
+    if low is not None and high is not None and high < low:
+        raise ValidationFailedError("amount_max is below amount_min", field="amount_max")
 
 
 async def close_order(services: Services, merchant_id: str, *, order_id: str) -> OrderView:

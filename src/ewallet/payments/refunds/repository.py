@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, and_, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ewallet.kit.db.locking import for_no_key_update
 from ewallet.kit.money import Money
-from ewallet.models.payments import OrderStatus
+from ewallet.models.payments import OrderStatus, RefundStatus
 from ewallet.models.tables import orders, payments, refunds
-from ewallet.payments.views import RefundView
+from ewallet.payments.views import RefundFilter, RefundView
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,10 +25,20 @@ class PaymentRecord:
     amount: int
     refunded_amount: int
     currency: str
+    fee: int
+    fee_returned: int
 
     @classmethod
     def of(cls, row: Row[Any]) -> PaymentRecord:
-        return cls(row.id, row.user_id, row.amount, row.refunded_amount, row.currency)
+        return cls(
+            row.id,
+            row.user_id,
+            row.amount,
+            row.refunded_amount,
+            row.currency,
+            row.fee,
+            row.fee_returned,
+        )
 
 
 async def payment_of_order(
@@ -62,16 +72,22 @@ async def add_refund(
     merchant_id: str,
     out_refund_no: str,
     amount: Money,
+    fee_returned: int,
     ledger_transaction_id: str,
     now: datetime,
 ) -> None:
     """Add ``amount`` to the payment's refunded total (the order becomes ``refunded`` when
-    that reaches the amount paid) and write the refund row."""
+    that reaches the amount paid) and ``fee_returned`` to its fee returned, and write the
+    refund row."""
     refunded = payment.refunded_amount + amount.minor
     await conn.execute(
         update(payments)
         .where(payments.c.id == payment.id)
-        .values(refunded_amount=refunded, updated_at=now)
+        .values(
+            refunded_amount=refunded,
+            fee_returned=payment.fee_returned + fee_returned,
+            updated_at=now,
+        )
     )
     if refunded == payment.amount:
         await conn.execute(
@@ -89,6 +105,41 @@ async def add_refund(
             amount=amount.minor,
             currency=amount.currency,
             ledger_transaction_id=ledger_transaction_id,
+            fee_returned=fee_returned,
             created_at=now,
         )
     )
+
+
+async def list_refunds(
+    conn: AsyncConnection,
+    *,
+    merchant_id: str,
+    wanted: RefundFilter,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> list[RefundView]:
+    """Up to ``limit`` of the merchant's refunds newest first (``created_at``, then ``id``),
+    from after the position ``after``; served by ``ix_refunds_merchant_id_created_at_id``.
+    Every refund is ``succeeded`` (they post at once): another status keeps none."""
+    statement = select(refunds).where(refunds.c.merchant_id == merchant_id)
+    if wanted.status is not None and wanted.status != RefundStatus.SUCCEEDED:
+        return []
+    if wanted.order_id is not None:
+        statement = statement.where(refunds.c.order_id == wanted.order_id)
+    if wanted.out_refund_no is not None:
+        statement = statement.where(refunds.c.out_refund_no == wanted.out_refund_no)
+    if wanted.created_from is not None:
+        statement = statement.where(refunds.c.created_at >= wanted.created_from)
+    if wanted.created_to is not None:
+        statement = statement.where(refunds.c.created_at < wanted.created_to)
+    if after is not None:
+        created_at, refund_id = after
+        statement = statement.where(
+            or_(
+                refunds.c.created_at < created_at,
+                and_(refunds.c.created_at == created_at, refunds.c.id < refund_id),
+            )
+        )
+    statement = statement.order_by(refunds.c.created_at.desc(), refunds.c.id.desc()).limit(limit)
+    return [RefundView.of(row) for row in await conn.execute(statement)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from ewallet.kit.amounts import AmountIn, AmountOut
 from ewallet.kit.request_model import RequestModel
@@ -24,6 +24,7 @@ class RefundOut(BaseModel):
     payment_id: str
     out_refund_no: str
     amount: AmountOut
+    fee_returned: AmountOut = Field(description="the part of the payment's fee it returned")
     status: str
     created_at: datetime
 
@@ -35,6 +36,7 @@ class RefundOut(BaseModel):
             payment_id=view.payment_id,
             out_refund_no=view.out_refund_no,
             amount=AmountOut.of(view.amount),
+            fee_returned=AmountOut.of(view.fee_returned),
             status=view.status,
             created_at=view.created_at,
         )
@@ -48,3 +50,10 @@ def refund_document(view: RefundView) -> dict[str, Any]:
 class RefundEnvelope(BaseModel):
     refund: RefundOut
     order: OrderOut
+
+
+class RefundPage(BaseModel):
+    """``GET /v1/merchant/refunds``: newest first, cursor-paginated."""
+
+    items: list[RefundOut]
+    next_cursor: str | None

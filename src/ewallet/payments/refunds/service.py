@@ -2,7 +2,11 @@
 
 The unit locks the order's payment row (``FOR NO KEY UPDATE``; SQLite holds its write
 lock), then looks the refund number up, checks what is left to refund and moves the money
-(merchant -> wallet, kind ``refund``, key ``refund:<id>``). Because every refund of one
+in one transaction of kind ``refund``, key ``refund:<id>``: merchant -> wallet for the
+refund less its share of the payment's fee, fee revenue -> wallet for that share (policy
+``merchant_fee_refund_policy``; the share's rounding is in payments/fees.py, computed on
+the payment row's running totals, so the shares of all refunds never exceed the fee and a
+refund of the rest returns the rest of it). Because every refund of one
 payment queues on that row, twenty parallel refunds add up to at most what was paid, and a
 repeated ``out_refund_no`` finds the first refund instead of making a second. The payer
 gets a notice (and SMS) and the merchant's webhook an ``order.refunded`` event, in the same
@@ -16,10 +20,11 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 
 from ewallet.kit.db.uow import UnitOfWork, run_unit
-from ewallet.kit.errors import NotFoundError
+from ewallet.kit.errors import NotFoundError, ValidationFailedError
 from ewallet.kit.ids import new_id
 from ewallet.kit.money import Money
-from ewallet.ledger import Transaction, TransactionKind, apply_command, chart, transfer
+from ewallet.kit.pagination import Page, check_limit, created_position, newest_first_page
+from ewallet.ledger import Leg, PostEntry, Side, Transaction, TransactionKind, apply_command, chart
 from ewallet.models.identity import User
 from ewallet.notify.service import notify_user
 from ewallet.payments import repository as shared
@@ -28,11 +33,12 @@ from ewallet.payments.errors import (
     OutRefundNoConflictError,
     RefundExceedsPaymentError,
 )
+from ewallet.payments.fees import RefundPolicy, refund_fee_share
 from ewallet.payments.orders.service import webhook_url_for
 from ewallet.payments.refunds import repository
 from ewallet.payments.refunds.schemas import refund_document
 from ewallet.payments.schemas import order_document
-from ewallet.payments.views import OrderView, RefundView
+from ewallet.payments.views import OrderView, RefundFilter, RefundView
 from ewallet.payments.webhooks.service import queue_order_event
 from ewallet.services import Services
 
@@ -75,6 +81,8 @@ async def refund_order(
         services.ledger, chart.merchant(merchant_id, currency)
     )
     wallet = await chart.open_account(services.ledger, chart.wallet(user_id, currency))
+    revenue = await chart.account_id(services.ledger, chart.fee_revenue(currency))
+    policy = RefundPolicy(services.settings.merchant_fee_refund_policy)
 
     async def work(uow: UnitOfWork) -> tuple[RefundView, OrderView, bool]:
         conn = await uow.connection()
@@ -102,14 +110,25 @@ async def refund_order(
                 },
             )
         refund_id = new_id("rfd")
+        share = refund_fee_share(
+            amount=payment.amount,
+            fee=payment.fee,
+            refunded_before=payment.refunded_amount,
+            refund=amount.minor,
+            returned_before=payment.fee_returned,
+            policy=policy,
+        )
+        legs = [Leg(wallet.id, Side.CREDIT, amount)]
+        if share < amount.minor:
+            legs.append(Leg(merchant_account.id, Side.DEBIT, Money(amount.minor - share, currency)))
+        if share > 0:
+            legs.append(Leg(revenue, Side.DEBIT, Money(share, currency)))
         posted = await apply_command(
             uow,
-            transfer(
+            PostEntry(
                 key=f"refund:{refund_id}",
-                debit_account_id=merchant_account.id,
-                credit_account_id=wallet.id,
-                amount=amount,
                 kind=TransactionKind.REFUND,
+                legs=tuple(legs),
                 metadata={
                     "refund_id": refund_id,
                     "payment_id": payment.id,
@@ -128,6 +147,7 @@ async def refund_order(
             merchant_id=merchant_id,
             out_refund_no=out_refund_no,
             amount=amount,
+            fee_returned=share,
             ledger_transaction_id=posted.id,
             now=now,
         )
@@ -168,3 +188,41 @@ async def refund_order(
         # The same out_refund_no used at once on another order of this merchant: the
         # rerun sees the committed refund and answers as a repeat (or a conflict).
         return await run_unit(services.engine, work)
+
+
+async def list_refunds(
+    services: Services,
+    merchant_id: str,
+    *,
+    wanted: RefundFilter,
+    limit: int,
+    cursor: str | None = None,
+) -> Page[RefundView]:
+    """The merchant's refunds newest first, kept by ``wanted``; ``next_cursor`` when more
+    remain (the last item's ``(created_at, id)``: refunds made while a client pages neither
+    repeat nor push items past a page). Another merchant's refunds never appear, whatever
+    the filters name. Refusal: ``validation_error`` (a limit out of range, a malformed
+    cursor, a time without its offset, a period that ends before it starts)."""
+    limit = check_limit(limit)
+    _check_period(wanted)
+    after = created_position(cursor) if cursor is not None else None
+
+    async def work(uow: UnitOfWork) -> list[RefundView]:
+        return await repository.list_refunds(
+            await uow.connection(),
+            merchant_id=merchant_id,
+            wanted=wanted,
+            after=after,
+            limit=limit + 1,
+        )
+
+    found = await run_unit(services.engine, work, read_only=True)
+    return newest_first_page(found, limit)
+
+
+def _check_period(wanted: RefundFilter) -> None:
+    for name, moment in (("created_from", wanted.created_from), ("created_to", wanted.created_to)):
+        if moment is not None and moment.tzinfo is None:
+            raise ValidationFailedError("a time needs its UTC offset", field=name)
+    if wanted.created_from and wanted.created_to and wanted.created_to <= wanted.created_from:
+        raise ValidationFailedError("created_to must be after created_from", field="created_to")

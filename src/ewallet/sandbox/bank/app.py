@@ -22,7 +22,7 @@ from starlette.types import Receive, Scope, Send
 
 from ewallet.kit.clock import Clock
 from ewallet.kit.phone import InvalidPhoneError, parse_phone
-from ewallet.sandbox.bank import binding, movements
+from ewallet.sandbox.bank import binding, movements, payouts
 from ewallet.sandbox.bank.bank import SandboxBank, SandboxBankConfig
 from ewallet.sandbox.bank.schemas import (
     BankRefusedError,
@@ -34,6 +34,7 @@ from ewallet.sandbox.bank.schemas import (
     MovementAnswer,
     MovementRequest,
     OperationAnswer,
+    PayoutRequest,
     SentSms,
     UnbindRequest,
     Unbound,
@@ -59,7 +60,7 @@ def create_bank_app(
 
     app = FastAPI(
         title="ewallet sandbox bank",
-        summary="A card-payment gateway test double: binding, debits, credits, settlement.",
+        summary="A card-payment gateway test double: binding, debits, credits, payouts.",
         docs_url=None,  # no CDN assets; /openapi.json describes the API
         redoc_url=None,
         lifespan=lifespan,
@@ -149,6 +150,12 @@ async def debit(bank: Bank, body: MovementRequest) -> Response:
 async def credit(bank: Bank, body: MovementRequest) -> Response:
     """Push money to the card's account (a wallet withdrawal)."""
     return _answer(await movements.move(bank, "credit", body))
+
+
+@_keyed.post("/payouts", response_model=MovementAnswer)
+async def payout(bank: Bank, body: PayoutRequest) -> Response:
+    """Pay an account by its number, if the holder's name matches (a merchant settlement)."""
+    return _answer(await payouts.pay_out(bank, body))
 
 
 @_keyed.get("/operations/{request_id:path}")

@@ -36,7 +36,7 @@ from ewallet.sandbox.bank.schemas import (
 )
 from ewallet.sandbox.bank.storage import accounts, agreements, operations
 
-Kind = Literal["debit", "credit"]
+Kind = Literal["debit", "credit"]  # payouts: sandbox/bank/payouts.py
 AfterCommit = Literal["error", "drop"] | None
 SETTLEMENT_COLUMNS = (
     "request_id",

@@ -74,6 +74,13 @@ class MovementRequest(_Request):
     request_id: RequestId
 
 
+class PayoutRequest(_Request):
+    account_number: Annotated[str, Field(min_length=12, max_length=19, pattern=r"^[0-9]+$")]
+    holder_name: Annotated[str, Field(min_length=1, max_length=64)]
+    amount_fen: AmountFen
+    request_id: RequestId
+
+
 class MovementAnswer(BaseModel):
     request_id: str
     status: Literal["succeeded", "declined"]
@@ -84,7 +91,7 @@ class MovementAnswer(BaseModel):
 class OperationAnswer(BaseModel):
     request_id: str
     status: Literal["succeeded", "declined", "not_found"]
-    type: Literal["debit", "credit"] | None = None
+    type: Literal["debit", "credit", "payout"] | None = None
     amount_fen: int | None = None
     bank_reference: str | None = None
     reason: str | None = None

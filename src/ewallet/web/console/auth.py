@@ -42,20 +42,13 @@ from ewallet.staff.permissions import (
 )
 from ewallet.staff.principal import StaffPrincipal
 from ewallet.staff.service.sessions import staff_session
-from ewallet.web.console.session import last_active, session_id_from
+from ewallet.web.console.session import COOKIES, session_id_from
 from ewallet.web.kit.auth import SignInRequired, local_path
+from ewallet.web.kit.cookie_sessions import IdleLocked
 
 SIGN_IN_PATH = "/console/signin"
 LOCK_PATH = "/console/lock"
 PASSWORD_PATH = "/console/password"  # noqa: S105 -- a page path, not a password
-
-
-class IdleLocked(Exception):  # noqa: N818 -- a control-flow signal, answered with a redirect
-    """The browser was left idle too long: the lock screen, then back to ``next_path``."""
-
-    def __init__(self, next_path: str) -> None:
-        super().__init__(next_path)
-        self.next_path = next_path
 
 
 def client_ip(request: Request) -> str | None:
@@ -93,9 +86,7 @@ async def signed_in_staff(request: Request, services: ServicesDep) -> StaffPrinc
 
 
 def is_idle(request: Request, services: Services, principal: StaffPrincipal) -> bool:
-    seen = last_active(request, services, principal.session_id)
-    now = services.clock.now().timestamp()
-    return seen is None or now - seen > services.settings.staff_idle_minutes * 60
+    return COOKIES.is_idle(request, services, principal.session_id)
 
 
 async def active_staff(

@@ -28,6 +28,18 @@ def token_for(services: Services, *, session_id: str | None, device_key: str | N
     return ""
 
 
+def scoped_token(
+    services: Services, scope: str, *, session_id: str | None, device_key: str | None
+) -> str:
+    """A front end's own token (``scope``: ``console``, ``merchant``): as :func:`token_for`,
+    keyed apart, so one front end's form token is no good on another's forms."""
+    if session_id is not None:
+        return services.security.digest(f"{scope}-csrf:session:{session_id}")[:40]
+    if device_key is not None:
+        return services.security.digest(f"{scope}-csrf:device:{device_key}")[:40]
+    return ""
+
+
 def expected_token(request: Request, services: Services) -> str:
     """The token this browser's forms carry: bound to its live session (as checked by
     ``web_principal`` earlier in the request), else to its device cookie."""

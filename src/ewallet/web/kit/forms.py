@@ -9,6 +9,7 @@ changed. A field absent is ``""``.
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections.abc import Iterator, Mapping
 from typing import Annotated, Final
 from urllib.parse import parse_qs
@@ -18,7 +19,7 @@ from fastapi import Depends, Request
 from ewallet.http.deps import ServicesDep
 from ewallet.kit.request_key import RequestKey, request_digest
 from ewallet.web.kit.auth import web_principal
-from ewallet.web.kit.csrf import FIELD, token_ok
+from ewallet.web.kit.csrf import FIELD, HEADER, token_ok
 
 MAX_FORM_BYTES: Final = 16 * 1024
 MAX_FIELDS: Final = 50
@@ -58,6 +59,16 @@ async def read_form(request: Request, *, max_bytes: int = MAX_FORM_BYTES) -> For
     except (UnicodeDecodeError, ValueError):
         return Form({})
     return Form({name: values[0] for name, values in fields.items()})
+
+
+async def checked_form(request: Request, expected: str, *, max_bytes: int) -> Form:
+    """The posted form if it carries ``expected`` (the hidden field, or the
+    ``X-CSRF-Token`` header); :class:`CsrfRefused` otherwise, with nothing read further."""
+    form = await read_form(request, max_bytes=max_bytes)
+    given = form[FIELD] or request.headers.get(HEADER, "")
+    if not expected or not secrets.compare_digest(given, expected):
+        raise CsrfRefused
+    return form
 
 
 async def posted_form(request: Request, services: ServicesDep) -> Form:

@@ -31,6 +31,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
+from ewallet.config import Environment
 from ewallet.kit.errors import DomainError
 from ewallet.kit.i18n import Locale
 from ewallet.ops.service import current_maintenance
@@ -38,7 +39,7 @@ from ewallet.services import Services
 from ewallet.web.kit import i18n
 from ewallet.web.kit.auth import web_principal
 from ewallet.web.kit.cookies import device_key_from, new_device_key, set_device
-from ewallet.web.kit.csrf import token_for
+from ewallet.web.kit.csrf import scoped_token, token_for
 from ewallet.web.kit.templates import TEMPLATES
 
 CSP: Final = (
@@ -128,6 +129,44 @@ async def page(
     names.update(context)
     with i18n.rendering_in(locale):
         html = TEMPLATES.get_template(template).render(names)
+    response = HTMLResponse(html, status_code=status_code, headers=PAGE_HEADERS)
+    if new_device is not None:
+        set_device(response, services, new_device)
+    return response
+
+
+async def front_end_page(
+    request: Request,
+    services: Services,
+    template: str,
+    *,
+    csrf_scope: str,
+    session_id: str | None,
+    status_code: int = 200,
+    names: dict[str, Any],
+) -> HTMLResponse:
+    """A page of a signed-in front end (the console, the merchant portal): ``template`` in
+    the reader's language with ``locale``, ``csrf`` (the front end's own token, bound to
+    ``session_id`` or else to the device cookie, which a browser without one gets here),
+    ``maintenance``, ``path``, ``error`` (None), ``form_key`` and ``development``, then
+    ``names``; the headers of every page of ours."""
+    locale = locale_of(request)
+    device_key = device_key_from(request, services)
+    new_device = None
+    if device_key is None:
+        device_key = new_device = new_device_key()
+    context: dict[str, Any] = {
+        "locale": locale,
+        "csrf": scoped_token(services, csrf_scope, session_id=session_id, device_key=device_key),
+        "maintenance": await maintenance_banner(request, services),
+        "path": request.url.path,
+        "error": None,
+        "form_key": secrets.token_urlsafe(18),
+        "development": services.settings.env is Environment.DEVELOPMENT,
+    }
+    context.update(names)
+    with i18n.rendering_in(locale):
+        html = TEMPLATES.get_template(template).render(context)
     response = HTMLResponse(html, status_code=status_code, headers=PAGE_HEADERS)
     if new_device is not None:
         set_device(response, services, new_device)

@@ -5,16 +5,25 @@
 - a service refusal the handler let through (``DomainError``: another user's id is
   ``not_found``, a frozen account, ...): a page with the refusal in the reader's language and
   the error's status -- never the problem JSON of the API, never a stack trace.
+
+And the router a front end is mounted with (``PageRouter``, :mod:`ewallet.web.mount`): the
+page routers are matched right after ``/healthz``, before the API's, so that a page request
+does not walk every API route; each answers "no match" at once, with one string test, for a
+path it can never serve -- anything under ``/v1/`` (the API) and, for a front end with its
+own prefix (``/console``), anything outside that prefix -- so an API path is never
+shadowed by a page and costs one test per front end (``tests/web/test_page_routing.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, Final
 
-from fastapi import Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.routing import APIRoute
+from starlette.routing import Match
+from starlette.types import Scope
 
 from ewallet.http.deps import app_services
 from ewallet.kit.errors import DomainError
@@ -23,6 +32,7 @@ from ewallet.web.kit.forms import CsrfRefused
 from ewallet.web.kit.pages import PAGE_HEADERS, page, refusal
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+API_PREFIX: Final = "/v1/"
 
 
 class WebRoute(APIRoute):
@@ -85,3 +95,44 @@ def redirect(request: Request, url: str) -> Response:
     if request.headers.get("hx-request") == "true":
         return Response(status_code=204, headers={**PAGE_HEADERS, "HX-Redirect": url})
     return Response(status_code=303, headers={**PAGE_HEADERS, "Location": url})
+
+
+class PageRouter(APIRouter):
+    """A front end's pages: never a match for a path under ``never`` (the API's ``/v1/`` by
+    default) nor, when ``under`` is given, for a path outside ``under`` (``under`` itself
+    and ``under/...``).
+
+    FastAPI 0.165 keeps an included router as one route of its parent and asks the
+    router's ``matches`` before walking its routes, so this test is the whole cost of a
+    front end for a request it does not serve.
+    """
+
+    def __init__(self, *, under: str | None = None, never: tuple[str, ...] = (API_PREFIX,)) -> None:
+        super().__init__()
+        self.under = under
+        self.never = never
+
+    def serves(self, path: str) -> bool:
+        """Whether a route of this front end may match ``path`` at all."""
+        if path.startswith(self.never):
+            return False
+        under = self.under
+        return under is None or path == under or path.startswith(under + "/")
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        path: str = scope["path"]
+        root = scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root) :]
+        if not self.serves(path):
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
+def front_end(
+    router: APIRouter, *, under: str | None = None, never: tuple[str, ...] = (API_PREFIX,)
+) -> PageRouter:
+    """``router``'s pages in a :class:`PageRouter` (include the result in the app)."""
+    pages = PageRouter(under=under, never=never)
+    pages.include_router(router)
+    return pages

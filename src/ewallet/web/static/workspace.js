@@ -1,8 +1,9 @@
-// The console's own script (no inline script anywhere: CSP). Three small jobs:
+// The script of the front ends people work in with an idle lock: the staff console and the
+// merchant portal (no inline script anywhere: CSP). Three small jobs:
 // 1. the idle lock: after data-idle-seconds without a key press, click or scroll, go to the
 //    lock page (the server enforces the same limit with its activity cookie); while the
-//    staff member works without leaving the page (typing in a chat), tell the server at most
-//    once a minute (POST /console/activity) so the lock does not fall in the middle;
+//    person works without leaving the page (typing in a chat), tell the server at most once
+//    a minute (POST data-activity-url) so the lock does not fall in the middle;
 // 2. forms and buttons with data-confirm ask before they post;
 // 3. elements with data-autosubmit submit their form on change (filters).
 (function () {
@@ -10,19 +11,22 @@
   var body = document.body;
   var idle = parseInt(body.getAttribute("data-idle-seconds") || "0", 10);
   var lockUrl = body.getAttribute("data-lock-url");
-  var csrf = null;
-  try {
-    csrf = JSON.parse(body.getAttribute("hx-headers") || "{}")["X-CSRF-Token"] || null;
-  } catch (e) { csrf = null; }
+  var activityUrl = body.getAttribute("data-activity-url");
+  var csrf = body.getAttribute("data-csrf");
+  if (!csrf) {
+    try {
+      csrf = JSON.parse(body.getAttribute("hx-headers") || "{}")["X-CSRF-Token"] || null;
+    } catch (e) { csrf = null; }
+  }
 
   if (idle > 0 && lockUrl) {
     var last = Date.now();
     var told = Date.now();
     var touched = function () {
       last = Date.now();
-      if (csrf && last - told > 60000) {
+      if (csrf && activityUrl && last - told > 60000) {
         told = last;
-        fetch("/console/activity", {
+        fetch(activityUrl, {
           method: "POST",
           headers: { "X-CSRF-Token": csrf },
           credentials: "same-origin"

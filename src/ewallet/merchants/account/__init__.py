@@ -1,0 +1,1 @@
+"""A merchant's self-service through the merchant API: its record, webhook URL and API key."""

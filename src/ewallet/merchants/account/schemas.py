@@ -1,0 +1,53 @@
+"""Requests and responses of the merchant's self-service routes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from ewallet.kit.request_model import RequestModel
+from ewallet.merchants.views import MerchantView
+
+
+class AccountOut(BaseModel):
+    """The merchant's own record: no API key, no webhook secret (they are shown once)."""
+
+    id: str
+    name: str
+    category: str
+    status: str
+    accepts_wallet: bool
+    webhook_url: str | None
+    api_key: str = Field(description="always masked: the key is shown once, when issued")
+    webhook_secret: str = Field(description="always masked")
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, view: MerchantView) -> AccountOut:
+        return cls(
+            id=view.id,
+            name=view.name,
+            category=view.category,
+            status=view.status,
+            accepts_wallet=view.accepts_wallet,
+            webhook_url=view.webhook_url,
+            api_key="mk_****",
+            webhook_secret="whsec_****",  # noqa: S106 -- a mask, not a secret
+            created_at=view.created_at,
+            updated_at=view.updated_at,
+        )
+
+
+class AccountEnvelope(BaseModel):
+    account: AccountOut
+
+
+class WebhookIn(RequestModel):
+    url: str | None = Field(max_length=2000, description="an absolute http(s) URL; null clears it")
+
+
+class RotatedKeyOut(BaseModel):
+    api_key: str = Field(description="the new key, shown this once; the old one stops now")
+    account: AccountOut

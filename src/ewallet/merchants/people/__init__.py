@@ -1,0 +1,1 @@
+"""Merchant people: the owner, managers and cashiers who sign in to the merchant portal."""

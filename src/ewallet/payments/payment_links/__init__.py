@@ -1,0 +1,1 @@
+"""Payment links: a merchant's long-lived link (and QR code) that makes an order when opened."""

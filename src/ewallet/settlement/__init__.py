@@ -1,0 +1,1 @@
+"""Merchant and biller settlement: payout accounts, the daily payout run, statements."""
