@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 
 from ewallet.http.deps import ServicesDep
+from ewallet.http.downloads import CSV, PDF, download
 from ewallet.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from ewallet.merchants.deps import CurrentMerchant
 from ewallet.models.settlement import PartyKind
@@ -31,7 +32,6 @@ from ewallet.staff.principal import StaffPrincipal
 router = APIRouter(prefix="/v1/merchant/settlements", tags=["merchant", "settlement"])
 staff_router = APIRouter(prefix="/v1/staff", tags=["staff", "settlement"])
 Operator = Annotated[StaffPrincipal, Depends(require_permission(OPERATIONS))]
-NO_STORE = {"Cache-Control": "no-store"}
 
 
 @router.get("", summary="The merchant's settlements, newest business day first")
@@ -83,14 +83,7 @@ async def get_statement_csv(
         settlement_id=settlement_id,
     )
     day = statement.settlement.business_day
-    return Response(
-        statement_csv(statement),
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="settlement-{day}.csv"',
-            **NO_STORE,
-        },
-    )
+    return download(statement_csv(statement), media_type=CSV, filename=f"settlement-{day}.csv")
 
 
 @router.get(
@@ -109,10 +102,8 @@ async def get_statement_pdf(
         settlement_id=settlement_id,
     )
     day = statement.settlement.business_day
-    return Response(
-        statement_pdf(statement),
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="settlement-{day}.pdf"', **NO_STORE},
+    return download(
+        statement_pdf(statement), media_type=PDF, filename=f"settlement-{day}.pdf", inline=True
     )
 
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from ewallet.http.deps import ServicesDep
+from ewallet.http.downloads import CSV, PDF, download
 from ewallet.merchants.people.permissions import SETTLEMENTS
 from ewallet.merchants.people.views import PortalUser
 from ewallet.models.settlement import PartyKind
@@ -25,7 +26,6 @@ router = APIRouter(
 Accountant = Annotated[PortalUser, Depends(allowed(SETTLEMENTS))]
 SettlementId = Annotated[str, Path(max_length=40)]
 PAGE_SIZE = 30
-NO_STORE = {"Cache-Control": "no-store"}
 
 
 @router.get("")
@@ -63,11 +63,7 @@ async def statement_as_csv(
         settlement_id=settlement_id,
     )
     day = statement.settlement.business_day
-    return Response(
-        statement_csv(statement),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="settlement-{day}.csv"', **NO_STORE},
-    )
+    return download(statement_csv(statement), media_type=CSV, filename=f"settlement-{day}.csv")
 
 
 @router.get("/{settlement_id}/statement.pdf")
@@ -81,8 +77,4 @@ async def statement_as_pdf(
         settlement_id=settlement_id,
     )
     day = statement.settlement.business_day
-    return Response(
-        statement_pdf(statement),
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="settlement-{day}.pdf"', **NO_STORE},
-    )
+    return download(statement_pdf(statement), media_type=PDF, filename=f"settlement-{day}.pdf")
