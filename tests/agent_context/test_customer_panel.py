@@ -5,8 +5,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import event
+
+from ewallet.agent_context import repository as repo
+from ewallet.agent_context import service
+from ewallet.kit.ids import new_id
 from ewallet.kit.money import Money
 from ewallet.ledger import TransactionKind, chart
+from ewallet.models.support_chat import SupportCallback, SupportChat
 from tests.staff_lookup.world import Desk
 
 PHONE = "+8613812345678"
@@ -128,3 +134,93 @@ async def test_refused_freezes_change_nothing(desk: Desk) -> None:
         assert refused.status_code == status, (url, body, refused.text)
         assert "customer" not in refused.json()
     assert (await shop.snapshot(customer), await desk.audit_count()) == before
+
+
+async def test_the_view_in_one_statement_reads_what_the_lists_read(desk: Desk) -> None:
+    """On PostgreSQL the customer's row and every list of the view come in one statement
+    (JSON arrays read back into the views): the same views, in the same order, as the
+    statements one by one; nothing for a customer who does not exist."""
+    shop = desk.shop
+    customer = await shop.customer(PHONE, "0")
+    now = desk.now()
+    card_id = await desk.card(customer, last_four="4321")
+    await desk.card(customer, last_four="9999", status="unbound")
+    await desk.topup(customer, card_id, status="pending", age_s=7200)
+    await desk.topup(customer, card_id, status="awaiting_payment", age_s=60)
+    await desk.withdrawal(customer, card_id, status="processing", age_s=60)
+    await desk.device_sign_in(customer, "iPhone 15")
+    await desk.device_sign_in(customer, "Pixel 9")
+    for number in range(3):
+        await desk.insert(
+            SupportChat.__table__,
+            id=new_id("cht"),
+            user_id=customer.id,
+            status="closed",
+            locale="zh-CN",
+            unhelpful_streak=0,
+            created_at=now - timedelta(minutes=number),
+            updated_at=now,
+            closed_at=now,
+            closed_by="customer",
+        )
+    await desk.insert(
+        SupportCallback.__table__,
+        id=new_id("cbk"),
+        user_id=customer.id,
+        phone=PHONE,
+        topic="A charge I do not know",
+        preferred_from=now + timedelta(hours=1),
+        preferred_to=now + timedelta(hours=2),
+        status="requested",
+        created_at=now,
+        updated_at=now,
+    )
+    _, agent = await desk.staff("support_agent")
+    for subject in ("Where is my top-up?", "Card removed by mistake"):
+        opened = await shop.client.post(
+            "/v1/support/tickets",
+            json={"subject": subject, "body": "Please have a look."},
+            headers=shop.auth(customer, **{"Idempotency-Key": new_id("key")}),
+        )
+        assert opened.status_code == 201, opened.text
+    frozen = await shop.client.post(
+        f"/v1/staff/support/customers/{customer.id}/freeze",
+        json={"reason": "lost phone, called in"},
+        headers=agent,
+    )
+    assert frozen.status_code == 200, frozen.text  # a notice and a security event
+
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        statements.append(statement)
+
+    limits, actions = service.OVERVIEW_LIMITS, service.SECURITY_ACTIONS
+    event.listen(shop.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        async with shop.engine.connect() as conn:
+            together = await repo.customer_overview(
+                conn, customer.id, limits=limits, actions=actions
+            )
+            sent = len(statements)
+            apart = await repo.customer_overview_stepwise(
+                conn, customer.id, limits=limits, actions=actions
+            )
+            nobody = await repo.customer_overview(
+                conn, "usr_nobody", limits=limits, actions=actions
+            )
+    finally:
+        event.remove(shop.engine.sync_engine, "before_cursor_execute", count)
+    assert together is not None
+    assert apart is not None
+    assert nobody is None
+    if shop.engine.dialect.name == "postgresql":
+        assert sent == 1
+    lists = ("tickets", "chats", "callbacks", "cards", "topups", "withdrawals", "notices")
+    for name in (*lists, "devices", "events"):
+        assert getattr(together, name) == getattr(apart, name), name
+        assert getattr(together, name), f"{name}: the test should fill every list"
+    row = dict(apart.customer._mapping)
+    assert {key: together.customer._mapping[key] for key in row} == row
+    newest_first = ["Card removed by mistake", "Where is my top-up?"]
+    assert [t.subject for t in together.tickets] == newest_first

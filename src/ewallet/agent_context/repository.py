@@ -8,18 +8,32 @@ nothing commits.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import BindParameter, Select, String, bindparam, or_, select, union_all
+from sqlalchemy import (
+    BindParameter,
+    DateTime,
+    Select,
+    String,
+    bindparam,
+    func,
+    literal_column,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ewallet.agent_context.views import CardBrief, DeviceBrief, TicketBrief
 from ewallet.callbacks.views import CallbackView
 from ewallet.chat.views import ChatView
+from ewallet.kit.clock import as_utc
+from ewallet.kit.db.base import UTCDateTime
 from ewallet.models.funding import TopupStatus, WithdrawalStatus
 from ewallet.models.support import SupportTicket
 from ewallet.models.support_chat import SupportCallback, SupportChat
@@ -79,60 +93,78 @@ async def customer_exists(conn: AsyncConnection, user_id: str) -> bool:
 # backwards, ``limit`` entries, however many the customer has (a caller may have opened
 # a thousand tickets).
 _T = SupportTicket
-_recent_tickets = (
-    select(_T.id, _T.reference, _T.subject, _T.channel, _T.category, _T.status, _T.created_at)
-    .where(_T.user_id == _USER)
-    .order_by(_T.id.desc())
-    .limit(_LIMIT)
-)
+
+
+def _tickets_query(limit: Any) -> Select[*tuple[Any, ...]]:
+    return (
+        select(_T.id, _T.reference, _T.subject, _T.channel, _T.category, _T.status, _T.created_at)
+        .where(_T.user_id == _USER)
+        .order_by(_T.id.desc())
+        .limit(limit)
+    )
+
+
 _C = SupportChat
-_recent_chats = (
-    select(
-        _C.id,
-        _C.user_id,
-        _C.status,
-        _C.locale,
-        _C.agent_id,
-        _C.ticket_id,
-        _C.created_at,
-        _C.closed_at,
-        _C.closed_by,
+
+
+def _chats_query(limit: Any) -> Select[*tuple[Any, ...]]:
+    return (
+        select(
+            _C.id,
+            _C.user_id,
+            _C.status,
+            _C.locale,
+            _C.agent_id,
+            _C.ticket_id,
+            _C.created_at,
+            _C.closed_at,
+            _C.closed_by,
+        )
+        .where(_C.user_id == _USER)
+        .order_by(_C.id.desc())
+        .limit(limit)
     )
-    .where(_C.user_id == _USER)
-    .order_by(_C.id.desc())
-    .limit(_LIMIT)
-)
+
+
 _B = SupportCallback
-_recent_callbacks = (
-    select(
-        _B.id,
-        _B.user_id,
-        _B.phone,
-        _B.topic,
-        _B.preferred_from,
-        _B.preferred_to,
-        _B.status,
-        _B.outcome,
-        _B.handled_by,
-        _B.created_at,
-        _B.closed_at,
+
+
+def _callbacks_query(limit: Any) -> Select[*tuple[Any, ...]]:
+    return (
+        select(
+            _B.id,
+            _B.user_id,
+            _B.phone,
+            _B.topic,
+            _B.preferred_from,
+            _B.preferred_to,
+            _B.status,
+            _B.outcome,
+            _B.handled_by,
+            _B.created_at,
+            _B.closed_at,
+        )
+        .where(_B.user_id == _USER)
+        .order_by(_B.id.desc())
+        .limit(limit)
     )
-    .where(_B.user_id == _USER)
-    .order_by(_B.id.desc())
-    .limit(_LIMIT)
-)
+
+
+_recent_tickets = _tickets_query(_LIMIT)
+_recent_chats = _chats_query(_LIMIT)
+_recent_callbacks = _callbacks_query(_LIMIT)
 
 
 async def recent_tickets(conn: AsyncConnection, user_id: str, *, limit: int) -> list[TicketBrief]:
     """The customer's newest tickets first."""
     rows = await conn.execute(_recent_tickets, {"user_id": user_id, "limit": limit})
-    return [TicketBrief(*row) for row in rows]
+    return [TicketBrief(**row._mapping) for row in rows]
 
 
 async def recent_chats(conn: AsyncConnection, user_id: str, *, limit: int) -> list[ChatView]:
     """The customer's newest chats first."""
     rows = await conn.execute(_recent_chats, {"user_id": user_id, "limit": limit})
-    return [ChatView(*row) for row in rows]
+    return [ChatView(**row._mapping) for row in rows]
 
 
 async def recent_callbacks(
@@ -141,30 +173,34 @@ async def recent_callbacks(
     """The customer's call-back requests, newest first (as the call-backs feature lists
     them to the customer)."""
     rows = await conn.execute(_recent_callbacks, {"user_id": user_id, "limit": limit})
-    return [CallbackView(*row) for row in rows]
+    return [CallbackView(**row._mapping) for row in rows]
 
 
-_customer_cards = (
-    select(
-        cards.c.id,
-        cards.c.bank_name,
-        cards.c.card_type,
-        cards.c.last_four,
-        cards.c.status,
-        cards.c.created_at,
-        cards.c.verified_at,
-        cards.c.unbound_at,
+def _cards_query(limit: Any) -> Select[Any]:
+    return (
+        select(
+            cards.c.id,
+            cards.c.bank_name,
+            cards.c.card_type,
+            cards.c.last_four,
+            cards.c.status,
+            cards.c.created_at,
+            cards.c.verified_at,
+            cards.c.unbound_at,
+        )
+        .where(cards.c.user_id == _USER)
+        .order_by(cards.c.created_at.desc(), cards.c.id.desc())
+        .limit(limit)
     )
-    .where(cards.c.user_id == _USER)
-    .order_by(cards.c.created_at.desc(), cards.c.id.desc())
-    .limit(_LIMIT)
-)
+
+
+_customer_cards = _cards_query(_LIMIT)
 
 
 async def customer_cards(conn: AsyncConnection, user_id: str, *, limit: int) -> list[CardBrief]:
     """The customer's cards, newest first: bank, type and last four, never more."""
     rows = await conn.execute(_customer_cards, {"user_id": user_id, "limit": limit})
-    return [CardBrief(*row) for row in rows]
+    return [CardBrief(**row._mapping) for row in rows]
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,76 +216,73 @@ class MovementRow:
     created_at: datetime
 
 
-_open_topups = (
-    select(
-        topups.c.id,
-        topups.c.status,
-        topups.c.method,
-        topups.c.amount,
-        topups.c.currency,
-        cards.c.bank_name,
-        cards.c.last_four,
-        topups.c.created_at,
+def _topups_query(limit: Any) -> Select[Any]:
+    return (
+        select(
+            topups.c.id,
+            topups.c.status,
+            topups.c.method,
+            topups.c.amount,
+            topups.c.currency,
+            cards.c.bank_name,
+            cards.c.last_four,
+            topups.c.created_at,
+        )
+        .outerjoin(cards, cards.c.id == topups.c.card_id)
+        .where(topups.c.user_id == _USER, topups.c.status.in_(OPEN_TOPUP_STATUSES))
+        .order_by(topups.c.created_at, topups.c.id)
+        .limit(limit)
     )
-    .outerjoin(cards, cards.c.id == topups.c.card_id)
-    .where(topups.c.user_id == _USER, topups.c.status.in_(OPEN_TOPUP_STATUSES))
-    .order_by(topups.c.created_at, topups.c.id)
-    .limit(_LIMIT)
-)
-_open_withdrawals = (
-    select(
-        withdrawals.c.id,
-        withdrawals.c.status,
-        withdrawals.c.amount,
-        withdrawals.c.fee,
-        withdrawals.c.currency,
-        cards.c.bank_name,
-        cards.c.last_four,
-        withdrawals.c.created_at,
+
+
+def _withdrawals_query(limit: Any) -> Select[Any]:
+    return (
+        select(
+            withdrawals.c.id,
+            withdrawals.c.status,
+            withdrawals.c.amount,
+            withdrawals.c.fee,
+            withdrawals.c.currency,
+            cards.c.bank_name,
+            cards.c.last_four,
+            withdrawals.c.created_at,
+        )
+        .outerjoin(cards, cards.c.id == withdrawals.c.card_id)
+        .where(withdrawals.c.user_id == _USER, withdrawals.c.status.in_(OPEN_WITHDRAWAL_STATUSES))
+        .order_by(withdrawals.c.created_at, withdrawals.c.id)
+        .limit(limit)
     )
-    .outerjoin(cards, cards.c.id == withdrawals.c.card_id)
-    .where(withdrawals.c.user_id == _USER, withdrawals.c.status.in_(OPEN_WITHDRAWAL_STATUSES))
-    .order_by(withdrawals.c.created_at, withdrawals.c.id)
-    .limit(_LIMIT)
-)
+
+
+_open_topups = _topups_query(_LIMIT)
+_open_withdrawals = _withdrawals_query(_LIMIT)
+
+
+def _movement(r: Mapping[str, Any]) -> MovementRow:
+    """A top-up (no fee) or a withdrawal (no method) as one shape."""
+    return MovementRow(
+        r["id"],
+        r["status"],
+        r.get("method"),
+        r["amount"],
+        r.get("fee"),
+        r["currency"],
+        r["bank_name"],
+        r["last_four"],
+        r["created_at"],
+    )
 
 
 async def open_topups(conn: AsyncConnection, user_id: str, *, limit: int) -> list[MovementRow]:
     """The customer's top-ups still awaiting payment or an answer from the bank, oldest first."""
     rows = await conn.execute(_open_topups, {"user_id": user_id, "limit": limit})
-    return [
-        MovementRow(
-            r.id,
-            r.status,
-            r.method,
-            r.amount,
-            None,
-            r.currency,
-            r.bank_name,
-            r.last_four,
-            r.created_at,
-        )
-        for r in rows
-    ]
+    return [_movement(r._mapping) for r in rows]
 
 
 async def open_withdrawals(conn: AsyncConnection, user_id: str, *, limit: int) -> list[MovementRow]:
     """The customer's withdrawals not settled yet, oldest first."""
     rows = await conn.execute(_open_withdrawals, {"user_id": user_id, "limit": limit})
-    return [
-        MovementRow(
-            r.id,
-            r.status,
-            None,
-            r.amount,
-            r.fee,
-            r.currency,
-            r.bank_name,
-            r.last_four,
-            r.created_at,
-        )
-        for r in rows
-    ]
+    return [_movement(r._mapping) for r in rows]
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,54 +295,71 @@ class NoticeRow:
     is_security: bool
 
 
-_latest_notices = (
-    select(
-        notifications.c.id,
-        notifications.c.kind,
-        notifications.c.params,
-        notifications.c.created_at,
-        notifications.c.read_at,
-        notifications.c.is_security,
+def _notices_query(limit: Any) -> Select[Any]:
+    return (
+        select(
+            notifications.c.id,
+            notifications.c.kind,
+            notifications.c.params,
+            notifications.c.created_at,
+            notifications.c.read_at,
+            notifications.c.is_security,
+        )
+        .where(notifications.c.user_id == _USER)
+        .order_by(notifications.c.created_at.desc(), notifications.c.id.desc())
+        .limit(limit)
     )
-    .where(notifications.c.user_id == _USER)
-    .order_by(notifications.c.created_at.desc(), notifications.c.id.desc())
-    .limit(_LIMIT)
-)
+
+
+_latest_notices = _notices_query(_LIMIT)
+
+
+def _notice(r: Mapping[str, Any]) -> NoticeRow:
+    return NoticeRow(
+        r["id"], r["kind"], dict(r["params"] or {}), r["created_at"], r["read_at"], r["is_security"]
+    )
 
 
 async def latest_notices(conn: AsyncConnection, user_id: str, *, limit: int) -> list[NoticeRow]:
     """The notices the customer was sent, newest first."""
     rows = await conn.execute(_latest_notices, {"user_id": user_id, "limit": limit})
-    return [
-        NoticeRow(r.id, r.kind, dict(r.params or {}), r.created_at, r.read_at, r.is_security)
-        for r in rows
-    ]
+    return [_notice(r._mapping) for r in rows]
 
 
-_customer_devices = (
-    select(
-        devices.c.id,
-        devices.c.label,
-        devices.c.trusted_at,
-        devices.c.first_seen_at,
-        devices.c.last_seen_at,
-        devices.c.revoked_at,
+def _devices_query(limit: Any) -> Select[Any]:
+    return (
+        select(
+            devices.c.id,
+            devices.c.label,
+            devices.c.trusted_at,
+            devices.c.first_seen_at,
+            devices.c.last_seen_at,
+            devices.c.revoked_at,
+        )
+        .where(devices.c.user_id == _USER)
+        .order_by(devices.c.last_seen_at.desc(), devices.c.id.desc())
+        .limit(limit)
     )
-    .where(devices.c.user_id == _USER)
-    .order_by(devices.c.last_seen_at.desc(), devices.c.id.desc())
-    .limit(_LIMIT)
-)
+
+
+_customer_devices = _devices_query(_LIMIT)
+
+
+def _device(r: Mapping[str, Any]) -> DeviceBrief:
+    return DeviceBrief(
+        r["id"],
+        r["label"],
+        r["trusted_at"] is not None,
+        r["first_seen_at"],
+        r["last_seen_at"],
+        r["revoked_at"],
+    )
 
 
 async def customer_devices(conn: AsyncConnection, user_id: str, *, limit: int) -> list[DeviceBrief]:
     """The customer's devices, the most recently seen first (no keys, no addresses)."""
     rows = await conn.execute(_customer_devices, {"user_id": user_id, "limit": limit})
-    return [
-        DeviceBrief(
-            r.id, r.label, r.trusted_at is not None, r.first_seen_at, r.last_seen_at, r.revoked_at
-        )
-        for r in rows
-    ]
+    return [_device(r._mapping) for r in rows]
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,7 +376,7 @@ class EventRow:
 
 
 @cache
-def _security_events(actions: tuple[str, ...]) -> Select[Any]:
+def _security_events(actions: tuple[str, ...], limit: Any = _LIMIT) -> Select[Any]:
     """The statement of :func:`security_events` for one set of actions (made once)."""
     subjects = union_all(
         select(bindparam("user_id", type_=String)),
@@ -350,7 +400,21 @@ def _security_events(actions: tuple[str, ...]) -> Select[Any]:
             audit_events.c.action.in_(actions),
         )
         .order_by(audit_events.c.id.desc())
-        .limit(_LIMIT)
+        .limit(limit)
+    )
+
+
+def _event(r: Mapping[str, Any]) -> EventRow:
+    return EventRow(
+        r["id"],
+        r["action"],
+        r["occurred_at"],
+        r["actor_type"],
+        r["actor_id"],
+        r["subject_type"],
+        r["subject_id"],
+        r["ip"],
+        dict(r["details"] or {}),
     )
 
 
@@ -362,20 +426,146 @@ async def security_events(
     subject index (an ``IN`` over the account and its devices); the many events staff
     leave about a customer (each view) are filtered out by action, never returned."""
     rows = await conn.execute(_security_events(actions), {"user_id": user_id, "limit": limit})
-    return [
-        EventRow(
-            r.id,
-            r.action,
-            r.occurred_at,
-            r.actor_type,
-            r.actor_id,
-            r.subject_type,
-            r.subject_id,
-            r.ip,
-            dict(r.details or {}),
-        )
-        for r in rows
-    ]
+    return [_event(r._mapping) for r in rows]
+
+
+# The whole view in one round trip (PostgreSQL).
+
+
+@dataclass(frozen=True, slots=True)
+class OverviewLimits:
+    recent: int  # tickets, chats, call-backs, notices
+    cards: int
+    movements: int  # top-ups and withdrawals in flight, each
+    devices: int
+    events: int
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    """The customer's row (the columns of :func:`customer`) and the view's lists, as the
+    functions above read them one by one."""
+
+    customer: Row[*tuple[Any, ...]]
+    tickets: list[TicketBrief]
+    chats: list[ChatView]
+    callbacks: list[CallbackView]
+    cards: list[CardBrief]
+    topups: list[MovementRow]
+    withdrawals: list[MovementRow]
+    notices: list[NoticeRow]
+    devices: list[DeviceBrief]
+    events: list[EventRow]
+
+
+# How a row of each list becomes its view.
+_VIEWS: dict[str, Callable[[Mapping[str, Any]], Any]] = {
+    "tickets": lambda r: TicketBrief(**r),
+    "chats": lambda r: ChatView(**r),
+    "callbacks": lambda r: CallbackView(**r),
+    "cards": lambda r: CardBrief(**r),
+    "topups": _movement,
+    "withdrawals": _movement,
+    "notices": _notice,
+    "devices": _device,
+    "events": _event,
+}
+
+
+def _as_json_array(statement: Select[Any]) -> Any:
+    """``statement``'s rows as one JSON array of objects (column name -> value), in its
+    order: ``json_agg`` over the sorted, limited sub-select (a sub-select with a ``LIMIT``
+    is never merged into the outer query, so the aggregate reads its rows as sorted)."""
+    rows = statement.subquery()
+    array = func.coalesce(func.json_agg(rows.table_valued()), literal_column("'[]'::json"))
+    return select(array).scalar_subquery()
+
+
+def _moments(statement: Select[Any]) -> tuple[str, ...]:
+    """The columns of ``statement`` that hold a moment (JSON gives them as ISO text)."""
+    return tuple(
+        column.name
+        for column in statement.selected_columns
+        if isinstance(column.type, DateTime | UTCDateTime)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _OverviewStatement:
+    statement: Select[Any]
+    moments: dict[str, tuple[str, ...]]  # list -> its moment columns
+
+
+@cache
+def _overview(limits: OverviewLimits, actions: tuple[str, ...]) -> _OverviewStatement:
+    """The customer's row with one JSON array per list: the statements of the functions
+    above, each with its own limit (made once per limits)."""
+    statements = {
+        "tickets": _tickets_query(limits.recent),
+        "chats": _chats_query(limits.recent),
+        "callbacks": _callbacks_query(limits.recent),
+        "cards": _cards_query(limits.cards),
+        "topups": _topups_query(limits.movements),
+        "withdrawals": _withdrawals_query(limits.movements),
+        "notices": _notices_query(limits.recent),
+        "devices": _devices_query(limits.devices),
+        "events": _security_events(actions, limits.events),
+    }
+    combined = _customer.add_columns(
+        *(_as_json_array(statement).label(name) for name, statement in statements.items())
+    )
+    moments = {name: _moments(statement) for name, statement in statements.items()}
+    return _OverviewStatement(combined, moments)
+
+
+def _from_json(item: dict[str, Any], moments: tuple[str, ...]) -> dict[str, Any]:
+    for name in moments:
+        if item[name] is not None:
+            item[name] = as_utc(datetime.fromisoformat(item[name]))
+    return item
+
+
+async def customer_overview(
+    conn: AsyncConnection, user_id: str, *, limits: OverviewLimits, actions: tuple[str, ...]
+) -> Overview | None:
+    """The customer's row and every list of the view (security events of ``actions``),
+    or None for no such customer. On PostgreSQL one statement, each list a JSON array
+    read back into the same views; on SQLite (no round trips to save) the functions above,
+    one after the other."""
+    if conn.dialect.name != "postgresql":
+        return await customer_overview_stepwise(conn, user_id, limits=limits, actions=actions)
+    built = _overview(limits, actions)
+    row = (await conn.execute(built.statement, {"user_id": user_id})).first()
+    if row is None:
+        return None
+    found = row._mapping
+    lists = {
+        name: [view(_from_json(item, built.moments[name])) for item in found[name]]
+        for name, view in _VIEWS.items()
+    }
+    return Overview(customer=row, **lists)
+
+
+async def customer_overview_stepwise(
+    conn: AsyncConnection, user_id: str, *, limits: OverviewLimits, actions: tuple[str, ...]
+) -> Overview | None:
+    """:func:`customer_overview` a statement per list (SQLite's way; the tests hold the
+    one statement to it)."""
+    user = await customer(conn, user_id)
+    if user is None:
+        return None
+    return Overview(
+        customer=user,
+        tickets=await recent_tickets(conn, user_id, limit=limits.recent),
+        chats=await recent_chats(conn, user_id, limit=limits.recent),
+        callbacks=await recent_callbacks(conn, user_id, limit=limits.recent),
+        cards=await customer_cards(conn, user_id, limit=limits.cards),
+        topups=await open_topups(conn, user_id, limit=limits.movements),
+        withdrawals=await open_withdrawals(conn, user_id, limit=limits.movements),
+        notices=await latest_notices(conn, user_id, limit=limits.recent),
+        devices=await customer_devices(conn, user_id, limit=limits.devices),
+        events=await security_events(conn, user_id, actions=actions, limit=limits.events),
+    )
 
 
 # A customer search: who has this phone number, whose ticket or chat is this.

@@ -10,9 +10,11 @@ Masking follows :mod:`ewallet.agent_context.masking`. Every look is recorded in 
 transaction as the read, so there is no view without its audit event:
 ``support.customer_viewed`` (the view), ``support.customer_transactions_viewed`` (a
 further page of transactions), ``support.customers_searched`` (a search, whatever it
-found). A look is one unit: every read first (the transactions through the history's
-in-unit reader), the audit event last, so the audit chain's head -- the one row every
-audited action locks -- is held only for the event's own writes and the commit.
+found). A look is one unit: every read first (the customer's row and lists in one
+statement on PostgreSQL, :func:`ewallet.agent_context.repository.customer_overview`; the
+transactions through the history's in-unit reader), the audit event last, so the audit
+chain's head -- the one row every audited action locks -- is held only for the event's
+own writes and the commit.
 Freezing and unfreezing go through the staff freeze service
 (:mod:`ewallet.staff.service.customers`), which records its own events, and answer with
 the refreshed view (itself recorded as a look).
@@ -54,6 +56,9 @@ CARDS: Final = 20
 OPEN_MOVEMENTS: Final = 20
 DEVICES: Final = 20
 SECURITY_EVENTS: Final = 20
+OVERVIEW_LIMITS: Final = repo.OverviewLimits(
+    recent=RECENT, cards=CARDS, movements=OPEN_MOVEMENTS, devices=DEVICES, events=SECURITY_EVENTS
+)
 # The audit actions that are the customer's security story: sign-ins and their failures,
 # devices, freezes, passwords and PINs, the authenticator, real name, cards, settings.
 SECURITY_ACTIONS: Final = (
@@ -129,21 +134,13 @@ async def customer_context(
 
     async def work(uow: UnitOfWork) -> CustomerContext:
         conn = await uow.connection()
-        user = await repo.customer(conn, user_id)
-        if user is None:
-            raise NotFoundError("no such customer")
-        now = services.clock.now()
-        tickets = await repo.recent_tickets(conn, user_id, limit=RECENT)
-        chats = await repo.recent_chats(conn, user_id, limit=RECENT)
-        callbacks = await repo.recent_callbacks(conn, user_id, limit=RECENT)
-        cards = await repo.customer_cards(conn, user_id, limit=CARDS)
-        topups = await repo.open_topups(conn, user_id, limit=OPEN_MOVEMENTS)
-        withdrawals = await repo.open_withdrawals(conn, user_id, limit=OPEN_MOVEMENTS)
-        notices = await repo.latest_notices(conn, user_id, limit=RECENT)
-        devices = await repo.customer_devices(conn, user_id, limit=DEVICES)
-        events = await repo.security_events(
-            conn, user_id, actions=SECURITY_ACTIONS, limit=SECURITY_EVENTS
+        found = await repo.customer_overview(
+            conn, user_id, limits=OVERVIEW_LIMITS, actions=SECURITY_ACTIONS
         )
+        if found is None:
+            raise NotFoundError("no such customer")
+        user, devices = found.customer, found.devices
+        now = services.clock.now()
         page = await history(uow, user_id)
         await record_event(
             conn,
@@ -170,9 +167,9 @@ async def customer_context(
             created_at=user.created_at,
             transactions=page.items,
             transactions_next_cursor=page.next_cursor,
-            tickets=tickets,
-            chats=chats,
-            callbacks=callbacks,
+            tickets=found.tickets,
+            chats=found.chats,
+            callbacks=found.callbacks,
             guards=AccountGuards(
                 payment_password_set=bool(user.payment_password_set),
                 payment_password_locked_until=_still(user.payment_locked_until, now),
@@ -181,12 +178,12 @@ async def customer_context(
                 login_failures=user.login_failures,
                 totp_enabled=user.totp_enabled_at is not None,
             ),
-            cards=cards,
-            open_topups=[_movement("topup", row, now) for row in topups],
-            open_withdrawals=[_movement("withdrawal", row, now) for row in withdrawals],
-            notices=[_notice(row, locale) for row in notices],
+            cards=found.cards,
+            open_topups=[_movement("topup", row, now) for row in found.topups],
+            open_withdrawals=[_movement("withdrawal", row, now) for row in found.withdrawals],
+            notices=[_notice(row, locale) for row in found.notices],
             devices=devices,
-            security_events=[_event(row, labels, full=full) for row in events],
+            security_events=[_event(row, labels, full=full) for row in found.events],
         )
 
     return await run_unit(services.engine, work)

@@ -32,7 +32,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ewallet.history.views import EntryStatus, HistoryFilter
 from ewallet.kit.phone import mask_phone
 from ewallet.ledger import chart
-from ewallet.ledger import repository as ledger_repository
 from ewallet.models.tables import cards, merchants, topups, transfers, users, withdrawals
 from ewallet.models.tables import ledger_accounts as accounts
 from ewallet.models.tables import ledger_holds as holds
@@ -104,11 +103,15 @@ class Holder:
     real_name_masked: str | None
 
 
+# Built once (every history page and the staff's customer view find the wallet first):
+# the id alone, not the account and its balance.
+_account_id = select(accounts.c.id).where(accounts.c.code == bindparam("code"))
+
+
 async def wallet_account_id(conn: AsyncConnection, user_id: str, currency: str) -> int | None:
-    account = await ledger_repository.get_account_by_code(
-        conn, chart.wallet(user_id, currency).code
-    )
-    return account.id if account else None
+    code = chart.wallet(user_id, currency).code
+    found = (await conn.execute(_account_id, {"code": code})).scalar()
+    return None if found is None else int(found)
 
 
 async def holder(conn: AsyncConnection, user_id: str) -> Holder | None:

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from ewallet.audit.service import record_event
 from ewallet.config import Settings
+from ewallet.kit.db.engine import is_sqlite
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import UnauthorizedError
 from ewallet.models.operations import StaffStatus
@@ -59,7 +60,7 @@ async def authenticate_staff(services: Services, *, token: str, ip: str | None) 
     Refusals, all ``401 unauthorized``, in order: a token that is not a valid, unexpired
     *staff* token (a customer's token is refused: the kind is signed into it); a session
     that does not exist or belongs to someone else; a session that has ended (signed out,
-    expired) or whose staff member is no longer active. One read-only unit, no lock.
+    expired) or whose staff member is no longer active. One statement, no lock.
     """
     now = services.clock.now()
     claims = services.security.tokens.verify(token, kind="staff", now=now)
@@ -74,13 +75,9 @@ async def staff_session(
     """The staff member of a live session, named by its id (the console's cookie) or by a
     token's claims (``staff_id`` then must match). ``401 unauthorized`` for a session that
     does not exist, belongs to someone else, has ended, or whose staff member is no longer
-    active. One read-only unit, no lock."""
+    active. One statement, no lock (:func:`_session_grant`)."""
     now = services.clock.now()
-
-    async def load(uow: UnitOfWork) -> repo.SessionGrant | None:
-        return await repo.session_grant(await uow.connection(), session_id)
-
-    grant = await run_unit(services.engine, load, read_only=True)
+    grant = await _session_grant(services, session_id)
     if grant is None or (staff_id is not None and grant.staff_id != staff_id):
         raise UnauthorizedError("unknown session")
     ended = grant.revoked_at is not None or grant.expires_at <= now
@@ -96,6 +93,24 @@ async def staff_session(
         email=grant.email,
         display_name=grant.display_name,
     )
+
+
+async def _session_grant(services: Services, session_id: str) -> repo.SessionGrant | None:
+    """The session's row and its staff member's, in one statement (every console page and
+    staff API call reads it). On PostgreSQL the statement is sent outside a transaction
+    (autocommit): one round trip instead of ``BEGIN``, the read and ``COMMIT``, and a
+    single statement reads one snapshot either way. SQLite, whose round trips stay in the
+    process, reads in a read-only unit."""
+    engine = services.engine
+    if is_sqlite(engine):
+
+        async def load(uow: UnitOfWork) -> repo.SessionGrant | None:
+            return await repo.session_grant(await uow.connection(), session_id)
+
+        return await run_unit(engine, load, read_only=True)
+    async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        return await repo.session_grant(conn, session_id)
 
 
 def refresh(services: Services, principal: StaffPrincipal) -> StaffTokens:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Final
 from urllib.parse import urlencode
 
@@ -253,8 +254,12 @@ def age_text(seconds: int) -> str:
 def state_badge(code: str) -> Markup:
     """A state's badge in the language of the page being rendered: its words and tone
     (``<span class="badge badge-ok">Active</span>``); an unknown code as itself."""
-    tone = TONES.get(code, "")
-    words = _t(STATES[code]) if code in STATES else code
+    return _badge(TONES.get(code, ""), _t(STATES[code]) if code in STATES else code)
+
+
+@lru_cache(maxsize=1024)
+def _badge(tone: str, words: str) -> Markup:
+    """Made once per tone and words (a view shows dozens, of a handful of states)."""
     return Markup('<span class="badge{}">{}</span>').format(f" badge-{tone}" if tone else "", words)
 
 

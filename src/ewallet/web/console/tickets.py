@@ -14,13 +14,16 @@ typed text kept.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Annotated, Final
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from markupsafe import Markup
 
 from ewallet.http.deps import ServicesDep
 from ewallet.kit.clock import as_utc
@@ -44,12 +47,13 @@ from ewallet.web.console.pages import console_page
 from ewallet.web.console.routing import ConsoleRoute
 from ewallet.web.kit.forms import Form
 from ewallet.web.kit.i18n import translate as _t
-from ewallet.web.kit.pages import locale_of, refusal, see_other
+from ewallet.web.kit.pages import locale_of, macro_table, refusal, see_other
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 
 QUEUE: Final = "console/tickets/queue.html"
 TICKET: Final = "console/tickets/ticket.html"
+LABELS: Final = "console/tickets/_labels.html"
 PAGE_SIZE: Final = 50
 SOON: Final = timedelta(hours=1)
 NOTICES: Final = ("replied", "noted", "assigned", "updated", "logged")
@@ -112,6 +116,32 @@ def _running(due: datetime, now: datetime, locale: Locale, *, late: str, left: s
 
 
 # The queue.
+
+
+@dataclass(frozen=True, slots=True)
+class QueueLabels:
+    """The words of the queue's codes in one language, as the macros of
+    ``console/tickets/_labels.html`` draw them: badges for the rows, names for the filters."""
+
+    status_badge: Mapping[str, Markup]
+    priority_badge: Mapping[str, Markup]
+    status_name: Mapping[str, Markup]
+    priority_name: Mapping[str, Markup]
+    category: Mapping[str, Markup]
+    channel: Mapping[str, Markup]
+
+
+@cache
+def queue_labels(locale: Locale) -> QueueLabels:
+    """Drawn once per language (:func:`~ewallet.web.kit.pages.macro_table`), not per row."""
+    return QueueLabels(
+        status_badge=macro_table(LABELS, "status", TICKET_STATUSES, locale),
+        priority_badge=macro_table(LABELS, "priority", TICKET_PRIORITIES, locale),
+        status_name=macro_table(LABELS, "status_name", TICKET_STATUSES, locale),
+        priority_name=macro_table(LABELS, "priority_name", TICKET_PRIORITIES, locale),
+        category=macro_table(LABELS, "category", TICKET_CATEGORIES, locale),
+        channel=macro_table(LABELS, "channel", TICKET_CHANNELS, locale),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +212,7 @@ async def queue_page(
         services,
         QUEUE,
         rows=rows,
+        labels=queue_labels(locale),
         chosen=chosen,
         agents=found.agents,
         statuses=TICKET_STATUSES,

@@ -14,7 +14,8 @@ The maintenance banner reads :func:`ewallet.ops.service.current_maintenance`, th
 per-process cache of the schedule (re-read at most once a second, no query per page): a
 window scheduled or cancelled shows on this process at once and on every other within
 that second. Pieces of page that are the same for every reader of a language (the tab
-bar, home's quick actions) are rendered once per language by :func:`constant_fragment`.
+bar, home's quick actions) are rendered once per language by :func:`constant_fragment`;
+labels a page draws per row (a ticket's state badge) by :func:`macro_table`.
 
 Headers: a strict Content-Security-Policy (no inline script or style, nothing from another
 origin), ``Referrer-Policy: same-origin``, ``X-Content-Type-Options: nosniff``,
@@ -24,7 +25,9 @@ origin), ``Referrer-Policy: same-origin``, ``X-Content-Type-Options: nosniff``,
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from functools import cache
+from types import MappingProxyType
 from typing import Any, Final
 
 from fastapi import Request
@@ -73,6 +76,20 @@ def constant_fragment(template: str, locale: Locale, **names: str) -> Markup:
     the code (a template, a language, a tab), so what is kept stays small."""
     with i18n.rendering_in(locale):
         return Markup(TEMPLATES.get_template(template).render(locale=locale, **names))  # noqa: S704 -- our own template, autoescaped
+
+
+@cache
+def macro_table(
+    template: str, macro: str, values: tuple[str, ...], locale: Locale
+) -> Mapping[str, Markup]:
+    """``{value: macro(value)}`` for each of ``values``: the macro ``macro`` of ``template``
+    called in ``locale`` once and kept, for labels a page shows on every row (a list of
+    50 tickets draws 100 badges from a dozen distinct ones). The macro must depend on its
+    argument and the language alone; the calls are fixed by the code, so what is kept
+    stays small."""
+    with i18n.rendering_in(locale):
+        draw = getattr(TEMPLATES.get_template(template).module, macro)
+        return MappingProxyType({value: Markup(draw(value)) for value in values})  # noqa: S704 -- our own template, autoescaped
 
 
 def current_tab(path: str) -> str:
