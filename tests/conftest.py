@@ -21,7 +21,6 @@ import asyncpg
 import coredis
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -115,22 +114,45 @@ def postgres_database() -> Iterator[str]:
     run_in_thread(drop())
 
 
-async def _truncate_all(url: str) -> None:
-    engine = make_engine(url, pool_size=1)
-    try:
-        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-        async with engine.begin() as connection:
-            await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+_EMPTYING: dict[str, str] = {}
+
+
+async def _emptying_script(connection: asyncpg.Connection) -> str:
+    """One round trip that empties every table and restarts every sequence.
+
+    DELETE, not TRUNCATE: a test leaves a few rows behind, and deleting them costs
+    milliseconds where truncating 60-odd tables (a new file for each) costs a quarter of a
+    second. ``session_replication_role = replica`` skips the foreign keys' and the
+    append-only triggers for this transaction only (the test role is a superuser).
+    """
+    sequences = [
+        row[0]
+        for row in await connection.fetch(
+            "SELECT quote_ident(sequence_schema) || '.' || quote_ident(sequence_name) "
+            "FROM information_schema.sequences"
+        )
+    ]
+    return "".join(
+        [
+            "BEGIN; SET LOCAL session_replication_role = replica; ",
+            *(f'DELETE FROM "{table.name}"; ' for table in Base.metadata.sorted_tables),
+            *(f"ALTER SEQUENCE {sequence} RESTART; " for sequence in sequences),
             # Rows the migrations seed come back, as in a freshly migrated database.
-            await connection.execute(
-                text(
-                    "INSERT INTO audit_chain_head (id, last_event_id, last_hash) "
-                    "VALUES (1, 0, :genesis)"
-                ),
-                {"genesis": GENESIS_HASH},
-            )
+            "INSERT INTO audit_chain_head (id, last_event_id, last_hash) ",
+            f"VALUES (1, 0, '{GENESIS_HASH}'); COMMIT;",
+        ]
+    )
+
+
+async def _truncate_all(url: str) -> None:
+    """Empty the PostgreSQL test database at ``url`` as a fresh migration leaves it."""
+    connection = await asyncpg.connect(_asyncpg_dsn(url))
+    try:
+        if url not in _EMPTYING:
+            _EMPTYING[url] = await _emptying_script(connection)
+        await connection.execute(_EMPTYING[url])
     finally:
-        await engine.dispose()
+        await connection.close()
 
 
 @pytest.fixture(params=BACKENDS)

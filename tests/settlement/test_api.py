@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import subprocess
-from pathlib import Path
 
 from pypdf import PdfReader
 from sqlalchemy import func, select
@@ -32,9 +29,7 @@ async def _token(settling: Settling, role: str) -> dict[str, str]:
     )
 
 
-async def test_statements_list_detail_csv_pdf_and_authorization(
-    settling: Settling, tmp_path: Path
-) -> None:
+async def test_statements_list_detail_csv_pdf_and_authorization(settling: Settling) -> None:
     shop = await settling.shop_with_account("早点铺 Breakfast")
     other = await settling.shop_with_account("Other Shop", CCB)
     settling.clock.set(at(FIRST_DAY, 9))
@@ -97,25 +92,6 @@ async def test_statements_list_detail_csv_pdf_and_authorization(
     page = PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text()
     assert "B-45.00" in page
     assert "57.30" in page
-    out = Path(os.environ.get("EWALLET_SCREENSHOT_DIR", tmp_path))
-    out.mkdir(parents=True, exist_ok=True)
-    target = out / "settlement-statement.pdf"
-    target.write_bytes(pdf.content)
-    subprocess.run(
-        [
-            "pdftoppm",
-            "-png",
-            "-r",
-            "70",
-            "-f",
-            "1",
-            "-l",
-            "1",
-            str(target),
-            str(out / "settlement-statement"),
-        ],
-        check=True,
-    )
 
     # Another merchant's key: 404 for every route, never the data; no key: 401.
     for suffix in ("", "/statement.csv", "/statement.pdf"):

@@ -4,53 +4,26 @@ Every ``EWALLET_SETTLE_INTERVAL_SECONDS`` the worker (and, in development, the A
 itself, started by the composition root) asks the bank about each pending item
 (:func:`ewallet.funding.service.settle_funding_once`). Several copies may run at once: each
 settling step is a conditional update plus an idempotent ledger key, so racing runs settle
-an item once. A failing run is logged and retried at the next tick; it never stops the loop.
+an item once. A failing run is logged and retried at the next tick (:mod:`ewallet.kit.periodic`).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
-
-import structlog
-from sqlalchemy.exc import SQLAlchemyError
+from contextlib import AbstractAsyncContextManager
 
 from ewallet.funding.service import settle_funding_once, settle_grace
-from ewallet.kit.errors import DomainError
+from ewallet.kit.periodic import running_every
 from ewallet.services import Services
 
-log = structlog.get_logger(__name__)
 
-
-async def settle_periodically(services: Services, *, stop: asyncio.Event) -> None:
-    """Run :func:`settle_funding_once` every interval until ``stop`` is set."""
-    interval = services.settings.settle_interval_seconds
+def settling_in_background(services: Services) -> AbstractAsyncContextManager[None]:
+    """Settle the pending items every interval while the block runs (nothing when the
+    interval is 0)."""
     grace = settle_grace(services)
-    while not stop.is_set():
-        # Wait first: a process that just started lets its own requests finish settling.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)
-        if stop.is_set():
-            return
-        try:
-            await settle_funding_once(services, grace=grace)
-        except (DomainError, SQLAlchemyError, OSError) as error:
-            log.warning("funding.settle_run_failed", error=repr(error))
 
+    async def tick() -> None:
+        await settle_funding_once(services, grace=grace)
 
-@contextlib.asynccontextmanager
-async def settling_in_background(services: Services) -> AsyncIterator[None]:
-    """Run the settle loop as a task while the block runs (nothing when the interval is 0)."""
-    if services.settings.settle_interval_seconds <= 0:
-        yield
-        return
-    stop = asyncio.Event()
-    task = asyncio.create_task(settle_periodically(services, stop=stop))
-    try:
-        yield
-    finally:
-        stop.set()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    return running_every(
+        services.settings.settle_interval_seconds, tick, failure_event="funding.settle_run_failed"
+    )

@@ -13,46 +13,29 @@ expiring an already expired hold changes nothing.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 
-import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
+from ewallet.kit.periodic import running_every
 from ewallet.ledger.service import Ledger
 
-log = structlog.get_logger(__name__)
+
+async def upkeep_once(ledger: Ledger) -> None:
+    """Fold every hot account's deltas, then expire every hold past its time."""
+    while await ledger.fold_balance_deltas() > 0:
+        pass  # more accounts than one pass takes: keep going
+    while await ledger.expire_due_holds() > 0:
+        pass
 
 
-async def upkeep_periodically(ledger: Ledger, *, interval: float, stop: asyncio.Event) -> None:
-    """Upkeep every ``interval`` seconds until ``stop`` is set; a failed pass is retried."""
-    while not stop.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)
-        if stop.is_set():
-            return
-        try:
-            while await ledger.fold_balance_deltas() > 0:
-                pass  # more accounts than one pass takes: keep going
-            while await ledger.expire_due_holds() > 0:
-                pass
-        except (SQLAlchemyError, OSError) as error:
-            log.warning("ledger.upkeep_failed", error=repr(error))
+def upkeep_in_background(ledger: Ledger, *, interval: float) -> AbstractAsyncContextManager[None]:
+    """Upkeep every ``interval`` seconds while the block runs (nothing when it is 0); a
+    failed pass is retried at the next tick."""
 
+    async def tick() -> None:
+        await upkeep_once(ledger)
 
-@contextlib.asynccontextmanager
-async def upkeep_in_background(ledger: Ledger, *, interval: float) -> AsyncIterator[None]:
-    """Run the upkeep loop as a task while the block runs (nothing when ``interval`` is 0)."""
-    if interval <= 0:
-        yield
-        return
-    stop = asyncio.Event()
-    task = asyncio.create_task(upkeep_periodically(ledger, interval=interval, stop=stop))
-    try:
-        yield
-    finally:
-        stop.set()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    return running_every(
+        interval, tick, failure_event="ledger.upkeep_failed", errors=(SQLAlchemyError, OSError)
+    )

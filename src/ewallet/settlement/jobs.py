@@ -9,19 +9,12 @@ failing run is logged and retried at the next tick; it never stops the loop.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 
-import structlog
-from sqlalchemy.exc import SQLAlchemyError
-
-from ewallet.kit.errors import DomainError
+from ewallet.kit.periodic import running_every
 from ewallet.services import Services
 from ewallet.settlement.service import due_day, run_settlement, settle_open_payouts
 from ewallet.settlement.views import RunReport
-
-log = structlog.get_logger(__name__)
 
 
 async def settle_due_day(services: Services) -> tuple[RunReport, RunReport]:
@@ -31,32 +24,13 @@ async def settle_due_day(services: Services) -> tuple[RunReport, RunReport]:
     return run, await settle_open_payouts(services)
 
 
-async def settle_periodically(services: Services, *, stop: asyncio.Event) -> None:
-    interval = services.settings.settlement_interval_seconds
-    while not stop.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)
-        if stop.is_set():
-            return
-        try:
-            await settle_due_day(services)
-        except (DomainError, SQLAlchemyError, OSError) as error:
-            log.warning("settlement.run_failed", error=repr(error))
-
-
-@contextlib.asynccontextmanager
-async def settling_in_background(services: Services) -> AsyncIterator[None]:
-    """Run the settlement loop as a task while the block runs (nothing when the interval
+def settling_in_background(services: Services) -> AbstractAsyncContextManager[None]:
+    """Run the settlement every interval while the block runs (nothing when the interval
     is 0)."""
-    if services.settings.settlement_interval_seconds <= 0:
-        yield
-        return
-    stop = asyncio.Event()
-    task = asyncio.create_task(settle_periodically(services, stop=stop))
-    try:
-        yield
-    finally:
-        stop.set()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+
+    async def tick() -> None:
+        await settle_due_day(services)
+
+    return running_every(
+        services.settings.settlement_interval_seconds, tick, failure_event="settlement.run_failed"
+    )
