@@ -117,10 +117,7 @@ async def seed_day(
                     "category": "retail",
                     "status": "active",
                     "accepts_wallet": True,
-                    "api_key_id": f"key{n}",
-                    "api_key_digest": f"digest{n}",
                     "webhook_secret_encrypted": "x",
-                    "key_rotated_at": now,
                     "created_at": now,
                     "updated_at": now,
                 }

@@ -72,7 +72,9 @@ ROLE_MATRIX: Final[dict[tuple[str, str], Need]] = {
     ("GET", "/merchant/settlements/{settlement_id}/statement.csv"): SETTLEMENTS,
     ("GET", "/merchant/settlements/{settlement_id}/statement.pdf"): SETTLEMENTS,
     ("GET", "/merchant/developers"): API_KEYS,
-    ("POST", "/merchant/developers/rotate"): API_KEYS,
+    ("POST", "/merchant/developers/keys"): API_KEYS,
+    ("POST", "/merchant/developers/keys/{key_id}/rotate"): API_KEYS,
+    ("POST", "/merchant/developers/keys/{key_id}/revoke"): API_KEYS,
     ("POST", "/merchant/developers/webhook"): API_KEYS,
     ("POST", "/merchant/developers/deliveries/{delivery_id}/replay"): API_KEYS,
     # The till (every role) and the static QR page (owners and managers).

@@ -1,4 +1,5 @@
-"""``/v1/staff/merchants``: list and create merchants, rotate their keys, change their settings.
+"""``/v1/staff/merchants``: list and create merchants, change their settings, list their API
+keys and replace them all at once (the emergency rotation).
 
 Admins and operators only; each change is audit-logged by the service. Answers that carry
 credentials are ``Cache-Control: no-store``.
@@ -21,6 +22,8 @@ from ewallet.merchants.schemas import (
     MerchantOut,
     MerchantPage,
     MerchantUpdateIn,
+    StaffApiKeyList,
+    StaffApiKeyOut,
 )
 from ewallet.merchants.service import MAX_SEARCH
 from ewallet.models.merchants import MerchantStatus
@@ -97,7 +100,16 @@ async def update_merchant(
     return MerchantEnvelope(merchant=MerchantOut.of(view))
 
 
-@router.post("/{merchant_id}/rotate-key", summary="Replace the API key (the old one stops working)")
+@router.get("/{merchant_id}/keys", summary="The merchant's API keys (never a secret part)")
+async def list_keys(merchant_id: str, staff: Operator, services: ServicesDep) -> StaffApiKeyList:
+    keys = await service.list_api_keys(services, merchant_id=merchant_id)
+    return StaffApiKeyList(data=[StaffApiKeyOut.of(key) for key in keys])
+
+
+@router.post(
+    "/{merchant_id}/rotate-key",
+    summary="Emergency: revoke every active API key and issue one new key",
+)
 async def rotate_key(
     merchant_id: str, staff: Operator, response: Response, services: ServicesDep
 ) -> KeyRotatedOut:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
@@ -12,7 +12,7 @@ from ewallet.kit.money import Money
 from ewallet.kit.request_model import RequestModel
 from ewallet.kit.urls import CallbackUrl
 from ewallet.merchants.service import MAX_FEE_RATE_BP
-from ewallet.merchants.views import MerchantView
+from ewallet.merchants.views import ApiKeyView, MerchantView
 
 Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"\S")]
 Category = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z0-9_]+$")]
@@ -106,4 +106,47 @@ class MerchantCreatedOut(MerchantEnvelope):
 
 
 class KeyRotatedOut(MerchantEnvelope):
+    """Every key that was active is revoked; this new one is shown once."""
+
     api_key: str
+
+
+class ApiKeyOut(BaseModel):
+    """One API key: its public id and facts, never its secret part."""
+
+    id: str = Field(description="the key's public part (16 hex characters)")
+    label: str
+    prefix: str = Field(description='how the key begins: "mk_<id>_…"')
+    created_at: datetime
+    last_used_on: date | None = Field(description="the last Asia/Shanghai day it was used")
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, view: ApiKeyView) -> ApiKeyOut:
+        return cls(
+            id=view.id,
+            label=view.label,
+            prefix=view.prefix,
+            created_at=view.created_at,
+            last_used_on=view.last_used_on,
+            revoked_at=view.revoked_at,
+        )
+
+
+class StaffApiKeyOut(ApiKeyOut):
+    created_by: str = Field(description="who made it: <actor type>:<actor id>")
+    revoked_by: str | None
+
+    @classmethod
+    def of(cls, view: ApiKeyView) -> StaffApiKeyOut:
+        return cls(
+            **ApiKeyOut.of(view).model_dump(),
+            created_by=view.created_by,
+            revoked_by=view.revoked_by,
+        )
+
+
+class StaffApiKeyList(BaseModel):
+    """Active keys first (newest first), then keys revoked in the last 90 days."""
+
+    data: list[StaffApiKeyOut]

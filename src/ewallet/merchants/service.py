@@ -1,16 +1,25 @@
-"""Merchant use cases: create, list, rotate the API key, change settings, authenticate a key.
+"""Merchant use cases: create, list, change settings; API keys (list, create, revoke,
+rotate one, replace them all) and authenticating a key.
 
 Creating a merchant opens its ledger account (``merchant:<id>:CNY``, a liability: what the
 wallet owes the merchant), and the fee revenue its payments' fees go to, so the first
-payment never has to. Every staff change is
-audit-logged in the same transaction as the change. Each function takes the process's
-:class:`~ewallet.services.Services` first and, for a change, the :class:`Actor` making it.
+payment never has to. Every change is audit-logged in the same transaction as the change.
+Each function takes the process's :class:`~ewallet.services.Services` first and, for a
+change, the :class:`Actor` making it.
+
+A merchant has at most :data:`MAX_ACTIVE_KEYS` active keys; changing them locks the
+merchant's row, so two concurrent creations cannot pass the limit together. Keys are never
+cached: each request checks its key against the database (:func:`authenticate`), so a
+revoked key is refused by every process from the commit on.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from typing import Any, Final
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ewallet.audit.service import Actor, record_event
 from ewallet.kit.clock import Clock
@@ -21,10 +30,26 @@ from ewallet.kit.pagination import Page, check_limit, created_position, newest_f
 from ewallet.kit.urls import MAX_URL_LENGTH, checked_callback_url
 from ewallet.ledger import chart
 from ewallet.merchants import repository
-from ewallet.merchants.keys import issue_api_key, key_id_of, key_matches, new_webhook_secret
+from ewallet.merchants.errors import ApiKeyLimitError, ApiKeyRevokedError
+from ewallet.merchants.keys import (
+    IssuedKey,
+    issue_api_key,
+    key_id_of,
+    key_matches,
+    new_webhook_secret,
+)
 from ewallet.merchants.repository import MerchantRecord
-from ewallet.merchants.views import MerchantPrincipal, MerchantView, NewMerchant, WebhookSigning
+from ewallet.merchants.views import (
+    ApiKeyView,
+    IssuedApiKey,
+    MerchantKeys,
+    MerchantPrincipal,
+    MerchantView,
+    NewMerchant,
+    WebhookSigning,
+)
 from ewallet.models.merchants import MerchantStatus
+from ewallet.risk.limits import CHINA_TIME
 from ewallet.services import Services
 
 DEFAULT_CATEGORY = "general"
@@ -36,6 +61,11 @@ MAX_FEE_MINIMUM: Final = 100_00  # ¥100, in fen
 MAX_SEARCH: Final = 100
 MAX_NAME: Final = 100
 CATEGORY: Final = re.compile(r"^[a-z0-9_]{1,40}$")
+MAX_ACTIVE_KEYS: Final = 10
+MAX_LABEL: Final = 40
+DEFAULT_LABEL: Final = "default"
+# How long a revoked key stays in the key list (its row stays for good).
+REVOKED_LISTED: Final = timedelta(days=90)
 
 
 def check_settings(values: dict[str, Any]) -> None:
@@ -142,16 +172,18 @@ async def create_merchant(
             status=MerchantStatus.ACTIVE,
             accepts_wallet=accepts_wallet,
             webhook_url=webhook_url,
-            api_key_id=key.key_id,
-            api_key_digest=key.digest,
             webhook_secret_encrypted=security.cipher.encrypt(
                 secret, context=webhook_secret_context(merchant_id)
             ),
-            key_rotated_at=now,
             created_at=now,
             updated_at=now,
         )
-        await _audit(uow, clock, actor, "merchant.created", merchant_id, name=name)
+        await _insert_key(
+            uow, key, merchant_id=merchant_id, label=DEFAULT_LABEL, actor=actor, now=now
+        )
+        await _audit(
+            uow, clock, actor, "merchant.created", merchant_id, name=name, key_id=key.key_id
+        )
         return (await _record(uow, merchant_id)).view
 
     view = await run_unit(services.engine, work)
@@ -161,26 +193,214 @@ async def create_merchant(
 async def rotate_api_key(
     services: Services, actor: Actor, *, merchant_id: str
 ) -> tuple[MerchantView, str]:
-    """A new API key; the old one stops working when this commits (audited:
-    ``merchant.key_rotated``). Returns the new key; ``not_found`` for no such merchant."""
+    """Staff's emergency replacement: every active key of the merchant is revoked and one
+    new key (label ``default``) issued, all when this commits (audited:
+    ``merchant.key_rotated`` with the revoked ids). Returns the new key; ``not_found`` for
+    no such merchant."""
     clock = services.clock
     key = issue_api_key(services.security.digest)
 
     async def work(uow: UnitOfWork) -> MerchantView:
-        await _record(uow, merchant_id)
+        conn = await _locked(uow, merchant_id)
         now = clock.now()
-        await repository.update_merchant(
-            await uow.connection(),
-            merchant_id,
-            updated_at=now,
-            api_key_id=key.key_id,
-            api_key_digest=key.digest,
-            key_rotated_at=now,
+        revoked = await repository.active_key_ids(conn, merchant_id)
+        await repository.revoke_keys(conn, revoked, revoked_at=now, revoked_by=actor_text(actor))
+        await _insert_key(
+            uow, key, merchant_id=merchant_id, label=DEFAULT_LABEL, actor=actor, now=now
         )
-        await _audit(uow, clock, actor, "merchant.key_rotated", merchant_id)
+        await _audit(
+            uow,
+            clock,
+            actor,
+            "merchant.key_rotated",
+            merchant_id,
+            revoked=revoked,
+            key_id=key.key_id,
+            label=DEFAULT_LABEL,
+        )
         return (await _record(uow, merchant_id)).view
 
     return await run_unit(services.engine, work), key.plain
+
+
+def actor_text(actor: Actor) -> str:
+    """An actor as a key row names it: ``<type>:<id>``, or the type alone."""
+    return actor.type if actor.id is None else f"{actor.type}:{actor.id}"
+
+
+def checked_label(label: str) -> str:
+    """A key's label trimmed: 1 to :data:`MAX_LABEL` characters, not all blank, no control
+    characters. Refusal: ``validation_error`` (field ``label``)."""
+    trimmed = label.strip()
+    if not trimmed or len(trimmed) > MAX_LABEL or not trimmed.isprintable():
+        raise ValidationFailedError(
+            f"a label has 1 to {MAX_LABEL} printable characters", field="label"
+        )
+    return trimmed
+
+
+async def _locked(uow: UnitOfWork, merchant_id: str) -> AsyncConnection:
+    conn = await uow.connection()
+    if not await repository.lock_merchant(conn, merchant_id):
+        raise NotFoundError("no such merchant")
+    return conn
+
+
+async def _insert_key(
+    uow: UnitOfWork, key: IssuedKey, *, merchant_id: str, label: str, actor: Actor, now: datetime
+) -> None:
+    await repository.insert_key(
+        await uow.connection(),
+        key_id=key.key_id,
+        merchant_id=merchant_id,
+        label=label,
+        digest=key.digest,
+        created_at=now,
+        created_by=actor_text(actor),
+    )
+
+
+async def _active_key(conn: AsyncConnection, merchant_id: str, key_id: str) -> ApiKeyView:
+    found = await repository.key_view(conn, merchant_id=merchant_id, key_id=key_id)
+    if found is None:
+        raise NotFoundError("no such API key")
+    if not found.active:
+        raise ApiKeyRevokedError("this API key is revoked already")
+    return found
+
+
+async def list_api_keys(services: Services, *, merchant_id: str) -> list[ApiKeyView]:
+    """The merchant's active keys (newest first), then the keys revoked in the last 90 days
+    (most recently revoked first). ``not_found`` for no such merchant."""
+    since = services.clock.now() - REVOKED_LISTED
+
+    async def work(uow: UnitOfWork) -> list[ApiKeyView]:
+        await _record(uow, merchant_id)
+        return await repository.keys_of(await uow.connection(), merchant_id, revoked_since=since)
+
+    return await run_unit(services.engine, work, read_only=True)
+
+
+async def merchant_keys(services: Services, *, merchant_id: str) -> MerchantKeys:
+    """One merchant and its keys (as :func:`list_api_keys`), read together; ``not_found``
+    for no such merchant."""
+    since = services.clock.now() - REVOKED_LISTED
+
+    async def work(uow: UnitOfWork) -> MerchantKeys:
+        merchant = (await _record(uow, merchant_id)).view
+        keys = await repository.keys_of(await uow.connection(), merchant_id, revoked_since=since)
+        return MerchantKeys(merchant, keys)
+
+    return await run_unit(services.engine, work, read_only=True)
+
+
+async def create_api_key(
+    services: Services, actor: Actor, *, merchant_id: str, label: str, via_key: str | None = None
+) -> IssuedApiKey:
+    """One more key for the merchant, returned this once (audited: ``merchant.key_created``;
+    ``via_key``: the key the request came with, if any). Refusals, nothing made:
+    ``validation_error`` (the label), ``not_found`` (no such merchant),
+    ``409 api_key_limit_reached`` (:data:`MAX_ACTIVE_KEYS` active already)."""
+    wanted = checked_label(label)
+    clock = services.clock
+    key = issue_api_key(services.security.digest)
+
+    async def work(uow: UnitOfWork) -> ApiKeyView:
+        conn = await _locked(uow, merchant_id)
+        if len(await repository.active_key_ids(conn, merchant_id)) >= MAX_ACTIVE_KEYS:
+            raise ApiKeyLimitError(f"a merchant has at most {MAX_ACTIVE_KEYS} active API keys")
+        await _insert_key(
+            uow, key, merchant_id=merchant_id, label=wanted, actor=actor, now=clock.now()
+        )
+        await _audit(
+            uow,
+            clock,
+            actor,
+            "merchant.key_created",
+            merchant_id,
+            key_id=key.key_id,
+            label=wanted,
+            **_via(via_key),
+        )
+        return await _active_key(conn, merchant_id, key.key_id)
+
+    return IssuedApiKey(await run_unit(services.engine, work), key.plain)
+
+
+async def revoke_api_key(
+    services: Services,
+    actor: Actor,
+    *,
+    merchant_id: str,
+    key_id: str,
+    via_key: str | None = None,
+) -> ApiKeyView:
+    """Revoke one of the merchant's keys: refused from the commit on (audited:
+    ``merchant.key_revoked``). Refusals, nothing changed: ``not_found`` (no such key of
+    this merchant), ``409 api_key_revoked`` (revoked already)."""
+    clock = services.clock
+
+    async def work(uow: UnitOfWork) -> ApiKeyView:
+        conn = await _locked(uow, merchant_id)
+        found = await _active_key(conn, merchant_id, key_id)
+        await repository.revoke_keys(
+            conn, [key_id], revoked_at=clock.now(), revoked_by=actor_text(actor)
+        )
+        await _audit(
+            uow,
+            clock,
+            actor,
+            "merchant.key_revoked",
+            merchant_id,
+            key_id=key_id,
+            label=found.label,
+            **_via(via_key),
+        )
+        revoked = await repository.key_view(conn, merchant_id=merchant_id, key_id=key_id)
+        assert revoked is not None  # read back in the unit that holds the lock
+        return revoked
+
+    return await run_unit(services.engine, work)
+
+
+async def replace_api_key(
+    services: Services,
+    actor: Actor,
+    *,
+    merchant_id: str,
+    key_id: str,
+    via_key: str | None = None,
+) -> IssuedApiKey:
+    """Rotate one key: it is revoked and a new key with its label issued, together
+    (audited: ``merchant.key_rotated`` with the old and the new id). Refusals, nothing
+    changed: ``not_found`` (no such key of this merchant), ``409 api_key_revoked``."""
+    clock = services.clock
+    key = issue_api_key(services.security.digest)
+
+    async def work(uow: UnitOfWork) -> ApiKeyView:
+        conn = await _locked(uow, merchant_id)
+        old = await _active_key(conn, merchant_id, key_id)
+        now = clock.now()
+        await repository.revoke_keys(conn, [key_id], revoked_at=now, revoked_by=actor_text(actor))
+        await _insert_key(uow, key, merchant_id=merchant_id, label=old.label, actor=actor, now=now)
+        await _audit(
+            uow,
+            clock,
+            actor,
+            "merchant.key_rotated",
+            merchant_id,
+            revoked=[key_id],
+            key_id=key.key_id,
+            label=old.label,
+            **_via(via_key),
+        )
+        return await _active_key(conn, merchant_id, key.key_id)
+
+    return IssuedApiKey(await run_unit(services.engine, work), key.plain)
+
+
+def _via(key_id: str | None) -> dict[str, str]:
+    return {} if key_id is None else {"via_key": key_id}
 
 
 async def update_merchant(
@@ -249,21 +469,32 @@ async def list_merchants(
 
 
 async def authenticate(services: Services, *, api_key: str) -> MerchantPrincipal:
-    """The active merchant whose key this is; ``unauthorized`` for anything else (a
-    malformed key is refused without a query)."""
+    """The active merchant whose active key this is; ``unauthorized`` for anything else (a
+    malformed key is refused without a query). One indexed read of the key joined to its
+    merchant; on the key's first use of an Asia/Shanghai day, one conditional UPDATE
+    records the day (``last_used_on``)."""
     key_id = key_id_of(api_key)
     if key_id is None:
         raise UnauthorizedError("not a merchant API key")
 
-    async def work(uow: UnitOfWork) -> repository.MerchantKey | None:
+    async def read(uow: UnitOfWork) -> repository.MerchantKey | None:
         return await repository.key_of(await uow.connection(), key_id)
 
-    found = await run_unit(services.engine, work, read_only=True)
-    if found is None or not key_matches(services.security.digest, api_key, found.api_key_digest):
-        raise UnauthorizedError("unknown or rotated merchant API key")
+    found = await run_unit(services.engine, read, read_only=True)
+    if found is None or not key_matches(services.security.digest, api_key, found.digest):
+        raise UnauthorizedError("unknown merchant API key")
+    if found.revoked:
+        raise UnauthorizedError("this merchant API key was revoked")
     if found.status != MerchantStatus.ACTIVE:
         raise UnauthorizedError("this merchant is disabled")
-    return MerchantPrincipal(merchant_id=found.merchant_id)
+    today = services.clock.now().astimezone(CHINA_TIME).date()
+    if found.last_used_on != today:
+
+        async def mark(uow: UnitOfWork) -> None:
+            await repository.mark_key_used(await uow.connection(), key_id, today)
+
+        await run_unit(services.engine, mark)
+    return MerchantPrincipal(merchant_id=found.merchant_id, key_id=key_id)
 
 
 async def webhook_signing(services: Services, *, merchant_id: str) -> WebhookSigning:

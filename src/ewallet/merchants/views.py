@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Row
@@ -58,9 +58,56 @@ class NewMerchant:
 
 @dataclass(frozen=True, slots=True)
 class MerchantPrincipal:
-    """The merchant behind a request's API key."""
+    """The merchant behind a request's API key, and that key's id."""
 
     merchant_id: str
+    key_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyView:
+    """One of a merchant's API keys, never its secret part nor its digest. ``created_by`` and
+    ``revoked_by`` name an actor as ``<type>:<id>`` (``system`` alone for none)."""
+
+    id: str
+    merchant_id: str
+    label: str
+    created_at: datetime
+    created_by: str
+    last_used_on: date | None
+    revoked_at: datetime | None
+    revoked_by: str | None
+
+    @classmethod
+    def of(cls, row: Row[Any]) -> ApiKeyView:
+        """From a ``merchant_api_keys`` row (any statement selecting all but the digest)."""
+        return cls(
+            id=row.id,
+            merchant_id=row.merchant_id,
+            label=row.label,
+            created_at=row.created_at,
+            created_by=row.created_by,
+            last_used_on=row.last_used_on,
+            revoked_at=row.revoked_at,
+            revoked_by=row.revoked_by,
+        )
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+    @property
+    def prefix(self) -> str:
+        """How the key is shown after it was issued: ``mk_<id>_…``."""
+        return f"mk_{self.id}_…"
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedApiKey:
+    """A key just made: ``api_key`` is shown this once."""
+
+    key: ApiKeyView
+    api_key: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,3 +116,11 @@ class WebhookSigning:
 
     secret: str
     webhook_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MerchantKeys:
+    """A merchant and its API keys (active first, then recently revoked), as staff see it."""
+
+    merchant: MerchantView
+    keys: list[ApiKeyView]

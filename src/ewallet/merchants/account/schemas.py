@@ -7,7 +7,9 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from ewallet.kit.request_model import RequestModel
-from ewallet.merchants.views import MerchantView
+from ewallet.merchants.schemas import ApiKeyOut
+from ewallet.merchants.service import MAX_LABEL
+from ewallet.merchants.views import ApiKeyView, MerchantView
 
 
 class AccountOut(BaseModel):
@@ -48,6 +50,35 @@ class WebhookIn(RequestModel):
     url: str | None = Field(max_length=2000, description="an absolute http(s) URL; null clears it")
 
 
+class MerchantKeyOut(ApiKeyOut):
+    current: bool = Field(description="the key this request came with")
+
+    @classmethod
+    def mine(cls, view: ApiKeyView, calling_key: str | None) -> MerchantKeyOut:
+        return cls(**ApiKeyOut.of(view).model_dump(), current=view.id == calling_key)
+
+
+class KeyListOut(BaseModel):
+    """Active keys first (newest first), then keys revoked in the last 90 days."""
+
+    data: list[MerchantKeyOut]
+
+
+class KeyIn(RequestModel):
+    label: str = Field(
+        default="default",
+        min_length=1,
+        max_length=200,
+        description=f"1 to {MAX_LABEL} characters once trimmed",
+    )
+
+
+class NewKeyOut(BaseModel):
+    api_key: str = Field(description="the new key, shown this once")
+    key: MerchantKeyOut
+
+
 class RotatedKeyOut(BaseModel):
-    api_key: str = Field(description="the new key, shown this once; the old one stops now")
+    api_key: str = Field(description="the new key, shown this once; the calling key stops now")
+    key: MerchantKeyOut = Field(description="the new key's facts (same label as the old one)")
     account: AccountOut

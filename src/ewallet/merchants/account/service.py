@@ -1,10 +1,13 @@
 """The merchant's own use cases through its API key: read its record, set its webhook URL,
-rotate its key. Each is the staff use case of :mod:`ewallet.merchants.service` with the
-merchant itself as the actor (the audit events name it), so the rules are the staff
-route's: the same URL check, the same key issue, the same audit actions.
+list, create, revoke and rotate its API keys. Each is a use case of
+:mod:`ewallet.merchants.service` with the merchant itself as the actor (the audit events
+name it, and the key the request came with), so the rules are the staff route's: the same
+URL check, the same key issue, the same audit actions. The portal's Developers page calls
+the same functions with the owner as the actor.
 
-A rotated key stops at once on every process: keys are never cached, each request checks
-its key against the database (:func:`~ewallet.merchants.service.authenticate`).
+A revoked or rotated key stops at once on every process: keys are never cached, each
+request checks its key against the database
+(:func:`~ewallet.merchants.service.authenticate`).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from ewallet.audit.service import Actor
 from ewallet.kit.errors import ValidationFailedError
 from ewallet.kit.urls import MAX_URL_LENGTH
 from ewallet.merchants import service as merchants
-from ewallet.merchants.views import MerchantView
+from ewallet.merchants.views import ApiKeyView, IssuedApiKey, MerchantView
 from ewallet.services import Services
 
 
@@ -45,9 +48,48 @@ async def set_webhook_url(
     )
 
 
+async def list_keys(services: Services, *, merchant_id: str) -> list[ApiKeyView]:
+    """The merchant's active keys, then those revoked in the last 90 days."""
+    return await merchants.list_api_keys(services, merchant_id=merchant_id)
+
+
+async def create_key(
+    services: Services, actor: Actor, *, merchant_id: str, label: str, via_key: str | None = None
+) -> IssuedApiKey:
+    """A new key with ``label``, shown this once (``merchant.key_created``). Refusals:
+    ``validation_error`` (label), ``409 api_key_limit_reached``."""
+    return await merchants.create_api_key(
+        services, actor, merchant_id=merchant_id, label=label, via_key=via_key
+    )
+
+
+async def revoke_key(
+    services: Services,
+    actor: Actor,
+    *,
+    merchant_id: str,
+    key_id: str,
+    via_key: str | None = None,
+) -> ApiKeyView:
+    """Revoke one of the merchant's keys (``merchant.key_revoked``). Refusals: ``not_found``
+    (not this merchant's key), ``409 api_key_revoked``."""
+    return await merchants.revoke_api_key(
+        services, actor, merchant_id=merchant_id, key_id=key_id, via_key=via_key
+    )
+
+
 async def rotate_key(
-    services: Services, actor: Actor, *, merchant_id: str
-) -> tuple[MerchantView, str]:
-    """The merchant and a new API key for it, returned this once; the key that called stops
-    working when this commits (audited: ``merchant.key_rotated``, the merchant as actor)."""
-    return await merchants.rotate_api_key(services, actor, merchant_id=merchant_id)
+    services: Services,
+    actor: Actor,
+    *,
+    merchant_id: str,
+    key_id: str,
+    via_key: str | None = None,
+) -> tuple[MerchantView, IssuedApiKey]:
+    """Key ``key_id`` revoked and a new one with its label returned this once, together
+    (``merchant.key_rotated``); the merchant's record beside it. Refusals: ``not_found``
+    (not this merchant's key), ``409 api_key_revoked``."""
+    issued = await merchants.replace_api_key(
+        services, actor, merchant_id=merchant_id, key_id=key_id, via_key=via_key
+    )
+    return await merchants.get_merchant(services, merchant_id=merchant_id), issued

@@ -1,2 +1,2 @@
-"""The merchant portal's Developers page: the API key's facts, rotating it with the owner's
-authenticator, the webhook URL and the delivery log."""
+"""The merchant portal's Developers page: the API keys (create, rotate, revoke with the
+owner's authenticator), the webhook URL and the delivery log."""

@@ -1,5 +1,5 @@
-"""SQL of the Developers page: the merchant's key facts (never the key's digest), one of
-its webhook deliveries, and the queued event a delivery was an attempt of."""
+"""SQL of the Developers page: one of the merchant's webhook deliveries, and the queued
+event a delivery was an attempt of. (The API keys are the merchants feature's.)"""
 
 from __future__ import annotations
 
@@ -11,24 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ewallet.models.outbox import OutboxEvent
-from ewallet.models.tables import merchants
 from ewallet.models.tables import webhook_deliveries as deliveries
-from ewallet.payments.portal_developers.views import KeyFacts
-
-
-async def key_facts(conn: AsyncConnection, merchant_id: str) -> KeyFacts | None:
-    row = (
-        await conn.execute(
-            select(
-                merchants.c.api_key_id, merchants.c.key_rotated_at, merchants.c.webhook_url
-            ).where(merchants.c.id == merchant_id)
-        )
-    ).one_or_none()
-    if row is None:
-        return None
-    return KeyFacts(
-        key_id=row.api_key_id, rotated_at=row.key_rotated_at, webhook_url=row.webhook_url
-    )
 
 
 @dataclass(frozen=True, slots=True)

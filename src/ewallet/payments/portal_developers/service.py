@@ -1,8 +1,12 @@
-"""The owner's Developers page: the API key's id and when it was issued, rotating it
-(confirmed with the owner's authenticator; the old key stops at once), the webhook URL
-and the webhook delivery log. Owners only (``API_KEYS``); the merchant is always the
-owner's own. The key and URL changes are the merchant's self-service use cases
-(:mod:`ewallet.merchants.account.service`) with the person as the audit actor."""
+"""The owner's Developers page: the merchant's API keys (create, rotate, revoke -- each
+confirmed with the owner's authenticator; a new key is shown once), the webhook URL and
+the webhook delivery log. Owners only (``API_KEYS``); the merchant is always the owner's
+own. The key and URL changes are the merchant's self-service use cases
+(:mod:`ewallet.merchants.account.service`) with the person as the audit actor.
+
+A refusal the page can tell before the code is checked (a bad label, the key limit, an
+unknown or revoked key) comes first, so it does not spend the owner's authenticator code.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +14,14 @@ from ewallet.audit.service import record_event
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import ConflictError, ForbiddenError, NotFoundError
 from ewallet.merchants.account import service as account
+from ewallet.merchants.errors import ApiKeyLimitError, ApiKeyRevokedError
 from ewallet.merchants.people import service as people
 from ewallet.merchants.people.permissions import API_KEYS
 from ewallet.merchants.people.views import PortalUser
+from ewallet.merchants.service import MAX_ACTIVE_KEYS, checked_label
+from ewallet.merchants.views import ApiKeyView
 from ewallet.payments.portal_developers import repository
-from ewallet.payments.portal_developers.views import DeveloperSettings, KeyFacts, RotatedKey
+from ewallet.payments.portal_developers.views import DeveloperSettings, NewKey
 from ewallet.payments.webhooks.service import WEBHOOK_TOPIC, list_deliveries
 from ewallet.services import Services
 from ewallet.worker.outbox import enqueue
@@ -22,47 +29,88 @@ from ewallet.worker.outbox import enqueue
 
 def _owner(member: PortalUser) -> None:
     if not API_KEYS.allows(member.role):
-        raise ForbiddenError("only the owner manages the API key")
-
-
-async def _facts(services: Services, merchant_id: str) -> KeyFacts:
-    async def read(uow: UnitOfWork) -> KeyFacts | None:
-        return await repository.key_facts(await uow.connection(), merchant_id)
-
-    found = await run_unit(services.engine, read, read_only=True)
-    if found is None:
-        raise NotFoundError("no such merchant")
-    return found
+        raise ForbiddenError("only the owner manages the API keys")
 
 
 async def developer_settings(
     services: Services, owner: PortalUser, *, limit: int, cursor: str | None
 ) -> DeveloperSettings:
-    """The key's facts and a page of the delivery log (newest first)."""
+    """The keys, the webhook URL and a page of the delivery log (newest first)."""
     _owner(owner)
-    keys = await _facts(services, owner.merchant_id)
+    keys = await account.list_keys(services, merchant_id=owner.merchant_id)
+    merchant = await account.get_account(services, merchant_id=owner.merchant_id)
     log = await list_deliveries(
         services, owner.merchant_id, order_id=None, limit=limit, cursor=cursor
     )
-    return DeveloperSettings(keys=keys, deliveries=log)
+    return DeveloperSettings(
+        keys=keys,
+        max_active_keys=MAX_ACTIVE_KEYS,
+        webhook_url=merchant.webhook_url,
+        deliveries=log,
+    )
 
 
-async def rotate_key(services: Services, owner: PortalUser, *, totp_code: str) -> RotatedKey:
-    """A new API key, shown this once; the old key is refused from the commit on.
-    Refusals, nothing changed: ``403`` (not an owner), ``400 totp_invalid`` (the code,
-    counted against the owner's lock)."""
+async def _active_key(services: Services, owner: PortalUser, key_id: str) -> ApiKeyView:
+    keys = await account.list_keys(services, merchant_id=owner.merchant_id)
+    found = next((key for key in keys if key.id == key_id), None)
+    if found is None:
+        raise NotFoundError("no such API key")
+    if not found.active:
+        raise ApiKeyRevokedError("this API key is revoked already")
+    return found
+
+
+async def create_key(
+    services: Services, owner: PortalUser, *, label: str, totp_code: str
+) -> NewKey:
+    """A new API key with ``label``, shown this once. Refusals, nothing changed: ``403``
+    (not an owner), ``validation_error`` (the label), ``409 api_key_limit_reached``, ``400
+    totp_invalid`` (the code, counted against the owner's lock)."""
     _owner(owner)
+    wanted = checked_label(label)
+    keys = await account.list_keys(services, merchant_id=owner.merchant_id)
+    if sum(1 for key in keys if key.active) >= MAX_ACTIVE_KEYS:
+        raise ApiKeyLimitError(f"a merchant has at most {MAX_ACTIVE_KEYS} active API keys")
+    await people.confirm_with_code(services, owner, code=totp_code, purpose="api_key_creation")
+    issued = await account.create_key(
+        services, owner.actor(), merchant_id=owner.merchant_id, label=wanted
+    )
+    return NewKey(issued=issued, rotated=False)
+
+
+async def rotate_key(
+    services: Services, owner: PortalUser, *, key_id: str, totp_code: str
+) -> NewKey:
+    """Key ``key_id`` revoked and a new key with its label shown this once; the old key is
+    refused from the commit on. Refusals, nothing changed: ``403`` (not an owner), ``404``
+    (not this merchant's key), ``409 api_key_revoked``, ``400 totp_invalid``."""
+    _owner(owner)
+    await _active_key(services, owner, key_id)
     await people.confirm_with_code(services, owner, code=totp_code, purpose="api_key_rotation")
-    _, key = await account.rotate_key(services, owner.actor(), merchant_id=owner.merchant_id)
-    return RotatedKey(keys=await _facts(services, owner.merchant_id), api_key=key)
+    _, issued = await account.rotate_key(
+        services, owner.actor(), merchant_id=owner.merchant_id, key_id=key_id
+    )
+    return NewKey(issued=issued, rotated=True)
 
 
-async def set_webhook_url(services: Services, owner: PortalUser, *, url: str | None) -> KeyFacts:
+async def revoke_key(
+    services: Services, owner: PortalUser, *, key_id: str, totp_code: str
+) -> ApiKeyView:
+    """Revoke key ``key_id`` at once. Refusals, nothing changed: ``403`` (not an owner),
+    ``404`` (not this merchant's key), ``409 api_key_revoked``, ``400 totp_invalid``."""
+    _owner(owner)
+    await _active_key(services, owner, key_id)
+    await people.confirm_with_code(services, owner, code=totp_code, purpose="api_key_revocation")
+    return await account.revoke_key(
+        services, owner.actor(), merchant_id=owner.merchant_id, key_id=key_id
+    )
+
+
+async def set_webhook_url(services: Services, owner: PortalUser, *, url: str | None) -> None:
     """Set or clear the merchant's webhook URL (the API's rules; ``validation_error``,
     field ``url``, leaves the old one)."""
     _owner(owner)
     await account.set_webhook_url(services, owner.actor(), merchant_id=owner.merchant_id, url=url)
-    return await _facts(services, owner.merchant_id)
 
 
 class NotReplayableError(ConflictError):

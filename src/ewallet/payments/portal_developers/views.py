@@ -3,30 +3,34 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from ewallet.kit.pagination import Page
+from ewallet.merchants.views import ApiKeyView, IssuedApiKey
 from ewallet.payments.webhooks.views import DeliveryView
 
 
 @dataclass(frozen=True, slots=True)
-class KeyFacts:
-    """The API key's public id and when it was last issued; the webhook URL."""
-
-    key_id: str
-    rotated_at: datetime
-    webhook_url: str | None
-
-
-@dataclass(frozen=True, slots=True)
 class DeveloperSettings:
-    keys: KeyFacts
+    """The merchant's API keys (active first, then recently revoked), the most it may have
+    active, its webhook URL and a page of its delivery log."""
+
+    keys: list[ApiKeyView]
+    max_active_keys: int
+    webhook_url: str | None
     deliveries: Page[DeliveryView]
 
+    @property
+    def active_keys(self) -> int:
+        return sum(1 for key in self.keys if key.active)
+
+    @property
+    def may_create_key(self) -> bool:
+        return self.active_keys < self.max_active_keys
+
 
 @dataclass(frozen=True, slots=True)
-class RotatedKey:
-    """The new key, shown this once."""
+class NewKey:
+    """A key just made (``rotated``: in place of another), shown this once."""
 
-    keys: KeyFacts
-    api_key: str
+    issued: IssuedApiKey
+    rotated: bool

@@ -1,5 +1,6 @@
 """Console pages: merchants -- find them, create one (its API key and webhook secret shown
-once), change its settings, disable or enable it, replace its API key.
+once), change its settings, disable or enable it, see its API keys and replace them all
+(the emergency rotation: every active key revoked, one new key shown once).
 
 For operators (and admins), over the same use cases as ``/v1/staff/merchants``: the rules
 (names, categories, webhook URLs) and the audit events are the merchants service's. A
@@ -19,7 +20,6 @@ from ewallet.http.deps import ServicesDep
 from ewallet.kit.errors import DomainError
 from ewallet.kit.i18n import Locale
 from ewallet.merchants import service
-from ewallet.merchants.views import MerchantView
 from ewallet.models.merchants import MerchantStatus
 from ewallet.services import Services
 from ewallet.web.console.auth import Operator
@@ -149,34 +149,41 @@ async def merchant_page(
     services: ServicesDep,
     done: str = "",
 ) -> Response:
-    merchant = await service.get_merchant(services, merchant_id=merchant_id)
-    return await _merchant(request, services, merchant, done=done if done in DONE else None)
+    return await _merchant(request, services, merchant_id, done=done if done in DONE else None)
 
 
 async def _merchant(
     request: Request,
     services: Services,
-    merchant: MerchantView,
+    merchant_id: str,
     *,
     status_code: int = 200,
     **context: Any,
 ) -> Response:
-    context.setdefault("values", _values_of(merchant))
+    """The merchant's page: its settings form, facts, status and API keys."""
+    found = await service.merchant_keys(services, merchant_id=merchant_id)
+    merchant = found.merchant
+    context.setdefault(
+        "values",
+        {
+            "name": merchant.name,
+            "category": merchant.category,
+            "webhook_url": merchant.webhook_url,
+            "accepts_wallet": merchant.accepts_wallet,
+        },
+    )
     context.setdefault("field_errors", {})
     context.setdefault("new_key", None)
     context.setdefault("done", None)
     return await console_page(
-        request, services, MERCHANT, status_code=status_code, merchant=merchant, **context
+        request,
+        services,
+        MERCHANT,
+        status_code=status_code,
+        merchant=merchant,
+        keys=found.keys,
+        **context,
     )
-
-
-def _values_of(merchant: MerchantView) -> dict[str, Any]:
-    return {
-        "name": merchant.name,
-        "category": merchant.category,
-        "webhook_url": merchant.webhook_url,
-        "accepts_wallet": merchant.accepts_wallet,
-    }
 
 
 @router.post("/merchants/{merchant_id}")
@@ -197,11 +204,10 @@ async def save_settings(
         if error.code == "not_found":
             raise
         message, field_errors = _refused(request, error)
-        merchant = await service.get_merchant(services, merchant_id=merchant_id)
         return await _merchant(
             request,
             services,
-            merchant,
+            merchant_id,
             status_code=error.status,
             values=values,
             error=message,
@@ -234,9 +240,9 @@ async def rotate_key(
     form: ConsoleForm,
     services: ServicesDep,
 ) -> Response:
-    """A new API key, shown on the page this answer draws and never again; the old key
-    stops working at once."""
-    merchant, api_key = await service.rotate_api_key(
+    """Every active API key revoked and one new key issued, shown on the page this answer
+    draws and never again; the old keys stop working at once."""
+    _merchant_view, api_key = await service.rotate_api_key(
         services, staff.actor(), merchant_id=merchant_id
     )
-    return await _merchant(request, services, merchant, new_key=api_key)
+    return await _merchant(request, services, merchant_id, new_key=api_key)
