@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve demo test lint typecheck unit bench-ledger bench-auth bench-api bench-web bench-settlement chaos worker clean vendor screenshots
+.PHONY: serve demo test lint typecheck unit bench-ledger bench-auth bench-api bench-web bench-settlement bench-watchlist chaos worker clean vendor screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,10 @@ bench-ledger: $(STAMP)
 ## bench-settlement: a day of 1,000 merchants, 100,000 payments settled and paid, and its rerun (JSON)
 bench-settlement: $(STAMP)
 	@$(BIN)/python -m bench.settlement
+
+## bench-watchlist: load 100,000 watch-list entries, then screen names against them (JSON)
+bench-watchlist: $(STAMP)
+	@$(BIN)/python -m bench.watchlist
 
 ## bench-auth: sign-ins and payment-password checks per second, argon2 cost curve (JSON)
 bench-auth: $(STAMP)

@@ -32,6 +32,7 @@ from ewallet.http.middleware import RequestContextMiddleware
 from ewallet.http.problem import install_error_handlers
 from ewallet.identity import endpoints as identity_endpoints
 from ewallet.identity.deps import idempotency_scope
+from ewallet.identity.realname import screening as realname_screening
 from ewallet.kit.clock import Clock, SystemClock
 from ewallet.kit.logging import configure_logging
 from ewallet.merchants import endpoints as merchant_staff_endpoints
@@ -52,6 +53,10 @@ from ewallet.payments.refunds import endpoints as refund_endpoints
 from ewallet.payments.static_qr import endpoints as static_qr_endpoints
 from ewallet.payments.webhooks import endpoints as webhook_endpoints
 from ewallet.reconciliation import endpoints as reconciliation_endpoints
+from ewallet.risk.aml import endpoints as aml_endpoints
+from ewallet.risk.rules import endpoints as risk_rule_endpoints
+from ewallet.risk.watchlist import endpoints as watchlist_endpoints
+from ewallet.risk.watchlist.service import screen_real_name
 from ewallet.security.context import SecurityContext
 from ewallet.settlement import endpoints as settlement_endpoints
 from ewallet.staff import endpoints as staff_endpoints
@@ -117,6 +122,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:  #
     app.include_router(counter_endpoints.router)
     # Reconciliation routers below.
     app.include_router(reconciliation_endpoints.router)
+    app.include_router(aml_endpoints.router)
     # Merchant, order and payment routers below.
     app.include_router(merchant_staff_endpoints.router)
     app.include_router(merchant_account_endpoints.router)
@@ -154,6 +160,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:  #
     app.include_router(help_endpoints.staff_router)
     app.include_router(settlement_endpoints.router)
     app.include_router(settlement_endpoints.staff_router)
+    app.include_router(watchlist_endpoints.router)
+    realname_screening.register("watchlist", screen_real_name)  # verified names meet the list
+    app.include_router(risk_rule_endpoints.router)
     return app
 
 

@@ -149,6 +149,19 @@ class Settings(BaseSettings):
     # second staff member and leave a large-cash record; the branch when a teller names none.
     large_cash_threshold_minor: Annotated[int, Field(ge=1)] = 50_000_00
     counter_default_branch: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")] = "HQ"
+    # Watch-list screening (docs/risk-watchlist.md): the least similarity score (0-100) of a
+    # name that is not an exact normalised match for it to count as a match.
+    watchlist_match_threshold: Annotated[int, Field(ge=50, le=100)] = 90
+    # Risk rules (docs/risk-rules.md): how often a process re-reads which rule set is active.
+    risk_rules_refresh_seconds: Annotated[float, Field(ge=0, le=60)] = 2.0
+    # Anti-money-laundering reports (docs/aml-reports.md): a customer's or merchant's day
+    # at or above these totals (fen) is a large-value report. Defaults: PBoC Order [2016]
+    # No. 3 -- cash ¥50,000; a person's transfers ¥500,000; an entity's ¥2,000,000.
+    aml_cash_threshold_minor: Annotated[int, Field(ge=1)] = 50_000_00
+    aml_person_transfer_threshold_minor: Annotated[int, Field(ge=1)] = 500_000_00
+    aml_entity_transfer_threshold_minor: Annotated[int, Field(ge=1)] = 2_000_000_00
+    # How often the worker collects the previous day's large-value transactions (0: never).
+    aml_collect_interval_seconds: Annotated[float, Field(ge=0)] = 3600.0
     # Spending limits (docs/limits.md), in fen. Class allowances by account class (I is
     # lifetime, II and III per year); daily caps by authentication strength (by class for
     # PIN and PIN+SMS); channel caps; a per-transaction cap per channel. JSON in the env.

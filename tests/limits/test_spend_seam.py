@@ -46,7 +46,12 @@ async def posted(harness: Harness, code: str) -> int:
 
 
 async def spend(
-    harness: Harness, user: TestUser, amount: str, *, policy: SpendingPolicy = POLICY
+    harness: Harness,
+    user: TestUser,
+    amount: str,
+    *,
+    policy: SpendingPolicy = POLICY,
+    keeps_held: bool = False,
 ) -> Any:
     """Spend ``amount`` from the user's wallet to a merchant, through the seam."""
     ledger = Ledger(harness.engine, clock=harness.clock)
@@ -70,7 +75,9 @@ async def spend(
     )
 
     async def work(uow: UnitOfWork) -> Any:
-        return await spend_from_wallet(uow, request, command, clock=harness.clock, policy=policy)
+        return await spend_from_wallet(
+            uow, request, command, clock=harness.clock, policy=policy, keeps_held=keeps_held
+        )
 
     return await run_unit(harness.engine, work)
 
@@ -96,13 +103,13 @@ async def test_a_spend_under_review_books_a_hold_and_says_held(
     await fund(harness, user, "100.00")
     seen: list[SpendFacts] = []
 
-    async def review(uow: UnitOfWork, facts: SpendFacts) -> Decision:
+    async def review(uow: UnitOfWork, facts: SpendFacts, **_: object) -> Decision:
         seen.append(facts)
         return Decision(Verdict.REVIEW, ("new_device",))
 
     monkeypatch.setattr(seam, "decide", review)
     transactions_before = await count(harness, ledger_transactions)
-    result = await spend(harness, user, "30.00")
+    result = await spend(harness, user, "30.00", keeps_held=True)
     assert isinstance(result, Held)
     assert isinstance(result.hold, Hold)
     assert result.decision.reasons == ("new_device",)

@@ -110,6 +110,7 @@ STAFF_ROUTE_ROLES: dict[Operation, frozenset[str]] = {
     ("PUT", "/v1/staff/billers/{biller_id}/payout-account"): frozenset({"admin", "operator"}),
     ("PATCH", "/v1/staff/merchants/{merchant_id}"): frozenset({"admin", "operator"}),
     ("POST", "/v1/staff/merchants/{merchant_id}/rotate-key"): frozenset({"admin", "operator"}),
+    ("GET", "/v1/staff/merchants/{merchant_id}/keys"): frozenset({"admin", "operator"}),
     ("POST", "/v1/staff/reconciliation-runs"): frozenset({"admin", "operator"}),
     ("GET", "/v1/staff/reconciliation-runs"): frozenset({"admin", "operator", "risk_officer"}),
     ("GET", "/v1/staff/reconciliation-runs/{run_id}"): frozenset(
@@ -125,6 +126,39 @@ STAFF_ROUTE_ROLES: dict[Operation, frozenset[str]] = {
     ("GET", "/v1/staff/large-cash-records"): frozenset(
         {"admin", "risk_officer", "teller_supervisor"}
     ),
+    # Anti-money-laundering reports (docs/aml-reports.md): risk officers.
+    ("GET", "/v1/staff/aml/reports"): frozenset({"admin", "risk_officer"}),
+    ("GET", "/v1/staff/aml/reports/export"): frozenset({"admin", "risk_officer"}),
+    ("POST", "/v1/staff/aml/candidates/{candidate_id}/report"): frozenset(
+        {"admin", "risk_officer"}
+    ),
+    ("POST", "/v1/staff/aml/candidates/{candidate_id}/dismiss"): frozenset(
+        {"admin", "risk_officer"}
+    ),
+    # Watch-list hits and loads (docs/risk-watchlist.md): risk officers.
+    ("GET", "/v1/staff/risk/watchlist/hits"): frozenset({"admin", "risk_officer"}),
+    ("POST", "/v1/staff/risk/watchlist/hits/{hit_id}/clear"): frozenset({"admin", "risk_officer"}),
+    ("POST", "/v1/staff/risk/watchlist/hits/{hit_id}/confirm"): frozenset(
+        {"admin", "risk_officer"}
+    ),
+    ("GET", "/v1/staff/risk/watchlist/loads"): frozenset({"admin", "risk_officer"}),
+    # Risk rules and decisions (docs/risk-rules.md): risk officers.
+    **{
+        operation: frozenset({"admin", "risk_officer"})
+        for operation in (
+            ("GET", "/v1/staff/risk/rule-sets"),
+            ("POST", "/v1/staff/risk/rule-sets"),
+            ("GET", "/v1/staff/risk/rule-sets/{version}"),
+            ("PUT", "/v1/staff/risk/rule-sets/{version}/rules/{name}"),
+            ("DELETE", "/v1/staff/risk/rule-sets/{version}/rules/{name}"),
+            ("POST", "/v1/staff/risk/rule-sets/{version}/validate"),
+            ("POST", "/v1/staff/risk/rule-sets/{version}/activate"),
+            ("GET", "/v1/staff/risk/decisions"),
+            ("GET", "/v1/staff/risk/decisions/{decision_id}"),
+            ("GET", "/v1/staff/risk/rule-hits"),
+            ("GET", "/v1/staff/risk/features"),
+        )
+    },
     # Support tickets: the agents who work them (and admins).
     ("GET", "/v1/staff/support/tickets"): SUPPORT_AGENTS,
     ("GET", "/v1/staff/support/tickets/{ticket_id}"): SUPPORT_AGENTS,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import typer
 
+from ewallet.cli.aml import aml_app
 from ewallet.cli.audit import audit_app
 from ewallet.cli.context import CliServices
 from ewallet.cli.db import db_app
@@ -27,6 +28,7 @@ from ewallet.cli.settlement import settlement_app
 from ewallet.cli.staff import staff_app
 from ewallet.cli.statements import statements_app
 from ewallet.cli.topups import topups_app, withdrawals_app
+from ewallet.cli.watchlist import watchlist_app
 from ewallet.cli.worker import worker
 
 app = typer.Typer(no_args_is_help=True, help="ewallet: a self-hostable electronic wallet.")
@@ -44,6 +46,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(dev_app, name="dev")
 app.add_typer(audit_app, name="audit")
+app.add_typer(aml_app, name="aml")
 app.add_typer(help_app, name="help")
 app.add_typer(staff_app, name="staff")
 app.add_typer(merchant_app, name="merchant")
@@ -54,6 +57,7 @@ app.add_typer(statements_app, name="statements")
 app.add_typer(settlement_app, name="settlement")
 app.add_typer(demo_app, name="demo")
 app.add_typer(mail_app, name="mail")
+app.add_typer(watchlist_app, name="watchlist")
 app.command("serve")(serve)
 app.command("worker")(worker)
 app.command("reconcile")(reconcile)

@@ -32,6 +32,7 @@ from ewallet.config import Settings
 from ewallet.funding.jobs import settling_in_background
 from ewallet.kit.clock import Clock
 from ewallet.ledger.upkeep import upkeep_in_background
+from ewallet.risk.aml.jobs import collecting_in_background as collecting_aml_reports
 from ewallet.services import Services
 from ewallet.settlement.jobs import settling_in_background as settling_payouts
 from ewallet.worker.pool import RelayPool, default_worker_id
@@ -56,8 +57,8 @@ async def run_worker(
     The services come from the composition root, with one connection per relay plus spares
     for the pool's own bookkeeping, the settle job and the ledger fold; ``registry`` builds
     the handler table on them (default: :func:`~ewallet.bootstrap.outbox.outbox_registry`).
-    With ``settle`` (the command's default) the process also runs
-    the funding settle job.
+    With ``settle`` (the command's default) the process also runs the periodic jobs: the
+    funding settle job, merchant settlement and the AML large-value collection.
     """
     stop = stop or asyncio.Event()
     doorbell = OutboxDoorbell()
@@ -86,6 +87,7 @@ async def run_worker(
                 async with (
                     _settling(services, enabled=settle),
                     settling_payouts(services) if settle else nullcontext(),
+                    collecting_aml_reports(services) if settle else nullcontext(),
                     upkeep_in_background(
                         services.ledger, interval=settings.ledger_upkeep_interval_seconds
                     ),

@@ -55,6 +55,7 @@ TITLES: Final[dict[str, Text]] = {
     "insufficient_balance": Text("余额不足", "The balance is not sufficient"),
     "limit_exceeded": Text("超出限额", "A limit would be exceeded"),
     "under_review": Text("交易审核中", "The movement is under review"),
+    "risk_declined": Text("交易未通过安全校验", "Declined for your account's safety"),
     "merchant_not_supported": Text("该商户暂不支持钱包付款", "This merchant cannot be paid"),
     "order_not_payable": Text("订单无法支付", "This order cannot be paid"),
     "card_invalid": Text("银行卡号无效", "The card number is not valid"),
@@ -112,6 +113,8 @@ TITLES: Final[dict[str, Text]] = {
     "out_trade_no_conflict": Text(
         "商户订单号已用于内容不同的订单", "This out_trade_no was used for a different order"
     ),
+    "api_key_limit_reached": Text("API 密钥数量已达上限", "Too many active API keys"),
+    "api_key_revoked": Text("该 API 密钥已作废", "This API key is revoked already"),
     "order_not_closable": Text("订单已支付，无法关闭", "A paid order cannot be closed"),
     "order_not_refundable": Text("订单未支付，无法退款", "An unpaid order cannot be refunded"),
     "refund_exceeds_payment": Text(
@@ -189,6 +192,10 @@ TITLES: Final[dict[str, Text]] = {
     ),
     "deposit_not_awaiting_approval": Text(
         "该笔存款已处理，无需审批", "This deposit is not awaiting approval"
+    ),
+    # Anti-money-laundering reports.
+    "aml_candidate_already_decided": Text(
+        "该报告候选已处理", "This report candidate has already been decided"
     ),
 }
 
@@ -277,6 +284,11 @@ DETAILS: Final[dict[str, Text]] = {
         "账户已冻结，资金操作暂不可用。如需解冻，请联系客服。",
         "The account is frozen; money actions are paused. Contact us to unfreeze it.",
     ),
+    "risk_declined": Text(
+        "为保障您的资金安全，本笔交易未能完成，未扣款。如有疑问请联系客服。",
+        "For your account's safety this movement was declined and nothing was charged; "
+        "contact us if you have questions.",
+    ),
     "limit_exceeded": Text(
         "本笔交易超出限额，请查看 limit（哪项限额）与 resets_at（恢复时间）。",
         "This would exceed a limit; see limit (which one) and resets_at (when it resets).",
@@ -292,6 +304,14 @@ DETAILS: Final[dict[str, Text]] = {
     "currency_not_supported": Text(
         "钱包仅支持人民币（CNY），请使用人民币金额。",
         "Wallets hold CNY only; use an amount in CNY.",
+    ),
+    "api_key_limit_reached": Text(
+        "每个商户最多可有 10 个有效的 API 密钥，请先作废不再使用的密钥。",
+        "A merchant has at most 10 active API keys; revoke one it no longer uses first.",
+    ),
+    "api_key_revoked": Text(
+        "该 API 密钥已作废，不能再次作废或轮换。",
+        "This API key was revoked already; it cannot be revoked or rotated again.",
     ),
     "payment_code_invalid": Text(
         "付款码无效、已过期或已使用，请让顾客刷新付款码后重新扫描。",

@@ -1,5 +1,6 @@
 """ORM tables, one module per aggregate. Importing this package registers them all."""
 
+from ewallet.models.aml import AmlExport, AmlReportCandidate
 from ewallet.models.bills import Biller, BillPayment
 from ewallet.models.counter import CounterDeposit, LargeCashRecord
 from ewallet.models.funding import Card, Topup, Withdrawal
@@ -23,7 +24,7 @@ from ewallet.models.ledger import (
     LedgerTransaction,
 )
 from ewallet.models.merchant_users import MerchantUser, MerchantUserSession
-from ewallet.models.merchants import Merchant, WebhookDelivery
+from ewallet.models.merchants import Merchant, MerchantApiKey, WebhookDelivery
 from ewallet.models.messaging import SmsMessage
 from ewallet.models.operations import (
     AuditChainHead,
@@ -43,6 +44,7 @@ from ewallet.models.payment_links import PaymentLink
 from ewallet.models.payments import Order, Payment, Refund
 from ewallet.models.reconciliation import ReconciliationItem, ReconciliationRun
 from ewallet.models.risk import RiskAlert
+from ewallet.models.risk_watchlist import WatchlistEntry, WatchlistHit, WatchlistLoad
 from ewallet.models.settlement import PayoutAccount, Settlement
 from ewallet.models.spending import SpendRecord
 from ewallet.models.static_qr import MerchantStore, StaticQrCode
@@ -65,6 +67,8 @@ from ewallet.models.support_chat import (
 from ewallet.models.transfers import Transfer
 
 __all__ = [
+    "AmlExport",
+    "AmlReportCandidate",
     "AuditChainHead",
     "AuditEvent",
     "AuthSession",
@@ -86,6 +90,7 @@ __all__ = [
     "LedgerTransaction",
     "MaintenanceWindow",
     "Merchant",
+    "MerchantApiKey",
     "MerchantStore",
     "MerchantUser",
     "MerchantUserSession",
@@ -127,6 +132,9 @@ __all__ = [
     "Transfer",
     "User",
     "VerificationCode",
+    "WatchlistEntry",
+    "WatchlistHit",
+    "WatchlistLoad",
     "WebhookDelivery",
     "Withdrawal",
 ]

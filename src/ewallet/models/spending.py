@@ -47,6 +47,10 @@ class SpendRecord(Base):
         CheckConstraint("auth IN ('none', 'pin', 'pin_and_sms')", name="auth_known"),
         # A day's spends of one user: the daily caps read exactly this range.
         Index("ix_spend_records_user_id_created_at", "user_id", "created_at"),
+        # Has this user paid this counterparty before (risk's ``is_new_payee``).
+        Index("ix_spend_records_user_id_counterparty", "user_id", "counterparty"),
+        # Spends to one counterparty from anyone (risk's payee velocity).
+        Index("ix_spend_records_counterparty_created_at", "counterparty", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -59,3 +63,6 @@ class SpendRecord(Base):
     currency: Mapped[str] = mapped_column(String(3))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Who was paid: the payee's user id, the merchant's or the biller's id (None: the
+    # spender's own card, a withdrawal).
+    counterparty: Mapped[str | None] = mapped_column(String(40))

@@ -137,6 +137,7 @@ async def insert_spend_record(
     auth: AuthStrength,
     amount: Money,
     now: datetime,
+    counterparty: str | None = None,
 ) -> None:
     await conn.execute(
         insert(spend_records).values(
@@ -149,6 +150,7 @@ async def insert_spend_record(
             currency=amount.currency,
             created_at=now,
             released_at=None,
+            counterparty=counterparty,
         )
     )
 

@@ -59,6 +59,7 @@ from ewallet.risk.limits import (
     period_end,
     period_start,
 )
+from ewallet.risk.rules.engine import RiskSettings
 
 __all__ = [  # the vocabulary lives beside its table; spenders import it from here too
     "UNKNOWN",
@@ -142,10 +143,13 @@ class SpendingPolicy:
     daily_payment_code: int
     daily_static_qr: int
     per_transaction: Mapping[str, int] = field(default_factory=dict)
+    # What the risk decision at the end of the seam takes from the settings.
+    risk: RiskSettings = field(default_factory=RiskSettings)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SpendingPolicy:
         return cls(
+            risk=RiskSettings.from_settings(settings),
             class_allowances=class_allowances(settings.limit_class_allowance_minor),
             daily_no_pin=settings.limit_daily_no_pin_minor,
             daily_no_pin_count=settings.limit_daily_no_pin_count,
@@ -350,6 +354,7 @@ async def reserve_spend(
     locked: User | None = None,
     new_reference: bool = False,
     wallet_account_id: int | UnknownAccount | None = UNKNOWN,
+    counterparty: str | None = None,
 ) -> None:
     """Check every limit that applies to this spend and count it; raise ``limit_exceeded``.
 
@@ -397,6 +402,7 @@ async def reserve_spend(
         auth=auth,
         amount=amount,
         now=now,
+        counterparty=counterparty,
     )
 
 

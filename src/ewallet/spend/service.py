@@ -19,9 +19,13 @@ so that part is here, once, inside the feature's unit of work:
 and queues the merchant's webhook before its entry -- calls the two itself. Any refusal
 raises and rolls the whole unit back, so a refused spend leaves nothing behind.
 
-Until the risk engine lands every decision is ``allow``; a feature that cannot yet keep a
-movement waiting for review calls :func:`expect_spent` on the result, which refuses a
-held spend with ``under_review`` as a rolled-back unit.
+The risk decision (:mod:`ewallet.risk.decisions`) is stored with the spend when it lets
+the money move (``allow``; ``challenge``, which for now moves it too). A ``block`` rolls
+the unit back, stores the decision (and the protective freeze a rule may ask for) in a
+unit of its own and raises ``risk_declined``. A ``review`` is kept waiting on a hold only
+by a feature that says it can (``keeps_held=True``; none does yet -- the review queue is
+the next piece of work): for every other one the unit is rolled back, the decision stored
+on its own and ``under_review`` raised, as :func:`expect_spent` does for a held spend.
 """
 
 from __future__ import annotations
@@ -37,7 +41,15 @@ from ewallet.kit.money import Money
 from ewallet.ledger import CreateHold, Hold, PostEntry, Side, Transaction, apply_command
 from ewallet.models.identity import User
 from ewallet.models.spending import AuthStrength, SpendChannel
-from ewallet.risk.decisions import Decision, SpendFacts, Verdict, decide
+from ewallet.risk.decisions import (
+    Decision,
+    RiskDeclinedError,
+    SpendFacts,
+    Verdict,
+    decide,
+    store_held,
+    store_refused,
+)
 from ewallet.risk.spending import UNKNOWN, SpendingPolicy, UnknownAccount, reserve_spend
 
 
@@ -58,6 +70,7 @@ class SpendRequest:
     auth: AuthStrength
     reference: str
     counterparty: str | None = None
+    device_id: str | None = None  # the device it came from (devices.id), for risk
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +83,8 @@ class Admission:
 
     @property
     def allowed(self) -> bool:
-        return self.decision.verdict is Verdict.ALLOW
+        # A challenge moves the money until spends learn the step-up (docs/risk-rules.md).
+        return self.decision.verdict in (Verdict.ALLOW, Verdict.CHALLENGE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,13 +122,19 @@ async def admit_spend(
     locked: User | None = None,
     new_reference: bool = False,
     wallet_account_id: int | UnknownAccount | None = UNKNOWN,
+    keeps_held: bool = False,
 ) -> Admission:
     """Lock the spender, check the freeze and the limits, count the spend, ask risk.
 
     Call it first in the unit (it takes the spender's row lock, step 1 of the lock order),
     or pass the row the unit already locked with ``locked_user`` as ``locked``.
     ``new_reference`` and ``wallet_account_id`` save statements as in
-    :func:`~ewallet.risk.spending.reserve_spend`.
+    :func:`~ewallet.risk.spending.reserve_spend`. ``keeps_held``: the feature keeps a
+    movement under review waiting (its :func:`book_spend` result may be :class:`Held`);
+    otherwise a review rolls the unit back and raises ``under_review`` here.
+
+    Refusals, besides the limits' and the freeze's: ``risk_declined`` (a block) and
+    ``under_review``; both leave the unit rolled back and the decision stored.
     """
     spender = locked if locked is not None else await locked_user(uow, request.user_id)
     await reserve_spend(
@@ -129,6 +149,7 @@ async def admit_spend(
         locked=spender,
         new_reference=new_reference,
         wallet_account_id=wallet_account_id,
+        counterparty=request.counterparty,
     )
     facts = SpendFacts(
         user_id=request.user_id,
@@ -137,8 +158,19 @@ async def admit_spend(
         auth=request.auth,
         reference=request.reference,
         counterparty=request.counterparty,
+        device_id=request.device_id,
     )
-    return Admission(request, spender, await decide(uow, facts))
+    settings = policy.risk
+    decision = await decide(uow, facts, now=now, settings=settings, spender=spender)
+    if decision.verdict is Verdict.BLOCK:
+        await store_refused(uow, facts, decision, now=now, settings=settings)
+        raise RiskDeclinedError("risk control declined this payment")
+    if decision.verdict is Verdict.REVIEW and not keeps_held:
+        await store_refused(uow, facts, decision, now=now, settings=settings)
+        raise SpendUnderReviewError("risk control is reviewing this payment")
+    if decision.verdict is Verdict.REVIEW:
+        decision = await store_held(uow, facts, decision, now=now)
+    return Admission(request, spender, decision)
 
 
 async def book_spend(
@@ -180,6 +212,7 @@ async def spend_from_wallet(
     locked: User | None = None,
     new_reference: bool = False,
     wallet_account_id: int | UnknownAccount | None = UNKNOWN,
+    keeps_held: bool = False,
 ) -> SpendResult:
     """:func:`admit_spend` then :func:`book_spend`, for features with nothing in between."""
     admission = await admit_spend(
@@ -190,6 +223,7 @@ async def spend_from_wallet(
         locked=locked,
         new_reference=new_reference,
         wallet_account_id=wallet_account_id,
+        keeps_held=keeps_held,
     )
     return await book_spend(uow, admission, command, clock=clock)
 

@@ -21,6 +21,7 @@ from ewallet.identity.errors import (
 )
 from ewallet.identity.guards import locked_user
 from ewallet.identity.realname import repository as repo
+from ewallet.identity.realname import screening
 from ewallet.identity.realname.rules import (
     CHINA_TIME,
     CLASS_NAMES,
@@ -99,6 +100,17 @@ async def verify_identity(
             kind="identity_verified",
             params={"tier": CLASS_NAMES[tier]},
         )
+        # The registered screens (the app's: the watch list) before the audit event, as the
+        # audit chain's head is the unit's last lock. They never refuse the verification.
+        for screen in screening.registered():
+            await screen(
+                uow,
+                services,
+                user_id=user_id,
+                real_name=name,
+                birth_date=number.birth_date,
+                id_number_digest=number_digest,
+            )
         await record_event(
             await uow.connection(),
             clock=clock,

@@ -1,0 +1,4 @@
+"""Watch-list screening: names loaded from CSV, matched after normalisation.
+
+See docs/risk-watchlist.md.
+"""
