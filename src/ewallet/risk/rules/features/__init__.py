@@ -1,6 +1,6 @@
 """Computing the features a rule set reads, for one movement (the catalogue says what each
 means). Only the ``needed`` names are computed, one statement per source at most; the SQL
-is in :mod:`ewallet.risk.rules.repository`."""
+is in :mod:`ewallet.risk.rules.features.repository`."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ewallet.kit.money import Money
 from ewallet.ledger import chart
-from ewallet.risk.rules import repository
 from ewallet.risk.rules.catalogue import CATALOGUE, Source
+from ewallet.risk.rules.features import repository
 from ewallet.risk.rules.language import Value
 
 CHINA: Final = ZoneInfo("Asia/Shanghai")
@@ -114,7 +114,7 @@ async def compute(
 ) -> dict[str, Value]:
     """The values of ``needed`` for ``movement`` at ``now`` (unknown names are skipped):
     the movement's and the account's at no cost, everything read from the database in one
-    statement (:class:`~ewallet.risk.rules.repository.FeatureRead`), and the usual amount
+    statement (:class:`~ewallet.risk.rules.features.repository.FeatureRead`), and the usual amount
     (500 rows at most) in a second one only when a rule reads it."""
     sources = {CATALOGUE[name].source for name in needed if name in CATALOGUE}
     values = free_values(movement, needed, now=now)
