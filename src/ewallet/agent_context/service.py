@@ -28,6 +28,7 @@ from typing import Final
 
 from ewallet.agent_context import repository as repo
 from ewallet.agent_context.masking import sees_in_full, shown_phone
+from ewallet.agent_context.search import repository as search
 from ewallet.agent_context.views import (
     AccountGuards,
     CustomerBrief,
@@ -256,8 +257,8 @@ async def find_customers(
 
     async def work(uow: UnitOfWork) -> CustomerSearch:
         conn = await uow.connection()
-        ids = await repo.matching_customers(conn, by=by, value=value)
-        rows = await repo.users_by_ids(conn, ids)
+        ids = await search.matching_customers(conn, by=by, value=value)
+        rows = await search.users_by_ids(conn, ids)
         items = [
             CustomerBrief(
                 user_id=row.id,

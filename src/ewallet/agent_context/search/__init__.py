@@ -1,0 +1,1 @@
+"""Finding a customer for an agent: by phone number, id, ticket or chat."""
