@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve demo test lint typecheck unit bench-ledger bench-auth bench-api bench-web bench-settlement bench-watchlist chaos worker clean vendor screenshots
+.PHONY: serve demo test lint typecheck unit bench-ledger bench-auth bench-api bench-risk bench-web bench-settlement bench-watchlist chaos worker clean vendor screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -77,6 +77,10 @@ bench-auth: $(STAMP)
 ## bench-api: charges and transfers per second over HTTP (uvicorn, 2 workers), pgbench ratio (JSON)
 bench-api: $(STAMP)
 	@$(BIN)/python -m bench.api
+
+## bench-risk: charges/s with the default risk rules on vs off (alternated), the decision's p99 (JSON)
+bench-risk: $(STAMP)
+	@$(BIN)/python -m bench.risk
 
 ## bench-web: render time of the wallet's home, history and transfer-confirm pages, then of the
 ## console's ticket queue and customer view, against /healthz (JSON, one document each)

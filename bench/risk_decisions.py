@@ -8,8 +8,9 @@ holds the spender's row lock as the spend seam does, for one of 50 users with a 
 history (100 spends each, a top-up); an allowed decision commits with its stored record.
 Only the ``decide`` call is timed. The PostgreSQL server is the one of
 ``EWALLET_TEST_POSTGRES_URL`` (default postgresql://postgres@127.0.0.1:5432/test); the run
-uses a fresh database it drops after. Not ``make bench-risk`` (a later deliverable): the
-decision's cost alone, on an otherwise idle process.
+uses a fresh database it drops after: the decision's cost alone, on an otherwise idle
+process. ``make bench-risk`` (bench/risk.py) runs it too (:func:`decision_times`), beside
+the charges per second with the rules on and off.
 """
 
 from __future__ import annotations
@@ -162,28 +163,34 @@ async def _pg(statement: str) -> None:
         await connection.close()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backends", default="sqlite,postgresql")
-    parser.add_argument("--decisions", type=int, default=1000)
-    args = parser.parse_args()
+def decision_times(backends: list[str], decisions: int) -> dict[str, Any]:
+    """p50/p99 of ``decisions`` timed decisions on each of ``backends`` ("sqlite",
+    "postgresql"), each on a fresh database. Runs its own event loops: call it outside one."""
     report: dict[str, Any] = {}
-    for backend in args.backends.split(","):
+    for backend in backends:
         if backend == "sqlite":
             with tempfile.TemporaryDirectory() as directory:
                 url = f"sqlite+aiosqlite:///{Path(directory) / 'bench.db'}"
-                report[backend] = asyncio.run(_measure(url, args.decisions))
+                report[backend] = asyncio.run(_measure(url, decisions))
         else:
             name = f"ewallet_bench_risk_{secrets.token_hex(4)}"
             asyncio.run(_pg(f'CREATE DATABASE "{name}"'))
             try:
                 pg_url = make_url(_pg_admin()).set(drivername="postgresql+asyncpg", database=name)
                 report[backend] = asyncio.run(
-                    _measure(pg_url.render_as_string(hide_password=False), args.decisions)
+                    _measure(pg_url.render_as_string(hide_password=False), decisions)
                 )
             finally:
                 asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    print(json.dumps(report, indent=2))
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--decisions", type=int, default=1000)
+    args = parser.parse_args()
+    print(json.dumps(decision_times(args.backends.split(","), args.decisions), indent=2))
 
 
 if __name__ == "__main__":
