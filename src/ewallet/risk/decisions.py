@@ -28,6 +28,7 @@ from datetime import datetime
 from ewallet.audit.service import Actor
 from ewallet.identity.errors import AccountFrozenError
 from ewallet.identity.protection.service import freeze_user
+from ewallet.kit.clock import FrozenClock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import DomainError
 from ewallet.kit.money import Money
@@ -151,7 +152,7 @@ async def store_refused(
             with suppress(AccountFrozenError):  # frozen meanwhile: nothing more to do
                 await freeze_user(
                     own,
-                    clock=_At(now),
+                    clock=FrozenClock(now),  # the decision's moment
                     user_id=facts.user_id,
                     frozen_by="risk",
                     reason=f"risk decision {decision_id}",
@@ -161,11 +162,3 @@ async def store_refused(
         return decision_id
 
     return await run_unit(uow.engine, work)
-
-
-@dataclass(frozen=True, slots=True)
-class _At:
-    moment: datetime
-
-    def now(self) -> datetime:
-        return self.moment
