@@ -33,6 +33,7 @@ from ewallet.http.problem import install_error_handlers
 from ewallet.identity import endpoints as identity_endpoints
 from ewallet.identity.deps import idempotency_scope
 from ewallet.identity.realname import screening as realname_screening
+from ewallet.identity.signin import checks as signin_checks
 from ewallet.kit.clock import Clock, SystemClock
 from ewallet.kit.logging import configure_logging
 from ewallet.merchants import endpoints as merchant_staff_endpoints
@@ -53,7 +54,9 @@ from ewallet.payments.refunds import endpoints as refund_endpoints
 from ewallet.payments.static_qr import endpoints as static_qr_endpoints
 from ewallet.payments.webhooks import endpoints as webhook_endpoints
 from ewallet.reconciliation import endpoints as reconciliation_endpoints
+from ewallet.reviews import endpoints as review_endpoints
 from ewallet.risk.aml import endpoints as aml_endpoints
+from ewallet.risk.decisions import check_sign_in
 from ewallet.risk.rules import endpoints as risk_rule_endpoints
 from ewallet.risk.watchlist import endpoints as watchlist_endpoints
 from ewallet.risk.watchlist.service import screen_real_name
@@ -162,7 +165,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:  #
     app.include_router(settlement_endpoints.staff_router)
     app.include_router(watchlist_endpoints.router)
     realname_screening.register("watchlist", screen_real_name)  # verified names meet the list
+    signin_checks.register("risk", check_sign_in)  # the risk decision on every sign-in
     app.include_router(risk_rule_endpoints.router)
+    app.include_router(review_endpoints.router)
     return app
 
 

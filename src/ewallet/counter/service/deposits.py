@@ -5,7 +5,8 @@ second person, decide.
   customer the phone number opens, masked, for the teller to compare with the person at
   the counter before taking the cash. The look is audit-logged.
 - **Create** (teller or supervisor): the customer is found by phone number; a frozen
-  account takes no deposit. Below the large-cash threshold the wallet is credited in the
+  account takes no deposit, nor does one the risk decision blocks (event
+  ``counter_deposit``). Below the large-cash threshold the wallet is credited in the
   same unit of work that records the deposit (``completed``); at or above it the deposit
   waits (``awaiting_approval``) and a large-cash record is written, nothing is credited.
 - **Approve** (a supervisor who is not the teller of the deposit): a conditional
@@ -59,6 +60,7 @@ from ewallet.ledger import Transaction, TransactionKind, apply_command, chart, t
 from ewallet.models.counter import DepositStatus
 from ewallet.models.identity import User
 from ewallet.notify.service import notify_user
+from ewallet.risk.decisions import InflowEvent, InflowFacts, RiskSettings, decide_inflow
 from ewallet.services import Services
 from ewallet.staff.principal import StaffPrincipal
 
@@ -233,7 +235,9 @@ async def create_deposit(
     Refusals, in order: the slip's (:meth:`DepositSlip.parse`); the same receipt of the
     branch with other content (``receipt_already_used``; with the same content the first
     deposit is answered, ``created`` False); ``not_found`` (no customer has the phone
-    number) and ``account_frozen``.
+    number), ``account_frozen`` and ``risk_declined`` (the risk decision, event
+    ``counter_deposit``, refused it: nothing is recorded, the teller gives the cash back).
+    A ``report`` rule (structuring) takes the cash and records a report candidate.
     """
     policy = CounterPolicy.from_settings(services.settings)
     slip = DepositSlip.parse(
@@ -251,6 +255,7 @@ async def create_deposit(
         wallet_id, vault_id = await _accounts(services, customer.id, slip)
     deposit_id = new_id("cdp")
     status = DepositStatus.AWAITING_APPROVAL if large else DepositStatus.COMPLETED
+    risk = RiskSettings.from_settings(services.settings)
 
     async def work(uow: UnitOfWork) -> Recorded:
         conn = await uow.connection()
@@ -261,6 +266,13 @@ async def create_deposit(
             return Recorded(again, created=False)
         user = await _customer(uow, slip.phone)
         now = clock.now()
+        facts = InflowFacts(
+            user_id=user.id,
+            amount=slip.amount,
+            event=InflowEvent.COUNTER_DEPOSIT,
+            reference=f"counter_deposit:{deposit_id}",
+        )
+        await decide_inflow(uow, facts, now=now, settings=risk, user=user)
         await repository.insert_deposit(
             conn,
             deposit_id=deposit_id,

@@ -5,6 +5,10 @@ conditional ``UPDATE`` (so of two racing notifications only one proceeds), the l
 carries the key ``topup:<id>``, and both commit in one unit of work with the user's notice
 (:func:`credit_topup`, shared with card top-ups, :mod:`ewallet.funding.topups.card.service`).
 
+Before a PSP top-up is recorded (and its order opened), the risk decision runs on it
+(event ``psp_topup``, :func:`ewallet.risk.decisions.decide_inflow`); a block records
+nothing and answers ``risk_declined``.
+
 Opening a PSP payment is safe to repeat: the PSP order's id is the top-up's id
 (``out_trade_no``), and the same id again gives the same order. The top-up keeps the request
 key of the request that made it (:mod:`ewallet.kit.request_key`), so a rerun of that request
@@ -48,6 +52,7 @@ from ewallet.ledger import repository as ledger_repository
 from ewallet.models.funding import TopupMethod, TopupStatus
 from ewallet.models.tables import topups
 from ewallet.notify.service import notify_user
+from ewallet.risk.decisions import InflowEvent, InflowFacts, RiskSettings, decide_inflow
 from ewallet.services import Services
 
 log = structlog.get_logger(__name__)
@@ -132,7 +137,8 @@ async def start_psp_topup(
 ) -> StartedTopup:
     """Record the top-up, then (outside any transaction) open its payment at the PSP.
 
-    Refusals, in order: ``account_frozen`` (no top-up is recorded), then the PSP's
+    Refusals, in order: ``account_frozen`` and ``risk_declined`` (the risk decision, event
+    ``psp_topup``: no top-up is recorded, no order opened), then the PSP's
     ``upstream_unavailable`` (the top-up is ``failed`` and lets go of the request key, so
     the client's retry starts a new one). A rerun of the same request (``request_key``)
     finds the top-up it made: still awaiting payment, the same order is opened again
@@ -189,12 +195,21 @@ async def resume_psp_topup(services: Services, user_id: str, *, topup_id: str) -
 async def _create(
     services: Services, user_id: str, *, method: PspName, amount: Money, digest: str | None
 ) -> TopupView:
-    """Insert an ``awaiting_payment`` top-up in its own unit; a frozen account gets none."""
+    """Insert an ``awaiting_payment`` top-up in its own unit, after the risk decision; a
+    frozen account gets none, nor does one risk control blocks (``risk_declined``)."""
     topup_id = new_id("top")
+    settings = RiskSettings.from_settings(services.settings)
 
     async def work(uow: UnitOfWork) -> TopupView:
         conn = await uow.connection()
         await ensure_not_frozen(conn, user_id=user_id)
+        facts = InflowFacts(
+            user_id=user_id,
+            amount=amount,
+            event=InflowEvent.PSP_TOPUP,
+            reference=f"topup:{topup_id}",
+        )
+        await decide_inflow(uow, facts, now=services.clock.now(), settings=settings)
         return await repository.insert_topup(
             conn,
             topup_id=topup_id,

@@ -12,6 +12,13 @@
   authenticator, which is then asked for.
 * Step-up (``POST /v1/sessions/step-up``): SMS ``step_up`` code or TOTP; the device becomes
   trusted and the owner is told (notice ``new_device_sign_in``, also by SMS).
+* Risk (:mod:`ewallet.identity.signin.checks`, the app registers the risk decision): once
+  the password or the code proved right, before anything of the sign-in is written.
+  ``block`` opens no session (``403 risk_declined``) and leaves the wrong-password counters
+  as they were before the attempt (the attempt the password check reserved is given back;
+  an SMS sign-in clears no lock); ``challenge`` asks for the step-up a new device gets, on
+  any device -- unless the SMS code just proved the phone and the account has no
+  authenticator, as for a new device.
 
 Every sign-in, failure and lock is audit-logged. Requests count against
 ``login_per_ip_minute`` per client address before anything else is looked at.
@@ -20,6 +27,7 @@ Every sign-in, failure and lock is audit-logged. Requests count against
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import NoReturn
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -28,6 +36,7 @@ from ewallet.audit import Actor, record_event
 from ewallet.identity import repository as users_repository
 from ewallet.identity.codes.service import run_with_code
 from ewallet.identity.devices import repository as devices_repo
+from ewallet.identity.devices.repository import DeviceRow
 from ewallet.identity.errors import InvalidCredentialsError, TooManyAttemptsError
 from ewallet.identity.login_digits import login_digit_digests
 from ewallet.identity.login_guard.service import (
@@ -39,6 +48,8 @@ from ewallet.identity.login_guard.service import (
 )
 from ewallet.identity.runtime import Caller
 from ewallet.identity.sessions.service import IssuedTokens, new_device_key, open_session
+from ewallet.identity.signin.checks import SignInAttempt, SignInVerdict, run_checks
+from ewallet.identity.signin.errors import SignInDeclinedError
 from ewallet.identity.stepup.service import create_challenge, prove_challenge
 from ewallet.identity.stepup.views import Challenge, ChallengeRow, Proof
 from ewallet.identity.throttles import sign_in_limit
@@ -65,6 +76,24 @@ class DeviceInfo:
 
 class _NoAccount:
     pass
+
+
+class _Declined:
+    """Risk control blocked the sign-in (its decision is stored in the sign-in's unit)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Arrival:
+    """The device a sign-in comes from, looked up once, and the checks' verdict on it."""
+
+    key: str
+    label: str | None
+    known: DeviceRow | None
+    verdict: SignInVerdict
+
+    @property
+    def device(self) -> DeviceInfo:
+        return DeviceInfo(self.key, self.label)
 
 
 def _wrong() -> InvalidCredentialsError:
@@ -118,7 +147,9 @@ async def sign_in_with_password(
     Refusals, in order: ``invalid_phone``; ``rate_limited`` (this address); the password
     lock (``too_many_attempts``, ``retry_after``); ``invalid_credentials`` (wrong phone or
     password, counted; the one that spends the budget answers ``too_many_attempts``);
-    ``step_up_required`` on a device the account does not trust.
+    ``step_up_required`` on a device the account does not trust, or when risk control asks
+    for it; ``risk_declined`` (risk control blocked it: no session, the attempt not
+    counted as a wrong password).
     """
     e164 = parse_phone(phone)
     await _charge_address(services, caller)
@@ -136,11 +167,23 @@ async def sign_in_with_password(
     user_id = check.user_id
     rehashed = await passwords.hash(password) if passwords.needs_rehash(stored) else None
 
-    async def work(uow: UnitOfWork) -> IssuedTokens | Challenge | None:
+    async def work(uow: UnitOfWork) -> IssuedTokens | Challenge | _Declined | None:
         fresh = await users_repository.get_user(uow.session, user_id, for_update=True)
         assert fresh is not None
         if fresh.login_password_hash != stored:
             return None  # the password was changed meanwhile: the old one opens nothing
+        arrival = await _arrive(
+            uow,
+            services,
+            caller=caller,
+            user=fresh,
+            device=device,
+            method="password",
+            failures=check.failures,
+        )
+        if arrival.verdict is SignInVerdict.BLOCK:
+            _give_back(fresh, last_attempt=check.last_attempt, now=services.clock.now())
+            return _Declined()
         # Checked within the budget, the right password wins, even over a lock a parallel
         # guess turned on by taking the last attempt meanwhile.
         clear_login_lock(fresh)
@@ -152,12 +195,22 @@ async def sign_in_with_password(
         if rehashed is not None:
             fresh.login_password_hash = rehashed
         fresh.updated_at = services.clock.now()
-        return await _admit(uow, services, caller=caller, user=fresh, device=device, sms=False)
+        return await _admit(uow, services, caller=caller, user=fresh, arrival=arrival, sms=False)
 
     outcome = await run_unit(services.engine, work)
     if outcome is None:
         return await _refuse(services, caller=caller, check=check, phone=e164)
     return _finish(outcome)
+
+
+def _give_back(user: User, *, last_attempt: bool, now: datetime) -> None:
+    """A sign-in risk control blocked is no wrong password: give back the attempt the
+    password check reserved (and lift the lock it turned on if it took the budget's last
+    one), so the counters are as they were before the attempt."""
+    user.login_failures = max(0, user.login_failures - 1)
+    if last_attempt:
+        user.login_locked_until = None
+    user.updated_at = now
 
 
 async def _refuse(services: Services, *, caller: Caller, check: LoginCheck, phone: str) -> NoReturn:
@@ -176,18 +229,30 @@ async def sign_in_with_code(
     Refusals, in order: ``invalid_phone``; ``rate_limited`` (this address); the code's
     refusals (:func:`~ewallet.identity.codes.service.run_with_code`);
     ``invalid_credentials`` (no signable account); ``step_up_required`` (a new device of an
-    account with an authenticator).
+    account with an authenticator, or risk control asking for it); ``risk_declined`` (risk
+    control blocked it: no session; the code is used up).
     """
     e164 = parse_phone(phone)
     await _charge_address(services, caller)
 
-    async def work(uow: UnitOfWork) -> IssuedTokens | Challenge | _NoAccount:
+    async def work(uow: UnitOfWork) -> IssuedTokens | Challenge | _NoAccount | _Declined:
         user = await users_repository.find_by_phone(uow.session, e164, for_update=True)
         if user is None or not users_repository.is_signable(user):
             return _NoAccount()
+        arrival = await _arrive(
+            uow,
+            services,
+            caller=caller,
+            user=user,
+            device=device,
+            method="sms",
+            failures=user.login_failures,
+        )
+        if arrival.verdict is SignInVerdict.BLOCK:
+            return _Declined()  # the code is used; the lock and its count stay as they are
         clear_login_lock(user)
         user.updated_at = services.clock.now()
-        return await _admit(uow, services, caller=caller, user=user, device=device, sms=True)
+        return await _admit(uow, services, caller=caller, user=user, arrival=arrival, sms=True)
 
     outcome = await run_with_code(services, work, phone=e164, purpose=CodePurpose.LOGIN, code=code)
     if isinstance(outcome, _NoAccount):
@@ -231,10 +296,35 @@ async def complete_sign_in(
     )
 
 
-def _finish(outcome: IssuedTokens | Challenge) -> IssuedTokens:
+def _finish(outcome: IssuedTokens | Challenge | _Declined) -> IssuedTokens:
+    if isinstance(outcome, _Declined):
+        raise SignInDeclinedError("risk control declined this sign-in")
     if isinstance(outcome, Challenge):
         raise outcome.error()
     return outcome
+
+
+async def _arrive(
+    uow: UnitOfWork,
+    services: Services,
+    *,
+    caller: Caller,
+    user: User,
+    device: DeviceInfo,
+    method: str,
+    failures: int,
+) -> _Arrival:
+    """Look the device up and run the sign-in checks (:mod:`.checks`) on the attempt."""
+    key = device.key or new_device_key()
+    known = await devices_repo.find_device(await uow.connection(), user_id=user.id, device_key=key)
+    attempt = SignInAttempt(
+        method=method,
+        device_key=key,
+        device_first_seen=None if known is None else known.first_seen_at,
+        login_failures=failures,
+    )
+    verdict = await run_checks(uow, services, user=user, attempt=attempt)
+    return _Arrival(key, device.label or caller.user_agent, known, verdict)
 
 
 async def _admit(
@@ -243,17 +333,17 @@ async def _admit(
     *,
     caller: Caller,
     user: User,
-    device: DeviceInfo,
+    arrival: _Arrival,
     sms: bool,
 ) -> IssuedTokens | Challenge:
-    """Tokens for a known device; a challenge (or, after an SMS code, trust) for a new one."""
+    """Tokens for a known device; a challenge (or, after an SMS code, trust) for a new one,
+    or for any one when risk control asks for a challenge."""
     conn = await uow.connection()
     now = services.clock.now()
-    key = device.key or new_device_key()
-    label = device.label or caller.user_agent
+    key, label, known = arrival.key, arrival.label, arrival.known
+    challenged = arrival.verdict is SignInVerdict.CHALLENGE
     method = "sms" if sms else "password"
-    known = await devices_repo.find_device(conn, user_id=user.id, device_key=key)
-    if known is not None and known.trusted:
+    if known is not None and known.trusted and not challenged:
         await devices_repo.touch_device(conn, device_id=known.id, now=now, ip=caller.ip)
         tokens = await open_session(
             conn, services, user_id=user.id, device_id=known.id, device_key=key
@@ -262,7 +352,7 @@ async def _admit(
             conn, services, caller, user.id, known.id, method=method, new_device=False
         )
         return tokens
-    if not await devices_repo.has_devices(conn, user_id=user.id):
+    if not challenged and not await devices_repo.has_devices(conn, user_id=user.id):
         # The first device of an account (created before devices were tracked) is trusted.
         device_id = await devices_repo.add_device(
             conn, user_id=user.id, device_key=key, label=label, now=now, ip=caller.ip, trusted=True
@@ -277,7 +367,7 @@ async def _admit(
     if sms and user.totp_enabled_at is None:
         # The SMS code just proved the phone: that is the step-up a new device needs.
         return await _trust_and_open(
-            uow, services, caller=caller, user=user, device=DeviceInfo(key, label), method=method
+            uow, services, caller=caller, user=user, device=arrival.device, method=method
         )
     return await create_challenge(
         uow,
@@ -304,6 +394,8 @@ async def _trust_and_open(
     now = services.clock.now()
     key = device.key or new_device_key()
     existing = await devices_repo.find_device(conn, user_id=user.id, device_key=key)
+    # A device trusted already (a step-up risk control asked for) is no news to the owner.
+    new_device = existing is None or not existing.trusted
     if existing is not None:
         await devices_repo.trust_device(
             conn, device_id=existing.id, label=device.label, now=now, ip=caller.ip
@@ -322,16 +414,23 @@ async def _trust_and_open(
     tokens = await open_session(
         conn, services, user_id=user.id, device_id=device_id, device_key=key
     )
-    await notify_user(
-        uow.session,
-        clock=services.clock,
-        user=user,
-        kind="new_device_sign_in",
-        params={"device": device.label or key[:16]},
-    )
-    uow.after_commit(services.wake_outbox)
+    if new_device:
+        await notify_user(
+            uow.session,
+            clock=services.clock,
+            user=user,
+            kind="new_device_sign_in",
+            params={"device": device.label or key[:16]},
+        )
+        uow.after_commit(services.wake_outbox)
     await _audit_sign_in(
-        await uow.connection(), services, caller, user.id, device_id, method=method, new_device=True
+        await uow.connection(),
+        services,
+        caller,
+        user.id,
+        device_id,
+        method=method,
+        new_device=new_device,
     )
     return tokens
 

@@ -34,6 +34,7 @@ class Source(StrEnum):
     INFLOW = "inflow"  # credits to the spender's wallet, from the ledger
     TOPUPS = "topups"  # the user's card top-ups
     COUNTER = "counter"  # the user's cash deposits at a bank counter
+    WATCHLIST = "watchlist"  # the parties' verified real names against the watch list
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,17 +89,24 @@ FEATURES: Final[tuple[Feature, ...]] = (
         "channel",
         T,
         Source.MOVEMENT,
-        "The movement's kind: payment, payment_code, static_qr, transfer, bill, withdrawal "
-        "(and later sign_in, card_topup, psp_topup, counter_deposit).",
+        "The movement's kind: payment, payment_code, static_qr, transfer, bill, withdrawal, "
+        "card_topup, psp_topup, counter_deposit, sign_in.",
     ),
     Feature(
         "counterparty_type",
         T,
         Source.MOVEMENT,
         "Who is paid: user (a transfer), merchant (payments, payment codes, static QR), "
-        "biller (bills); null for a withdrawal to the spender's own card.",
+        "biller (bills); null for a withdrawal to the spender's own card, for money in and "
+        "for a sign-in.",
     ),
-    Feature("auth", T, Source.MOVEMENT, "How the spender confirmed it: none, pin, pin_and_sms."),
+    Feature(
+        "auth",
+        T,
+        Source.MOVEMENT,
+        "How the user confirmed it: none, pin, pin_and_sms (spends and card top-ups); "
+        "password or sms (a sign-in); null for PSP top-ups and counter deposits.",
+    ),
     Feature("hour_of_day", N, Source.MOVEMENT, "The hour (0-23) in Asia/Shanghai."),
     # The account.
     Feature("account_tier", N, Source.ACCOUNT, "The account class: 1, 2 or 3."),
@@ -108,6 +116,13 @@ FEATURES: Final[tuple[Feature, ...]] = (
         N,
         Source.ACCOUNT,
         "Wrong payment passwords in a row (the PIN lock's counter; a right one resets it).",
+    ),
+    Feature(
+        "login_failures",
+        N,
+        Source.ACCOUNT,
+        "Wrong login passwords in a row before this movement or sign-in (the login lock's "
+        "counter; a right password or an SMS sign-in resets it).",
     ),
     # Security events.
     Feature(
@@ -142,7 +157,7 @@ FEATURES: Final[tuple[Feature, ...]] = (
         B,
         Source.DEVICE,
         "True when the device is not one of the spender's or was first seen less than 24 "
-        "hours ago; null if the movement names no device.",
+        "hours ago; null if the movement names no device (a sign-in always names one).",
     ),
     # The spender's spends.
     *_velocity(),
@@ -190,7 +205,7 @@ FEATURES: Final[tuple[Feature, ...]] = (
         "Yuan credited to the spender's wallet in the last 30 minutes (from the ledger: "
         "top-ups, transfers received, refunds; the latest 200 postings are read).",
     ),
-    # Top-ups and counter deposits (events that do not pass the seam yet).
+    # Top-ups and counter deposits.
     Feature(
         "failed_card_topups_1h",
         N,
@@ -204,6 +219,22 @@ FEATURES: Final[tuple[Feature, ...]] = (
         "The user's counter deposits in the last 7 days of at least 90 % of the large-cash "
         "threshold and below it (structuring).",
     ),
+    # The watch list (docs/risk-watchlist.md).
+    Feature(
+        "payee_on_watchlist",
+        B,
+        Source.WATCHLIST,
+        "True when a transfer's payee has a verified real name that matches the watch list "
+        "(each match is recorded as a hit); false when it does not or the payee has not "
+        "verified one; null on every other event.",
+    ),
+    Feature(
+        "payer_on_watchlist",
+        B,
+        Source.WATCHLIST,
+        "The same for the one who sends a transfer (a list loaded after they verified); "
+        "null on every other event.",
+    ),
 )
 
 CATALOGUE: Final[Mapping[str, Feature]] = MappingProxyType(
@@ -213,7 +244,8 @@ SCHEMA: Final[Mapping[str, ValueType]] = MappingProxyType(
     {feature.name: feature.type for feature in FEATURES}
 )
 
-# The movement kinds a rule may apply to: the seam's channels, and the events still to come.
+# The movement kinds a rule may apply to: the seam's channels (spends), money in
+# (risk.decisions.decide_inflow) and sign-in (risk.decisions.decide_sign_in).
 EVENTS: Final = (
     "payment",
     "payment_code",

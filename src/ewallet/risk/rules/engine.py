@@ -38,6 +38,7 @@ from ewallet.risk.rules import repository
 from ewallet.risk.rules.catalogue import SCHEMA
 from ewallet.risk.rules.defaults import DEFAULT_NOTE, DEFAULT_RULES
 from ewallet.risk.rules.features import CHINA, Movement, compute, free_values
+from ewallet.risk.rules.features.screening import WatchlistKeys
 from ewallet.risk.rules.language import (
     Condition,
     RuleEvaluationError,
@@ -46,6 +47,9 @@ from ewallet.risk.rules.language import (
     compile_condition,
 )
 from ewallet.risk.rules.views import FiredRule, RuleView
+from ewallet.risk.watchlist.service import PendingScreening, record_screening
+from ewallet.security.context import SecurityContext
+from ewallet.security.crypto import FieldCipher, sha256_hex
 
 RULE_ERROR_ALERT: Final = "rule_error"
 _RANK: Final = {
@@ -58,19 +62,44 @@ _ORDER: Final = (Verdict.ALLOW, Verdict.CHALLENGE, Verdict.REVIEW, Verdict.BLOCK
 
 @dataclass(frozen=True, slots=True)
 class RiskSettings:
-    """What the engine takes from the settings."""
+    """What the engine takes from the settings. ``watchlist`` (the cipher real names are
+    sealed with, and the match threshold) is what the watch-list features need; without it
+    (a test's bare ``RiskSettings()``) they are null."""
 
     refresh_seconds: float = 2.0
     hotline: str = "95588"
     large_cash_threshold_minor: int = 50_000_00
+    watchlist: WatchlistKeys | None = field(default=None, compare=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RiskSettings:
+        cipher = field_cipher(settings)
         return cls(
             refresh_seconds=settings.risk_rules_refresh_seconds,
             hotline=settings.hotline,
             large_cash_threshold_minor=settings.large_cash_threshold_minor,
+            watchlist=(
+                None
+                if cipher is None
+                else WatchlistKeys(cipher, settings.watchlist_match_threshold)
+            ),
         )
+
+
+_CIPHERS: dict[str, FieldCipher] = {}
+
+
+def field_cipher(settings: Settings) -> FieldCipher | None:
+    """The process's field cipher for ``settings``' secret key (the one
+    :class:`~ewallet.security.context.SecurityContext` seals real names with), derived once
+    per key: the policy is built per spend, the key derivation should not be."""
+    if settings.secret_key is None or settings.pin_pepper is None:
+        return None
+    key = sha256_hex(settings.secret_key.get_secret_value())
+    cipher = _CIPHERS.get(key)
+    if cipher is None:
+        cipher = _CIPHERS[key] = SecurityContext.from_settings(settings).cipher
+    return cipher
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +205,8 @@ class Outcome:
     features: dict[str, Any]  # JSON-ready: money and fractions as decimal strings
     fired: tuple[FiredRule, ...]  # live and shadow hits, and failed rules (``error``)
     freeze_account: bool = False
+    # The watch-list screenings of a transfer's parties, written with the decision.
+    screenings: tuple[PendingScreening, ...] = ()
 
     @property
     def reasons(self) -> tuple[str, ...]:
@@ -223,14 +254,17 @@ async def evaluate(
         except RuleEvaluationError:
             continue
     pending = [compiled for compiled in rules if compiled.rule.name not in early]
+    screenings: tuple[PendingScreening, ...] = ()
     if pending:
-        values = await compute(
+        computed = await compute(
             conn,
             movement,
             frozenset().union(*(compiled.features for compiled in pending)) | values.keys(),
             now=now,
             large_cash_threshold_minor=settings.large_cash_threshold_minor,
+            watchlist=settings.watchlist,
         )
+        values, screenings = computed.values, computed.screenings
     verdict = Verdict.ALLOW
     fired: list[FiredRule] = []
     freeze_account = False
@@ -257,7 +291,7 @@ async def evaluate(
                 rule.action is RuleAction.BLOCK and rule.freeze_account
             )
     features = {name: jsonable(value) for name, value in sorted(values.items())}
-    return Outcome(verdict, book.version, features, tuple(fired), freeze_account)
+    return Outcome(verdict, book.version, features, tuple(fired), freeze_account, screenings)
 
 
 def _worse(current: Verdict, other: Verdict) -> Verdict:
@@ -277,7 +311,8 @@ class _At:
 async def record(uow: UnitOfWork, movement: Movement, outcome: Outcome, *, now: datetime) -> str:
     """Store the decision and its rule hits in ``uow``; a suspicious-transaction report
     candidate for each live ``report`` rule that fired (:mod:`ewallet.risk.aml`); a
-    ``rule_error`` alert when a rule failed. Returns the decision's id."""
+    ``rule_error`` alert when a rule failed; the watch-list hits of its screenings (with
+    the ``watchlist_match`` alert). Returns the decision's id."""
     amount = movement.amount
     decision_id = await repository.insert_decision(
         await uow.connection(),
@@ -306,6 +341,8 @@ async def record(uow: UnitOfWork, movement: Movement, outcome: Outcome, *, now: 
             rule_name=report.name,
             reason=f"risk rule {report.name} (decision {decision_id}): {report.condition}",
         )
+    for screening in outcome.screenings:
+        await record_screening(uow, screening, reference=movement.reference, clock=_At(now))
     failed = [rule for rule in outcome.fired if rule.error]
     if failed:
         await raise_alert(

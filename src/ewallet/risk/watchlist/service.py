@@ -1,13 +1,20 @@
 """Watch-list use cases: load a list, screen a name, and the staff's review of the hits.
 
 Screening (:func:`screen`) runs inside the caller's unit of work: real-name verification
-(:func:`screen_real_name`, registered by the app as a real-name screen) and the risk
-decision for a transfer's payee (:func:`screen_payee`). The list itself is held in memory,
-one :class:`~ewallet.risk.watchlist.matcher.WatchlistIndex` per process and database,
-built on first use and rebuilt when the list's version (the last load's) has moved: each
-screening reads that version with one indexed query in the caller's transaction, and the
-only other SQL is the insert of a ``watchlist_hits`` row per match -- rolled back with the
-caller's unit. Results are memoised per version (a payee screened again costs a lookup).
+(:func:`screen_real_name`, registered by the app as a real-name screen) and
+:func:`screen_payee`. The list itself is held in memory, one
+:class:`~ewallet.risk.watchlist.matcher.WatchlistIndex` per process and database, built on
+first use and rebuilt when the list's version (the last load's) has moved: each screening
+reads that version with one indexed query in the caller's transaction, and the only other
+SQL is the insert of a ``watchlist_hits`` row per match -- rolled back with the caller's
+unit. Results are memoised per version (a payee screened again costs a lookup).
+
+The risk decision on a transfer screens its parties in two steps instead
+(:func:`screen_identity`, then :func:`record_screening`): the engine reads the list's
+version and the parties' verified identities within its one feature statement, matches in
+memory while the payer's row is locked, and writes the hits with the decision -- in the
+transfer's unit, or in the decision's own unit when the transfer is refused or held back
+and its unit rolled back -- so a screening that stops a transfer is never lost with it.
 """
 
 from __future__ import annotations
@@ -16,13 +23,16 @@ import asyncio
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any, Final
 from weakref import WeakKeyDictionary
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.pool import Pool
 
 from ewallet.audit.service import Actor, record_event
 from ewallet.identity.realname.rules import CHINA_TIME, id_number_digest, parse_id_number
+from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import ValidationFailedError
 from ewallet.kit.ids import new_id
@@ -33,7 +43,8 @@ from ewallet.risk.watchlist import repository
 from ewallet.risk.watchlist.errors import WatchlistHitDecidedError, WatchlistHitNotFoundError
 from ewallet.risk.watchlist.loader import check_list_name, read_csv
 from ewallet.risk.watchlist.matcher import Candidate, Screened, WatchlistIndex
-from ewallet.risk.watchlist.normalise import normalise_name
+from ewallet.risk.watchlist.normalise import NormalisedName, normalise_name
+from ewallet.risk.watchlist.repository import VerifiedIdentityRow
 from ewallet.risk.watchlist.views import (
     EntryRow,
     LoadReport,
@@ -41,7 +52,7 @@ from ewallet.risk.watchlist.views import (
     WatchlistLoadView,
     WatchlistMatch,
 )
-from ewallet.security.crypto import KeyedDigest
+from ewallet.security.crypto import FieldCipher, KeyedDigest
 from ewallet.services import Services
 
 ALERT_KIND: Final = "watchlist_match"
@@ -71,16 +82,22 @@ class _Held:
         return found
 
 
-# Per database (the engine's sync core): engines are made per process, tests make many.
-_held: WeakKeyDictionary[Engine, _Held] = WeakKeyDictionary()
-_building: WeakKeyDictionary[Engine, asyncio.Lock] = WeakKeyDictionary()
+# Per database, keyed by the engine's pool: engines are made per process, tests make many,
+# and a connection's engine (with its own execution options) is a new object each time
+# while its pool is always the one.
+_held: WeakKeyDictionary[Pool, _Held] = WeakKeyDictionary()
+_building: WeakKeyDictionary[Pool, asyncio.Lock] = WeakKeyDictionary()
 
 
 async def _current(uow: UnitOfWork) -> _Held:
     """The list as of the version the caller's transaction sees (rebuilt if it moved)."""
     conn = await uow.connection()
-    version = await repository.current_version(conn)
-    owner = uow.engine.sync_engine
+    return await _index_at(conn, await repository.current_version(conn))
+
+
+async def _index_at(conn: AsyncConnection, version: int) -> _Held:
+    """The list at ``version`` (read on ``conn`` when this process holds another one)."""
+    owner = conn.engine.pool
     held = _held.get(owner)
     if held is not None and held.version == version:
         return held
@@ -226,6 +243,102 @@ async def screen_payee(
         context=HitContext.TRANSFER.value,
         id_number_digest=identity.id_number_digest,
     )
+
+
+@lru_cache(maxsize=MEMO_SIZE)
+def _normalised(name: str) -> NormalisedName:
+    """A name's comparable forms, memoised: a payee paid again is not re-transliterated."""
+    return normalise_name(name)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingScreening:
+    """One party of a movement screened inside a risk decision: the hits to write with the
+    decision (:func:`record_screening`); none when the name matched nothing."""
+
+    party: str  # "payee" or "payer"
+    user_id: str
+    hits: tuple[repository.NewHit, ...]
+    screened_name_masked: str
+
+    @property
+    def matched(self) -> bool:
+        return bool(self.hits)
+
+
+async def screen_identity(
+    conn: AsyncConnection,
+    *,
+    party: str,
+    user_id: str,
+    identity: VerifiedIdentityRow,
+    version: int,
+    cipher: FieldCipher,
+    threshold: int,
+    today: date,
+) -> PendingScreening:
+    """Match ``user_id``'s verified ``identity`` (as read by the caller, with the list's
+    ``version``) against the list held in memory; nothing is written. The only SQL is the
+    list's re-read when this process holds an older version than ``version``, on ``conn``
+    -- the database, never a call out of the process (a risk decision runs under the
+    payer's row lock)."""
+    name = cipher.decrypt(identity.real_name_encrypted, context=f"real_name:{user_id}")
+    born: date | None = None
+    if identity.id_number_encrypted is not None:
+        number = cipher.decrypt(identity.id_number_encrypted, context=f"id_number:{user_id}")
+        born = parse_id_number(number, today=today).birth_date
+    masked = mask_name(name)[:MAX_SCREENED_NAME]
+    screened = Screened(_normalised(name), born, identity.id_number_digest)
+    if not screened.name.keys or version == 0:
+        return PendingScreening(party, user_id, (), masked)
+    found = (await _index_at(conn, version)).match(screened, threshold)
+    hits = []
+    for candidate in found:
+        hit_id = new_id("wlh")
+        encrypted = cipher.encrypt(name, context=f"watchlist_hit:{hit_id}")
+        hits.append(
+            repository.NewHit(
+                hit_id, candidate.entry, candidate.score, candidate.basis.value, encrypted
+            )
+        )
+    return PendingScreening(party, user_id, tuple(hits), masked)
+
+
+async def record_screening(
+    uow: UnitOfWork, screening: PendingScreening, *, reference: str, clock: Clock
+) -> list[str]:
+    """Write a decision's screening in ``uow``: an open ``transfer`` hit per match on the
+    movement ``reference``, and the ``watchlist_match`` risk alert on the listed party (as
+    real-name verification raises it; details: the hit ids, the lists, the best score, the
+    party and the reference -- no names). The hits' ids; nothing for no match."""
+    if not screening.matched:
+        return []
+    await repository.insert_hits(
+        await uow.connection(),
+        screening.hits,
+        subject_type="transfer",
+        subject_id=reference,
+        context=HitContext.TRANSFER.value,
+        screened_name_masked=screening.screened_name_masked,
+        now=clock.now(),
+    )
+    hit_ids = [hit.id for hit in screening.hits]
+    await raise_alert(
+        uow,
+        clock=clock,
+        kind=ALERT_KIND,
+        subject_type="user",
+        subject_id=screening.user_id,
+        details={
+            "context": HitContext.TRANSFER.value,
+            "party": screening.party,
+            "reference": reference,
+            "hit_ids": hit_ids,
+            "lists": sorted({hit.entry.list_name for hit in screening.hits}),
+            "best_score": max(hit.score for hit in screening.hits),
+        },
+    )
+    return hit_ids
 
 
 async def try_name(

@@ -6,9 +6,12 @@ The flow (API.md ``POST /v1/topups`` with ``method: card``, :func:`top_up_from_c
    (:func:`resume_card_topup`) -- before the PIN, so a retry costs no attempt;
 2. the payment password (``require_payment_password``, :mod:`ewallet.identity.payment_password`);
 3. in one unit: the account is not frozen, the card is the caller's and ``active`` (else
-   ``not_found``, read under a share lock so an unbind cannot slip in), and the ``pending``
-   top-up row is inserted. Its bank request id is deterministic, ``topup:<id>``, so every
-   later call about it (a query, a reconciliation) names the same operation at the bank;
+   ``not_found``, read under a share lock so an unbind cannot slip in), the risk decision
+   (event ``card_topup``, :func:`ewallet.risk.decisions.decide_inflow`: a ``block`` -- card
+   testing -- refuses with ``risk_declined`` before the bank is asked, recording no top-up),
+   and the ``pending`` top-up row is inserted. Its bank request id is deterministic,
+   ``topup:<id>``, so every later call about it (a query, a reconciliation) names the same
+   operation at the bank;
 4. the bank is asked to debit, outside any transaction;
 5. ``succeeded``: :func:`credit_card_topup` posts ``bank_settlement:<bank>`` -> wallet with
    the ledger key ``topup:<id>``, marks the top-up ``succeeded`` and notifies the user, all
@@ -58,7 +61,9 @@ from ewallet.kit.request_key import RequestKey
 from ewallet.ledger import Account, TransactionKind, apply_command, chart, transfer
 from ewallet.ledger import repository as ledger_repository
 from ewallet.models.funding import CardStatus, TopupMethod, TopupStatus
+from ewallet.models.spending import AuthStrength
 from ewallet.notify.service import notify_user
+from ewallet.risk.decisions import InflowEvent, InflowFacts, RiskSettings, decide_inflow
 from ewallet.services import Services
 
 log = structlog.get_logger(__name__)
@@ -109,7 +114,8 @@ async def top_up_from_card(
     ``bank_declined`` if it failed) before anything else; the PIN check's refusals
     (``account_frozen``, ``payment_password_not_set``/``_locked``/``_invalid``); then
     ``account_frozen`` (under the lock), ``not_found`` (no such active card of the
-    caller's), ``bank_declined`` (the top-up is recorded ``failed``) and
+    caller's), ``risk_declined`` (risk control refused it: no top-up is recorded and the
+    bank is not asked), ``bank_declined`` (the top-up is recorded ``failed``) and
     ``upstream_unavailable`` (the bank could not be reached: nothing moved, the top-up is
     ``failed`` and the request key is let go).
     """
@@ -163,6 +169,17 @@ async def _start(
         token = services.security.cipher.decrypt(
             card.agreement_token_encrypted, context=f"agreement:{card.id}"
         )
+        now = services.clock.now()
+        facts = InflowFacts(
+            user_id=user_id,
+            amount=amount,
+            event=InflowEvent.CARD_TOPUP,
+            reference=f"topup:{topup_id}",
+            auth=AuthStrength.PIN.value,  # the payment password was checked
+        )
+        await decide_inflow(
+            uow, facts, now=now, settings=RiskSettings.from_settings(services.settings)
+        )
         topup = await repository.insert_topup(
             conn,
             topup_id=topup_id,
@@ -172,7 +189,7 @@ async def _start(
             amount=amount,
             status=TopupStatus.PENDING,
             request_key=request_key,
-            now=services.clock.now(),
+            now=now,
         )
         return _Started(topup, card.bank_code, token)
 

@@ -1,6 +1,7 @@
 """Computing the features a rule set reads, for one movement (the catalogue says what each
-means). Only the ``needed`` names are computed, one statement per source at most; the SQL
-is in :mod:`ewallet.risk.rules.features.repository`."""
+means). Only the ``needed`` names are computed, in one statement; the SQL is in
+:mod:`ewallet.risk.rules.features.repository`, the watch-list screening of a transfer's
+parties in :mod:`ewallet.risk.rules.features.screening`."""
 
 from __future__ import annotations
 
@@ -18,8 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ewallet.kit.money import Money
 from ewallet.ledger import chart
 from ewallet.risk.rules.catalogue import CATALOGUE, Source
-from ewallet.risk.rules.features import repository
+from ewallet.risk.rules.features import repository, screening
+from ewallet.risk.rules.features.screening import WatchlistKeys
 from ewallet.risk.rules.language import Value
+from ewallet.risk.watchlist.service import PendingScreening
 
 CHINA: Final = ZoneInfo("Asia/Shanghai")
 MAX_STATEMENTS: Final = 256
@@ -36,6 +39,14 @@ _DAY: Final = Decimal(86400)
 
 
 @dataclass(frozen=True, slots=True)
+class SeenDevice:
+    """A device the caller looked up already (a sign-in): when the user first used it, None
+    when it is not theirs. The device features then cost no statement."""
+
+    first_seen_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class Movement:
     """What the engine knows of one movement before it reads anything."""
 
@@ -46,10 +57,12 @@ class Movement:
     counterparty: str | None = None
     auth: str | None = None
     device_id: str | None = None
+    seen_device: SeenDevice | None = None  # instead of device_id: read by the caller
     # From the spender's row, which the seam holds locked already.
     account_tier: int | None = None
     account_created_at: datetime | None = None
     pin_failures: int | None = None
+    login_failures: int | None = None
 
     @property
     def currency(self) -> str:
@@ -100,8 +113,26 @@ def free_values(movement: Movement, needed: Collection[str], *, now: datetime) -
             account_tier=movement.account_tier,
             account_age_days=None if created is None else (now - created).days,
             pin_failures=movement.pin_failures,
+            login_failures=movement.login_failures,
         )
+    if Source.DEVICE in sources and movement.seen_device is not None:
+        values.update(_device(movement.seen_device.first_seen_at, now))
     return {name: value for name, value in values.items() if name in needed}
+
+
+def _device(first_seen: datetime | None, now: datetime) -> dict[str, Value]:
+    return {
+        "device_age_hours": _hours(now, first_seen),
+        "is_new_device": first_seen is None or now - first_seen < NEW_DEVICE,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Computed:
+    """The features' values, and the watch-list screenings to store with the decision."""
+
+    values: dict[str, Value]
+    screenings: tuple[PendingScreening, ...] = ()
 
 
 async def compute(
@@ -111,17 +142,25 @@ async def compute(
     *,
     now: datetime,
     large_cash_threshold_minor: int,
-) -> dict[str, Value]:
+    watchlist: WatchlistKeys | None = None,
+) -> Computed:
     """The values of ``needed`` for ``movement`` at ``now`` (unknown names are skipped):
     the movement's and the account's at no cost, everything read from the database in one
     statement (:class:`~ewallet.risk.rules.features.repository.FeatureRead`), and the usual amount
-    (500 rows at most) in a second one only when a rule reads it."""
+    (500 rows at most) in a second one only when a rule reads it. The watch-list features
+    match in memory what that statement read (:mod:`.screening`)."""
     sources = {CATALOGUE[name].source for name in needed if name in CATALOGUE}
     values = free_values(movement, needed, now=now)
+    screened = (
+        screening.parties(movement.event, movement.counterparty, needed)
+        if watchlist is not None
+        else ()
+    )
     statement = _statement(
         frozenset(needed),
         with_counterparty=movement.counterparty is not None,
-        with_device=movement.device_id is not None,
+        with_device=movement.device_id is not None and movement.seen_device is None,
+        parties=screened,
     )
     row: dict[str, Any] = {}
     if statement is not None:
@@ -140,6 +179,21 @@ async def compute(
         )
         row = await repository.read_features(conn, statement, params)
     values.update(_interpret(row, movement, sources, now))
+    screenings: tuple[PendingScreening, ...] = ()
+    if Source.WATCHLIST in sources:
+        values.update(payee_on_watchlist=None, payer_on_watchlist=None)
+        if watchlist is not None and screened:
+            screenings = await screening.screen(
+                conn,
+                user_id=movement.user_id,
+                counterparty=movement.counterparty,
+                row=row,
+                screened=screened,
+                keys=watchlist,
+                now=now,
+            )
+            for pending in screenings:
+                values[f"{pending.party}_on_watchlist"] = pending.matched
     if Source.USUAL_AMOUNT in sources:
         amounts = await repository.recent_amounts(
             conn,
@@ -148,17 +202,21 @@ async def compute(
             since=now - timedelta(days=30),
         )
         values["usual_amount_p90_30d"] = percentile_90(amounts)
-    return {name: values.get(name) for name in needed if name in CATALOGUE}
+    return Computed({name: values.get(name) for name in needed if name in CATALOGUE}, screenings)
 
 
-_STATEMENTS: dict[tuple[frozenset[str], bool, bool], Select[Any] | None] = {}
+_STATEMENTS: dict[tuple[frozenset[str], bool, bool, tuple[str, ...]], Select[Any] | None] = {}
 
 
 def _statement(
-    needed: frozenset[str], *, with_counterparty: bool, with_device: bool
+    needed: frozenset[str],
+    *,
+    with_counterparty: bool,
+    with_device: bool,
+    parties: tuple[str, ...] = (),
 ) -> Select[Any] | None:
     """The one statement that reads ``needed`` (built once per feature set, then reused)."""
-    key = (needed, with_counterparty, with_device)
+    key = (needed, with_counterparty, with_device, parties)
     if key in _STATEMENTS:
         return _STATEMENTS[key]
     sources = {CATALOGUE[name].source for name in needed if name in CATALOGUE}
@@ -179,6 +237,8 @@ def _statement(
         repository.failed_card_topups(read)
     if Source.COUNTER in sources:
         repository.counter_deposits_near_threshold(read)
+    if parties:
+        repository.watchlist_parties(read, parties=parties)
     if len(_STATEMENTS) >= MAX_STATEMENTS:
         _STATEMENTS.clear()  # rule sets come and go; the live ones rebuild theirs once
     _STATEMENTS[key] = statement = read.statement()
@@ -197,10 +257,8 @@ def _interpret(
         values["hours_since_pin_reset"] = _hours(now, repository.parse_time(row["pin_reset_at"]))
     if Source.CARDS in sources:
         values["hours_since_card_bound"] = _hours(now, repository.parse_time(row["card_bound_at"]))
-    if Source.DEVICE in sources and movement.device_id is not None:
-        first_seen = repository.parse_time(row["device_first_seen"])
-        values["device_age_hours"] = _hours(now, first_seen)
-        values["is_new_device"] = first_seen is None or now - first_seen < NEW_DEVICE
+    if "device_first_seen" in row:
+        values.update(_device(repository.parse_time(row["device_first_seen"]), now))
     if "inflow_minor" in row:
         values["inflow_sum_30m"] = repository.yuan(row["inflow_minor"])
     for name, raw in row.items():

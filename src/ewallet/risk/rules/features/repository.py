@@ -26,6 +26,8 @@ from ewallet.models.tables import (
     ledger_postings,
     spend_records,
     topups,
+    users,
+    watchlist_loads,
 )
 
 PASSWORD_RESET = "login_password.reset"  # noqa: S105 (an audit action)
@@ -306,3 +308,26 @@ async def recent_amounts(
         .limit(USUAL_SPENDS)
     )
     return [int(amount) for amount in (await conn.execute(statement)).scalars()]
+
+
+# The verified identity columns a watch-list screening decrypts, per party.
+IDENTITY_COLUMNS: Final = ("real_name_encrypted", "id_number_encrypted", "id_number_digest")
+
+
+def watchlist_parties(read: FeatureRead, *, parties: Collection[str]) -> None:
+    """``watchlist_version`` (the list's, as :mod:`ewallet.risk.watchlist` numbers it) and,
+    per party (``payee``: the ``counterparty`` parameter, ``payer``: ``user_id``), the
+    verified identity's encrypted name and ID number and the ID number's digest, as
+    ``watchlist_<party>_real_name_encrypted`` ...: null when the party has not verified a
+    real name.
+    Primary-key look-ups, so a screening adds no statement to the decision's one."""
+    read.scalar("watchlist_version", select(func.max(watchlist_loads.c.version)))
+    for party in parties:
+        who: Any = bindparam("counterparty" if party == "payee" else "user_id")
+        for column in IDENTITY_COLUMNS:
+            read.scalar(
+                f"watchlist_{party}_{column}",
+                select(users.c[column]).where(
+                    users.c.id == who, users.c.identity_verified_at.is_not(None)
+                ),
+            )
