@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve demo test lint typecheck unit bench-ledger bench-auth bench-api bench-risk bench-web bench-settlement bench-watchlist chaos worker clean vendor screenshots
+.PHONY: serve demo test lint typecheck unit bench-ledger bench-auth bench-api bench-risk bench-risk-quality bench-web bench-settlement bench-watchlist chaos worker clean vendor screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -81,6 +81,11 @@ bench-api: $(STAMP)
 ## bench-risk: charges/s with the default risk rules on vs off (alternated), the decision's p99 (JSON)
 bench-risk: $(STAMP)
 	@$(BIN)/python -m bench.risk
+
+## bench-risk-quality: a synthetic month with labelled fraud replayed through the risk rules:
+## recall per pattern, legitimate movements inconvenienced, default vs first-draft rules (JSON)
+bench-risk-quality: $(STAMP)
+	@$(BIN)/python -m bench.risk_quality
 
 ## bench-web: render time of the wallet's home, history and transfer-confirm pages, then of the
 ## console's ticket queue and customer view, against /healthz (JSON, one document each)
