@@ -106,6 +106,12 @@ CONSOLE: Final = (
         (
             ("console-audit", "/console/audit"),
             ("console-large-cash", "/console/counter/large-cash"),
+            ("console-risk-rules", "/console/risk/rules"),
+            ("console-risk-rule-set", "/console/risk/rules/1"),
+            ("console-risk-rule", "/console/risk/rules/1/rules/rapid-in-out"),
+            ("console-risk-decisions", "/console/risk/decisions"),
+            ("console-risk-hits", "/console/risk/hits"),
+            ("console-risk-reviews", "/console/risk/reviews"),
         ),
     ),
 )

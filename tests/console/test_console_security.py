@@ -26,6 +26,8 @@ from fastapi.routing import iter_route_contexts
 
 from ewallet.http.deps import app_services
 from ewallet.models.operations import STAFF_ROLES
+from ewallet.reviews.permissions import RISK_REVIEWS
+from ewallet.risk.rules.permissions import RISK_RULES
 from ewallet.staff.permissions import (
     ACCOUNT_GUARD,
     ADMINISTRATION,
@@ -138,6 +140,25 @@ ROLE_MATRIX: Final[dict[tuple[str, str], Need]] = {
     ("POST", "/console/reconciliation"): OPERATIONS,
     ("GET", "/console/reconciliation/{run_id}"): RECONCILIATION_READING,
     ("GET", "/console/reconciliation/{run_id}/progress"): RECONCILIATION_READING,
+    # Risk (web/console/risk_*.py).
+    ("GET", "/console/risk/rules"): RISK_RULES,
+    ("POST", "/console/risk/rules"): RISK_RULES,
+    ("GET", "/console/risk/rules/{version}"): RISK_RULES,
+    ("POST", "/console/risk/rules/{version}/validate"): RISK_RULES,
+    ("GET", "/console/risk/rules/{version}/validate"): RISK_RULES,
+    ("GET", "/console/risk/rules/{version}/rules"): RISK_RULES,
+    ("POST", "/console/risk/rules/{version}/activate"): RISK_RULES,
+    ("GET", "/console/risk/rules/{version}/new-rule"): RISK_RULES,
+    ("GET", "/console/risk/rules/{version}/rules/{name}"): RISK_RULES,
+    ("POST", "/console/risk/rules/{version}/rules"): RISK_RULES,
+    ("POST", "/console/risk/rules/{version}/rules/{name}/delete"): RISK_RULES,
+    ("GET", "/console/risk/decisions"): RISK_RULES,
+    ("GET", "/console/risk/decisions/{decision_id}"): RISK_RULES,
+    ("GET", "/console/risk/hits"): RISK_RULES,
+    ("GET", "/console/risk/reviews"): RISK_REVIEWS,
+    ("GET", "/console/risk/reviews/{review_id}"): RISK_REVIEWS,
+    ("POST", "/console/risk/reviews/{review_id}/approve"): RISK_REVIEWS,
+    ("POST", "/console/risk/reviews/{review_id}/reject"): RISK_REVIEWS,
 }
 CSRF_FIELD: Final = re.compile(r'"X-CSRF-Token": "([^"]+)"')
 PLACEHOLDER: Final = re.compile(r"\{[^}]+\}")

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from ewallet.reviews.permissions import RISK_REVIEWS
+from ewallet.risk.rules.permissions import RISK_RULES
 from ewallet.staff.permissions import (
     ACCOUNT_GUARD,
     ADMINISTRATION,
@@ -80,7 +82,21 @@ NAV: Final = (
             NavLink(N_("SMS and mail sent"), "/console/dev/outbox", OPERATIONS, True),
         ),
     ),
-    NavSection(N_("Compliance"), (NavLink(N_("Audit log"), "/console/audit", AUDIT),)),
+    NavSection(
+        N_("Risk"),
+        (
+            NavLink(N_("Rule sets"), "/console/risk/rules", RISK_RULES),
+            NavLink(N_("Decisions"), "/console/risk/decisions", RISK_RULES),
+            NavLink(N_("Rule hits"), "/console/risk/hits", RISK_RULES),
+        ),
+    ),
+    NavSection(
+        N_("Compliance"),
+        (
+            NavLink(N_("Review queue"), "/console/risk/reviews", RISK_REVIEWS),
+            NavLink(N_("Audit log"), "/console/audit", AUDIT),
+        ),
+    ),
     NavSection(N_("Administration"), (NavLink(N_("Staff"), "/console/staff", ADMINISTRATION),)),
 )
 

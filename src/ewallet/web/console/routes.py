@@ -17,6 +17,9 @@ from ewallet.web.console import (
     outbox,
     pending,
     reconciliation,
+    risk_decisions,
+    risk_reviews,
+    risk_rules,
     shell,
     staff_admin,
     tickets,
@@ -38,6 +41,9 @@ for module in (
     help_articles,
     dev_outbox,
     audit,
+    risk_rules,
+    risk_decisions,
+    risk_reviews,
     staff_admin,
 ):
     router.include_router(module.router)
