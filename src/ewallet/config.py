@@ -154,6 +154,9 @@ class Settings(BaseSettings):
     watchlist_match_threshold: Annotated[int, Field(ge=50, le=100)] = 90
     # Risk rules (docs/risk-rules.md): how often a process re-reads which rule set is active.
     risk_rules_refresh_seconds: Annotated[float, Field(ge=0, le=60)] = 2.0
+    # The review queue (docs/risk-review.md): a held movement is due a staff decision this
+    # many minutes after it was held (its SLA; the customer is told when to expect it).
+    risk_review_sla_minutes: Annotated[int, Field(ge=1, le=7 * 24 * 60)] = 240
     # Anti-money-laundering reports (docs/aml-reports.md): a customer's or merchant's day
     # at or above these totals (fen) is a large-value report. Defaults: PBoC Order [2016]
     # No. 3 -- cash ¥50,000; a person's transfers ¥500,000; an entity's ¥2,000,000.

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ewallet.bills import service as bills_service
+from ewallet.bills import delivery as bills_service
 from ewallet.bills.schemas import BillPaymentOut
 from ewallet.ledger.verify import verify_ledger
 from ewallet.models import IdempotencyRecord

@@ -22,6 +22,7 @@ from tests.fixtures.transfers import (
     transfer,
     transfers,
 )
+from tests.risk.engine.helpers import install
 
 ALICE, BOB, CAROL = "+8613800000001", "+8613900000002", "+8613700000003"
 
@@ -258,6 +259,9 @@ async def test_fifty_parallel_transfers_never_overdraw_nor_pass_the_limits(
         alice, bob = await pair(harness, funds="250.00")
         carol = await harness.user(phone=CAROL, pin=PIN)
         await set_tier(harness, carol, 2)
+        # No risk rules: the default transfer-velocity rule would challenge the sixth
+        # transfer of the hour (tests/risk/challenge/); the balance and limits bind here.
+        await install(harness)
         # Alice: the balance binds (¥250 < ¥300); 12 × ¥20 fit.
         results = await asyncio.gather(
             *(transfer(harness, alice, BOB, "20.00", key=f"par-a-{i}") for i in range(50))

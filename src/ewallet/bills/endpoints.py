@@ -29,6 +29,7 @@ from ewallet.bills.schemas import (
 from ewallet.http.deps import ServicesDep, app_services
 from ewallet.http.idempotency import Idempotent, RequestKeyDep
 from ewallet.identity.deps import Authenticated, CurrentUser
+from ewallet.identity.runtime import CallerDep
 from ewallet.integrations.biller.directory import Category
 from ewallet.kit.amounts import parse_amount
 from ewallet.models.bills import BillPaymentStatus
@@ -62,7 +63,10 @@ async def post_lookup(
 @router.post(
     "/bill-payments",
     status_code=201,
-    summary="Pay a bill or top up a phone (PIN, limits; 202 while the biller confirms)",
+    summary=(
+        "Pay a bill or top up a phone (PIN, limits; 202 operation_pending while the biller "
+        "confirms, 202 under_review while risk control holds it, docs/risk-review.md)"
+    ),
     dependencies=[Authenticated, Idempotent],
     responses={202: {"model": BillPaymentPendingOut}},
 )
@@ -71,6 +75,7 @@ async def post_bill_payment(
     body: BillPaymentIn,
     request: Request,
     user: CurrentUser,
+    caller: CallerDep,
     services: ServicesDep,
     request_key: RequestKeyDep,
     response: Response,
@@ -85,11 +90,17 @@ async def post_bill_payment(
         account_no=body.account_no,
         amount=amount,
         payment_password=body.payment_password,
+        caller=caller,
         request_key=request_key,
+        device_id=user.device_id,
+        challenge_id=body.challenge_id,
     )
     if payment.status == BillPaymentStatus.PENDING:
         response.status_code = 202
         return BillPaymentPendingOut(bill_payment=BillPaymentOut.of(payment))
+    if payment.under_review:
+        response.status_code = 202
+        return BillPaymentPendingOut(code="under_review", bill_payment=BillPaymentOut.of(payment))
     return BillPaymentEnvelope(bill_payment=BillPaymentOut.of(payment))
 
 

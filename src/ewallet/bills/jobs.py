@@ -8,7 +8,7 @@ again later with back-off.
 
 from __future__ import annotations
 
-from ewallet.bills.service import DELIVERY_TOPIC, deliver_payment
+from ewallet.bills.delivery import DELIVERY_TOPIC, deliver_payment
 from ewallet.models.bills import BillPaymentStatus
 from ewallet.services import Services
 from ewallet.worker.registry import DeliveredEvent, HandlerRegistry

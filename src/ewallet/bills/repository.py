@@ -2,7 +2,8 @@
 
 Functions take the caller's connection and never commit. A payment leaves ``pending``
 only through :func:`claim_payment` (a conditional ``UPDATE``), so it is settled at most
-once however often, or however concurrently, it is delivered.
+once however often, or however concurrently, it is delivered; one held for review leaves
+``under_review`` only through :func:`finish_held`, the same way.
 """
 
 from __future__ import annotations
@@ -11,15 +12,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, Select, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from ewallet.bills.views import BillLookup, BillPaymentView
 from ewallet.integrations.biller.directory import BillerSpec
+from ewallet.kit.clock import as_utc
 from ewallet.kit.money import Money
 from ewallet.models.bills import BillerStatus, BillPaymentStatus
 from ewallet.models.identity import User
-from ewallet.models.tables import bill_payments, billers
+from ewallet.models.tables import bill_payments, billers, risk_reviews
 
 # ----------------------------------------------------------------------------- billers
 
@@ -73,7 +75,15 @@ async def find_biller(conn: AsyncConnection, biller_id: str) -> BillerSpec | Non
 # ------------------------------------------------------------------------ bill payments
 
 
+def _payments() -> Select[Any]:
+    """Payments with the due time of the review holding them, if one does."""
+    return select(bill_payments, risk_reviews.c.due_at.label("review_due_at")).outerjoin(
+        risk_reviews, risk_reviews.c.id == bill_payments.c.review_id
+    )
+
+
 def _view(row: Row[Any]) -> BillPaymentView:
+    due = row.review_due_at
     return BillPaymentView(
         id=row.id,
         user_id=row.user_id,
@@ -91,6 +101,9 @@ def _view(row: Row[Any]) -> BillPaymentView:
         delivery_attempts=row.delivery_attempts,
         created_at=row.created_at,
         completed_at=row.completed_at,
+        hold_id=row.hold_id,
+        review_id=row.review_id,
+        review_due_at=None if due is None else as_utc(due),
     )
 
 
@@ -101,12 +114,16 @@ async def insert_payment(
     user_id: str,
     bill: BillLookup,
     amount: Money,
-    ledger_transaction_id: str,
+    ledger_transaction_id: str | None,
     request_digest: str | None,
     now: datetime,
+    status: BillPaymentStatus = BillPaymentStatus.PENDING,
+    hold_id: str | None = None,
+    review_id: str | None = None,
 ) -> None:
-    """Write a charged payment, ``pending``; a second one with the user's request key is
-    refused by the unique index (``IntegrityError``)."""
+    """Write a charged payment, ``pending`` (with its ledger transaction), or one held for
+    review, ``under_review`` (with ``hold_id`` and ``review_id``); a second one with the
+    user's request key is refused by the unique index (``IntegrityError``)."""
     await conn.execute(
         insert(bill_payments).values(
             id=payment_id,
@@ -117,8 +134,10 @@ async def insert_payment(
             period=bill.period,
             amount=amount.minor,
             currency=amount.currency,
-            status=BillPaymentStatus.PENDING.value,
+            status=status.value,
             ledger_transaction_id=ledger_transaction_id,
+            hold_id=hold_id,
+            review_id=review_id,
             refund_transaction_id=None,
             biller_confirmation=None,
             receipt_no=None,
@@ -136,7 +155,7 @@ async def find_payment(
     conn: AsyncConnection, payment_id: str, *, user_id: str | None = None
 ) -> BillPaymentView | None:
     """The payment; with ``user_id``, only if it is that user's."""
-    statement = select(bill_payments).where(bill_payments.c.id == payment_id)
+    statement = _payments().where(bill_payments.c.id == payment_id)
     if user_id is not None:
         statement = statement.where(bill_payments.c.user_id == user_id)
     row = (await conn.execute(statement)).first()
@@ -147,7 +166,7 @@ async def payment_for_request(
     conn: AsyncConnection, *, user_id: str, request_digest: str
 ) -> BillPaymentView | None:
     """The payment ``user_id`` made with this request key, if any."""
-    statement = select(bill_payments).where(
+    statement = _payments().where(
         bill_payments.c.user_id == user_id, bill_payments.c.request_key == request_digest
     )
     row = (await conn.execute(statement)).first()
@@ -179,6 +198,35 @@ async def claim_payment(
     return await find_payment(conn, payment_id)
 
 
+async def finish_held(
+    conn: AsyncConnection,
+    payment_id: str,
+    *,
+    status: BillPaymentStatus,
+    ledger_transaction_id: str | None,
+    now: datetime,
+) -> bool:
+    """Move a payment held for review to ``pending`` (approved: its hold posted as
+    ``ledger_transaction_id``, the biller to be told) or ``rejected`` (final); False,
+    changing nothing, if it is not under review."""
+    values: dict[str, Any] = {
+        "status": status.value,
+        "ledger_transaction_id": ledger_transaction_id,
+        "updated_at": now,
+    }
+    if status is BillPaymentStatus.REJECTED:
+        values["completed_at"] = now
+    finished = await conn.execute(
+        update(bill_payments)
+        .where(
+            bill_payments.c.id == payment_id,
+            bill_payments.c.status == BillPaymentStatus.UNDER_REVIEW,
+        )
+        .values(values)
+    )
+    return finished.rowcount == 1
+
+
 async def set_refund(conn: AsyncConnection, payment_id: str, refund_transaction_id: str) -> None:
     await conn.execute(
         update(bill_payments)
@@ -206,5 +254,6 @@ async def note_attempt(
 
 
 async def find_user(session: AsyncSession, user_id: str) -> User | None:
-    """The payer's row (read, not locked): a notice goes to it in its locale."""
-    return await session.get(User, user_id)
+    """The payer's row, read afresh (not locked): a notice goes to it in its locale, and a
+    review's approval checks the account is still active."""
+    return await session.get(User, user_id, populate_existing=True)

@@ -77,6 +77,8 @@ class BillPaymentIn(BillLookupIn):
     # Any JSON value: a number or a malformed string is ``invalid_amount``, not a 422 here.
     amount: AmountIn = None
     payment_password: str = Field(max_length=64)
+    # The step-up passed after a ``step_up_required`` answer to this payment (docs/risk-rules.md).
+    challenge_id: str | None = Field(default=None, max_length=64)
 
 
 class BillPaymentOut(BaseModel):
@@ -86,13 +88,16 @@ class BillPaymentOut(BaseModel):
     holder_name_masked: str | None
     period: str | None
     amount: AmountOut
-    status: Literal["pending", "succeeded", "failed"]
+    status: Literal["pending", "succeeded", "failed", "under_review", "rejected"]
     receipt_no: str | None
     failure_reason: str | None
-    transaction_id: str
+    # The ledger transaction; null while the payment is under review or after a rejection.
+    transaction_id: str | None
     refund_transaction_id: str | None
     created_at: datetime
     completed_at: datetime | None
+    # Held for review: when risk control's decision is due (docs/risk-review.md); else null.
+    review_due_at: datetime | None = None
 
     @classmethod
     def of(cls, payment: BillPaymentView) -> BillPaymentOut:
@@ -110,6 +115,7 @@ class BillPaymentOut(BaseModel):
             refund_transaction_id=payment.refund_transaction_id,
             created_at=payment.created_at,
             completed_at=payment.completed_at,
+            review_due_at=payment.review_due_at,
         )
 
 
@@ -118,9 +124,12 @@ class BillPaymentEnvelope(BaseModel):
 
 
 class BillPaymentPendingOut(BillPaymentEnvelope):
-    """202: the money moved and the biller has not confirmed yet; it is told again later."""
+    """202: ``operation_pending`` -- the money moved and the biller has not confirmed yet; it
+    is told again later -- or ``under_review``: risk control holds the payment (the amount
+    held in the wallet, the biller not told) until a risk officer decides, by
+    ``review_due_at``."""
 
-    code: Literal["operation_pending"] = "operation_pending"
+    code: Literal["operation_pending", "under_review"] = "operation_pending"
 
 
 class ReceiptBillerOut(BaseModel):

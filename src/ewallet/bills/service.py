@@ -29,52 +29,68 @@ released from the limits, the user notified); no usable answer → still ``pendi
 status leaves ``pending`` with a conditional ``UPDATE`` in the same unit as the ledger
 command, so a payment is settled at most once however often, or concurrently, it is
 delivered.
+
+Risk control may hold a payment for review (docs/risk-review.md): step 4 then books a hold
+of the amount instead of the entry, opens the review and writes the payment
+``under_review``, queues nothing and tells the biller nothing; the user is told when the
+decision is due (``bill_under_review``). A risk officer's decision finishes it through
+:func:`finish_reviewed_bill`: approved, the hold posts, the payment becomes ``pending``
+with that transaction and its ``bills.deliver`` event is queued, due at once -- from there
+it is delivered exactly like a fresh payment; rejected, the hold is voided, the spend
+released from the limits, the payment ``rejected`` and the user told. A risk challenge
+(step 4) answers ``401 step_up_required``; the request brought back with the passed
+``challenge_id`` goes through (:func:`ewallet.spend.service.run_spend_unit`).
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Final
 
 import structlog
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ewallet.audit.service import Actor
 from ewallet.bills import repository
+from ewallet.bills.delivery import DELIVERY_TOPIC, deliver_payment, spend_reference, tell_payer
 from ewallet.bills.errors import BillerDeclinedError, BillReceiptNotReadyError
 from ewallet.bills.views import BillLookup, BillPaymentDetail, BillPaymentView, Receipt
+from ewallet.identity.errors import AccountFrozenError
 from ewallet.identity.payment_password.service import require_payment_password
 from ewallet.identity.realname.rules import mask_real_name
+from ewallet.identity.runtime import Caller
 from ewallet.integrations.biller.directory import DEFAULT_BILLERS, BillerSpec
-from ewallet.integrations.biller.port import (
-    BillerConfirmation,
-    BillerRejectedError,
-    BillerUnreachableError,
-)
+from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
-from ewallet.kit.errors import NotFoundError
+from ewallet.kit.errors import ConflictError, NotFoundError
 from ewallet.kit.ids import new_id
 from ewallet.kit.money import Money
 from ewallet.kit.request_key import RequestKey
-from ewallet.ledger import Reverse, Transaction, TransactionKind, apply_command, chart, transfer
+from ewallet.ledger import (
+    PostHold,
+    Transaction,
+    TransactionKind,
+    VoidHold,
+    apply_command,
+    chart,
+    transfer,
+)
 from ewallet.models.bills import BillerStatus, BillPaymentStatus
-from ewallet.notify.service import notify_user
-from ewallet.risk.limits import CHINA_TIME
+from ewallet.models.identity import UserStatus
+from ewallet.risk.review.views import ReviewView
 from ewallet.risk.spending import AuthStrength, SpendChannel, SpendingPolicy, release_spend
 from ewallet.services import Services
-from ewallet.spend.service import SpendRequest, expect_spent, spend_from_wallet
+from ewallet.spend.service import (
+    Held,
+    ReviewTerms,
+    SpendRequest,
+    expect_spent,
+    run_spend_unit,
+    spend_from_wallet,
+)
 from ewallet.worker.outbox import enqueue
 
 log = structlog.get_logger(__name__)
-
-DELIVERY_TOPIC: Final = "bills.deliver"
-REASON_MAX: Final = 200
-
-
-def spend_reference(payment_id: str) -> str:
-    return f"bill:{payment_id}"
 
 
 # ---------------------------------------------------------------------------- directory
@@ -177,13 +193,19 @@ async def pay_bill(
     account_no: str,
     amount: Money,
     payment_password: str,
+    caller: Caller,
     request_key: RequestKey | None = None,
+    device_id: str | None = None,
+    challenge_id: str | None = None,
 ) -> BillPaymentView:
     """Pay ``amount`` from the user's wallet to the biller (the module doc's steps).
 
-    Returns the payment ``succeeded`` or, while the biller has not confirmed, ``pending``;
-    one it refused for good raises ``biller_declined`` (``reason``, ``bill_payment_id``).
-    ``actor`` is who asked (the PIN check's audit events name it). With ``request_key`` the
+    Returns the payment ``succeeded`` or, while the biller has not confirmed, ``pending``,
+    or held for a risk officer, ``under_review``; one it refused for good raises
+    ``biller_declined`` (``reason``, ``bill_payment_id``). ``actor`` is who asked (the PIN
+    check's audit events name it), ``caller`` where from (a risk challenge is sent to them:
+    ``step_up_required``), ``device_id`` the session's device (risk reads it) and
+    ``challenge_id`` the step-up they passed for this payment. With ``request_key`` the
     payment stores it: a rerun of the same request answers that payment's state.
     """
     payment = await bill_payment_for_request(services, user_id=user_id, request_key=request_key)
@@ -192,10 +214,23 @@ async def pay_bill(
         biller.check_amount(amount)
         bill = await _quote(services, biller, account_no)
         await require_payment_password(services, user_id=user_id, pin=payment_password, actor=actor)
-        charged = await _charge(
-            services, user_id=user_id, bill=bill, amount=amount, request_key=request_key
+        payment_id = new_id("bil")
+        spend = SpendRequest(
+            user_id=user_id,
+            amount=amount,
+            channel=SpendChannel.BILL,
+            auth=AuthStrength.PIN,
+            reference=spend_reference(payment_id),
+            counterparty=bill.biller.id,
+            device_id=device_id,
+            challenge_id=challenge_id,
         )
-        payment = await _deliver_after_charge(services, charged)
+        charged = await _charge(
+            services, spend, payment_id, bill=bill, caller=caller, request_key=request_key
+        )
+        payment = (
+            charged if charged.under_review else await _deliver_after_charge(services, charged)
+        )
     if payment.status == BillPaymentStatus.FAILED:
         raise BillerDeclinedError(
             "the biller refused the payment; the money is back in the wallet",
@@ -207,36 +242,32 @@ async def pay_bill(
 
 async def _charge(
     services: Services,
+    spend: SpendRequest,
+    payment_id: str,
     *,
-    user_id: str,
     bill: BillLookup,
-    amount: Money,
+    caller: Caller,
     request_key: RequestKey | None,
 ) -> BillPaymentView:
-    """Move the money and record the payment ``pending`` (step 4 of the module doc).
+    """Move the money and record the payment ``pending``, or hold it ``under_review``
+    (step 4 of the module doc).
 
     A concurrent run of the same request that committed first is answered instead (the
     unique request key refuses the second payment).
     """
     clock = services.clock
+    user_id, amount = spend.user_id, spend.amount
     wallet = await chart.open_account(services.ledger, chart.wallet(user_id, amount.currency))
     payable = await chart.open_account(
         services.ledger, chart.biller_payable(bill.biller.id, amount.currency)
     )
-    payment_id = new_id("bil")
-    reference = spend_reference(payment_id)
+    reference = spend.reference
     retry_delay = timedelta(seconds=services.settings.bill_delivery_retry_seconds)
+    review = ReviewTerms(payment_id, timedelta(minutes=services.settings.risk_review_sla_minutes))
+    digest = None if request_key is None else request_key.digest
 
     async def work(uow: UnitOfWork) -> BillPaymentView:
         now = clock.now()
-        spend = SpendRequest(
-            user_id=user_id,
-            amount=amount,
-            channel=SpendChannel.BILL,
-            auth=AuthStrength.PIN,
-            reference=reference,
-            counterparty=bill.biller.id,
-        )
         command = transfer(
             key=reference,
             debit_account_id=wallet.id,
@@ -251,10 +282,14 @@ async def _charge(
             command,
             clock=clock,
             policy=SpendingPolicy.from_settings(services.settings),
+            keeps_held=True,
+            review=review,
         )
+        conn = await uow.connection()
+        if isinstance(result, Held):
+            return await _hold_for_review(uow, result)
         booked = expect_spent(result)
         assert isinstance(booked, Transaction)
-        conn = await uow.connection()
         await repository.insert_payment(
             conn,
             payment_id=payment_id,
@@ -262,7 +297,7 @@ async def _charge(
             bill=bill,
             amount=amount,
             ledger_transaction_id=booked.id,
-            request_digest=None if request_key is None else request_key.digest,
+            request_digest=digest,
             now=now,
         )
         # The safety net: if telling the biller now fails, or this process dies first,
@@ -278,15 +313,39 @@ async def _charge(
         assert charged is not None
         return charged
 
+    async def _hold_for_review(uow: UnitOfWork, held: Held) -> BillPaymentView:
+        """The payment waits on its review hold: nothing queued, the biller not told, the
+        user told when to expect the decision."""
+        conn = await uow.connection()
+        await repository.insert_payment(
+            conn,
+            payment_id=payment_id,
+            user_id=user_id,
+            bill=bill,
+            amount=amount,
+            ledger_transaction_id=None,
+            request_digest=digest,
+            now=clock.now(),
+            status=BillPaymentStatus.UNDER_REVIEW,
+            hold_id=held.hold.id,
+            review_id=None if held.review is None else held.review.id,
+        )
+        payment = await repository.find_payment(conn, payment_id)
+        assert payment is not None
+        due = payment.review_due_at
+        shown = "" if due is None else due.isoformat(timespec="minutes")
+        await tell_payer(uow, clock, payment, "bill_under_review", due=shown)
+        return payment
+
     try:
-        charged = await run_unit(services.engine, work)
+        charged = await run_spend_unit(services, work, caller=caller)
     except IntegrityError:
         earlier = await bill_payment_for_request(services, user_id=user_id, request_key=request_key)
         if earlier is None:
             raise
         return earlier
     if request_key is not None:
-        request_key.effect_possible()  # the money moved and the biller will be told
+        request_key.effect_possible()  # the money moved (or is held) for this request
     return charged
 
 
@@ -373,135 +432,67 @@ async def get_receipt(services: Services, user_id: str, *, payment_id: str) -> R
     return Receipt(payment, await _biller(services, payment.biller_id, active=False))
 
 
-# ----------------------------------------------------------------------------- delivery
+# ------------------------------------------------------------------------------ reviews
 
 
-async def deliver_payment(services: Services, payment_id: str) -> str:
-    """Tell the biller about a pending payment and finish it; the status after.
+async def finish_reviewed_bill(
+    uow: UnitOfWork, clock: Clock, review: ReviewView, *, approved: bool
+) -> None:
+    """Finish a payment held for ``review``, in the unit that decided the review
+    (:mod:`ewallet.reviews.service`).
 
-    ``pending`` after means the biller gave no usable answer (the attempt is counted);
-    a payment no longer pending is left as it is.
+    Approved: the hold posts (one ledger transaction, kind ``bill``: wallet → the biller's
+    payable), the payment becomes ``pending`` with it and its ``bills.deliver`` event is
+    queued, due at once: the worker tells the biller as it would for a fresh payment
+    (``succeeded`` and ``bill_paid``, or ``failed`` and refunded). The payer is told
+    (``bill_review_approved``). Refused -- the decision rolled back, the review left open
+    for a rejection -- when the payer's account was frozen meanwhile (``account_frozen``:
+    money never leaves a frozen account) or the biller was suspended (``conflict``,
+    member ``reason``: ``biller_suspended``).
+
+    Rejected: the hold is voided, the spend no longer counts toward the limits, the payment
+    ``rejected`` and the payer told (``bill_review_rejected``). A rejection always goes
+    through.
     """
-    payment = await _load(services, payment_id)
-    if payment.status != BillPaymentStatus.PENDING:
-        return payment.status
-    try:
-        confirmation = await services.biller.notify_payment(
-            reference=payment.id,
-            biller_id=payment.biller_id,
-            account_no=payment.account_no,
-            amount=payment.amount,
+    conn = await uow.connection()
+    held = await repository.find_payment(conn, review.subject_id)
+    if held is None or not held.under_review:
+        raise ConflictError(
+            "the reviewed bill payment is not under review",
+            state="missing" if held is None else held.status,
         )
-    except BillerRejectedError as refusal:
-        await fail_payment(services, payment_id, refusal.reason)
-    except BillerUnreachableError as error:
-        await _note_attempt(services, payment_id, f"biller_unreachable: {error}")
-    else:
-        await succeed_payment(services, payment_id, confirmation)
-    return (await _load(services, payment_id)).status
-
-
-def receipt_number(payment: BillPaymentView) -> str:
-    """``BR`` + the China date + 10 digits from the payment id: printable, unique in practice
-    (the column is unique), and the same however often it is computed."""
-    digits = int(hashlib.sha256(payment.id.encode()).hexdigest(), 16) % 10**10
-    return f"BR{payment.created_at.astimezone(CHINA_TIME):%Y%m%d}{digits:010d}"
-
-
-async def _notify(
-    uow: UnitOfWork, services: Services, payment: BillPaymentView, kind: str, **extra: str
-) -> None:
-    user = await repository.find_user(uow.session, payment.user_id)
-    assert user is not None
-    biller = await repository.find_biller(await uow.connection(), payment.biller_id)
-    assert biller is not None
-    params = {
-        "biller": biller.name_en if user.locale == "en" else biller.name_zh,
-        "account": payment.account_no_masked,
-        "amount": payment.amount.to_decimal_string(),
-        "currency": payment.amount.currency,
-        **extra,
-    }
-    await notify_user(
-        uow.session,
-        clock=services.clock,
-        user=user,
-        kind=kind,
-        params=params,
-        sms=False,
-        security=False,
+    now = clock.now()
+    if not approved:
+        await apply_command(uow, VoidHold(hold_id=review.hold_id), clock=clock)
+        await release_spend(uow, reference=review.reference, now=now)
+        await repository.finish_held(
+            conn, held.id, status=BillPaymentStatus.REJECTED, ledger_transaction_id=None, now=now
+        )
+        await tell_payer(uow, clock, held, "bill_review_rejected", sms=True)
+        return
+    payer = await repository.find_user(uow.session, held.user_id)
+    assert payer is not None  # users are never deleted
+    if payer.status != UserStatus.ACTIVE:
+        raise AccountFrozenError("the payer's account is frozen: reject the review instead")
+    biller = await repository.find_biller(conn, held.biller_id)
+    if biller is None or biller.status != BillerStatus.ACTIVE:
+        raise ConflictError(
+            "the biller is suspended: reject the review instead", reason="biller_suspended"
+        )
+    posted = await apply_command(
+        uow,
+        PostHold(
+            key=f"{review.reference}:approved",
+            hold_id=review.hold_id,
+            metadata={"bill_payment_id": held.id, "review_id": review.id},
+        ),
+        clock=clock,
     )
-
-
-async def succeed_payment(
-    services: Services, payment_id: str, confirmation: BillerConfirmation
-) -> None:
-    """The biller accepted: ``succeeded`` with a receipt number, and the user told (once)."""
-
-    async def work(uow: UnitOfWork) -> None:
-        conn = await uow.connection()
-        payment = await repository.find_payment(conn, payment_id)
-        assert payment is not None
-        claimed = await repository.claim_payment(
-            conn,
-            payment_id,
-            now=services.clock.now(),
-            status=BillPaymentStatus.SUCCEEDED.value,
-            biller_confirmation=confirmation.confirmation_no[:64],
-            receipt_no=receipt_number(payment),
-            failure_reason=None,
-        )
-        if claimed is not None:
-            receipt_no = claimed.receipt_no or ""
-            await _notify(uow, services, claimed, "bill_paid", receipt_no=receipt_no)
-
-    await run_unit(services.engine, work)
-    log.info("bills.payment_succeeded", bill_payment_id=payment_id)
-
-
-async def fail_payment(services: Services, payment_id: str, reason: str) -> None:
-    """The biller refused for good: ``failed``, the entry reversed (the money back in the
-    wallet), the spend released from the limits, the user told (once)."""
-    short = reason[:REASON_MAX]
-
-    async def work(uow: UnitOfWork) -> None:
-        conn = await uow.connection()
-        claimed = await repository.claim_payment(
-            conn,
-            payment_id,
-            now=services.clock.now(),
-            status=BillPaymentStatus.FAILED.value,
-            failure_reason=short,
-        )
-        if claimed is None:
-            return
-        refund = await apply_command(
-            uow,
-            Reverse(
-                key=f"{spend_reference(payment_id)}:refund",
-                transaction_id=claimed.ledger_transaction_id,
-                metadata={"bill_payment_id": payment_id, "reason": short},
-            ),
-            clock=services.clock,
-        )
-        assert isinstance(refund, Transaction)
-        await repository.set_refund(conn, payment_id, refund.id)
-        # The biller never took the money: the spend no longer counts toward the limits.
-        await release_spend(uow, reference=spend_reference(payment_id), now=services.clock.now())
-        await _notify(uow, services, claimed, "bill_payment_failed", reason=short)
-
-    await run_unit(services.engine, work)
-    log.info("bills.payment_failed", bill_payment_id=payment_id, reason=reason)
-
-
-async def _note_attempt(services: Services, payment_id: str, reason: str) -> None:
-    async def work(uow: UnitOfWork) -> None:
-        await repository.note_attempt(
-            await uow.connection(),
-            payment_id,
-            reason=reason[:REASON_MAX],
-            now=services.clock.now(),
-        )
-
-    await run_unit(services.engine, work)
-    log.warning("bills.payment_pending", bill_payment_id=payment_id, reason=reason)
+    assert isinstance(posted, Transaction)
+    await repository.finish_held(
+        conn, held.id, status=BillPaymentStatus.PENDING, ledger_transaction_id=posted.id, now=now
+    )
+    await enqueue(
+        uow.session, topic=DELIVERY_TOPIC, payload={"bill_payment_id": held.id}, clock=clock
+    )
+    await tell_payer(uow, clock, held, "bill_review_approved", sms=True)

@@ -39,7 +39,7 @@ class BillPaymentView:
     period: str | None
     amount: Money
     status: str  # BillPaymentStatus
-    ledger_transaction_id: str
+    ledger_transaction_id: str | None  # None while held for review and after a rejection
     refund_transaction_id: str | None
     biller_confirmation: str | None
     receipt_no: str | None
@@ -47,10 +47,18 @@ class BillPaymentView:
     delivery_attempts: int
     created_at: datetime
     completed_at: datetime | None
+    # Held for review (docs/risk-review.md): its hold, its review and when that is due.
+    hold_id: str | None = None
+    review_id: str | None = None
+    review_due_at: datetime | None = None
 
     @property
     def account_no_masked(self) -> str:
         return mask_account(self.account_no)
+
+    @property
+    def under_review(self) -> bool:
+        return self.status == BillPaymentStatus.UNDER_REVIEW
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ewallet.bills import jobs as bills_jobs
 from ewallet.bootstrap import sms
+from ewallet.funding.withdrawals import jobs as withdrawals_jobs
 from ewallet.payments import jobs as payments_jobs
 from ewallet.services import Services
 from ewallet.support import jobs as support_jobs
@@ -45,6 +46,7 @@ def outbox_registry(services: Services) -> HandlerRegistry:
     payments_jobs.register(registry, services)
     support_jobs.register(registry, services)
     bills_jobs.register(registry, services)
+    withdrawals_jobs.register(registry, services)
     return registry
 
 

@@ -28,6 +28,8 @@ class Principal:
 
     user_id: str
     session_id: str
+    # The device the session was opened on (``devices.id``): risk's device age and novelty.
+    device_id: str | None = None
 
 
 def app_security(app: Any) -> SecurityContext:
@@ -71,7 +73,9 @@ async def current_principal(
         raise UnauthorizedError("unknown session")
     if row.revoked_at is not None or row.expires_at <= now:
         raise UnauthorizedError("the session has ended; sign in again")
-    principal = Principal(user_id=claims.subject, session_id=claims.session_id)
+    principal = Principal(
+        user_id=claims.subject, session_id=claims.session_id, device_id=row.device_id
+    )
     request.state.principal = principal
     return principal
 

@@ -21,6 +21,10 @@ class BillPaymentStatus(StrEnum):
     PENDING = "pending"  # the money moved; the biller has not confirmed yet
     SUCCEEDED = "succeeded"  # the biller confirmed: a receipt exists
     FAILED = "failed"  # the biller refused for good: the entry was reversed
+    # Risk control holds it for a staff decision: the amount on a ledger hold, the biller
+    # not told (docs/risk-review.md); approved it becomes ``pending``, rejected ``rejected``.
+    UNDER_REVIEW = "under_review"
+    REJECTED = "rejected"  # a risk officer rejected it: the hold voided, nothing posted
 
 
 class Biller(Base):
@@ -59,12 +63,23 @@ class BillPayment(Base):
 
     ``pending`` until the biller confirms (``succeeded``) or refuses for good (``failed``,
     the ledger entry reversed); an unanswered notification is retried through the outbox.
+    One risk control holds for review waits ``under_review`` on its hold (no ledger entry,
+    the biller not told) until a risk officer approves it (``pending``, the hold posted) or
+    rejects it (``rejected``, the hold voided).
     """
 
     __tablename__ = "bill_payments"
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
-        CheckConstraint("status IN ('pending', 'succeeded', 'failed')", name="status_known"),
+        CheckConstraint(
+            "status IN ('pending', 'succeeded', 'failed', 'under_review', 'rejected')",
+            name="status_known",
+        ),
+        # Posted unless risk control held it (waiting, or rejected: nothing was posted).
+        CheckConstraint(
+            "(ledger_transaction_id IS NULL) = (status IN ('under_review', 'rejected'))",
+            name="posted_unless_held",
+        ),
         Index("ix_bill_payments_user_id_created_at", "user_id", "created_at"),
         Index("ix_bill_payments_status_updated_at", "status", "updated_at"),
         Index("uq_bill_payments_user_id_request_key", "user_id", "request_key", unique=True),
@@ -79,7 +94,11 @@ class BillPayment(Base):
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(String(12))  # BillPaymentStatus
-    ledger_transaction_id: Mapped[str] = mapped_column(String(32), unique=True)
+    # Null while held for review and after a rejection (the hold was never posted).
+    ledger_transaction_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    # Held for review: the ledger hold keeping its amount and the review deciding it.
+    hold_id: Mapped[str | None] = mapped_column(String(32), ForeignKey("ledger_holds.id"))
+    review_id: Mapped[str | None] = mapped_column(String(32), ForeignKey("risk_reviews.id"))
     refund_transaction_id: Mapped[str | None] = mapped_column(String(32), unique=True)
     biller_confirmation: Mapped[str | None] = mapped_column(String(64))
     receipt_no: Mapped[str | None] = mapped_column(String(32), unique=True)

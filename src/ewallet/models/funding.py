@@ -47,12 +47,17 @@ class TopupStatus(StrEnum):
 
 class WithdrawalStatus(StrEnum):
     """``processing`` (held, the bank being asked), ``pending`` (its answer unknown), then
-    ``succeeded`` (the holds posted) or ``failed`` (the holds voided)."""
+    ``succeeded`` (the holds posted) or ``failed`` (the holds voided). Risk control may
+    hold one for review first: ``under_review`` (held, the bank NOT asked) until a risk
+    officer approves it (``processing``, then as any other) or rejects it (``rejected``,
+    the holds voided). docs/risk-review.md."""
 
     PROCESSING = "processing"
     PENDING = "pending"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    UNDER_REVIEW = "under_review"
+    REJECTED = "rejected"
 
 
 class Card(Base):
@@ -134,7 +139,9 @@ class Withdrawal(Base):
     __tablename__ = "withdrawals"
     __table_args__ = (
         CheckConstraint(
-            "status IN ('processing', 'pending', 'succeeded', 'failed')", name="status_known"
+            "status IN ('processing', 'pending', 'succeeded', 'failed', 'under_review', "
+            "'rejected')",
+            name="status_known",
         ),
         CheckConstraint("amount > 0 AND fee >= 0", name="amounts_valid"),
         Index("ix_withdrawals_user_id_created_at", "user_id", "created_at"),
@@ -152,6 +159,10 @@ class Withdrawal(Base):
     # Ledger holds: the amount (wallet -> bank settlement) and the fee (wallet -> fee revenue).
     hold_id: Mapped[str | None] = mapped_column(String(32))
     fee_hold_id: Mapped[str | None] = mapped_column(String(32))
+    # Held for review: the review deciding it, and when a risk officer approved it (the
+    # bank is asked only after; the settle job's grace counts from then).
+    review_id: Mapped[str | None] = mapped_column(String(32), ForeignKey("risk_reviews.id"))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     bank_reference: Mapped[str | None] = mapped_column(String(64))
     failure_reason: Mapped[str | None] = mapped_column(String(200))
     # The request that made it (kit/request_key.py): a rerun finds it instead of another.

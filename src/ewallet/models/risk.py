@@ -165,3 +165,46 @@ class RiskRuleHit(Base):
     mode: Mapped[str] = mapped_column(String(8))
     action: Mapped[str] = mapped_column(String(10))
     day: Mapped[date] = mapped_column(Date)  # Asia/Shanghai
+
+
+# --- The review queue (ewallet.risk.review, ewallet.reviews, docs/risk-review.md) --------
+
+
+class ReviewState(StrEnum):
+    """A held movement waits ``open`` until a risk officer approves or rejects it, once."""
+
+    OPEN = "open"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class RiskReview(Base):
+    """One movement held for review: the decision that held it, the ledger hold that keeps
+    its money, the SLA it is due by and, once decided, who decided what and why."""
+
+    __tablename__ = "risk_reviews"
+    __table_args__ = (
+        CheckConstraint("state IN ('open', 'approved', 'rejected')", name="state_known"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        Index("ix_risk_reviews_state_due_at", "state", "due_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # rvw_…
+    decision_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("risk_decisions.id"), index=True
+    )
+    user_id: Mapped[str] = mapped_column(String(32), ForeignKey("users.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(24))  # a SpendChannel value
+    # The spend's reference (``transfer:trf_…``): one review per movement.
+    reference: Mapped[str] = mapped_column(String(120), unique=True)
+    subject_id: Mapped[str] = mapped_column(String(120))  # the feature's id (``trf_…``)
+    amount: Mapped[int] = mapped_column(BigInteger)  # minor units
+    currency: Mapped[str] = mapped_column(String(3))
+    # The ledger hold keeping the money until the decision posts or voids it.
+    hold_id: Mapped[str] = mapped_column(String(32), ForeignKey("ledger_holds.id"))
+    state: Mapped[str] = mapped_column(String(10))  # ReviewState
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())  # created_at + the SLA
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_by: Mapped[str | None] = mapped_column(String(32))  # the staff member's id
+    note: Mapped[str | None] = mapped_column(String(500))

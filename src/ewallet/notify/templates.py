@@ -125,6 +125,32 @@ NOTICES: Final[dict[str, tuple[Text, Text]]] = {
             "{payer} sent you {amount} {currency} at {time}; it is in your wallet. {memo}",
         ),
     ),
+    "transfer_under_review": (
+        Text("转账审核中", "Transfer under review"),
+        Text(
+            "您向 {payee} 转账 {amount} {currency} 正在进行安全审核，预计 {due} 前完成。"
+            "审核期间该笔资金已冻结，不会到账对方。",
+            "Your transfer of {amount} {currency} to {payee} is under a security review, "
+            "expected by {due}. Until then the amount is held and has not reached them.",
+        ),
+    ),
+    "transfer_review_approved": (
+        Text("转账审核通过", "Transfer approved"),
+        Text(
+            "您向 {payee} 转账 {amount} {currency} 已通过审核，已到账对方。",
+            "Your transfer of {amount} {currency} to {payee} passed the review and has "
+            "reached them.",
+        ),
+    ),
+    "transfer_review_rejected": (
+        Text("转账未通过审核", "Transfer not approved"),
+        Text(
+            "您向 {payee} 转账 {amount} {currency} 未通过安全审核，资金已退回您的钱包余额。"
+            "如有疑问请联系客服。",
+            "Your transfer of {amount} {currency} to {payee} did not pass the security "
+            "review; the money is back in your wallet. Contact us if you have questions.",
+        ),
+    ),
     "bill_paid": (
         Text("缴费成功", "Bill paid"),
         Text(
@@ -158,6 +184,63 @@ NOTICES: Final[dict[str, tuple[Text, Text]]] = {
             "款项（含手续费）已于 {time} 退回钱包余额。",
             "Your withdrawal of {amount} {currency} to your bank card did not go through; "
             "the money, fee included, was back in your wallet at {time}.",
+        ),
+    ),
+    # A bill payment or a withdrawal risk control holds for review (docs/risk-review.md).
+    "bill_under_review": (
+        Text("缴费审核中", "Bill payment under review"),
+        Text(
+            "您为{biller}户号 {account} 缴费 {amount} {currency} 正在进行安全审核，"
+            "预计 {due} 前完成。审核期间该笔资金已冻结，尚未支付给缴费单位。",
+            "Your payment of {amount} {currency} to {biller} for account {account} is under "
+            "a security review, expected by {due}. Until then the amount is held and has not "
+            "been paid to the biller.",
+        ),
+    ),
+    "bill_review_approved": (
+        Text("缴费审核通过", "Bill payment approved"),
+        Text(
+            "您为{biller}户号 {account} 缴费 {amount} {currency} 已通过审核，正在提交缴费单位。",
+            "Your payment of {amount} {currency} to {biller} for account {account} passed "
+            "the review and is on its way to the biller.",
+        ),
+    ),
+    "bill_review_rejected": (
+        Text("缴费未通过审核", "Bill payment not approved"),
+        Text(
+            "您为{biller}户号 {account} 缴费 {amount} {currency} 未通过安全审核，"
+            "资金已退回您的钱包余额。如有疑问请联系客服。",
+            "Your payment of {amount} {currency} to {biller} for account {account} did not "
+            "pass the security review; the money is back in your wallet. Contact us if you "
+            "have questions.",
+        ),
+    ),
+    "withdrawal_under_review": (
+        Text("提现审核中", "Withdrawal under review"),
+        Text(
+            "您提现 {amount} {currency} 到银行卡正在进行安全审核，预计 {due} 前完成。"
+            "审核期间该笔资金（含手续费 {fee} {currency}）已冻结，尚未转出。",
+            "Your withdrawal of {amount} {currency} to your bank card is under a security "
+            "review, expected by {due}. Until then the money (fee of {fee} {currency} "
+            "included) is held and has not left your wallet.",
+        ),
+    ),
+    "withdrawal_review_approved": (
+        Text("提现审核通过", "Withdrawal approved"),
+        Text(
+            "您提现 {amount} {currency} 到银行卡已通过审核，正在提交银行处理。",
+            "Your withdrawal of {amount} {currency} to your bank card passed the review and "
+            "is on its way to the bank.",
+        ),
+    ),
+    "withdrawal_review_rejected": (
+        Text("提现未通过审核", "Withdrawal not approved"),
+        Text(
+            "您提现 {amount} {currency} 到银行卡未通过安全审核，"
+            "款项（含手续费）已退回您的钱包余额。如有疑问请联系客服。",
+            "Your withdrawal of {amount} {currency} to your bank card did not pass the "
+            "security review; the money, fee included, is back in your wallet. Contact us "
+            "if you have questions.",
         ),
     ),
     "counter_deposit_credited": (

@@ -8,6 +8,7 @@ from ewallet.audit.service import Actor
 from ewallet.http.deps import ServicesDep
 from ewallet.http.idempotency import Idempotent, RequestKeyDep
 from ewallet.identity.deps import Authenticated, CurrentUser
+from ewallet.identity.runtime import CallerDep
 from ewallet.payments import service
 from ewallet.payments.links import order_id_from_payload
 from ewallet.payments.schemas import PaymentEnvelope, PaymentIn, PaymentOut
@@ -23,11 +24,13 @@ router = APIRouter(prefix="/v1", tags=["payments"])
     dependencies=[Authenticated, Idempotent],
 )
 async def create_payment(
+    *,
     body: PaymentIn,
     user: CurrentUser,
     services: ServicesDep,
     request: Request,
     request_key: RequestKeyDep,
+    caller: CallerDep,
 ) -> PaymentEnvelope:
     order_id = body.order_id or order_id_from_payload(body.qr_payload or "")
     ip = request.client.host if request.client else None
@@ -37,6 +40,9 @@ async def create_payment(
         user_id=user.user_id,
         order_id=order_id,
         pin=body.payment_password,
+        caller=caller,
+        device_id=user.device_id,
+        challenge_id=body.challenge_id,
         request_key=request_key,  # a rerun of a request that paid answers its payment
     )
     return PaymentEnvelope(payment=PaymentOut.of(payment))

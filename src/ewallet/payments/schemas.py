@@ -73,11 +73,15 @@ class OrderEnvelope(BaseModel):
 
 class PaymentIn(RequestModel):
     """Exactly one of ``order_id`` and ``qr_payload``; no ``payment_password`` asks for a
-    password-free payment (docs/payment-code.md), which may answer ``step_up_required``."""
+    password-free payment (docs/payment-code.md), which may answer ``step_up_required``
+    (as may a payment risk control challenges)."""
 
     order_id: str | None = Field(default=None, max_length=32)
     qr_payload: str | None = Field(default=None, max_length=600)
     payment_password: str | None = Field(default=None, max_length=64)
+    # A step-up passed after risk control asked for one (``step_up_required``): the retry
+    # of the same payment brings its id (docs/security.md, "Step-up for a challenged payment").
+    challenge_id: str | None = Field(default=None, max_length=64)
 
     @model_validator(mode="after")
     def _one_reference(self) -> PaymentIn:

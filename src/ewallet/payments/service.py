@@ -11,7 +11,10 @@ Refusals come in this order, each with its API.md code, and none leaves anything
    against the user's password-free setting instead
    (:mod:`ewallet.payments.password_free.service`, ``step_up_required``);
 4. the limits (``limit_exceeded``) and the risk decision, by the spend seam
-   (:func:`~ewallet.spend.service.admit_spend`);
+   (:func:`~ewallet.spend.service.admit_spend`): a ``challenge`` the request brings no
+   passed step-up for (``challenge_id``) answers ``step_up_required`` with a fresh
+   challenge (:func:`~ewallet.spend.service.run_spend_unit`), to prove with
+   ``POST /v1/me/step-up`` and send again with its ``challenge_id``;
 5. the balance (``insufficient_balance``, the ledger refuses to overdraw the wallet).
 
 Steps 1-2 are read first so a bad order costs no PIN attempt; the money unit then claims
@@ -43,6 +46,7 @@ from ewallet.audit.service import Actor
 from ewallet.config import Settings
 from ewallet.identity.guards import locked_user
 from ewallet.identity.payment_password.service import require_payment_password
+from ewallet.identity.runtime import Caller
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import DomainError, NotFoundError
 from ewallet.kit.ids import new_id
@@ -66,7 +70,13 @@ from ewallet.payments.views import OrderView, PayerOrder, PaymentView
 from ewallet.payments.webhooks.service import queue_order_event
 from ewallet.risk.spending import AuthStrength, LimitExceededError, SpendChannel, SpendingPolicy
 from ewallet.services import Services
-from ewallet.spend.service import SpendRequest, admit_spend, book_spend, expect_spent
+from ewallet.spend.service import (
+    SpendRequest,
+    admit_spend,
+    book_spend,
+    expect_spent,
+    run_spend_unit,
+)
 
 
 def check_merchant(merchant: MerchantView | None) -> None:
@@ -146,6 +156,16 @@ def payment_entry(
 
 
 @dataclass(frozen=True, slots=True)
+class Stepped:
+    """Who pays, for risk's step-up: the caller a challenge is sent to (SMS in their
+    language), their session's device and the step-up they bring (``challenge_id``)."""
+
+    caller: Caller | None  # None: no request (a job, a test)
+    device_id: str | None = None
+    challenge_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Settlement:
     """What :func:`settle_order` wrote, as the views a re-read would give."""
 
@@ -166,6 +186,9 @@ async def settle_order(
     merchant: MerchantView | None = None,
     payer: User | None = None,
     request_key: str | None = None,
+    device_id: str | None = None,
+    challenge_id: str | None = None,
+    confirmed_by: str | None = None,
 ) -> Settlement:
     """Pay ``order`` from ``user_id``'s wallet inside the caller's unit (module doc, 4-5).
 
@@ -178,6 +201,9 @@ async def settle_order(
     notice, books the ledger entry (``insufficient_balance``) and writes the payment.
     Raises on any refusal, and the caller's unit then rolls all of it back.
     ``request_key`` (a :class:`RequestKey`'s digest) is stored on the payment.
+    ``device_id`` (the payer's session's device), ``challenge_id`` (a step-up the payer
+    passed for this payment) and ``confirmed_by`` (a second factor the payment already
+    passed, :func:`~ewallet.spend.service.admit_spend`) are the risk decision's.
 
     A caller that already read the merchant in this unit passes it as ``merchant``, and one
     that locked the payer's row (``locked_user``) in this unit as ``payer``: each saves a
@@ -210,10 +236,13 @@ async def settle_order(
             auth=auth,
             reference=reference,
             counterparty=order.merchant_id,
+            device_id=device_id,
+            challenge_id=challenge_id,
         ),
         now=now,
         policy=SpendingPolicy.from_settings(services.settings),
         locked=payer,
+        confirmed_by=confirmed_by,
         new_reference=True,  # payment_id is drawn for this payment; a retry rolled back
         wallet_account_id=accounts.wallet,
     )
@@ -299,6 +328,9 @@ async def pay_order(
     user_id: str,
     order_id: str,
     pin: str | None,
+    caller: Caller | None = None,
+    device_id: str | None = None,
+    challenge_id: str | None = None,
     request_key: RequestKey | None = None,
 ) -> PaymentView:
     """Pay ``order_id`` from ``user_id``'s wallet; raise the first refusal (module doc).
@@ -310,13 +342,22 @@ async def pay_order(
     With ``request_key``, a rerun of the request that already paid answers that payment
     (before any check: the PIN is not asked again), also when the rerun races its first
     run and loses the order (``order_not_payable``) or the unique request key.
+
+    ``caller`` is asked for a step-up when risk challenges the payment (``step_up_required``,
+    module doc); ``challenge_id`` is the one it passed, ``device_id`` its session's device.
     """
     return await once_per_request(
         services,
         user_id=user_id,
         request_key=request_key,
         pay=lambda digest: _pay_order(
-            services, actor, user_id=user_id, order_id=order_id, pin=pin, request_key=digest
+            services,
+            actor,
+            user_id=user_id,
+            order_id=order_id,
+            pin=pin,
+            request_key=digest,
+            stepped=Stepped(caller, device_id, challenge_id),
         ),
     )
 
@@ -376,6 +417,7 @@ async def _pay_order(
     order_id: str,
     pin: str | None,
     request_key: str | None,
+    stepped: Stepped,
 ) -> PaymentView:
     order = await check_payable(services, order_id)
     if pin is None:
@@ -400,11 +442,13 @@ async def _pay_order(
             channel=SpendChannel.PAYMENT,
             auth=auth,
             request_key=request_key,
+            device_id=stepped.device_id,
+            challenge_id=stepped.challenge_id,
         )
         return settled.payment
 
     try:
-        return await run_unit(services.engine, work)
+        return await run_spend_unit(services, work, caller=stepped.caller)
     except LimitExceededError as refused:
         if auth is AuthStrength.NONE and password_free.needs_pin(refused):
             raise password_free.step_up("daily_limit") from refused

@@ -226,6 +226,11 @@ async def biller_totals(
         )
         .where(
             bill_payments.c.biller_id.in_(list(biller_ids)),
+            # Held for a risk review, or rejected: its money is not (or never was) in the
+            # biller's account, so it is not in the net the run pays either.
+            bill_payments.c.status.notin_(
+                [BillPaymentStatus.UNDER_REVIEW, BillPaymentStatus.REJECTED]
+            ),
             bill_payments.c.created_at >= start,
             bill_payments.c.created_at < end,
         )

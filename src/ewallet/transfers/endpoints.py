@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 
 from ewallet.audit.service import Actor
 from ewallet.http.deps import ServicesDep
 from ewallet.http.idempotency import Idempotent, RequestKeyDep
 from ewallet.identity.deps import Authenticated, CurrentUser
+from ewallet.identity.runtime import CallerDep
 from ewallet.kit.amounts import AmountOut, parse_amount
 from ewallet.kit.phone import parse_phone
 from ewallet.transfers import service
@@ -17,6 +18,7 @@ from ewallet.transfers.schemas import (
     TransferOut,
     TransferPreviewIn,
     TransferPreviewOut,
+    TransferUnderReviewOut,
 )
 
 router = APIRouter(prefix="/v1", tags=["transfers"])
@@ -37,16 +39,24 @@ async def post_preview(
 @router.post(
     "/transfers",
     status_code=201,
-    summary="Transfer to another wallet by phone number (payment password, limits)",
+    summary=(
+        "Transfer to another wallet by phone number (payment password, limits; "
+        "202 under_review if risk control holds it, docs/risk-review.md; 401 "
+        "step_up_required if it asks for a step-up, then again with challenge_id)"
+    ),
     dependencies=[Authenticated, Idempotent],
+    responses={202: {"model": TransferUnderReviewOut}},
 )
 async def post_transfer(
+    *,
     body: TransferIn,
     request: Request,
+    response: Response,
     user: CurrentUser,
     services: ServicesDep,
     request_key: RequestKeyDep,
-) -> TransferEnvelope:
+    caller: CallerDep,
+) -> TransferUnderReviewOut | TransferEnvelope:
     amount = parse_amount(body.amount)
     to_phone = parse_phone(body.to_phone)
     client_ip = request.client.host if request.client else None
@@ -58,8 +68,14 @@ async def post_transfer(
         amount=amount,
         memo=body.memo,
         payment_password=body.payment_password,
+        caller=caller,
+        device_id=user.device_id,
+        challenge_id=body.challenge_id,
         request_key=request_key,
     )
+    if view.under_review:
+        response.status_code = 202
+        return TransferUnderReviewOut(transfer=TransferOut.of(view, user_id=user.user_id))
     return TransferEnvelope(transfer=TransferOut.of(view, user_id=user.user_id))
 
 

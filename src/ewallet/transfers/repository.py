@@ -8,13 +8,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from ewallet.kit.clock import as_utc
 from ewallet.kit.money import Money
 from ewallet.kit.phone import mask_phone
 from ewallet.models.identity import User
-from ewallet.models.tables import transfers, users
+from ewallet.models.tables import risk_reviews, transfers, users
 from ewallet.models.transfers import TransferStatus
 from ewallet.transfers.views import Party, TransferView
 
@@ -47,12 +48,16 @@ async def insert_transfer(
     payee_id: str,
     amount: Money,
     memo: str | None,
-    ledger_transaction_id: str,
+    ledger_transaction_id: str | None,
     request_digest: str | None,
     now: datetime,
+    status: TransferStatus = TransferStatus.SUCCEEDED,
+    hold_id: str | None = None,
+    review_id: str | None = None,
 ) -> None:
-    """Write a transfer that posted; a second one with the payer's request key is refused
-    by the unique index (``IntegrityError``)."""
+    """Write a transfer that posted (``succeeded`` with its ledger transaction) or waits on
+    its review hold (``under_review`` with ``hold_id`` and ``review_id``); a second one
+    with the payer's request key is refused by the unique index (``IntegrityError``)."""
     await conn.execute(
         insert(transfers).values(
             id=transfer_id,
@@ -61,12 +66,34 @@ async def insert_transfer(
             amount=amount.minor,
             currency=amount.currency,
             memo=memo,
-            status=TransferStatus.SUCCEEDED.value,
+            status=status.value,
             ledger_transaction_id=ledger_transaction_id,
+            hold_id=hold_id,
+            review_id=review_id,
             request_key=request_digest,
             created_at=now,
         )
     )
+
+
+async def finish_held(
+    conn: AsyncConnection,
+    *,
+    transfer_id: str,
+    status: TransferStatus,
+    ledger_transaction_id: str | None,
+) -> bool:
+    """Move a transfer held for review to ``succeeded`` (with its ledger transaction) or
+    ``rejected``; False, changing nothing, if it is not under review."""
+    statement = (
+        update(transfers)
+        .where(
+            transfers.c.id == transfer_id,
+            transfers.c.status == TransferStatus.UNDER_REVIEW.value,
+        )
+        .values(status=status.value, ledger_transaction_id=ledger_transaction_id)
+    )
+    return (await conn.execute(statement)).rowcount == 1
 
 
 async def transfer_id_for_request(
@@ -93,9 +120,11 @@ async def load_transfers(conn: AsyncConnection, ids: Sequence[str]) -> dict[str,
             payer.c.real_name_masked.label("payer_name"),
             payee.c.phone.label("payee_phone"),
             payee.c.real_name_masked.label("payee_name"),
+            risk_reviews.c.due_at.label("review_due_at"),
         )
         .join(payer, payer.c.id == transfers.c.payer_user_id)
         .join(payee, payee.c.id == transfers.c.payee_user_id)
+        .outerjoin(risk_reviews, risk_reviews.c.id == transfers.c.review_id)
         .where(transfers.c.id.in_(list(ids)))
     )
     return {
@@ -108,6 +137,8 @@ async def load_transfers(conn: AsyncConnection, ids: Sequence[str]) -> dict[str,
             status=row.status,
             ledger_transaction_id=row.ledger_transaction_id,
             created_at=row.created_at,
+            review_due_at=as_utc(row.review_due_at) if row.review_due_at else None,
+            review_id=row.review_id,
         )
         for row in (await conn.execute(statement)).all()
     }

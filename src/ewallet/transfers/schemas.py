@@ -24,6 +24,9 @@ class TransferIn(RequestModel):
     amount: AmountIn = None
     payment_password: str = Field(max_length=64)
     memo: str | None = Field(default=None, max_length=MEMO_MAX_LENGTH)
+    # A step-up passed after risk control asked for one (``step_up_required``): the same
+    # transfer sent again brings its id (docs/security.md, "Step-up for a challenged payment").
+    challenge_id: str | None = Field(default=None, max_length=64)
 
 
 class PartyOut(BaseModel):
@@ -55,8 +58,11 @@ class TransferOut(BaseModel):
     status: str
     payer: PartyOut
     payee: PartyOut
-    transaction_id: str
+    # The ledger transaction; null while the transfer is under review or after a rejection.
+    transaction_id: str | None
     created_at: datetime
+    # Held for review: when risk control's decision is due (docs/risk-review.md); else null.
+    review_due_at: datetime | None = None
 
     @classmethod
     def of(cls, view: TransferView, *, user_id: str) -> TransferOut:
@@ -70,8 +76,16 @@ class TransferOut(BaseModel):
             payee=PartyOut.of(view.payee),
             transaction_id=view.ledger_transaction_id,
             created_at=view.created_at,
+            review_due_at=view.review_due_at,
         )
 
 
 class TransferEnvelope(BaseModel):
     transfer: TransferOut
+
+
+class TransferUnderReviewOut(TransferEnvelope):
+    """202: risk control holds the transfer for review; the amount is held in the payer's
+    wallet and reaches the payee only if a risk officer approves it by ``review_due_at``."""
+
+    code: Literal["under_review"] = "under_review"

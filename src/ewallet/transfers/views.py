@@ -8,6 +8,7 @@ from datetime import datetime
 from ewallet.kit.money import Money
 from ewallet.kit.phone import mask_phone
 from ewallet.models.identity import User
+from ewallet.models.transfers import TransferStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +44,15 @@ class TransferView:
     amount: Money
     memo: str | None
     status: str  # TransferStatus
-    ledger_transaction_id: str
+    ledger_transaction_id: str | None  # None until it posts (held for review, rejected)
     created_at: datetime
+    # Held for review (docs/risk-review.md): when a risk officer's decision is due.
+    review_due_at: datetime | None = None
+    review_id: str | None = None
+
+    @property
+    def under_review(self) -> bool:
+        return self.status == TransferStatus.UNDER_REVIEW
 
     def direction_for(self, user_id: str) -> str:
         return "out" if user_id == self.payer.user_id else "in"

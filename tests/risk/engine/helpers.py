@@ -20,7 +20,7 @@ from ewallet.models.tables import devices, risk_decisions, risk_rule_hits, spend
 from ewallet.risk.rules import service
 from ewallet.risk.rules.views import RuleView
 from ewallet.risk.spending import SpendingPolicy
-from ewallet.spend.service import SpendRequest, admit_spend
+from ewallet.spend.service import SpendChallengedError, SpendRequest, admit_spend
 from tests.fixtures.accounts import Harness
 
 STAFF = Actor("staff", "stf_test")
@@ -99,6 +99,8 @@ async def admit(
         return (await run_unit(harness.services.engine, work)).value
     except _UndoError as undone:
         return undone.verdict.value
+    except SpendChallengedError:  # no step-up brought: rolled back, the decision stored
+        return Verdict.CHALLENGE.value
     except DomainError as refused:
         return refused.code
 

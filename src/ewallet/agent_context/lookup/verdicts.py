@@ -31,7 +31,12 @@ ORDER_VERDICTS: Final = (
 )
 OTHER_VERDICTS: Final = {
     "refund": {"succeeded": "refund_completed"},
-    "transfer": {"succeeded": "transfer_completed"},
+    # Held for risk review (docs/risk-review.md): waiting on a hold, or rejected and released.
+    "transfer": {
+        "succeeded": "transfer_completed",
+        "under_review": "transfer_under_review",
+        "rejected": "transfer_review_rejected",
+    },
     "topup": {
         "awaiting_payment": "topup_awaiting_payment",
         "pending": "topup_pending_at_bank",
@@ -44,11 +49,15 @@ OTHER_VERDICTS: Final = {
         "pending": "withdrawal_pending_at_bank",
         "succeeded": "withdrawal_paid_out",
         "failed": "withdrawal_failed_returned",
+        "under_review": "withdrawal_under_review",
+        "rejected": "withdrawal_review_rejected",
     },
     "bill_payment": {
         "pending": "bill_awaiting_biller",
         "succeeded": "bill_confirmed",
         "failed": "bill_failed_refunded",
+        "under_review": "bill_under_review",
+        "rejected": "bill_review_rejected",
     },
     "counter_deposit": {
         "awaiting_approval": "deposit_awaiting_approval",

@@ -17,6 +17,7 @@ from ewallet.funding.withdrawals.service import get_withdrawal, preview_withdraw
 from ewallet.http.deps import ServicesDep
 from ewallet.http.idempotency import Idempotent, RequestKeyDep
 from ewallet.identity.deps import Authenticated, CurrentUser
+from ewallet.identity.runtime import CallerDep
 from ewallet.kit.amounts import parse_amount
 
 router = APIRouter(prefix="/v1", tags=["withdrawals"])
@@ -38,7 +39,10 @@ async def post_preview(
 @router.post(
     "/withdrawals",
     status_code=201,
-    summary="Withdraw to one of the caller's own cards (202 operation_pending if unknown)",
+    summary=(
+        "Withdraw to one of the caller's own cards (202 operation_pending if the bank's "
+        "answer is unknown, 202 under_review while risk control holds it)"
+    ),
     dependencies=[Authenticated, Idempotent],
     responses={202: {"model": WithdrawalPendingOut}},
 )
@@ -46,6 +50,7 @@ async def post_withdrawal(
     *,
     body: WithdrawalIn,
     user: CurrentUser,
+    caller: CallerDep,
     services: ServicesDep,
     request_key: RequestKeyDep,
     request: Request,
@@ -58,8 +63,14 @@ async def post_withdrawal(
         card_id=body.card_id,
         amount=parse_amount(body.amount),
         payment_password=body.payment_password,
+        caller=caller,
         request_key=request_key,
+        device_id=user.device_id,
+        challenge_id=body.challenge_id,
     )
+    if withdrawal.under_review:
+        response.status_code = 202
+        return WithdrawalPendingOut(code="under_review", withdrawal=WithdrawalOut.of(withdrawal))
     if withdrawal.is_open:
         response.status_code = 202
         return WithdrawalPendingOut(withdrawal=WithdrawalOut.of(withdrawal))

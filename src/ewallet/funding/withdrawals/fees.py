@@ -2,7 +2,8 @@
 
 Every user may withdraw ``withdrawal_free_quota_minor`` in total without a fee. The quota
 used so far is the sum of the user's withdrawals that succeeded or are still in flight
-(``processing`` and ``pending``): a failed withdrawal gives its share back. Of a new
+(``processing``, ``pending``, and ``under_review`` -- held for a risk officer): a failed or
+rejected withdrawal gives its share back. Of a new
 withdrawal, only the part above what is left of the quota is charged::
 
     charged = max(0, amount - quota_remaining)
@@ -32,6 +33,7 @@ QUOTA_STATUSES: Final = (
     WithdrawalStatus.PROCESSING,
     WithdrawalStatus.PENDING,
     WithdrawalStatus.SUCCEEDED,
+    WithdrawalStatus.UNDER_REVIEW,
 )
 
 

@@ -3,7 +3,8 @@
 Functions take the unit's connection (or the unit, for the ORM user) and return
 :class:`~ewallet.funding.withdrawals.views.WithdrawalView` values. Finishing a withdrawal is
 a conditional ``UPDATE`` out of the open states (:func:`claim_final`), which is how
-concurrent settlers find one already finished.
+concurrent settlers find one already finished; one held for risk review leaves
+``under_review`` the same way (:func:`finish_held`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from ewallet.ledger import chart
 from ewallet.ledger import repository as ledger_repository
 from ewallet.models.funding import CardStatus, WithdrawalStatus
 from ewallet.models.identity import User
-from ewallet.models.tables import cards, withdrawals
+from ewallet.models.tables import cards, risk_reviews, withdrawals
 
 
 async def active_card(conn: AsyncConnection, *, user_id: str, card_id: str) -> PayoutCard | None:
@@ -109,14 +110,20 @@ async def insert_withdrawal(
 
 
 async def set_holds(
-    conn: AsyncConnection, withdrawal_id: str, *, hold_id: str, fee_hold_id: str | None
+    conn: AsyncConnection,
+    withdrawal_id: str,
+    *,
+    hold_id: str,
+    fee_hold_id: str | None,
+    under_review: bool = False,
+    review_id: str | None = None,
 ) -> WithdrawalView:
-    """Record the withdrawal's ledger holds; the withdrawal as it is now."""
-    await conn.execute(
-        update(withdrawals)
-        .where(withdrawals.c.id == withdrawal_id)
-        .values(hold_id=hold_id, fee_hold_id=fee_hold_id)
-    )
+    """Record the withdrawal's ledger holds (``under_review``: held for a risk officer's
+    decision, ``review_id`` deciding it); the withdrawal as it is now."""
+    values: dict[str, Any] = {"hold_id": hold_id, "fee_hold_id": fee_hold_id}
+    if under_review:
+        values.update(status=WithdrawalStatus.UNDER_REVIEW, review_id=review_id)
+    await conn.execute(update(withdrawals).where(withdrawals.c.id == withdrawal_id).values(values))
     found = await load_withdrawal(conn, withdrawal_id)
     assert found is not None
     return found
@@ -125,8 +132,13 @@ async def set_holds(
 async def load_withdrawal(
     conn: AsyncConnection, withdrawal_id: str, *, user_id: str | None = None
 ) -> WithdrawalView | None:
-    """The withdrawal ``withdrawal_id``; with ``user_id``, only if it is that user's."""
-    statement = select(withdrawals).where(withdrawals.c.id == withdrawal_id)
+    """The withdrawal ``withdrawal_id`` (with its review's due time, if one holds it);
+    with ``user_id``, only if it is that user's."""
+    statement = (
+        select(withdrawals, risk_reviews.c.due_at.label("review_due_at"))
+        .outerjoin(risk_reviews, risk_reviews.c.id == withdrawals.c.review_id)
+        .where(withdrawals.c.id == withdrawal_id)
+    )
     if user_id is not None:
         statement = statement.where(withdrawals.c.user_id == user_id)
     row = (await conn.execute(statement)).first()
@@ -161,6 +173,49 @@ async def claim_final(
         update(withdrawals)
         .where(withdrawals.c.id == withdrawal_id, withdrawals.c.status.in_(OPEN))
         .values(values)
+    )
+    if claimed.rowcount != 1:
+        return None
+    return await load_withdrawal(conn, withdrawal_id)
+
+
+async def finish_held(
+    conn: AsyncConnection, withdrawal_id: str, *, status: WithdrawalStatus, now: datetime
+) -> bool:
+    """Move a withdrawal held for review to ``processing`` (approved: ``approved_at``, the
+    bank to be asked) or ``rejected`` (final); False, changing nothing, if it is not under
+    review."""
+    values: dict[str, Any] = {"status": status, "updated_at": now}
+    if status is WithdrawalStatus.PROCESSING:
+        values["approved_at"] = now
+    else:
+        values["completed_at"] = now
+    finished = await conn.execute(
+        update(withdrawals)
+        .where(
+            withdrawals.c.id == withdrawal_id,
+            withdrawals.c.status == WithdrawalStatus.UNDER_REVIEW,
+        )
+        .values(values)
+    )
+    return finished.rowcount == 1
+
+
+async def claim_submission(
+    conn: AsyncConnection, withdrawal_id: str, *, now: datetime
+) -> WithdrawalView | None:
+    """Take an approved withdrawal still ``processing`` to ask the bank now: its
+    ``updated_at`` touched, so the settle job leaves it alone while the bank answers (it
+    takes ``processing`` ones only once stale); None if it is finished or was never
+    approved."""
+    claimed = await conn.execute(
+        update(withdrawals)
+        .where(
+            withdrawals.c.id == withdrawal_id,
+            withdrawals.c.status == WithdrawalStatus.PROCESSING,
+            withdrawals.c.approved_at.is_not(None),
+        )
+        .values(updated_at=now)
     )
     if claimed.rowcount != 1:
         return None
@@ -205,7 +260,8 @@ async def unsettled(
 
 
 async def owner(uow: UnitOfWork, user_id: str) -> User:
-    """The withdrawal's owner (to notify them); the row exists (a foreign key)."""
-    user = await uow.session.get(User, user_id)
+    """The withdrawal's owner (to notify them, or to check their account is still active),
+    read afresh; the row exists (a foreign key)."""
+    user = await uow.session.get(User, user_id, populate_existing=True)
     assert user is not None
     return user

@@ -21,6 +21,8 @@ class WithdrawalPreviewIn(RequestModel):
 
 class WithdrawalIn(WithdrawalPreviewIn):
     payment_password: str = Field(max_length=64)
+    # The step-up passed after a ``step_up_required`` answer to this withdrawal.
+    challenge_id: str | None = Field(default=None, max_length=64)
 
 
 class WithdrawalPreviewOut(BaseModel):
@@ -51,6 +53,8 @@ class WithdrawalOut(BaseModel):
     bank_reference: str | None
     created_at: datetime
     completed_at: datetime | None
+    # Held for review: when risk control's decision is due (docs/risk-review.md); else null.
+    review_due_at: datetime | None = None
 
     @classmethod
     def of(cls, withdrawal: WithdrawalView) -> WithdrawalOut:
@@ -64,6 +68,7 @@ class WithdrawalOut(BaseModel):
             bank_reference=withdrawal.bank_reference,
             created_at=withdrawal.created_at,
             completed_at=withdrawal.completed_at,
+            review_due_at=withdrawal.review_due_at,
         )
 
 
@@ -72,6 +77,8 @@ class WithdrawalEnvelope(BaseModel):
 
 
 class WithdrawalPendingOut(WithdrawalEnvelope):
-    """202: the bank's answer is unknown; the money stays held until it is settled."""
+    """202: ``operation_pending`` -- the bank's answer is unknown; the money stays held
+    until it is settled -- or ``under_review``: risk control holds the withdrawal (amount
+    and fee held, the bank not asked) until a risk officer decides, by ``review_due_at``."""
 
-    code: Literal["operation_pending"] = "operation_pending"
+    code: Literal["operation_pending", "under_review"] = "operation_pending"

@@ -19,6 +19,15 @@
    held, for :func:`ewallet.funding.withdrawals.jobs.settle_pending_withdrawals` to finish
    from the bank's records.
 
+Risk control may hold a withdrawal for review at step 3 (docs/risk-review.md): the amount's
+hold is then the review's hold, the fee is held as usual, the withdrawal is written
+``under_review`` and step 4 does not happen -- the answer is ``202 under_review``. A risk
+officer's decision finishes it (:mod:`ewallet.funding.withdrawals.review`): rejected, both
+holds are voided; approved, the bank is asked after the decision commits, by the outbox
+worker, and from step 4 on it is a withdrawal like any other. A risk challenge at step 3
+answers ``401 step_up_required``; the request brought back with the passed
+``challenge_id`` goes through (:func:`ewallet.spend.service.run_spend_unit`).
+
 Finishing is idempotent: the status leaves ``processing``/``pending`` with a conditional
 ``UPDATE`` in the same unit as the ledger commands, so a withdrawal is posted (or voided)
 at most once however often, or concurrently, it is settled.
@@ -35,6 +44,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from dataclasses import dataclass, replace
+from datetime import timedelta
 
 import structlog
 from sqlalchemy.exc import IntegrityError
@@ -42,6 +52,8 @@ from sqlalchemy.exc import IntegrityError
 from ewallet.audit.service import Actor
 from ewallet.funding.withdrawals import repository
 from ewallet.funding.withdrawals.fees import FeePolicy, FeeQuote, quota_remaining, quote_fee
+from ewallet.funding.withdrawals.notices import tell_owner
+from ewallet.funding.withdrawals.review import finish_reviewed_withdrawal
 from ewallet.funding.withdrawals.views import (
     PayoutCard,
     WithdrawalOptions,
@@ -50,6 +62,7 @@ from ewallet.funding.withdrawals.views import (
 )
 from ewallet.identity.guards import locked_user
 from ewallet.identity.payment_password.service import require_payment_password
+from ewallet.identity.runtime import Caller
 from ewallet.integrations.bank.errors import BankDeclinedError
 from ewallet.integrations.bank.port import CreditResult
 from ewallet.kit.db.uow import UnitOfWork, run_unit
@@ -68,12 +81,20 @@ from ewallet.ledger import (
 )
 from ewallet.models.funding import WithdrawalStatus
 from ewallet.models.tables import withdrawals
-from ewallet.notify.service import notify_user
 from ewallet.risk.spending import AuthStrength, SpendChannel, SpendingPolicy, release_spend
 from ewallet.services import Services
-from ewallet.spend.service import SpendRequest, admit_spend, book_spend, expect_spent
+from ewallet.spend.service import (
+    Held,
+    ReviewTerms,
+    SpendRequest,
+    admit_spend,
+    book_spend,
+    run_spend_unit,
+)
 
 log = structlog.get_logger(__name__)
+
+__all__ = ["finish_reviewed_withdrawal"]  # the review queue's finisher (module doc)
 
 
 # ------------------------------------------------------------------------------ reading
@@ -163,7 +184,7 @@ async def resume_withdrawal(
     )
     if row is None:
         return None
-    earlier = WithdrawalView.of(row)
+    earlier = await _stored(services, row.id)  # with its review's due time, if held
     return _answer(earlier, earlier.failure_reason)
 
 
@@ -186,9 +207,17 @@ async def withdraw(
     card_id: str,
     amount: Money,
     payment_password: str,
+    caller: Caller,
     request_key: RequestKey | None = None,
+    device_id: str | None = None,
+    challenge_id: str | None = None,
 ) -> WithdrawalView:
-    """Hold, ask the bank, finish: ``succeeded``, or open (``is_open``: answer ``202``).
+    """Hold, ask the bank, finish: ``succeeded``, or open (``is_open``: answer ``202``), or
+    held for a risk officer (``under_review``: ``202 under_review``, the bank not asked).
+
+    ``caller`` is where the request came from (a risk challenge is sent to them:
+    ``step_up_required``), ``device_id`` the session's device (risk reads it) and
+    ``challenge_id`` the step-up the user passed for this withdrawal.
 
     Refusals, in order: a rerun of the same request answers the withdrawal it made
     (raising ``bank_declined`` if it failed) before anything else; the PIN check's refusals
@@ -202,8 +231,18 @@ async def withdraw(
     if earlier is not None:
         return earlier
     await require_payment_password(services, user_id=user_id, pin=payment_password, actor=actor)
+    withdrawal_id = new_id("wdr")
+    spend = SpendRequest(
+        user_id=user_id,
+        amount=amount,
+        channel=SpendChannel.WITHDRAWAL,
+        auth=AuthStrength.PIN,
+        reference=f"withdrawal:{withdrawal_id}",
+        device_id=device_id,
+        challenge_id=challenge_id,
+    )
     return await _pay_out(
-        services, user_id=user_id, card_id=card_id, amount=amount, request_key=request_key
+        services, spend, withdrawal_id, card_id=card_id, caller=caller, request_key=request_key
     )
 
 
@@ -222,14 +261,17 @@ class _Held:
 
 async def _hold_funds(
     services: Services,
+    spend: SpendRequest,
+    withdrawal_id: str,
     *,
-    user_id: str,
     card_id: str,
-    amount: Money,
+    caller: Caller,
     request_key: str | None,
 ) -> _Held:
-    """Record the withdrawal and its holds in one unit (module doc, step 3)."""
+    """Record the withdrawal and its holds in one unit (module doc, step 3), waiting
+    ``under_review`` if risk control holds it."""
     engine, ledger, clock = services.engine, services.ledger, services.clock
+    user_id, amount = spend.user_id, spend.amount
     card = await run_unit(
         engine, lambda uow: _active_card(uow, user_id=user_id, card_id=card_id), read_only=True
     )
@@ -238,7 +280,9 @@ async def _hold_funds(
     revenue = await chart.open_account(ledger, chart.fee_revenue(amount.currency))
     fees = FeePolicy.from_settings(services.settings)
     limits = SpendingPolicy.from_settings(services.settings)
-    withdrawal_id = new_id("wdr")
+    review = ReviewTerms(
+        withdrawal_id, timedelta(minutes=services.settings.risk_review_sla_minutes)
+    )
 
     async def work(uow: UnitOfWork) -> _Held:
         conn = await uow.connection()
@@ -249,14 +293,9 @@ async def _hold_funds(
         used = await repository.quota_used(conn, user_id=user_id, currency=amount.currency)
         quote = quote_fee(fees, amount=amount, quota_used_minor=used)
         now = clock.now()
-        spend = SpendRequest(
-            user_id=user_id,
-            amount=amount,
-            channel=SpendChannel.WITHDRAWAL,
-            auth=AuthStrength.PIN,
-            reference=f"withdrawal:{withdrawal_id}",
+        admission = await admit_spend(
+            uow, spend, now=now, policy=limits, locked=user, keeps_held=True
         )
-        admission = await admit_spend(uow, spend, now=now, policy=limits, locked=user)
         await repository.insert_withdrawal(
             conn,
             withdrawal_id=withdrawal_id,
@@ -280,8 +319,10 @@ async def _hold_funds(
                 metadata=metadata,
             ),
             clock=clock,
+            review=review,
         )
-        hold = expect_spent(booked)
+        # Held for review, the amount's hold is the review's: the same accounts and amount.
+        hold = booked.hold if isinstance(booked, Held) else booked.booked
         assert isinstance(hold, Hold)
         fee_hold_id: str | None = None
         if quote.fee.is_positive():
@@ -299,48 +340,78 @@ async def _hold_funds(
             )
             assert isinstance(fee_hold, Hold)
             fee_hold_id = fee_hold.id
+        under_review = isinstance(booked, Held)
         withdrawal = await repository.set_holds(
-            conn, withdrawal_id, hold_id=hold.id, fee_hold_id=fee_hold_id
+            conn,
+            withdrawal_id,
+            hold_id=hold.id,
+            fee_hold_id=fee_hold_id,
+            under_review=under_review,
+            review_id=booked.review.id if isinstance(booked, Held) and booked.review else None,
         )
+        if under_review:
+            due = withdrawal.review_due_at
+            shown = "" if due is None else due.isoformat(timespec="minutes")
+            await tell_owner(uow, clock, withdrawal, "withdrawal_under_review", due=shown)
         return _Held(withdrawal, str(live.agreement_token_encrypted))
 
-    return await run_unit(engine, work)
+    return await run_spend_unit(services, work, caller=caller)
 
 
 async def _pay_out(
     services: Services,
+    spend: SpendRequest,
+    withdrawal_id: str,
     *,
-    user_id: str,
     card_id: str,
-    amount: Money,
+    caller: Caller,
     request_key: RequestKey | None,
 ) -> WithdrawalView:
     """Hold, ask the bank once, record its answer (module doc, steps 3-5)."""
     digest = None if request_key is None else request_key.digest
     try:
         held = await _hold_funds(
-            services, user_id=user_id, card_id=card_id, amount=amount, request_key=digest
+            services, spend, withdrawal_id, card_id=card_id, caller=caller, request_key=digest
         )
     except IntegrityError:
         # A concurrent run of the same request recorded it first: answer that one.
-        earlier = await resume_withdrawal(services, user_id=user_id, request_key=request_key)
+        earlier = await resume_withdrawal(services, user_id=spend.user_id, request_key=request_key)
         if earlier is None:
             raise
         return earlier
-    withdrawal = held.withdrawal
-    token = services.security.cipher.decrypt(held.token_encrypted, context=f"agreement:{card_id}")
     if request_key is not None:
         request_key.effect_possible()  # from here on, the key never goes back
+    if held.withdrawal.under_review:
+        return held.withdrawal  # the bank is asked only once a risk officer approves it
+    return await ask_bank(services, held.withdrawal, held.token_encrypted, request_key=request_key)
+
+
+async def ask_bank(
+    services: Services,
+    withdrawal: WithdrawalView,
+    token_encrypted: str,
+    *,
+    request_key: RequestKey | None = None,
+) -> WithdrawalView:
+    """Ask the bank to credit the card, once, with the request id ``withdrawal:<id>``, and
+    record its answer (module doc, steps 4-5): the withdrawal's state after. The bank's
+    refusal before anything happened raises after the money is released
+    (``bank_declined``, ``upstream_unavailable``; after the latter ``request_key``, if
+    given, is let go so a retry starts anew)."""
+    amount, card_id = withdrawal.amount, withdrawal.card_id
+    token = services.security.cipher.decrypt(token_encrypted, context=f"agreement:{card_id}")
     try:
         result = await services.bank.credit(
             agreement_token=token, amount=amount, request_id=f"withdrawal:{withdrawal.id}"
         )
     except (UpstreamUnavailableError, BankDeclinedError) as error:
         # Refused before anything could happen: release the money. After a 5xx the client
-        # may retry with the same key, so the withdrawal lets go of it too.
+        # may retry with the same key, so the withdrawal lets go of it too (an approved
+        # one, asked by the worker, keeps it: its request was answered long ago).
         unreachable = isinstance(error, UpstreamUnavailableError)
+        forget = unreachable and request_key is not None
         failed = fail_withdrawal(
-            services, withdrawal.id, f"{error.code}: {error}", forget_request=unreachable
+            services, withdrawal.id, f"{error.code}: {error}", forget_request=forget
         )
         if not await _recorded(failed, withdrawal.id):
             return await _left_open(services, withdrawal, "unrecorded")
@@ -409,23 +480,6 @@ async def _apply_result(services: Services, withdrawal_id: str, result: CreditRe
 # ------------------------------------------------------------------------------ finishing
 
 
-async def _notify(
-    uow: UnitOfWork, services: Services, withdrawal: WithdrawalView, kind: str
-) -> None:
-    amounts = {"amount": withdrawal.amount, "fee": withdrawal.fee}
-    params = {k: v.to_decimal_string() for k, v in amounts.items()}
-    params["currency"] = withdrawal.amount.currency
-    await notify_user(
-        uow.session,
-        clock=services.clock,
-        user=await repository.owner(uow, withdrawal.user_id),
-        kind=kind,
-        params=params,
-        sms=False,
-        security=False,
-    )
-
-
 async def succeed_withdrawal(
     services: Services, withdrawal_id: str, bank_reference: str | None
 ) -> None:
@@ -462,7 +516,7 @@ async def succeed_withdrawal(
                 ),
                 clock=clock,
             )
-        await _notify(uow, services, claimed, "withdrawal_succeeded")
+        await tell_owner(uow, clock, claimed, "withdrawal_succeeded")
 
     await run_unit(services.engine, work)
     log.info("funding.withdrawal_succeeded", withdrawal_id=withdrawal_id)
@@ -492,7 +546,7 @@ async def fail_withdrawal(
                 await apply_command(uow, VoidHold(hold_id=hold_id), clock=clock)
         # The money never left: the withdrawal no longer counts toward the daily limit.
         await release_spend(uow, reference=f"withdrawal:{withdrawal_id}", now=clock.now())
-        await _notify(uow, services, claimed, "withdrawal_failed")
+        await tell_owner(uow, clock, claimed, "withdrawal_failed")
 
     await run_unit(services.engine, work)
     log.info("funding.withdrawal_failed", withdrawal_id=withdrawal_id, reason=reason)

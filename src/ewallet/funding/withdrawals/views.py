@@ -10,6 +10,7 @@ from typing import Any, Final
 from sqlalchemy import Row
 
 from ewallet.funding.withdrawals.fees import FeeQuote
+from ewallet.kit.clock import as_utc
 from ewallet.kit.money import Money
 from ewallet.models.funding import WithdrawalStatus
 
@@ -32,6 +33,11 @@ class WithdrawalView:
     # The ledger holds of the amount and of the fee (None before they are made, or no fee).
     hold_id: str | None = None
     fee_hold_id: str | None = None
+    # Held for risk review (docs/risk-review.md): the review, when it is due and when a risk
+    # officer approved it (the bank is asked only after).
+    review_id: str | None = None
+    review_due_at: datetime | None = None
+    approved_at: datetime | None = None
 
     @property
     def total(self) -> Money:
@@ -42,8 +48,15 @@ class WithdrawalView:
         """Not final yet: the money is held until the bank's answer is known (``202``)."""
         return self.status in OPEN
 
+    @property
+    def under_review(self) -> bool:
+        """Held for a risk officer's decision; the bank not asked yet (``202 under_review``)."""
+        return self.status == WithdrawalStatus.UNDER_REVIEW
+
     @classmethod
     def of(cls, row: Row[Any]) -> WithdrawalView:
+        """The row of ``withdrawals``, with the review's ``review_due_at`` if it was read."""
+        due = row._mapping.get("review_due_at")
         return cls(
             id=row.id,
             user_id=row.user_id,
@@ -57,6 +70,9 @@ class WithdrawalView:
             completed_at=row.completed_at,
             hold_id=row.hold_id,
             fee_hold_id=row.fee_hold_id,
+            review_id=row.review_id,
+            review_due_at=None if due is None else as_utc(due),
+            approved_at=None if row.approved_at is None else as_utc(row.approved_at),
         )
 
 

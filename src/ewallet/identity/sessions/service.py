@@ -183,6 +183,21 @@ async def live_session_user(services: Services, *, session_id: str) -> str:
     return user_id
 
 
+async def live_session(services: Services, *, session_id: str) -> repo.SessionRow:
+    """:func:`live_session_user` with the session's row: the web wallet's principal also
+    names the device the session was opened on (risk's device features). Same single read.
+    Refusal: ``unauthorized``."""
+
+    async def load(uow: UnitOfWork) -> repo.SessionRow | None:
+        row = await repo.get_session(await uow.connection(), session_id)
+        return row if row is not None and row.live(services.clock.now()) else None
+
+    row = await run_unit(services.engine, load, read_only=True)
+    if row is None:
+        raise UnauthorizedError("the session has ended; sign in again")
+    return row
+
+
 async def live_session_user_in(
     uow: UnitOfWork, services: Services, *, session_id: str
 ) -> str | None:

@@ -11,6 +11,11 @@ cross-site form cannot pay even where SameSite is not honoured. A per-browser de
 lets a browser that passed the step-up once be trusted next time, as an app device is; the
 sign-in and step-up forms carry a token derived from it, so no other site can sign a
 browser in (login CSRF).
+
+A payment risk control challenges (``step_up_required``) shows the pay form again with the
+code field of the challenge (the texted code, or the authenticator's where the customer has
+one) above the PIN: the post proves it (``POST /v1/me/step-up``'s use case) and pays with
+its ``challenge_id``, once (docs/security.md, "Step-up for a challenged payment").
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from ewallet.http.deps import ServicesDep, get_locale
 from ewallet.identity.deps import Principal, current_principal
 from ewallet.identity.runtime import CallerDep, RuntimeDep
 from ewallet.identity.signin import service as signin
+from ewallet.identity.stepup.service import complete_action_challenge
 from ewallet.identity.stepup.views import Proof
 from ewallet.kit import i18n
 from ewallet.kit.errors import DomainError, NotFoundError, UnauthorizedError
@@ -44,6 +50,8 @@ router = APIRouter(prefix=CHECKOUT_PATH, tags=["checkout"], include_in_schema=Fa
 TOKEN_COOKIE: Final = "ewallet_checkout"  # noqa: S105 -- a cookie name
 DEVICE_COOKIE: Final = "ewallet_checkout_device"
 MAX_FORM_BYTES: Final = 4096
+# Refusals after which a risk challenge cannot be proved any more: paying asks a new one.
+_CHALLENGE_OVER: Final = frozenset({"too_many_attempts", "verification_code_expired"})
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -255,7 +263,9 @@ async def step_up(
 
 
 @router.post("/{order_id}/pay", response_class=HTMLResponse)
-async def pay(order_id: str, request: Request, services: ServicesDep) -> Response:
+async def pay(
+    order_id: str, request: Request, services: ServicesDep, caller: CallerDep
+) -> Response:
     order = await _order(services, order_id)
     principal = await _signed_in(request, services)
     form = await _form(request)
@@ -265,23 +275,42 @@ async def pay(order_id: str, request: Request, services: ServicesDep) -> Respons
     ):
         return _sign_in_page(request, services, order, status_code=401)
     ip = request.client.host if request.client else None
+    challenge_id = form.get("challenge_id", "")[:64] or None
+    totp = form.get("method") == "totp"
     try:
+        if challenge_id is not None:
+            code = form.get("code", "")
+            await complete_action_challenge(
+                services,
+                caller=caller,
+                user_id=principal.user_id,
+                challenge_id=challenge_id,
+                proof=Proof(totp_code=code) if totp else Proof(verification_code=code),
+            )
         payment = await payments.pay_order(
             services,
             Actor("user", principal.user_id, ip),
             user_id=principal.user_id,
             order_id=order_id,
             pin=form.get("payment_password", ""),
+            caller=caller,
+            device_id=principal.device_id,
+            challenge_id=challenge_id,
         )
     except DomainError as error:
         current = await _order(services, order_id)
+        fresh = error.code == "step_up_required" and "challenge_id" in error.extra
+        # A wrong code keeps the challenge (its attempts are counted); a spent one does not.
+        kept = challenge_id if error.code not in _CHALLENGE_OVER else None
         return render(
             request,
             current,
             step="pay",
             status_code=error.status,
-            error=message(request, error),
+            error=None if fresh else message(request, error),
             csrf=_csrf(services, token),
+            challenge_id=str(error.extra["challenge_id"]) if fresh else (kept or ""),
+            totp="totp" in error.extra.get("methods", []) if fresh else totp,
         )
     paid = await _order(services, order_id)
     return render(request, paid, step="done", status_code=201, paid_payment_id=payment.id)

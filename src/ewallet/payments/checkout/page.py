@@ -37,6 +37,10 @@ TEXTS: Final[dict[str, dict[str, Any]]] = {
         "confirm": "确认",
         "pin": "支付密码（6 位数字）",
         "pay": "确认付款",
+        "risk_step_up": "为保障资金安全，这笔付款需要再验证一次：请输入发送到您手机的短信验证码。",
+        "risk_step_up_totp": "为保障资金安全，这笔付款需要再验证一次："
+        "请输入身份验证器显示的验证码。",
+        "totp_code": "身份验证器验证码",
         "paid": "付款成功",
         "payment_no": "付款编号",
         "expires": "订单有效期至",
@@ -59,6 +63,11 @@ TEXTS: Final[dict[str, dict[str, Any]]] = {
         "confirm": "Confirm",
         "pin": "Payment password (6 digits)",
         "pay": "Pay",
+        "risk_step_up": "For your safety this payment needs one more check: enter the code "
+        "we texted to your phone.",
+        "risk_step_up_totp": "For your safety this payment needs one more check: enter the "
+        "code your authenticator app shows.",
+        "totp_code": "Authenticator code",
         "paid": "Payment made",
         "payment_no": "Payment number",
         "expires": "Payable until",
@@ -106,6 +115,7 @@ def render(
         wallet_url=f"{WALLET_PAY_ORDER}?order={order.id}",
         expires_local=order.expires_at.astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M"),
         challenge_id=extra.get("challenge_id", ""),
+        totp=bool(extra.get("totp")),
         csrf=extra.get("csrf", ""),
         paid_payment_id=extra.get("paid_payment_id"),
         maintenance=extra.get("maintenance", ""),

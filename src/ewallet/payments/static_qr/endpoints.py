@@ -18,6 +18,7 @@ from ewallet.audit.service import Actor
 from ewallet.http.deps import ServicesDep
 from ewallet.http.idempotency import Idempotent, RequestKeyDep
 from ewallet.identity.deps import Authenticated, CurrentUser
+from ewallet.identity.runtime import CallerDep
 from ewallet.kit.amounts import parse_amount
 from ewallet.merchants.deps import CurrentMerchant
 from ewallet.payments.schemas import PaymentEnvelope, PaymentOut
@@ -118,6 +119,7 @@ async def pay_static_qr(
     request: Request,
     request_key: RequestKeyDep,
     wakeup: MerchantWakeup,
+    caller: CallerDep,
 ) -> PaymentEnvelope:
     amount = None if body.amount is None else parse_amount(body.amount)
     payment = await service.pay_static_qr(
@@ -128,6 +130,9 @@ async def pay_static_qr(
         amount=amount,
         payment_password=body.payment_password,
         request_key=request_key,
+        caller=caller,
+        device_id=user.device_id,
+        challenge_id=body.challenge_id,
         announce=wakeup,
     )
     return PaymentEnvelope(payment=PaymentOut.of(payment))

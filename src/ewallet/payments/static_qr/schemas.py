@@ -20,6 +20,8 @@ class StaticQrPaymentIn(RequestModel):
     token: str = Field(min_length=1, max_length=64)
     amount: AmountIn = None
     payment_password: str | None = Field(default=None, max_length=64)
+    # A step-up passed after risk control asked for one (``step_up_required``).
+    challenge_id: str | None = Field(default=None, max_length=64)
 
 
 class RegenerateIn(RequestModel):

@@ -21,8 +21,10 @@ and none leaves anything behind -- no order row either:
    order written (``out_trade_no`` drawn here, subject the store's name) and settled by
    :func:`~ewallet.payments.service.settle_order` with channel ``STATIC_QR``: the limits
    (``limit_exceeded``: ``daily_static_qr`` applies whatever the authentication), the
-   risk decision, the balance (``insufficient_balance``), the payer's notice and the
-   merchant's ``order.paid`` webhook. A refusal rolls the order back with the rest.
+   risk decision (a ``challenge`` without a passed step-up: ``step_up_required`` with a
+   fresh ``challenge_id``, as ``POST /v1/payments``), the balance
+   (``insufficient_balance``), the payer's notice and the merchant's ``order.paid``
+   webhook. A refusal rolls the order back with the rest.
 
 A rerun of a request that paid (same ``request_key``) answers its payment first
 (:func:`~ewallet.payments.service.once_per_request`). After the commit the merchant's topic
@@ -45,6 +47,7 @@ from sqlalchemy.exc import IntegrityError
 from ewallet.audit.service import Actor, record_event
 from ewallet.identity.guards import locked_user
 from ewallet.identity.payment_password.service import require_payment_password
+from ewallet.identity.runtime import Caller
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.ids import new_id
 from ewallet.kit.money import DEFAULT_CURRENCY, Money
@@ -55,6 +58,7 @@ from ewallet.payments import repository as shared
 from ewallet.payments.errors import require_wallet_currency
 from ewallet.payments.password_free import service as password_free
 from ewallet.payments.service import (
+    Stepped,
     check_merchant,
     once_per_request,
     payment_accounts,
@@ -73,6 +77,7 @@ from ewallet.payments.static_qr.views import (
 from ewallet.payments.views import OrderView, PaymentView
 from ewallet.risk.spending import AuthStrength, LimitExceededError, SpendChannel, SpendingPolicy
 from ewallet.services import Services
+from ewallet.spend.service import run_spend_unit
 
 log = structlog.get_logger(__name__)
 
@@ -279,13 +284,18 @@ async def pay_static_qr(
     amount: Money | None,
     payment_password: str | None,
     request_key: RequestKey | None,
+    caller: Caller | None = None,
+    device_id: str | None = None,
+    challenge_id: str | None = None,
     announce: Announce | None = None,
 ) -> PaymentView:
     """Pay the merchant (or store) of ``token`` from ``user_id``'s wallet (module doc).
 
     ``amount`` None is right for a fixed-amount code only; ``payment_password`` None asks
     for a password-free payment (``step_up_required`` when the setting or the no-PIN
-    limits do not allow it). Returns the payment; its order is the merchant's like any.
+    limits do not allow it). ``caller`` gets the step-up a risk challenge asks for;
+    ``challenge_id`` is one it passed, ``device_id`` its session's device. Returns the
+    payment; its order is the merchant's like any.
     """
     return await once_per_request(
         services,
@@ -299,6 +309,7 @@ async def pay_static_qr(
             amount=amount,
             pin=payment_password,
             request_key=digest,
+            stepped=Stepped(caller, device_id, challenge_id),
             announce=announce,
         ),
     )
@@ -313,6 +324,7 @@ async def _pay(
     amount: Money | None,
     pin: str | None,
     request_key: str | None,
+    stepped: Stepped,
     announce: Announce | None,
 ) -> PaymentView:
     target = await find_target(services, token=token)
@@ -348,11 +360,13 @@ async def _pay(
             merchant=current.merchant,
             payer=payer,
             request_key=request_key,
+            device_id=stepped.device_id,
+            challenge_id=stepped.challenge_id,
         )
         return settled.payment
 
     try:
-        payment = await run_unit(services.engine, work)
+        payment = await run_spend_unit(services, work, caller=stepped.caller)
     except LimitExceededError as refused:
         if auth is AuthStrength.NONE and password_free.needs_pin(refused):
             raise password_free.step_up("daily_limit") from refused

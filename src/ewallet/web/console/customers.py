@@ -89,6 +89,7 @@ STATES: Final = {
     "awaiting_approval": N_("Awaiting approval"),
     "completed": N_("Completed"),
     "rejected": N_("Rejected"),
+    "under_review": N_("Under review"),
     "new": N_("New"),
     "open": N_("Open"),
     "pending_customer": N_("Waiting for the customer"),
@@ -110,6 +111,7 @@ TONES: Final = {
     "rejected": "bad",
     "closed": "",
     "pending": "warn",
+    "under_review": "warn",
     "processing": "warn",
     "awaiting_payment": "warn",
     "awaiting_approval": "warn",
@@ -149,6 +151,13 @@ VERDICTS: Final = {
     "refunded": N_("Paid, then refunded in full to the customer's wallet."),
     "refund_completed": N_("Refunded: the money is back in the customer's wallet."),
     "transfer_completed": N_("Transferred: the money reached the recipient's wallet at once."),
+    "transfer_under_review": N_(
+        "Held for a risk review: the amount is held in the sender's wallet and has not reached "
+        "the recipient. A risk officer decides in the review queue; the customer is told."
+    ),
+    "transfer_review_rejected": N_(
+        "Not approved by the risk review: the money went back to the sender's wallet."
+    ),
     "topup_awaiting_payment": N_(
         "Waiting for the customer to pay in Alipay or WeChat Pay: nothing has arrived yet."
     ),
@@ -175,9 +184,25 @@ VERDICTS: Final = {
     "withdrawal_failed_returned": N_(
         "Failed: the amount and the fee are back in the customer's wallet."
     ),
+    "withdrawal_under_review": N_(
+        "Held for a risk review: the amount and the fee are held in the wallet and the bank "
+        "has not been asked. A risk officer decides in the review queue; the customer is told."
+    ),
+    "withdrawal_review_rejected": N_(
+        "Not approved by the risk review: nothing was paid out; the amount and the fee are "
+        "back in the customer's wallet."
+    ),
     "bill_awaiting_biller": N_("Paid from the wallet; waiting for the biller to confirm."),
     "bill_confirmed": N_("The biller confirmed the payment."),
     "bill_failed_refunded": N_("The biller refused the payment: the money is back in the wallet."),
+    "bill_under_review": N_(
+        "Held for a risk review: the amount is held in the wallet and the biller has not been "
+        "paid. A risk officer decides in the review queue; the customer is told."
+    ),
+    "bill_review_rejected": N_(
+        "Not approved by the risk review: the biller was never paid and the money is back in "
+        "the wallet."
+    ),
     "deposit_awaiting_approval": N_(
         "A large cash deposit waiting for a supervisor's approval: not in the wallet yet."
     ),

@@ -50,11 +50,11 @@ async def web_principal(request: Request, services: Services) -> Principal | Non
     session_id = session_id_from(request, services)
     if session_id is not None:
         try:
-            user_id = await sessions.live_session_user(services, session_id=session_id)
+            row = await sessions.live_session(services, session_id=session_id)
         except UnauthorizedError:
             principal = None
         else:
-            principal = Principal(user_id=user_id, session_id=session_id)
+            principal = Principal(row.user_id, session_id, device_id=row.device_id)
     return _remember(request, principal)
 
 

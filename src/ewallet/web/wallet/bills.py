@@ -13,6 +13,10 @@ refusal and the money back. Another user's payment is ``not_found``.
 The bill as looked up rides along in the pay form's hidden fields so a refusal can show it
 again (display only: the service looks the account up again before any money moves). The
 form's ``form_key`` makes a second post of the same form find the first one's payment.
+
+A bill payment risk control challenges (``step_up_required``) goes through the step-up page
+(:mod:`ewallet.web.wallet.spend_step_up`): the texted code (or the authenticator's) and the
+PIN again, posted back to ``/bills/{biller_id}/pay`` with the challenge id, which pays once.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from ewallet.bills.service import (
 )
 from ewallet.bills.views import BillLookup, mask_account
 from ewallet.http.deps import ServicesDep
+from ewallet.identity.runtime import CallerDep
 from ewallet.integrations.biller.directory import CATEGORIES, BillerSpec
 from ewallet.kit.amounts import parse_amount
 from ewallet.kit.errors import DomainError
@@ -44,6 +49,9 @@ from ewallet.web.kit.i18n import translate as _t
 from ewallet.web.kit.pages import PAGE_HEADERS, locale_of, page, see_other
 from ewallet.web.kit.refusals import money_refusal
 from ewallet.web.kit.routing import WebRoute
+from ewallet.web.kit.templates import money
+from ewallet.web.wallet import spend_step_up
+from ewallet.web.wallet.register import page_caller
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
@@ -247,12 +255,56 @@ def _bill_from(form: Form) -> dict[str, str]:
     return {name: form.text(name) for name in BILL_FIELDS}
 
 
+async def _movement(
+    request: Request, services: ServicesDep, biller_id: str, form: Form
+) -> spend_step_up.Movement:
+    """The bill payment as its step-up page shows it and posts it back: the biller read
+    again from the directory, the account number and the amount as they are paid."""
+    locale = locale_of(request)
+    biller = await get_biller(services, biller_id)
+    if biller.category == "mobile_topup":
+        account_label = _t("Topped-up number", locale)
+    else:
+        account_label = _t("Customer number", locale)
+    amount_text = form.text("amount")
+    minor = _minor(amount_text)
+    return spend_step_up.Movement(
+        action=f"/bills/{biller_id}/pay",
+        restart=f"/bills/{biller_id}",
+        summary=(
+            (_t("Pay to", locale), _name(biller, locale)),
+            (account_label, mask_account(form.text("account_no"))),
+            (_t("Amount", locale), amount_text if minor is None else money(minor)),
+        ),
+        fields={name: form.text(name) for name in (*BILL_FIELDS, "amount", "form_key")},
+    )
+
+
 @router.post("/bills/{biller_id}/pay")
 async def pay(
-    request: Request, biller_id: str, form: PostedForm, user: WebUser, services: ServicesDep
+    *,
+    request: Request,
+    biller_id: str,
+    form: PostedForm,
+    user: WebUser,
+    services: ServicesDep,
+    caller: CallerDep,
 ) -> Response:
     bill = _bill_from(form)
     amount_text = form.text("amount")
+    step = spend_step_up.StepUpForm.of(form)
+    caller = page_caller(request, caller)
+    if step is not None:
+        answer = await spend_step_up.before_moving(
+            request,
+            services,
+            caller=caller,
+            user=user,
+            movement=await _movement(request, services, biller_id, form),
+            step=step,
+        )
+        if answer is not None:
+            return answer
     try:
         payment = await pay_bill(
             services,
@@ -262,9 +314,18 @@ async def pay(
             account_no=bill["account_no"],
             amount=parse_amount(amount_text),
             payment_password=form["payment_password"],
+            caller=caller,
             request_key=form_request_key(user.user_id, form, PURPOSE),
+            device_id=user.device_id,
+            challenge_id=None if step is None else step.challenge_id,
         )
     except DomainError as error:
+        if spend_step_up.answers(error, step):
+            movement = await _movement(request, services, biller_id, form)
+            message = _bill_refusal(request, error)
+            return await spend_step_up.refused_page(
+                request, services, movement, error, step, message=message
+            )
         declined = error.extra.get("bill_payment_id")
         if error.code == "biller_declined" and isinstance(declined, str):
             return see_other(f"/bills/payments/{declined}")  # refused; the money is back

@@ -8,6 +8,10 @@ the order was paid, closed or expired), before asking for anything. The payment 
 then pays it through the same use case as ``POST /v1/payments``
 (:func:`ewallet.payments.service.pay_order`): same checks in the same order, one payment
 per form however often it is posted, and the receipt at ``/pay/receipts/{id}``.
+
+A payment risk control challenges (``step_up_required``) goes through the step-up page
+(:mod:`ewallet.web.wallet.spend_step_up`): the texted code (or the authenticator's) and the
+PIN again, posted back here with the challenge id, which pays once.
 """
 
 from __future__ import annotations
@@ -18,15 +22,19 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from ewallet.http.deps import ServicesDep
+from ewallet.identity.runtime import CallerDep
 from ewallet.kit.errors import DomainError, NotFoundError, ValidationFailedError
 from ewallet.payments import service as payments
 from ewallet.payments.links import order_id_from_text
 from ewallet.web.kit.auth import WebUser, actor_of
-from ewallet.web.kit.forms import PostedForm, form_request_key
+from ewallet.web.kit.forms import Form, PostedForm, form_request_key
 from ewallet.web.kit.i18n import translate as _t
 from ewallet.web.kit.pages import locale_of, page, refusal, see_other
 from ewallet.web.kit.routing import WebRoute
+from ewallet.web.kit.templates import money
+from ewallet.web.wallet import spend_step_up
 from ewallet.web.wallet.payment_code import receipt_url
+from ewallet.web.wallet.register import page_caller
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
@@ -88,10 +96,51 @@ async def order_page(
         )
 
 
+async def _movement(
+    request: Request, services: ServicesDep, user: WebUser, form: Form
+) -> spend_step_up.Movement:
+    """The order as its step-up page shows it and posts it back (read again: the page
+    shows what is paid, not what a form claims)."""
+    order_id = form.text("order_id")
+    order = (await payments.order_for_payer(services, user.user_id, order_id=order_id)).order
+    locale = locale_of(request)
+    return spend_step_up.Movement(
+        action="/pay/order",
+        restart=f"/pay/order?order={order.id}",
+        summary=(
+            (_t("Pay to", locale), order.merchant_name),
+            (_t("Amount", locale), money(order.amount.minor, order.amount.currency)),
+        ),
+        fields={"order_id": order.id, "form_key": form.text("form_key")},
+    )
+
+
 @router.post("/pay/order")
-async def pay(request: Request, form: PostedForm, user: WebUser, services: ServicesDep) -> Response:
+async def pay(
+    request: Request, form: PostedForm, user: WebUser, services: ServicesDep, caller: CallerDep
+) -> Response:
     """Pay the order with the payment password; the same form posted twice pays once."""
     order_id = form.text("order_id")
+    step = spend_step_up.StepUpForm.of(form)
+    caller = page_caller(request, caller)
+    if step is not None:
+        movement = await _movement(request, services, user, form)
+        if step.resend:
+            return await spend_step_up.resend(
+                request, services, caller=caller, user=user, movement=movement, step=step
+            )
+        try:
+            await spend_step_up.prove(services, caller, user, step)
+        except DomainError as error:
+            return await spend_step_up.step_up_page(
+                request,
+                services,
+                movement,
+                challenge_id=step.challenge_id,
+                methods=step.methods,
+                error=refusal(request, error),
+                status_code=error.status,
+            )
     try:
         payment = await payments.pay_order(
             services,
@@ -99,9 +148,27 @@ async def pay(request: Request, form: PostedForm, user: WebUser, services: Servi
             user_id=user.user_id,
             order_id=order_id,
             pin=form["payment_password"],
+            caller=caller,
+            device_id=user.device_id,
+            challenge_id=None if step is None else step.challenge_id,
             request_key=form_request_key(user.user_id, form, "pay-order"),
         )
     except DomainError as error:
+        if spend_step_up.challenged(error):
+            movement = await _movement(request, services, user, form)
+            return await spend_step_up.challenge_page(request, services, movement, error)
+        if step is not None and error.code == "payment_password_invalid":
+            # The code passed; only the PIN was wrong: ask for it alone.
+            return await spend_step_up.step_up_page(
+                request,
+                services,
+                await _movement(request, services, user, form),
+                challenge_id=step.challenge_id,
+                methods=step.methods,
+                proven=True,
+                error=refusal(request, error),
+                status_code=error.status,
+            )
         return await _order_page(
             request,
             services,

@@ -12,6 +12,12 @@ the service then checks the setting and the no-PIN and static-QR limits, and ans
 ``step_up_required`` when the PIN is needed after all -- the page then asks for it, keeping
 the amount. A code that does not pay (regenerated, unknown, its merchant disabled) is
 explained before anything is asked.
+
+A payment risk control challenges (``step_up_required`` with a ``challenge_id``, whether or
+not the PIN was typed) goes through the step-up page
+(:mod:`ewallet.web.wallet.spend_step_up`): the texted code (or the authenticator's) and the
+PIN -- always, even for a payment that was to go without it: a challenged payment is
+confirmed with both -- posted back here with the challenge id, which pays once.
 """
 
 from __future__ import annotations
@@ -20,18 +26,22 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from ewallet.http.deps import ServicesDep
+from ewallet.identity.runtime import CallerDep
 from ewallet.kit.amounts import parse_amount
 from ewallet.kit.errors import DomainError
 from ewallet.kit.money import Money
 from ewallet.payments.static_qr import service
 from ewallet.payments.static_qr.deps import MerchantWakeup
 from ewallet.web.kit.auth import WebUser, actor_of
-from ewallet.web.kit.forms import PostedForm, form_request_key
+from ewallet.web.kit.forms import Form, PostedForm, form_request_key
 from ewallet.web.kit.i18n import translate as _t
 from ewallet.web.kit.pages import locale_of, page, see_other
 from ewallet.web.kit.refusals import money_refusal
 from ewallet.web.kit.routing import WebRoute
+from ewallet.web.kit.templates import money
+from ewallet.web.wallet import spend_step_up
 from ewallet.web.wallet.payment_code import receipt_url
+from ewallet.web.wallet.register import page_caller
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
@@ -102,6 +112,35 @@ async def static_qr_page(
     return await _pay_page(request, services, user, token)
 
 
+async def _movement(
+    request: Request, services: ServicesDep, token: str, form: Form
+) -> spend_step_up.Movement:
+    """The payment as its step-up page shows it and posts it back: whom the code pays read
+    again (``not_found`` if it was regenerated meanwhile), the code's own amount or the one
+    typed."""
+    locale = locale_of(request)
+    target = await service.find_target(services, token=token)
+    typed = form.text("amount")
+    if target.fixed_amount is not None:
+        shown = money(target.fixed_amount.minor, target.fixed_amount.currency)
+    else:
+        minor = _minor_or_none(typed)
+        shown = typed if minor is None else money(minor)
+    return spend_step_up.Movement(
+        action=f"/pay/qr/{token}",
+        restart=f"/pay/qr/{token}",
+        summary=((_t("Pay to", locale), target.payee_name), (_t("Amount", locale), shown)),
+        fields={"amount": typed, "form_key": form.text("form_key")},
+    )
+
+
+def _minor_or_none(text: str) -> int | None:
+    try:
+        return parse_amount(text).minor
+    except DomainError:
+        return None
+
+
 @router.post("/pay/qr/{token}")
 async def pay(
     *,
@@ -111,10 +150,25 @@ async def pay(
     user: WebUser,
     services: ServicesDep,
     wakeup: MerchantWakeup,
+    caller: CallerDep,
 ) -> Response:
-    """Pay with the amount typed (or the code's own) and the PIN, or password-free."""
+    """Pay with the amount typed (or the code's own) and the PIN, or password-free; a
+    step-up form proves its code first (module doc)."""
     typed = form.text("amount")
+    step = spend_step_up.StepUpForm.of(form)
+    caller = page_caller(request, caller)
     try:
+        if step is not None:
+            answer = await spend_step_up.before_moving(
+                request,
+                services,
+                caller=caller,
+                user=user,
+                movement=await _movement(request, services, token, form),
+                step=step,
+            )
+            if answer is not None:
+                return answer
         amount: Money | None = parse_amount(typed) if typed else None
         payment = await service.pay_static_qr(
             services,
@@ -124,8 +178,20 @@ async def pay(
             amount=amount,
             payment_password=form["payment_password"] or None,
             request_key=form_request_key(user.user_id, form, PURPOSE),
+            caller=caller,
+            device_id=user.device_id,
+            challenge_id=None if step is None else step.challenge_id,
             announce=wakeup,
         )
     except DomainError as error:
+        if spend_step_up.answers(error, step):
+            try:
+                movement = await _movement(request, services, token, form)
+            except DomainError as gone:  # the code stopped paying meanwhile: say so
+                return await _pay_page(request, services, user, token, amount=typed, error=gone)
+            message = _refusal(request, error)
+            return await spend_step_up.refused_page(
+                request, services, movement, error, step, message=message
+            )
         return await _pay_page(request, services, user, token, amount=typed, error=error)
     return see_other(receipt_url(payment.id))

@@ -12,6 +12,10 @@ The confirmation form carries the page's ``form_key``: posting it twice (a doubl
 reload) finds the transfer the first post made and shows it, instead of sending the money
 again. Refusals are shown on the page they came from, in the reader's language, with what
 was typed kept (never the PIN).
+
+A transfer risk control challenges (``step_up_required``) is not refused: the step-up page
+(:mod:`ewallet.web.wallet.spend_step_up`) asks for the texted code (or the authenticator's)
+and the PIN again, and posts back here with the challenge id, which sends it once.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from ewallet.http.deps import ServicesDep
+from ewallet.identity.runtime import CallerDep
 from ewallet.kit.amounts import parse_amount
 from ewallet.kit.errors import DomainError
 from ewallet.kit.phone import parse_phone
@@ -35,9 +40,12 @@ from ewallet.wallet.views import WalletView
 from ewallet.web.kit.auth import WebUser, actor_of, read_as_user
 from ewallet.web.kit.forms import Form, PostedForm, form_request_key
 from ewallet.web.kit.i18n import translate as _t
-from ewallet.web.kit.pages import locale_of, page, see_other
+from ewallet.web.kit.pages import locale_of, page, refusal, see_other
 from ewallet.web.kit.refusals import money_refusal
 from ewallet.web.kit.routing import WebRoute
+from ewallet.web.kit.templates import money
+from ewallet.web.wallet import spend_step_up
+from ewallet.web.wallet.register import page_caller
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
@@ -146,11 +154,48 @@ async def confirm_transfer(
     )
 
 
+def _movement(request: Request, form: Form) -> spend_step_up.Movement:
+    """The transfer as its step-up page shows it and posts it back."""
+    locale = locale_of(request)
+    names = ("to_phone", "amount", "memo", "payee_name", "payee_phone", "new_payee", "form_key")
+    payee = " ".join(part for part in (form.text("payee_name"), form.text("payee_phone")) if part)
+    minor = _minor_or_none(form.text("amount"))
+    return spend_step_up.Movement(
+        action="/transfer",
+        restart="/transfer",
+        summary=(
+            (_t("Transfer to", locale), payee or form.text("to_phone")),
+            (_t("Amount", locale), form.text("amount") if minor is None else money(minor)),
+        ),
+        fields={name: form.text(name) for name in names},
+    )
+
+
 @router.post("/transfer")
 async def send_transfer(
-    request: Request, form: PostedForm, user: WebUser, services: ServicesDep
+    request: Request, form: PostedForm, user: WebUser, services: ServicesDep, caller: CallerDep
 ) -> Response:
     typed = _typed(form)
+    step = spend_step_up.StepUpForm.of(form)
+    caller = page_caller(request, caller)
+    if step is not None:
+        movement = _movement(request, form)
+        if step.resend:
+            return await spend_step_up.resend(
+                request, services, caller=caller, user=user, movement=movement, step=step
+            )
+        try:
+            await spend_step_up.prove(services, caller, user, step)
+        except DomainError as error:
+            return await spend_step_up.step_up_page(
+                request,
+                services,
+                movement,
+                challenge_id=step.challenge_id,
+                methods=step.methods,
+                error=refusal(request, error),
+                status_code=error.status,
+            )
     try:
         amount = parse_amount(typed["amount"])
         view = await create_transfer(
@@ -161,9 +206,28 @@ async def send_transfer(
             amount=amount,
             memo=typed["memo"] or None,
             payment_password=form["payment_password"],
+            caller=caller,
+            device_id=user.device_id,
+            challenge_id=None if step is None else step.challenge_id,
             request_key=form_request_key(user.user_id, form, PURPOSE),
         )
     except DomainError as error:
+        if spend_step_up.challenged(error):
+            return await spend_step_up.challenge_page(
+                request, services, _movement(request, form), error
+            )
+        if step is not None and error.code == "payment_password_invalid":
+            # The code passed; only the PIN was wrong: ask for it alone.
+            return await spend_step_up.step_up_page(
+                request,
+                services,
+                _movement(request, form),
+                challenge_id=step.challenge_id,
+                methods=step.methods,
+                proven=True,
+                error=_transfer_refusal(request, error),
+                status_code=error.status,
+            )
         # The payee as the confirmation showed them (display only: the transfer itself
         # always goes to the number, checked again by the service).
         return await page(

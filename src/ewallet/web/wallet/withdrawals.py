@@ -8,12 +8,17 @@ The same use cases as ``/v1/withdrawals``: the confirmation reads the fee from
 charged), and confirming runs :func:`~ewallet.funding.withdrawals.service.withdraw`. The
 confirmation form carries a ``form_key``: posted twice, it finds the first withdrawal, so
 the money leaves once.
+
+A withdrawal risk control challenges (``step_up_required``) goes through the step-up page
+(:mod:`ewallet.web.wallet.spend_step_up`): the texted code (or the authenticator's) and the
+PIN again, posted back to ``/withdraw/confirm`` with the challenge id, which pays out once.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Final
+from urllib.parse import quote_plus
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -25,15 +30,18 @@ from ewallet.funding.withdrawals.service import (
     withdrawal_options,
 )
 from ewallet.http.deps import ServicesDep
+from ewallet.identity.runtime import CallerDep
 from ewallet.kit.amounts import parse_amount
 from ewallet.kit.errors import DomainError
 from ewallet.kit.i18n import title
 from ewallet.web.kit.auth import WebUser, actor_of
-from ewallet.web.kit.forms import PostedForm, form_request_key
+from ewallet.web.kit.forms import Form, PostedForm, form_request_key
 from ewallet.web.kit.i18n import translate as _t
 from ewallet.web.kit.pages import locale_of, page, refusal, see_other
 from ewallet.web.kit.routing import WebRoute
 from ewallet.web.kit.templates import money
+from ewallet.web.wallet import spend_step_up
+from ewallet.web.wallet.register import page_caller
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
@@ -82,11 +90,54 @@ async def confirm_page(
     return await page(request, services, CONFIRM, quote=quote, amount=amount.strip())
 
 
+async def _movement(
+    request: Request, services: ServicesDep, user: WebUser, form: Form
+) -> spend_step_up.Movement:
+    """The withdrawal as its step-up page shows it and posts it back: the card and the fee
+    read again (the quote), so the page shows what confirming takes from the wallet."""
+    locale = locale_of(request)
+    amount, card_id = form.text("amount"), form.text("card_id")
+    summary: tuple[tuple[str, str], ...]
+    try:
+        quote = await quote_withdrawal(
+            services, user.user_id, card_id=card_id, amount=parse_amount(amount)
+        )
+    except DomainError:  # the card or the amount no longer fits: the withdrawal says why
+        summary = ((_t("Amount to the card", locale), amount),)
+    else:
+        card, fees = quote.card, quote.quote
+        ending = _t("ending in %(digits)s", locale) % {"digits": card.last_four}
+        summary = (
+            (_t("Withdraw to", locale), f"{card.bank_name} · {ending}"),
+            (_t("Amount to the card", locale), money(fees.amount.minor, fees.amount.currency)),
+            (_t("Taken from your wallet", locale), money(fees.total.minor, fees.total.currency)),
+        )
+    return spend_step_up.Movement(
+        action="/withdraw/confirm",
+        restart=f"/withdraw?card_id={quote_plus(card_id)}",
+        summary=summary,
+        fields={"amount": amount, "card_id": card_id, "form_key": form.text("form_key")},
+    )
+
+
 @router.post("/withdraw/confirm")
 async def confirm(
-    request: Request, user: WebUser, form: PostedForm, services: ServicesDep
+    request: Request, user: WebUser, form: PostedForm, services: ServicesDep, caller: CallerDep
 ) -> Response:
     amount, card_id = form.text("amount"), form.text("card_id")
+    step = spend_step_up.StepUpForm.of(form)
+    caller = page_caller(request, caller)
+    if step is not None:
+        answer = await spend_step_up.before_moving(
+            request,
+            services,
+            caller=caller,
+            user=user,
+            movement=await _movement(request, services, user, form),
+            step=step,
+        )
+        if answer is not None:
+            return answer
     try:
         done = await withdraw(
             services,
@@ -95,10 +146,18 @@ async def confirm(
             card_id=card_id,
             amount=parse_amount(amount),
             payment_password=form["payment_password"],
+            caller=caller,
             request_key=form_request_key(user.user_id, form, "withdrawal"),
+            device_id=user.device_id,
+            challenge_id=None if step is None else step.challenge_id,
         )
     except DomainError as error:
         message = _withdrawal_refusal(request, error)
+        if spend_step_up.answers(error, step):
+            movement = await _movement(request, services, user, form)
+            return await spend_step_up.refused_page(
+                request, services, movement, error, step, message=message
+            )
         # The confirmation again, with the fee as it stands now (a read), and the refusal.
         try:
             quote = await quote_withdrawal(

@@ -29,6 +29,12 @@ settles the order with ``AuthStrength.PIN``. The payment keeps the confirmation'
 (:mod:`ewallet.kit.request_key`), so a rerun of a confirmation that paid (its answer lost in
 a crash) answers that payment, not ``order_not_payable``.
 
+A risk ``challenge`` on the charge (``SpendChallengedError`` of :mod:`ewallet.spend.service`:
+the cashier's terminal cannot prove a step-up for the payer) goes the same pending way: the
+merchant gets the same ``401 step_up_required`` and the payer confirms on their own phone
+with the PIN, which counts as the step-up (docs/payment-code.md, "Risk challenges"); the
+challenged decision is stored either way.
+
 Any other refusal leaves nothing behind, the code included: it was not used, so the
 cashier may scan it again (within its minute) once the reason is gone.
 """
@@ -82,6 +88,7 @@ from ewallet.payments.service import (
 from ewallet.payments.views import OrderView
 from ewallet.risk.spending import AuthStrength, LimitExceededError, SpendChannel
 from ewallet.services import Services
+from ewallet.spend.service import SpendChallengedError
 
 CONFIRM_SECONDS: Final = 300
 DEFAULT_SUBJECT: Final = "Payment code charge"
@@ -403,4 +410,6 @@ async def _charge_once(
     except LimitExceededError as refused:
         if not needs_pin(refused):
             raise
+    except SpendChallengedError:
+        pass  # risk asks for a second factor: the payer's PIN on their phone (module doc)
     raise step_up(await run_unit(services.engine, pending))

@@ -67,6 +67,10 @@ async def confirm(
     claimed by a conditional update in the money unit, so it is paid exactly once; a
     refusal after the PIN rolls back and leaves it pending until it expires.
 
+    A risk ``challenge`` on the confirmation counts as passed: the PIN typed on the payer's
+    own signed-in phone for this very charge is the second factor a challenge asks for
+    (docs/payment-code.md, "Risk challenges"); the stored decision says so.
+
     With ``request_key``, a rerun of a confirmation that paid answers its payment, before
     any check (no second PIN), also when it races its first run.
     """
@@ -134,6 +138,7 @@ async def _confirm(
                 channel=SpendChannel.PAYMENT_CODE,
                 auth=AuthStrength.PIN,
                 request_key=request_key,
+                confirmed_by=f"payment_code_confirmation:{challenge_id}",
             )
         ).payment
         await repository.set_charge_payment(conn, charge_id=challenge_id, payment_id=payment_id)
