@@ -142,6 +142,11 @@ STAFF_ROUTE_ROLES: dict[Operation, frozenset[str]] = {
         {"admin", "risk_officer"}
     ),
     ("GET", "/v1/staff/risk/watchlist/loads"): frozenset({"admin", "risk_officer"}),
+    # The risk review queue (docs/risk-review.md): risk officers.
+    ("GET", "/v1/staff/risk/reviews"): frozenset({"admin", "risk_officer"}),
+    ("GET", "/v1/staff/risk/reviews/{review_id}"): frozenset({"admin", "risk_officer"}),
+    ("POST", "/v1/staff/risk/reviews/{review_id}/approve"): frozenset({"admin", "risk_officer"}),
+    ("POST", "/v1/staff/risk/reviews/{review_id}/reject"): frozenset({"admin", "risk_officer"}),
     # Risk rules and decisions (docs/risk-rules.md): risk officers.
     **{
         operation: frozenset({"admin", "risk_officer"})
