@@ -18,6 +18,7 @@ from ewallet.help.articles import (
     write_dir,
 )
 from ewallet.models.help import HELP_LOCALES
+from tests.help.test_whole_product import IN_PROGRESS
 
 # The questions of the seed article, and what users ask next (issue #6), by the article
 # that answers each.
@@ -61,7 +62,7 @@ def test_at_least_thirty_articles_each_in_both_languages(defaults: list[ArticleS
     for article in defaults:
         assert set(article.translations) == set(HELP_LOCALES), article.slug
         assert article.category in CATEGORIES
-        assert article.status == "published"
+        assert article.status == "published" or article.slug in IN_PROGRESS
         for locale, translation in article.translations.items():
             assert translation.title, (article.slug, locale)
             assert translation.tags, (article.slug, locale)

@@ -102,7 +102,16 @@ def test_search_without_script_and_in_chinese(
     )
     assert "/help?q=withdrawl+fee" in no_script.url
     no_script.goto(live.url("/help?q=qwxzv"))
-    expect(no_script.get_by_role("heading", name="No article matches “qwxzv”")).to_be_visible()
+    # No good match: the closest articles anyway, and the ways to reach a person.
+    expect(
+        no_script.get_by_role("heading", name="No article quite matches “qwxzv”")
+    ).to_be_visible()
+    expect(no_script.locator("#help-body .help-links a").first).to_be_visible()
+    reach = no_script.locator(".help-reach")
+    expect(reach.get_by_role("link", name="Call 95588")).to_have_attribute("href", "tel:95588")
+    expect(reach.get_by_role("link", name="Open a support ticket")).to_have_attribute(
+        "href", "/tickets"
+    )
 
     page = browser_zh
     page.goto(live.url("/help"))

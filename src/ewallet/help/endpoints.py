@@ -72,9 +72,14 @@ async def search_articles(
     locale: QueryLocale = None,
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> ArticleHits:
-    found = await service.search_articles(services, search, query=q, limit=limit)
     chosen = locale or accept_locale
-    return ArticleHits(query=q, items=[ArticleHit.of(hit, chosen) for hit in found])
+    answer = await service.answer_query(services, search, query=q, limit=limit, locale=chosen)
+    return ArticleHits(
+        query=q,
+        items=[ArticleHit.of(hit, chosen) for hit in answer.found],
+        match=answer.match,
+        contact=ContactOut.of(answer.contact) if answer.contact is not None else None,
+    )
 
 
 @router.get("/v1/help/articles/{article_ref}", summary="One help article by id or slug (public)")

@@ -65,6 +65,13 @@ class ArticleHit(BaseModel):
 class ArticleHits(BaseModel):
     query: str
     items: list[ArticleHit]
+    match: Literal["good", "weak"] | None = Field(
+        default=None,
+        description="good: the first article has most of the query's words; weak: no good "
+        "match, these are the closest articles and `contact` says how to reach a person; "
+        "null when listing without a query",
+    )
+    contact: ContactOut | None = Field(default=None, description="Only with match weak")
 
 
 class ArticleOut(BaseModel):
@@ -118,6 +125,8 @@ class ContactOut(BaseModel):
     hours: ContactHours
     online_chat: ContactChat
     email: str
+    tickets_path: str = Field(description="Open a support ticket (signed in)")
+    callbacks_path: str = Field(description="Book a call-back from an agent (signed in)")
 
     @classmethod
     def of(cls, contact: Contact) -> ContactOut:
@@ -136,6 +145,8 @@ class ContactOut(BaseModel):
                 agents_online=contact.agents_online,
             ),
             email=contact.email,
+            tickets_path=contact.tickets_path,
+            callbacks_path=contact.callbacks_path,
         )
 
 

@@ -19,10 +19,15 @@ from dataclasses import dataclass
 from typing import Final
 
 from ewallet.help import text
-from ewallet.help.index import Document, SearchIndex
-from ewallet.help.views import Article, Found
+from ewallet.help.index import Document, Hit, SearchIndex
+from ewallet.help.views import Answer, Article, Found, Match
 
 CHECK_SECONDS: Final = 2.0
+# A result is a good match when its article has at least this share of the query's words
+# (``SearchIndex.coverage``); below it the answer is "weak" and offers a person as well.
+GOOD_COVERAGE: Final = 0.5
+# What a query with nothing in common with any article is shown: how to reach us.
+LAST_RESORT_CATEGORY: Final = "support"
 SUMMARY_CHARS: Final = 120
 # Emphasis and code marks (dropped), then other marks, links' targets, list bullets and
 # tables' |---|---| rules (each a space).
@@ -114,3 +119,31 @@ class HelpSearch:
         snapshot = await self._current(stamp, load)
         ordered = sorted(snapshot.articles.values(), key=lambda a: (a.category, a.slug))
         return [Found(article, None) for article in ordered[:limit]]
+
+    async def answer(
+        self, query: str, *, limit: int, stamp: StampLoader, load: ArticlesLoader
+    ) -> Answer:
+        """Never an empty list for a query: the ranked articles when the best one has most of
+        the query's words (``good``); otherwise (``weak``) those hits, then articles sharing
+        characters or letter trigrams with it, then the support articles."""
+        snapshot = await self._current(stamp, load)
+        index = snapshot.index
+        hits = index.search(query, limit=limit)
+        if hits and index.coverage(query, hits[0].article_id) >= GOOD_COVERAGE:
+            return Answer(self._found(snapshot, hits), Match.GOOD)
+        chosen = list(hits)
+        for hit in index.closest(query, limit=limit):
+            if all(hit.article_id != known.article_id for known in chosen):
+                chosen.append(hit)
+        found = self._found(snapshot, chosen[:limit])
+        if not found:
+            support = sorted(
+                (a for a in snapshot.articles.values() if a.category == LAST_RESORT_CATEGORY),
+                key=lambda article: article.slug,
+            )
+            found = [Found(article, None) for article in support[:limit]]
+        return Answer(found, Match.WEAK)
+
+    @staticmethod
+    def _found(snapshot: _Snapshot, hits: list[Hit]) -> list[Found]:
+        return [Found(snapshot.articles[hit.article_id], hit.score) for hit in hits]

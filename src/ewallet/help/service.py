@@ -10,6 +10,7 @@ Importing and exporting Markdown is :mod:`ewallet.help.importing.service`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -29,14 +30,16 @@ from ewallet.help.articles import (
 )
 from ewallet.help.diff import line_diff
 from ewallet.help.markdown import article_html
-from ewallet.help.search import HelpSearch, summary
+from ewallet.help.search import ArticlesLoader, HelpSearch, StampLoader, summary
 from ewallet.help.views import (
+    Answer,
     Article,
     ArticlePreview,
     Contact,
     FeedbackRow,
     Found,
     Hours,
+    Match,
     RevisionDiff,
     TranslationEdit,
     Version,
@@ -52,6 +55,8 @@ from ewallet.services import Services
 from ewallet.support.presence.service import any_agent_online
 
 CHAT_PATH: Final = "/v1/support/chat"
+TICKETS_PATH: Final = "/v1/support/tickets"
+CALLBACKS_PATH: Final = "/v1/support/callbacks"
 
 
 # Reading.
@@ -175,11 +180,7 @@ def preview_article(*, title: str, body: str) -> ArticlePreview:
     return ArticlePreview(title.strip(), article_html(body), summary(body) if body.strip() else "")
 
 
-async def search_articles(
-    services: Services, search: HelpSearch, *, query: str, limit: int
-) -> list[Found]:
-    """Published articles for ``query`` by falling score; an empty query lists them unscored."""
-
+def _index_loaders(services: Services) -> tuple[StampLoader, ArticlesLoader]:
     async def stamp() -> repo.IndexStamp:
         async def work(uow: UnitOfWork) -> repo.IndexStamp:
             return await repo.index_stamp(await uow.connection())
@@ -189,9 +190,34 @@ async def search_articles(
     async def load() -> list[Article]:
         return await list_articles(services, published_only=True)
 
+    return stamp, load
+
+
+async def search_articles(
+    services: Services, search: HelpSearch, *, query: str, limit: int
+) -> list[Found]:
+    """Published articles for ``query`` by falling score (none when no word matched: the
+    chat bot hands over then); an empty query lists them unscored."""
+    stamp, load = _index_loaders(services)
     if query.strip():
         return await search.search(query, limit=limit, stamp=stamp, load=load)
     return await search.browse(limit=limit, stamp=stamp, load=load)
+
+
+async def answer_query(
+    services: Services, search: HelpSearch, *, query: str, limit: int, locale: Locale
+) -> Answer:
+    """What the help centre shows for ``query`` (``GET /v1/help/articles``, ``/help``):
+    ranked articles with ``match: good``; with no good match the closest articles anyway
+    and the ways to reach a person (``match: weak``, :func:`contact`); an empty query lists
+    the articles by category (``match`` None)."""
+    stamp, load = _index_loaders(services)
+    if not query.strip():
+        return Answer(await search.browse(limit=limit, stamp=stamp, load=load), None)
+    answer = await search.answer(query, limit=limit, stamp=stamp, load=load)
+    if answer.match is Match.WEAK:
+        return replace(answer, contact=await contact(services, locale=locale))
+    return answer
 
 
 # Writing.
@@ -494,4 +520,6 @@ async def contact(services: Services, *, locale: Locale) -> Contact:
         chat_path=CHAT_PATH if chat else None,
         agents_online=staffed,
         email=settings.support_email,
+        tickets_path=TICKETS_PATH,
+        callbacks_path=CALLBACKS_PATH,
     )

@@ -7,6 +7,12 @@ two-character word, the most common length). Latin runs become lowercased words 
 light suffix stemmer, after a few multi-word phrases ("top up", "payment password") are
 joined into one word. Bigram terms carry a ``~`` prefix so they never collide with words.
 
+Titles and tags also yield **pinyin keys** (``^`` prefix): the full tone-less pinyin and the
+initials of each Chinese word and of each pair of neighbouring words (交电费 → ``^jdf``,
+``^jiaodianfei``; 注销 → ``^zx``, ``^zhuxiao``), because people type "zfmm" or "zhuxiao" when
+their keyboard is in Latin mode. Only titles and tags: they hold the phrases readers use, and
+the body's thousands of pairs would turn every short Latin string into a match.
+
 Query-only helpers live here too: synonym expansion (忘记 → 找回/重置, unbind → remove) and
 English typo correction against the index vocabulary (edit distance 1, 2 for long words).
 """
@@ -21,6 +27,7 @@ from collections.abc import Iterable, Iterator
 from typing import Final
 
 import jieba
+from pypinyin import lazy_pinyin
 
 from ewallet.help.lexicon import (
     EN_PHRASES,
@@ -33,6 +40,7 @@ from ewallet.help.lexicon import (
 jieba.setLogLevel(logging.WARNING)  # it announces every dictionary load on stderr otherwise
 
 BIGRAM_PREFIX: Final = "~"
+PINYIN_PREFIX: Final = "^"
 _CJK: Final = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _RUN: Final = re.compile(rf"[{_CJK}]+|[a-z0-9]+")
 _IS_CJK: Final = re.compile(rf"[{_CJK}]")
@@ -124,6 +132,49 @@ def bigrams(text: str) -> list[str]:
         if is_cjk(run):
             found.extend(_bigrams(run))
     return found
+
+
+def pinyin_keys(text: str) -> list[str]:
+    """Pinyin keys of the Chinese words of ``text``, alone and in neighbouring pairs."""
+    found: list[str] = []
+    for run in _RUN.findall(normalize(text)):
+        if not is_cjk(run):
+            continue
+        pieces = [w for w in tokenizer().cut(run) if w.strip() and w not in ZH_STOPWORDS]
+        syllables = [lazy_pinyin(piece) for piece in pieces]
+        for start in range(len(pieces)):
+            for end in range(start + 1, min(start + 2, len(pieces)) + 1):
+                spoken = [s for word in syllables[start:end] for s in word]
+                if len(spoken) < 2:  # one syllable, one letter: anything would match it
+                    continue
+                found.append(PINYIN_PREFIX + "".join(spoken))
+                found.append(PINYIN_PREFIX + "".join(s[0] for s in spoken))
+    return found
+
+
+def pinyin_candidates(text: str) -> list[str]:
+    """The Latin words of ``text`` that may be pinyin typed in Latin mode, unstemmed
+    ("bangding" must stay whole) and as pinyin keys."""
+    return [
+        PINYIN_PREFIX + run
+        for run in _RUN.findall(normalize(text))
+        if run.isascii() and run.isalpha() and 2 <= len(run) <= 24 and run not in EN_STOPWORDS
+    ]
+
+
+_STOP_CHARACTERS: Final = frozenset("".join(ZH_STOPWORDS))
+
+
+def character_grams(text: str) -> frozenset[str]:
+    """Single Chinese characters (not those of question words) and Latin letter trigrams:
+    the last resort of a query no word of which matched (see ``SearchIndex.closest``)."""
+    found: set[str] = set()
+    for run in _RUN.findall(normalize(text)):
+        if is_cjk(run):
+            found.update(char for char in run if char not in _STOP_CHARACTERS)
+        elif run.isalpha() and run not in EN_STOPWORDS:
+            found.update(run[i : i + 3] for i in range(len(run) - 2))
+    return frozenset(found)
 
 
 def terms(text: str) -> list[str]:

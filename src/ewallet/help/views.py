@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from enum import StrEnum
 from typing import Final
 from zoneinfo import ZoneInfo
 
@@ -98,6 +99,23 @@ class Found:
 
     article: Article
     score: float | None
+
+
+class Match(StrEnum):
+    """How well a search answer fits its query (``match`` in ``GET /v1/help/articles``)."""
+
+    GOOD = "good"
+    WEAK = "weak"  # the closest articles we have; the reader is offered a person too
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A search's articles (never empty while any article is published), their fit (None
+    when listing without a query) and, for a weak fit, how to reach a person."""
+
+    found: list[Found]
+    match: Match | None
+    contact: Contact | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,3 +227,5 @@ class Contact:
     chat_path: str | None
     agents_online: bool
     email: str
+    tickets_path: str  # a written question, answered in the ticket (at any hour)
+    callbacks_path: str  # a call from an agent in a window the customer picks

@@ -5,7 +5,10 @@ Public pages: people look for help before they can sign in. The same use cases a
 ``GET /v1/help/articles``, ``GET /v1/help/articles/{ref}`` and ``POST .../feedback``: the
 ranking (Chinese and English, typos, synonyms) and the per-address feedback limit are the
 help service's. The search box is a plain GET form; with JavaScript, htmx asks
-``/help/search`` for the results as the reader types and swaps them in. Articles are
+``/help/search`` for the results as the reader types and swaps them in. A query with no good
+match still shows the closest articles, under a line saying they may not be it, with the
+hotline, the chat, a ticket and a call-back beside them: the page never ends in "nothing
+found". Articles are
 Markdown written by us and our staff; they are shown through :func:`article_html`, which
 escapes everything and knows only the few constructs the articles use.
 """
@@ -22,7 +25,7 @@ from ewallet.help.articles import CATEGORIES
 from ewallet.help.deps import HelpSearchDep
 from ewallet.help.markdown import article_html
 from ewallet.help.search import summary
-from ewallet.help.views import Article, Found
+from ewallet.help.views import Article, Found, Match
 from ewallet.http.deps import ServicesDep
 from ewallet.kit.errors import DomainError
 from ewallet.services import Services
@@ -37,7 +40,7 @@ RESULTS: Final = "wallet/help/_results.html"
 ARTICLE: Final = "wallet/help/article.html"
 FEEDBACK: Final = "wallet/help/_feedback.html"
 RESULT_LIMIT: Final = 10
-BROWSE_LIMIT: Final = 50  # every published article (about forty today)
+BROWSE_LIMIT: Final = 500  # every published article (about sixty-five today)
 MAX_QUERY: Final = 200
 # The questions customer service hears most, first on the help page.
 COMMON: Final = (
@@ -79,13 +82,17 @@ async def _help(
 ) -> Response:
     query = q.strip()
     limit = RESULT_LIMIT if query else BROWSE_LIMIT
-    found = await help_service.search_articles(services, search, query=query, limit=limit)
+    answer = await help_service.answer_query(
+        services, search, query=query, limit=limit, locale=locale_of(request)
+    )
     return await page(
         request,
         services,
         template,
         hotline=services.settings.hotline,
-        **_listing(request, query, found),
+        weak=answer.match is Match.WEAK,
+        contact=answer.contact,
+        **_listing(request, query, answer.found),
     )
 
 
