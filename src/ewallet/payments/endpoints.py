@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 
 from ewallet.audit.service import Actor
 from ewallet.http.deps import ServicesDep
 from ewallet.http.idempotency import Idempotent, RequestKeyDep
 from ewallet.identity.deps import Authenticated, CurrentUser
 from ewallet.identity.runtime import CallerDep
-from ewallet.payments import service
+from ewallet.models.payments import PaymentStatus
+from ewallet.payments.card_funding import service as card_funding
+from ewallet.payments.card_funding.views import FundingChoice
 from ewallet.payments.links import order_id_from_payload
-from ewallet.payments.schemas import PaymentEnvelope, PaymentIn, PaymentOut
+from ewallet.payments.schemas import (
+    PaymentEnvelope,
+    PaymentIn,
+    PaymentOut,
+    PaymentPendingOut,
+    PaymentUnderReviewOut,
+)
 
 router = APIRouter(prefix="/v1", tags=["payments"])
 
@@ -20,8 +28,12 @@ router = APIRouter(prefix="/v1", tags=["payments"])
     "/payments",
     status_code=201,
     summary="Pay a merchant order (by id or QR payload): with the payment password, or "
-    "password-free within the cap the user chose",
+    "password-free within the cap the user chose (202 under_review if risk control holds "
+    "it, docs/risk-review.md); from a bound card or the balance plus the card with "
+    "`funding` (202 operation_pending while the bank's answer is unknown, "
+    "docs/card-payments.md)",
     dependencies=[Authenticated, Idempotent],
+    responses={202: {"model": PaymentUnderReviewOut | PaymentPendingOut}},
 )
 async def create_payment(
     *,
@@ -29,22 +41,30 @@ async def create_payment(
     user: CurrentUser,
     services: ServicesDep,
     request: Request,
+    response: Response,
     request_key: RequestKeyDep,
     caller: CallerDep,
-) -> PaymentEnvelope:
+) -> PaymentUnderReviewOut | PaymentPendingOut | PaymentEnvelope:
     order_id = body.order_id or order_id_from_payload(body.qr_payload or "")
     ip = request.client.host if request.client else None
-    payment = await service.pay_order(
+    payment = await card_funding.pay_order_funded(
         services,
         Actor("user", user.user_id, ip),
         user_id=user.user_id,
         order_id=order_id,
         pin=body.payment_password,
+        funding=FundingChoice() if body.funding is None else body.funding.choice(),
         caller=caller,
         device_id=user.device_id,
         challenge_id=body.challenge_id,
         request_key=request_key,  # a rerun of a request that paid answers its payment
     )
+    if payment.status == PaymentStatus.UNDER_REVIEW:  # held for a risk officer
+        response.status_code = 202
+        return PaymentUnderReviewOut.of(payment)
+    if payment.status == "pending":  # the bank's answer about the card is not known yet
+        response.status_code = 202
+        return PaymentPendingOut.of(payment)
     return PaymentEnvelope(payment=PaymentOut.of(payment))
 
 
@@ -52,5 +72,5 @@ async def create_payment(
 async def read_payment(
     payment_id: str, user: CurrentUser, services: ServicesDep
 ) -> PaymentEnvelope:
-    payment = await service.get_payment(services, user.user_id, payment_id=payment_id)
+    payment = await card_funding.card_payment_view(services, user.user_id, payment_id=payment_id)
     return PaymentEnvelope(payment=PaymentOut.of(payment))

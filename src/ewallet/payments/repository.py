@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ewallet.kit.money import Money
@@ -129,13 +129,15 @@ async def claim_order(
     conn: AsyncConnection, *, order_id: str, payment_id: str, now: datetime
 ) -> bool:
     """Mark the order paid if it still awaits payment and has not expired: of two payers
-    racing for one order exactly one gets True."""
+    racing for one order exactly one gets True. An order a card payment reserved while
+    the bank answers (``reserved_by``, payments/card_funding) is that payment's only."""
     claimed = await conn.execute(
         update(orders)
         .where(
             orders.c.id == order_id,
             orders.c.status == OrderStatus.AWAITING_PAYMENT,
             orders.c.expires_at > now,
+            or_(orders.c.reserved_by.is_(None), orders.c.reserved_by == payment_id),
         )
         .values(status=OrderStatus.PAID, payment_id=payment_id, paid_at=now, updated_at=now)
     )

@@ -26,6 +26,10 @@ one transaction of kind ``payment``, key ``payment:<id>``; payments/fees.py), wr
 payment with its fee, the payer's
 notice and the merchant's webhook -- all of it commits, or none of it does. That unit's
 body is :func:`settle_order`, which payment-code charges reuse with their own channel.
+When risk control answers ``review``, an order or static-QR payment waits for a risk
+officer instead (:mod:`ewallet.payments.held.service`, docs/risk-review.md): the amount on
+a hold, the order ``under_review``, no payment row until approved; a payment-code charge
+refuses it (``under_review``).
 
 The payment keeps the request key of the request that paid (:mod:`ewallet.kit.request_key`,
 unique per payer), written in that unit. A rerun of the request -- after a crash between the
@@ -38,7 +42,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from datetime import timedelta
+from typing import Final
 
 from sqlalchemy.exc import IntegrityError
 
@@ -52,18 +57,21 @@ from ewallet.kit.errors import DomainError, NotFoundError
 from ewallet.kit.ids import new_id
 from ewallet.kit.money import Money
 from ewallet.kit.request_key import RequestKey
-from ewallet.ledger import Leg, PostEntry, Side, TransactionKind, chart
+from ewallet.ledger import chart
 from ewallet.merchants.views import MerchantView
 from ewallet.models.identity import User
 from ewallet.models.payments import OrderStatus, PaymentStatus
 from ewallet.notify.service import notify_user
 from ewallet.payments import repository
+from ewallet.payments.entry import PaymentAccounts, payment_entry
 from ewallet.payments.errors import (
     MerchantNotSupportedError,
     OrderNotPayableError,
     require_wallet_currency,
 )
 from ewallet.payments.fees import FeeTerms, payment_fee
+from ewallet.payments.held import repository as held_repository
+from ewallet.payments.held.service import hold_payment
 from ewallet.payments.password_free import service as password_free
 from ewallet.payments.schemas import order_document
 from ewallet.payments.views import OrderView, PayerOrder, PaymentView
@@ -71,12 +79,17 @@ from ewallet.payments.webhooks.service import queue_order_event
 from ewallet.risk.spending import AuthStrength, LimitExceededError, SpendChannel, SpendingPolicy
 from ewallet.services import Services
 from ewallet.spend.service import (
+    ReviewTerms,
     SpendRequest,
     admit_spend,
     book_spend,
     expect_spent,
     run_spend_unit,
 )
+
+# The channels whose payment waits for a risk officer when risk answers ``review``; a
+# payment-code charge refuses instead (``under_review``): a cashier cannot wait hours.
+HELD_CHANNELS: Final = frozenset({SpendChannel.PAYMENT, SpendChannel.STATIC_QR})
 
 
 def check_merchant(merchant: MerchantView | None) -> None:
@@ -109,16 +122,6 @@ async def check_payable(services: Services, order_id: str) -> OrderView:
     return await run_unit(services.engine, work, read_only=True)
 
 
-@dataclass(frozen=True, slots=True)
-class PaymentAccounts:
-    """The ids of the ledger accounts a payment moves money between: the payer's wallet,
-    the merchant, and the fee revenue its fee goes to."""
-
-    wallet: int
-    merchant: int
-    fee_revenue: int
-
-
 async def payment_accounts(
     services: Services, *, user_id: str, merchant_id: str, currency: str
 ) -> PaymentAccounts:
@@ -140,21 +143,6 @@ def fee_terms(settings: Settings, merchant: MerchantView) -> FeeTerms:
     )
 
 
-def payment_entry(
-    *, key: str, accounts: PaymentAccounts, amount: Money, fee: int, metadata: dict[str, Any]
-) -> PostEntry:
-    """The payment's one ledger entry: the wallet pays ``amount``, the merchant is credited
-    ``amount - fee`` and fee revenue ``fee`` (a leg of 0 is left out: the ledger takes
-    positive legs only)."""
-    currency = amount.currency
-    legs = [Leg(accounts.wallet, Side.DEBIT, amount)]
-    if fee < amount.minor:
-        legs.append(Leg(accounts.merchant, Side.CREDIT, Money(amount.minor - fee, currency)))
-    if fee > 0:
-        legs.append(Leg(accounts.fee_revenue, Side.CREDIT, Money(fee, currency)))
-    return PostEntry(key=key, kind=TransactionKind.PAYMENT, legs=tuple(legs), metadata=metadata)
-
-
 @dataclass(frozen=True, slots=True)
 class Stepped:
     """Who pays, for risk's step-up: the caller a challenge is sent to (SMS in their
@@ -169,8 +157,8 @@ class Stepped:
 class Settlement:
     """What :func:`settle_order` wrote, as the views a re-read would give."""
 
-    payment: PaymentView
-    order: OrderView  # the order as paid
+    payment: PaymentView  # ``under_review`` for one held for a risk review
+    order: OrderView  # the order as paid (or ``under_review``)
 
 
 async def settle_order(
@@ -189,6 +177,7 @@ async def settle_order(
     device_id: str | None = None,
     challenge_id: str | None = None,
     confirmed_by: str | None = None,
+    spend_counted: bool = False,
 ) -> Settlement:
     """Pay ``order`` from ``user_id``'s wallet inside the caller's unit (module doc, 4-5).
 
@@ -196,10 +185,14 @@ async def settle_order(
     /v1/payments`` and payment-code charges both come here, differing only in the spend's
     ``channel`` and ``auth``. Re-checks the merchant (``merchant_not_supported``: disabled
     since the first read), claims the order (``order_not_payable``), admits the spend
-    through the seam (``account_frozen``, ``limit_exceeded``; ``under_review`` cannot
-    happen until the risk engine lands), writes the merchant's webhook and the payer's
-    notice, books the ledger entry (``insufficient_balance``) and writes the payment.
-    Raises on any refusal, and the caller's unit then rolls all of it back.
+    through the seam (``account_frozen``, ``limit_exceeded``, ``risk_declined``, a
+    challenge), writes the merchant's webhook and the payer's notice, books the ledger
+    entry (``insufficient_balance``) and writes the payment. Raises on any refusal, and the
+    caller's unit then rolls all of it back. A ``review`` holds the payment for a risk
+    officer on the channels of :data:`HELD_CHANNELS`
+    (:func:`~ewallet.payments.held.service.hold_payment`: the amount on a hold, no
+    payment row, the order ``under_review``; the settlement's payment says
+    ``under_review``); a payment-code charge refuses it (``under_review``, nothing held).
     ``request_key`` (a :class:`RequestKey`'s digest) is stored on the payment.
     ``device_id`` (the payer's session's device), ``challenge_id`` (a step-up the payer
     passed for this payment) and ``confirmed_by`` (a second factor the payment already
@@ -208,6 +201,8 @@ async def settle_order(
     A caller that already read the merchant in this unit passes it as ``merchant``, and one
     that locked the payer's row (``locked_user``) in this unit as ``payer``: each saves a
     statement. The views returned are built from what was written, not re-read.
+    ``spend_counted``: the spend ``payment:<payment_id>`` was admitted and counted in an
+    earlier unit (a card-funded payment, before its bank was asked): not counted again.
 
     Locks follow the global order (docs/architecture.md "Lock order"): the payer's row,
     then the order (the claim), then the ledger's accounts.
@@ -243,8 +238,10 @@ async def settle_order(
         policy=SpendingPolicy.from_settings(services.settings),
         locked=payer,
         confirmed_by=confirmed_by,
-        new_reference=True,  # payment_id is drawn for this payment; a retry rolled back
+        # payment_id is drawn for this payment (a retry rolled back), unless counted before
+        new_reference=not spend_counted,
         wallet_account_id=accounts.wallet,
+        keeps_held=channel in HELD_CHANNELS,
     )
     # The webhook and the notice are written before the ledger entry: posting locks the
     # merchant's account row (hot: every payment to the merchant touches it) until
@@ -253,6 +250,21 @@ async def settle_order(
     # The order as the claim left it: only those columns change while it awaits payment,
     # and no payment (so nothing refunded) existed before this one.
     fee = payment_fee(amount.minor, fee_terms(services.settings, merchant))
+    if not admission.allowed:  # risk asked for a review (a block or challenge raised)
+        sla = timedelta(minutes=services.settings.risk_review_sla_minutes)
+        payment, waiting = await hold_payment(
+            uow,
+            clock,
+            admission,
+            order=order,
+            merchant=merchant,
+            payer=payer,
+            accounts=accounts,
+            fee=fee,
+            request_key=request_key,
+            review=ReviewTerms(payment_id, sla),
+        )
+        return Settlement(payment, waiting)
     paid = replace(
         order,
         merchant_name=merchant.name,
@@ -391,7 +403,8 @@ async def once_per_request(
 async def payment_for_request(
     services: Services, *, user_id: str, request_key: RequestKey | None
 ) -> PaymentView | None:
-    """The payment an earlier run of the same request made, if any (reads only)."""
+    """The payment an earlier run of the same request made, if any (reads only): also one
+    held for a risk review (``under_review``, or ``rejected``)."""
     if request_key is None:
         return None
     digest = request_key.digest
@@ -400,7 +413,7 @@ async def payment_for_request(
         conn = await uow.connection()
         found = await repository.payment_id_for_request(conn, user_id=user_id, request_key=digest)
         if found is None:
-            return None
+            return await held_repository.held_view(conn, user_id=user_id, request_key=digest)
         return await repository.payment_view(conn, found, user_id=user_id)
 
     found = await run_unit(services.engine, work, read_only=True)
@@ -456,10 +469,15 @@ async def _pay_order(
 
 
 async def get_payment(services: Services, user_id: str, *, payment_id: str) -> PaymentView:
-    """One of the payer's own payments; anyone else's is ``not_found``."""
+    """One of the payer's own payments -- also one held for a risk review (``under_review``,
+    then ``rejected``, or the payment once approved); anyone else's is ``not_found``."""
 
     async def work(uow: UnitOfWork) -> PaymentView | None:
-        return await repository.payment_view(await uow.connection(), payment_id, user_id=user_id)
+        conn = await uow.connection()
+        found = await repository.payment_view(conn, payment_id, user_id=user_id)
+        if found is None:
+            return await held_repository.held_view(conn, payment_id=payment_id, user_id=user_id)
+        return found
 
     view = await run_unit(services.engine, work, read_only=True)
     if view is None:
@@ -472,7 +490,8 @@ async def order_for_payer(services: Services, user_id: str, *, order_id: str) ->
 
     Any order can be shown to whoever has its link (as the hosted checkout page does);
     ``not_found`` for no such order. Besides the order: the viewer's own payment of it, if
-    they paid it, and the refusal of steps 1-2 (module doc) paying it would meet now --
+    they paid it (or their payment of it waiting for a risk review), and the refusal of
+    steps 1-2 (module doc) paying it would meet now --
     ``merchant_not_supported``, ``order_not_payable``, ``currency_not_supported`` -- so a
     page can say why before asking for a payment password. :func:`pay_order` checks all of
     it again when the payment is made."""
@@ -483,13 +502,16 @@ async def order_for_payer(services: Services, user_id: str, *, order_id: str) ->
         if order is None:
             raise NotFoundError("no such order")
         paid = await repository.payment_id_of_order(conn, order_id=order_id, user_id=user_id)
+        held = None
+        if paid is None and order.status in (OrderStatus.UNDER_REVIEW, OrderStatus.CLOSED):
+            held = await held_repository.held_view(conn, user_id=user_id, order_id=order_id)
         refusal: DomainError | None = None
         try:
             check_merchant(await repository.merchant_view(conn, order.merchant_id))
             _check_payable(order)
         except DomainError as refused:
             refusal = refused
-        return PayerOrder(order, paid, refusal)
+        return PayerOrder(order, paid, refusal, held)
 
     return await run_unit(services.engine, work, read_only=True)
 

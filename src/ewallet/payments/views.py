@@ -15,6 +15,7 @@ from sqlalchemy import Row
 from ewallet.kit.errors import DomainError
 from ewallet.kit.money import Money
 from ewallet.models.payments import OrderStatus, PaymentStatus, RefundStatus
+from ewallet.payments.card_funding.views import Funding
 
 # The fee of rows built without one (payments made before fees existed also read 0).
 NO_FEE: Final = Money(0)
@@ -94,11 +95,15 @@ class PaymentView:
     amount: Money
     refunded: Money
     status: str
-    ledger_transaction_id: str
+    ledger_transaction_id: str | None  # None while held for review, or rejected
     created_at: datetime
     # The merchant's fee taken when it settled, and what refunds returned of it.
     fee: Money = NO_FEE
     fee_returned: Money = NO_FEE
+    # When the risk officer's decision is due, for a payment held for review.
+    review_due_at: datetime | None = None
+    # How a payment funded by a card was split (payments/card_funding); None: the balance.
+    funding: Funding | None = None
 
     @classmethod
     def of(cls, row: Row[Any], *, merchant_name: str, subject: str) -> PaymentView:
@@ -135,11 +140,13 @@ class PayerOrder:
     ``payment_id`` is the viewer's own payment of it, if they paid it; ``refusal`` is the
     first refusal paying it would meet now before any PIN is asked (the merchant does not
     take wallet payments, the order is paid, closed or expired, ...), None when it is
-    payable."""
+    payable. ``held`` is the viewer's payment of it waiting for a risk review (or rejected
+    by one), if that is where it stands."""
 
     order: OrderView
     payment_id: str | None
     refusal: DomainError | None
+    held: PaymentView | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ from ewallet.kit.errors import ValidationFailedError
 from ewallet.kit.pagination import check_limit, decode_cursor, encode_cursor
 from ewallet.models.risk import ReviewState
 from ewallet.models.spending import SpendChannel
+from ewallet.payments.held.service import finish_reviewed_payment
 from ewallet.reviews.errors import ReviewDecidedError, ReviewNotFoundError
 from ewallet.reviews.views import RecentActivity, ReviewDetail, ReviewPage
 from ewallet.risk.review import service as reviews
@@ -61,6 +62,8 @@ FINISHERS: Final[Mapping[str, Finisher]] = {
     SpendChannel.TRANSFER.value: finish_reviewed_transfer,
     SpendChannel.BILL.value: finish_reviewed_bill,
     SpendChannel.WITHDRAWAL.value: finish_reviewed_withdrawal,
+    SpendChannel.PAYMENT.value: finish_reviewed_payment,
+    SpendChannel.STATIC_QR.value: finish_reviewed_payment,
 }
 
 

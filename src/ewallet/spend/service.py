@@ -33,12 +33,15 @@ every spending feature -- turns into a fresh challenge and ``401 step_up_require
 (docs/security.md, "Step-up for a challenged payment"). A ``block`` rolls
 the unit back, stores the decision (and the protective freeze a rule may ask for) in a
 unit of its own and raises ``risk_declined``. A ``review`` is kept waiting on a hold only
-by a feature that says it can (``keeps_held=True``: transfers, bill payments and
-withdrawals), with its decision and its review row in the spend's unit, for the staff queue
-(:mod:`ewallet.reviews`) to approve or reject; for every other feature (payments and
-payment-code charges: a shop's till cannot wait hours for an answer) the unit is rolled
+by a feature that says it can (``keeps_held=True``: transfers, bill payments, withdrawals
+and online merchant payments), with its decision and its review row in the spend's unit,
+for the staff queue (:mod:`ewallet.reviews`) to approve or reject; for every other feature
+(payment-code charges: a shop's till cannot wait hours for an answer) the unit is rolled
 back, the decision stored on its own and ``under_review`` raised, as :func:`expect_spent`
-does for a held spend (docs/risk-review.md).
+does for a held spend (docs/risk-review.md). The review hold is of two accounts (the
+command's debit and credit); a feature whose entry has more legs -- a merchant payment's
+fee -- passes :func:`book_spend` a :class:`CreateHold` of the whole amount for an admission
+that is not allowed, and posts its real entry when the review is approved.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ PAID_EVENT: Final = "order.paid"
 ORDER_VERDICTS: Final = (
     "not_paid",  # waiting for payment: no money left the wallet for it
     "awaiting_customer_pin",  # a payment-code charge waits for the customer's PIN
+    "payment_under_review",  # paid into a hold: risk control reviews it (docs/risk-review.md)
     "expired_unpaid",  # expired before anyone paid it
     "closed_unpaid",  # the merchant closed it unpaid
     "paid_merchant_notified",  # paid, and the merchant acknowledged our notice
@@ -67,6 +68,7 @@ OTHER_VERDICTS: Final = {
 }
 UNKNOWN: Final = "unknown"
 UNPAID: Final[dict[str, str]] = {
+    OrderStatus.UNDER_REVIEW: "payment_under_review",
     OrderStatus.EXPIRED: "expired_unpaid",
     OrderStatus.CLOSED: "closed_unpaid",
 }

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ewallet.funding.topups.views import CardTopup, TopupView
@@ -21,7 +21,7 @@ from ewallet.kit.db.uow import UnitOfWork
 from ewallet.kit.money import Money
 from ewallet.models.funding import Card, TopupMethod, TopupStatus
 from ewallet.models.identity import User
-from ewallet.models.tables import cards, topups
+from ewallet.models.tables import card_payments, cards, topups
 
 
 async def insert_topup(
@@ -144,11 +144,14 @@ async def locked_status(conn: AsyncConnection, topup_id: str) -> str:
 
 
 async def pending_card_topups(conn: AsyncConnection, *, limit: int) -> list[CardTopup]:
-    """Card top-ups whose debit's outcome is unknown, oldest first, with their bank."""
+    """Card top-ups whose debit's outcome is unknown, oldest first, with their bank (not
+    those funding a card payment: :mod:`ewallet.payments.card_funding.jobs` settles them)."""
     rows = await conn.execute(
         select(topups, cards.c.bank_code)
         .join(cards, cards.c.id == topups.c.card_id)
         .where(topups.c.method == TopupMethod.CARD, topups.c.status == TopupStatus.PENDING)
+        # A top-up that funds a card payment is settled with its payment (payments/card_funding).
+        .where(~exists().where(card_payments.c.topup_id == topups.c.id))
         .order_by(topups.c.created_at, topups.c.id)
         .limit(limit)
     )

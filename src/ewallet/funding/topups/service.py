@@ -380,12 +380,15 @@ async def credit_topup(
     creditable: tuple[TopupStatus, ...],
     provider_reference: str | None,
     metadata: dict[str, Any],
+    notify: bool = True,
 ) -> bool:
     """Mark the top-up succeeded and credit the wallet, once, in the caller's unit of work.
 
     The conditional status update claims the top-up (a concurrent settler finds it taken
     and answers False); the ledger key ``topup:<id>`` makes a second credit impossible
-    even so. The owner gets an in-app notice. The wallet account must already be open.
+    even so. The owner gets an in-app notice unless ``notify`` is off (a top-up that funds
+    a card payment: the payment's own notice tells them). The wallet account must already
+    be open.
     """
     conn = await uow.connection()
     claimed = await repository.claim_succeeded(
@@ -416,6 +419,8 @@ async def credit_topup(
     )
     assert isinstance(outcome, Transaction)
     await repository.set_ledger_transaction(conn, topup.id, outcome.id)
+    if not notify:
+        return True
     await notify_user(
         uow.session,
         clock=clock,

@@ -15,7 +15,9 @@ browser in (login CSRF).
 A payment risk control challenges (``step_up_required``) shows the pay form again with the
 code field of the challenge (the texted code, or the authenticator's where the customer has
 one) above the PIN: the post proves it (``POST /v1/me/step-up``'s use case) and pays with
-its ``challenge_id``, once (docs/security.md, "Step-up for a challenged payment").
+its ``challenge_id``, once (docs/security.md, "Step-up for a challenged payment"). A
+payment risk control holds for review answers ``202`` with "under review, expected by
+<time>" (docs/risk-review.md); the order then reads as under review until decided.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from ewallet.identity.stepup.service import complete_action_challenge
 from ewallet.identity.stepup.views import Proof
 from ewallet.kit import i18n
 from ewallet.kit.errors import DomainError, NotFoundError, UnauthorizedError
-from ewallet.models.payments import OrderStatus
+from ewallet.models.payments import OrderStatus, PaymentStatus
 from ewallet.ops.service import current_maintenance
 from ewallet.payments import service as payments
 from ewallet.payments.checkout.page import forbidden, message, render
@@ -313,4 +315,7 @@ async def pay(
             totp="totp" in error.extra.get("methods", []) if fresh else totp,
         )
     paid = await _order(services, order_id)
+    if payment.status == PaymentStatus.UNDER_REVIEW:  # held for a risk officer: not an error
+        due = payment.review_due_at or services.clock.now()
+        return render(request, paid, step="held", status_code=202, held_until=due)
     return render(request, paid, step="done", status_code=201, paid_payment_id=payment.id)

@@ -5,6 +5,7 @@ stylesheet and form posts to itself. Presentation only: no database, no use case
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from typing import Any, Final
 
 import jinja2
@@ -44,7 +45,10 @@ TEXTS: Final[dict[str, dict[str, Any]]] = {
         "paid": "付款成功",
         "payment_no": "付款编号",
         "expires": "订单有效期至",
+        "held": "付款审核中：为保障资金安全，这笔付款正在进行安全审核，预计 {due} 前完成。"
+        "审核期间该笔资金已在您的钱包中冻结，商户尚未收到。",
         "status": {
+            "under_review": "该订单的付款正在进行安全审核",
             "paid": "该订单已支付",
             "refunded": "该订单已支付并已退款",
             "closed": "该订单已关闭",
@@ -71,7 +75,11 @@ TEXTS: Final[dict[str, dict[str, Any]]] = {
         "paid": "Payment made",
         "payment_no": "Payment number",
         "expires": "Payable until",
+        "held": "Payment under review: for your safety risk control is reviewing this "
+        "payment, expected by {due}. Until then the amount is held in your wallet and the "
+        "merchant has not received it.",
         "status": {
+            "under_review": "This order's payment is under a security review",
             "paid": "This order has been paid",
             "refunded": "This order was paid and refunded",
             "closed": "This order was closed",
@@ -118,6 +126,7 @@ def render(
         totp=bool(extra.get("totp")),
         csrf=extra.get("csrf", ""),
         paid_payment_id=extra.get("paid_payment_id"),
+        held_until=_local(extra.get("held_until")),
         maintenance=extra.get("maintenance", ""),
     )
     return HTMLResponse(
@@ -133,9 +142,14 @@ def render(
     )
 
 
+def _local(moment: datetime | None) -> str:
+    """A time as the page shows it (China time, to the minute); "" for none."""
+    return "" if moment is None else moment.astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M")
+
+
 def message(request: Request, error: DomainError) -> str:
     locale = get_locale(request)
-    return f"{i18n.title(error.code, locale)}：{i18n.detail(error.code, error.detail, locale)}"
+    return i18n.title_and_detail(error.code, error.detail, locale)
 
 
 def forbidden(request: Request) -> str:

@@ -202,7 +202,11 @@ async def close_order(services: Services, merchant_id: str, *, order_id: str) ->
                 data={"order": order_document(view)},
             )
         elif view.status != OrderStatus.CLOSED:
-            raise OrderNotClosableError("the order was paid; refund it instead")
+            raise OrderNotClosableError(
+                "the order is under risk review; it is paid or closed when staff decide"
+                if view.status == OrderStatus.UNDER_REVIEW
+                else "the order was paid; refund it instead"
+            )
         return view
 
     return await run_unit(services.engine, work)

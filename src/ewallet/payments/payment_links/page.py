@@ -62,8 +62,7 @@ def _csp(nonce: str) -> str:
 def _message(locale: i18n.Locale, error: DomainError | None) -> str | None:
     if error is None or error.code == "payment_link_unavailable":
         return None  # the link's own status text says it
-    colon = ": " if locale == i18n.EN else "："
-    return f"{i18n.title(error.code, locale)}{colon}{i18n.detail(error.code, error.detail, locale)}"
+    return i18n.title_and_detail(error.code, error.detail, locale)
 
 
 def render(

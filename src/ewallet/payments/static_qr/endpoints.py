@@ -21,7 +21,8 @@ from ewallet.identity.deps import Authenticated, CurrentUser
 from ewallet.identity.runtime import CallerDep
 from ewallet.kit.amounts import parse_amount
 from ewallet.merchants.deps import CurrentMerchant
-from ewallet.payments.schemas import PaymentEnvelope, PaymentOut
+from ewallet.models.payments import PaymentStatus
+from ewallet.payments.schemas import PaymentEnvelope, PaymentOut, PaymentUnderReviewOut
 from ewallet.payments.static_qr import service
 from ewallet.payments.static_qr.deps import MerchantWakeup
 from ewallet.payments.static_qr.schemas import (
@@ -108,8 +109,10 @@ async def read_target(token: str, services: ServicesDep) -> StaticQrTargetOut:
     "/payments/static-qr",
     status_code=201,
     summary="Pay a merchant's static QR code: the amount typed (or the code's fixed one), "
-    "with the payment password or password-free within the static-QR limits",
+    "with the payment password or password-free within the static-QR limits (202 "
+    "under_review if risk control holds it, docs/risk-review.md)",
     dependencies=[Authenticated, Idempotent],
+    responses={202: {"model": PaymentUnderReviewOut}},
 )
 async def pay_static_qr(
     *,
@@ -117,10 +120,11 @@ async def pay_static_qr(
     user: CurrentUser,
     services: ServicesDep,
     request: Request,
+    response: Response,
     request_key: RequestKeyDep,
     wakeup: MerchantWakeup,
     caller: CallerDep,
-) -> PaymentEnvelope:
+) -> PaymentUnderReviewOut | PaymentEnvelope:
     amount = None if body.amount is None else parse_amount(body.amount)
     payment = await service.pay_static_qr(
         services,
@@ -135,4 +139,7 @@ async def pay_static_qr(
         challenge_id=body.challenge_id,
         announce=wakeup,
     )
+    if payment.status == PaymentStatus.UNDER_REVIEW:  # held for a risk officer
+        response.status_code = 202
+        return PaymentUnderReviewOut.of(payment)
     return PaymentEnvelope(payment=PaymentOut.of(payment))

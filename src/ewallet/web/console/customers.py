@@ -132,6 +132,11 @@ VERDICTS: Final = {
         "The order expired unpaid: no money was taken. The shop has to make a new order."
     ),
     "closed_unpaid": N_("The shop closed the order before it was paid: no money was taken."),
+    "payment_under_review": N_(
+        "Risk control is reviewing the payment: the amount is held in the customer's wallet "
+        "and the shop has not been paid. A risk officer approves it (the shop is paid) or "
+        "rejects it (the money is released and the order closed)."
+    ),
     "paid_merchant_notified": N_(
         "Paid: the money went to the shop, and the shop's system confirmed our notice. Give "
         "the shop the order number so they find it in their records."
@@ -215,6 +220,7 @@ VERDICTS: Final = {
 }
 VERDICT_TONES: Final = {
     "not_paid": "info",
+    "payment_under_review": "warn",
     "paid_merchant_notified": "ok",
     "paid_merchant_not_reached": "error",
     "paid_merchant_polls": "info",

@@ -6,8 +6,13 @@ not asked to sign in a second time). The page shows the order -- merchant, what 
 amount -- and why it cannot be paid, if it cannot (the merchant does not take the wallet,
 the order was paid, closed or expired), before asking for anything. The payment password
 then pays it through the same use case as ``POST /v1/payments``
-(:func:`ewallet.payments.service.pay_order`): same checks in the same order, one payment
-per form however often it is posted, and the receipt at ``/pay/receipts/{id}``.
+(:func:`ewallet.payments.card_funding.service.pay_order_funded`): same checks in the same
+order, one payment per form however often it is posted, and the receipt at
+``/pay/receipts/{id}``. When the balance is short and a card is bound, the page offers
+"pay the rest with card ****1234" and "pay all with card" (docs/card-payments.md); a card
+payment the bank has not answered yet shows "waiting for the bank". A payment
+risk control holds for review has no receipt yet: the order page says "under review,
+expected by <time>" (then "not approved, the money is back" after a rejection).
 
 A payment risk control challenges (``step_up_required``) goes through the step-up page
 (:mod:`ewallet.web.wallet.spend_step_up`): the texted code (or the authenticator's) and the
@@ -24,8 +29,13 @@ from fastapi.responses import Response
 from ewallet.http.deps import ServicesDep
 from ewallet.identity.runtime import CallerDep
 from ewallet.kit.errors import DomainError, NotFoundError, ValidationFailedError
+from ewallet.models.card_payments import FundingSource
+from ewallet.models.payments import PaymentStatus
 from ewallet.payments import service as payments
+from ewallet.payments.card_funding import service as card_funding
+from ewallet.payments.card_funding.views import FundingChoice
 from ewallet.payments.links import order_id_from_text
+from ewallet.payments.views import PaymentView
 from ewallet.web.kit.auth import WebUser, actor_of
 from ewallet.web.kit.forms import Form, PostedForm, form_request_key
 from ewallet.web.kit.i18n import translate as _t
@@ -49,8 +59,10 @@ async def _order_page(
     *,
     status_code: int = 200,
     error: str | None = None,
+    pending: bool = False,
 ) -> Response:
-    shown = await payments.order_for_payer(services, user.user_id, order_id=order_id)
+    choices = await card_funding.payer_choices(services, user.user_id, order_id=order_id)
+    shown = choices.shown
     blocked = None if shown.refusal is None else refusal(request, shown.refusal)
     return await page(
         request,
@@ -58,10 +70,21 @@ async def _order_page(
         TEMPLATE,
         status_code=status_code,
         shown=shown,
+        choices=choices,
         blocked=blocked,
         error=error,
+        pending=pending,
         link="",
     )
+
+
+def _funding(form: Form) -> FundingChoice:
+    """The source the payer picked: ``balance``, or ``card:<id>`` / ``balance_and_card:<id>``
+    (radio buttons, so the form works without JavaScript); anything else is the balance."""
+    source, _, card_id = form.text("funding").partition(":")
+    if source in (FundingSource.CARD, FundingSource.BALANCE_AND_CARD) and card_id:
+        return FundingChoice(FundingSource(source), card_id[:32])
+    return FundingChoice()
 
 
 @router.get("/pay/order")
@@ -142,12 +165,13 @@ async def pay(
                 status_code=error.status,
             )
     try:
-        payment = await payments.pay_order(
+        payment = await card_funding.pay_order_funded(
             services,
             actor_of(request, user),
             user_id=user.user_id,
             order_id=order_id,
             pin=form["payment_password"],
+            funding=_funding(form),
             caller=caller,
             device_id=user.device_id,
             challenge_id=None if step is None else step.challenge_id,
@@ -177,4 +201,16 @@ async def pay(
             status_code=error.status,
             error=refusal(request, error),
         )
-    return see_other(receipt_url(payment.id))
+    return await _paid(request, services, user, payment)
+
+
+async def _paid(
+    request: Request, services: ServicesDep, user: WebUser, payment: PaymentView
+) -> Response:
+    """Where a payment made from the form leads: its receipt; the order page for one held
+    for review (it says until when) or one whose card the bank has not answered for."""
+    if payment.status == "pending":
+        order_id = payment.order_id
+        return await _order_page(request, services, user, order_id, status_code=202, pending=True)
+    held = payment.status == PaymentStatus.UNDER_REVIEW
+    return see_other(f"/pay/order?order={payment.order_id}" if held else receipt_url(payment.id))

@@ -5,7 +5,9 @@ comes back (``WebRoute``). The page shows whom the code pays -- the store's name
 merchant's -- and an amount field (or the code's fixed amount), then pays through the same
 use case as ``POST /v1/payments/static-qr``
 (:func:`ewallet.payments.static_qr.service.pay_static_qr`): same checks in the same order,
-one payment per form however often it is posted, and the receipt at ``/pay/receipts/{id}``.
+one payment per form however often it is posted, and the receipt at ``/pay/receipts/{id}``
+-- or, for a payment risk control holds for review, its order's page (``/pay/order``),
+which says "under review, expected by <time>".
 
 The payment password may be left empty when the customer has password-free payments on:
 the service then checks the setting and the no-PIN and static-QR limits, and answers
@@ -30,6 +32,7 @@ from ewallet.identity.runtime import CallerDep
 from ewallet.kit.amounts import parse_amount
 from ewallet.kit.errors import DomainError
 from ewallet.kit.money import Money
+from ewallet.models.payments import PaymentStatus
 from ewallet.payments.static_qr import service
 from ewallet.payments.static_qr.deps import MerchantWakeup
 from ewallet.web.kit.auth import WebUser, actor_of
@@ -194,4 +197,5 @@ async def pay(
                 request, services, movement, error, step, message=message
             )
         return await _pay_page(request, services, user, token, amount=typed, error=error)
-    return see_other(receipt_url(payment.id))
+    held = payment.status == PaymentStatus.UNDER_REVIEW  # the order page says until when
+    return see_other(f"/pay/order?order={payment.order_id}" if held else receipt_url(payment.id))

@@ -318,7 +318,7 @@ async def mark_card_topup_failed(
     request that fails at once answers the user directly instead. ``forget_request`` drops
     the request key, so the client's retry starts a new top-up.
     """
-    bank, held = await _settlement_accounts(services, bank_code, topup.amount.currency)
+    bank, held = await settlement_accounts(services, bank_code, topup.amount.currency)
     clock = services.clock
 
     async def work(uow: UnitOfWork) -> bool:
@@ -332,7 +332,7 @@ async def mark_card_topup_failed(
         )
         if not changed:
             return False
-        await _release_suspense(services, uow, topup, bank_account_id=bank.id, held_id=held.id)
+        await release_suspense(services, uow, topup, bank_account_id=bank.id, held_id=held.id)
         if notify:
             params = {"amount": topup.amount.to_decimal_string(), "currency": topup.amount.currency}
             await notify_user(
@@ -354,7 +354,7 @@ async def hold_unknown_in_suspense(services: Services, topup: TopupView, *, bank
 
     False (nothing booked) if the top-up is no longer ``pending`` under its row lock.
     """
-    bank, held = await _settlement_accounts(services, bank_code, topup.amount.currency)
+    bank, held = await settlement_accounts(services, bank_code, topup.amount.currency)
 
     async def work(uow: UnitOfWork) -> bool:
         status = await repository.locked_status(await uow.connection(), topup.id)
@@ -393,11 +393,11 @@ async def credit_card_topup(
     settlement file shows as debited after all.
     """
     currency = topup.amount.currency
-    settlement, held = await _settlement_accounts(services, bank_code, currency)
+    settlement, held = await settlement_accounts(services, bank_code, currency)
     await chart.open_account(services.ledger, chart.wallet(topup.user_id, currency))
 
     async def work(uow: UnitOfWork) -> Credited:
-        source = held if await _is_in_suspense(uow, topup.id) else settlement
+        source = held if await is_in_suspense(uow, topup.id) else settlement
         credited = await credit_topup(
             uow,
             clock=services.clock,
@@ -414,7 +414,7 @@ async def credit_card_topup(
     return credited
 
 
-async def _settlement_accounts(
+async def settlement_accounts(
     services: Services, bank_code: str, currency: str
 ) -> tuple[Account, Account]:
     """The bank's settlement account and suspense, opened if new (outside any unit)."""
@@ -431,18 +431,18 @@ def _release_key(topup_id: str) -> str:
     return f"topup:{topup_id}:{_RELEASE}"
 
 
-async def _is_in_suspense(uow: UnitOfWork, topup_id: str) -> bool:
+async def is_in_suspense(uow: UnitOfWork, topup_id: str) -> bool:
     """Whether the top-up's amount is booked in suspense and not yet released."""
     keys = [_suspense_key(topup_id), _release_key(topup_id)]
     used = await ledger_repository.find_transaction_keys(await uow.connection(), keys)
     return _suspense_key(topup_id) in used and _release_key(topup_id) not in used
 
 
-async def _release_suspense(
+async def release_suspense(
     services: Services, uow: UnitOfWork, topup: TopupView, *, bank_account_id: int, held_id: int
 ) -> None:
     """The card was not debited: take the amount back out of suspense (if it was there)."""
-    if not await _is_in_suspense(uow, topup.id):
+    if not await is_in_suspense(uow, topup.id):
         return
     await apply_command(
         uow,

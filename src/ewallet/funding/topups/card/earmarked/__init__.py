@@ -1,0 +1,1 @@
+"""Card debits earmarked for a payment (the card part of a card-funded payment)."""

@@ -1,0 +1,1 @@
+"""Merchant payments held for a risk review (docs/risk-review.md, "Merchant payments")."""
