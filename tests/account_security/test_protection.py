@@ -224,10 +224,11 @@ async def test_notices_newest_first_in_the_readers_language(harness: Harness) ->
         (item["created_at"] for item in items), reverse=True
     )
     assert items[0]["title"] == "Security phrase updated"
-    assert "2026-03-02T01:02" in items[0]["body"]
+    assert "2 Mar 2026, 09:02 (Beijing time)" in items[0]["body"]  # 01:02 UTC
     assert (items[0]["read"], items[0]["security"]) == (False, True)
     zh = (await notices(harness, user)).json()["items"][0]
     assert zh["title"] == "防伪码已更新"
+    assert "您的防伪码已于 2026年3月2日 09:02 更新" in zh["body"]
     # Pages of one, then the end.
     seen, cursor = [], None
     while True:

@@ -97,7 +97,8 @@ async def test_the_receipt_of_a_credited_deposit(counter: Counter) -> None:
     assert "138****3333" in text
     assert "13800003333" not in text  # masked on paper
     assert "已入账" in text
-    assert "2026-03-02 09:00" in text  # the cash's time in Asia/Shanghai
+    assert "2026年3月2日 09:00" in text  # the cash's time in Asia/Shanghai, in words
+    assert "2 Mar 2026, 09:00 (Beijing time)" in text
     printed = ("counter_deposit.receipt_printed", teller.id, deposit["id"])
     assert printed in await audit_actions(h.engine)
 

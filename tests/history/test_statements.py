@@ -67,7 +67,7 @@ async def test_csv_statement_adds_up_to_the_ledger(harness: Harness, clock: Froz
     assert "statement-2026-03.csv" in response.headers["content-disposition"]
     assert response.content.startswith(b"\xef\xbb\xbf")  # BOM: spreadsheets read UTF-8
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
-    summary = {row[0]: row[1] for row in rows[1:9]}
+    summary = {row[0]: row[1] for row in rows[1:11]}
     opening = await wallet_balance_at(harness, alice, MARCH_START)
     closing = await wallet_balance_at(harness, alice, APRIL_START)
     assert summary["期初余额 Opening balance"] == opening == "800.00"
@@ -75,20 +75,24 @@ async def test_csv_statement_adds_up_to_the_ledger(harness: Harness, clock: Froz
     assert summary["收入合计 Total in"] == "200.00"
     assert summary["支出合计 Total out"] == "151.00"
     assert summary["账户 Account"] == "*丽 (138****0001)"
-    header = rows[10]
+    assert summary["出具机构 Issuer"] == harness.services.settings.issuer_name
+    # For programs: ISO 8601 with Beijing's offset written out.
+    assert summary["生成时间 Issued"] == "2026-04-01T00:00:00+08:00"
+    assert rows[11] == []
+    header = rows[12]
     assert header[0] == "时间 Time"
-    movements = rows[11:]
+    movements = rows[13:]
     assert [(m[0], m[4], m[5]) for m in movements] == [
-        ("2026-03-01 00:00:00", "+200.00", "1000.00"),
-        ("2026-03-15 12:00:00", "-150.25", "849.75"),
-        ("2026-03-31 23:59:59", "-0.75", "849.00"),
+        ("2026-03-01T00:00:00+08:00", "+200.00", "1000.00"),
+        ("2026-03-15T12:00:00+08:00", "-150.25", "849.75"),
+        ("2026-03-31T23:59:59+08:00", "-0.75", "849.00"),
     ]
     assert movements[1][6] == "张*伟 (139****0002)"
     assert movements[1][2] == "转账 transfer"
     # Bob's March: two transfers in.
     bobs = await harness.client.get("/v1/me/statements/2026-03", headers=harness.auth(bob))
     bob_rows = list(csv.reader(io.StringIO(bobs.content.decode("utf-8-sig"))))
-    assert {row[0]: row[1] for row in bob_rows[1:9]}["期末余额 Closing balance"] == "151.00"
+    assert {row[0]: row[1] for row in bob_rows[1:11]}["期末余额 Closing balance"] == "151.00"
 
 
 async def test_pdf_statement_has_chinese_text_and_the_totals(
@@ -105,13 +109,46 @@ async def test_pdf_statement_has_chinese_text_and_the_totals(
     for expected in ("钱包对账单", "期初余额", "期末余额", "转账", "张*伟", "800.00", "849.00"):
         assert expected in text, expected
     assert "151.00" in text
+    # For people: Beijing time to the minute, the issuer and the page number on the page.
+    assert "2026-03-15 12:00" in text
+    assert "2026年4月1日 00:00" in text  # issued
+    assert "第 1 页 / 共 1 页" in text
+    assert "Page 1 of 1" in text
+    assert text.count(harness.services.settings.issuer_name) >= 2  # the page's head and foot
+
+
+async def test_a_long_pdf_statement_numbers_every_page_and_names_the_issuer_on_each(
+    harness: Harness, clock: FrozenClock
+) -> None:
+    harness.services.settings.issuer_name = "示例支付有限公司"
+    alice = await harness.user(phone=ALICE, pin=PIN)
+    await harness.user(phone=BOB, pin=PIN)
+    await set_tier(harness, alice, 2, name="*丽")
+    clock.set(datetime(2026, 3, 2, 1, 0, tzinfo=UTC))
+    await fund(harness, alice, "900.00")
+    for minute in range(40):
+        clock.set(datetime(2026, 3, 3, 1, minute, tzinfo=UTC))
+        sent = await transfer(harness, alice, BOB, "1.00", key=f"statement-{minute}")
+        assert sent.status_code == 201
+    clock.set(APRIL_START)
+    response = await harness.client.get(
+        "/v1/me/statements/2026-03?format=pdf", headers=harness.auth(alice)
+    )
+    assert response.status_code == 200, response.text
+    pages = [page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages]
+    assert len(pages) >= 2
+    for number, text in enumerate(pages, start=1):
+        assert f"第 {number} 页 / 共 {len(pages)} 页" in text
+        assert f"Page {number} of {len(pages)}" in text
+        assert "示例支付有限公司" in text
+        assert "钱包对账单 Wallet statement 2026-03" in text
 
 
 async def test_a_quiet_month_and_refusals(harness: Harness, clock: FrozenClock) -> None:
     alice, _ = await march(harness, clock)
     may = await harness.client.get("/v1/me/statements/2026-05", headers=harness.auth(alice))
     rows = list(csv.reader(io.StringIO(may.content.decode("utf-8-sig"))))
-    summary = {row[0]: row[1] for row in rows[1:9]}
+    summary = {row[0]: row[1] for row in rows[1:11]}
     assert summary["期初余额 Opening balance"] == summary["期末余额 Closing balance"] == "850.00"
     assert summary["笔数 Entries"] == "0"
     empty_pdf = await harness.client.get(

@@ -115,8 +115,8 @@ def test_detail_zh_never_shows_english_when_a_translation_exists() -> None:
         i18n.DETAILS["not_found"].zh_cn
     )
     assert i18n.detail("insufficient_balance", None, "zh-CN") == "余额不足"
-    # No generic sentence: the error's own detail is better than nothing.
-    assert i18n.detail("insufficient_balance", "need 5.00 more", "zh-CN") == "need 5.00 more"
+    # No generic sentence: the title, never the error's own English sentence.
+    assert i18n.detail("insufficient_balance", "need 5.00 more", "zh-CN") == "余额不足"
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ewallet.config import Settings
 from ewallet.kit.clock import FrozenClock
 from ewallet.kit.db.uow import UnitOfWork
+from ewallet.kit.human_time import in_words
+from ewallet.kit.i18n import ZH_CN
 from ewallet.models.identity import User
 from ewallet.models.outbox import OutboxEvent
 from ewallet.models.support import AuthorType, TicketChannel
@@ -140,6 +142,9 @@ async def test_replies_go_out_by_smtp_with_threading_and_the_anti_phishing_code(
     assert second["In-Reply-To"] == f"<{stored[1]}>"
     assert second["References"] == f"<{stored[1]}>"
     assert "在“我的银行卡”里点解绑即可。" in first.get_content()
+    # The acknowledgement says when the message came, in Beijing time and in words.
+    opened = (await ticket_row(engine, ticket_id)).created_at
+    assert f"我们已于 {in_words(opened, ZH_CN)} 收到您的来信" in ack.get_content()
 
 
 async def test_a_refused_connection_raises_so_the_worker_retries(

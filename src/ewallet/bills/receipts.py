@@ -2,7 +2,8 @@
 
 Only a ``succeeded`` payment has a receipt (:func:`ewallet.bills.service.get_receipt`).
 The PDF uses the statements' CJK font, found on the machine at run time
-(:mod:`ewallet.kit.cjk_font`); fonts are never shipped. Pure: no SQL.
+(:mod:`ewallet.kit.cjk_font`); fonts are never shipped. The time it was paid is Beijing
+time in words, in both languages (:mod:`ewallet.kit.human_time`). Pure: no SQL.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ import io
 
 from ewallet.bills.views import Receipt
 from ewallet.kit.cjk_font import register_cjk_font
-from ewallet.risk.limits import CHINA_TIME
+from ewallet.kit.human_time import in_words
+from ewallet.kit.i18n import EN, ZH_CN
 
 
 def receipt_lines(receipt: Receipt) -> list[tuple[str, str]]:
     payment, biller = receipt.payment, receipt.biller
-    paid = receipt.paid_at.astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M:%S")
+    paid = f"{in_words(receipt.paid_at, ZH_CN)} / {in_words(receipt.paid_at, EN)}"
     return [
         ("回执号 Receipt no.", receipt.receipt_no),
         ("缴费单位 Biller", f"{biller.name_zh} / {biller.name_en}"),
@@ -24,7 +26,7 @@ def receipt_lines(receipt: Receipt) -> list[tuple[str, str]]:
         ("户名 Holder", payment.holder_name_masked or ""),
         ("账期 Period", payment.period or ""),
         ("金额 Amount", f"{payment.amount.to_decimal_string()} {payment.amount.currency}"),
-        ("缴费时间 Paid at", f"{paid} (UTC+8)"),
+        ("缴费时间 Paid at", paid),
         ("交易参考号 Reference", payment.id),
         ("缴费单位确认号 Biller confirmation", payment.biller_confirmation or ""),
     ]

@@ -3,9 +3,10 @@ files, as a PDF with Chinese and English side by side.
 
 It shows the branch, the receipt number, the customer masked, the amount in figures and in
 Chinese capital numerals (大写, :func:`amount_in_capitals`), the teller and the deciding
-supervisor, the times in Asia/Shanghai and the state -- a waiting or rejected deposit says
-plainly that nothing was credited. The PDF embeds the CJK font found on the machine at run
-time (:mod:`ewallet.kit.cjk_font`), as the bill receipts and statements do. Pure: no SQL.
+supervisor, the times (Beijing time in words, in both languages: :mod:`ewallet.kit.human_time`)
+and the state -- a waiting or rejected deposit says plainly that nothing was credited. The
+PDF embeds the CJK font found on the machine at run time (:mod:`ewallet.kit.cjk_font`), as
+the bill receipts and statements do. Pure: no SQL.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from xml.sax.saxutils import escape
 
 from ewallet.counter.views import DepositReceipt
 from ewallet.kit.cjk_font import register_cjk_font
+from ewallet.kit.human_time import in_words
+from ewallet.kit.i18n import EN, ZH_CN
 from ewallet.kit.money import Money
 from ewallet.models.counter import DepositStatus
-from ewallet.risk.limits import CHINA_TIME
 
 DIGITS: Final = "零壹贰叁肆伍陆柒捌玖"
 # The places inside a group of four digits: units, tens, hundreds, thousands.
@@ -119,7 +121,7 @@ def amount_in_capitals(amount: Money) -> str:
 def _local(moment: datetime | None) -> str:
     if moment is None:
         return ""
-    return moment.astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M:%S") + " (UTC+8)"
+    return f"{in_words(moment, ZH_CN)} / {in_words(moment, EN)}"
 
 
 def _figures(amount: Money) -> str:

@@ -1,5 +1,5 @@
 """All SQL of the history: a wallet's postings and pending holds, and the business rows
-that describe the other side of an entry (transfers, cards, top-ups, merchants).
+that describe the other side of an entry (transfers, cards, top-ups, merchants, billers).
 
 Functions take the caller's connection and only read. A page of the history is three
 statements: the pending holds, the postings (each with whether it was reversed), and the
@@ -32,7 +32,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ewallet.history.views import EntryStatus, HistoryFilter
 from ewallet.kit.phone import mask_phone
 from ewallet.ledger import chart
-from ewallet.models.tables import cards, merchants, topups, transfers, users, withdrawals
+from ewallet.models.tables import (
+    bill_payments,
+    billers,
+    cards,
+    merchants,
+    topups,
+    transfers,
+    users,
+    withdrawals,
+)
 from ewallet.models.tables import ledger_accounts as accounts
 from ewallet.models.tables import ledger_holds as holds
 from ewallet.models.tables import ledger_postings as postings
@@ -88,6 +97,16 @@ class TransferRef:
 
 
 @dataclass(frozen=True, slots=True)
+class BillRef:
+    """The biller a bill payment paid and the category of the bill."""
+
+    biller_id: str
+    name_zh: str
+    name_en: str
+    category: str
+
+
+@dataclass(frozen=True, slots=True)
 class Descriptions:
     """The business rows named by a page's entries, by id (ids naming nothing are left out)."""
 
@@ -95,6 +114,7 @@ class Descriptions:
     withdrawal_cards: dict[str, CardRef] = field(default_factory=dict)
     topups: dict[str, TopupRef] = field(default_factory=dict)
     merchant_names: dict[str, str] = field(default_factory=dict)
+    bills: dict[str, BillRef] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,6 +372,17 @@ _describing: Final[CompoundSelect[Any]] = union_all(
     select(literal("merchant"), merchants.c.id, merchants.c.name, *_nulls(6)).where(
         merchants.c.id.in_(bindparam("merchant_ids", expanding=True))
     ),
+    select(
+        literal("bill"),
+        bill_payments.c.id,
+        billers.c.id,
+        billers.c.name_zh,
+        billers.c.name_en,
+        billers.c.category,
+        *_nulls(3),
+    )
+    .join(billers, billers.c.id == bill_payments.c.biller_id)
+    .where(bill_payments.c.id.in_(bindparam("bill_payment_ids", expanding=True))),
 )
 
 
@@ -362,17 +393,20 @@ async def descriptions(
     withdrawal_ids: Sequence[str] = (),
     topup_ids: Sequence[str] = (),
     merchant_ids: Sequence[str] = (),
+    bill_payment_ids: Sequence[str] = (),
 ) -> Descriptions:
     """The transfers (both parties, masked), withdrawals' cards, top-ups' methods and
-    cards, and merchants' names these ids name, in one statement (none if no id is given)."""
+    cards, merchants' names and bill payments' billers these ids name, in one statement
+    (none if no id is given)."""
     found = Descriptions()
-    if not (transfer_ids or withdrawal_ids or topup_ids or merchant_ids):
+    if not (transfer_ids or withdrawal_ids or topup_ids or merchant_ids or bill_payment_ids):
         return found
     values = {
         "transfer_ids": list(transfer_ids),
         "withdrawal_ids": list(withdrawal_ids),
         "topup_ids": list(topup_ids),
         "merchant_ids": list(merchant_ids),
+        "bill_payment_ids": list(bill_payment_ids),
     }
     for row in (await conn.execute(_describing, values)).all():
         if row.source == "transfer":
@@ -386,6 +420,8 @@ async def descriptions(
             found.withdrawal_cards[row.id] = CardRef(row.t1, row.t2)
         elif row.source == "topup":
             found.topups[row.id] = TopupRef(row.t1, CardRef(row.t2, row.t3))
+        elif row.source == "bill":
+            found.bills[row.id] = BillRef(str(row.t1), str(row.t2), str(row.t3), str(row.t4))
         else:
             found.merchant_names[row.id] = str(row.t1)
     return found

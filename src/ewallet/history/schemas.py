@@ -20,6 +20,8 @@ class TransactionOut(BaseModel):
     counterparty: str | None
     status: Literal["succeeded", "pending", "reversed"]
     created_at: datetime
+    # A delayed transfer still pending: when it reaches the payee (docs/transfers.md).
+    arrives_at: datetime | None = None
 
     @classmethod
     def of(cls, entry: HistoryEntry) -> TransactionOut:
@@ -32,6 +34,7 @@ class TransactionOut(BaseModel):
             counterparty=entry.counterparty,
             status=entry.status,
             created_at=entry.created_at,
+            arrives_at=entry.details.get("arrives_at"),
         )
 
 

@@ -4,9 +4,10 @@ The ledger is the source: every item is a posting on the user's wallet account (
 ledger transaction) or a pending hold on it (a withdrawal in progress, status
 ``pending``). Business rows only add a description of the other side -- the payee of a
 transfer (through :mod:`ewallet.transfers.service`), the card of a top-up or withdrawal,
-the merchant of a payment -- looked up by the ids the ledger entry carries in its
-metadata. An entry whose kind or metadata is not known here still shows, as its ledger
-kind with no counterparty: a new feature never breaks the history.
+the merchant of a payment, the biller and the kind of bill of a bill payment ("国网上海电力
+· 电费", also on its refund when the biller refused it) -- looked up by the ids the ledger
+entry carries in its metadata. An entry whose kind or metadata is not known here still
+shows, as its ledger kind with no counterparty: a new feature never breaks the history.
 
 Items are newest first. Pending holds are listed at the top of the first page (a user has
 only a few in flight); the cursor then walks the postings by id.
@@ -29,7 +30,7 @@ from typing import Any, Final, TypeVar
 
 from ewallet.history import repository
 from ewallet.history.render import statement_csv, statement_pdf
-from ewallet.history.repository import CardRef, RawEntry
+from ewallet.history.repository import BillRef, CardRef, RawEntry
 from ewallet.history.views import (
     DayTotals,
     HistoryEntry,
@@ -55,12 +56,25 @@ UserRead = Callable[[UnitOfWork, str], Awaitable[T]]
 
 PSP_NAMES: Final = {"alipay": "支付宝", "wechat_pay": "微信支付", "counter": "柜台现金"}
 PAYMENT_DETAILS: Final = ("merchant_id", "order_id", "payment_id", "refund_id")
+BILL_CATEGORY_NAMES: Final = {
+    "electricity": "电费",
+    "water": "水费",
+    "gas": "燃气费",
+    "mobile_topup": "话费充值",
+    "broadband": "宽带费",
+}
 
 
 def _card(card: CardRef) -> str | None:
     if card.bank_name is None:
         return None
     return f"{card.bank_name} ({card.last_four})" if card.last_four else card.bank_name
+
+
+def _biller(bill: BillRef) -> str:
+    """``国网上海电力 · 电费``: who was paid, and for what."""
+    category = BILL_CATEGORY_NAMES.get(bill.category)
+    return f"{bill.name_zh} · {category}" if category else bill.name_zh
 
 
 async def _describe(uow: UnitOfWork, user_id: str, raws: Sequence[RawEntry]) -> list[HistoryEntry]:
@@ -76,6 +90,7 @@ async def _describe(uow: UnitOfWork, user_id: str, raws: Sequence[RawEntry]) -> 
         withdrawal_ids=ids("withdrawal_id"),
         topup_ids=ids("topup_id"),
         merchant_ids=ids("merchant_id"),
+        bill_payment_ids=ids("bill_payment_id"),
     )
     entries = []
     for raw in raws:
@@ -83,8 +98,12 @@ async def _describe(uow: UnitOfWork, user_id: str, raws: Sequence[RawEntry]) -> 
         counterparty: str | None = None
         details: dict[str, Any] = {}
         if (transfer := found.transfers.get(str(meta.get("transfer_id")))) is not None:
+            if raw.status == "pending" and transfer.payee.user_id == user_id:
+                continue  # held for review or scheduled: not the payee's money yet, nor news
             counterparty = transfer.counterparty_for(user_id).describe()
             details = {"transfer_id": transfer.id, "memo": transfer.memo}
+            if raw.status == "pending" and isinstance(meta.get("arrives_at"), str):
+                details["arrives_at"] = meta["arrives_at"]  # a delayed transfer's arrival
         elif (
             card := found.withdrawal_cards.get(withdrawal_id := str(meta.get("withdrawal_id")))
         ) is not None:
@@ -93,6 +112,14 @@ async def _describe(uow: UnitOfWork, user_id: str, raws: Sequence[RawEntry]) -> 
         elif (topup := found.topups.get(topup_id := str(meta.get("topup_id")))) is not None:
             counterparty = _card(topup.card) or PSP_NAMES.get(topup.method)
             details = {"topup_id": topup_id, "method": topup.method}
+        elif (bill := found.bills.get(bill_id := str(meta.get("bill_payment_id")))) is not None:
+            counterparty = _biller(bill)
+            details = {
+                "bill_payment_id": bill_id,
+                "biller_id": bill.biller_id,
+                "biller_name": bill.name_en,
+                "category": bill.category,
+            }
         elif (name := found.merchant_names.get(str(meta.get("merchant_id")))) is not None:
             counterparty = name
             details = {key: meta[key] for key in PAYMENT_DETAILS if key in meta}
@@ -208,9 +235,10 @@ def transaction_read(*, entry_id: str, currency: str = "CNY") -> UserRead[Histor
             raw = await repository.posted_entry(conn, account_id, entry_id)
             if raw is None:
                 raw = await repository.pending_hold(conn, account_id, entry_id)
-        if raw is None:
+        described = [] if raw is None else await _describe(uow, user_id, [raw])
+        if not described:
             raise NotFoundError("no such transaction")
-        return (await _describe(uow, user_id, [raw]))[0]
+        return described[0]
 
     return read
 
@@ -251,6 +279,8 @@ async def build_statement(
             total_in=Money(money_in, currency),
             total_out=Money(money_out, currency),
             lines=lines,
+            issuer=services.settings.issuer_name,
+            issued_at=services.clock.now(),
         )
 
     return await run_unit(services.engine, work, read_only=True)

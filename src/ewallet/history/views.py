@@ -111,6 +111,8 @@ class Statement:
     total_in: Money
     total_out: Money
     lines: list[HistoryEntry]
+    issuer: str  # the payment institution (EWALLET_ISSUER_NAME), on every page
+    issued_at: datetime  # when this copy was made
 
 
 StatementFormat = Literal["csv", "pdf"]

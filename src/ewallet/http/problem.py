@@ -76,6 +76,8 @@ def problem_response(
         "code": code,
     }
     members = {k: v for k, v in (extra or {}).items() if k not in _STANDARD_MEMBERS}
+    if isinstance(members.get("errors"), list):
+        members["errors"] = [_field_error(error, locale) for error in members["errors"]]
     body.update(jsonable_encoder(members))
     all_headers = {"Content-Language": locale, "Vary": "Accept-Language", **(headers or {})}
     retry_after = members.get("retry_after")
@@ -86,6 +88,15 @@ def problem_response(
     return JSONResponse(
         body, status_code=status, headers=all_headers, media_type=PROBLEM_MEDIA_TYPE
     )
+
+
+def _field_error(error: Any, locale: i18n.Locale) -> Any:
+    """One entry of ``errors`` with its ``msg`` in the reader's language (the validators
+    word theirs in English)."""
+    if not isinstance(error, dict) or "msg" not in error:
+        return error
+    message = i18n.field_message(str(error.get("type")), str(error["msg"]), locale)
+    return {**error, "msg": message}
 
 
 def _seconds(value: Any) -> int:

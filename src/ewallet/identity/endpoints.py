@@ -10,10 +10,13 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from ewallet.identity.accounts import endpoints as accounts
+from ewallet.identity.closure import endpoints as closure
 from ewallet.identity.codes import endpoints as codes
+from ewallet.identity.data_copy import endpoints as data_copy
 from ewallet.identity.devices import endpoints as devices
 from ewallet.identity.notices import endpoints as notices
 from ewallet.identity.payment_password import endpoints as payment_password
+from ewallet.identity.phone_change import endpoints as phone_change
 from ewallet.identity.protection import endpoints as protection
 from ewallet.identity.realname import endpoints as realname
 from ewallet.identity.recovery import endpoints as recovery
@@ -39,6 +42,9 @@ for part in (
     totp.router,
     realname.router,
     protection.router,
+    phone_change.router,
     notices.router,
+    closure.router,
+    data_copy.router,
 ):
     router.include_router(part)

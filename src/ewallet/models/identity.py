@@ -43,6 +43,9 @@ class CodePurpose(StrEnum):
     STEP_UP = "step_up"
     FREEZE = "freeze"
     BIND_CARD = "bind_card"
+    PHONE_CHANGE_OLD = "phone_change_old"  # the account's number, when changing it
+    UNFREEZE = "unfreeze"
+    ACCOUNT_CLOSURE = "account_closure"
 
 
 class SessionEndReason(StrEnum):
@@ -55,6 +58,8 @@ class SessionEndReason(StrEnum):
     PASSWORD_CHANGED = "password_changed"  # noqa: S105
     LOGIN_PASSWORD_RESET = "login_password_reset"  # noqa: S105
     ACCOUNT_FROZEN = "account_frozen"
+    PHONE_CHANGED = "phone_changed"
+    ACCOUNT_CLOSED = "account_closed"
 
 
 class StepUpMethod(StrEnum):

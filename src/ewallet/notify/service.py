@@ -1,13 +1,20 @@
-"""Record a notice for the user and queue its SMS (through the outbox, after commit)."""
+"""Record a notice for the user and queue its SMS (through the outbox, after commit).
+
+A notice keeps machine values in its ``params``: the moment it was made (``time``) and
+any moment a caller passes, as ISO 8601 (a ``datetime`` is stored in UTC, to the
+minute). Every rendering -- the SMS now, the in-app list later, in whichever language
+the reader has then -- shows them in Beijing time in words (:mod:`ewallet.notify.shown`).
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ewallet.kit.clock import Clock
+from ewallet.kit.clock import Clock, as_utc
 from ewallet.kit.i18n import EN, ZH_CN, Locale
 from ewallet.kit.ids import new_id
 from ewallet.models.identity import User
@@ -36,7 +43,8 @@ async def notify_user(
     if kind not in NOTICES:
         raise ValueError(f"unknown notice {kind!r}")
     now = clock.now()
-    values = {"time": now.isoformat(timespec="minutes"), **(params or {})}
+    values = {"time": now, **(params or {})}
+    values = {key: _stored(value) for key, value in values.items()}
     notice_id = new_id("ntf")
     await session.execute(
         insert(notifications).values(
@@ -64,3 +72,10 @@ async def notify_user(
             clock=clock,
         )
     return notice_id
+
+
+def _stored(value: Any) -> Any:
+    """A moment as ISO 8601 UTC to the minute (what a notice shows); anything else as is."""
+    if isinstance(value, datetime):
+        return as_utc(value).isoformat(timespec="minutes")
+    return value

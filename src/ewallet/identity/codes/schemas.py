@@ -17,6 +17,7 @@ CodePurposeName = Literal[
     "change_phone",
     "step_up",
     "freeze",
+    "account_closure",
 ]
 
 

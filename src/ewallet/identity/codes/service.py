@@ -292,3 +292,60 @@ async def run_with_code(
             retry_after=services.settings.sms_resend_seconds,
         )
     raise VerificationCodeInvalidError("wrong code", remaining_attempts=remaining)
+
+
+@dataclass(frozen=True, slots=True)
+class CodeProof:
+    """One code of :func:`run_with_codes`; ``label`` names it in a refusal (``code_for``)."""
+
+    phone: str
+    purpose: CodePurpose
+    code: str
+    label: str
+
+
+async def run_with_codes(
+    services: Services, work: Callable[[UnitOfWork], Awaitable[T]], *, proofs: tuple[CodeProof, ...]
+) -> T:
+    """:func:`run_with_code` for several codes that must all be right (a phone change: the
+    old number's and the new one's). They are proven in order in the one unit that runs
+    ``work``, so none is used unless every one is right and ``work`` commits; the first
+    wrong one counts (in a unit of its own) and is answered with its ``code_for`` label.
+    """
+
+    async def proven(uow: UnitOfWork) -> T:
+        for proof in proofs:
+            try:
+                await _consume_code(
+                    await uow.connection(),
+                    clock=services.clock,
+                    digest=services.security.digest,
+                    phone=proof.phone,
+                    purpose=proof.purpose,
+                    code=proof.code,
+                )
+            except VerificationCodeExpiredError as expired:
+                expired.extra["code_for"] = proof.label
+                raise
+            except _WrongCode as wrong:
+                raise _WrongLabelledCode(wrong.code_id, proof.label) from None
+        return await work(uow)
+
+    try:
+        return await run_unit(services.engine, proven)
+    except _WrongLabelledCode as wrong:
+        remaining = await _count_wrong_entry(services, code_id=wrong.code_id)
+        label = wrong.label
+    if remaining == 0:
+        raise TooManyAttemptsError(
+            "too many wrong entries: this code no longer works; ask for a new one",
+            retry_after=services.settings.sms_resend_seconds,
+            code_for=label,
+        )
+    raise VerificationCodeInvalidError("wrong code", remaining_attempts=remaining, code_for=label)
+
+
+class _WrongLabelledCode(_WrongCode):
+    def __init__(self, code_id: int, label: str) -> None:
+        super().__init__(code_id)
+        self.label = label

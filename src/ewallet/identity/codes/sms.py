@@ -15,6 +15,11 @@ _ACTIONS: Final[dict[CodePurpose, Text]] = {
     CodePurpose.CHANGE_PHONE: Text("更换绑定手机号", "change your phone number"),
     CodePurpose.STEP_UP: Text("验证身份", "confirm it is you"),
     CodePurpose.FREEZE: Text("冻结账户", "freeze your account"),
+    CodePurpose.PHONE_CHANGE_OLD: Text(
+        "将账户绑定手机号改为新号码", "move your account to a new phone number"
+    ),
+    CodePurpose.UNFREEZE: Text("解冻账户", "unfreeze your account"),
+    CodePurpose.ACCOUNT_CLOSURE: Text("注销账户", "close your account"),
 }
 _GENERIC_ACTION: Final = Text("验证身份", "confirm it is you")
 

@@ -28,6 +28,27 @@ class FreezeOut(BaseModel):
     frozen_at: datetime
 
 
+class UnfreezeIn(Strict):
+    real_name: Annotated[str, Field(min_length=1, max_length=64)]
+    id_number: Annotated[str, Field(min_length=1, max_length=32)]
+    verification_code: ShortCode = Field(description="An SMS code of purpose `unfreeze`.")
+    payment_password: Secret | None = None
+    totp_code: ShortCode | None = Field(
+        default=None, description="An authenticator code, where the authenticator is on."
+    )
+
+    @model_validator(mode="after")
+    def _one_second_factor(self) -> Self:
+        if (self.payment_password is None) == (self.totp_code is None):
+            raise ValueError("give exactly one of payment_password and totp_code")
+        return self
+
+
+class UnfrozenOut(BaseModel):
+    status: Literal["active"] = "active"
+    unfrozen_at: datetime
+
+
 class AntiPhishingCodeIn(Strict):
     code: Annotated[str, Field(min_length=1, max_length=32)]
 

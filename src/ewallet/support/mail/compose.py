@@ -24,10 +24,12 @@ SENDER_NAME: Final = "ewallet 客服"
 # Older Message-IDs beyond this many are left out of References (clients cope; headers stay small).
 MAX_REFERENCES: Final = 20
 
+# ``{time}``: when the ticket was opened, Beijing time in words (kit/human_time.py).
 ACKNOWLEDGEMENT: Final = Text(
-    "您好，我们已收到您的来信，工单号 {reference}。客服会尽快回复；直接回复本邮件即可补充信息。",
-    "Hello, we received your message; its ticket number is {reference}. An agent will reply "
-    "soon; reply to this mail to add anything.",
+    "您好，我们已于 {time} 收到您的来信，工单号 {reference}。客服会尽快回复；"
+    "直接回复本邮件即可补充信息。",
+    "Hello, we received your message on {time}; its ticket number is {reference}. An agent "
+    "will reply soon; reply to this mail to add anything.",
 )
 _FOOTER: Final = Text(
     "—— 直接回复本邮件即可继续工单 {reference}。我们不会在邮件中索要密码或验证码。",

@@ -18,6 +18,7 @@ from typing import Final
 
 from ewallet.kit.clock import as_utc
 from ewallet.kit.db.uow import UnitOfWork
+from ewallet.kit.human_time import in_words
 from ewallet.kit.i18n import EN
 from ewallet.kit.ids import new_id
 from ewallet.models.identity import User
@@ -94,7 +95,9 @@ async def queue_ticket_acknowledgement(
     )
     user = await _owner(uow, ticket)
     message_id = compose.new_message_id(f"ack-{ticket.id}", ticket.reference, policy)
-    text = compose.ACKNOWLEDGEMENT.get(compose.locale_of(user)).format(reference=ticket.reference)
+    locale = compose.locale_of(user)
+    received = in_words(ticket.created_at, locale)
+    text = compose.ACKNOWLEDGEMENT.get(locale).format(reference=ticket.reference, time=received)
     mail = compose.OutgoingEmail(
         to=to,
         subject=compose.ticket_subject(ticket.subject, ticket.reference),

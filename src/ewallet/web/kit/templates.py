@@ -23,6 +23,7 @@ from typing import Final
 import jinja2
 from markupsafe import Markup
 
+from ewallet.kit.human_time import compact
 from ewallet.risk.limits import CHINA_TIME
 from ewallet.web.kit import i18n
 from ewallet.web.kit.icons import icon
@@ -42,18 +43,9 @@ def money(minor: int | None, currency: str = "CNY", *, signed: bool = False) -> 
 
 
 def when(moment: datetime | None) -> str:
-    """``2026-12-07 15:04`` in Asia/Shanghai (what ``strftime("%Y-%m-%d %H:%M")`` says, at
-    a third of its cost: long tables show one per row)."""
-    if moment is None:
-        return ""
-    local = moment.astimezone(CHINA_TIME)
-    return "%04d-%02d-%02d %02d:%02d" % (  # noqa: UP031 -- the cheapest of the spellings
-        local.year,
-        local.month,
-        local.day,
-        local.hour,
-        local.minute,
-    )
+    """``2026-12-07 15:04`` in Asia/Shanghai: the one spelling of a moment in a table that
+    messages and statements share (:func:`ewallet.kit.human_time.compact`)."""
+    return compact(moment)
 
 
 def day(moment: datetime | date | None) -> str:
