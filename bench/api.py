@@ -194,7 +194,12 @@ def transfers(population: Population) -> RequestFactory:
     def make() -> Request:
         payer, payee = rng.sample(people, 2)
         headers = bearer(payer.token, **{"Idempotency-Key": idempotency()})
-        body = {"to_phone": payee.phone, "amount": "0.01", "payment_password": PIN}
+        body = {
+            "to_phone": payee.phone,
+            "amount": "0.01",
+            "payment_password": PIN,
+            "acknowledge_new_payee": True,
+        }
         return ("POST", "/v1/transfers", headers, body)
 
     return make

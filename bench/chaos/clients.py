@@ -386,7 +386,12 @@ class World:
 
     async def transfer(self, person: Person, payee: Person, fen: int, phase: str) -> Operation:
         op = self._new("transfer", person.phone, fen, phase, payee=payee.phone)
-        body = {"to_phone": payee.phone, "amount": fen_text(fen), "payment_password": PIN}
+        body = {
+            "to_phone": payee.phone,
+            "amount": fen_text(fen),
+            "payment_password": PIN,
+            "acknowledge_new_payee": True,  # the scam warning, confirmed as a person would
+        }
         return await self.caller.run(
             op,
             "POST",

@@ -40,6 +40,8 @@ from ewallet.merchants import endpoints as merchant_staff_endpoints
 from ewallet.merchants.account import endpoints as merchant_account_endpoints
 from ewallet.merchants.people import endpoints as merchant_people_endpoints
 from ewallet.merchants.stores import endpoints as store_endpoints
+from ewallet.money_requests import endpoints as money_request_endpoints
+from ewallet.money_requests.receive_codes import endpoints as receive_code_endpoints
 from ewallet.openapi.docs import install_docs
 from ewallet.ops import endpoints as ops_endpoints
 from ewallet.ops.enforcement import install_maintenance
@@ -63,6 +65,7 @@ from ewallet.risk.watchlist.service import screen_real_name
 from ewallet.security.context import SecurityContext
 from ewallet.settlement import endpoints as settlement_endpoints
 from ewallet.staff import endpoints as staff_endpoints
+from ewallet.staff.phone_changes import endpoints as phone_change_staff_endpoints
 from ewallet.support import endpoints as support_endpoints
 from ewallet.support.staff import endpoints as support_staff_endpoints
 from ewallet.transfers import endpoints as transfer_endpoints
@@ -112,6 +115,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:  #
     app.include_router(identity_endpoints.router)
     # Staff and operations routers below.
     app.include_router(staff_endpoints.router)
+    app.include_router(phone_change_staff_endpoints.router)
     app.include_router(ops_endpoints.router)
     app.include_router(ops_health_endpoints.router)
     # Wallet, cards and funding routers below.
@@ -142,6 +146,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:  #
     app.include_router(payment_link_endpoints.page_router)
     # Transfer, limit and history routers below.
     app.include_router(transfer_endpoints.router)
+    app.include_router(money_request_endpoints.router)
+    app.include_router(receive_code_endpoints.router)
     app.include_router(history_endpoints.router)
     # Payment-code and password-free payment routers below.
     app.include_router(payment_code_endpoints.user_router)

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
     hotline: str = "95588"
+    # The payment institution's name, printed on every page of statements and on receipts.
+    issuer_name: Annotated[str, Field(min_length=1, max_length=60)] = "ewallet"
     # Help and support (docs/help-search.md): contact details shown by GET /v1/help/contact.
     support_hours: Annotated[
         str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d-(([01]\d|2[0-3]):[0-5]\d|24:00)$")
@@ -165,6 +167,13 @@ class Settings(BaseSettings):
     aml_entity_transfer_threshold_minor: Annotated[int, Field(ge=1)] = 2_000_000_00
     # How often the worker collects the previous day's large-value transactions (0: never).
     aml_collect_interval_seconds: Annotated[float, Field(ge=0)] = 3600.0
+    # Account closure (docs/account-closure.md): a closed account's personal data is kept
+    # this many days, then erased (PBoC AML rules: at least five years after the relationship
+    # ends); how often the worker erases what is due (0: never); copies of one's data.
+    closed_account_retention_days: Annotated[int, Field(ge=1)] = 1826
+    closed_account_erase_interval_seconds: Annotated[float, Field(ge=0)] = 3600.0
+    data_copies_per_day: Annotated[int, Field(ge=1, le=20)] = 3
+    data_copy_ttl_days: Annotated[int, Field(ge=1, le=90)] = 7
     # Spending limits (docs/limits.md), in fen. Class allowances by account class (I is
     # lifetime, II and III per year); daily caps by authentication strength (by class for
     # PIN and PIN+SMS); channel caps; a per-transaction cap per channel. JSON in the env.
@@ -181,6 +190,10 @@ class Settings(BaseSettings):
     )
     limit_daily_payment_code_minor: Annotated[int, Field(ge=0)] = 1_000_00
     limit_daily_static_qr_minor: Annotated[int, Field(ge=0)] = 500_00
+    # Card (quick) payments, per user per China day (PBoC 2015 网络支付办法 art. 24: 5,000
+    # yuan a day with two factors -- here the signed-in device and the payment password;
+    # 1,000 with fewer). docs/card-payments.md.
+    card_payment_daily_limit_minor: Annotated[int, Field(ge=0)] = 5_000_00
     limit_per_transaction_minor: dict[str, int] = Field(
         default_factory=lambda: {
             "payment": 50_000_00,
@@ -222,6 +235,9 @@ class Settings(BaseSettings):
     # How long a PIN check waits for a free slot of the attempt budget (checks in flight)
     # before answering 503 server_busy -- never too_many_attempts (docs/security.md).
     payment_password_slot_wait_seconds: Annotated[float, Field(gt=0, le=600)] = 10.0
+    # A money request (and each share of a split bill) stays open this long, then expires
+    # (docs/money-requests.md).
+    money_request_ttl_hours: Annotated[int, Field(ge=1, le=24 * 30)] = 72
     # Authenticator (TOTP) and recovery codes, per account across challenges: this many
     # wrong codes within the window lock them for a while; the owner is told.
     totp_max_failures: Annotated[int, Field(ge=1)] = 5

@@ -228,7 +228,12 @@ async def _crossing_transfers(world: World) -> tuple[list[Answer], list[str]]:
     requests: list[Request] = []
     for n in range(BURST):
         payer, payee, amount = (a, b, "1.00") if n % 2 == 0 else (b, a, "2.00")
-        body = {"to_phone": payee.phone, "amount": amount, "payment_password": PIN}
+        body = {
+            "to_phone": payee.phone,
+            "amount": amount,
+            "payment_password": PIN,
+            "acknowledge_new_payee": True,
+        }
         requests.append(("POST", "/v1/transfers", world.auth(payer), body))
     answers = await world.burst(requests)
     problems = []

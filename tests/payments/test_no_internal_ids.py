@@ -58,7 +58,12 @@ async def test_insufficient_balance_on_a_transfer_names_no_account(shop: Shop) -
     payee = await shop.customer("+8613900000503", "0")
     response = await shop.client.post(
         "/v1/transfers",
-        json={"to_phone": payee.phone, "amount": "5.01", "payment_password": PIN},
+        json={
+            "to_phone": payee.phone,
+            "amount": "5.01",
+            "payment_password": PIN,
+            "acknowledge_new_payee": True,
+        },
         headers=shop.auth(sender, **{"Idempotency-Key": "t-1", "Accept-Language": "en"}),
     )
     body = assert_problem(response, 402, "insufficient_balance")

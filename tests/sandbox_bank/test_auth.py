@@ -34,7 +34,8 @@ async def test_without_or_with_a_wrong_key_the_bank_answers_401(
     keyed = [operation for operation in operations(bank_app) if operation not in OPEN]
     assert ("POST", "/debits") in keyed
     assert ("POST", "/payouts") in keyed
-    assert len(keyed) == 8
+    assert ("POST", "/name-checks") in keyed
+    assert len(keyed) == 9
     for method, path in keyed:
         for headers in ({}, {"X-Bank-Key": "wrong"}):
             response = await raw.request(method, path, json={}, headers=headers)

@@ -107,7 +107,12 @@ async def test_transfers_topups_and_withdrawals(desk: Desk) -> None:
     payee = await shop.customer("+8613987654321", "0")
     sent = await shop.client.post(
         "/v1/transfers",
-        json={"to_phone": payee.phone, "amount": "20.00", "payment_password": PIN},
+        json={
+            "to_phone": payee.phone,
+            "amount": "20.00",
+            "payment_password": PIN,
+            "acknowledge_new_payee": True,
+        },
         headers=shop.auth(payer, **{"Idempotency-Key": "t-1"}),
     )
     assert sent.status_code == 201, sent.text

@@ -51,17 +51,21 @@ async def test_preview_shows_the_payee_masked_and_whether_they_are_new(harness: 
         headers=harness.auth(alice),
     )
     assert response.status_code == 200, response.text
-    assert response.json() == {
+    body = response.json()
+    warning = body.pop("warning")
+    assert body == {
         "payee": {"phone_masked": "139****0002", "name_masked": "张*伟"},
         "new_payee": True,
         "amount": {"amount": "12.30", "currency": "CNY"},
     }
+    assert "第一次向该用户转账" in warning  # the scam warning, in the caller's language
     assert (await transfer(harness, alice, BOB, "1.00")).status_code == 201
     again = await harness.client.post(
         "/v1/transfers/preview", json={"to_phone": BOB}, headers=harness.auth(alice)
     )
     assert again.json()["new_payee"] is False
     assert again.json()["amount"] is None
+    assert again.json()["warning"] is None
 
 
 async def test_payee_look_ups_are_capped_per_user(harness: Harness) -> None:

@@ -158,6 +158,7 @@ def test_an_entry_shows_its_details_and_another_users_id_is_not_found(
                 "amount": "66.60",
                 "payment_password": PIN,
                 "memo": "Dinner on Friday",
+                "acknowledge_new_payee": True,
             },
             headers=live.shop.auth(payer, **{"Idempotency-Key": f"web-{payer.id}"}),
         )

@@ -71,6 +71,14 @@ def fill_transfer(
     if memo:
         page.fill("#memo", memo)
     page.click("form[action='/transfer/confirm'] button[type=submit]")
+    acknowledge(page)
+
+
+def acknowledge(page: Page) -> None:
+    """Tick the scam warning's box when the confirmation shows it (a first transfer)."""
+    box = page.locator("input[name=acknowledge_new_payee]")
+    if box.count():
+        box.check()
 
 
 def test_transfer_shows_the_masked_payee_before_the_pin_then_a_receipt(
@@ -99,6 +107,11 @@ def test_transfer_shows_the_masked_payee_before_the_pin_then_a_receipt(
     expect(page.locator("#memo")).to_have_value("Lunch")
     page.get_by_role("button", name="Next").click()
 
+    page.fill("#payment_password", PIN)
+    page.get_by_role("button", name="Transfer now").click()
+    # The scam warning's box is required: unticked, the browser does not send the form.
+    assert page.url == live.url("/transfer/confirm")
+    acknowledge(page)
     page.fill("#payment_password", PIN)
     page.get_by_role("button", name="Transfer now").click()
     expect(page.get_by_role("heading", name="Transfer sent")).to_be_visible()
@@ -179,6 +192,8 @@ def test_a_transfer_by_keyboard_alone(page: Page, live: LiveWallet) -> None:
     keyboard.type("5.00")
     keyboard.press("Enter")
     expect(page.locator(".payee-phone")).to_have_text(masked(payee))
+    tab_to("input[name=acknowledge_new_payee]")
+    keyboard.press("Space")
     tab_to("#payment_password")
     keyboard.type(PIN)
     tab_to("form[action='/transfer'] button[type=submit]")

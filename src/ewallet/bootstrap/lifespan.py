@@ -25,6 +25,7 @@ from ewallet.bootstrap.root import running_services
 from ewallet.config import Environment, Settings
 from ewallet.funding.jobs import settling_in_background
 from ewallet.ledger.upkeep import upkeep_in_background
+from ewallet.payments.card_funding.jobs import settle_pending_card_payments
 from ewallet.services import Services
 
 
@@ -54,7 +55,9 @@ async def app_lifespan(app: FastAPI) -> AsyncIterator[None]:
         embedded = settings.env is Environment.DEVELOPMENT and settings.embedded_worker
         async with (
             embedded_relay(services, doorbell, app) if embedded else nullcontext(),
-            settling_in_background(services) if embedded else nullcontext(),
+            settling_in_background(services, settle_pending_card_payments)
+            if embedded
+            else nullcontext(),
             upkeep_in_background(services.ledger, interval=settings.ledger_upkeep_interval_seconds),
         ):
             yield

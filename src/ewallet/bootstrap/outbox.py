@@ -29,9 +29,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ewallet.bills import jobs as bills_jobs
 from ewallet.bootstrap import sms
 from ewallet.funding.withdrawals import jobs as withdrawals_jobs
+from ewallet.identity.data_copy import jobs as data_copy_jobs
+from ewallet.money_requests import jobs as money_requests_jobs
 from ewallet.payments import jobs as payments_jobs
 from ewallet.services import Services
 from ewallet.support import jobs as support_jobs
+from ewallet.transfers.arrival import jobs as transfer_arrival_jobs
 from ewallet.worker.pool import RelayPool, default_worker_id
 from ewallet.worker.registry import HandlerRegistry
 from ewallet.worker.relay import OutboxRelay
@@ -47,6 +50,9 @@ def outbox_registry(services: Services) -> HandlerRegistry:
     support_jobs.register(registry, services)
     bills_jobs.register(registry, services)
     withdrawals_jobs.register(registry, services)
+    data_copy_jobs.register(registry, services)
+    money_requests_jobs.register(registry, services)
+    transfer_arrival_jobs.register(registry, services)
     return registry
 
 

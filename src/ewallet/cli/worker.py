@@ -30,8 +30,10 @@ from ewallet.bootstrap.outbox import OutboxDoorbell, outbox_registry
 from ewallet.cli.context import cli_services
 from ewallet.config import Settings
 from ewallet.funding.jobs import settling_in_background
+from ewallet.identity.closure.jobs import erasing_in_background as erasing_closed_accounts
 from ewallet.kit.clock import Clock
 from ewallet.ledger.upkeep import upkeep_in_background
+from ewallet.payments.card_funding.jobs import settle_pending_card_payments
 from ewallet.risk.aml.jobs import collecting_in_background as collecting_aml_reports
 from ewallet.services import Services
 from ewallet.settlement.jobs import settling_in_background as settling_payouts
@@ -88,6 +90,7 @@ async def run_worker(
                     _settling(services, enabled=settle),
                     settling_payouts(services) if settle else nullcontext(),
                     collecting_aml_reports(services) if settle else nullcontext(),
+                    erasing_closed_accounts(services) if settle else nullcontext(),
                     upkeep_in_background(
                         services.ledger, interval=settings.ledger_upkeep_interval_seconds
                     ),
@@ -102,7 +105,7 @@ def _settling(services: Services, *, enabled: bool) -> AbstractAsyncContextManag
     """Settle pending card top-ups and withdrawals alongside delivering the outbox."""
     if not enabled:
         return nullcontext()
-    return settling_in_background(services)
+    return settling_in_background(services, settle_pending_card_payments)
 
 
 @contextmanager

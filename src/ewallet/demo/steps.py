@@ -401,6 +401,7 @@ class DemoSteps:
                 "amount": str(amount),
                 "payment_password": PIN,
                 "memo": memo,
+                "acknowledge_new_payee": True,  # the demo people know each other
             },
         )
         self.report.activity["transfers"] += 1

@@ -9,6 +9,7 @@ or when the client reads zh-CN (the error's own detail is an English sentence).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -16,6 +17,7 @@ Locale = Literal["zh-CN", "en"]
 ZH_CN: Final[Locale] = "zh-CN"
 EN: Final[Locale] = "en"
 DEFAULT_LOCALE: Final[Locale] = ZH_CN
+_CHINESE: Final = re.compile(r"[\u4e00-\u9fff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +54,11 @@ TITLES: Final[dict[str, Text]] = {
     "payment_password_invalid": Text("支付密码错误", "The payment password is wrong"),
     "payment_password_locked": Text("支付密码已锁定", "The payment password is locked"),
     "account_frozen": Text("账户已冻结", "The account is frozen"),
+    "closure_blocked": Text("账户暂不能注销", "The account cannot close yet"),
+    "data_copy_in_progress": Text(
+        "已有一份个人信息副本正在生成", "A copy of your data is already being made"
+    ),
+    "data_copy_expired": Text("该副本已过期", "This copy has expired"),
     "insufficient_balance": Text("余额不足", "The balance is not sufficient"),
     "limit_exceeded": Text("超出限额", "A limit would be exceeded"),
     "under_review": Text("交易审核中", "The movement is under review"),
@@ -95,6 +102,15 @@ TITLES: Final[dict[str, Text]] = {
     "invalid_real_name": Text("姓名格式不正确", "The name is not valid"),
     "age_not_eligible": Text("未满16周岁，暂不能实名认证", "You must be at least 16 to verify"),
     "account_not_frozen": Text("账户未冻结", "The account is not frozen"),
+    "unfreeze_needs_staff": Text("该冻结需由客服核实后解除", "Only our staff can lift this freeze"),
+    "phone_unchanged": Text("新手机号与当前手机号相同", "The new number is your current number"),
+    "phone_change_pending": Text(
+        "已有待审核的更换手机号申请", "A phone change request is already waiting for review"
+    ),
+    "phone_change_not_pending": Text(
+        "该申请已处理", "This phone change request was already decided"
+    ),
+    "real_name_not_verified": Text("尚未完成实名认证", "The account has no verified real name"),
     "totp_invalid": Text("动态验证码错误", "The authenticator code is wrong"),
     "totp_already_enabled": Text("已开启身份验证器", "The authenticator is already on"),
     "totp_not_enabled": Text("尚未开启身份验证器", "The authenticator is not on"),
@@ -131,6 +147,20 @@ TITLES: Final[dict[str, Text]] = {
     "transfer_to_self": Text("不能向自己转账", "You cannot transfer to your own wallet"),
     "payee_account_frozen": Text(
         "对方账户暂时无法收款", "The payee's account cannot receive money now"
+    ),
+    "new_payee_confirmation_required": Text(
+        "首次向该用户转账，请确认", "First transfer to this person: please confirm"
+    ),
+    "transfer_not_cancellable": Text(
+        "该转账已无法撤销", "This transfer can no longer be cancelled"
+    ),
+    "payee_name_mismatch": Text(
+        "收款人姓名与银行卡不符", "The name does not match the card's holder"
+    ),
+    # Money requests.
+    "money_request_not_open": Text(
+        "该收款请求已结束（已付款、已拒绝、已撤回或已过期）",
+        "This money request is no longer open (paid, declined, withdrawn or expired)",
     ),
     # Support tickets and mail.
     "ticket_closed": Text("工单已关闭，请提交新工单", "This ticket is closed; open a new one"),
@@ -301,6 +331,22 @@ DETAILS: Final[dict[str, Text]] = {
         "对方账户已冻结，暂时无法收款，本次转账未扣款。",
         "The payee's account is frozen and cannot receive money; nothing was charged.",
     ),
+    "new_payee_confirmation_required": Text(
+        "您从未向该用户转账。骗子常冒充客服、公检法或熟人要求转账，请核实对方身份后，"
+        "确认（acknowledge_new_payee）再转账。本次未扣款。",
+        "You never paid this person before. Scammers pose as customer service, police or "
+        "friends; check who they are, then confirm (acknowledge_new_payee). Nothing was charged.",
+    ),
+    "payee_name_mismatch": Text(
+        "银行核验收款人姓名与该卡不符（或无此卡），本次未扣款。请向对方确认姓名和卡号。",
+        "The bank says the name is not the card's holder (or it has no such card); nothing "
+        "was charged. Check the name and card number with the payee.",
+    ),
+    "transfer_not_cancellable": Text(
+        "只有尚未到账的延时转账可以撤销，该转账已到账、已撤销或已退回。",
+        "Only a delayed transfer that has not arrived can be cancelled; this one has arrived, "
+        "was cancelled or was returned.",
+    ),
     "currency_not_supported": Text(
         "钱包仅支持人民币（CNY），请使用人民币金额。",
         "Wallets hold CNY only; use an amount in CNY.",
@@ -313,12 +359,72 @@ DETAILS: Final[dict[str, Text]] = {
         "该 API 密钥已作废，不能再次作废或轮换。",
         "This API key was revoked already; it cannot be revoked or rotated again.",
     ),
+    "biller_declined": Text(
+        "缴费单位未受理本次缴费，款项已退回您的钱包余额。",
+        "The biller refused the payment; the money is back in your wallet.",
+    ),
     "payment_code_invalid": Text(
         "付款码无效、已过期或已使用，请让顾客刷新付款码后重新扫描。",
         "The code is wrong, expired or already used; ask the customer to refresh it and scan "
         "again.",
     ),
 }
+
+
+# The ``msg`` of each entry of a ``validation_error``'s ``errors`` member, by the
+# validator's error ``type``: the validator words them in English, so a zh-CN reader gets
+# ours (a type not listed here gets FIELD_INVALID).
+FIELD_MESSAGES: Final[dict[str, str]] = {
+    "missing": "缺少该字段",
+    "extra_forbidden": "不支持该字段",
+    "string_type": "须为文本",
+    "string_too_short": "内容过短",
+    "string_too_long": "内容过长",
+    "string_pattern_mismatch": "格式不正确",
+    "int_type": "须为整数",
+    "int_parsing": "须为整数",
+    "int_from_float": "须为整数",
+    "float_parsing": "须为数字",
+    "decimal_parsing": "须为数字",
+    "decimal_type": "须为数字",
+    "decimal_max_places": "小数位数过多",
+    "decimal_max_digits": "数字位数过多",
+    "bool_parsing": "须为 true 或 false",
+    "bool_type": "须为 true 或 false",
+    "greater_than": "数值过小",
+    "greater_than_equal": "数值过小",
+    "less_than": "数值过大",
+    "less_than_equal": "数值过大",
+    "too_short": "条目过少",
+    "too_long": "条目过多",
+    "list_type": "须为列表",
+    "dict_type": "须为对象",
+    "model_attributes_type": "须为对象",
+    "literal_error": "不是可选的值之一",
+    "enum": "不是可选的值之一",
+    "json_invalid": "请求内容不是有效的 JSON",
+    "date_parsing": "日期格式不正确",
+    "date_from_datetime_parsing": "日期格式不正确",
+    "datetime_parsing": "时间格式不正确",
+    "datetime_from_date_parsing": "时间格式不正确",
+    "timezone_aware": "时间须带时区",
+    "url_parsing": "网址格式不正确",
+    "url_scheme": "网址协议不受支持",
+    "value_error": "该字段的值无效",
+    # Our own checks of the edge (http/json_body.py, http/idempotency.py).
+    "duplicate_key": "同一 JSON 对象中有重复的键",
+    "invalid_unicode": "请求内容不是有效的 UTF-8 文本",
+    "length": "长度不符合要求",
+}
+FIELD_INVALID: Final = "该字段的值无效"
+
+
+def field_message(error_type: str, english: str, locale: Locale) -> str:
+    """One field's complaint in a ``validation_error``: the validator's own (English)
+    sentence for ``en`` readers, ours for zh-CN."""
+    if locale == EN:
+        return english
+    return FIELD_MESSAGES.get(error_type, FIELD_INVALID)
 
 
 def title(code: str, locale: Locale) -> str:
@@ -330,7 +436,9 @@ def detail(code: str, own_detail: str | None, locale: Locale) -> str:
     """The ``detail`` member: the error's own English sentence for ``en`` readers, else ours.
 
     zh-CN readers get the generic sentence of the code where there is one, because an
-    error's own detail is written in English for logs; failing both, the title stands in.
+    error's own detail is written in English for logs; failing that, an own detail written
+    in Chinese (a maintenance notice staff typed); failing both, the title stands in -- a
+    Chinese answer never carries an English sentence.
     """
     generic = DETAILS.get(code)
     if locale == EN:
@@ -339,7 +447,18 @@ def detail(code: str, own_detail: str | None, locale: Locale) -> str:
         return generic.en if generic else title(code, EN)
     if generic:
         return generic.zh_cn
-    return own_detail or title(code, ZH_CN)
+    if own_detail and _CHINESE.search(own_detail):
+        return own_detail
+    return title(code, ZH_CN)
+
+
+def title_and_detail(code: str, own_detail: str | None, locale: Locale) -> str:
+    """``余额不足：…`` -- the title, then the detail (:func:`detail`) unless it only repeats
+    the title: one line for a page that shows an error in a sentence."""
+    head, rest = title(code, locale), detail(code, own_detail, locale)
+    if rest == head:
+        return head
+    return f"{head}: {rest}" if locale == EN else f"{head}：{rest}"
 
 
 def negotiate_locale(accept_language: str | None) -> Locale:

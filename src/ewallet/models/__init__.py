@@ -1,7 +1,10 @@
 """ORM tables, one module per aggregate. Importing this package registers them all."""
 
+from ewallet.models.account_closure import ClosedAccount, DataCopy
 from ewallet.models.aml import AmlExport, AmlReportCandidate
 from ewallet.models.bills import Biller, BillPayment
+from ewallet.models.card_payments import CardPayment
+from ewallet.models.card_transfers import CardTransfer
 from ewallet.models.counter import CounterDeposit, LargeCashRecord
 from ewallet.models.funding import Card, Topup, Withdrawal
 from ewallet.models.help import HelpArticle, HelpArticleRevision, HelpFeedback
@@ -26,6 +29,7 @@ from ewallet.models.ledger import (
 from ewallet.models.merchant_users import MerchantUser, MerchantUserSession
 from ewallet.models.merchants import Merchant, MerchantApiKey, WebhookDelivery
 from ewallet.models.messaging import SmsMessage
+from ewallet.models.money_requests import MoneyRequest, ReceiveCode, SplitBill
 from ewallet.models.operations import (
     AuditChainHead,
     AuditEvent,
@@ -42,6 +46,7 @@ from ewallet.models.payment_codes import (
 )
 from ewallet.models.payment_links import PaymentLink
 from ewallet.models.payments import Order, Payment, Refund
+from ewallet.models.phone_change import PhoneChangeRequest
 from ewallet.models.reconciliation import ReconciliationItem, ReconciliationRun
 from ewallet.models.risk import RiskAlert
 from ewallet.models.risk_watchlist import WatchlistEntry, WatchlistHit, WatchlistLoad
@@ -64,7 +69,7 @@ from ewallet.models.support_chat import (
     SupportChat,
     SupportChatMessage,
 )
-from ewallet.models.transfers import Transfer
+from ewallet.models.transfers import Transfer, TransferSettings
 
 __all__ = [
     "AmlExport",
@@ -75,7 +80,11 @@ __all__ = [
     "BillPayment",
     "Biller",
     "Card",
+    "CardPayment",
+    "CardTransfer",
+    "ClosedAccount",
     "CounterDeposit",
+    "DataCopy",
     "Device",
     "EmailMessage",
     "HelpArticle",
@@ -94,6 +103,7 @@ __all__ = [
     "MerchantStore",
     "MerchantUser",
     "MerchantUserSession",
+    "MoneyRequest",
     "Notification",
     "Order",
     "OutboxEvent",
@@ -104,6 +114,8 @@ __all__ = [
     "PaymentCodeSecret",
     "PaymentLink",
     "PayoutAccount",
+    "PhoneChangeRequest",
+    "ReceiveCode",
     "ReconciliationItem",
     "ReconciliationRun",
     "RefreshToken",
@@ -112,6 +124,7 @@ __all__ = [
     "Settlement",
     "SmsMessage",
     "SpendRecord",
+    "SplitBill",
     "Staff",
     "StaffSession",
     "StaticQrCode",
@@ -130,6 +143,7 @@ __all__ = [
     "Topup",
     "TotpRecoveryCode",
     "Transfer",
+    "TransferSettings",
     "User",
     "VerificationCode",
     "WatchlistEntry",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from ewallet.kit.i18n import Locale, Text
+from ewallet.notify.shown import shown_params
 
 SENDER: Final = "ewallet"
 
@@ -64,14 +65,54 @@ NOTICES: Final[dict[str, tuple[Text, Text]]] = {
     "account_frozen": (
         Text("账户已冻结", "Account frozen"),
         Text(
-            "您的账户已于 {time} 冻结，资金操作暂停。解冻请联系客服 {hotline} 核实身份。",
+            "您的账户已于 {time} 冻结，资金操作暂停。解冻可在“安全中心 > 解冻账户”"
+            "核实身份后自助办理，或致电客服 {hotline}。",
             "Your account was frozen at {time}; money actions are paused. To unfreeze it, "
-            "call us on {hotline} to confirm your identity.",
+            "confirm your identity under Security > Unfreeze my account, or call us on "
+            "{hotline}.",
         ),
     ),
     "account_unfrozen": (
         Text("账户已解冻", "Account unfrozen"),
         Text("您的账户已于 {time} 解冻。", "Your account was unfrozen at {time}."),
+    ),
+    # Changing the phone number (docs/account-lifecycle.md): the old number is told, the
+    # new one confirmed; a request reviewed by staff is acknowledged and, if refused, told.
+    "phone_changed_away": (
+        Text("账户手机号已更换", "Account phone number changed"),
+        Text(
+            "您的账户绑定手机号已于 {time} 更换为 {new_phone}，本号码不能再用于登录。"
+            "如非本人操作，请立即联系客服 {hotline}。",
+            "Your account's phone number was changed to {new_phone} at {time}; this number "
+            "no longer signs in. If this was not you, call us on {hotline} now.",
+        ),
+    ),
+    "phone_changed": (
+        Text("手机号绑定成功", "Phone number bound"),
+        Text(
+            "本号码已于 {time} 绑定为您的账户手机号，此后请用本号码登录。其他设备已退出登录。",
+            "This number became your account's phone number at {time}; sign in with it from "
+            "now on. Other devices were signed out.",
+        ),
+    ),
+    "phone_change_requested": (
+        Text("更换手机号申请已提交", "Phone change request received"),
+        Text(
+            "我们已于 {time} 收到将账户手机号更换为 {new_phone} 的申请，客服审核后会通知您。"
+            "如非本人操作，请立即联系客服 {hotline}。",
+            "We received a request at {time} to change your account's phone number to "
+            "{new_phone}; we will tell you when it is reviewed. If this was not you, call us "
+            "on {hotline} now.",
+        ),
+    ),
+    "phone_change_rejected": (
+        Text("更换手机号申请未通过", "Phone change request declined"),
+        Text(
+            "您更换账户手机号为 {new_phone} 的申请未通过审核，手机号保持不变。"
+            "如有疑问请联系客服 {hotline}。",
+            "Your request to change the account's phone number to {new_phone} was declined; "
+            "the number stays as it was. Questions? Call us on {hotline}.",
+        ),
     ),
     "totp_enabled": (
         Text("已开启身份验证器", "Authenticator turned on"),
@@ -149,6 +190,71 @@ NOTICES: Final[dict[str, tuple[Text, Text]]] = {
             "如有疑问请联系客服。",
             "Your transfer of {amount} {currency} to {payee} did not pass the security "
             "review; the money is back in your wallet. Contact us if you have questions.",
+        ),
+    ),
+    "transfer_scheduled": (
+        Text("转账已受理", "Transfer scheduled"),
+        Text(
+            "您向 {payee} 转账 {amount} {currency}，将于 {arrives} 到账。到账前可在转账详情中撤销，"
+            "撤销后资金退回您的钱包余额。",
+            "Your transfer of {amount} {currency} to {payee} will arrive at {arrives}. Until "
+            "then you can cancel it from the transfer's page and the money comes back to you.",
+        ),
+    ),
+    "transfer_arrived": (
+        Text("转账已到账", "Transfer arrived"),
+        Text(
+            "您向 {payee} 转账 {amount} {currency} 已到账对方。",
+            "Your transfer of {amount} {currency} to {payee} has reached them.",
+        ),
+    ),
+    "transfer_cancelled": (
+        Text("转账已撤销", "Transfer cancelled"),
+        Text(
+            "您已撤销向 {payee} 转账 {amount} {currency}，资金已退回您的钱包余额。",
+            "You cancelled your transfer of {amount} {currency} to {payee}; the money is back "
+            "in your wallet.",
+        ),
+    ),
+    "card_transfer_scheduled": (
+        Text("转账到银行卡已受理", "Transfer to a card scheduled"),
+        Text(
+            "您向 {payee} 转账 {amount} {currency}（手续费 {fee} {currency}），将于 {arrives} "
+            "发往银行。到账前可在转账详情中撤销。",
+            "Your transfer of {amount} {currency} (fee {fee} {currency}) to {payee} goes to "
+            "the bank at {arrives}. Until then you can cancel it.",
+        ),
+    ),
+    "card_transfer_succeeded": (
+        Text("转账到银行卡成功", "Transfer to a card completed"),
+        Text(
+            "您向 {payee} 转账 {amount} {currency} 已由银行入账，手续费 {fee} {currency}。",
+            "{amount} {currency} was paid to {payee}; the fee was {fee} {currency}.",
+        ),
+    ),
+    "card_transfer_failed": (
+        Text("转账到银行卡未成功", "Transfer to a card failed"),
+        Text(
+            "您向 {payee} 转账 {amount} {currency} 未能完成，款项（含手续费）已退回钱包余额。",
+            "Your transfer of {amount} {currency} to {payee} did not go through; the money, "
+            "fee included, is back in your wallet.",
+        ),
+    ),
+    "card_transfer_cancelled": (
+        Text("转账到银行卡已撤销", "Transfer to a card cancelled"),
+        Text(
+            "您已撤销向 {payee} 转账 {amount} {currency}，款项（含手续费）已退回钱包余额。",
+            "You cancelled your transfer of {amount} {currency} to {payee}; the money, fee "
+            "included, is back in your wallet.",
+        ),
+    ),
+    "transfer_returned": (
+        Text("转账已退回", "Transfer returned"),
+        Text(
+            "您向 {payee} 转账 {amount} {currency} 到账时，因账户状态无法入账，"
+            "资金已退回您的钱包余额。",
+            "Your transfer of {amount} {currency} to {payee} could not be credited when it was "
+            "due (an account can no longer move money); the money is back in your wallet.",
         ),
     ),
     "bill_paid": (
@@ -258,6 +364,54 @@ NOTICES: Final[dict[str, tuple[Text, Text]]] = {
             "You paid {amount} {currency} to {merchant} at {time}.",
         ),
     ),
+    "card_payment_kept": (
+        Text("付款未完成，资金已存入钱包", "Payment not made: the money is in your wallet"),
+        Text(
+            "您用银行卡向{merchant}付款 {amount} {currency} 时，订单在银行扣款期间已无法支付。"
+            "银行卡已扣款的 {card_amount} {currency} 已存入您的钱包余额，可继续使用或提现。",
+            "Your card payment of {amount} {currency} to {merchant} could not be made: the "
+            "order could no longer be paid while the bank answered. The {card_amount} "
+            "{currency} debited from your card is in your wallet balance, to use or withdraw.",
+        ),
+    ),
+    "card_payment_failed": (
+        Text("银行卡付款未成功", "Card payment not made"),
+        Text(
+            "您用银行卡向{merchant}付款 {amount} {currency} 未能完成：银行卡未被扣款，"
+            "钱包余额未变，订单仍可重新支付。",
+            "Your card payment of {amount} {currency} to {merchant} could not be completed: "
+            "your card was not charged, your wallet balance is unchanged and the order can "
+            "be paid again.",
+        ),
+    ),
+    "payment_under_review": (
+        Text("付款审核中", "Payment under review"),
+        Text(
+            "您向{merchant}付款 {amount} {currency} 正在进行安全审核，预计 {due} 前完成。"
+            "审核期间该笔资金已冻结，商户尚未收到。",
+            "Your payment of {amount} {currency} to {merchant} is under a security review, "
+            "expected by {due}. Until then the amount is held and the merchant has not "
+            "received it.",
+        ),
+    ),
+    "payment_review_approved": (
+        Text("付款审核通过", "Payment approved"),
+        Text(
+            "您向{merchant}付款 {amount} {currency} 已通过审核，商户已收款。",
+            "Your payment of {amount} {currency} to {merchant} passed the review; the "
+            "merchant has been paid.",
+        ),
+    ),
+    "payment_review_rejected": (
+        Text("付款未通过审核", "Payment not approved"),
+        Text(
+            "您向{merchant}付款 {amount} {currency} 未通过安全审核，资金已退回您的钱包余额，"
+            "订单已关闭。如有疑问请联系客服。",
+            "Your payment of {amount} {currency} to {merchant} did not pass the security "
+            "review; the money is back in your wallet and the order is closed. Contact us "
+            "if you have questions.",
+        ),
+    ),
     "refund_received": (
         Text("退款到账", "Refund received"),
         Text(
@@ -308,6 +462,44 @@ NOTICES: Final[dict[str, tuple[Text, Text]]] = {
             "payment password.",
         ),
     ),
+    # Money requests and split bills (docs/money-requests.md): in-app only.
+    "money_request_received": (
+        Text("收到收款请求", "Money request received"),
+        Text(
+            "{other} 向您发起收款 {amount} {currency}。{note} 请在 {expires} 前处理；"
+            "付款前请确认对方身份。",
+            "{other} asks you for {amount} {currency}. {note} Answer before {expires}; make "
+            "sure you know who is asking before you pay.",
+        ),
+    ),
+    "money_request_paid": (
+        Text("收款请求已付款", "Money request paid"),
+        Text(
+            "{other} 已支付您的收款请求 {amount} {currency}，已存入钱包余额。",
+            "{other} paid your request for {amount} {currency}; it is in your wallet.",
+        ),
+    ),
+    "money_request_declined": (
+        Text("收款请求被拒绝", "Money request declined"),
+        Text(
+            "{other} 拒绝了您的收款请求 {amount} {currency}。",
+            "{other} declined your request for {amount} {currency}.",
+        ),
+    ),
+    "money_request_expired": (
+        Text("收款请求已过期", "Money request expired"),
+        Text(
+            "您向 {other} 发起的收款请求 {amount} {currency} 已过期，未收到付款。",
+            "Your request to {other} for {amount} {currency} expired unpaid.",
+        ),
+    ),
+    "money_request_cancelled": (
+        Text("收款请求已撤回", "Money request withdrawn"),
+        Text(
+            "{other} 撤回了向您发起的收款请求 {amount} {currency}，无需付款。",
+            "{other} withdrew the request for {amount} {currency}; there is nothing to pay.",
+        ),
+    ),
     "payment_code_confirmation": (
         Text("付款码付款待确认", "Confirm a payment code charge"),
         Text(
@@ -318,13 +510,33 @@ NOTICES: Final[dict[str, tuple[Text, Text]]] = {
             "was not you, do not confirm it.",
         ),
     ),
+    # Account closure and copies of one's data (docs/account-closure.md).
+    "account_closed": (
+        Text("账户已注销", "Account closed"),
+        Text(
+            "您的账户已于 {time} 注销，此后无法再登录。本手机号可重新注册新账户。"
+            "如非本人操作，请立即联系客服 {hotline}。",
+            "Your account was closed at {time} and can no longer sign in; this number may "
+            "register a new account. If this was not you, call us on {hotline} now.",
+        ),
+    ),
+    "data_copy_ready": (
+        Text("个人信息副本已生成", "Your copy of your data is ready"),
+        Text(
+            "您于 {requested} 申请的个人信息副本已生成，可在“个人信息副本”中下载，"
+            "{expires} 前有效。",
+            "The copy of your data you asked for at {requested} is ready to download under "
+            "'A copy of my data' until {expires}.",
+        ),
+    ),
 }
 
 
 def render(kind: str, params: dict[str, Any], locale: Locale) -> tuple[str, str]:
-    """(title, body) of a notice in ``locale``; unknown fields stay visible, never crash."""
+    """(title, body) of a notice in ``locale``; unknown fields stay visible, never crash.
+    Stored moments and currencies are shown as the reader reads them (notify/shown.py)."""
     title, body = NOTICES[kind]
-    safe = _KeepMissing(params)
+    safe = _KeepMissing(shown_params(params, locale))
     return title.get(locale), body.get(locale).format_map(safe)
 
 

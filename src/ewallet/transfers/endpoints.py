@@ -1,23 +1,28 @@
-"""``/v1/transfers``: preview a payee, transfer to a phone number, read one transfer."""
+"""``/v1/transfers``: preview a payee, transfer to a phone number (real-time or delayed),
+read one transfer, cancel a delayed one; ``/v1/me/transfer-settings``: the default arrival."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
 from ewallet.audit.service import Actor
-from ewallet.http.deps import ServicesDep
+from ewallet.http.deps import LocaleDep, ServicesDep
 from ewallet.http.idempotency import Idempotent, RequestKeyDep
 from ewallet.identity.deps import Authenticated, CurrentUser
 from ewallet.identity.runtime import CallerDep
 from ewallet.kit.amounts import AmountOut, parse_amount
 from ewallet.kit.phone import parse_phone
+from ewallet.models.transfers import Arrival
 from ewallet.transfers import service
+from ewallet.transfers.arrival import service as arrival_service
 from ewallet.transfers.schemas import (
     TransferEnvelope,
     TransferIn,
     TransferOut,
     TransferPreviewIn,
     TransferPreviewOut,
+    TransferSettingsIn,
+    TransferSettingsOut,
     TransferUnderReviewOut,
 )
 
@@ -29,20 +34,22 @@ router = APIRouter(prefix="/v1", tags=["transfers"])
     summary="Who a phone number's wallet belongs to (masked), to confirm before paying",
 )
 async def post_preview(
-    body: TransferPreviewIn, user: CurrentUser, services: ServicesDep
+    body: TransferPreviewIn, user: CurrentUser, services: ServicesDep, locale: LocaleDep
 ) -> TransferPreviewOut:
     amount = parse_amount(body.amount) if body.amount is not None else None
     payee = await service.preview_transfer(services, user.user_id, to_phone=body.to_phone)
-    return TransferPreviewOut.of(payee, AmountOut.of(amount) if amount else None)
+    return TransferPreviewOut.of(payee, AmountOut.of(amount) if amount else None, locale)
 
 
 @router.post(
     "/transfers",
     status_code=201,
     summary=(
-        "Transfer to another wallet by phone number (payment password, limits; "
-        "202 under_review if risk control holds it, docs/risk-review.md; 401 "
-        "step_up_required if it asks for a step-up, then again with challenge_id)"
+        "Transfer to another wallet by phone number (payment password, limits; arrival "
+        "realtime, 2h or next_day -- a delayed one is scheduled and cancellable; "
+        "acknowledge_new_payee for a first transfer to someone; 202 under_review if risk "
+        "control holds it, docs/risk-review.md; 401 step_up_required if it asks for a "
+        "step-up, then again with challenge_id)"
     ),
     dependencies=[Authenticated, Idempotent],
     responses={202: {"model": TransferUnderReviewOut}},
@@ -72,6 +79,8 @@ async def post_transfer(
         device_id=user.device_id,
         challenge_id=body.challenge_id,
         request_key=request_key,
+        arrival=None if body.arrival is None else Arrival(body.arrival),
+        new_payee_acknowledged=body.acknowledge_new_payee,
     )
     if view.under_review:
         response.status_code = 202
@@ -85,3 +94,37 @@ async def get_one_transfer(
 ) -> TransferEnvelope:
     view = await service.get_transfer(services, user.user_id, transfer_id=transfer_id)
     return TransferEnvelope(transfer=TransferOut.of(view, user_id=user.user_id))
+
+
+@router.post(
+    "/transfers/{transfer_id}/cancel",
+    summary="Cancel a delayed transfer before it arrives (the money back with the payer)",
+    dependencies=[Authenticated, Idempotent],
+)
+async def post_cancel(
+    transfer_id: str, user: CurrentUser, services: ServicesDep
+) -> TransferEnvelope:
+    view = await arrival_service.cancel_transfer(
+        services, user_id=user.user_id, transfer_id=transfer_id
+    )
+    return TransferEnvelope(transfer=TransferOut.of(view, user_id=user.user_id))
+
+
+@router.get("/me/transfer-settings", summary="The caller's transfer settings (default arrival)")
+async def get_transfer_settings(user: CurrentUser, services: ServicesDep) -> TransferSettingsOut:
+    view = await arrival_service.transfer_settings(services, user.user_id)
+    return TransferSettingsOut.of(view)
+
+
+@router.put(
+    "/me/transfer-settings",
+    summary="Set the arrival a transfer takes when its request names none",
+    dependencies=[Authenticated],
+)
+async def put_transfer_settings(
+    body: TransferSettingsIn, user: CurrentUser, services: ServicesDep
+) -> TransferSettingsOut:
+    view = await arrival_service.change_transfer_settings(
+        services, user.user_id, default_arrival=Arrival(body.default_arrival)
+    )
+    return TransferSettingsOut.of(view)

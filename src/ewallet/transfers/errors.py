@@ -17,3 +17,19 @@ class PayeeAccountFrozenError(DomainError):
 
     code = "payee_account_frozen"
     status = 409
+
+
+class NewPayeeConfirmationRequiredError(DomainError):
+    """The sender never paid this wallet before and did not confirm the scam warning
+    (``acknowledge_new_payee``): nothing was checked or moved yet, the PIN included."""
+
+    code = "new_payee_confirmation_required"
+    status = 409
+
+
+class TransferNotCancellableError(DomainError):
+    """Only a scheduled (delayed, not yet arrived) transfer can be cancelled; member
+    ``state`` says what it is now."""
+
+    code = "transfer_not_cancellable"
+    status = 409

@@ -1,4 +1,5 @@
-"""All SQL of transfers: the parties' rows, the ``transfers`` rows and their reads.
+"""All SQL of transfers: the parties' rows, the ``transfers`` rows and their reads, and
+each user's transfer settings.
 
 Functions take the caller's unit of work (or its connection) and never commit.
 """
@@ -15,8 +16,8 @@ from ewallet.kit.clock import as_utc
 from ewallet.kit.money import Money
 from ewallet.kit.phone import mask_phone
 from ewallet.models.identity import User
-from ewallet.models.tables import risk_reviews, transfers, users
-from ewallet.models.transfers import TransferStatus
+from ewallet.models.tables import risk_reviews, transfer_settings, transfers, users
+from ewallet.models.transfers import Arrival, TransferStatus
 from ewallet.transfers.views import Party, TransferView
 
 
@@ -54,10 +55,13 @@ async def insert_transfer(
     status: TransferStatus = TransferStatus.SUCCEEDED,
     hold_id: str | None = None,
     review_id: str | None = None,
+    arrival: Arrival = Arrival.REALTIME,
+    arrives_at: datetime | None = None,
 ) -> None:
-    """Write a transfer that posted (``succeeded`` with its ledger transaction) or waits on
-    its review hold (``under_review`` with ``hold_id`` and ``review_id``); a second one
-    with the payer's request key is refused by the unique index (``IntegrityError``)."""
+    """Write a transfer that posted (``succeeded`` with its ledger transaction), waits on
+    its review hold (``under_review`` with ``hold_id`` and ``review_id``) or on its
+    arrival (``scheduled`` with ``hold_id`` and ``arrives_at``); a second one with the
+    payer's request key is refused by the unique index (``IntegrityError``)."""
     await conn.execute(
         insert(transfers).values(
             id=transfer_id,
@@ -72,6 +76,8 @@ async def insert_transfer(
             review_id=review_id,
             request_key=request_digest,
             created_at=now,
+            arrival=arrival.value,
+            arrives_at=arrives_at,
         )
     )
 
@@ -94,6 +100,68 @@ async def finish_held(
         .values(status=status.value, ledger_transaction_id=ledger_transaction_id)
     )
     return (await conn.execute(statement)).rowcount == 1
+
+
+async def finish_scheduled(
+    conn: AsyncConnection,
+    *,
+    transfer_id: str,
+    status: TransferStatus,
+    ledger_transaction_id: str | None,
+    now: datetime,
+) -> bool:
+    """Move a scheduled transfer to ``succeeded`` (with its ledger transaction),
+    ``cancelled`` or ``returned``; False, changing nothing, if it is no longer scheduled --
+    the conditional ``UPDATE`` that lets exactly one of a cancel and an arrival win."""
+    statement = (
+        update(transfers)
+        .where(
+            transfers.c.id == transfer_id,
+            transfers.c.status == TransferStatus.SCHEDULED.value,
+        )
+        .values(status=status.value, ledger_transaction_id=ledger_transaction_id, finished_at=now)
+    )
+    return (await conn.execute(statement)).rowcount == 1
+
+
+async def schedule_reviewed(conn: AsyncConnection, *, transfer_id: str) -> bool:
+    """A delayed transfer approved by its review before its arrival time: ``scheduled``
+    again on the same hold; False if it is not under review."""
+    statement = (
+        update(transfers)
+        .where(
+            transfers.c.id == transfer_id,
+            transfers.c.status == TransferStatus.UNDER_REVIEW.value,
+        )
+        .values(status=TransferStatus.SCHEDULED.value)
+    )
+    return (await conn.execute(statement)).rowcount == 1
+
+
+async def default_arrival(conn: AsyncConnection, *, user_id: str) -> Arrival:
+    """The user's default arrival option (``realtime`` when they never chose one)."""
+    statement = select(transfer_settings.c.default_arrival).where(
+        transfer_settings.c.user_id == user_id
+    )
+    found = (await conn.execute(statement)).scalar()
+    return Arrival(found) if found is not None else Arrival.REALTIME
+
+
+async def save_default_arrival(
+    conn: AsyncConnection, *, user_id: str, arrival: Arrival, now: datetime
+) -> None:
+    """Store the user's default arrival option (one row per user, overwritten)."""
+    changed = await conn.execute(
+        update(transfer_settings)
+        .where(transfer_settings.c.user_id == user_id)
+        .values(default_arrival=arrival.value, updated_at=now)
+    )
+    if changed.rowcount == 0:
+        await conn.execute(
+            insert(transfer_settings).values(
+                user_id=user_id, default_arrival=arrival.value, updated_at=now
+            )
+        )
 
 
 async def transfer_id_for_request(
@@ -139,6 +207,10 @@ async def load_transfers(conn: AsyncConnection, ids: Sequence[str]) -> dict[str,
             created_at=row.created_at,
             review_due_at=as_utc(row.review_due_at) if row.review_due_at else None,
             review_id=row.review_id,
+            arrival=row.arrival,
+            arrives_at=as_utc(row.arrives_at) if row.arrives_at else None,
+            hold_id=row.hold_id,
+            finished_at=as_utc(row.finished_at) if row.finished_at else None,
         )
         for row in (await conn.execute(statement)).all()
     }

@@ -8,9 +8,18 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from ewallet.kit.amounts import AmountIn, AmountOut
+from ewallet.kit.i18n import Locale
 from ewallet.kit.request_model import RequestModel
 from ewallet.transfers.service import MEMO_MAX_LENGTH
-from ewallet.transfers.views import Party, Payee, TransferView
+from ewallet.transfers.views import (
+    NEW_PAYEE_WARNING,
+    Party,
+    Payee,
+    TransferSettingsView,
+    TransferView,
+)
+
+ArrivalIn = Literal["realtime", "2h", "next_day"]
 
 
 class TransferPreviewIn(RequestModel):
@@ -27,6 +36,12 @@ class TransferIn(RequestModel):
     # A step-up passed after risk control asked for one (``step_up_required``): the same
     # transfer sent again brings its id (docs/security.md, "Step-up for a challenged payment").
     challenge_id: str | None = Field(default=None, max_length=64)
+    # When the money reaches the payee (docs/transfers.md); omitted: the caller's default
+    # from ``/v1/me/transfer-settings`` (``realtime`` unless they chose otherwise).
+    arrival: ArrivalIn | None = None
+    # The scam warning confirmed: required (true) for a first transfer to this payee, else
+    # ``409 new_payee_confirmation_required``; ignored for a payee paid before.
+    acknowledge_new_payee: bool = False
 
 
 class PartyOut(BaseModel):
@@ -44,10 +59,19 @@ class TransferPreviewOut(BaseModel):
     payee: PartyOut
     new_payee: bool
     amount: AmountOut | None = None
+    # A first transfer to this payee: the scam warning to show and have confirmed
+    # (``acknowledge_new_payee``), in the caller's language; null for a payee paid before.
+    warning: str | None = None
 
     @classmethod
-    def of(cls, payee: Payee, amount: AmountOut | None) -> TransferPreviewOut:
-        return cls(payee=PartyOut.of(payee.party), new_payee=payee.new_payee, amount=amount)
+    def of(cls, payee: Payee, amount: AmountOut | None, locale: Locale) -> TransferPreviewOut:
+        warning = NEW_PAYEE_WARNING.get(locale) if payee.new_payee else None
+        return cls(
+            payee=PartyOut.of(payee.party),
+            new_payee=payee.new_payee,
+            amount=amount,
+            warning=warning,
+        )
 
 
 class TransferOut(BaseModel):
@@ -63,6 +87,9 @@ class TransferOut(BaseModel):
     created_at: datetime
     # Held for review: when risk control's decision is due (docs/risk-review.md); else null.
     review_due_at: datetime | None = None
+    arrival: ArrivalIn = "realtime"
+    # A delayed transfer: when it reaches the payee (``scheduled`` until then, cancellable).
+    arrives_at: datetime | None = None
 
     @classmethod
     def of(cls, view: TransferView, *, user_id: str) -> TransferOut:
@@ -77,6 +104,8 @@ class TransferOut(BaseModel):
             transaction_id=view.ledger_transaction_id,
             created_at=view.created_at,
             review_due_at=view.review_due_at,
+            arrival=_arrival(view.arrival),
+            arrives_at=view.arrives_at,
         )
 
 
@@ -89,3 +118,25 @@ class TransferUnderReviewOut(TransferEnvelope):
     wallet and reaches the payee only if a risk officer approves it by ``review_due_at``."""
 
     code: Literal["under_review"] = "under_review"
+
+
+def _arrival(value: str) -> ArrivalIn:
+    if value == "2h":
+        return "2h"
+    if value == "next_day":
+        return "next_day"
+    return "realtime"
+
+
+class TransferSettingsIn(RequestModel):
+    default_arrival: ArrivalIn
+
+
+class TransferSettingsOut(BaseModel):
+    """The arrival option a transfer takes when its request names none."""
+
+    default_arrival: ArrivalIn
+
+    @classmethod
+    def of(cls, view: TransferSettingsView) -> TransferSettingsOut:
+        return cls(default_arrival=_arrival(view.default_arrival))

@@ -8,7 +8,8 @@ mistyped phone number never costs a PIN attempt:
    check, no second transfer);
 2. ``validation_error`` (a memo over :data:`MEMO_MAX_LENGTH` characters), ``account_frozen``
    (the sender), ``transfer_to_self``, ``not_found`` (no wallet has that number, or it is
-   closed), ``payee_account_frozen``;
+   closed), ``payee_account_frozen``, ``new_payee_confirmation_required`` (a first
+   transfer to this payee without the scam warning confirmed; docs/transfers.md);
 3. the payment password (``payment_password_not_set``, ``payment_password_locked``,
    ``payment_password_invalid``; ``require_payment_password`` of
    :mod:`ewallet.identity.payment_password.service`);
@@ -33,6 +34,20 @@ decision (:mod:`ewallet.reviews`) finishes it through :func:`finish_reviewed_tra
 approved, the hold posts and the transfer succeeds as if it had gone through at once;
 rejected, the hold is voided, the spend released from the limits and the payer told.
 
+A transfer may settle something else in its own unit: ``settles`` (a money request paid
+by this transfer, :mod:`ewallet.money_requests`) is called right after the spend's
+admission (the sender's row lock, limits, risk), with the new transfer's id, for the
+operation's own row (step 2 of the lock order: nothing else is locked yet but the sender);
+whatever it writes commits with the money or not at all, and a refusal it raises rolls
+the transfer back. Such a transfer cannot wait for a review: risk's ``review`` refuses it
+with ``under_review`` instead of holding it.
+
+A transfer may be delayed (``arrival`` ``2h`` or ``next_day``, PBoC 银发〔2016〕261号,
+docs/transfers.md): the same checks, but the seam books a ledger hold instead of the entry,
+the transfer is written ``scheduled`` with ``arrives_at`` and its arrival is queued; the
+payee is neither credited nor told until :mod:`ewallet.transfers.arrival.service` posts it
+(or the payer cancels it first).
+
 A transfer keeps the request key of the request that made it (:mod:`ewallet.kit.request_key`,
 unique per payer), written in the unit that moves the money. A rerun of that request -- after
 a crash between the commit and the stored answer, say -- finds it and answers it instead of
@@ -41,7 +56,8 @@ moving the money a second time.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -59,11 +75,19 @@ from ewallet.kit.ids import new_id
 from ewallet.kit.money import Money
 from ewallet.kit.phone import parse_phone
 from ewallet.kit.request_key import RequestKey
-from ewallet.ledger import PostHold, Transaction, TransactionKind, VoidHold, apply_command, chart
+from ewallet.ledger import (
+    CreateHold,
+    Hold,
+    PostHold,
+    Transaction,
+    TransactionKind,
+    VoidHold,
+    apply_command,
+    chart,
+)
 from ewallet.ledger import transfer as ledger_transfer
 from ewallet.models.identity import User, UserStatus
-from ewallet.models.transfers import TransferStatus
-from ewallet.notify.service import notify_user
+from ewallet.models.transfers import Arrival, TransferStatus
 from ewallet.risk.review.views import ReviewView
 from ewallet.risk.spending import AuthStrength, SpendChannel, SpendingPolicy, release_spend
 from ewallet.security.ratelimit import Rule
@@ -72,19 +96,30 @@ from ewallet.spend.service import (
     Held,
     ReviewTerms,
     SpendRequest,
+    SpendResult,
     admit_spend,
     book_spend,
     expect_spent,
     run_spend_unit,
 )
 from ewallet.transfers import repository
-from ewallet.transfers.errors import PayeeAccountFrozenError, TransferToSelfError
+from ewallet.transfers.arrival.service import arrival_time, schedule_arrival
+from ewallet.transfers.errors import (
+    NewPayeeConfirmationRequiredError,
+    PayeeAccountFrozenError,
+    TransferToSelfError,
+)
+from ewallet.transfers.notices import tell_payee, tell_payer
 from ewallet.transfers.views import Party, Payee, TransferView
 
 MEMO_MAX_LENGTH: Final = 50
 # A preview shows a masked name for a phone number: capped, so it cannot be used to sweep
 # numbers for who has a wallet.
 PREVIEWS_PER_HOUR: Final = Rule("transfer-preview-user", 30, timedelta(hours=1))
+
+# What a transfer settles in its own unit (module doc): called with the unit and the
+# transfer's id; raising rolls the transfer back.
+Settles = Callable[[UnitOfWork, str], Awaitable[None]]
 
 
 def check_memo(memo: str | None) -> None:
@@ -154,6 +189,9 @@ async def create_transfer(
     device_id: str | None = None,
     challenge_id: str | None = None,
     request_key: RequestKey | None = None,
+    settles: Settles | None = None,
+    arrival: Arrival | None = Arrival.REALTIME,
+    new_payee_acknowledged: bool | None = None,
 ) -> TransferView:
     """Move ``amount`` from the sender's wallet to the wallet of ``to_phone`` (E.164).
 
@@ -162,12 +200,31 @@ async def create_transfer(
     the same request, or a concurrent run of it that committed first, is answered instead.
     ``caller`` gets the step-up a risk challenge asks for (its SMS in the caller's
     language); ``challenge_id`` is one the sender passed, ``device_id`` their session's.
+    ``settles``: what this transfer pays for, settled in its unit (module doc).
+
+    ``arrival``: when the money reaches the payee (:class:`Arrival`; None: the sender's
+    default from their transfer settings); a delayed one is held and ``scheduled``
+    (:mod:`ewallet.transfers.arrival.service`). A transfer that settles something is
+    always real-time. ``new_payee_acknowledged``: whether the sender confirmed the scam
+    warning for a payee they never paid before -- False refuses a first transfer with
+    ``new_payee_confirmation_required`` before the PIN is checked; None is for flows that
+    identified the payee another way (a receive code scanned, a money request the payee
+    sent) and ask nothing.
     """
     earlier = await transfer_for_request(services, sender_id=sender_id, request_key=request_key)
     if earlier is not None:
         return earlier
     check_memo(memo)
+    if settles is not None and arrival != Arrival.REALTIME:
+        raise ValidationFailedError(
+            "a transfer that settles a request arrives at once", field="arrival"
+        )
     payee = await _find_payee(services, sender_id=sender_id, to_phone=to_phone)
+    if payee.new_payee and new_payee_acknowledged is False:
+        raise NewPayeeConfirmationRequiredError(
+            "first transfer to this person: confirm the scam warning",
+            payee=payee.party.describe(),
+        )
     await require_payment_password(services, user_id=sender_id, pin=payment_password, actor=actor)
     payee_id = payee.party.user_id
     source = await chart.account_id(services.ledger, chart.wallet(sender_id, amount.currency))
@@ -179,6 +236,10 @@ async def create_transfer(
 
     async def work(uow: UnitOfWork) -> None:
         now = clock.now()
+        chosen = arrival
+        if chosen is None:
+            chosen = await repository.default_arrival(await uow.connection(), user_id=sender_id)
+        arrives_at = arrival_time(chosen, accepted_at=now)
         spend = SpendRequest(
             user_id=sender_id,
             amount=amount,
@@ -194,70 +255,49 @@ async def create_transfer(
             spend,
             now=now,
             policy=SpendingPolicy.from_settings(services.settings),
-            keeps_held=True,
+            keeps_held=settles is None,
         )
+        if settles is not None:
+            await settles(uow, transfer_id)
         # Read, not locked: locking the payee too would let two opposite transfers wait
         # on each other. A freeze stops spending; money arriving as it lands is harmless.
         receiver = await repository.user_by_id(uow.session, payee_id, fresh=True)
         if receiver is None or receiver.status != UserStatus.ACTIVE:
             raise _payee_frozen()
-        command = ledger_transfer(
-            key=reference,
-            debit_account_id=source,
-            credit_account_id=target,
-            amount=amount,
-            kind=TransactionKind.TRANSFER,
-            metadata={"transfer_id": transfer_id},
+        metadata = {"transfer_id": transfer_id}
+        if arrives_at is not None:  # the history shows a pending transfer's arrival time
+            metadata["arrives_at"] = arrives_at.isoformat(timespec="seconds")
+        command = (
+            ledger_transfer(
+                key=reference,
+                debit_account_id=source,
+                credit_account_id=target,
+                amount=amount,
+                kind=TransactionKind.TRANSFER,
+                metadata=metadata,
+            )
+            if arrives_at is None
+            else CreateHold(
+                key=f"{reference}:hold",
+                kind=TransactionKind.TRANSFER,
+                debit_account_id=source,
+                credit_account_id=target,
+                amount=amount,
+                metadata=metadata,
+            )
         )
         result = await book_spend(uow, admission, command, clock=clock, review=review)
-        sender = admission.spender
-        if isinstance(result, Held):
-            await _hold_for_review(uow, result, sender=sender, receiver=receiver, memo=memo)
-            return
-        booked = expect_spent(result)
-        assert isinstance(booked, Transaction)
-        await repository.insert_transfer(
-            await uow.connection(),
+        draft = _Draft(
             transfer_id=transfer_id,
-            payer_id=sender_id,
-            payee_id=payee_id,
-            amount=amount,
-            memo=memo,
-            ledger_transaction_id=booked.id,
-            request_digest=None if request_key is None else request_key.digest,
-            now=now,
-        )
-        await _tell_payee(uow, clock, payer=sender, payee=receiver, amount=amount, memo=memo)
-
-    async def _hold_for_review(
-        uow: UnitOfWork, held: Held, *, sender: User, receiver: User, memo: str | None
-    ) -> None:
-        """The transfer waits on its review hold: written ``under_review``, the payee
-        neither credited nor told, the payer told when to expect the decision."""
-        await repository.insert_transfer(
-            await uow.connection(),
-            transfer_id=transfer_id,
-            payer_id=sender_id,
-            payee_id=payee_id,
-            amount=amount,
-            memo=memo,
-            ledger_transaction_id=None,
-            request_digest=None if request_key is None else request_key.digest,
-            now=clock.now(),
-            status=TransferStatus.UNDER_REVIEW,
-            hold_id=held.hold.id,
-            review_id=None if held.review is None else held.review.id,
-        )
-        due = None if held.review is None else held.review.due_at
-        await _tell_payer(
-            uow,
-            clock,
-            "transfer_under_review",
-            payer=sender,
+            payer=admission.spender,
             payee=receiver,
             amount=amount,
-            due=due,
+            memo=memo,
+            request_digest=None if request_key is None else request_key.digest,
+            arrival=chosen,
+            arrives_at=arrives_at,
         )
+        await _record(uow, clock, draft, result)
 
     try:
         await run_spend_unit(services, work, caller=caller)
@@ -273,54 +313,87 @@ async def create_transfer(
     return await get_transfer(services, sender_id, transfer_id=transfer_id)
 
 
-async def _tell_payee(
-    uow: UnitOfWork, clock: Clock, *, payer: User, payee: User, amount: Money, memo: str | None
-) -> None:
-    await notify_user(
-        uow.session,
-        clock=clock,
-        user=payee,
-        kind="transfer_received",
-        params={
-            "payer": payer.real_name_masked or Party.of(payer).phone_masked,
-            "amount": amount.to_decimal_string(),
-            "currency": amount.currency,
-            "memo": memo or "",
-        },
-        sms=False,
-        security=False,
-    )
+@dataclass(frozen=True, slots=True)
+class _Draft:
+    """A transfer its unit has admitted and booked, about to be written."""
+
+    transfer_id: str
+    payer: User
+    payee: User
+    amount: Money
+    memo: str | None
+    request_digest: str | None
+    arrival: Arrival
+    arrives_at: datetime | None
 
 
-async def _tell_payer(
-    uow: UnitOfWork,
-    clock: Clock,
-    kind: str,
-    *,
-    payer: User,
-    payee: User,
-    amount: Money,
-    due: datetime | None = None,
-) -> None:
-    """The payer's notice about their held transfer: held (with when the decision is due,
-    in-app only: the answer said so too), approved or rejected (also by SMS: the decision
-    comes later, when they may not be looking)."""
-    params = {
-        "payee": Party.of(payee).describe(),
-        "amount": amount.to_decimal_string(),
-        "currency": amount.currency,
-    }
-    if due is not None:
-        params["due"] = due.isoformat(timespec="minutes")
-    await notify_user(
-        uow.session,
-        clock=clock,
-        user=payer,
-        kind=kind,
-        params=params,
-        sms=kind != "transfer_under_review",
-        security=False,
-    )
+async def _record(uow: UnitOfWork, clock: Clock, draft: _Draft, result: SpendResult) -> None:
+    """Write the transfer as its booking left it, and tell who must be told:
+
+    - held for review: ``under_review`` on the review's hold, the payee neither credited
+      nor told, the payer told when to expect the decision (a delayed one keeps its
+      arrival time for when it is approved);
+    - delayed: ``scheduled`` on its hold, its arrival queued, the payee neither credited
+      nor told, the payer told when it arrives (and that it can be cancelled until then);
+    - otherwise ``succeeded`` with its ledger entry, the payee told.
+    """
+    payer, payee, amount = draft.payer, draft.payee, draft.amount
+
+    async def insert(
+        status: TransferStatus,
+        *,
+        ledger_transaction_id: str | None = None,
+        hold_id: str | None = None,
+        review_id: str | None = None,
+    ) -> None:
+        await repository.insert_transfer(
+            await uow.connection(),
+            transfer_id=draft.transfer_id,
+            payer_id=payer.id,
+            payee_id=payee.id,
+            amount=amount,
+            memo=draft.memo,
+            ledger_transaction_id=ledger_transaction_id,
+            request_digest=draft.request_digest,
+            now=clock.now(),
+            status=status,
+            hold_id=hold_id,
+            review_id=review_id,
+            arrival=draft.arrival,
+            arrives_at=draft.arrives_at,
+        )
+
+    if isinstance(result, Held):
+        await insert(
+            TransferStatus.UNDER_REVIEW,
+            hold_id=result.hold.id,
+            review_id=None if result.review is None else result.review.id,
+        )
+        due = None if result.review is None else result.review.due_at
+        await tell_payer(
+            uow, clock, "transfer_under_review", payer=payer, payee=payee, amount=amount, due=due
+        )
+        return
+    booked = expect_spent(result)
+    if draft.arrives_at is not None:
+        assert isinstance(booked, Hold)
+        await insert(TransferStatus.SCHEDULED, hold_id=booked.id)
+        await schedule_arrival(
+            uow, clock, transfer_id=draft.transfer_id, arrives_at=draft.arrives_at
+        )
+        await tell_payer(
+            uow,
+            clock,
+            "transfer_scheduled",
+            payer=payer,
+            payee=payee,
+            amount=amount,
+            arrives=draft.arrives_at,
+        )
+        return
+    assert isinstance(booked, Transaction)
+    await insert(TransferStatus.SUCCEEDED, ledger_transaction_id=booked.id)
+    await tell_payee(uow, clock, payer=payer, payee=payee, amount=amount, memo=draft.memo)
 
 
 async def finish_reviewed_transfer(
@@ -330,7 +403,9 @@ async def finish_reviewed_transfer(
     (:mod:`ewallet.reviews.service`): the hold (step 3 of the lock order) and the accounts
     it names, then the transfer's row and the notices.
 
-    Approved: the hold posts (one ledger transaction, kind ``transfer``), the transfer
+    Approved: a delayed transfer whose arrival time is still ahead becomes ``scheduled``
+    on the same hold (its arrival queued, the payer told, ``transfer_scheduled``); any
+    other posts the hold (one ledger transaction, kind ``transfer``), the transfer
     ``succeeded`` with it, the payee credited and told (``transfer_received``) and the payer
     told (``transfer_review_approved``). Refused -- the whole decision rolled back, the
     review left open for a rejection -- when the payer's account was frozen meanwhile
@@ -358,7 +433,7 @@ async def finish_reviewed_transfer(
         await repository.finish_held(
             conn, transfer_id=held.id, status=TransferStatus.REJECTED, ledger_transaction_id=None
         )
-        await _tell_payer(
+        await tell_payer(
             uow, clock, "transfer_review_rejected", payer=payer, payee=payee, amount=held.amount
         )
         return
@@ -366,6 +441,20 @@ async def finish_reviewed_transfer(
         raise AccountFrozenError("the payer's account is frozen: reject the review instead")
     if payee.status != UserStatus.ACTIVE:
         raise _payee_frozen()
+    if held.arrives_at is not None and held.arrives_at > clock.now():
+        # A delayed transfer approved before its time waits for it, cancellable as any.
+        await repository.schedule_reviewed(conn, transfer_id=held.id)
+        await schedule_arrival(uow, clock, transfer_id=held.id, arrives_at=held.arrives_at)
+        await tell_payer(
+            uow,
+            clock,
+            "transfer_scheduled",
+            payer=payer,
+            payee=payee,
+            amount=held.amount,
+            arrives=held.arrives_at,
+        )
+        return
     posted = await apply_command(
         uow,
         PostHold(
@@ -382,8 +471,8 @@ async def finish_reviewed_transfer(
         status=TransferStatus.SUCCEEDED,
         ledger_transaction_id=posted.id,
     )
-    await _tell_payee(uow, clock, payer=payer, payee=payee, amount=held.amount, memo=held.memo)
-    await _tell_payer(
+    await tell_payee(uow, clock, payer=payer, payee=payee, amount=held.amount, memo=held.memo)
+    await tell_payer(
         uow, clock, "transfer_review_approved", payer=payer, payee=payee, amount=held.amount
     )
 

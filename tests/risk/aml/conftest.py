@@ -71,7 +71,12 @@ class Aml(Counter):
     async def transfer(self, sender: TestUser, to: TestUser, amount: str, key: str) -> None:
         response = await self.client.post(
             "/v1/transfers",
-            json={"to_phone": to.phone, "amount": amount, "payment_password": PIN},
+            json={
+                "to_phone": to.phone,
+                "amount": amount,
+                "payment_password": PIN,
+                "acknowledge_new_payee": True,
+            },
             headers=self.auth(sender, **{"Idempotency-Key": key}),
         )
         assert response.status_code == 201, response.text

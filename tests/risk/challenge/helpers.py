@@ -69,7 +69,12 @@ async def transfer(
     challenge_id: str | None = None,
     token: str | None = None,
 ) -> httpx.Response:
-    body: dict[str, Any] = {"to_phone": to_phone, "amount": amount, "payment_password": PIN}
+    body: dict[str, Any] = {
+        "to_phone": to_phone,
+        "amount": amount,
+        "payment_password": PIN,
+        "acknowledge_new_payee": True,
+    }
     if challenge_id is not None:
         body["challenge_id"] = challenge_id
     headers = harness.auth(user, **{"Idempotency-Key": key})

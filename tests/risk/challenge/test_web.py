@@ -36,6 +36,7 @@ def test_a_challenged_transfer_is_completed_in_the_browser(page: Page, live: Liv
     page.fill("#to_phone", national(payee.phone))
     page.fill("#amount", "150")
     page.click("form[action='/transfer/confirm'] button[type=submit]")
+    page.check("input[name=acknowledge_new_payee]")  # a first transfer: the scam warning
     page.fill("#payment_password", PIN)
     page.get_by_role("button", name="Transfer now").click()
 
@@ -108,6 +109,7 @@ def test_the_step_up_page_speaks_chinese(browser_zh: Page, live: LiveWallet) -> 
     page.fill("#to_phone", national(payee.phone))
     page.fill("#amount", "200")
     page.click("form[action='/transfer/confirm'] button[type=submit]")
+    page.check("input[name=acknowledge_new_payee]")  # a first transfer: the scam warning
     page.fill("#payment_password", PIN)
     page.click("form[action='/transfer'] button.button-primary")
     expect(page.get_by_role("heading", name="验证身份")).to_be_visible()

@@ -72,7 +72,12 @@ async def test_velocity_holds_across_two_api_processes(
                 amount=Money.parse("100.00"),
                 kind=TransactionKind.TOPUP,
             )
-            body = {"to_phone": payee.phone, "amount": "1.00", "payment_password": PIN}
+            body = {
+                "to_phone": payee.phone,
+                "amount": "1.00",
+                "payment_password": PIN,
+                "acknowledge_new_payee": True,
+            }
             requests = [
                 (
                     "POST",

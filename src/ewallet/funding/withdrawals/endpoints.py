@@ -1,10 +1,12 @@
-"""``/v1/withdrawals``: preview the fee, withdraw to an own card, read one (signed-in users)."""
+"""``/v1/withdrawals``: preview the fee, withdraw to an own card, read one (signed-in users);
+and ``/v1/card-transfers``, withdrawals to another person's card (:mod:`.card_transfers`)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
 from ewallet.audit.service import Actor
+from ewallet.funding.withdrawals.card_transfers import endpoints as card_transfers
 from ewallet.funding.withdrawals.schemas import (
     WithdrawalEnvelope,
     WithdrawalIn,
@@ -83,3 +85,6 @@ async def get_one_withdrawal(
 ) -> WithdrawalEnvelope:
     withdrawal = await get_withdrawal(services, user.user_id, withdrawal_id=withdrawal_id)
     return WithdrawalEnvelope(withdrawal=WithdrawalOut.of(withdrawal))
+
+
+router.include_router(card_transfers.router)

@@ -3,7 +3,8 @@
 Every user may withdraw ``withdrawal_free_quota_minor`` in total without a fee. The quota
 used so far is the sum of the user's withdrawals that succeeded or are still in flight
 (``processing``, ``pending``, and ``under_review`` -- held for a risk officer): a failed or
-rejected withdrawal gives its share back. Of a new
+rejected withdrawal gives its share back. Transfers to other people's cards
+(:mod:`.card_transfers`) are charged on the same terms and share the one quota. Of a new
 withdrawal, only the part above what is left of the quota is charged::
 
     charged = max(0, amount - quota_remaining)

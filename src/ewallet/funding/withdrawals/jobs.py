@@ -32,6 +32,7 @@ from typing import Final
 import structlog
 
 from ewallet.funding.withdrawals import repository
+from ewallet.funding.withdrawals.card_transfers import jobs as card_transfer_jobs
 from ewallet.funding.withdrawals.review import SUBMIT_TOPIC
 from ewallet.funding.withdrawals.service import ask_bank, fail_withdrawal, succeed_withdrawal
 from ewallet.funding.withdrawals.views import WithdrawalView
@@ -77,6 +78,15 @@ async def settle_pending_withdrawals(
         return await repository.unsettled(conn, stale_before=now - stale_after, limit=limit)
 
     report = WithdrawalSettleReport()
+    # Transfers to other people's cards are withdrawals too: settled in the same run.
+    to_cards = await card_transfer_jobs.settle_pending_card_transfers(
+        services, limit=limit, stale_after=stale_after, grace=grace
+    )
+    report.succeeded.extend(to_cards.succeeded)
+    report.failed.extend(to_cards.failed)
+    report.still_pending.extend(to_cards.still_pending)
+    report.errors.extend(to_cards.errors)
+    report.examined += to_cards.examined
     for withdrawal in await run_unit(services.engine, open_ones, read_only=True):
         report.examined += 1
         withdrawal_id = withdrawal.id
@@ -147,7 +157,9 @@ async def submit_approved_withdrawal(services: Services, withdrawal_id: str) -> 
 
 
 def register(registry: HandlerRegistry, services: Services) -> None:
-    """Add the ``withdrawals.submit`` handler (:func:`submit_approved_withdrawal`)."""
+    """Add the ``withdrawals.submit`` handler (:func:`submit_approved_withdrawal`), and the
+    card transfers' ``card_transfers.arrive`` (:mod:`.card_transfers.jobs`)."""
+    card_transfer_jobs.register(registry, services)
 
     async def submit(event: DeliveredEvent) -> None:
         withdrawal_id = event.payload.get("withdrawal_id")

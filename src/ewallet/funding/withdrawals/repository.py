@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ewallet.funding.withdrawals.card_transfers import repository as card_transfers_repository
 from ewallet.funding.withdrawals.fees import QUOTA_STATUSES
 from ewallet.funding.withdrawals.views import OPEN, CardChoice, PayoutCard, WithdrawalView
 from ewallet.kit.db.uow import UnitOfWork
@@ -64,7 +65,9 @@ async def available(conn: AsyncConnection, *, user_id: str, currency: str) -> Mo
 
 
 async def quota_used(conn: AsyncConnection, *, user_id: str, currency: str) -> int:
-    """The lifetime sum of the user's succeeded and in-flight withdrawals (minor units)."""
+    """The lifetime sum of the user's succeeded and in-flight withdrawals and transfers to
+    other people's cards (minor units): the free quota is one, shared by both."""
+    to_cards = await card_transfers_repository.quota_used(conn, user_id=user_id, currency=currency)
     total = await conn.scalar(
         select(func.coalesce(func.sum(withdrawals.c.amount), 0)).where(
             withdrawals.c.user_id == user_id,
@@ -72,7 +75,7 @@ async def quota_used(conn: AsyncConnection, *, user_id: str, currency: str) -> i
             withdrawals.c.status.in_(QUOTA_STATUSES),
         )
     )
-    return int(total or 0)
+    return int(total or 0) + to_cards
 
 
 async def insert_withdrawal(

@@ -172,6 +172,14 @@ class HttpBankGateway:
         body = {"account_number": account_number, "holder_name": holder_name}
         return await self._send("/payouts", body, amount, request_id)
 
+    async def check_account_name(self, *, account_number: str, holder_name: str) -> str | None:
+        body = {"account_number": account_number, "holder_name": holder_name}
+        answer = await self._call("POST", "/name-checks", body)
+        if answer.get("matches") is True:
+            return None
+        reason = answer.get("reason")
+        return str(reason) if reason else "name_mismatch"
+
     async def query(self, *, request_id: str) -> OperationStatus:
         answer = await self._call("GET", f"/operations/{quote(request_id, safe='')}")
         status = cast(QueryStatus, answer["status"])

@@ -123,6 +123,13 @@ class BankGateway(Protocol):
         answered like :meth:`credit` (``unknown`` is not a failure)."""
         ...
 
+    async def check_account_name(self, *, account_number: str, holder_name: str) -> str | None:
+        """Whether ``holder_name`` is the holder of the account (card) ``account_number``,
+        the check :meth:`payout` makes, without paying: None when it is, else the reason
+        (``name_mismatch``, ``account_not_found``). Moves no money; unreachable:
+        ``upstream_unavailable``."""
+        ...
+
     async def query(self, *, request_id: str) -> OperationStatus:
         """The bank's record of a debit or credit, to settle an unknown outcome."""
         ...

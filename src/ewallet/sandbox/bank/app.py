@@ -33,6 +33,8 @@ from ewallet.sandbox.bank.schemas import (
     CardView,
     MovementAnswer,
     MovementRequest,
+    NameCheckAnswer,
+    NameCheckRequest,
     OperationAnswer,
     PayoutRequest,
     SentSms,
@@ -156,6 +158,12 @@ async def credit(bank: Bank, body: MovementRequest) -> Response:
 async def payout(bank: Bank, body: PayoutRequest) -> Response:
     """Pay an account by its number, if the holder's name matches (a merchant settlement)."""
     return _answer(await payouts.pay_out(bank, body))
+
+
+@_keyed.post("/name-checks", response_model=NameCheckAnswer)
+async def name_check(bank: Bank, body: NameCheckRequest) -> NameCheckAnswer:
+    """Whether a name is an account's holder, as a payout would check it; pays nothing."""
+    return await payouts.check_name(bank, body)
 
 
 @_keyed.get("/operations/{request_id:path}")

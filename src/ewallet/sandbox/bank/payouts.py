@@ -21,7 +21,13 @@ from sqlalchemy.exc import IntegrityError
 from ewallet.sandbox.bank.bank import SandboxBank
 from ewallet.sandbox.bank.cards import DECLINE_REASON, Behaviour, behaviour_for
 from ewallet.sandbox.bank.movements import Movement, bank_reference
-from ewallet.sandbox.bank.schemas import BankRefusedError, MovementAnswer, PayoutRequest
+from ewallet.sandbox.bank.schemas import (
+    BankRefusedError,
+    MovementAnswer,
+    NameCheckAnswer,
+    NameCheckRequest,
+    PayoutRequest,
+)
 from ewallet.sandbox.bank.storage import accounts, operations
 
 KIND: Final = "payout"
@@ -60,6 +66,24 @@ async def pay_out(bank: SandboxBank, request: PayoutRequest) -> Movement:
     if behaviour is Behaviour.DROP_AFTER_COMMIT:
         return Movement(answer, after_commit="drop")
     return Movement(answer)
+
+
+async def check_name(bank: SandboxBank, request: NameCheckRequest) -> NameCheckAnswer:
+    """The check a payout makes, without paying: whether the name is the account holder's
+    (a transfer to someone's card asks before it holds the money)."""
+    async with bank.store.reading() as connection:
+        holder = (
+            await connection.execute(
+                select(accounts.c.holder_name).where(
+                    accounts.c.card_number == request.account_number
+                )
+            )
+        ).scalar()
+    if holder is None:
+        return NameCheckAnswer(matches=False, reason=ACCOUNT_NOT_FOUND)
+    if _name(holder) != _name(request.holder_name):
+        return NameCheckAnswer(matches=False, reason=NAME_MISMATCH)
+    return NameCheckAnswer(matches=True)
 
 
 def _name(name: str) -> str:

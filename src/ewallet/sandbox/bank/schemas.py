@@ -81,6 +81,19 @@ class PayoutRequest(_Request):
     request_id: RequestId
 
 
+class NameCheckRequest(_Request):
+    account_number: Annotated[str, Field(min_length=12, max_length=19, pattern=r"^[0-9]+$")]
+    holder_name: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class NameCheckAnswer(BaseModel):
+    """Whether ``holder_name`` is the account's holder: ``matches``, or the reason it does
+    not (``name_mismatch``, ``account_not_found``); the holder's name is never told."""
+
+    matches: bool
+    reason: str | None = None
+
+
 class MovementAnswer(BaseModel):
     request_id: str
     status: Literal["succeeded", "declined"]

@@ -20,6 +20,10 @@ PATHS: Final[dict[str, str]] = {
         '<rect x="4" y="14" width="6" height="6" rx="1"/>'
         '<path d="M14 14h2.5v2.5H14zM20 14v2.5M17.5 20H20M14 19.5V20"/>'
     ),
+    "receive": (
+        '<rect x="4" y="4" width="6" height="6"/><rect x="14" y="4" width="6" height="6"/>'
+        '<rect x="4" y="14" width="6" height="6"/><path d="M14 14h2v2h-2zM18 18h2v2h-2z"/>'
+    ),
     "withdraw": '<path d="M12 14V4M8 7.5 12 4l4 3.5"/><path d="M4 13v6h16v-6"/>',
     "cards": ('<rect x="3" y="6" width="18" height="12" rx="2"/><path d="M3 10h18M7 14.5h4"/>'),
     "bills": ('<path d="M6 3h12v18l-3-2-3 2-3-2-3 2z"/><path d="M9 8h6M9 12h6M9 16h3"/>'),

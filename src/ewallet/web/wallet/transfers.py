@@ -16,6 +16,13 @@ was typed kept (never the PIN).
 A transfer risk control challenges (``step_up_required``) is not refused: the step-up page
 (:mod:`ewallet.web.wallet.spend_step_up`) asks for the texted code (or the authenticator's)
 and the PIN again, and posts back here with the challenge id, which sends it once.
+
+Arrival options (docs/transfers.md): the first step offers real time, within 2 hours and
+next day, the user's default (``/me/transfer-settings``) preselected; the confirmation
+repeats the choice. A first transfer to someone shows the scam warning and a box to tick
+(``acknowledge_new_payee``): without it the service refuses before the PIN is checked and
+the confirmation says so. A scheduled transfer's receipt has a Cancel button (a CSRF-checked
+POST to ``/transfers/{id}/cancel``) until it arrives.
 """
 
 from __future__ import annotations
@@ -28,6 +35,13 @@ from ewallet.identity.runtime import CallerDep
 from ewallet.kit.amounts import parse_amount
 from ewallet.kit.errors import DomainError
 from ewallet.kit.phone import parse_phone
+from ewallet.models.transfers import Arrival
+from ewallet.transfers.arrival.service import (
+    cancel_transfer,
+    change_transfer_settings,
+    transfer_settings,
+    with_default_arrival,
+)
 from ewallet.transfers.service import (
     MEMO_MAX_LENGTH,
     check_memo,
@@ -35,6 +49,7 @@ from ewallet.transfers.service import (
     get_transfer,
     preview_transfer,
 )
+from ewallet.transfers.views import TransferView
 from ewallet.wallet.service import wallet_view, wallet_view_read
 from ewallet.wallet.views import WalletView
 from ewallet.web.kit.auth import WebUser, actor_of, read_as_user
@@ -52,7 +67,9 @@ router = APIRouter(route_class=WebRoute, include_in_schema=False)
 FORM = "wallet/transfers/form.html"
 CONFIRM = "wallet/transfers/confirm.html"
 RECEIPT = "wallet/transfers/receipt.html"
+SETTINGS = "wallet/transfers/settings.html"
 PURPOSE = "transfer"
+ARRIVALS = tuple(arrival.value for arrival in Arrival)
 
 
 def _transfer_refusal(request: Request, error: DomainError) -> str:
@@ -62,7 +79,16 @@ def _transfer_refusal(request: Request, error: DomainError) -> str:
     if error.code == "validation_error" and error.extra.get("field") == "memo":
         text = _t("The note can be at most %(num)s characters.", locale)
         return text % {"num": MEMO_MAX_LENGTH}
+    if error.code == "new_payee_confirmation_required":
+        return _t("Tick the box to confirm you have checked who this person is.", locale)
+    if error.code == "transfer_not_cancellable":
+        return _t("This transfer has already arrived or been cancelled.", locale)
     return money_refusal(request, error)
+
+
+def _arrival(text: str) -> Arrival:
+    """The arrival a form names; anything else is real time (the form offers only these)."""
+    return Arrival(text) if text in ARRIVALS else Arrival.REALTIME
 
 
 def _typed(form: Form) -> dict[str, str]:
@@ -71,6 +97,7 @@ def _typed(form: Form) -> dict[str, str]:
         "to_phone": form.text("to_phone"),
         "amount": form.text("amount"),
         "memo": form.text("memo"),
+        "arrival": _arrival(form.text("arrival")).value,
     }
 
 
@@ -94,15 +121,17 @@ async def _first_step(
         to_phone=typed["to_phone"],
         amount=typed["amount"],
         memo=typed["memo"],
+        arrival=typed["arrival"],
+        arrivals=ARRIVALS,
     )
 
 
 @router.get("/transfer")
 async def transfer_page(request: Request, services: ServicesDep) -> Response:
-    _user, wallet = await read_as_user(request, services, wallet_view_read(services))
-    return await _first_step(
-        request, services, {"to_phone": "", "amount": "", "memo": ""}, wallet=wallet
-    )
+    read = with_default_arrival(wallet_view_read(services))
+    _user, (wallet, default) = await read_as_user(request, services, read)
+    typed = {"to_phone": "", "amount": "", "memo": "", "arrival": default.value}
+    return await _first_step(request, services, typed, wallet=wallet)
 
 
 @router.post("/transfer/edit")
@@ -148,16 +177,29 @@ async def confirm_transfer(
         amount=amount.to_decimal_string(),
         amount_minor=amount.minor,
         memo=typed["memo"],
+        arrival=typed["arrival"],
         payee_name=payee.party.name_masked or "",
         payee_phone=payee.party.phone_masked,
         new_payee=payee.new_payee,
+        acknowledged=False,
+        warning_error=False,
     )
 
 
 def _movement(request: Request, form: Form) -> spend_step_up.Movement:
     """The transfer as its step-up page shows it and posts it back."""
     locale = locale_of(request)
-    names = ("to_phone", "amount", "memo", "payee_name", "payee_phone", "new_payee", "form_key")
+    names = (
+        "to_phone",
+        "amount",
+        "memo",
+        "arrival",
+        "acknowledge_new_payee",
+        "payee_name",
+        "payee_phone",
+        "new_payee",
+        "form_key",
+    )
     payee = " ".join(part for part in (form.text("payee_name"), form.text("payee_phone")) if part)
     minor = _minor_or_none(form.text("amount"))
     return spend_step_up.Movement(
@@ -210,6 +252,8 @@ async def send_transfer(
             device_id=user.device_id,
             challenge_id=None if step is None else step.challenge_id,
             request_key=form_request_key(user.user_id, form, PURPOSE),
+            arrival=_arrival(typed["arrival"]),
+            new_payee_acknowledged=form.text("acknowledge_new_payee") == "1",
         )
     except DomainError as error:
         if spend_step_up.challenged(error):
@@ -241,9 +285,12 @@ async def send_transfer(
             amount=typed["amount"],
             amount_minor=_minor_or_none(typed["amount"]),
             memo=typed["memo"],
+            arrival=typed["arrival"],
             payee_name=form.text("payee_name"),
             payee_phone=form.text("payee_phone"),
             new_payee=form["new_payee"] == "1",
+            acknowledged=form.text("acknowledge_new_payee") == "1",
+            warning_error=error.code == "new_payee_confirmation_required",
         )
     return see_other(f"/transfers/{view.id}")
 
@@ -255,17 +302,78 @@ def _minor_or_none(text: str) -> int | None:
         return None
 
 
+async def _receipt(
+    request: Request,
+    services: ServicesDep,
+    view: TransferView,
+    user_id: str,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    return await page(
+        request,
+        services,
+        RECEIPT,
+        status_code=status_code,
+        error=error,
+        transfer=view,
+        outgoing=view.direction_for(user_id) == "out",
+        other=view.counterparty_for(user_id),
+    )
+
+
 @router.get("/transfers/{transfer_id}")
 async def transfer_receipt(
     request: Request, transfer_id: str, user: WebUser, services: ServicesDep
 ) -> Response:
     view = await get_transfer(services, user.user_id, transfer_id=transfer_id)
-    outgoing = view.direction_for(user.user_id) == "out"
+    return await _receipt(request, services, view, user.user_id)
+
+
+@router.post("/transfers/{transfer_id}/cancel")
+async def cancel_scheduled(
+    request: Request, transfer_id: str, form: PostedForm, user: WebUser, services: ServicesDep
+) -> Response:
+    """Cancel on a scheduled transfer's receipt: the money back, the receipt again."""
+    try:
+        await cancel_transfer(services, user_id=user.user_id, transfer_id=transfer_id)
+    except DomainError as error:
+        if error.code == "not_found":
+            raise
+        view = await get_transfer(services, user.user_id, transfer_id=transfer_id)
+        refused = _transfer_refusal(request, error)
+        return await _receipt(
+            request, services, view, user.user_id, error=refused, status_code=error.status
+        )
+    return see_other(f"/transfers/{transfer_id}")
+
+
+@router.get("/me/transfer-settings")
+async def settings_page(request: Request, user: WebUser, services: ServicesDep) -> Response:
+    view = await transfer_settings(services, user.user_id)
     return await page(
         request,
         services,
-        RECEIPT,
-        transfer=view,
-        outgoing=outgoing,
-        other=view.counterparty_for(user.user_id),
+        SETTINGS,
+        default_arrival=view.default_arrival,
+        arrivals=ARRIVALS,
+        saved=False,
+    )
+
+
+@router.post("/me/transfer-settings")
+async def save_settings(
+    request: Request, form: PostedForm, user: WebUser, services: ServicesDep
+) -> Response:
+    view = await change_transfer_settings(
+        services, user.user_id, default_arrival=_arrival(form.text("default_arrival"))
+    )
+    return await page(
+        request,
+        services,
+        SETTINGS,
+        default_arrival=view.default_arrival,
+        arrivals=ARRIVALS,
+        saved=True,
     )

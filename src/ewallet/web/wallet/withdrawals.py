@@ -12,6 +12,13 @@ the money leaves once.
 A withdrawal risk control challenges (``step_up_required``) goes through the step-up page
 (:mod:`ewallet.web.wallet.spend_step_up`): the texted code (or the authenticator's) and the
 PIN again, posted back to ``/withdraw/confirm`` with the challenge id, which pays out once.
+
+A transfer to another person's bank card (docs/card-transfers.md) is a withdrawal too:
+``/transfer/card`` (card number, the holder's name, amount, arrival) posts to
+``/transfer/card/confirm`` (the bank, the last four, the fee and total before the PIN), which
+posts to ``/transfer/card/send`` (``transfer_to_card``; the bank checks the name) and shows
+``/card-transfers/{id}``, with a Cancel button while a delayed one waits. A risk challenge
+there is answered with its refusal (no step-up page yet): the API takes the step-up.
 """
 
 from __future__ import annotations
@@ -23,6 +30,12 @@ from urllib.parse import quote_plus
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from ewallet.funding.withdrawals.card_transfers.service import (
+    cancel_card_transfer,
+    get_card_transfer,
+    preview_card_transfer,
+    transfer_to_card,
+)
 from ewallet.funding.withdrawals.service import (
     get_withdrawal,
     quote_withdrawal,
@@ -32,8 +45,10 @@ from ewallet.funding.withdrawals.service import (
 from ewallet.http.deps import ServicesDep
 from ewallet.identity.runtime import CallerDep
 from ewallet.kit.amounts import parse_amount
-from ewallet.kit.errors import DomainError
+from ewallet.kit.errors import DomainError, ValidationFailedError
 from ewallet.kit.i18n import title
+from ewallet.models.transfers import Arrival
+from ewallet.transfers.arrival.service import transfer_settings
 from ewallet.web.kit.auth import WebUser, actor_of
 from ewallet.web.kit.forms import Form, PostedForm, form_request_key
 from ewallet.web.kit.i18n import translate as _t
@@ -48,6 +63,10 @@ router = APIRouter(route_class=WebRoute, include_in_schema=False)
 FORM: Final = "wallet/withdrawals/form.html"
 CONFIRM: Final = "wallet/withdrawals/confirm.html"
 RESULT: Final = "wallet/withdrawals/result.html"
+CARD_FORM: Final = "wallet/withdrawals/card_form.html"
+CARD_CONFIRM: Final = "wallet/withdrawals/card_confirm.html"
+CARD_RESULT: Final = "wallet/withdrawals/card_result.html"
+ARRIVALS: Final = tuple(arrival.value for arrival in Arrival)
 
 
 @router.get("/withdraw")
@@ -214,3 +233,137 @@ async def result_page(
 ) -> Response:
     found = await get_withdrawal(services, user.user_id, withdrawal_id=withdrawal_id)
     return await page(request, services, RESULT, withdrawal=found)
+
+
+# ------------------------------------------------------------------ to another person's card
+
+
+def _card_typed(form: Form) -> dict[str, str]:
+    """What the person typed (never the PIN), to show it again."""
+    arrival = form.text("arrival")
+    return {
+        "card_number": form.text("card_number"),
+        "payee_name": form.text("payee_name"),
+        "amount": form.text("amount"),
+        "arrival": arrival if arrival in ARRIVALS else Arrival.REALTIME.value,
+    }
+
+
+def _card_refusal(request: Request, error: DomainError) -> str:
+    if error.code == "payee_name_mismatch":
+        return _t(
+            "The bank says this name is not the card's holder. Check both with them.",
+            locale_of(request),
+        )
+    return _withdrawal_refusal(request, error)
+
+
+async def _card_form(
+    request: Request,
+    services: ServicesDep,
+    typed: dict[str, str],
+    *,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    return await page(
+        request,
+        services,
+        CARD_FORM,
+        status_code=status_code,
+        error=error,
+        arrivals=ARRIVALS,
+        typed=typed,
+    )
+
+
+@router.get("/transfer/card")
+async def card_transfer_page(request: Request, user: WebUser, services: ServicesDep) -> Response:
+    default = (await transfer_settings(services, user.user_id)).default_arrival
+    typed = {"card_number": "", "payee_name": "", "amount": "", "arrival": default}
+    return await _card_form(request, services, typed)
+
+
+@router.get("/transfer/card/confirm")
+@router.get("/transfer/card/send")
+async def card_transfer_reloaded(user: WebUser) -> Response:
+    """The confirmation and the refusal answer a post: opened by their address (a reload
+    that does not post again) they start over at the form."""
+    return see_other("/transfer/card")
+
+
+@router.post("/transfer/card/confirm")
+async def card_transfer_confirm(
+    request: Request, user: WebUser, form: PostedForm, services: ServicesDep
+) -> Response:
+    typed = _card_typed(form)
+    try:
+        if not typed["payee_name"]:
+            raise ValidationFailedError("the payee's name is missing", field="payee_name")
+        preview = await preview_card_transfer(
+            services,
+            user.user_id,
+            card_number=typed["card_number"],
+            amount=parse_amount(typed["amount"]),
+        )
+    except DomainError as error:
+        return await _card_form(
+            request, services, typed, error=_card_refusal(request, error), status_code=error.status
+        )
+    return await page(request, services, CARD_CONFIRM, preview=preview, typed=typed)
+
+
+@router.post("/transfer/card/send")
+async def card_transfer_send(
+    request: Request, user: WebUser, form: PostedForm, services: ServicesDep, caller: CallerDep
+) -> Response:
+    typed = _card_typed(form)
+    try:
+        done = await transfer_to_card(
+            services,
+            user.user_id,
+            actor_of(request, user),
+            card_number=typed["card_number"],
+            payee_name=typed["payee_name"],
+            amount=parse_amount(typed["amount"]),
+            payment_password=form["payment_password"],
+            caller=page_caller(request, caller),
+            arrival=Arrival(typed["arrival"]),
+            request_key=form_request_key(user.user_id, form, "card_transfer"),
+            device_id=user.device_id,
+        )
+    except DomainError as error:
+        return await _card_form(
+            request, services, typed, error=_card_refusal(request, error), status_code=error.status
+        )
+    return see_other(f"/card-transfers/{done.id}")
+
+
+@router.get("/card-transfers/{transfer_id}")
+async def card_transfer_result(
+    request: Request, transfer_id: str, user: WebUser, services: ServicesDep
+) -> Response:
+    found = await get_card_transfer(services, user.user_id, transfer_id=transfer_id)
+    return await page(request, services, CARD_RESULT, transfer=found)
+
+
+@router.post("/card-transfers/{transfer_id}/cancel")
+async def card_transfer_cancel(
+    request: Request, transfer_id: str, form: PostedForm, user: WebUser, services: ServicesDep
+) -> Response:
+    """Cancel on a scheduled card transfer's page: the money back, the page again."""
+    try:
+        await cancel_card_transfer(services, user_id=user.user_id, transfer_id=transfer_id)
+    except DomainError as error:
+        if error.code == "not_found":
+            raise
+        found = await get_card_transfer(services, user.user_id, transfer_id=transfer_id)
+        return await page(
+            request,
+            services,
+            CARD_RESULT,
+            status_code=error.status,
+            transfer=found,
+            error=refusal(request, error),
+        )
+    return see_other(f"/card-transfers/{transfer_id}")

@@ -1,0 +1,20 @@
+"""Card-transfer refusals that no other feature has, each with its own ``code``."""
+
+from __future__ import annotations
+
+from ewallet.kit.errors import DomainError
+
+
+class PayeeNameMismatchError(DomainError):
+    """The bank says the name is not the card's holder (or it keeps no such card, member
+    ``reason``: ``account_not_found``): nothing was held or moved."""
+
+    code = "payee_name_mismatch"
+    status = 422
+
+
+class CardTransferNotCancellableError(DomainError):
+    """Only a scheduled card transfer can be cancelled; member ``state`` says what it is."""
+
+    code = "transfer_not_cancellable"
+    status = 409

@@ -1,0 +1,1 @@
+"""Receiving and asking: receive codes, money requests and split bills (docs/money-requests.md)."""

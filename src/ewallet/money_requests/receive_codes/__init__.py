@@ -1,0 +1,1 @@
+"""Personal receive codes (收款码): a static QR opening the payer's wallet, payee filled in."""

@@ -1,0 +1,1 @@
+"""Delayed transfers: arrival options, the arrival job, cancelling before arrival."""
