@@ -43,9 +43,12 @@ serve: $(STAMP) fonts
 demo: $(STAMP) fonts
 	$(BIN)/ewallet serve --demo
 
-## test: set up, lint, type-check and run the whole suite
+## test: set up, lint, type-check and run the whole suite, one pytest worker per core (at most
+## PYTEST_WORKERS, 4 by default), each test file on one worker (module-scoped servers and browsers
+## stay shared); each worker has its own PostgreSQL database and Redis key prefix
+PYTEST_WORKERS ?= 4
 test: lint fonts browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --maxprocesses=$(PYTEST_WORKERS) --dist loadfile
 
 ## lint: ruff, mypy (strict) and the import contracts (pyproject.toml [tool.importlinter])
 lint: $(STAMP)
