@@ -125,3 +125,26 @@ class PaymentCodeGuard(Base):
     window_started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     failures: Mapped[int] = mapped_column(Integer)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class CodeFundingSource(StrEnum):
+    """Where a payment-code charge's money comes from (docs/payment-code.md, "Funding")."""
+
+    BALANCE_FIRST = "balance_first"  # the balance; when short, the card pays the rest
+    CARD = "card"  # all of it from the chosen card
+
+
+class PaymentCodeFunding(Base):
+    """A user's choice of the payment code's source. No row: ``balance_first`` with the
+    user's newest active card (the default card) for what the balance lacks."""
+
+    __tablename__ = "payment_code_funding"
+    __table_args__ = (
+        CheckConstraint("source IN ('balance_first', 'card')", name="source_known"),
+        CheckConstraint("source = 'balance_first' OR card_id IS NOT NULL", name="card_named"),
+    )
+
+    user_id: Mapped[str] = mapped_column(String(32), ForeignKey("users.id"), primary_key=True)
+    source: Mapped[str] = mapped_column(String(20))
+    card_id: Mapped[str | None] = mapped_column(String(32), ForeignKey("cards.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

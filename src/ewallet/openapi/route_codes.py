@@ -496,8 +496,11 @@ ROUTE_CODES: Final[Mapping[str, tuple[str, ...]]] = {
         "payment_password_not_set",
         "rate_limited",
     ),
+    "GET /v1/me/payment-code/funding": (),
+    "PUT /v1/me/payment-code/funding": ("not_found", "validation_error"),
     "POST /v1/me/payment-code/confirmations/{challenge_id}": (
         "account_frozen",
+        "bank_declined",
         "insufficient_balance",
         "invalid_amount",
         "limit_exceeded",

@@ -45,7 +45,7 @@ money in the wallet instead: the top-up is credited, the hold voided, the paymen
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -54,7 +54,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ewallet.audit.service import Actor
-from ewallet.cards.binding.service import list_cards
 from ewallet.funding.topups.card.earmarked.service import (
     BankAnswer,
     CardDebit,
@@ -75,27 +74,19 @@ from ewallet.kit.errors import DomainError, NotFoundError
 from ewallet.kit.ids import new_id
 from ewallet.kit.money import Money
 from ewallet.kit.request_key import RequestKey
-from ewallet.ledger import CreateHold, Hold, TransactionKind, VoidHold, apply_command, chart
-from ewallet.ledger import repository as ledger_repository
+from ewallet.ledger import CreateHold, Hold, TransactionKind, VoidHold, apply_command
 from ewallet.models.card_payments import CardPaymentStatus, FundingSource
-from ewallet.models.funding import CardStatus
 from ewallet.models.identity import User
 from ewallet.notify.service import notify_user
 from ewallet.payments import repository as payments_repository
 from ewallet.payments.card_funding import repository
-from ewallet.payments.card_funding.views import (
-    CardChoice,
-    CardPaymentView,
-    FundingChoice,
-    PayerChoices,
-)
+from ewallet.payments.card_funding.reading import card_payment_view, order_of, payer_choices
+from ewallet.payments.card_funding.views import CardPaymentView, FundingChoice
 from ewallet.payments.entry import PaymentAccounts
 from ewallet.payments.errors import OrderNotPayableError
 from ewallet.payments.password_free import service as password_free
 from ewallet.payments.service import (
     check_payable,
-    get_payment,
-    order_for_payer,
     pay_order,
     payment_accounts,
     payment_for_request,
@@ -113,12 +104,20 @@ from ewallet.risk.spending import (
 from ewallet.services import Services
 from ewallet.spend.service import SpendRequest, admit_spend, run_spend_unit
 
+# The reading half lives in .reading; callers keep importing it from here.
+__all__ = [
+    "card_payment_view",
+    "complete",
+    "earlier_payment",
+    "pay_order_funded",
+    "payer_choices",
+    "release",
+]
+
 log = structlog.get_logger(__name__)
 
 # The limit named in ``limit_exceeded`` when the card's daily cap refuses a payment.
 CARD_DAILY_LIMIT: Final = "card_payment_daily"
-PENDING: Final = "pending"
-FAILED: Final = "failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +156,7 @@ async def pay_order_funded(
             challenge_id=challenge_id,
             request_key=request_key,
         )
-    earlier = await _earlier(services, user_id=user_id, request_key=request_key)
+    earlier = await earlier_payment(services, user_id=user_id, request_key=request_key)
     if earlier is not None:
         return earlier
     order = await check_payable(services, order_id)
@@ -188,7 +187,7 @@ async def pay_order_funded(
             caller=caller,
         )
     except (OrderNotPayableError, IntegrityError):
-        earlier = await _earlier(services, user_id=user_id, request_key=request_key)
+        earlier = await earlier_payment(services, user_id=user_id, request_key=request_key)
         if earlier is None:
             raise
         return earlier
@@ -200,7 +199,7 @@ async def pay_order_funded(
     return await _record(services, started.payment, started.debit, answer, request_key)
 
 
-async def _earlier(
+async def earlier_payment(
     services: Services, *, user_id: str, request_key: RequestKey | None
 ) -> PaymentView | None:
     """What an earlier run of the same request made: a payment, or a card payment still
@@ -386,7 +385,7 @@ async def complete(
     topup = await earmarked_topup(services, payment.topup_id)
     funds = f"payment:{payment.id}"
     credit = await credit_accounts(services, user_id=payment.user_id, bank_code=bank_code)
-    order = await _order(services, payment.order_id)
+    order = await order_of(services, payment.order_id)
     accounts = await payment_accounts(
         services,
         user_id=payment.user_id,
@@ -472,7 +471,7 @@ async def release(
     key let go). False if it was settled already. ``notify``: tell the payer (a settle job)."""
     topup = await earmarked_topup(services, payment.topup_id)
     credit = await credit_accounts(services, user_id=payment.user_id, bank_code=bank_code)
-    order = await _order(services, payment.order_id)
+    order = await order_of(services, payment.order_id)
 
     async def work(uow: UnitOfWork) -> bool:
         conn = await uow.connection()
@@ -527,73 +526,3 @@ async def _let_go(
             sms=False,
             security=False,
         )
-
-
-async def _order(services: Services, order_id: str) -> OrderView:
-    async def work(uow: UnitOfWork) -> OrderView | None:
-        conn = await uow.connection()
-        return await payments_repository.order_view(conn, order_id, now=services.clock.now())
-
-    found = await run_unit(services.engine, work, read_only=True)
-    assert found is not None  # a foreign key
-    return found
-
-
-# ------------------------------------------------------------------------------ reading
-
-
-async def card_payment_view(services: Services, user_id: str, *, payment_id: str) -> PaymentView:
-    """One of the payer's payments as ``GET /v1/payments/{id}`` shows it: the payment once
-    the order is paid (with its funding), else the card payment ``pending`` or ``failed``;
-    ``not_found`` for anyone else's."""
-
-    async def work(uow: UnitOfWork) -> tuple[CardPaymentView | None, PaymentView | None]:
-        conn = await uow.connection()
-        card = await repository.card_payment(conn, payment_id, user_id=user_id)
-        paid = await payments_repository.payment_view(conn, payment_id, user_id=user_id)
-        return card, paid
-
-    card, paid = await run_unit(services.engine, work, read_only=True)
-    if card is None:  # a payment from the balance (or one held for review)
-        return await get_payment(services, user_id, payment_id=payment_id)
-    if paid is not None:
-        return replace(paid, funding=card.funding)
-    order = await _order(services, card.order_id)
-    status = PENDING if card.status == CardPaymentStatus.PENDING else FAILED
-    return PaymentView(
-        id=card.id,
-        order_id=card.order_id,
-        merchant_id=order.merchant_id,
-        merchant_name=order.merchant_name,
-        subject=order.subject,
-        user_id=card.user_id,
-        amount=card.amount,
-        refunded=Money(0, card.amount.currency),
-        status=status,
-        ledger_transaction_id=None,
-        created_at=card.created_at,
-        funding=card.funding,
-    )
-
-
-async def payer_choices(services: Services, user_id: str, *, order_id: str) -> PayerChoices:
-    """The order as ``user_id`` sees it before paying (:func:`order_for_payer`), with the
-    available balance and their active cards: the wallet's order page offers "pay the rest
-    with card ****1234" and "pay all with card" when the balance is short (reads only)."""
-    shown = await order_for_payer(services, user_id, order_id=order_id)
-    currency = shown.order.amount.currency
-
-    async def work(uow: UnitOfWork) -> int:
-        conn = await uow.connection()
-        wallet = await ledger_repository.get_account_by_code(
-            conn, chart.wallet(user_id, currency).code
-        )
-        return 0 if wallet is None else wallet.available
-
-    available = await run_unit(services.engine, work, read_only=True)
-    cards = tuple(
-        CardChoice(card.id, card.bank_name, card.last_four)
-        for card in await list_cards(services, user_id)
-        if card.status == CardStatus.ACTIVE
-    )
-    return PayerChoices(shown, Money(available, currency), cards)

@@ -14,11 +14,18 @@ from ewallet.payments.payment_codes.schemas import (
     ChargeEnvelope,
     ChargeIn,
     ChargeOut,
+    CodeFundingIn,
+    CodeFundingOut,
     ConfirmationIn,
     PaymentCodeOut,
 )
-from ewallet.payments.payment_codes.service import charges, codes, confirmations
-from ewallet.payments.schemas import PaymentEnvelope, PaymentOut, parse_amount
+from ewallet.payments.payment_codes.service import charges, codes, confirmations, funding
+from ewallet.payments.schemas import (
+    PaymentEnvelope,
+    PaymentOut,
+    PaymentPendingOut,
+    parse_amount,
+)
 
 user_router = APIRouter(prefix="/v1/me", tags=["payment code"])
 merchant_router = APIRouter(prefix="/v1/merchant", tags=["merchant API"])
@@ -31,11 +38,41 @@ async def get_payment_code(user: CurrentUser, services: ServicesDep) -> PaymentC
     return PaymentCodeOut.of(await codes.issue_code(services, user.user_id))
 
 
+@user_router.get(
+    "/payment-code/funding",
+    summary="Where payment-code charges take the money from: balance_first or a card",
+)
+async def get_code_funding(user: CurrentUser, services: ServicesDep) -> CodeFundingOut:
+    return CodeFundingOut.of(await funding.get_funding(services, user.user_id))
+
+
+@user_router.put(
+    "/payment-code/funding",
+    summary="Set the payment code's source: balance_first (the balance, then a card for the "
+    "rest) or card (all from card_id); docs/payment-code.md",
+    dependencies=[Authenticated],
+)
+async def put_code_funding(
+    body: CodeFundingIn, user: CurrentUser, services: ServicesDep, request: Request
+) -> CodeFundingOut:
+    ip = request.client.host if request.client else None
+    chosen = await funding.set_funding(
+        services,
+        Actor("user", user.user_id, ip),
+        user_id=user.user_id,
+        source=body.source,
+        card_id=body.card_id,
+    )
+    return CodeFundingOut.of(chosen)
+
+
 @user_router.post(
     "/payment-code/confirmations/{challenge_id}",
     status_code=201,
-    summary="Confirm a payment-code charge above the no-PIN limit with the payment password",
+    summary="Confirm a payment-code charge above the no-PIN limit, or one a card funds, with "
+    "the payment password (202 operation_pending while the bank's answer is unknown)",
     dependencies=[Authenticated, Idempotent],
+    responses={202: {"model": PaymentPendingOut}},
 )
 async def confirm_charge(
     *,
@@ -44,8 +81,9 @@ async def confirm_charge(
     user: CurrentUser,
     services: ServicesDep,
     request: Request,
+    response: Response,
     request_key: RequestKeyDep,
-) -> PaymentEnvelope:
+) -> PaymentEnvelope | PaymentPendingOut:
     ip = request.client.host if request.client else None
     payment = await confirmations.confirm(
         services,
@@ -55,6 +93,9 @@ async def confirm_charge(
         pin=body.payment_password,
         request_key=request_key,  # a rerun of a confirmation that paid answers its payment
     )
+    if payment.status == "pending":  # a card debit whose answer the bank has not given
+        response.status_code = 202
+        return PaymentPendingOut.of(payment)
     return PaymentEnvelope(payment=PaymentOut.of(payment))
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ewallet.models.payment_codes import ChargeStatus
 from ewallet.models.tables import audit_events
 from ewallet.models.tables import payment_code_charges as code_charges
+from ewallet.models.tables import payment_code_funding as code_funding
 from ewallet.models.tables import payment_code_guards as guards
 from ewallet.models.tables import payment_code_secrets as code_secrets
 from ewallet.payments.payment_codes.guard import GuardState
@@ -55,6 +56,7 @@ class ClaimState:
     sealed: str | None  # the secret's stored form now (None: the row is gone)
     used: bool  # a charge already took this (step, counter)
     epoch: int  # the newest freeze/unfreeze event
+    funding: str | None = None  # the user's payment-code source (None: never chosen)
 
 
 # ----------------------------------------------------------------------- secrets
@@ -147,13 +149,15 @@ async def claim_state(
         code_charges.c.step == step,
         code_charges.c.counter == counter,
     )
+    source = select(code_funding.c.source).where(code_funding.c.user_id == user_id)
     statement = select(
         sealed.scalar_subquery().label("sealed"),
         used.label("used"),
         freeze_epoch_query(user_id).scalar_subquery().label("epoch"),
+        source.scalar_subquery().label("funding"),
     )
     row = (await conn.execute(statement)).one()
-    return ClaimState(row.sealed, bool(row.used), int(row.epoch))
+    return ClaimState(row.sealed, bool(row.used), int(row.epoch), row.funding)
 
 
 async def charge_of_order(conn: AsyncConnection, order_id: str) -> ChargeRow | None:
@@ -260,6 +264,43 @@ async def end_pending(
         .values(expires_at=now)
     )
     return bool(ended.rowcount == 1)
+
+
+async def mark_paid(
+    conn: AsyncConnection, *, charge_id: str, payment_id: str, auth: str, now: datetime
+) -> bool:
+    """A pending charge whose order a card-funded confirmation paid: ``succeeded`` with its
+    payment (whatever its expiry: the order's reservation kept it payable)."""
+    marked = await conn.execute(
+        update(code_charges)
+        .where(code_charges.c.id == charge_id, code_charges.c.status == ChargeStatus.PENDING)
+        .values(status=ChargeStatus.SUCCEEDED, auth=auth, payment_id=payment_id, completed_at=now)
+    )
+    return bool(marked.rowcount == 1)
+
+
+async def funding_of(conn: AsyncConnection, user_id: str) -> tuple[str, str | None] | None:
+    """The user's payment-code source and card, or None (never chosen)."""
+    row = (
+        await conn.execute(
+            select(code_funding.c.source, code_funding.c.card_id).where(
+                code_funding.c.user_id == user_id
+            )
+        )
+    ).first()
+    return None if row is None else (str(row.source), row.card_id)
+
+
+async def put_funding(
+    conn: AsyncConnection, *, user_id: str, source: str, card_id: str | None, now: datetime
+) -> None:
+    """Store the user's choice (the caller holds the user's row lock: no racing insert)."""
+    values = {"source": source, "card_id": card_id, "updated_at": now}
+    changed = await conn.execute(
+        update(code_funding).where(code_funding.c.user_id == user_id).values(**values)
+    )
+    if changed.rowcount == 0:
+        await conn.execute(insert(code_funding).values(user_id=user_id, **values))
 
 
 async def set_charge_payment(conn: AsyncConnection, *, charge_id: str, payment_id: str) -> None:

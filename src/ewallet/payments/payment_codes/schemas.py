@@ -8,8 +8,9 @@ from pydantic import BaseModel, Field
 
 from ewallet.kit.amounts import AmountIn
 from ewallet.kit.request_model import RequestModel
+from ewallet.models.payment_codes import CodeFundingSource
 from ewallet.payments.payment_codes.codec import qr_png_base64
-from ewallet.payments.payment_codes.views import ChargeView, IssuedCode
+from ewallet.payments.payment_codes.views import ChargeView, CodeFunding, IssuedCode
 from ewallet.payments.schemas import MerchantNumber, OrderOut
 
 
@@ -69,3 +70,37 @@ class ChargeEnvelope(BaseModel):
 
 class ConfirmationIn(RequestModel):
     payment_password: str = Field(max_length=64)
+
+
+class CodeCardOut(BaseModel):
+    id: str
+    bank_name: str
+    last_four: str
+
+
+class CodeFundingOut(BaseModel):
+    source: CodeFundingSource = Field(
+        description="balance_first (the balance, then the card for the rest) or card"
+    )
+    card_id: str | None = Field(description="the card chosen; null: the default card")
+    card: CodeCardOut | None = Field(
+        description="the card a charge would use now (null: no active card -- the balance only)"
+    )
+
+    @classmethod
+    def of(cls, view: CodeFunding) -> CodeFundingOut:
+        card = view.card
+        return cls(
+            source=view.source,
+            card_id=view.card_id,
+            card=None
+            if card is None
+            else CodeCardOut(id=card.id, bank_name=card.bank_name, last_four=card.last_four),
+        )
+
+
+class CodeFundingIn(RequestModel):
+    source: CodeFundingSource
+    card_id: str | None = Field(
+        default=None, max_length=32, description="required for card; optional for balance_first"
+    )

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from ewallet.models.payment_codes import CodeFundingSource
+from ewallet.payments.card_funding.views import CardChoice
 from ewallet.payments.views import OrderView
 
 
@@ -46,3 +48,12 @@ class PaymentScreen:
 
     code: IssuedCode
     activity: CodeActivity
+
+
+@dataclass(frozen=True, slots=True)
+class CodeFunding:
+    """The user's setting and the card it would use now (None: no active card)."""
+
+    source: CodeFundingSource
+    card_id: str | None  # the card the user named (None: the default card)
+    card: CardChoice | None

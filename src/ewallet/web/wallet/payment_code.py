@@ -12,7 +12,9 @@ for the payment password (arriving live), and confirming or declining one.
   ``Last-Event-ID``), so a signed-out browser stops getting events within that time;
 - ``/pay/confirmations/{id}``: one charge (the page a notice or a browser without
   JavaScript goes to), confirmed with the payment password as ``POST
-  /v1/me/payment-code/confirmations/{id}`` does, or declined.
+  /v1/me/payment-code/confirmations/{id}`` does, or declined;
+- ``/pay/funding``: where charges take the money from (balance first, then a card; or all
+  from a card), as ``PUT /v1/me/payment-code/funding`` sets it -- a plain form.
 """
 
 from __future__ import annotations
@@ -26,9 +28,10 @@ from fastapi.responses import Response, StreamingResponse
 from markupsafe import Markup
 
 from ewallet.http.deps import ServicesDep
-from ewallet.kit.errors import DomainError
+from ewallet.kit.errors import DomainError, ValidationFailedError
+from ewallet.models.payment_codes import CodeFundingSource
 from ewallet.payments.payment_codes.codec import qr_svg
-from ewallet.payments.payment_codes.service import codes, confirmations
+from ewallet.payments.payment_codes.service import codes, confirmations, funding
 from ewallet.payments.payment_codes.views import IssuedCode
 from ewallet.web.kit.auth import WebUser, actor_of
 from ewallet.web.kit.barcode import barcode_svg
@@ -46,6 +49,7 @@ VISIBLE_DIGITS: Final = 4
 
 
 PAY_PATH: Final = "/pay"
+FUNDING_PATH: Final = "/pay/funding"
 
 
 def _from_htmx(request: Request) -> bool:
@@ -210,3 +214,55 @@ async def decline(
             error=refusal(request, error),
         )
     return see_other(f"{PAY_PATH}?declined=1")
+
+
+async def _funding_page(
+    request: Request,
+    services: ServicesDep,
+    user: WebUser,
+    *,
+    saved: bool = False,
+    status_code: int = 200,
+    error: str | None = None,
+) -> Response:
+    return await page(
+        request,
+        services,
+        "wallet/pay/funding.html",
+        status_code=status_code,
+        setting=await funding.get_funding(services, user.user_id),
+        cards=await funding.active_cards(services, user.user_id),
+        saved=saved,
+        error=error,
+    )
+
+
+@router.get(FUNDING_PATH)
+async def funding_page(
+    request: Request, user: WebUser, services: ServicesDep, saved: str = ""
+) -> Response:
+    return await _funding_page(request, services, user, saved=saved == "1")
+
+
+@router.post(FUNDING_PATH)
+async def change_funding(
+    request: Request, form: PostedForm, user: WebUser, services: ServicesDep
+) -> Response:
+    """``source`` is ``balance_first`` or ``card:<card id>`` (one radio group)."""
+    chosen = form.text("source")
+    source, _, card_id = chosen.partition(":")
+    try:
+        if source not in set(CodeFundingSource):
+            raise ValidationFailedError("choose where the money comes from")
+        await funding.set_funding(
+            services,
+            actor_of(request, user),
+            user_id=user.user_id,
+            source=CodeFundingSource(source),
+            card_id=card_id or None,
+        )
+    except DomainError as error:
+        return await _funding_page(
+            request, services, user, status_code=error.status, error=refusal(request, error)
+        )
+    return see_other(f"{FUNDING_PATH}?saved=1")

@@ -12,7 +12,7 @@
 3. the account is not frozen (``account_frozen``); a code made before a freeze/unfreeze
    is ``payment_code_invalid`` (its secret was retired);
 4. the limits (``limit_exceeded``) counted as a payment-code spend without the PIN;
-5. the balance (``insufficient_balance``).
+5. the balance (``insufficient_balance``, unless a card pays the rest: below).
 
 A charge is an order plus, once paid, a payment: :func:`~ewallet.payments.service.settle_order`
 moves the money exactly as ``POST /v1/payments`` does (through the spend seam), and the
@@ -35,6 +35,11 @@ merchant gets the same ``401 step_up_required`` and the payer confirms on their 
 with the PIN, which counts as the step-up (docs/payment-code.md, "Risk challenges"); the
 challenged decision is stored either way.
 
+A charge a bound card would fund (:mod:`.funding`: the source ``card``, or
+``balance_first`` with a card and a short balance) goes the same pending way, since a card
+is never debited without the payment password; the confirmation pays it through the
+card-funding path of orders.
+
 Any other refusal leaves nothing behind, the code included: it was not used, so the
 cashier may scan it again (within its minute) once the reason is gone.
 """
@@ -55,9 +60,10 @@ from ewallet.identity.guards import ensure_active, locked_user
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.ids import new_id
 from ewallet.kit.money import Money
+from ewallet.ledger.errors import InsufficientBalanceError
 from ewallet.merchants.views import MerchantView
 from ewallet.models.identity import User
-from ewallet.models.payment_codes import ChargeStatus
+from ewallet.models.payment_codes import ChargeStatus, CodeFundingSource
 from ewallet.models.payments import OrderStatus
 from ewallet.notify.service import notify_user
 from ewallet.payments import repository as shared
@@ -78,7 +84,7 @@ from ewallet.payments.payment_codes.guard import (
 )
 from ewallet.payments.payment_codes.repository import ChargeRow
 from ewallet.payments.payment_codes.sealing import UserSecret, opened
-from ewallet.payments.payment_codes.service import guessing
+from ewallet.payments.payment_codes.service import funding, guessing
 from ewallet.payments.payment_codes.views import ChargeView
 from ewallet.payments.service import (
     check_merchant,
@@ -120,6 +126,10 @@ def step_up(view: ChargeView) -> StepUpRequiredError:
     )
 
 
+class _CardFundsError(Exception):
+    """The user's source is a card: the charge waits for the PIN (raised to roll back)."""
+
+
 @dataclass(frozen=True, slots=True)
 class CodeUse:
     """A code that verified: whose it is and which (step, counter) it uses up.
@@ -145,10 +155,13 @@ class UnknownCode:
 async def charge_view(conn: AsyncConnection, row: ChargeRow, *, now: datetime) -> ChargeView:
     order = await shared.order_view(conn, row.order_id, now=now)
     assert order is not None
-    status = row.status
-    if status == ChargeStatus.PENDING and row.expires_at <= now:
+    status, payment_id, auth = row.status, row.payment_id, row.auth
+    if status == ChargeStatus.PENDING and order.status == OrderStatus.PAID:
+        # A card-funded confirmation the settle job finished: the order says it is paid.
+        status, payment_id, auth = ChargeStatus.SUCCEEDED, order.payment_id, "pin"
+    elif status == ChargeStatus.PENDING and row.expires_at <= now:
         status = ChargeStatus.EXPIRED
-    return ChargeView(row.id, status, order, row.payment_id, row.auth, row.expires_at)
+    return ChargeView(row.id, status, order, payment_id, auth, row.expires_at)
 
 
 async def _verified(
@@ -178,7 +191,7 @@ async def _claim_state(conn: AsyncConnection, use: CodeUse) -> repository.ClaimS
 
 async def _claim_code(
     uow: UnitOfWork, services: Services, code: str, *, seen: CodeUse, now: datetime
-) -> tuple[User, CodeUse]:
+) -> tuple[User, CodeUse, str | None]:
     """Steps 2-3 under the user's row lock: the code is valid and unused, the account active.
 
     ``seen`` is the look-up unit's verification. It stands if the code still reads the
@@ -202,7 +215,7 @@ async def _claim_code(
     ensure_active(user)
     if use.secret.freeze_event_id < state.epoch:
         raise PaymentCodeInvalidError("this payment code was made before a freeze")
-    return user, use
+    return user, use, state.funding
 
 
 async def _look_up(
@@ -352,21 +365,27 @@ async def _charge_once(
     )
     clock = services.clock
 
+    card_source = [True]  # a card source is honoured until it turns out to have no card
+
     async def claimed(
         uow: UnitOfWork, now: datetime
-    ) -> tuple[User, CodeUse, MerchantView | None, OrderView]:
+    ) -> tuple[User, CodeUse, MerchantView | None, OrderView, str | None]:
         """Claim the code and write the order. The merchant's row is read in this unit for
         the order's view, and settle_order re-checks it (disabled since the look-up?)."""
-        user, use = await _claim_code(uow, services, request.payment_code, seen=seen, now=now)
+        user, use, source = await _claim_code(
+            uow, services, request.payment_code, seen=seen, now=now
+        )
         conn = await uow.connection()
         merchant = await shared.merchant_view(conn, merchant_id)
         assert merchant is not None  # merchants are never deleted
         order = await _insert_order(conn, merchant=merchant, request=request, now=now)
-        return user, use, merchant, order
+        return user, use, merchant, order, source
 
     async def without_pin(uow: UnitOfWork) -> ChargeView:
         now = clock.now()
-        user, use, merchant, order = await claimed(uow, now)
+        user, use, merchant, order, source = await claimed(uow, now)
+        if source == CodeFundingSource.CARD and card_source[0]:
+            raise _CardFundsError  # rolls the unit back: the card path waits for the PIN
         conn = await uow.connection()
         payment_id = new_id("pay")
         settled = await settle_order(
@@ -387,7 +406,7 @@ async def _charge_once(
 
     async def pending(uow: UnitOfWork) -> ChargeView:
         now = clock.now()
-        user, use, _, order = await claimed(uow, now)
+        user, use, _, order, _ = await claimed(uow, now)
         conn = await uow.connection()
         view = await _insert_charge(conn, order=order, use=use, now=now, payment_id=None)
         await notify_user(
@@ -406,10 +425,20 @@ async def _charge_once(
         return view
 
     try:
-        return await run_unit(services.engine, without_pin), True
+        try:
+            return await run_unit(services.engine, without_pin), True
+        except _CardFundsError:
+            if (await funding.get_funding(services, user_id)).card is not None:
+                raise step_up(await run_unit(services.engine, pending)) from None
+            card_source[0] = False  # the chosen card is gone: the balance, as by default
+            return await run_unit(services.engine, without_pin), True
     except LimitExceededError as refused:
         if not needs_pin(refused):
             raise
     except SpendChallengedError:
         pass  # risk asks for a second factor: the payer's PIN on their phone (module doc)
+    except InsufficientBalanceError:
+        if (await funding.get_funding(services, user_id)).card is None:
+            raise
+        # balance_first with a card: the card pays the rest once the payer confirms
     raise step_up(await run_unit(services.engine, pending))

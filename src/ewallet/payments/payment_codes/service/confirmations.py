@@ -8,6 +8,9 @@ The screen that shows the code follows the user's charges (:func:`activity`, and
 :func:`activity_mark` a live channel polls), shows one waiting charge
 (:func:`charge_of_user`) and lets the user decline it (:func:`decline`): the charge and
 its order then end at once, as if their five minutes had run out.
+
+A charge a bound card funds (:mod:`.funding`) is confirmed through the card-funding path
+of orders instead (:func:`_confirm_by_card`): the same checks, the bank asked once.
 """
 
 from __future__ import annotations
@@ -28,11 +31,15 @@ from ewallet.kit.ids import new_id
 from ewallet.kit.request_key import RequestKey
 from ewallet.models.payment_codes import ChargeStatus
 from ewallet.payments import repository as shared
+from ewallet.payments.card_funding.reading import PENDING
+from ewallet.payments.card_funding.service import earlier_payment, pay_order_funded
+from ewallet.payments.card_funding.views import FundingChoice
 from ewallet.payments.errors import (
     OrderNotPayableError,
 )
 from ewallet.payments.payment_codes import repository
 from ewallet.payments.payment_codes.repository import ChargeRow
+from ewallet.payments.payment_codes.service import funding
 from ewallet.payments.payment_codes.service.charges import charge_view
 from ewallet.payments.payment_codes.views import ChargeView, CodeActivity
 from ewallet.payments.service import (
@@ -74,6 +81,22 @@ async def confirm(
     With ``request_key``, a rerun of a confirmation that paid answers its payment, before
     any check (no second PIN), also when it races its first run.
     """
+    earlier = await earlier_payment(services, user_id=user_id, request_key=request_key)
+    if earlier is not None:  # also a card-funded confirmation, paid or pending
+        return earlier
+    waiting = await _waiting(services, user_id=user_id, challenge_id=challenge_id)
+    order = waiting.order
+    choice = await funding.confirmation_funding(services, user_id, amount=order.amount)
+    if choice is not None:
+        return await _confirm_by_card(
+            services,
+            actor,
+            waiting,
+            user_id=user_id,
+            pin=pin,
+            choice=choice,
+            request_key=request_key,
+        )
     return await once_per_request(
         services,
         user_id=user_id,
@@ -89,6 +112,65 @@ async def confirm(
     )
 
 
+async def _waiting(services: Services, *, user_id: str, challenge_id: str) -> ChargeView:
+    """The user's charge, still pending and in time, of a merchant that still takes wallet
+    payments (``not_found``, ``merchant_not_supported``, ``order_not_payable``)."""
+
+    async def load(uow: UnitOfWork) -> ChargeView:
+        conn = await uow.connection()
+        row = await repository.charge_of_user(conn, charge_id=challenge_id, user_id=user_id)
+        if row is None:
+            raise NotFoundError("no such charge")
+        check_merchant(await shared.merchant_view(conn, row.merchant_id))
+        return await charge_view(conn, row, now=services.clock.now())
+
+    waiting = await run_unit(services.engine, load, read_only=True)
+    if waiting.status != ChargeStatus.PENDING:
+        raise OrderNotPayableError(
+            f"the charge is {waiting.status}", order_status=waiting.order.status
+        )
+    return waiting
+
+
+async def _confirm_by_card(
+    services: Services,
+    actor: Actor,
+    waiting: ChargeView,
+    *,
+    user_id: str,
+    pin: str,
+    choice: FundingChoice,
+    request_key: RequestKey | None,
+) -> PaymentView:
+    """Pay the charge's order through the card-funding path of orders (the password, the
+    order's reservation, the card's daily cap, the bank asked once; docs/card-payments.md),
+    then mark the charge paid. A decline leaves the charge pending until it expires; an
+    unknown answer leaves it pending too, and the settle job pays its order -- the charge
+    then reads ``succeeded`` from its order (:func:`.charges.charge_view`)."""
+    payment = await pay_order_funded(
+        services,
+        actor,
+        user_id=user_id,
+        order_id=waiting.order.id,
+        pin=pin,
+        funding=choice,
+        request_key=request_key,
+    )
+    if payment.status != PENDING:
+
+        async def mark(uow: UnitOfWork) -> None:
+            await repository.mark_paid(
+                await uow.connection(),
+                charge_id=waiting.id,
+                payment_id=payment.id,
+                auth=AuthStrength.PIN.value,
+                now=services.clock.now(),
+            )
+
+        await run_unit(services.engine, mark)
+    return payment
+
+
 async def _confirm(
     services: Services,
     actor: Actor,
@@ -99,20 +181,7 @@ async def _confirm(
     request_key: str | None,
 ) -> PaymentView:
     clock = services.clock
-
-    async def load(uow: UnitOfWork) -> ChargeView:
-        conn = await uow.connection()
-        row = await repository.charge_of_user(conn, charge_id=challenge_id, user_id=user_id)
-        if row is None:
-            raise NotFoundError("no such charge")
-        check_merchant(await shared.merchant_view(conn, row.merchant_id))
-        return await charge_view(conn, row, now=clock.now())
-
-    waiting = await run_unit(services.engine, load, read_only=True)
-    if waiting.status != ChargeStatus.PENDING:
-        raise OrderNotPayableError(
-            f"the charge is {waiting.status}", order_status=waiting.order.status
-        )
+    waiting = await _waiting(services, user_id=user_id, challenge_id=challenge_id)
     await require_payment_password(services, user_id=user_id, pin=pin, actor=actor)
     order = waiting.order
     accounts = await payment_accounts(
