@@ -4,13 +4,16 @@ Read by :mod:`ewallet.openapi.problems` when it describes the problem answers of
 ``/openapi.json``. One line per operation (``"METHOD /path"``), naming error codes; their
 statuses come from the ``DomainError`` classes. A new route that refuses something of its
 own adds its line here (``tests/http/test_docs.py`` checks every line names a real
-operation and a known code).
+operation and a known code): a customer's or the public's here, a staff member's or a
+merchant's in :mod:`ewallet.openapi.business_route_codes`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Final
+
+from ewallet.openapi.business_route_codes import STAFF_AND_MERCHANT_ROUTE_CODES
 
 # The payment-password check's refusals, for the use cases that check it (their service
 # does: ``identity.payment_password.service.require_payment_password``).
@@ -151,26 +154,6 @@ ROUTE_CODES: Final[Mapping[str, tuple[str, ...]]] = {
     "PUT /v1/me/anti-phishing-code": ("not_found",),
     "DELETE /v1/me/anti-phishing-code": ("not_found", "validation_error"),
     "POST /v1/me/notifications/{notification_id}/read": ("upstream_unavailable",),
-    "POST /v1/staff/sessions": (
-        "invalid_credentials",
-        "rate_limited",
-        "too_many_attempts",
-        "upstream_unavailable",
-    ),
-    "GET /v1/staff/me": ("not_found",),
-    "PUT /v1/staff/me/password": ("invalid_credentials", "not_found", "weak_password"),
-    "POST /v1/staff/staff": ("staff_email_taken",),
-    "POST /v1/staff/staff/{staff_id}/disable": ("conflict", "last_admin"),
-    "PATCH /v1/staff/staff/{staff_id}": ("conflict", "last_admin"),
-    "POST /v1/staff/staff/{staff_id}/totp-resets": ("staff_disabled", "totp_reset_pending"),
-    "POST /v1/staff/totp-resets/{reset_id}/approve": (
-        "own_totp_reset",
-        "second_admin_required",
-        "staff_disabled",
-        "totp_reset_closed",
-    ),
-    "POST /v1/staff/totp-resets/{reset_id}/reject": ("own_totp_reset", "totp_reset_closed"),
-    "POST /v1/staff/users/{user_id}/freeze": ("account_frozen",),
     # Changing the phone number and unfreezing one's own account (docs/account-lifecycle.md).
     "POST /v1/me/phone-change/old-number-code": ("account_frozen", "rate_limited"),
     "POST /v1/me/phone-change/new-number-code": (
@@ -215,17 +198,6 @@ ROUTE_CODES: Final[Mapping[str, tuple[str, ...]]] = {
         "verification_code_expired",
         "verification_code_invalid",
     ),
-    "GET /v1/staff/phone-changes": ("validation_error",),
-    "GET /v1/staff/phone-changes/{request_id}": ("not_found",),
-    "POST /v1/staff/phone-changes/{request_id}/approve": (
-        "not_found",
-        "phone_already_registered",
-        "phone_change_not_pending",
-    ),
-    "POST /v1/staff/phone-changes/{request_id}/reject": ("not_found", "phone_change_not_pending"),
-    "POST /v1/staff/users/{user_id}/unfreeze": ("account_not_frozen",),
-    "DELETE /v1/staff/maintenance-windows/{window_id}": ("conflict",),
-    "POST /v1/staff/outbox/{event_id}/replay": ("outbox_event_not_dead",),
     "POST /v1/topups": (
         *PAYMENT_PASSWORD,
         "bank_declined",
@@ -286,69 +258,6 @@ ROUTE_CODES: Final[Mapping[str, tuple[str, ...]]] = {
     ),
     "GET /v1/card-transfers/{transfer_id}": ("not_found",),
     "POST /v1/card-transfers/{transfer_id}/cancel": ("not_found", "transfer_not_cancellable"),
-    "POST /v1/staff/counter-deposits": (
-        "account_frozen",
-        "currency_not_supported",
-        "invalid_amount",
-        "invalid_phone",
-        "not_found",
-        "receipt_already_used",
-        "risk_declined",
-    ),
-    "POST /v1/staff/counter-deposits/{deposit_id}/approve": (
-        "account_frozen",
-        "deposit_not_awaiting_approval",
-        "invalid_amount",
-    ),
-    "POST /v1/staff/counter-deposits/{deposit_id}/reject": (
-        "deposit_not_awaiting_approval",
-        "invalid_amount",
-    ),
-    "GET /v1/staff/aml/reports/export": ("validation_error",),
-    "POST /v1/staff/aml/candidates/{candidate_id}/report": (
-        "aml_candidate_already_decided",
-        "not_found",
-    ),
-    "POST /v1/staff/aml/candidates/{candidate_id}/dismiss": (
-        "aml_candidate_already_decided",
-        "not_found",
-    ),
-    "POST /v1/staff/merchants": ("not_found",),
-    "GET /v1/staff/merchants/{merchant_id}/keys": ("not_found",),
-    "POST /v1/staff/merchants/{merchant_id}/rotate-key": ("not_found",),
-    "POST /v1/merchant/keys": ("api_key_limit_reached", "validation_error"),
-    "DELETE /v1/merchant/keys/{key_id}": ("api_key_revoked", "not_found"),
-    "POST /v1/merchant/keys/rotate": ("api_key_revoked",),
-    "PUT /v1/staff/merchants/{merchant_id}/payout-account": ("card_invalid", "not_found"),
-    "GET /v1/staff/merchants/{merchant_id}/payout-account": ("not_found",),
-    "PUT /v1/staff/billers/{biller_id}/payout-account": ("card_invalid", "not_found"),
-    "GET /v1/staff/billers/{biller_id}/payout-account": ("not_found",),
-    "GET /v1/merchant/settlements": ("validation_error",),
-    "GET /v1/merchant/settlements/{settlement_id}": ("not_found",),
-    "GET /v1/merchant/settlements/{settlement_id}/statement.csv": ("not_found",),
-    "GET /v1/merchant/settlements/{settlement_id}/statement.pdf": ("not_found",),
-    "POST /v1/staff/merchants/{merchant_id}/users": ("conflict", "not_found"),
-    "GET /v1/staff/merchants/{merchant_id}/users": ("not_found",),
-    "POST /v1/merchant/orders": (
-        "currency_not_supported",
-        "invalid_amount",
-        "out_trade_no_conflict",
-    ),
-    "POST /v1/merchant/orders/{order_id}/close": ("invalid_amount", "order_not_closable"),
-    "GET /v1/merchant/orders": ("invalid_amount",),
-    "POST /v1/merchant/payment-links": (
-        "currency_not_supported",
-        "invalid_amount",
-        "merchant_not_supported",
-    ),
-    "POST /v1/merchant/orders/{order_id}/refunds": (
-        "currency_not_supported",
-        "insufficient_balance",
-        "invalid_amount",
-        "order_not_refundable",
-        "out_refund_no_conflict",
-        "refund_exceeds_payment",
-    ),
     "POST /v1/payments": (
         "account_frozen",
         "bank_declined",
@@ -385,14 +294,6 @@ ROUTE_CODES: Final[Mapping[str, tuple[str, ...]]] = {
         "validation_error",
     ),
     "GET /v1/static-qr/{token}": ("merchant_not_supported", "not_found"),
-    "POST /v1/merchant/stores": ("validation_error",),
-    "GET /v1/merchant/stores/{store_id}": ("not_found",),
-    "POST /v1/merchant/static-qr/{token}/regenerate": (
-        "currency_not_supported",
-        "invalid_amount",
-        "not_found",
-    ),
-    "GET /v1/merchant/static-qr/{token}.pdf": ("not_found",),
     "POST /v1/transfers/preview": (
         "account_frozen",
         "invalid_amount",
@@ -513,23 +414,6 @@ ROUTE_CODES: Final[Mapping[str, tuple[str, ...]]] = {
         "under_review",
         "upstream_unavailable",
     ),
-    "POST /v1/merchant/charges": (
-        "account_frozen",
-        "currency_not_supported",
-        "insufficient_balance",
-        "invalid_amount",
-        "limit_exceeded",
-        "merchant_not_supported",
-        "not_found",
-        "order_not_payable",
-        "out_trade_no_conflict",
-        "payment_code_invalid",
-        "risk_declined",
-        "step_up_required",
-        "too_many_attempts",
-        "under_review",
-        "upstream_unavailable",
-    ),
     "GET /v1/me/password-free-payments": ("not_found",),
     "PUT /v1/me/password-free-payments": (
         *PAYMENT_PASSWORD,
@@ -567,35 +451,7 @@ ROUTE_CODES: Final[Mapping[str, tuple[str, ...]]] = {
     "POST /v1/support/tickets/{ticket_id}/rating": ("ticket_already_rated", "ticket_not_resolved"),
     "PUT /v1/support/email": ("support_email_taken",),
     "POST /v1/support/email/verify": ("support_email_code_invalid", "support_email_taken"),
-    "POST /v1/staff/support/tickets/{ticket_id}/replies": ("ticket_closed", "upstream_unavailable"),
-    "POST /v1/staff/support/tickets/{ticket_id}/notes": ("ticket_closed", "upstream_unavailable"),
-    "PUT /v1/staff/support/tickets/{ticket_id}/assignee": (
-        "agent_not_available",
-        "ticket_closed",
-        "upstream_unavailable",
-    ),
-    "PATCH /v1/staff/support/tickets/{ticket_id}": (
-        "ticket_closed",
-        "ticket_transition_invalid",
-        "upstream_unavailable",
-    ),
-    "POST /v1/staff/support/queue/dispatch": ("upstream_unavailable",),
     "GET /v1/support/chats/{chat_id}": ("upstream_unavailable",),
-    "GET /v1/staff/support/chats/{chat_id}": ("upstream_unavailable",),
-    "POST /v1/staff/support/chats/{chat_id}/take": ("chat_not_waiting",),
-    "POST /v1/staff/support/chats/{chat_id}/messages": ("chat_closed",),
-    "POST /v1/staff/support/chats/{chat_id}/handover": (
-        "agent_not_available",
-        "chat_closed",
-        "upstream_unavailable",
-    ),
-    "POST /v1/staff/support/chats/{chat_id}/end": (
-        "agent_not_available",
-        "chat_closed",
-        "ticket_closed",
-        "ticket_transition_invalid",
-        "upstream_unavailable",
-    ),
     "POST /v1/support/callbacks": (
         "callback_limit_reached",
         "invalid_phone",
@@ -603,37 +459,7 @@ ROUTE_CODES: Final[Mapping[str, tuple[str, ...]]] = {
         "upstream_unavailable",
     ),
     "POST /v1/support/callbacks/{callback_id}/cancel": ("callback_not_open",),
-    "POST /v1/staff/support/callbacks/{callback_id}/done": ("callback_not_open",),
-    "POST /v1/staff/support/calls": ("invalid_phone", "upstream_unavailable"),
-    "POST /v1/staff/support/customers/{user_id}/freeze": ("account_frozen", "invalid_amount"),
-    "POST /v1/staff/support/customers/{user_id}/unfreeze": ("account_not_frozen", "invalid_amount"),
-    "GET /v1/staff/customers": ("invalid_phone",),
-    "GET /v1/staff/money-lookup": ("not_found",),
     "GET /v1/help/articles": ("upstream_unavailable",),
     "POST /v1/help/articles/{article_ref}/feedback": ("rate_limited", "upstream_unavailable"),
-    "POST /v1/staff/help/articles": ("conflict",),
-    "PUT /v1/staff/help/articles/{article_id}": ("conflict",),
-    "GET /v1/staff/risk/watchlist/hits": ("validation_error",),
-    "POST /v1/staff/risk/watchlist/hits/{hit_id}/clear": ("conflict", "not_found"),
-    "POST /v1/staff/risk/watchlist/hits/{hit_id}/confirm": ("conflict", "not_found"),
-    "GET /v1/staff/risk/watchlist/loads": ("validation_error",),
-    "POST /v1/staff/risk/rule-sets": ("conflict", "not_found"),
-    "GET /v1/staff/risk/rule-sets/{version}": ("not_found",),
-    "PUT /v1/staff/risk/rule-sets/{version}/rules/{name}": ("conflict", "not_found"),
-    "DELETE /v1/staff/risk/rule-sets/{version}/rules/{name}": ("conflict", "not_found"),
-    "POST /v1/staff/risk/rule-sets/{version}/validate": ("not_found",),
-    "POST /v1/staff/risk/rule-sets/{version}/activate": ("conflict", "not_found"),
-    "GET /v1/staff/risk/decisions": ("validation_error",),
-    "GET /v1/staff/risk/decisions/{decision_id}": ("not_found",),
-    "GET /v1/staff/risk/rule-hits": ("validation_error",),
-    "GET /v1/staff/risk/reviews": ("validation_error",),
-    "GET /v1/staff/risk/reviews/{review_id}": ("not_found",),
-    "POST /v1/staff/risk/reviews/{review_id}/approve": (
-        "account_frozen",
-        "conflict",
-        "not_found",
-        "payee_account_frozen",
-        "validation_error",
-    ),
-    "POST /v1/staff/risk/reviews/{review_id}/reject": ("conflict", "not_found", "validation_error"),
+    **STAFF_AND_MERCHANT_ROUTE_CODES,
 }
