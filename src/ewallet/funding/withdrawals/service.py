@@ -51,6 +51,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ewallet.audit.service import Actor
 from ewallet.funding.withdrawals import repository
+from ewallet.funding.withdrawals.fee_hold import hold_fee
 from ewallet.funding.withdrawals.fees import FeePolicy, FeeQuote, quota_remaining, quote_fee
 from ewallet.funding.withdrawals.notices import tell_owner
 from ewallet.funding.withdrawals.review import finish_reviewed_withdrawal
@@ -324,22 +325,15 @@ async def _hold_funds(
         # Held for review, the amount's hold is the review's: the same accounts and amount.
         hold = booked.hold if isinstance(booked, Held) else booked.booked
         assert isinstance(hold, Hold)
-        fee_hold_id: str | None = None
-        if quote.fee.is_positive():
-            fee_hold = await apply_command(
-                uow,
-                CreateHold(
-                    key=f"withdrawal:{withdrawal_id}:fee_hold",
-                    kind=TransactionKind.FEE,
-                    debit_account_id=wallet.id,
-                    credit_account_id=revenue.id,
-                    amount=quote.fee,
-                    metadata=metadata,
-                ),
-                clock=clock,
-            )
-            assert isinstance(fee_hold, Hold)
-            fee_hold_id = fee_hold.id
+        fee_hold_id = await hold_fee(
+            uow,
+            key=f"withdrawal:{withdrawal_id}:fee_hold",
+            wallet_id=wallet.id,
+            revenue_id=revenue.id,
+            fee=quote.fee,
+            metadata=metadata,
+            clock=clock,
+        )
         under_review = isinstance(booked, Held)
         withdrawal = await repository.set_holds(
             conn,

@@ -17,6 +17,8 @@ from urllib.parse import parse_qs
 from fastapi import Depends, Request
 
 from ewallet.http.deps import ServicesDep
+from ewallet.kit.amounts import parse_amount
+from ewallet.kit.errors import DomainError
 from ewallet.kit.request_key import RequestKey, request_digest
 from ewallet.web.kit.auth import web_principal
 from ewallet.web.kit.csrf import FIELD, HEADER, token_ok
@@ -99,3 +101,12 @@ def form_request_key(user_id: str, form: Form, purpose: str) -> RequestKey | Non
     body = "&".join(f"{name}={form[name]}" for name in sorted(form) if name not in SECRET_FIELDS)
     body_hash = hashlib.sha256(body.encode()).hexdigest()
     return RequestKey(request_digest(f"web:user:{user_id}", f"{purpose}:{key}", body_hash))
+
+
+def amount_minor_or_none(text: str) -> int | None:
+    """A typed amount in fen, or None when it is not one (a page that keeps the form's
+    amount as typed and only needs its value where it parses)."""
+    try:
+        return parse_amount(text).minor
+    except DomainError:
+        return None

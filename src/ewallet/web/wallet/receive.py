@@ -30,7 +30,7 @@ from ewallet.kit.money import Money
 from ewallet.money_requests.receive_codes import service
 from ewallet.money_requests.service import NOTE_MAX_LENGTH
 from ewallet.web.kit.auth import WebUser, actor_of
-from ewallet.web.kit.forms import Form, PostedForm, form_request_key
+from ewallet.web.kit.forms import Form, PostedForm, amount_minor_or_none, form_request_key
 from ewallet.web.kit.i18n import translate as _t
 from ewallet.web.kit.pages import locale_of, page, see_other
 from ewallet.web.kit.qr import qr_svg
@@ -182,7 +182,7 @@ async def _movement(
     if target.fixed_amount is not None:
         shown = money(target.fixed_amount.minor, target.fixed_amount.currency)
     else:
-        minor = _minor_or_none(typed)
+        minor = amount_minor_or_none(typed)
         shown = typed if minor is None else money(minor)
     return spend_step_up.Movement(
         action=f"/r/{token}",
@@ -196,13 +196,6 @@ async def _movement(
         ),
         fields={"amount": typed, "memo": form.text("memo"), "form_key": form.text("form_key")},
     )
-
-
-def _minor_or_none(text: str) -> int | None:
-    try:
-        return parse_amount(text).minor
-    except DomainError:
-        return None
 
 
 @router.post("/r/{token}")

@@ -36,7 +36,7 @@ from ewallet.models.payments import PaymentStatus
 from ewallet.payments.static_qr import service
 from ewallet.payments.static_qr.deps import MerchantWakeup
 from ewallet.web.kit.auth import WebUser, actor_of
-from ewallet.web.kit.forms import Form, PostedForm, form_request_key
+from ewallet.web.kit.forms import Form, PostedForm, amount_minor_or_none, form_request_key
 from ewallet.web.kit.i18n import translate as _t
 from ewallet.web.kit.pages import locale_of, page, see_other
 from ewallet.web.kit.refusals import money_refusal
@@ -127,7 +127,7 @@ async def _movement(
     if target.fixed_amount is not None:
         shown = money(target.fixed_amount.minor, target.fixed_amount.currency)
     else:
-        minor = _minor_or_none(typed)
+        minor = amount_minor_or_none(typed)
         shown = typed if minor is None else money(minor)
     return spend_step_up.Movement(
         action=f"/pay/qr/{token}",
@@ -135,13 +135,6 @@ async def _movement(
         summary=((_t("Pay to", locale), target.payee_name), (_t("Amount", locale), shown)),
         fields={"amount": typed, "form_key": form.text("form_key")},
     )
-
-
-def _minor_or_none(text: str) -> int | None:
-    try:
-        return parse_amount(text).minor
-    except DomainError:
-        return None
 
 
 @router.post("/pay/qr/{token}")

@@ -53,7 +53,7 @@ from ewallet.transfers.views import TransferView
 from ewallet.wallet.service import wallet_view, wallet_view_read
 from ewallet.wallet.views import WalletView
 from ewallet.web.kit.auth import WebUser, actor_of, read_as_user
-from ewallet.web.kit.forms import Form, PostedForm, form_request_key
+from ewallet.web.kit.forms import Form, PostedForm, amount_minor_or_none, form_request_key
 from ewallet.web.kit.i18n import translate as _t
 from ewallet.web.kit.pages import locale_of, page, refusal, see_other
 from ewallet.web.kit.refusals import money_refusal
@@ -201,7 +201,7 @@ def _movement(request: Request, form: Form) -> spend_step_up.Movement:
         "form_key",
     )
     payee = " ".join(part for part in (form.text("payee_name"), form.text("payee_phone")) if part)
-    minor = _minor_or_none(form.text("amount"))
+    minor = amount_minor_or_none(form.text("amount"))
     return spend_step_up.Movement(
         action="/transfer",
         restart="/transfer",
@@ -283,7 +283,7 @@ async def send_transfer(
             locked=error.code == "payment_password_locked",
             to_phone=typed["to_phone"],
             amount=typed["amount"],
-            amount_minor=_minor_or_none(typed["amount"]),
+            amount_minor=amount_minor_or_none(typed["amount"]),
             memo=typed["memo"],
             arrival=typed["arrival"],
             payee_name=form.text("payee_name"),
@@ -293,13 +293,6 @@ async def send_transfer(
             warning_error=error.code == "new_payee_confirmation_required",
         )
     return see_other(f"/transfers/{view.id}")
-
-
-def _minor_or_none(text: str) -> int | None:
-    try:
-        return parse_amount(text).minor
-    except DomainError:
-        return None
 
 
 async def _receipt(

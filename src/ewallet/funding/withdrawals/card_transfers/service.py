@@ -48,6 +48,7 @@ from ewallet.funding.withdrawals.card_transfers.errors import (
     PayeeNameMismatchError,
 )
 from ewallet.funding.withdrawals.card_transfers.views import CardTransferView, mask_name
+from ewallet.funding.withdrawals.fee_hold import hold_fee
 from ewallet.funding.withdrawals.fees import FeePolicy, FeeQuote, quote_fee
 from ewallet.identity.guards import locked_user
 from ewallet.identity.payment_password.service import require_payment_password
@@ -314,22 +315,15 @@ async def _hold(
         )
         hold = expect_spent(booked)
         assert isinstance(hold, Hold)
-        fee_hold_id = None
-        if quote.fee.is_positive():
-            fee_hold = await apply_command(
-                uow,
-                CreateHold(
-                    key=f"{_request_id(transfer_id)}:fee_hold",
-                    kind=TransactionKind.FEE,
-                    debit_account_id=wallet.id,
-                    credit_account_id=revenue.id,
-                    amount=quote.fee,
-                    metadata=metadata,
-                ),
-                clock=clock,
-            )
-            assert isinstance(fee_hold, Hold)
-            fee_hold_id = fee_hold.id
+        fee_hold_id = await hold_fee(
+            uow,
+            key=f"{_request_id(transfer_id)}:fee_hold",
+            wallet_id=wallet.id,
+            revenue_id=revenue.id,
+            fee=quote.fee,
+            metadata=metadata,
+            clock=clock,
+        )
         await repository.set_holds(conn, transfer_id, hold_id=hold.id, fee_hold_id=fee_hold_id)
         view = await repository.load(conn, transfer_id)
         assert view is not None
