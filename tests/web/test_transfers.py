@@ -70,7 +70,8 @@ def fill_transfer(
     page.fill("#amount", amount)
     if memo:
         page.fill("#memo", memo)
-    page.click("form[action='/transfer/confirm'] button[type=submit]")
+    with page.expect_navigation():  # the box is looked for on the page the POST answers
+        page.click("form[action='/transfer/confirm'] button[type=submit]")
     acknowledge(page)
 
 
