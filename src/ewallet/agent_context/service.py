@@ -186,7 +186,7 @@ async def customer_context(
             cards=found.cards,
             open_topups=[_movement("topup", row, now) for row in found.topups],
             open_withdrawals=[_movement("withdrawal", row, now) for row in found.withdrawals],
-            notices=[_notice(row, locale) for row in found.notices],
+            notices=[notice_brief(row, locale) for row in found.notices],
             devices=devices,
             security_events=[_event(row, labels, full=full) for row in found.events],
         )
@@ -394,7 +394,10 @@ def _movement(kind: str, row: repo.MovementRow, now: datetime) -> OpenMovement:
     )
 
 
-def _notice(row: repo.NoticeRow, locale: Locale) -> NoticeBrief:
+def notice_brief(row: repo.NoticeRow, locale: Locale) -> NoticeBrief:
+    """A notice the customer was sent as the console lists it: its label (the notice's own
+    title) and body in the staff member's ``locale``, from :data:`ewallet.notify.templates.
+    NOTICES` -- so every kind that can be sent has a label in both languages."""
     if row.kind in NOTICES:
         title, body = render(row.kind, row.params, locale)
     else:  # a kind this version does not know: still listed, by its name

@@ -56,10 +56,11 @@ async def deliver_payment(services: Services, payment_id: str) -> str:
     """Tell the biller about a pending payment and finish it; the status after.
 
     ``pending`` after means the biller gave no usable answer (the attempt is counted);
-    a payment no longer pending is left as it is.
+    a payment no longer pending is left as it is, and so is one whose card part the bank
+    has not answered for (nothing posted yet: the biller is told once it is debited).
     """
     payment = await _load(services, payment_id)
-    if payment.status != BillPaymentStatus.PENDING:
+    if payment.status != BillPaymentStatus.PENDING or payment.awaiting_bank:
         return payment.status
     try:
         confirmation = await services.biller.notify_payment(

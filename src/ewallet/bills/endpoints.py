@@ -33,6 +33,7 @@ from ewallet.identity.runtime import CallerDep
 from ewallet.integrations.biller.directory import Category
 from ewallet.kit.amounts import parse_amount
 from ewallet.models.bills import BillPaymentStatus
+from ewallet.models.card_payments import FundingSource
 
 
 @asynccontextmanager
@@ -64,8 +65,9 @@ async def post_lookup(
     "/bill-payments",
     status_code=201,
     summary=(
-        "Pay a bill or top up a phone (PIN, limits; 202 operation_pending while the biller "
-        "confirms, 202 under_review while risk control holds it, docs/risk-review.md)"
+        "Pay a bill or top up a phone from the balance, a bound card or both (PIN, limits; "
+        "202 operation_pending while the biller confirms or the bank answers, 202 "
+        "under_review while risk control holds it, docs/risk-review.md)"
     ),
     dependencies=[Authenticated, Idempotent],
     responses={202: {"model": BillPaymentPendingOut}},
@@ -94,6 +96,8 @@ async def post_bill_payment(
         request_key=request_key,
         device_id=user.device_id,
         challenge_id=body.challenge_id,
+        funding_source=FundingSource(body.funding.source if body.funding else "balance"),
+        card_id=None if body.funding is None else body.funding.card_id,
     )
     if payment.status == BillPaymentStatus.PENDING:
         response.status_code = 202

@@ -19,6 +19,14 @@ from ewallet.kit.i18n import EN, ZH_CN
 def receipt_lines(receipt: Receipt) -> list[tuple[str, str]]:
     payment, biller = receipt.payment, receipt.biller
     paid = f"{in_words(receipt.paid_at, ZH_CN)} / {in_words(receipt.paid_at, EN)}"
+    funding = payment.funding
+    funded: list[tuple[str, str]] = []
+    if funding is not None:  # paid (partly) by a bound card: the two parts
+        currency = payment.amount.currency
+        funded = [
+            ("余额支付 From the balance", f"{funding.balance.to_decimal_string()} {currency}"),
+            ("银行卡支付 With the bank card", f"{funding.card.to_decimal_string()} {currency}"),
+        ]
     return [
         ("回执号 Receipt no.", receipt.receipt_no),
         ("缴费单位 Biller", f"{biller.name_zh} / {biller.name_en}"),
@@ -26,6 +34,7 @@ def receipt_lines(receipt: Receipt) -> list[tuple[str, str]]:
         ("户名 Holder", payment.holder_name_masked or ""),
         ("账期 Period", payment.period or ""),
         ("金额 Amount", f"{payment.amount.to_decimal_string()} {payment.amount.currency}"),
+        *funded,
         ("缴费时间 Paid at", paid),
         ("交易参考号 Reference", payment.id),
         ("缴费单位确认号 Biller confirmation", payment.biller_confirmation or ""),

@@ -3,7 +3,9 @@
 Functions take the caller's connection and never commit. A payment leaves ``pending``
 only through :func:`claim_payment` (a conditional ``UPDATE``), so it is settled at most
 once however often, or however concurrently, it is delivered; one held for review leaves
-``under_review`` only through :func:`finish_held`, the same way.
+``under_review`` only through :func:`finish_held`, the same way. A card-funded payment
+still waiting for the bank (``card_status`` ``pending``) is neither claimed nor counted as
+a delivery attempt: :mod:`ewallet.bills.card_funding.repository` finishes its card part.
 """
 
 from __future__ import annotations
@@ -12,14 +14,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, insert, select, update
+from sqlalchemy import ColumnElement, Row, Select, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from ewallet.bills.views import BillLookup, BillPaymentView
+from ewallet.bills.views import BillFunding, BillLookup, BillPaymentView
 from ewallet.integrations.biller.directory import BillerSpec
 from ewallet.kit.clock import as_utc
 from ewallet.kit.money import Money
-from ewallet.models.bills import BillerStatus, BillPaymentStatus
+from ewallet.models.bills import BillCardStatus, BillerStatus, BillPaymentStatus
 from ewallet.models.identity import User
 from ewallet.models.tables import bill_payments, billers, risk_reviews
 
@@ -82,6 +84,25 @@ def _payments() -> Select[Any]:
     )
 
 
+def payments_query() -> Select[Any]:
+    """Payments as :func:`payment_of` reads them (for bills/card_funding's own queries)."""
+    return _payments()
+
+
+def payment_of(row: Row[Any]) -> BillPaymentView:
+    """A row of :func:`payments_query` as the view."""
+    return _view(row)
+
+
+def _posted() -> ColumnElement[bool]:
+    """Not waiting for the bank's answer on a card part (such a payment has posted nothing
+    and its biller must not be told yet: bills/card_funding finishes it first)."""
+    return or_(
+        bill_payments.c.card_status.is_(None),
+        bill_payments.c.card_status != BillCardStatus.PENDING,
+    )
+
+
 def _view(row: Row[Any]) -> BillPaymentView:
     due = row.review_due_at
     return BillPaymentView(
@@ -104,6 +125,11 @@ def _view(row: Row[Any]) -> BillPaymentView:
         hold_id=row.hold_id,
         review_id=row.review_id,
         review_due_at=None if due is None else as_utc(due),
+        funding_source=row.funding_source,
+        card_id=row.card_id,
+        card_topup_id=row.card_topup_id,
+        card_part=None if row.card_part is None else Money(row.card_part, row.currency),
+        card_status=row.card_status,
     )
 
 
@@ -120,10 +146,14 @@ async def insert_payment(
     status: BillPaymentStatus = BillPaymentStatus.PENDING,
     hold_id: str | None = None,
     review_id: str | None = None,
+    funding: BillFunding | None = None,
+    card_topup_id: str | None = None,
 ) -> None:
     """Write a charged payment, ``pending`` (with its ledger transaction), or one held for
-    review, ``under_review`` (with ``hold_id`` and ``review_id``); a second one with the
-    user's request key is refused by the unique index (``IntegrityError``)."""
+    review, ``under_review`` (with ``hold_id`` and ``review_id``), or a card-funded one
+    waiting for the bank (``funding`` and its ``card_topup_id``, the balance part's hold
+    ``hold_id``, no ledger transaction); a second one with the user's request key is
+    refused by the unique index (``IntegrityError``)."""
     await conn.execute(
         insert(bill_payments).values(
             id=payment_id,
@@ -147,6 +177,11 @@ async def insert_payment(
             created_at=now,
             updated_at=now,
             completed_at=None,
+            funding_source=None if funding is None else funding.source,
+            card_id=None if funding is None else funding.card_id,
+            card_topup_id=card_topup_id,
+            card_part=None if funding is None else funding.card.minor,
+            card_status=None if funding is None else funding.card_status,
         )
     )
 
@@ -183,6 +218,7 @@ async def claim_payment(
         .where(
             bill_payments.c.id == payment_id,
             bill_payments.c.status == BillPaymentStatus.PENDING,
+            _posted(),
         )
         .values(
             {
@@ -244,6 +280,7 @@ async def note_attempt(
         .where(
             bill_payments.c.id == payment_id,
             bill_payments.c.status == BillPaymentStatus.PENDING,
+            _posted(),
         )
         .values(
             delivery_attempts=bill_payments.c.delivery_attempts + 1,

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Literal, cast
 
 from pydantic import BaseModel, Field
 
-from ewallet.bills.views import BillLookup, BillPaymentView, Receipt, mask_account
+from ewallet.bills.views import BillFunding, BillLookup, BillPaymentView, Receipt, mask_account
 from ewallet.integrations.biller.directory import BillerSpec
 from ewallet.kit.amounts import AmountIn, AmountOut
 from ewallet.kit.money import Money
 from ewallet.kit.request_model import RequestModel
+from ewallet.payments.schemas import FundingIn, FundingOut
 
 LocalizedText = dict[Literal["zh-CN", "en"], str]
 
@@ -79,6 +80,27 @@ class BillPaymentIn(BillLookupIn):
     payment_password: str = Field(max_length=64)
     # The step-up passed after a ``step_up_required`` answer to this payment (docs/risk-rules.md).
     challenge_id: str | None = Field(default=None, max_length=64)
+    # Absent: the balance, as before; the same object as ``POST /v1/payments`` takes
+    # (docs/bills.md, "Paying with a card").
+    funding: FundingIn | None = None
+
+
+class BillFundingOut(FundingOut):
+    """How a card-funded bill payment is split, and where its card debit stands:
+    ``pending`` (the bank has not answered), ``debited`` or ``declined`` (not debited:
+    nothing moved, the payment ``rejected``)."""
+
+    card_status: Literal["pending", "debited", "declined"]
+
+    @classmethod
+    def of_bill(cls, funding: BillFunding) -> BillFundingOut:
+        return cls(
+            source=cast(Literal["card", "balance_and_card"], funding.source),
+            balance=AmountOut.of(funding.balance),
+            card=AmountOut.of(funding.card),
+            card_id=funding.card_id,
+            card_status=cast(Literal["pending", "debited", "declined"], funding.card_status),
+        )
 
 
 class BillPaymentOut(BaseModel):
@@ -98,6 +120,9 @@ class BillPaymentOut(BaseModel):
     completed_at: datetime | None
     # Held for review: when risk control's decision is due (docs/risk-review.md); else null.
     review_due_at: datetime | None = None
+    funding: BillFundingOut | None = Field(
+        default=None, description="how a card-funded payment is split (null: the balance)"
+    )
 
     @classmethod
     def of(cls, payment: BillPaymentView) -> BillPaymentOut:
@@ -116,6 +141,7 @@ class BillPaymentOut(BaseModel):
             created_at=payment.created_at,
             completed_at=payment.completed_at,
             review_due_at=payment.review_due_at,
+            funding=None if payment.funding is None else BillFundingOut.of_bill(payment.funding),
         )
 
 
@@ -125,9 +151,10 @@ class BillPaymentEnvelope(BaseModel):
 
 class BillPaymentPendingOut(BillPaymentEnvelope):
     """202: ``operation_pending`` -- the money moved and the biller has not confirmed yet; it
-    is told again later -- or ``under_review``: risk control holds the payment (the amount
-    held in the wallet, the biller not told) until a risk officer decides, by
-    ``review_due_at``."""
+    is told again later (or, paid by card, the bank has not said whether it debited the
+    card: ``funding.card_status`` ``pending``) -- or ``under_review``: risk control holds
+    the payment (the amount held in the wallet, the biller not told) until a risk officer
+    decides, by ``review_due_at``."""
 
     code: Literal["operation_pending", "under_review"] = "operation_pending"
 
@@ -149,6 +176,9 @@ class ReceiptOut(BaseModel):
     paid_at: datetime
     reference: str
     biller_confirmation: str | None
+    funding: BillFundingOut | None = Field(
+        default=None, description="how a card-funded payment was split (null: the balance)"
+    )
 
     @classmethod
     def of(cls, receipt: Receipt) -> ReceiptOut:
@@ -168,4 +198,5 @@ class ReceiptOut(BaseModel):
             paid_at=receipt.paid_at,
             reference=payment.id,
             biller_confirmation=payment.biller_confirmation,
+            funding=None if payment.funding is None else BillFundingOut.of_bill(payment.funding),
         )

@@ -40,6 +40,13 @@ it is delivered exactly like a fresh payment; rejected, the hold is voided, the 
 released from the limits, the payment ``rejected`` and the user told. A risk challenge
 (step 4) answers ``401 step_up_required``; the request brought back with the passed
 ``challenge_id`` goes through (:func:`ewallet.spend.service.run_spend_unit`).
+
+Paid from a bound card, or the balance and the card for the rest (``funding_source``,
+docs/bills.md "Paying with a card"), step 4 is :mod:`ewallet.bills.card_funding.service`:
+the whole amount through the spend seam before the bank is asked, the balance part on a
+hold, the card debited once, and -- when the bank says debited -- the wallet credited and
+the bill entry posted in one unit; step 5 is then the same. A balance that covers it all is
+this module's own step 4 (:func:`charge_from_balance`), in the same unit.
 """
 
 from __future__ import annotations
@@ -52,9 +59,21 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ewallet.audit.service import Actor
 from ewallet.bills import repository
+from ewallet.bills.card_funding.service import (
+    LedgerAccounts,
+    card_named,
+    charge_by_card,
+    funding_options,
+)
 from ewallet.bills.delivery import DELIVERY_TOPIC, deliver_payment, spend_reference, tell_payer
 from ewallet.bills.errors import BillerDeclinedError, BillReceiptNotReadyError
-from ewallet.bills.views import BillLookup, BillPaymentDetail, BillPaymentView, Receipt
+from ewallet.bills.views import (
+    BillLookup,
+    BillPaymentDetail,
+    BillPaymentView,
+    PayableBill,
+    Receipt,
+)
 from ewallet.identity.errors import AccountFrozenError
 from ewallet.identity.payment_password.service import require_payment_password
 from ewallet.identity.realname.rules import mask_real_name
@@ -76,6 +95,7 @@ from ewallet.ledger import (
     transfer,
 )
 from ewallet.models.bills import BillerStatus, BillPaymentStatus
+from ewallet.models.card_payments import FundingSource
 from ewallet.models.identity import UserStatus
 from ewallet.risk.review.views import ReviewView
 from ewallet.risk.spending import AuthStrength, SpendChannel, SpendingPolicy, release_spend
@@ -168,6 +188,16 @@ async def lookup_bill(services: Services, *, biller_id: str, account_no: str) ->
     return await _quote(services, biller, account_no)
 
 
+async def lookup_bill_to_pay(
+    services: Services, user_id: str, *, biller_id: str, account_no: str
+) -> PayableBill:
+    """:func:`lookup_bill` for its payer, with their available balance and active cards
+    (the web pay page offers the balance, a card, or both); reads only, moves nothing."""
+    bill = await lookup_bill(services, biller_id=biller_id, account_no=account_no)
+    options = await funding_options(services, user_id, currency=bill.amount_due.currency)
+    return PayableBill(bill, options)
+
+
 async def _quote(services: Services, biller: BillerSpec, account_no: str) -> BillLookup:
     account = biller.normalize_account(account_no)
     quote = await services.biller.lookup(biller_id=biller.id, account_no=account)
@@ -197,8 +227,16 @@ async def pay_bill(
     request_key: RequestKey | None = None,
     device_id: str | None = None,
     challenge_id: str | None = None,
+    funding_source: FundingSource = FundingSource.BALANCE,
+    card_id: str | None = None,
 ) -> BillPaymentView:
     """Pay ``amount`` from the user's wallet to the biller (the module doc's steps).
+
+    ``funding_source`` ``card`` or ``balance_and_card`` (with the user's bound ``card_id``)
+    pays all of it, or what the balance does not cover, from the card
+    (:mod:`ewallet.bills.card_funding.service`): ``pending`` while the bank's answer is
+    unknown, ``bank_declined`` (``bill_payment_id``) or ``upstream_unavailable`` when the
+    card was not debited (nothing moved), ``not_found`` for a card not the user's.
 
     Returns the payment ``succeeded`` or, while the biller has not confirmed, ``pending``,
     or held for a risk officer, ``under_review``; one it refused for good raises
@@ -225,12 +263,23 @@ async def pay_bill(
             device_id=device_id,
             challenge_id=challenge_id,
         )
-        charged = await _charge(
-            services, spend, payment_id, bill=bill, caller=caller, request_key=request_key
-        )
-        payment = (
-            charged if charged.under_review else await _deliver_after_charge(services, charged)
-        )
+        if funding_source is FundingSource.BALANCE:
+            charged = await _charge(
+                services, spend, payment_id, bill=bill, caller=caller, request_key=request_key
+            )
+        else:
+            charged = await _charge_by_card(
+                services,
+                spend,
+                payment_id,
+                bill=bill,
+                source=funding_source,
+                card_id=card_named(card_id),
+                caller=caller,
+                request_key=request_key,
+            )
+        waiting = charged.under_review or charged.awaiting_bank
+        payment = charged if waiting else await _deliver_after_charge(services, charged)
     if payment.status == BillPaymentStatus.FAILED:
         raise BillerDeclinedError(
             "the biller refused the payment; the money is back in the wallet",
@@ -238,6 +287,52 @@ async def pay_bill(
             bill_payment_id=payment.id,
         )
     return payment
+
+
+async def bill_accounts(
+    services: Services, *, user_id: str, biller_id: str, currency: str
+) -> LedgerAccounts:
+    """Open (or find) the payer's wallet and the biller's payable account."""
+    wallet = await chart.open_account(services.ledger, chart.wallet(user_id, currency))
+    payable = await chart.open_account(services.ledger, chart.biller_payable(biller_id, currency))
+    return LedgerAccounts(wallet.id, payable.id)
+
+
+async def _charge_by_card(
+    services: Services,
+    spend: SpendRequest,
+    payment_id: str,
+    *,
+    bill: BillLookup,
+    source: FundingSource,
+    card_id: str,
+    caller: Caller,
+    request_key: RequestKey | None,
+) -> BillPaymentView:
+    """Step 4 with a card (:func:`ewallet.bills.card_funding.service.charge_by_card`); a
+    balance that covers it all books it as :func:`_charge` does, in the same unit."""
+    accounts = await bill_accounts(
+        services, user_id=spend.user_id, biller_id=bill.biller.id, currency=spend.amount.currency
+    )
+    digest = None if request_key is None else request_key.digest
+
+    async def from_balance(uow: UnitOfWork) -> BillPaymentView:
+        return await charge_from_balance(
+            uow, services, spend, payment_id, bill=bill, accounts=accounts, request_digest=digest
+        )
+
+    return await charge_by_card(
+        services,
+        spend,
+        payment_id,
+        bill=bill,
+        source=source,
+        card_id=card_id,
+        accounts=accounts,
+        caller=caller,
+        request_key=request_key,
+        from_balance=from_balance,
+    )
 
 
 async def _charge(
@@ -255,98 +350,128 @@ async def _charge(
     A concurrent run of the same request that committed first is answered instead (the
     unique request key refuses the second payment).
     """
-    clock = services.clock
-    user_id, amount = spend.user_id, spend.amount
-    wallet = await chart.open_account(services.ledger, chart.wallet(user_id, amount.currency))
-    payable = await chart.open_account(
-        services.ledger, chart.biller_payable(bill.biller.id, amount.currency)
+    accounts = await bill_accounts(
+        services, user_id=spend.user_id, biller_id=bill.biller.id, currency=spend.amount.currency
     )
-    reference = spend.reference
-    retry_delay = timedelta(seconds=services.settings.bill_delivery_retry_seconds)
-    review = ReviewTerms(payment_id, timedelta(minutes=services.settings.risk_review_sla_minutes))
     digest = None if request_key is None else request_key.digest
 
     async def work(uow: UnitOfWork) -> BillPaymentView:
-        now = clock.now()
-        command = transfer(
-            key=reference,
-            debit_account_id=wallet.id,
-            credit_account_id=payable.id,
-            amount=amount,
-            kind=TransactionKind.BILL,
-            metadata={"bill_payment_id": payment_id, "biller_id": bill.biller.id},
+        return await charge_from_balance(
+            uow, services, spend, payment_id, bill=bill, accounts=accounts, request_digest=digest
         )
-        result = await spend_from_wallet(
-            uow,
-            spend,
-            command,
-            clock=clock,
-            policy=SpendingPolicy.from_settings(services.settings),
-            keeps_held=True,
-            review=review,
-        )
-        conn = await uow.connection()
-        if isinstance(result, Held):
-            return await _hold_for_review(uow, result)
-        booked = expect_spent(result)
-        assert isinstance(booked, Transaction)
-        await repository.insert_payment(
-            conn,
-            payment_id=payment_id,
-            user_id=user_id,
-            bill=bill,
-            amount=amount,
-            ledger_transaction_id=booked.id,
-            request_digest=digest,
-            now=now,
-        )
-        # The safety net: if telling the biller now fails, or this process dies first,
-        # the worker tells it later. A payment already settled makes the event a no-op.
-        await enqueue(
-            uow.session,
-            topic=DELIVERY_TOPIC,
-            payload={"bill_payment_id": payment_id},
-            clock=clock,
-            delay=retry_delay,
-        )
-        charged = await repository.find_payment(conn, payment_id)
-        assert charged is not None
-        return charged
-
-    async def _hold_for_review(uow: UnitOfWork, held: Held) -> BillPaymentView:
-        """The payment waits on its review hold: nothing queued, the biller not told, the
-        user told when to expect the decision."""
-        conn = await uow.connection()
-        await repository.insert_payment(
-            conn,
-            payment_id=payment_id,
-            user_id=user_id,
-            bill=bill,
-            amount=amount,
-            ledger_transaction_id=None,
-            request_digest=digest,
-            now=clock.now(),
-            status=BillPaymentStatus.UNDER_REVIEW,
-            hold_id=held.hold.id,
-            review_id=None if held.review is None else held.review.id,
-        )
-        payment = await repository.find_payment(conn, payment_id)
-        assert payment is not None
-        due = payment.review_due_at
-        shown = "" if due is None else due.isoformat(timespec="minutes")
-        await tell_payer(uow, clock, payment, "bill_under_review", due=shown)
-        return payment
 
     try:
         charged = await run_spend_unit(services, work, caller=caller)
     except IntegrityError:
-        earlier = await bill_payment_for_request(services, user_id=user_id, request_key=request_key)
+        earlier = await bill_payment_for_request(
+            services, user_id=spend.user_id, request_key=request_key
+        )
         if earlier is None:
             raise
         return earlier
     if request_key is not None:
         request_key.effect_possible()  # the money moved (or is held) for this request
     return charged
+
+
+async def charge_from_balance(
+    uow: UnitOfWork,
+    services: Services,
+    spend: SpendRequest,
+    payment_id: str,
+    *,
+    bill: BillLookup,
+    accounts: LedgerAccounts,
+    request_digest: str | None,
+) -> BillPaymentView:
+    """Step 4 of the module doc in the caller's unit: the spend seam, the entry (or the
+    review hold), the row, the queued delivery. A card-funded payment whose balance
+    covers it all is exactly this (:mod:`ewallet.bills.card_funding.service`)."""
+    clock = services.clock
+    user_id, amount = spend.user_id, spend.amount
+    retry_delay = timedelta(seconds=services.settings.bill_delivery_retry_seconds)
+    review = ReviewTerms(payment_id, timedelta(minutes=services.settings.risk_review_sla_minutes))
+    now = clock.now()
+    command = transfer(
+        key=spend.reference,
+        debit_account_id=accounts.wallet,
+        credit_account_id=accounts.payable,
+        amount=amount,
+        kind=TransactionKind.BILL,
+        metadata={"bill_payment_id": payment_id, "biller_id": bill.biller.id},
+    )
+    result = await spend_from_wallet(
+        uow,
+        spend,
+        command,
+        clock=clock,
+        policy=SpendingPolicy.from_settings(services.settings),
+        keeps_held=True,
+        review=review,
+    )
+    conn = await uow.connection()
+    if isinstance(result, Held):
+        return await _hold_for_review(
+            uow, clock, result, payment_id, bill=bill, spend=spend, request_digest=request_digest
+        )
+    booked = expect_spent(result)
+    assert isinstance(booked, Transaction)
+    await repository.insert_payment(
+        conn,
+        payment_id=payment_id,
+        user_id=user_id,
+        bill=bill,
+        amount=amount,
+        ledger_transaction_id=booked.id,
+        request_digest=request_digest,
+        now=now,
+    )
+    # The safety net: if telling the biller now fails, or this process dies first,
+    # the worker tells it later. A payment already settled makes the event a no-op.
+    await enqueue(
+        uow.session,
+        topic=DELIVERY_TOPIC,
+        payload={"bill_payment_id": payment_id},
+        clock=clock,
+        delay=retry_delay,
+    )
+    charged = await repository.find_payment(conn, payment_id)
+    assert charged is not None
+    return charged
+
+
+async def _hold_for_review(
+    uow: UnitOfWork,
+    clock: Clock,
+    held: Held,
+    payment_id: str,
+    *,
+    bill: BillLookup,
+    spend: SpendRequest,
+    request_digest: str | None,
+) -> BillPaymentView:
+    """The payment waits on its review hold: nothing queued, the biller not told, the
+    user told when to expect the decision."""
+    conn = await uow.connection()
+    await repository.insert_payment(
+        conn,
+        payment_id=payment_id,
+        user_id=spend.user_id,
+        bill=bill,
+        amount=spend.amount,
+        ledger_transaction_id=None,
+        request_digest=request_digest,
+        now=clock.now(),
+        status=BillPaymentStatus.UNDER_REVIEW,
+        hold_id=held.hold.id,
+        review_id=None if held.review is None else held.review.id,
+    )
+    payment = await repository.find_payment(conn, payment_id)
+    assert payment is not None
+    due = payment.review_due_at
+    shown = "" if due is None else due.isoformat(timespec="minutes")
+    await tell_payer(uow, clock, payment, "bill_under_review", due=shown)
+    return payment
 
 
 async def _deliver_after_charge(services: Services, charged: BillPaymentView) -> BillPaymentView:

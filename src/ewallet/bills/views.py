@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from ewallet.integrations.biller.directory import BillerSpec
 from ewallet.kit.money import Money
-from ewallet.models.bills import BillPaymentStatus
+from ewallet.models.bills import BillCardStatus, BillPaymentStatus
 
 
 def mask_account(account_no: str) -> str:
@@ -27,6 +27,18 @@ class BillLookup:
     amount_due: Money
     period: str
     due_date: date
+
+
+@dataclass(frozen=True, slots=True)
+class BillFunding:
+    """How a card-funded bill payment is split (docs/bills.md): the balance part, the card
+    part, the card, and where the card debit stands (``pending``, ``debited``, ``declined``)."""
+
+    source: str  # FundingSource: card | balance_and_card
+    balance: Money
+    card: Money
+    card_id: str
+    card_status: str  # BillCardStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +63,35 @@ class BillPaymentView:
     hold_id: str | None = None
     review_id: str | None = None
     review_due_at: datetime | None = None
+    # Funded by a bound card (docs/bills.md); all None for a payment from the balance.
+    funding_source: str | None = None
+    card_id: str | None = None
+    card_topup_id: str | None = None
+    card_part: Money | None = None
+    card_status: str | None = None
+
+    @property
+    def funding(self) -> BillFunding | None:
+        """The split of a card-funded payment; None for one from the balance."""
+        if self.funding_source is None or self.card_part is None or self.card_id is None:
+            return None
+        return BillFunding(
+            source=self.funding_source,
+            balance=self.amount - self.card_part,
+            card=self.card_part,
+            card_id=self.card_id,
+            card_status=self.card_status or BillCardStatus.PENDING,
+        )
+
+    @property
+    def awaiting_bank(self) -> bool:
+        """The bank has not answered for its card part: nothing posted, the biller not told."""
+        return self.card_status == BillCardStatus.PENDING
+
+    @property
+    def card_declined(self) -> bool:
+        """The bank did not debit its card: nothing moved (the payment is ``rejected``)."""
+        return self.card_status == BillCardStatus.DECLINED
 
     @property
     def account_no_masked(self) -> str:
@@ -93,3 +134,35 @@ class BillPaymentDetail:
         if self.payment.status != BillPaymentStatus.SUCCEEDED:
             return None
         return Receipt(self.payment, self.biller)
+
+
+@dataclass(frozen=True, slots=True)
+class CardOption:
+    """A bound card a bill may be paid with: bank and last four digits only."""
+
+    id: str
+    bank_name: str
+    last_four: str
+
+
+@dataclass(frozen=True, slots=True)
+class FundingOptions:
+    """What a user could pay a bill from: the available balance and their active cards."""
+
+    available: Money
+    cards: tuple[CardOption, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PayableBill:
+    """A bill looked up for its payer, with what they could pay it from (the pay page)."""
+
+    bill: BillLookup
+    options: FundingOptions
+
+    def default_source(self, amount: Money) -> str:
+        """The pay page's preselected choice for ``amount``: the balance when it covers it
+        (or no card is bound), else the balance and the first card for the rest."""
+        if not self.options.cards or self.options.available.minor >= amount.minor:
+            return "balance"
+        return f"balance_and_card:{self.options.cards[0].id}"

@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager, nullcontext
 
 from fastapi import FastAPI
 
+from ewallet.bills.card_funding.jobs import settle_pending_bill_card_payments
 from ewallet.bootstrap.bank import mount_sandbox_bank
 from ewallet.bootstrap.biller import mount_sandbox_biller
 from ewallet.bootstrap.outbox import OutboxDoorbell, embedded_relay
@@ -55,7 +56,9 @@ async def app_lifespan(app: FastAPI) -> AsyncIterator[None]:
         embedded = settings.env is Environment.DEVELOPMENT and settings.embedded_worker
         async with (
             embedded_relay(services, doorbell, app) if embedded else nullcontext(),
-            settling_in_background(services, settle_pending_card_payments)
+            settling_in_background(
+                services, settle_pending_card_payments, settle_pending_bill_card_payments
+            )
             if embedded
             else nullcontext(),
             upkeep_in_background(services.ledger, interval=settings.ledger_upkeep_interval_seconds),

@@ -25,6 +25,7 @@ from typing import Annotated
 import structlog
 import typer
 
+from ewallet.bills.card_funding.jobs import settle_pending_bill_card_payments
 from ewallet.bootstrap import running_services
 from ewallet.bootstrap.outbox import OutboxDoorbell, outbox_registry
 from ewallet.cli.context import cli_services
@@ -105,7 +106,9 @@ def _settling(services: Services, *, enabled: bool) -> AbstractAsyncContextManag
     """Settle pending card top-ups and withdrawals alongside delivering the outbox."""
     if not enabled:
         return nullcontext()
-    return settling_in_background(services, settle_pending_card_payments)
+    return settling_in_background(
+        services, settle_pending_card_payments, settle_pending_bill_card_payments
+    )
 
 
 @contextmanager

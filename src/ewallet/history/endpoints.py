@@ -40,7 +40,14 @@ async def get_transactions(
     user: CurrentUser,
     services: ServicesDep,
     *,
-    type_: Annotated[str | None, Query(alias="type", max_length=24)] = None,
+    type_: Annotated[
+        str | None,
+        Query(
+            alias="type",
+            max_length=24,
+            description="An entry type (card_transfer: transfers to another person's card)",
+        ),
+    ] = None,
     from_: Annotated[str | None, Query(alias="from", max_length=40)] = None,
     to: Annotated[str | None, Query(max_length=40)] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,

@@ -24,6 +24,7 @@ from ewallet.kit.human_time import compact, in_words, iso_local
 TYPE_NAMES: Final = {
     "topup": "充值",
     "withdrawal": "提现",
+    "card_transfer": "转账到银行卡",
     "fee": "手续费",
     "transfer": "转账",
     "payment": "消费",

@@ -1,11 +1,16 @@
 """All SQL of the history: a wallet's postings and pending holds, and the business rows
-that describe the other side of an entry (transfers, cards, top-ups, merchants, billers).
+that describe the other side of an entry (transfers, cards, top-ups, merchants, billers,
+transfers to another person's card).
 
 Functions take the caller's connection and only read. A page of the history is three
 statements: the pending holds, the postings (each with whether it was reversed), and the
 rows describing them all (one ``UNION ALL``, none when no entry names one). The list's
 statements are built once per shape of filter, with bound parameters, so a page pays no
 SQLAlchemy construction or cache-key work for them.
+
+A transfer to another person's card is a ``withdrawal`` in the ledger whose metadata names
+a ``card_transfer_id``; the history shows it as its own type, :data:`CARD_TRANSFER`. So the
+type filter ``card_transfer`` selects those withdrawals, and ``withdrawal`` the others.
 """
 
 from __future__ import annotations
@@ -29,12 +34,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ewallet.history.views import EntryStatus, HistoryFilter
+from ewallet.history.views import CARD_TRANSFER, EntryStatus, HistoryFilter
 from ewallet.kit.phone import mask_phone
 from ewallet.ledger import chart
 from ewallet.models.tables import (
     bill_payments,
     billers,
+    card_transfers,
     cards,
     merchants,
     topups,
@@ -49,6 +55,10 @@ from ewallet.models.tables import ledger_transactions as transactions
 from ewallet.transfers.views import Party
 
 PENDING_HOLD = "pending"  # ledger_holds.status of a hold still in flight
+WITHDRAWAL = "withdrawal"  # the ledger kind of a card transfer's amount (module doc)
+# How the type filter selects: no filter, the ledger kind, or a withdrawal that is (or is
+# not) a card transfer.
+KindMode = str | None
 
 
 @dataclass(slots=True)
@@ -107,6 +117,17 @@ class BillRef:
 
 
 @dataclass(frozen=True, slots=True)
+class CardTransferRef:
+    """A transfer to another person's card: the bank, the card's last four, the payee's
+    name as typed (masked where shown)."""
+
+    id: str
+    bank_name: str
+    card_last_four: str
+    payee_name: str
+
+
+@dataclass(frozen=True, slots=True)
 class Descriptions:
     """The business rows named by a page's entries, by id (ids naming nothing are left out)."""
 
@@ -115,6 +136,7 @@ class Descriptions:
     topups: dict[str, TopupRef] = field(default_factory=dict)
     merchant_names: dict[str, str] = field(default_factory=dict)
     bills: dict[str, BillRef] = field(default_factory=dict)
+    card_transfers: dict[str, CardTransferRef] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,11 +168,41 @@ _reversal = transactions.alias("reversal")
 _reversed = exists().where(_reversal.c.reverses_id == transactions.c.id).label("reversed")
 
 
+def _card_transfer_id(metadata: Any) -> Any:
+    """The ``card_transfer_id`` a ledger row's metadata names (SQL NULL if none)."""
+    return metadata["card_transfer_id"].as_string()
+
+
+def _by_kind(metadata: Any, kind_column: Any, mode: KindMode, kind: Any) -> list[Any]:
+    """The conditions of the type filter (:func:`_kind_mode`) on a ledger row."""
+    if mode is None:
+        return []
+    if mode == CARD_TRANSFER:
+        return [kind_column == WITHDRAWAL, _card_transfer_id(metadata).is_not(None)]
+    if mode == WITHDRAWAL:
+        return [kind_column == WITHDRAWAL, _card_transfer_id(metadata).is_(None)]
+    return [kind_column == kind]
+
+
+def _kind_mode(kind: str | None) -> KindMode:
+    """``card_transfer`` and ``withdrawal`` read the metadata too; any other type is the
+    ledger kind alone (``kind``)."""
+    if kind is None:
+        return None
+    return kind if kind in (CARD_TRANSFER, WITHDRAWAL) else "kind"
+
+
 def _posting_query(
-    account_id: Any, *, kind: Any = None, since: Any = None, until: Any = None
+    account_id: Any,
+    *,
+    kind: Any = None,
+    since: Any = None,
+    until: Any = None,
+    mode: KindMode = None,
 ) -> Select[Any]:
-    """The account's postings of ``kind`` created in ``[since, until)`` (None: no bound);
-    each value a Python value or a bound parameter of a statement built once."""
+    """The account's postings of type ``kind`` (its :func:`_kind_mode` ``mode``) created in
+    ``[since, until)`` (None: no bound); each value a Python value or a bound parameter of a
+    statement built once."""
     statement = (
         select(
             postings.c.id.label("posting_id"),
@@ -166,8 +218,7 @@ def _posting_query(
         .join(transactions, transactions.c.id == postings.c.transaction_id)
         .where(postings.c.account_id == account_id)
     )
-    if kind is not None:
-        statement = statement.where(transactions.c.kind == kind)
+    statement = statement.where(*_by_kind(transactions.c.metadata, transactions.c.kind, mode, kind))
     if since is not None:
         statement = statement.where(postings.c.created_at >= since)
     if until is not None:
@@ -175,27 +226,36 @@ def _posting_query(
     return statement
 
 
+Shape = tuple[KindMode, bool, bool]
+
+
 def _values(flt: HistoryFilter) -> dict[str, Any]:
     return {"kind": flt.type, "since": flt.since, "until": flt.until}
 
 
-def _bound(shape: tuple[bool, bool, bool]) -> dict[str, Any]:
+def _given(flt: HistoryFilter) -> dict[str, Any]:
+    """The filter as plain values for a statement built for it alone."""
+    return {**_values(flt), "mode": _kind_mode(flt.type)}
+
+
+def _bound(shape: Shape) -> dict[str, Any]:
     """Bound parameters for the filter's fields that are set (``_shape``)."""
-    kind, since, until = shape
+    mode, since, until = shape
     return {
-        "kind": bindparam("kind") if kind else None,
+        "kind": bindparam("kind") if mode == "kind" else None,
         "since": bindparam("since") if since else None,
         "until": bindparam("until") if until else None,
+        "mode": mode,
     }
 
 
-def _shape(flt: HistoryFilter) -> tuple[bool, bool, bool]:
-    """Which of the filter's fields are set: one statement is built per shape."""
-    return (flt.type is not None, flt.since is not None, flt.until is not None)
+def _shape(flt: HistoryFilter) -> Shape:
+    """How the filter selects: one statement is built per shape."""
+    return (_kind_mode(flt.type), flt.since is not None, flt.until is not None)
 
 
 @cache
-def _page_statement(shape: tuple[bool, bool, bool], *, after_cursor: bool) -> Select[Any]:
+def _page_statement(shape: Shape, *, after_cursor: bool) -> Select[Any]:
     statement = _posting_query(bindparam("account_id"), **_bound(shape))
     if after_cursor:
         statement = statement.where(postings.c.id < bindparam("before"))
@@ -234,7 +294,7 @@ async def posted_in_order(
     conn: AsyncConnection, account_id: int, flt: HistoryFilter
 ) -> list[RawEntry]:
     """Every posting of the account the filter selects, oldest first (a statement)."""
-    statement = _posting_query(account_id, **_values(flt)).order_by(postings.c.id)
+    statement = _posting_query(account_id, **_given(flt)).order_by(postings.c.id)
     return _posted((await conn.execute(statement)).all())
 
 
@@ -267,13 +327,14 @@ def _on_account(account_id: Any) -> Any:
 
 
 @cache
-def _pending_statement(shape: tuple[bool, bool, bool]) -> Select[Any]:
-    kind, since, until = _bound(shape).values()
+def _pending_statement(shape: Shape) -> Select[Any]:
+    bound = _bound(shape)
+    since, until = bound["since"], bound["until"]
     statement = select(holds).where(
-        holds.c.status == PENDING_HOLD, _on_account(bindparam("account_id"))
+        holds.c.status == PENDING_HOLD,
+        _on_account(bindparam("account_id")),
+        *_by_kind(holds.c.metadata, holds.c.kind, bound["mode"], bound["kind"]),
     )
-    if kind is not None:
-        statement = statement.where(holds.c.kind == kind)
     if since is not None:
         statement = statement.where(holds.c.created_at >= since)
     if until is not None:
@@ -383,6 +444,14 @@ _describing: Final[CompoundSelect[Any]] = union_all(
     )
     .join(billers, billers.c.id == bill_payments.c.biller_id)
     .where(bill_payments.c.id.in_(bindparam("bill_payment_ids", expanding=True))),
+    select(
+        literal("card_transfer"),
+        card_transfers.c.id,
+        card_transfers.c.bank_name,
+        card_transfers.c.card_last_four,
+        card_transfers.c.payee_name,
+        *_nulls(4),
+    ).where(card_transfers.c.id.in_(bindparam("card_transfer_ids", expanding=True))),
 )
 
 
@@ -394,12 +463,20 @@ async def descriptions(
     topup_ids: Sequence[str] = (),
     merchant_ids: Sequence[str] = (),
     bill_payment_ids: Sequence[str] = (),
+    card_transfer_ids: Sequence[str] = (),
 ) -> Descriptions:
     """The transfers (both parties, masked), withdrawals' cards, top-ups' methods and
-    cards, merchants' names and bill payments' billers these ids name, in one statement
-    (none if no id is given)."""
+    cards, merchants' names, bill payments' billers and card transfers' cards and payees
+    these ids name, in one statement (none if no id is given)."""
     found = Descriptions()
-    if not (transfer_ids or withdrawal_ids or topup_ids or merchant_ids or bill_payment_ids):
+    if not (
+        transfer_ids
+        or withdrawal_ids
+        or topup_ids
+        or merchant_ids
+        or bill_payment_ids
+        or card_transfer_ids
+    ):
         return found
     values = {
         "transfer_ids": list(transfer_ids),
@@ -407,6 +484,7 @@ async def descriptions(
         "topup_ids": list(topup_ids),
         "merchant_ids": list(merchant_ids),
         "bill_payment_ids": list(bill_payment_ids),
+        "card_transfer_ids": list(card_transfer_ids),
     }
     for row in (await conn.execute(_describing, values)).all():
         if row.source == "transfer":
@@ -420,6 +498,10 @@ async def descriptions(
             found.withdrawal_cards[row.id] = CardRef(row.t1, row.t2)
         elif row.source == "topup":
             found.topups[row.id] = TopupRef(row.t1, CardRef(row.t2, row.t3))
+        elif row.source == "card_transfer":
+            found.card_transfers[row.id] = CardTransferRef(
+                row.id, str(row.t1), str(row.t2), str(row.t3)
+            )
         elif row.source == "bill":
             found.bills[row.id] = BillRef(str(row.t1), str(row.t2), str(row.t3), str(row.t4))
         else:

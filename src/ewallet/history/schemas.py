@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from ewallet.history.views import HistoryEntry
 from ewallet.kit.amounts import AmountOut
@@ -13,7 +13,14 @@ from ewallet.kit.amounts import AmountOut
 
 class TransactionOut(BaseModel):
     id: str
-    type: str
+    type: str = Field(
+        description=(
+            "The ledger transaction's kind (topup, withdrawal, fee, transfer, payment, refund, "
+            "bill, reversal, adjustment, or a newer kind as it is), except card_transfer: the "
+            "amount of a transfer to another person's bank card (its fee line is a fee with "
+            "the same counterparty)"
+        )
+    )
     direction: Literal["in", "out"]
     amount: AmountOut
     balance_after: AmountOut | None

@@ -5,9 +5,12 @@ ledger transaction) or a pending hold on it (a withdrawal in progress, status
 ``pending``). Business rows only add a description of the other side -- the payee of a
 transfer (through :mod:`ewallet.transfers.service`), the card of a top-up or withdrawal,
 the merchant of a payment, the biller and the kind of bill of a bill payment ("国网上海电力
-· 电费", also on its refund when the biller refused it) -- looked up by the ids the ledger
-entry carries in its metadata. An entry whose kind or metadata is not known here still
-shows, as its ledger kind with no counterparty: a new feature never breaks the history.
+· 电费", also on its refund when the biller refused it), the bank, card and payee of a
+transfer to another person's card ("工商银行 ****1234 李*": its amount is the type
+``card_transfer``, its fee line a ``fee`` with the same counterparty) -- looked up by the
+ids the ledger entry carries in its metadata. An entry whose kind or metadata is not known
+here still shows, as its ledger kind with no counterparty: a new feature never breaks the
+history.
 
 Items are newest first. Pending holds are listed at the top of the first page (a user has
 only a few in flight); the cursor then walks the postings by id.
@@ -28,9 +31,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime
 from typing import Any, Final, TypeVar
 
+from ewallet.funding.withdrawals.card_transfers.views import mask_name
 from ewallet.history import repository
 from ewallet.history.render import statement_csv, statement_pdf
-from ewallet.history.repository import BillRef, CardRef, RawEntry
+from ewallet.history.repository import BillRef, CardRef, CardTransferRef, RawEntry
 from ewallet.history.views import (
     DayTotals,
     HistoryEntry,
@@ -40,6 +44,7 @@ from ewallet.history.views import (
     Statement,
     StatementFile,
     StatementFormat,
+    entry_type,
 )
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import NotFoundError, ValidationFailedError
@@ -71,6 +76,11 @@ def _card(card: CardRef) -> str | None:
     return f"{card.bank_name} ({card.last_four})" if card.last_four else card.bank_name
 
 
+def _card_payee(transfer: CardTransferRef) -> str:
+    """``工商银行 ****1234 李*``: the bank, the card's last four, the payee masked."""
+    return f"{transfer.bank_name} ****{transfer.card_last_four} {mask_name(transfer.payee_name)}"
+
+
 def _biller(bill: BillRef) -> str:
     """``国网上海电力 · 电费``: who was paid, and for what."""
     category = BILL_CATEGORY_NAMES.get(bill.category)
@@ -91,6 +101,7 @@ async def _describe(uow: UnitOfWork, user_id: str, raws: Sequence[RawEntry]) -> 
         topup_ids=ids("topup_id"),
         merchant_ids=ids("merchant_id"),
         bill_payment_ids=ids("bill_payment_id"),
+        card_transfer_ids=ids("card_transfer_id"),
     )
     entries = []
     for raw in raws:
@@ -104,6 +115,14 @@ async def _describe(uow: UnitOfWork, user_id: str, raws: Sequence[RawEntry]) -> 
             details = {"transfer_id": transfer.id, "memo": transfer.memo}
             if raw.status == "pending" and isinstance(meta.get("arrives_at"), str):
                 details["arrives_at"] = meta["arrives_at"]  # a delayed transfer's arrival
+        elif (to_card := found.card_transfers.get(str(meta.get("card_transfer_id")))) is not None:
+            counterparty = _card_payee(to_card)
+            details = {
+                "card_transfer_id": to_card.id,
+                "bank_name": to_card.bank_name,
+                "card_last_four": to_card.card_last_four,
+                "payee_name_masked": mask_name(to_card.payee_name),
+            }
         elif (
             card := found.withdrawal_cards.get(withdrawal_id := str(meta.get("withdrawal_id")))
         ) is not None:
@@ -126,7 +145,7 @@ async def _describe(uow: UnitOfWork, user_id: str, raws: Sequence[RawEntry]) -> 
         entries.append(
             HistoryEntry(
                 id=raw.id,
-                type=raw.kind,
+                type=entry_type(raw.kind, meta),
                 direction="out" if raw.signed > 0 else "in",
                 amount=Money(abs(raw.signed), raw.currency),
                 balance_after=(
@@ -327,7 +346,7 @@ def _spending(
         day = raw.created_at.astimezone(CHINA_TIME).date()
         if raw.signed > 0:
             out_by_day[day] += raw.signed
-            out_by_type[raw.kind] += raw.signed
+            out_by_type[entry_type(raw.kind, raw.metadata)] += raw.signed
         else:
             in_by_day[day] -= raw.signed
     days = [

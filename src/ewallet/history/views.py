@@ -14,6 +14,17 @@ from ewallet.risk.limits import CHINA_TIME
 Direction = Literal["in", "out"]
 EntryStatus = Literal["succeeded", "pending", "reversed"]
 MONTH: Final = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
+# The type of a transfer to another person's card (docs/card-transfers.md): a withdrawal
+# in the ledger, shown as its own type in the history, its filter and statements.
+CARD_TRANSFER: Final = "card_transfer"
+
+
+def entry_type(kind: str, metadata: dict[str, Any]) -> str:
+    """What the history calls a ledger entry of ``kind``: the kind itself, except a
+    withdrawal that pays another person's card (its metadata names ``card_transfer_id``)."""
+    if kind == "withdrawal" and isinstance(metadata.get("card_transfer_id"), str):
+        return CARD_TRANSFER
+    return kind
 
 
 @dataclass(frozen=True, slots=True)

@@ -157,6 +157,7 @@ TITLES: Final[dict[str, Text]] = {
     "payee_name_mismatch": Text(
         "收款人姓名与银行卡不符", "The name does not match the card's holder"
     ),
+    "card_is_own": Text("这是您自己绑定的银行卡", "This is one of your own bound cards"),
     # Money requests.
     "money_request_not_open": Text(
         "该收款请求已结束（已付款、已拒绝、已撤回或已过期）",
@@ -336,6 +337,11 @@ DETAILS: Final[dict[str, Text]] = {
         "确认（acknowledge_new_payee）再转账。本次未扣款。",
         "You never paid this person before. Scammers pose as customer service, police or "
         "friends; check who they are, then confirm (acknowledge_new_payee). Nothing was charged.",
+    ),
+    "card_is_own": Text(
+        "这是您自己绑定的银行卡，请使用“提现”把钱转到该卡。本次未扣款。",
+        "This card is one of your own bound cards: use a withdrawal to move money to it. "
+        "Nothing was charged.",
     ),
     "payee_name_mismatch": Text(
         "银行核验收款人姓名与该卡不符（或无此卡），本次未扣款。请向对方确认姓名和卡号。",

@@ -1,4 +1,5 @@
-"""Billers (the directory users pay) and bill payments (one row and one ledger entry each)."""
+"""Billers (the directory users pay) and bill payments (one row and one ledger entry each;
+a card-funded one also names the card debit earmarked for it, docs/bills.md)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,17 @@ class BillPaymentStatus(StrEnum):
     # Risk control holds it for a staff decision: the amount on a ledger hold, the biller
     # not told (docs/risk-review.md); approved it becomes ``pending``, rejected ``rejected``.
     UNDER_REVIEW = "under_review"
-    REJECTED = "rejected"  # a risk officer rejected it: the hold voided, nothing posted
+    # A risk officer rejected it, or the bank did not debit the card funding it
+    # (``card_status`` ``declined``): the hold voided, nothing posted, the biller not told.
+    REJECTED = "rejected"
+
+
+class BillCardStatus(StrEnum):
+    """Where the card part of a card-funded bill payment stands."""
+
+    PENDING = "pending"  # the bank is asked / its answer unknown: nothing posted yet
+    DEBITED = "debited"  # the card was debited and the bill paid from the wallet
+    DECLINED = "declined"  # not debited (declined, unreachable, never arrived): nothing moved
 
 
 class Biller(Base):
@@ -66,6 +77,13 @@ class BillPayment(Base):
     One risk control holds for review waits ``under_review`` on its hold (no ledger entry,
     the biller not told) until a risk officer approves it (``pending``, the hold posted) or
     rejects it (``rejected``, the hold voided).
+
+    Funded by a bound card (``funding_source`` ``card`` or ``balance_and_card``): the card
+    part is the earmarked card top-up ``card_topup_id``; while the bank answers
+    (``card_status`` ``pending``) the payment is ``pending`` with no ledger transaction and
+    its balance part on the hold ``hold_id``; debited, the wallet is credited and the bill
+    paid from it in one unit (``debited``, then as any pending payment); not debited, it
+    ends ``rejected`` (``declined``) with nothing moved.
     """
 
     __tablename__ = "bill_payments"
@@ -75,14 +93,26 @@ class BillPayment(Base):
             "status IN ('pending', 'succeeded', 'failed', 'under_review', 'rejected')",
             name="status_known",
         ),
-        # Posted unless risk control held it (waiting, or rejected: nothing was posted).
+        # Posted unless risk control held it (waiting, or rejected: nothing was posted) or
+        # the bank has not answered for its card part yet.
         CheckConstraint(
-            "(ledger_transaction_id IS NULL) = (status IN ('under_review', 'rejected'))",
+            "(ledger_transaction_id IS NULL) = "
+            "(status IN ('under_review', 'rejected') OR COALESCE(card_status, '') = 'pending')",
             name="posted_unless_held",
+        ),
+        # Balance-funded (every column null) or card-funded (all of them, consistent).
+        CheckConstraint(
+            "(funding_source IS NULL AND card_topup_id IS NULL AND card_part IS NULL "
+            "AND card_status IS NULL AND card_id IS NULL) OR "
+            "(funding_source IN ('card', 'balance_and_card') AND card_topup_id IS NOT NULL "
+            "AND card_id IS NOT NULL AND card_part > 0 AND card_part <= amount "
+            "AND card_status IN ('pending', 'debited', 'declined'))",
+            name="funding_known",
         ),
         Index("ix_bill_payments_user_id_created_at", "user_id", "created_at"),
         Index("ix_bill_payments_status_updated_at", "status", "updated_at"),
         Index("uq_bill_payments_user_id_request_key", "user_id", "request_key", unique=True),
+        Index("uq_bill_payments_card_topup_id", "card_topup_id", unique=True),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -96,7 +126,8 @@ class BillPayment(Base):
     status: Mapped[str] = mapped_column(String(12))  # BillPaymentStatus
     # Null while held for review and after a rejection (the hold was never posted).
     ledger_transaction_id: Mapped[str | None] = mapped_column(String(32), unique=True)
-    # Held for review: the ledger hold keeping its amount and the review deciding it.
+    # Held for review: the ledger hold keeping its amount and the review deciding it (or,
+    # card-funded, the hold on the balance part while the bank answers).
     hold_id: Mapped[str | None] = mapped_column(String(32), ForeignKey("ledger_holds.id"))
     review_id: Mapped[str | None] = mapped_column(String(32), ForeignKey("risk_reviews.id"))
     refund_transaction_id: Mapped[str | None] = mapped_column(String(32), unique=True)
@@ -106,6 +137,12 @@ class BillPayment(Base):
     delivery_attempts: Mapped[int] = mapped_column(Integer)
     # The request that made it (kit/request_key.py): a rerun finds it instead of another.
     request_key: Mapped[str | None] = mapped_column(String(64))
+    # Card-funded (docs/bills.md): how, the card, its earmarked top-up and the card's part.
+    funding_source: Mapped[str | None] = mapped_column(String(20))  # FundingSource, not balance
+    card_id: Mapped[str | None] = mapped_column(String(32), ForeignKey("cards.id"))
+    card_topup_id: Mapped[str | None] = mapped_column(String(32), ForeignKey("topups.id"))
+    card_part: Mapped[int | None] = mapped_column(BigInteger)
+    card_status: Mapped[str | None] = mapped_column(String(12))  # BillCardStatus
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

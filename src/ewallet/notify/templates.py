@@ -275,6 +275,17 @@ NOTICES: Final[dict[str, tuple[Text, Text]]] = {
             "{account}; the money was back in your wallet at {time}.",
         ),
     ),
+    # A bill paid by card (docs/bills.md) whose card the bank did not debit, settled later.
+    "bill_card_declined": (
+        Text("银行卡缴费未成功", "Card bill payment not made"),
+        Text(
+            "您用银行卡为{biller}户号 {account} 缴费 {amount} {currency} 未能完成："
+            "银行卡未被扣款（{card_amount} {currency}），钱包余额未变，可重新缴费。",
+            "Your card payment of {amount} {currency} to {biller} for account {account} "
+            "could not be completed: your card was not charged ({card_amount} {currency}), "
+            "your wallet balance is unchanged and you may pay again.",
+        ),
+    ),
     "withdrawal_succeeded": (
         Text("提现成功", "Withdrawal completed"),
         Text(

@@ -240,11 +240,17 @@ ROUTE_CODES: Final[Mapping[str, tuple[str, ...]]] = {
         "upstream_unavailable",
     ),
     # Transfers to another person's card (docs/card-transfers.md).
-    "POST /v1/card-transfers/preview": ("card_invalid", "card_not_supported", "invalid_amount"),
+    "POST /v1/card-transfers/preview": (
+        "card_invalid",
+        "card_is_own",
+        "card_not_supported",
+        "invalid_amount",
+    ),
     "POST /v1/card-transfers": (
         *PAYMENT_PASSWORD,
         "bank_declined",
         "card_invalid",
+        "card_is_own",
         "card_not_supported",
         "insufficient_balance",
         "invalid_amount",
@@ -432,6 +438,7 @@ ROUTE_CODES: Final[Mapping[str, tuple[str, ...]]] = {
     "POST /v1/bill-payments": (
         *PAYMENT_PASSWORD,
         "account_frozen",
+        "bank_declined",
         "bill_account_invalid",
         "bill_account_not_found",
         "bill_amount_not_allowed",
@@ -443,6 +450,7 @@ ROUTE_CODES: Final[Mapping[str, tuple[str, ...]]] = {
         "not_found",
         "risk_declined",
         "step_up_required",
+        "under_review",
         "upstream_unavailable",
     ),
     "GET /v1/bill-payments/{payment_id}/receipt": ("bill_receipt_not_ready",),

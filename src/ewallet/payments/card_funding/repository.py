@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ewallet.funding.topups.card.earmarked import service as earmarked
 from ewallet.kit.db.locking import for_no_key_update
 from ewallet.kit.money import Money
 from ewallet.ledger import repository as ledger_repository
@@ -18,9 +19,6 @@ from ewallet.models.card_payments import CardPaymentStatus, FundingSource
 from ewallet.models.payments import OrderStatus
 from ewallet.models.tables import card_payments, cards, orders
 from ewallet.payments.card_funding.views import CardPaymentView, PendingCardPayment
-
-# What counts against the card's daily cap: a payment not known to have failed.
-_COUNTED = (CardPaymentStatus.PENDING, CardPaymentStatus.SUCCEEDED, CardPaymentStatus.KEPT)
 
 
 async def wallet_available(conn: AsyncConnection, wallet_account_id: int) -> int:
@@ -65,15 +63,10 @@ async def lock_order(conn: AsyncConnection, order_id: str) -> None:
 
 
 async def card_spent_since(conn: AsyncConnection, *, user_id: str, since: datetime) -> int:
-    """The card parts of the user's payments since ``since`` that may have been debited."""
-    total = await conn.execute(
-        select(func.coalesce(func.sum(card_payments.c.card_part), 0)).where(
-            card_payments.c.user_id == user_id,
-            card_payments.c.created_at >= since,
-            card_payments.c.status.in_(_COUNTED),
-        )
-    )
-    return int(total.scalar_one())
+    """The card parts of the user's payments since ``since`` that may have been debited --
+    orders' and bills' together: one cap (the count is shared, in funding's earmarked
+    debits)."""
+    return await earmarked.card_spent_since(conn, user_id=user_id, since=since)
 
 
 async def insert_card_payment(

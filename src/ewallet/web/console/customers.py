@@ -61,6 +61,7 @@ KINDS: Final = {
     "refund": N_("Refund"),
     "payment_code_charge": N_("Payment-code charge"),
     "transfer": N_("Transfer"),
+    "card_transfer": N_("Transfer to a bank card"),
     "topup": N_("Top-up"),
     "withdrawal": N_("Withdrawal"),
     "bill_payment": N_("Bill payment"),
@@ -205,8 +206,9 @@ VERDICTS: Final = {
         "paid. A risk officer decides in the review queue; the customer is told."
     ),
     "bill_review_rejected": N_(
-        "Not approved by the risk review: the biller was never paid and the money is back in "
-        "the wallet."
+        "Not paid: the risk review did not approve it, or the bank declined the card that "
+        "was to pay it. The biller was never paid; nothing was taken from the wallet or the "
+        "card."
     ),
     "deposit_awaiting_approval": N_(
         "A large cash deposit waiting for a supervisor's approval: not in the wallet yet."

@@ -14,6 +14,13 @@ The bill as looked up rides along in the pay form's hidden fields so a refusal c
 again (display only: the service looks the account up again before any money moves). The
 form's ``form_key`` makes a second post of the same form find the first one's payment.
 
+When the user has a bound card the pay form offers where the money comes from
+(docs/bills.md, "Paying with a card"): the balance, the balance and then a card for the
+rest, or all of it with a card (radio buttons, no script needed; preselected: the balance
+when it covers the amount due, else the balance and the first card). A payment waiting for
+the bank's answer shows "waiting for the bank"; a card the bank declined is the form again
+with the refusal.
+
 A bill payment risk control challenges (``step_up_required``) goes through the step-up page
 (:mod:`ewallet.web.wallet.spend_step_up`): the texted code (or the authenticator's) and the
 PIN again, posted back to ``/bills/{biller_id}/pay`` with the challenge id, which pays once.
@@ -26,16 +33,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from ewallet.bills.card_funding.service import funding_options
 from ewallet.bills.receipts import receipt_pdf
 from ewallet.bills.service import (
     get_bill_payment_detail,
     get_biller,
     get_receipt,
     list_billers,
-    lookup_bill,
+    lookup_bill_to_pay,
     pay_bill,
 )
-from ewallet.bills.views import BillLookup, mask_account
+from ewallet.bills.views import BillLookup, FundingOptions, mask_account
 from ewallet.http.deps import ServicesDep
 from ewallet.identity.runtime import CallerDep
 from ewallet.integrations.biller.directory import CATEGORIES, BillerSpec
@@ -43,6 +51,7 @@ from ewallet.kit.amounts import parse_amount
 from ewallet.kit.errors import DomainError
 from ewallet.kit.i18n import EN, Locale
 from ewallet.kit.money import Money
+from ewallet.models.card_payments import FundingSource
 from ewallet.web.kit.auth import WebUser, actor_of
 from ewallet.web.kit.forms import Form, PostedForm, form_request_key
 from ewallet.web.kit.i18n import translate as _t
@@ -115,7 +124,9 @@ def _bill_of(lookup: BillLookup, locale: Locale) -> dict[str, str]:
     }
 
 
-def _pay_context(bill: dict[str, str], amount: str) -> dict[str, Any]:
+def _pay_context(
+    bill: dict[str, str], amount: str, options: FundingOptions, source: str
+) -> dict[str, Any]:
     allowed = [a for a in bill["allowed"].split(",") if a]
     due = bill["amount_due"] or "0.00"
     return {
@@ -123,7 +134,18 @@ def _pay_context(bill: dict[str, str], amount: str) -> dict[str, Any]:
         "allowed": allowed,
         "amount_due_minor": _minor(due) or 0,
         "amount": amount,
+        "options": options,
+        "source": source,
     }
+
+
+def _funding(form: Form) -> tuple[FundingSource, str | None]:
+    """The source the payer picked: ``balance`` (or nothing: no card bound), or
+    ``card:<id>`` / ``balance_and_card:<id>``."""
+    source, _, card_id = form.text("funding").partition(":")
+    if source in (FundingSource.CARD, FundingSource.BALANCE_AND_CARD) and card_id:
+        return FundingSource(source), card_id[:32]
+    return FundingSource.BALANCE, None
 
 
 def _minor(text: str) -> int | None:
@@ -230,7 +252,9 @@ async def lookup(
 ) -> Response:
     account_no = form.text("account_no")
     try:
-        bill = await lookup_bill(services, biller_id=biller_id, account_no=account_no)
+        payable = await lookup_bill_to_pay(
+            services, user.user_id, biller_id=biller_id, account_no=account_no
+        )
     except DomainError as error:
         if error.code == "not_found":
             raise  # no such biller: the 404 page
@@ -246,9 +270,12 @@ async def lookup(
             error=_bill_refusal(request, error),
             status_code=error.status,
         )
+    bill = payable.bill
     fields = _bill_of(bill, locale_of(request))
     amount = fields["amount_due"] if bill.amount_due.minor > 0 and not fields["allowed"] else ""
-    return await page(request, services, PAY, biller_id=biller_id, **_pay_context(fields, amount))
+    source = payable.default_source(bill.amount_due)
+    context = _pay_context(fields, amount, payable.options, source)
+    return await page(request, services, PAY, biller_id=biller_id, **context)
 
 
 def _bill_from(form: Form) -> dict[str, str]:
@@ -276,7 +303,7 @@ async def _movement(
             (account_label, mask_account(form.text("account_no"))),
             (_t("Amount", locale), amount_text if minor is None else money(minor)),
         ),
-        fields={name: form.text(name) for name in (*BILL_FIELDS, "amount", "form_key")},
+        fields={name: form.text(name) for name in (*BILL_FIELDS, "amount", "form_key", "funding")},
     )
 
 
@@ -292,6 +319,7 @@ async def pay(
 ) -> Response:
     bill = _bill_from(form)
     amount_text = form.text("amount")
+    source, card_id = _funding(form)
     step = spend_step_up.StepUpForm.of(form)
     caller = page_caller(request, caller)
     if step is not None:
@@ -318,6 +346,8 @@ async def pay(
             request_key=form_request_key(user.user_id, form, PURPOSE),
             device_id=user.device_id,
             challenge_id=None if step is None else step.challenge_id,
+            funding_source=source,
+            card_id=card_id,
         )
     except DomainError as error:
         if spend_step_up.answers(error, step):
@@ -329,6 +359,8 @@ async def pay(
         declined = error.extra.get("bill_payment_id")
         if error.code == "biller_declined" and isinstance(declined, str):
             return see_other(f"/bills/payments/{declined}")  # refused; the money is back
+        # The form again, with the choices as they are now (a read, moving nothing).
+        options = await funding_options(services, user.user_id, currency="CNY")
         return await page(
             request,
             services,
@@ -336,6 +368,6 @@ async def pay(
             status_code=error.status,
             error=_bill_refusal(request, error),
             biller_id=biller_id,
-            **_pay_context(bill, amount_text),
+            **_pay_context(bill, amount_text, options, form.text("funding") or "balance"),
         )
     return see_other(f"/bills/payments/{payment.id}")

@@ -43,9 +43,18 @@ router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
 PAGE_SIZE: Final = 20
 CHART_PATH: Final = "/history/chart"
-# The entry types a customer filters by (the ledger's kinds, docs/statements.md); any
-# other kind still shows in the unfiltered list.
-TYPES: Final = ("topup", "payment", "transfer", "bill", "withdrawal", "refund", "fee")
+# The entry types a customer filters by (the ledger's kinds and ``card_transfer``,
+# docs/statements.md); any other kind still shows in the unfiltered list.
+TYPES: Final = (
+    "topup",
+    "payment",
+    "transfer",
+    "card_transfer",
+    "bill",
+    "withdrawal",
+    "refund",
+    "fee",
+)
 
 # An entry's name in a list, by type (a transfer by direction, "transfer:in"); a type not
 # here shows as it is.
@@ -55,6 +64,7 @@ ENTRY_NAMES: Final = {
     "transfer:in": N_("Transfer in"),
     "transfer:out": N_("Transfer out"),
     "transfer": N_("Transfer"),
+    "card_transfer": N_("Transfer to a bank card"),
     "bill": N_("Bill payment"),
     "withdrawal": N_("Withdrawal"),
     "refund": N_("Refund"),

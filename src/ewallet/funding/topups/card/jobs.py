@@ -14,6 +14,8 @@ bank with each top-up's request id (``topup:<id>``; never a new debit):
 
 A query that fails (bank unreachable) leaves the top-up pending for the next run.
 Reconciliation against the bank's settlement file catches anything later still.
+Top-ups earmarked for a payment (an order's or a bill's card part) are not settled here:
+their payment's own job settles them with it.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Final
 import structlog
 
 from ewallet.funding.topups import repository
+from ewallet.funding.topups.card.earmarked import repository as earmarked
 from ewallet.funding.topups.card.service import (
     bank_request_id,
     credit_card_topup,
@@ -60,7 +63,12 @@ async def settle_pending_topups(
     knows; safe to repeat and to race."""
 
     async def pending(uow: UnitOfWork) -> list[CardTopup]:
-        return await repository.pending_card_topups(await uow.connection(), limit=limit)
+        conn = await uow.connection()
+        found = await repository.pending_card_topups(conn, limit=limit)
+        # A top-up funding a bill payment is settled with it (bills/card_funding), as one
+        # funding an order's card payment is (skipped by the query itself).
+        billed = await earmarked.bill_funding_topups(conn, [item.topup.id for item in found])
+        return [item for item in found if item.topup.id not in billed]
 
     report = SettleReport()
     for item in await run_unit(services.engine, pending, read_only=True):

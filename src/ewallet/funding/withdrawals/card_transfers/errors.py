@@ -13,6 +13,14 @@ class PayeeNameMismatchError(DomainError):
     status = 422
 
 
+class CardIsOwnError(DomainError):
+    """The card is one of the payer's own bound cards: money goes there by a withdrawal
+    (no name check, the card's own agreement). Refused before the PIN; nothing changes."""
+
+    code = "card_is_own"
+    status = 422
+
+
 class CardTransferNotCancellableError(DomainError):
     """Only a scheduled card transfer can be cancelled; member ``state`` says what it is."""
 

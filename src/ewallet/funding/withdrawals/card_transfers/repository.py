@@ -1,18 +1,25 @@
-"""All SQL of card transfers: the ``card_transfers`` rows; never commits."""
+"""All SQL of card transfers: the ``card_transfers`` rows, and whether a number is one of
+the payer's own bound cards (``cards``, by keyed fingerprint); never commits.
+
+A transfer's full card number is kept encrypted only while the bank may still be asked
+with it: the ``UPDATE`` that makes a transfer final (:func:`move`) erases it in the same
+statement, writing :data:`NUMBER_ERASED` (the column is ``NOT NULL``; an empty ciphertext
+can never be a real one, and the view reads it as None)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ewallet.funding.withdrawals.card_transfers.views import CardTransferView
 from ewallet.kit.clock import as_utc
 from ewallet.kit.money import Money
 from ewallet.models.card_transfers import CardTransferStatus
-from ewallet.models.tables import card_transfers
+from ewallet.models.funding import CardStatus
+from ewallet.models.tables import card_transfers, cards
 
 # Statuses whose amounts count against the withdrawals' free quota (the money left, or may).
 QUOTA_STATUSES = (
@@ -22,6 +29,13 @@ QUOTA_STATUSES = (
     CardTransferStatus.SUCCEEDED,
 )
 OPEN_STATUSES = (CardTransferStatus.PROCESSING, CardTransferStatus.PENDING)
+FINAL_STATUSES = (
+    CardTransferStatus.SUCCEEDED,
+    CardTransferStatus.FAILED,
+    CardTransferStatus.CANCELLED,
+)
+# What ``card_number_encrypted`` holds once the transfer is final (module doc).
+NUMBER_ERASED: Final = ""
 
 
 def _view(row: Any) -> CardTransferView:
@@ -42,7 +56,7 @@ def _view(row: Any) -> CardTransferView:
         failure_reason=row.failure_reason,
         created_at=as_utc(row.created_at),
         sent_at=as_utc(row.sent_at) if row.sent_at else None,
-        card_number_encrypted=row.card_number_encrypted,
+        card_number_encrypted=row.card_number_encrypted or None,
     )
 
 
@@ -56,6 +70,19 @@ async def quota_used(conn: AsyncConnection, *, user_id: str, currency: str) -> i
         )
     )
     return int(total or 0)
+
+
+async def is_own_active_card(conn: AsyncConnection, *, user_id: str, fingerprint: str) -> bool:
+    """Whether the user has an active bound card with this keyed fingerprint
+    (:func:`ewallet.security.card_fingerprint.card_fingerprint`)."""
+    statement = select(
+        exists().where(
+            cards.c.user_id == user_id,
+            cards.c.fingerprint == fingerprint,
+            cards.c.status == CardStatus.ACTIVE,
+        )
+    )
+    return bool(await conn.scalar(statement))
 
 
 async def insert_card_transfer(conn: AsyncConnection, **values: Any) -> None:
@@ -102,12 +129,9 @@ async def move(
 ) -> CardTransferView | None:
     """Move the transfer from one of ``from_statuses`` to ``to`` with a conditional
     ``UPDATE``: the row as it is after, or None (nothing changed) if it was in none of them
-    -- how exactly one of two racing finishers wins."""
-    final = to in (
-        CardTransferStatus.SUCCEEDED,
-        CardTransferStatus.FAILED,
-        CardTransferStatus.CANCELLED,
-    )
+    -- how exactly one of two racing finishers wins. A final state erases the card number
+    in the same statement (module doc)."""
+    final = to in FINAL_STATUSES
     statement = (
         update(card_transfers)
         .where(
@@ -117,7 +141,7 @@ async def move(
         .values(
             status=to.value,
             updated_at=now,
-            **({"finished_at": now} if final else {}),
+            **({"finished_at": now, "card_number_encrypted": NUMBER_ERASED} if final else {}),
             **values,
         )
     )

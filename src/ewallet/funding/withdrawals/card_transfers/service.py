@@ -7,7 +7,9 @@ name again). :func:`transfer_to_card` is the whole use case:
 
 1. a rerun of a request that already made its transfer answers it (before the PIN);
 2. refusals that cost nothing: ``card_invalid`` (unknown BIN, length, Luhn),
-   ``card_not_supported`` (not a debit card), ``validation_error`` (no name, or too long);
+   ``card_not_supported`` (not a debit card), ``validation_error`` (no name, or too long),
+   ``card_is_own`` (one of the payer's own active cards, recognised by its keyed
+   fingerprint: that is a withdrawal);
 3. the payment password (``require_payment_password``);
 4. the bank's name check (:meth:`~ewallet.integrations.bank.port.BankGateway.check_account_name`):
    ``payee_name_mismatch`` (member ``reason``: ``name_mismatch`` or ``account_not_found``),
@@ -28,7 +30,8 @@ time included) voids them, releases the spend and answers ``bank_declined``; an 
 outcome (timeout, 5xx, a lost answer) leaves it ``pending`` with the money held, settled
 from the bank's records by :func:`settle_pending_card_transfers` as withdrawals are.
 Every finishing step leaves its state with a conditional ``UPDATE`` in the unit that posts
-or voids the holds, so a transfer is finished once however often, or concurrently, it is.
+or voids the holds, so a transfer is finished once however often, or concurrently, it is;
+that ``UPDATE`` also erases the stored card number (:func:`repository.move`).
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from ewallet.cards.errors import CardNotSupportedError
 from ewallet.funding.withdrawals import repository as withdrawals_repository
 from ewallet.funding.withdrawals.card_transfers import repository
 from ewallet.funding.withdrawals.card_transfers.errors import (
+    CardIsOwnError,
     CardTransferNotCancellableError,
     PayeeNameMismatchError,
 )
@@ -79,6 +83,7 @@ from ewallet.models.tables import card_transfers
 from ewallet.models.transfers import Arrival
 from ewallet.notify.service import notify_user
 from ewallet.risk.spending import AuthStrength, SpendChannel, SpendingPolicy, release_spend
+from ewallet.security.card_fingerprint import card_fingerprint
 from ewallet.services import Services
 from ewallet.spend.service import (
     SpendRequest,
@@ -125,11 +130,13 @@ async def preview_card_transfer(
     services: Services, user_id: str, *, card_number: str, amount: Money
 ) -> CardTransferQuote:
     """The card's bank and the fee the transfer would cost now (reads only;
-    ``card_invalid``, ``card_not_supported``)."""
+    ``card_invalid``, ``card_not_supported``, ``card_is_own``)."""
     number, bank_name = _card(card_number)
     policy = FeePolicy.from_settings(services.settings)
+    fingerprint = card_fingerprint(services.security.digest, number)
 
     async def work(uow: UnitOfWork) -> FeeQuote:
+        await _refuse_own_card(uow, user_id, fingerprint)
         used = await _quota_used(uow, user_id, amount.currency)
         return quote_fee(policy, amount=amount, quota_used_minor=used)
 
@@ -160,6 +167,14 @@ def _card(card_number: str) -> tuple[str, str]:
             card_type=str(entry.card_type),
         )
     return number, entry.bank.name
+
+
+async def _refuse_own_card(uow: UnitOfWork, user_id: str, fingerprint: str) -> None:
+    """``card_is_own`` when the number is one of the user's own active cards: money goes
+    there by a withdrawal (compared by keyed fingerprint, nothing decrypted)."""
+    conn = await uow.connection()
+    if await repository.is_own_active_card(conn, user_id=user_id, fingerprint=fingerprint):
+        raise CardIsOwnError("use a withdrawal to send money to your own card")
 
 
 async def _quota_used(uow: UnitOfWork, user_id: str, currency: str) -> int:
@@ -198,6 +213,12 @@ async def transfer_to_card(
         raise ValidationFailedError(
             f"the payee's name has 1 to {PAYEE_NAME_MAX} characters", field="payee_name"
         )
+    fingerprint = card_fingerprint(services.security.digest, number)
+    await run_unit(
+        services.engine,
+        lambda uow: _refuse_own_card(uow, user_id, fingerprint),
+        read_only=True,
+    )
     await require_payment_password(services, user_id=user_id, pin=payment_password, actor=actor)
     mismatch = await services.bank.check_account_name(account_number=number, holder_name=name)
     if mismatch is not None:
@@ -372,6 +393,8 @@ async def ask_bank(
     and record its answer; the transfer's state after. A refusal before anything happened
     (``bank_declined``, ``upstream_unavailable``) raises after the money is released (and,
     for the latter, ``request_key`` is let go: a retry starts anew)."""
+    if transfer.card_number_encrypted is None:  # erased: the transfer is final already
+        raise RuntimeError(f"card transfer {transfer.id} is final; its number was erased")
     number = services.security.cipher.decrypt(
         transfer.card_number_encrypted, context=_context(transfer.id)
     )

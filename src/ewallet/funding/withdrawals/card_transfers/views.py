@@ -36,7 +36,9 @@ class CardTransferView:
     failure_reason: str | None
     created_at: datetime
     sent_at: datetime | None
-    card_number_encrypted: str
+    # The full number, encrypted; None once the transfer is final (erased then: nothing
+    # asks the bank about a finished transfer with it).
+    card_number_encrypted: str | None
 
     @property
     def payee_masked(self) -> str:

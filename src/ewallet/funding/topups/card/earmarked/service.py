@@ -22,17 +22,22 @@ as pieces it composes into its own units, instead of use cases of their own:
 
 Such a top-up is skipped by the top-ups' own settle job
 (:func:`ewallet.funding.topups.card.jobs.settle_pending_topups`): its payment's job settles it.
+The payers are orders (:mod:`ewallet.payments.card_funding`) and bills
+(:mod:`ewallet.bills.card_funding`); one card daily cap counts both
+(:func:`card_spent_since`, :func:`check_card_daily_cap`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Literal
+from datetime import datetime, timedelta
+from typing import Final, Literal
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ewallet.funding.topups import repository
+from ewallet.funding.topups.card.earmarked import repository as earmarked_repository
 from ewallet.funding.topups.card.service import (
     bank_request_id,
     hold_unknown_in_suspense,
@@ -49,9 +54,14 @@ from ewallet.kit.ids import new_id
 from ewallet.kit.money import Money
 from ewallet.ledger import Account, chart
 from ewallet.models.funding import CardStatus, TopupMethod, TopupStatus
+from ewallet.risk.limits import china_day_start
+from ewallet.risk.spending import LimitExceededError
 from ewallet.services import Services
 
 log = structlog.get_logger(__name__)
+
+# The limit named in ``limit_exceeded`` when the card's daily cap refuses a payment.
+CARD_DAILY_LIMIT: Final = "card_payment_daily"
 
 BankOutcome = Literal["succeeded", "declined", "unavailable", "unknown", "not_found"]
 
@@ -224,3 +234,38 @@ async def earmarked_topup(services: Services, topup_id: str) -> TopupView:
     found = await find_topup(services, topup_id)
     assert found is not None
     return found
+
+
+# ------------------------------------------------------------------ the card's daily cap
+
+
+async def card_spent_since(conn: AsyncConnection, *, user_id: str, since: datetime) -> int:
+    """What the user's earmarked card debits since ``since`` may have taken (orders' and
+    bills' card parts, pending or credited): the card daily cap's count."""
+    return await earmarked_repository.earmarked_debited_since(conn, user_id=user_id, since=since)
+
+
+async def check_card_daily_cap(
+    services: Services, conn: AsyncConnection, *, user_id: str, card_part: Money, now: datetime
+) -> None:
+    """``limit_exceeded`` (limit ``card_payment_daily``, ``remaining``, ``resets_at``) if
+    ``card_part`` would take the user's card payments today (China time) -- orders and bills
+    together -- past ``card_payment_daily_limit_minor``. Read under the payer's row lock."""
+    cap = services.settings.card_payment_daily_limit_minor
+    day = china_day_start(now)
+    used = await card_spent_since(conn, user_id=user_id, since=day)
+    if used + card_part.minor <= cap:
+        return
+    remaining = Money(max(0, cap - used), card_part.currency)
+    resets_at = (day + timedelta(days=1)).isoformat()
+    raise LimitExceededError(
+        f"the {CARD_DAILY_LIMIT} limit allows {remaining} more; resets at {resets_at}",
+        limit=CARD_DAILY_LIMIT,
+        resets_at=resets_at,
+        remaining={"amount": remaining.to_decimal_string(), "currency": remaining.currency},
+    )
+
+
+async def bill_funding_topups(conn: AsyncConnection, topup_ids: list[str]) -> set[str]:
+    """Those of ``topup_ids`` earmarked for a bill payment (the top-ups' job skips them)."""
+    return await earmarked_repository.bill_funding_topups(conn, topup_ids)
