@@ -16,7 +16,7 @@ is used. This module sits below every feature (docs/architecture.md, "Layers").
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -25,6 +25,7 @@ from ewallet.integrations.bank.port import BankGateway
 from ewallet.integrations.biller.port import BillerGateway
 from ewallet.integrations.psp.channels import PspChannels
 from ewallet.kit.clock import Clock
+from ewallet.kit.db.process_cache import FactCache
 from ewallet.ledger import Ledger
 from ewallet.security.context import SecurityContext
 from ewallet.security.ratelimit import RateLimiter
@@ -47,3 +48,5 @@ class Services:
     psp: PspChannels
     # Wakes this process's outbox relay after a commit (hook with ``uow.after_commit``).
     wake_outbox: Callable[[], None] = no_wakeup
+    # Facts a hot path reads on every request and that never change (kit/db/process_cache.py).
+    facts: FactCache = field(default_factory=FactCache)

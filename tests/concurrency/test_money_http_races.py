@@ -2,7 +2,8 @@
 
 The shapes that deadlocked before the global lock order (docs/architecture.md, "Lock
 order"): ten transfers A→B racing ten B→A, twenty withdrawals by one user, twenty
-payments by one user, twenty card top-ups by one user -- each burst sent at once, spread
+payments by one user, twenty card top-ups by one user, one merchant charge retried twenty
+times (docs/http.md, "Claimed in the unit") -- each burst sent at once, spread
 over both processes. Whatever the interleaving: no ``5xx``, every request gets its own
 outcome (``201``, or ``402 insufficient_balance`` once the money is gone), p99 under a
 second (on a machine too slow for that, under the burst's own CPU work spread over the cores
@@ -64,6 +65,7 @@ topups = cast(Table, Topup.__table__)
 orders = cast(Table, Order.__table__)
 
 BURST = 20
+BURST_HALF = BURST // 2
 P99_LIMIT_SECONDS = 1.0
 # On a machine too slow to do a burst's own work in a second, the bound is that work spread
 # over the cores plus this: what a lock convoy or a deadlock's wait would add shows above it.
@@ -201,6 +203,7 @@ async def _run_bursts(world: World) -> list[str]:
         ("withdrawals", _parallel_withdrawals),
         ("payments", _parallel_payments),
         ("card top-ups", _parallel_card_topups),
+        ("retried charges", _retried_charges),
     ):
         answers, problems = await scenario(world)
         everything += answers
@@ -334,6 +337,45 @@ async def _parallel_card_topups(world: World) -> tuple[list[Answer], list[str]]:
     posted = (await world.wallet(user))[0]
     if succeeded != sum(1 for a in answers if a.status == 201) or posted != 5_00 * succeeded:
         problems.append(f"{succeeded} top-ups succeeded, wallet {posted}")
+    return answers, problems
+
+
+async def _retried_charges(world: World) -> tuple[list[Answer], list[str]]:
+    """One cashier's charge sent ten times with one Idempotency-Key (a till retrying), and
+    ten times more under keys of their own (another till with the same out_trade_no), all
+    at once: the code is charged once; every answer under the first key is that charge
+    (201, replayed or not); the others answer it too (200) or ``payment_code_invalid``.
+
+    Whichever request wins, its key's record commits in the charge's own unit, so a rerun
+    racing it is replayed -- never a second charge, never a ``5xx``."""
+    user = await world.customer("+8613800000006", funds="100.00")
+    created = await create_merchant(world.harness.services, Actor.system(), name="Till Mart")
+    shown = await world.harness.client.get("/v1/me/payment-code", headers=world.auth(user))
+    assert shown.status_code == 200, shown.text
+    body = {"payment_code": shown.json()["code"], "amount": "9.00", "out_trade_no": "TILL-1"}
+    merchant = f"Bearer {created.api_key}"
+    retried = {"Authorization": merchant, "Idempotency-Key": uuid.uuid4().hex}
+    requests: list[Request] = [("POST", "/v1/merchant/charges", retried, body)] * BURST_HALF
+    requests += [
+        ("POST", "/v1/merchant/charges", {"Authorization": merchant, "Idempotency-Key": k}, body)
+        for k in (uuid.uuid4().hex for _ in range(BURST_HALF))
+    ]
+    answers = await world.burst(requests)
+    problems = []
+    same_key, own_keys = answers[:BURST_HALF], answers[BURST_HALF:]
+    charge_ids = {a.body["charge"]["id"] for a in answers if a.status in (200, 201)}
+    if {a.status for a in same_key} != {201} or len(charge_ids) != 1:
+        problems.append(f"retries under one key: {codes(same_key)}; charges {charge_ids}")
+    if not set(codes(own_keys)) <= {(200, None), (201, None), (422, "payment_code_invalid")}:
+        problems.append(f"the same out_trade_no under other keys: {codes(own_keys)}")
+    async with world.engine.connect() as conn:
+        made = await conn.scalar(
+            select(func.count()).where(
+                orders.c.merchant_id == created.merchant.id, orders.c.status == "paid"
+            )
+        )
+    if made != 1 or (await world.wallet(user))[0] != 100_00 - 9_00:
+        problems.append(f"{made} orders paid, wallet {await world.wallet(user)}")
     return answers, problems
 
 

@@ -30,12 +30,13 @@ from ewallet.http.idempotency import (
     purge_expired_records,
     request_hash,
     require_idempotency,
+    require_idempotency_in_unit,
     set_scope_resolver,
 )
 from ewallet.http.problem import PROBLEM_MEDIA_TYPE
 from ewallet.identity.deps import current_principal
 from ewallet.kit.clock import FrozenClock
-from ewallet.merchants.deps import current_merchant
+from ewallet.merchants.deps import current_merchant, current_merchant_in_unit
 from ewallet.models.tables import sessions
 from ewallet.security.context import SecurityContext
 from ewallet.staff.deps import current_staff
@@ -493,18 +494,22 @@ def _flattened(dependant: Dependant) -> list[Any]:
 
 
 def test_every_idempotent_route_authenticates_first(plain_settings: Settings) -> None:
-    authentication = {current_principal, current_merchant, current_staff}
+    authentication = {current_principal, current_merchant, current_merchant_in_unit, current_staff}
+    claims = {require_idempotency, require_idempotency_in_unit}
     idempotent = [
         context
         for context in iter_route_contexts(create_app(plain_settings).routes)
         if isinstance(context.original_route, APIRoute)
-        and require_idempotency in _flattened(context.dependant)
+        and claims & set(_flattened(context.dependant))
     ]
     assert len(idempotent) >= 10
+    in_unit = {c.path for c in idempotent if require_idempotency_in_unit in _flattened(c.dependant)}
+    assert in_unit == {"/v1/merchant/charges", "/v1/transfers"}
     for context in idempotent:
         calls = _flattened(context.dependant)
         first_auth = min(calls.index(call) for call in authentication if call in calls)
-        assert first_auth < calls.index(require_idempotency), context.path
+        first_claim = min(calls.index(call) for call in claims if call in calls)
+        assert first_auth < first_claim, context.path
 
 
 # Once money may have left (issue 10, item 1): the key is never released.

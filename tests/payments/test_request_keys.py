@@ -131,9 +131,15 @@ async def test_merchant_charges_and_refunds_retried_after_a_crash_answer_the_sam
     assert charged.status_code == 201, charged.text
     lease_runs_out(shop.clock)
     again = await charge(shop, merchant, code, "30.00", out_trade_no="C-1", key="c")
-    assert again.status_code == 200, again.text  # a repeat of C-1: the same charge
-    assert again.json()["charge"]["id"] == charged.json()["charge"]["id"]
-    assert again.json()["charge"]["status"] == "succeeded"
+    # The charge's key is recorded with the charge, in its unit (docs/http.md, "Claimed in
+    # the unit"): no answer to lose, the retry is a replay of it.
+    assert (again.status_code, again.headers["idempotent-replayed"]) == (201, "true")
+    assert again.content == charged.content
+    # Under another key it is a repeat of C-1: the same charge.
+    repeat_charge = await charge(shop, merchant, code, "30.00", out_trade_no="C-1", key="c2")
+    assert repeat_charge.status_code == 200, repeat_charge.text
+    assert repeat_charge.json()["charge"]["id"] == charged.json()["charge"]["id"]
+    assert repeat_charge.json()["charge"]["status"] == "succeeded"
     order_id = charged.json()["charge"]["order"]["id"]
     with answers_lost(monkeypatch):
         refunded = await shop.refund(merchant, order_id, "10.00", "R-1")

@@ -4,10 +4,14 @@ the payee cannot take it, the default arrival setting."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ewallet.config import Settings
+from ewallet.kit.clock import FrozenClock
 from ewallet.ledger.verify import verify_ledger
 from ewallet.models.operations import StaffRole
 from ewallet.models.tables import ledger_transactions
@@ -16,7 +20,7 @@ from ewallet.transfers.arrival import jobs
 from ewallet.transfers.arrival.service import ARRIVAL_TOPIC, arrive_transfer
 from ewallet.worker.registry import DeliveredEvent, HandlerRegistry
 from tests.fixtures.accounts import PIN, Harness, assert_problem
-from tests.fixtures.transfers import balance, money_snapshot
+from tests.fixtures.transfers import balance, custom_harness, money_snapshot
 from tests.reviews.helpers import BASE, NOTE, only_review, review_large_transfers, staff_headers
 from tests.transfers.helpers import (
     CAROL,
@@ -91,9 +95,20 @@ async def test_arrival_posts_once_however_often_the_event_is_delivered(harness: 
     assert late.json()["state"] == "succeeded"
 
 
+@pytest.fixture
+async def no_relay(
+    engine: AsyncEngine, settings: Settings, clock: FrozenClock
+) -> AsyncIterator[Harness]:
+    """The app without its embedded relay: the test plays the worker, alone (a relay woken
+    after a commit would take the due arrival between the crash and the checks)."""
+    async with custom_harness(engine, settings, clock, embedded_worker=False) as harness:
+        yield harness
+
+
 async def test_an_arrival_that_crashed_before_commit_posts_once_on_the_rerun(
-    harness: Harness, monkeypatch: pytest.MonkeyPatch
+    no_relay: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    harness = no_relay
     alice, bob = await people(harness)
     body = await scheduled(harness, alice, "100.00")
     harness.clock.advance(timedelta(hours=2))

@@ -48,14 +48,15 @@ async def test_a_retry_after_a_crash_answers_the_same_transfer(
     assert first.status_code == 201, first.text
     assert await harness.count(transfers) == 1
     lease_runs_out(harness.clock)
+    # The key's record was written with the transfer, in its unit (docs/http.md, "Claimed
+    # in the unit"): the answer the crash lost is there, and the retry is its replay.
     retried = await transfer(harness, alice, BOB, "17.78", key="crash-1")
     assert retried.status_code == 201, retried.text
-    assert "idempotent-replayed" not in retried.headers  # it ran again and found its transfer
+    assert retried.headers["idempotent-replayed"] == "true"
     assert retried.json() == first.json()
     assert await harness.count(transfers) == 1
     assert (await balance(harness, alice), await balance(harness, bob)) == (982_22, 17_78)
     assert pin_checks == [alice.id]  # the rerun asked for no PIN
-    # Its answer is stored now: the next retry is a replay.
     replay = await transfer(harness, alice, BOB, "17.78", key="crash-1")
     assert replay.headers["idempotent-replayed"] == "true"
     assert replay.json() == first.json()

@@ -30,6 +30,19 @@ signed-out one is refused before any stored answer is looked at). Then:
   retry: the operations' unique request keys and the ledger's own idempotency keys are the
   last guard against a double posting.
 
+**Claimed in the unit** (``dependencies=[..., IdempotentInUnit]``, for a hot path that
+never calls out: a merchant's charge). Nothing is written before the endpoint runs; its
+service writes the key's record *with the answer* in the unit of work that does the work
+(:meth:`~ewallet.kit.request_key.RequestKey.record_answer`: one INSERT, so a crash between
+the work and its record cannot happen, and a request costs one transaction). If another
+request holds the key, that INSERT finds it (on PostgreSQL it waits for the holder's unit
+to end), the unit rolls back and the holder's answer is replayed (or ``409
+idempotency_key_reused`` for another body). An answer the service did not record (a
+refusal, a repeat) is stored after the fact, as above; a ``5xx`` or a ``401`` leaves no
+record, since nothing happened. Such an endpoint must not call out
+(its :meth:`~ewallet.kit.request_key.RequestKey.effect_possible` keeps nothing: there is
+no record to keep before the unit commits).
+
 Keys are scoped by caller, method and path: the scope resolver (:func:`set_scope_resolver`)
 names the caller from the principal authentication left on the request
 (:func:`ewallet.identity.deps.idempotency_scope`); without one the caller is ``anonymous``.
@@ -54,15 +67,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ewallet.http import idempotency_store as store
 from ewallet.http.deps import app_clock, app_engine, app_settings
-from ewallet.http.problem import was_rejected
+from ewallet.http.problem import domain_error_response, was_rejected
 from ewallet.kit.clock import Clock
+from ewallet.kit.db.uow import UnitOfWork
 from ewallet.kit.errors import (
     ConflictError,
+    DomainError,
     IdempotencyKeyRequiredError,
     IdempotencyKeyReusedError,
     ValidationFailedError,
 )
-from ewallet.kit.request_key import RequestKey, request_digest
+from ewallet.kit.request_key import Answer, RequestKey, request_digest
 
 IDEMPOTENCY_HEADER: Final = "Idempotency-Key"
 REPLAYED_HEADER: Final = "Idempotent-Replayed"
@@ -70,6 +85,7 @@ MAX_KEY_LENGTH: Final = 255
 # Response headers worth replaying; the request id and the like belong to each request.
 STORED_HEADERS: Final = ("content-type", "content-language", "location")
 _CLAIM_STATE: Final = "ewallet.idempotency_claim"
+JSON: Final = "application/json"
 
 log = structlog.get_logger("ewallet.http.idempotency")
 
@@ -127,10 +143,13 @@ class _ActiveClaim:
     def note_effect(self, possible: bool) -> None:
         self.effect_possible = possible
 
-    async def complete(self, response: store.StoredResponse) -> None:
+    async def complete(
+        self, response: store.StoredResponse
+    ) -> store.StoredResponse | DomainError | None:
         self.settled = True
         if not await store.complete(self.engine, self.held, response, now=self.clock.now()):
             log.warning("idempotency.lease_lost", record_id=self.held.record_id)
+        return None
 
     async def release(self) -> None:
         """Free the key, unless an effect outside may have happened: then reopen it."""
@@ -139,6 +158,64 @@ class _ActiveClaim:
             await store.release(self.engine, self.held)
         elif not await store.reopen(self.engine, self.held, now=self.clock.now()):
             log.warning("idempotency.lease_lost", record_id=self.held.record_id)
+
+
+class KeyTakenError(Exception):
+    """Raised in a unit that records its answer when a live record holds the key: the unit
+    rolls back and the holder's record answers (:func:`_key_taken_handler`)."""
+
+
+@dataclass(slots=True)
+class _UnitClaim:
+    """A key claimed by the unit of work that answers the request (module doc)."""
+
+    engine: AsyncEngine
+    clock: Clock
+    wanted: store.KeyRequest
+    keep_for: timedelta
+    request_key: str
+    settled: bool = False
+
+    def note_effect(self, possible: bool) -> None:
+        """Nothing to keep: the record is written with the effect, in its unit, or not at
+        all -- which is why such an endpoint must not call out (module doc)."""
+
+    async def record(self, uow: UnitOfWork, answer: Answer) -> None:
+        status, body = answer
+        response = store.StoredResponse(status, {"content-type": JSON}, body)
+        conn = await uow.connection()
+        now = self.clock.now()
+        if not await store.record_answered(
+            conn, self.wanted, response, now=now, keep_for=self.keep_for
+        ):
+            raise KeyTakenError(self.wanted.key)
+        uow.after_commit(self._recorded)
+
+    def _recorded(self) -> None:
+        self.settled = True
+
+    async def complete(
+        self, response: store.StoredResponse
+    ) -> store.StoredResponse | DomainError | None:
+        """Store an answer the unit did not record. If another request holds the key: its
+        answer when it is this request's (the client gets that instead), or
+        ``idempotency_key_reused`` when it was another body (whatever this run answered
+        was no effect: a unit that made one would have recorded it)."""
+        self.settled = True
+        now = self.clock.now()
+        if await store.store_answered(
+            self.engine, self.wanted, response, now=now, keep_for=self.keep_for
+        ):
+            return None
+        held = await store.load(self.engine, scope=self.wanted.scope, key=self.wanted.key)
+        if held is None:
+            return None  # gone meanwhile (expired and purged): our own answer stands
+        if held.request_hash != self.wanted.request_hash:
+            return IdempotencyKeyReusedError("this Idempotency-Key was used for another request")
+        return held.response  # None while a classic claim still runs: ours stands
+
+    async def release(self) -> None:
+        self.settled = True  # nothing was written: nothing to free
 
 
 def canonical_body(body: bytes) -> bytes:
@@ -248,11 +325,41 @@ Idempotent = Depends(require_idempotency)
 """Route dependency making a POST idempotent: ``dependencies=[Idempotent]``."""
 
 
+async def require_idempotency_in_unit(
+    request: Request,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias=IDEMPOTENCY_HEADER,
+            description="Required. 1-255 characters, unique per intended operation.",
+        ),
+    ] = None,
+) -> None:
+    """Name the key and the request; the endpoint's unit of work claims it (module doc)."""
+    key = _validated_key(idempotency_key)
+    config = idempotency_config(request.app)
+    wanted = await _key_request(request, key, config)
+    request.scope.setdefault("state", {})[_CLAIM_STATE] = _UnitClaim(
+        engine=app_engine(request.app),
+        clock=app_clock(request.app),
+        wanted=wanted,
+        keep_for=timedelta(hours=app_settings(request.app).idempotency_ttl_hours),
+        request_key=request_digest(wanted.scope, key, wanted.request_hash),
+    )
+
+
+IdempotentInUnit = Depends(require_idempotency_in_unit)
+"""Route dependency for a POST whose service records its answer in its own unit of work:
+``dependencies=[IdempotentInUnit]`` and the service calls ``request_key.record_answer``."""
+
+
 async def current_request_key(request: Request) -> RequestKey:
     """The request key of this idempotent request, for the operation it makes."""
     claim = _claim_of(request.scope)
     if claim is None:
         raise RuntimeError("RequestKeyDep needs the route's Idempotent dependency")
+    if isinstance(claim, _UnitClaim):
+        return RequestKey(claim.request_key, claim.note_effect, claim.record)
     return RequestKey(claim.request_key, claim.note_effect)
 
 
@@ -265,6 +372,34 @@ async def _replay_handler(_request: Request, exc: Exception) -> Response:
     stored = exc.response
     headers = {**stored.headers, REPLAYED_HEADER: "true"}
     return Response(content=stored.body, status_code=stored.status, headers=headers)
+
+
+async def _key_taken_handler(request: Request, exc: Exception) -> Response:
+    """Another request holds the key this unit tried to record: answer as it did (after
+    waiting for it, should it still run), or ``idempotency_key_reused`` for another body."""
+    assert isinstance(exc, KeyTakenError)
+    claim = _claim_of(request.scope)
+    assert isinstance(claim, _UnitClaim)
+    claim.settled = True
+    wanted = claim.wanted
+    config = idempotency_config(request.app)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + config.wait_seconds
+    pause = config.first_poll_seconds
+    while True:
+        held = await store.load(claim.engine, scope=wanted.scope, key=wanted.key)
+        if held is not None and held.request_hash != wanted.request_hash:
+            reused = IdempotencyKeyReusedError("this Idempotency-Key was used for another request")
+            return domain_error_response(reused, request)
+        if held is not None and held.response is not None:
+            return await _replay_handler(request, Replay(held.response))
+        if loop.time() + pause > deadline:
+            busy = RequestInProgressError(
+                "a request with this Idempotency-Key is still running", retry_after=1
+            )
+            return domain_error_response(busy, request)
+        await asyncio.sleep(pause)
+        pause = min(pause * 1.5, config.max_poll_seconds)
 
 
 class IdempotencyMiddleware:
@@ -302,12 +437,12 @@ class IdempotencyMiddleware:
             await claim.release()  # the app ended without a complete response
 
 
-def _claim_of(scope: Scope) -> _ActiveClaim | None:
+def _claim_of(scope: Scope) -> _ActiveClaim | _UnitClaim | None:
     claim = scope.get("state", {}).get(_CLAIM_STATE)
-    return claim if isinstance(claim, _ActiveClaim) else None
+    return claim if isinstance(claim, _ActiveClaim | _UnitClaim) else None
 
 
-async def _settle(scope: Scope, claim: _ActiveClaim, messages: list[Message]) -> None:
+async def _settle(scope: Scope, claim: _ActiveClaim | _UnitClaim, messages: list[Message]) -> None:
     start = messages[0]
     status = int(start["status"])
     # 401: who is calling was not established, so nothing about this request is definite.
@@ -321,17 +456,39 @@ async def _settle(scope: Scope, claim: _ActiveClaim, messages: list[Message]) ->
             headers[decoded] = bytes(value).decode("latin-1")
     body = b"".join(bytes(m.get("body", b"")) for m in messages[1:])
     try:
-        await claim.complete(store.StoredResponse(status=status, headers=headers, body=body))
+        held = await claim.complete(store.StoredResponse(status=status, headers=headers, body=body))
     except Exception:
         # The outcome happened; the client still gets it. The key stays locked until its
         # lease ends, so a retry meanwhile waits instead of running again.
-        log.exception("idempotency.store_failed", record_id=claim.held.record_id)
+        log.exception("idempotency.store_failed", key=claim.request_key)
+        return
+    if isinstance(held, DomainError):
+        answer = domain_error_response(held, Request(scope))
+        messages[:] = [
+            {
+                "type": "http.response.start",
+                "status": answer.status_code,
+                "headers": answer.raw_headers,
+            },
+            {"type": "http.response.body", "body": answer.body},
+        ]
+    elif held is not None:  # another request with this key answered first: its answer
+        stored_headers = [
+            (name.encode("latin-1"), value.encode("latin-1"))
+            for name, value in held.headers.items()
+        ]
+        stored_headers.append((REPLAYED_HEADER.lower().encode(), b"true"))
+        messages[:] = [
+            {"type": "http.response.start", "status": held.status, "headers": stored_headers},
+            {"type": "http.response.body", "body": held.body},
+        ]
 
 
 def install_idempotency(app: FastAPI, config: IdempotencyConfig | None = None) -> None:
     """Make ``Idempotent`` work on ``app``: config, replay handler and the middleware."""
     app.state.idempotency = config or IdempotencyConfig()
     app.add_exception_handler(Replay, _replay_handler)
+    app.add_exception_handler(KeyTakenError, _key_taken_handler)
     app.add_middleware(IdempotencyMiddleware)
 
 

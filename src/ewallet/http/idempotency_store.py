@@ -2,8 +2,11 @@
 
 Each operation is its own short committed transaction, never the endpoint's: the claim must
 be visible to other processes before the endpoint starts, and the stored response must
-survive the endpoint's rollback. The unique ``(scope, key)`` constraint decides a race
-between processes: exactly one INSERT wins, the others read the winner's row.
+survive the endpoint's rollback -- except :func:`record_answered`, the one INSERT of an
+answered record that an endpoint claiming its key in its own unit of work
+(``IdempotentInUnit``, docs/http.md) writes in that unit. The unique ``(scope, key)``
+constraint decides a race between processes: exactly one INSERT wins, the others read the
+winner's row.
 
 A claim is a lease: ``locked_until`` is both its expiry and its token. Completing or
 releasing matches on it, so a request whose lease was taken over (it ran past the lock)
@@ -17,8 +20,9 @@ from datetime import datetime, timedelta
 from typing import Any, Final, cast
 
 from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.models.idempotency import IdempotencyRecord
@@ -252,6 +256,60 @@ async def reopen(engine: AsyncEngine, held: Claim, *, now: datetime) -> bool:
         return (await connection.execute(statement)).rowcount
 
     return await run_unit(engine, work) == 1
+
+
+async def record_answered(
+    conn: AsyncConnection,
+    request: KeyRequest,
+    response: StoredResponse,
+    *,
+    now: datetime,
+    keep_for: timedelta,
+) -> bool:
+    """Store ``request`` as answered with ``response`` in the caller's transaction (the unit
+    that did the work, or one of its own): one INSERT, which takes over an expired record.
+    False, with nothing written, when a live record holds the key (then read it with
+    :func:`load`); on PostgreSQL a record another transaction is writing is waited for."""
+    values: dict[str, Any] = {
+        "scope": request.scope,
+        "key": request.key,
+        "method": request.method,
+        "path": request.path,
+        "request_hash": request.request_hash,
+        "state": COMPLETED,
+        "locked_until": now,
+        "created_at": now,
+        "expires_at": now + keep_for,
+        "response_status": response.status,
+        "response_headers": response.headers,
+        "response_body": response.body,
+    }
+    insert_into = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    new = insert_into(_TABLE).values(**values)
+    statement = new.on_conflict_do_update(
+        index_elements=["scope", "key"],
+        set_={name: new.excluded[name] for name in values if name not in ("scope", "key")},
+        where=_TABLE.c.expires_at <= now,
+    ).returning(_TABLE.c.id)
+    return (await conn.execute(statement)).first() is not None
+
+
+async def store_answered(
+    engine: AsyncEngine,
+    request: KeyRequest,
+    response: StoredResponse,
+    *,
+    now: datetime,
+    keep_for: timedelta,
+) -> bool:
+    """:func:`record_answered` in a transaction of its own."""
+
+    async def work(uow: UnitOfWork) -> bool:
+        return await record_answered(
+            await uow.connection(), request, response, now=now, keep_for=keep_for
+        )
+
+    return await run_unit(engine, work)
 
 
 def _held_by(held: Claim) -> tuple[Any, ...]:

@@ -12,12 +12,19 @@ operation's ``request_key``), :meth:`RequestKey.nothing_happened` lets the key g
 
 Services take ``request_key: RequestKey | None``: ``None`` (jobs, the CLI, tests calling a
 service directly) stores no key and promises nothing.
+
+An endpoint whose key is claimed in its own unit of work (``IdempotentInUnit``,
+docs/http.md: a hot path that never calls out, such as a merchant's charge) also says how
+its answer reads (:meth:`RequestKey.answer_with`); the service then writes the key's
+record, answer included, in the unit that does the work (:meth:`RequestKey.record_answer`),
+so the work and its record commit together or not at all, and the endpoint sends exactly
+the bytes recorded (:meth:`RequestKey.recorded`).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,10 +39,43 @@ def request_digest(scope: str, key: str, request_hash: str) -> str:
     return hashlib.sha256(f"{scope}\n{key}\n{request_hash}".encode()).hexdigest()
 
 
+# An answer as the HTTP layer stores and sends it: status and body.
+Answer = tuple[int, bytes]
+Recorder = Callable[[UnitOfWork, Answer], Awaitable[None]]
+
+
 @dataclass(slots=True)
 class RequestKey:
     digest: str
     _on_change: Callable[[bool], None] | None = field(default=None, repr=False)
+    # Set for a key claimed in the unit of work (module doc); None when the HTTP layer
+    # claimed it before the endpoint ran and stores the answer itself.
+    _recorder: Recorder | None = field(default=None, repr=False)
+    _render: Callable[[Any], Answer] | None = field(default=None, repr=False)
+    _recorded: Answer | None = field(default=None, repr=False)
+
+    def answer_with(self, render: Callable[[Any], Answer]) -> None:
+        """How the endpoint's answer reads, from what its service passes to
+        :meth:`record_answer` (a view and whether it was made now, say)."""
+        self._render = render
+
+    async def record_answer(self, uow: UnitOfWork, result: Any) -> None:
+        """Write this request's record with its answer (rendered from ``result``) in ``uow``.
+        Nothing to do for a key the HTTP layer claimed beforehand; raises when the key is
+        held by another request (the unit then rolls back and that request's answer is
+        given instead)."""
+        if self._recorder is None or self._render is None:
+            return
+        answer = self._render(result)
+        await self._recorder(uow, answer)
+        uow.after_commit(lambda: self._keep(answer))
+
+    def _keep(self, answer: Answer) -> None:
+        self._recorded = answer
+
+    def recorded(self) -> Answer | None:
+        """The answer :meth:`record_answer` committed, to send as it is; else None."""
+        return self._recorded
 
     def effect_possible(self) -> None:
         """Something outside may happen from now on: the key must stay with this request."""

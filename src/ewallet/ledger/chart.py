@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from ewallet.ledger import Account, Ledger, Side
 
 
@@ -102,3 +104,9 @@ async def account_id(ledger: Ledger, spec: AccountSpec) -> int:
         may_go_negative=spec.may_go_negative,
         hot=spec.hot,
     )
+
+
+async def known_account_id(ledger: Ledger, conn: AsyncConnection, spec: AccountSpec) -> int | None:
+    """The id of the account ``spec`` names if it is open, read in the caller's transaction
+    on a cache miss (:meth:`Ledger.known_account_id`); None if it is not open yet."""
+    return await ledger.known_account_id(conn, spec.code)

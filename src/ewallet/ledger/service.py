@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
@@ -185,6 +185,20 @@ class Ledger:
         )
         if len(self._ids) >= _MAX_CACHED_IDS:
             self._ids.clear()  # a crude bound: refilling costs one read per account
+        self._ids[code] = account.id
+        return account.id
+
+    async def known_account_id(self, conn: AsyncConnection, code: str) -> int | None:
+        """The id of the account ``code`` names if it exists, read in the caller's
+        transaction (``conn``) when this process has not cached it; never opens one."""
+        known = self._ids.get(code)
+        if known is not None:
+            return known
+        account = await repo.get_account_by_code(conn, code)
+        if account is None:
+            return None
+        if len(self._ids) >= _MAX_CACHED_IDS:
+            self._ids.clear()
         self._ids[code] = account.id
         return account.id
 

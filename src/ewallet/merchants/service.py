@@ -42,6 +42,7 @@ from ewallet.merchants.repository import MerchantRecord
 from ewallet.merchants.views import (
     ApiKeyView,
     IssuedApiKey,
+    KeyState,
     MerchantKeys,
     MerchantPrincipal,
     MerchantView,
@@ -64,6 +65,8 @@ CATEGORY: Final = re.compile(r"^[a-z0-9_]{1,40}$")
 MAX_ACTIVE_KEYS: Final = 10
 MAX_LABEL: Final = 40
 DEFAULT_LABEL: Final = "default"
+# The process's facts (``services.facts``) of API keys: (merchant id, digest) by key id.
+KEY_FACTS: Final = "merchant_key"
 # How long a revoked key stays in the key list (its row stays for good).
 REVOKED_LISTED: Final = timedelta(days=90)
 
@@ -495,6 +498,50 @@ async def authenticate(services: Services, *, api_key: str) -> MerchantPrincipal
 
         await run_unit(services.engine, mark)
     return MerchantPrincipal(merchant_id=found.merchant_id, key_id=key_id)
+
+
+async def identify(services: Services, *, api_key: str) -> MerchantPrincipal:
+    """Whose key this is, proven by its digest, *without* reading whether it is still in
+    force: for a hot path whose unit of work reads the merchant anyway and checks that
+    there (:func:`require_key_in_force`), so a revoked key or a disabled merchant is refused
+    by the very next request on every process. A key's id, merchant and digest never change
+    (a rotation makes a new key), so they are read once per process (``services.facts``).
+    ``unauthorized`` for a malformed or unknown key."""
+    key_id = key_id_of(api_key)
+    if key_id is None:
+        raise UnauthorizedError("not a merchant API key")
+    fact: tuple[str, str] | None = services.facts.get(KEY_FACTS, key_id)
+    if fact is None:
+
+        async def read(uow: UnitOfWork) -> repository.MerchantKey | None:
+            return await repository.key_of(await uow.connection(), key_id)
+
+        found = await run_unit(services.engine, read, read_only=True)
+        if found is None:
+            raise UnauthorizedError("unknown merchant API key")
+        fact = (found.merchant_id, found.digest)
+        services.facts.put(KEY_FACTS, key_id, fact)
+    merchant_id, digest = fact
+    if not key_matches(services.security.digest, api_key, digest):
+        raise UnauthorizedError("unknown merchant API key")
+    return MerchantPrincipal(merchant_id=merchant_id, key_id=key_id, in_force=False)
+
+
+async def require_key_in_force(
+    uow: UnitOfWork, clock: Clock, principal: MerchantPrincipal, state: KeyState | None
+) -> None:
+    """In the caller's unit: the key :func:`identify` proved is still in force and its
+    merchant enabled (``unauthorized`` else, as :func:`authenticate` answers); ``state`` is
+    what the unit read of them (``None``: no such key). Records the day's first use."""
+    if principal.in_force:
+        return
+    if state is None or state.revoked:
+        raise UnauthorizedError("this merchant API key was revoked")
+    if state.status != MerchantStatus.ACTIVE:
+        raise UnauthorizedError("this merchant is disabled")
+    today = clock.now().astimezone(CHINA_TIME).date()
+    if state.last_used_on != today and principal.key_id is not None:
+        await repository.mark_key_used(await uow.connection(), principal.key_id, today)
 
 
 async def webhook_signing(services: Services, *, merchant_id: str) -> WebhookSigning:

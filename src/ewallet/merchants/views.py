@@ -58,10 +58,25 @@ class NewMerchant:
 
 @dataclass(frozen=True, slots=True)
 class MerchantPrincipal:
-    """The merchant behind a request's API key, and that key's id."""
+    """The merchant behind a request's API key, and that key's id.
+
+    ``in_force`` False: the key was proven (its digest matched) but whether it is still in
+    force and its merchant enabled is for the service's own unit of work to check, with
+    :func:`ewallet.merchants.service.require_key_in_force` (``CurrentMerchantInUnit``)."""
 
     merchant_id: str
     key_id: str | None = None
+    in_force: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class KeyState:
+    """An API key's standing as a unit of work reads it: revoked or not, its merchant's
+    status, and the day of its last use."""
+
+    revoked: bool
+    status: str
+    last_used_on: date | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,15 +47,16 @@ async def notify_user(
     values = {key: _stored(value) for key, value in values.items()}
     notice_id = new_id("ntf")
     await session.execute(
-        insert(notifications).values(
-            id=notice_id,
-            user_id=user.id,
-            kind=kind,
-            params=values,
-            created_at=now,
-            read_at=None,
-            is_security=security,
-        )
+        insert(notifications),
+        {
+            "id": notice_id,
+            "user_id": user.id,
+            "kind": kind,
+            "params": values,
+            "created_at": now,
+            "read_at": None,
+            "is_security": security,
+        },
     )
     if sms:
         locale = user_locale(user)

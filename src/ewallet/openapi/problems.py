@@ -34,11 +34,11 @@ from typing import Any, Final
 from fastapi import FastAPI, routing
 from fastapi.dependencies.models import Dependant
 
-from ewallet.http.idempotency import require_idempotency
+from ewallet.http.idempotency import require_idempotency, require_idempotency_in_unit
 from ewallet.http.problem import PROBLEM_MEDIA_TYPE
 from ewallet.identity.deps import current_principal
 from ewallet.kit.errors import DomainError
-from ewallet.merchants.deps import current_merchant
+from ewallet.merchants.deps import current_merchant, current_merchant_in_unit
 from ewallet.openapi.route_codes import ROUTE_CODES
 from ewallet.ops.enforcement import is_guarded
 from ewallet.staff.deps import current_staff, require_permission
@@ -109,7 +109,9 @@ DEPENDENCY_CODES: Final[Mapping[Callable[..., Any], tuple[str, ...]]] = {
     current_principal: AUTHENTICATED,
     current_staff: AUTHENTICATED,
     current_merchant: AUTHENTICATED,
+    current_merchant_in_unit: AUTHENTICATED,
     require_idempotency: (*IDEMPOTENT, "validation_error"),
+    require_idempotency_in_unit: (*IDEMPOTENT, "validation_error"),
 }
 # Every ``require_permission(...)`` check is a closure made by that factory.
 _ROLE_CHECK_PREFIX: Final = f"{require_permission.__qualname__}.<locals>."

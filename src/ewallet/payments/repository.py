@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ewallet.kit.money import Money
-from ewallet.merchants.views import MerchantView
+from ewallet.merchants.views import KeyState, MerchantView
 from ewallet.models.payments import OrderStatus
+from ewallet.models.tables import merchant_api_keys as api_keys
 from ewallet.models.tables import merchants, orders, payments
 from ewallet.payments.views import OrderView, PaymentView
 
@@ -27,6 +29,8 @@ class MerchantAndOrderNumber:
     merchant: MerchantView
     order_id: str | None
     order_request_hash: str | None
+    # With ``key_id``: that API key's standing (None: no such key of this merchant).
+    key: KeyState | None = None
 
 
 async def order_view(
@@ -69,25 +73,36 @@ async def merchant_view(conn: AsyncConnection, merchant_id: str) -> MerchantView
 
 
 async def merchant_and_order_number(
-    conn: AsyncConnection, *, merchant_id: str, out_trade_no: str
+    conn: AsyncConnection, *, merchant_id: str, out_trade_no: str, key_id: str | None = None
 ) -> MerchantAndOrderNumber | None:
     """The merchant plus the id and request hash of its order with ``out_trade_no`` (both
-    None when it has none), in one statement: the charge path reads both first and is
-    CPU-bound on statements. None when there is no such merchant."""
+    None when it has none), and with ``key_id`` that API key's standing, in one statement:
+    the charge path reads them first and is CPU-bound on statements. None when there is no
+    such merchant."""
     order = and_(orders.c.merchant_id == merchants.c.id, orders.c.out_trade_no == out_trade_no)
-    statement = (
-        select(
-            merchants,
-            orders.c.id.label("order_id"),
-            orders.c.request_hash.label("order_request_hash"),
-        )
-        .select_from(merchants.outerjoin(orders, order))
-        .where(merchants.c.id == merchant_id)
-    )
+    joined = merchants.outerjoin(orders, order)
+    columns: list[Any] = [
+        merchants,
+        orders.c.id.label("order_id"),
+        orders.c.request_hash.label("order_request_hash"),
+    ]
+    if key_id is not None:
+        key = and_(api_keys.c.id == key_id, api_keys.c.merchant_id == merchants.c.id)
+        joined = joined.outerjoin(api_keys, key)
+        columns += [
+            api_keys.c.id.label("key_id"),
+            api_keys.c.revoked_at.label("key_revoked_at"),
+            api_keys.c.last_used_on.label("key_last_used_on"),
+        ]
+    statement = select(*columns).select_from(joined).where(merchants.c.id == merchant_id)
     row = (await conn.execute(statement)).first()
     if row is None:
         return None
-    return MerchantAndOrderNumber(MerchantView.of(row), row.order_id, row.order_request_hash)
+    view = MerchantView.of(row)
+    state = None
+    if key_id is not None and row.key_id is not None:
+        state = KeyState(row.key_revoked_at is not None, view.status, row.key_last_used_on)
+    return MerchantAndOrderNumber(view, row.order_id, row.order_request_hash, state)
 
 
 async def insert_order(
@@ -105,23 +120,24 @@ async def insert_order(
 ) -> None:
     """Write a new order, awaiting payment until ``expires_at``."""
     await conn.execute(
-        insert(orders).values(
-            id=order_id,
-            merchant_id=merchant_id,
-            out_trade_no=out_trade_no,
-            amount=amount.minor,
-            currency=amount.currency,
-            subject=subject,
-            notify_url=notify_url,
-            status=OrderStatus.AWAITING_PAYMENT,
-            request_hash=request_hash,
-            payment_id=None,
-            expires_at=expires_at,
-            paid_at=None,
-            closed_at=None,
-            created_at=now,
-            updated_at=now,
-        )
+        insert(orders),
+        {
+            "id": order_id,
+            "merchant_id": merchant_id,
+            "out_trade_no": out_trade_no,
+            "amount": amount.minor,
+            "currency": amount.currency,
+            "subject": subject,
+            "notify_url": notify_url,
+            "status": OrderStatus.AWAITING_PAYMENT,
+            "request_hash": request_hash,
+            "payment_id": None,
+            "expires_at": expires_at,
+            "paid_at": None,
+            "closed_at": None,
+            "created_at": now,
+            "updated_at": now,
+        },
     )
 
 
@@ -173,21 +189,22 @@ async def insert_payment(
     """Write the payment of ``order`` (its whole amount, nothing refunded yet) and the
     merchant's ``fee`` on it (fen)."""
     await conn.execute(
-        insert(payments).values(
-            id=payment_id,
-            order_id=order.id,
-            merchant_id=order.merchant_id,
-            user_id=user_id,
-            amount=order.amount.minor,
-            refunded_amount=0,
-            currency=order.amount.currency,
-            ledger_transaction_id=ledger_transaction_id,
-            fee=fee,
-            fee_returned=0,
-            request_key=request_key,
-            created_at=now,
-            updated_at=now,
-        )
+        insert(payments),
+        {
+            "id": payment_id,
+            "order_id": order.id,
+            "merchant_id": order.merchant_id,
+            "user_id": user_id,
+            "amount": order.amount.minor,
+            "refunded_amount": 0,
+            "currency": order.amount.currency,
+            "ledger_transaction_id": ledger_transaction_id,
+            "fee": fee,
+            "fee_returned": 0,
+            "request_key": request_key,
+            "created_at": now,
+            "updated_at": now,
+        },
     )
 
 

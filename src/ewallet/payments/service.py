@@ -46,6 +46,7 @@ from datetime import timedelta
 from typing import Final
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ewallet.audit.service import Actor
 from ewallet.config import Settings
@@ -130,6 +131,20 @@ async def payment_accounts(
     wallet = await chart.account_id(ledger, chart.wallet(user_id, currency))
     merchant = await chart.account_id(ledger, chart.merchant(merchant_id, currency))
     revenue = await chart.account_id(ledger, chart.fee_revenue(currency))
+    return PaymentAccounts(wallet, merchant, revenue)
+
+
+async def known_payment_accounts(
+    services: Services, conn: AsyncConnection, *, user_id: str, merchant_id: str, currency: str
+) -> PaymentAccounts | None:
+    """:func:`payment_accounts` inside a unit of work: read in its transaction where this
+    process has not cached them, never opened (None when one is not open yet)."""
+    ledger = services.ledger
+    wallet = await chart.known_account_id(ledger, conn, chart.wallet(user_id, currency))
+    merchant = await chart.known_account_id(ledger, conn, chart.merchant(merchant_id, currency))
+    revenue = await chart.known_account_id(ledger, conn, chart.fee_revenue(currency))
+    if wallet is None or merchant is None or revenue is None:
+        return None
     return PaymentAccounts(wallet, merchant, revenue)
 
 

@@ -7,11 +7,12 @@ commits or rolls back with it.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, insert, select, update
+from sqlalchemy import Select, and_, bindparam, case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ewallet.kit.ids import new_id
@@ -44,9 +45,13 @@ class UsageRead:
     class_paid: int | None  # None: no wallet account, so nothing was paid from it
 
 
-def _day_usage_query(*, user_id: str, currency: str, now: datetime) -> Select[Any]:
-    """One row of today's totals (conditional sums, so it can carry other columns too)."""
-    start = china_day_start(now)
+@functools.cache
+def _usage_statement(*, with_wallet: bool, with_since: bool) -> Select[Any]:
+    """The statement of :func:`read_usage`, built once per shape and run with parameters
+    (building it costs more CPU than its compile, which SQLAlchemy caches anyway): today's
+    totals as conditional sums in one row, plus, ``with_wallet``, the class period's
+    payments out of the wallet (read from the ledger, so the allowance can never drift from
+    the money that moved) -- ``with_since`` from the period's start, else ever."""
     amount = spend_records.c.amount
     no_pin = spend_records.c.auth == AuthStrength.NONE
 
@@ -54,7 +59,7 @@ def _day_usage_query(*, user_id: str, currency: str, now: datetime) -> Select[An
         term = value if condition is None else case((condition, value), else_=0)
         return func.coalesce(func.sum(term), 0)
 
-    return select(
+    statement = select(
         summed(amount).label("total"),
         summed(amount, no_pin).label("no_pin"),
         summed(1, no_pin).label("no_pin_count"),
@@ -63,29 +68,26 @@ def _day_usage_query(*, user_id: str, currency: str, now: datetime) -> Select[An
         ),
         summed(amount, spend_records.c.channel == SpendChannel.STATIC_QR).label("static_qr"),
     ).where(
-        spend_records.c.user_id == user_id,
-        spend_records.c.currency == currency,
-        spend_records.c.created_at >= start,
-        spend_records.c.created_at < start + timedelta(days=1),
+        spend_records.c.user_id == bindparam("user_id"),
+        spend_records.c.currency == bindparam("currency"),
+        spend_records.c.created_at >= bindparam("day_start"),
+        spend_records.c.created_at < bindparam("day_end"),
         spend_records.c.released_at.is_(None),
     )
-
-
-def _balance_payments_query(*, wallet_account_id: int, since: datetime | None) -> Select[Any]:
-    """Minor units paid out of the wallet by payments, transfers and bills since ``since``
-    (read from the ledger, so the allowance can never drift from the money that moved)."""
-    statement = (
+    if not with_wallet:
+        return statement
+    paid = (
         select(func.coalesce(func.sum(postings.c.amount), 0))
         .select_from(postings.join(transactions, transactions.c.id == postings.c.transaction_id))
         .where(
-            postings.c.account_id == wallet_account_id,
+            postings.c.account_id == bindparam("wallet_account_id"),
             postings.c.amount > 0,
             transactions.c.kind.in_(BALANCE_PAYMENT_KINDS),
         )
     )
-    if since is not None:
-        statement = statement.where(postings.c.created_at >= since)
-    return statement
+    if with_since:
+        paid = paid.where(postings.c.created_at >= bindparam("class_since"))
+    return statement.add_columns(paid.scalar_subquery().label("class_paid"))
 
 
 async def wallet_account_id(conn: AsyncConnection, *, user_id: str, currency: str) -> int | None:
@@ -107,11 +109,21 @@ async def read_usage(
 ) -> UsageRead:
     """Today's usage and the class period's payments, in ONE statement (each statement
     costs a compile and a round trip on the spend path)."""
-    statement = _day_usage_query(user_id=user_id, currency=currency, now=now)
+    day_start = china_day_start(now)
+    statement = _usage_statement(
+        with_wallet=wallet_account_id is not None, with_since=class_since is not None
+    )
+    parameters: dict[str, Any] = {
+        "user_id": user_id,
+        "currency": currency,
+        "day_start": day_start,
+        "day_end": day_start + timedelta(days=1),
+    }
     if wallet_account_id is not None:
-        class_paid = _balance_payments_query(wallet_account_id=wallet_account_id, since=class_since)
-        statement = statement.add_columns(class_paid.scalar_subquery().label("class_paid"))
-    row = (await conn.execute(statement)).one()
+        parameters["wallet_account_id"] = wallet_account_id
+    if class_since is not None:
+        parameters["class_since"] = class_since
+    row = (await conn.execute(statement, parameters)).one()
     usage = DayUsage(
         int(row.total),
         int(row.no_pin),
@@ -140,18 +152,19 @@ async def insert_spend_record(
     counterparty: str | None = None,
 ) -> None:
     await conn.execute(
-        insert(spend_records).values(
-            id=new_id("spd"),
-            user_id=user_id,
-            reference=reference,
-            channel=channel.value,
-            auth=auth.value,
-            amount=amount.minor,
-            currency=amount.currency,
-            created_at=now,
-            released_at=None,
-            counterparty=counterparty,
-        )
+        insert(spend_records),
+        {
+            "id": new_id("spd"),
+            "user_id": user_id,
+            "reference": reference,
+            "channel": channel.value,
+            "auth": auth.value,
+            "amount": amount.minor,
+            "currency": amount.currency,
+            "created_at": now,
+            "released_at": None,
+            "counterparty": counterparty,
+        },
     )
 
 

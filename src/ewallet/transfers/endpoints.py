@@ -3,11 +3,13 @@ read one transfer, cancel a delayed one; ``/v1/me/transfer-settings``: the defau
 
 from __future__ import annotations
 
+from functools import partial
+
 from fastapi import APIRouter, Request, Response
 
 from ewallet.audit.service import Actor
 from ewallet.http.deps import LocaleDep, ServicesDep
-from ewallet.http.idempotency import Idempotent, RequestKeyDep
+from ewallet.http.idempotency import Idempotent, IdempotentInUnit, RequestKeyDep
 from ewallet.identity.deps import Authenticated, CurrentUser
 from ewallet.identity.runtime import CallerDep
 from ewallet.kit.amounts import AmountOut, parse_amount
@@ -25,6 +27,7 @@ from ewallet.transfers.schemas import (
     TransferSettingsOut,
     TransferUnderReviewOut,
 )
+from ewallet.transfers.views import TransferView
 
 router = APIRouter(prefix="/v1", tags=["transfers"])
 
@@ -51,7 +54,8 @@ async def post_preview(
         "control holds it, docs/risk-review.md; 401 step_up_required if it asks for a "
         "step-up, then again with challenge_id)"
     ),
-    dependencies=[Authenticated, Idempotent],
+    dependencies=[Authenticated, IdempotentInUnit],
+    response_model=TransferEnvelope,
     responses={202: {"model": TransferUnderReviewOut}},
 )
 async def post_transfer(
@@ -63,10 +67,12 @@ async def post_transfer(
     services: ServicesDep,
     request_key: RequestKeyDep,
     caller: CallerDep,
-) -> TransferUnderReviewOut | TransferEnvelope:
+) -> TransferUnderReviewOut | TransferEnvelope | Response:
     amount = parse_amount(body.amount)
     to_phone = parse_phone(body.to_phone)
     client_ip = request.client.host if request.client else None
+    # The transfer's unit records its answer with the key; it is sent as recorded.
+    request_key.answer_with(partial(_transfer_answer, user.user_id))
     view = await service.create_transfer(
         services,
         Actor("user", user.user_id, client_ip),
@@ -82,10 +88,20 @@ async def post_transfer(
         arrival=None if body.arrival is None else Arrival(body.arrival),
         new_payee_acknowledged=body.acknowledge_new_payee,
     )
+    if (recorded := request_key.recorded()) is not None:
+        status, content = recorded
+        return Response(content, status_code=status, media_type="application/json")
     if view.under_review:
         response.status_code = 202
         return TransferUnderReviewOut(transfer=TransferOut.of(view, user_id=user.user_id))
     return TransferEnvelope(transfer=TransferOut.of(view, user_id=user.user_id))
+
+
+def _transfer_answer(user_id: str, view: TransferView) -> tuple[int, bytes]:
+    out = TransferOut.of(view, user_id=user_id)
+    if view.under_review:
+        return 202, TransferUnderReviewOut(transfer=out).model_dump_json().encode()
+    return 201, TransferEnvelope(transfer=out).model_dump_json().encode()
 
 
 @router.get("/transfers/{transfer_id}", summary="One transfer the caller sent or received")

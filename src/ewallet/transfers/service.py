@@ -234,7 +234,7 @@ async def create_transfer(
     clock = services.clock
     review = ReviewTerms(transfer_id, timedelta(minutes=services.settings.risk_review_sla_minutes))
 
-    async def work(uow: UnitOfWork) -> None:
+    async def work(uow: UnitOfWork) -> TransferView:
         now = clock.now()
         chosen = arrival
         if chosen is None:
@@ -298,9 +298,15 @@ async def create_transfer(
             arrives_at=arrives_at,
         )
         await _record(uow, clock, draft, result)
+        # Read back in the unit: the answer, and the Idempotency-Key's record where the
+        # endpoint has it written with the transfer (docs/http.md, "Claimed in the unit").
+        made = (await repository.load_transfers(await uow.connection(), [transfer_id]))[transfer_id]
+        if request_key is not None:
+            await request_key.record_answer(uow, made)
+        return made
 
     try:
-        await run_spend_unit(services, work, caller=caller)
+        view = await run_spend_unit(services, work, caller=caller)
     except IntegrityError:
         # The same request ran at once and recorded its transfer first: answer that one.
         earlier = await transfer_for_request(services, sender_id=sender_id, request_key=request_key)
@@ -310,7 +316,7 @@ async def create_transfer(
     if request_key is not None:
         # The money moved, or is held for review: the key stays with this request.
         request_key.effect_possible()
-    return await get_transfer(services, sender_id, transfer_id=transfer_id)
+    return view
 
 
 @dataclass(frozen=True, slots=True)

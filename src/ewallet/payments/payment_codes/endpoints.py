@@ -7,9 +7,9 @@ from fastapi import APIRouter, Request, Response
 
 from ewallet.audit.service import Actor
 from ewallet.http.deps import ServicesDep
-from ewallet.http.idempotency import Idempotent, RequestKeyDep
+from ewallet.http.idempotency import Idempotent, IdempotentInUnit, RequestKeyDep
 from ewallet.identity.deps import Authenticated, CurrentUser
-from ewallet.merchants.deps import CurrentMerchant, MerchantAuthenticated
+from ewallet.merchants.deps import CurrentMerchantInUnit, MerchantIdentified
 from ewallet.payments.payment_codes.schemas import (
     ChargeEnvelope,
     ChargeIn,
@@ -20,6 +20,7 @@ from ewallet.payments.payment_codes.schemas import (
     PaymentCodeOut,
 )
 from ewallet.payments.payment_codes.service import charges, codes, confirmations, funding
+from ewallet.payments.payment_codes.views import ChargeView
 from ewallet.payments.schemas import (
     PaymentEnvelope,
     PaymentOut,
@@ -103,15 +104,20 @@ async def confirm_charge(
     "/charges",
     status_code=201,
     summary="Charge a customer's scanned payment code (the same out_trade_no again: 200)",
-    dependencies=[MerchantAuthenticated, Idempotent],
+    dependencies=[MerchantIdentified, IdempotentInUnit],
+    response_model=ChargeEnvelope,
     responses={
         200: {"model": ChargeEnvelope, "description": "this charge was made before"},
         401: {"description": "step_up_required: the customer confirms it in the app"},
     },
 )
 async def create_charge(
-    body: ChargeIn, merchant: CurrentMerchant, services: ServicesDep, response: Response
-) -> ChargeEnvelope:
+    body: ChargeIn,
+    merchant: CurrentMerchantInUnit,
+    services: ServicesDep,
+    response: Response,
+    request_key: RequestKeyDep,
+) -> ChargeEnvelope | Response:
     request = charges.ChargeRequest(
         payment_code=body.payment_code,
         amount=parse_amount(body.amount, body.currency),
@@ -119,7 +125,21 @@ async def create_charge(
         subject=body.subject or charges.DEFAULT_SUBJECT,
         terminal_id=body.terminal_id,
     )
-    view, created = await charges.charge(services, merchant.merchant_id, request=request)
+    # The common charge records its answer with its key in its own unit of work; it is sent
+    # as recorded (serialised once). Other answers are serialised and stored as usual.
+    request_key.answer_with(_charge_answer)
+    view, created = await charges.charge(
+        services, merchant, request=request, request_key=request_key
+    )
+    if (recorded := request_key.recorded()) is not None:
+        status, content = recorded
+        return Response(content, status_code=status, media_type="application/json")
     if not created:
         response.status_code = 200
     return ChargeEnvelope(charge=ChargeOut.of(view))
+
+
+def _charge_answer(result: tuple[ChargeView, bool]) -> tuple[int, bytes]:
+    view, created = result
+    body = ChargeEnvelope(charge=ChargeOut.of(view)).model_dump_json().encode()
+    return (201 if created else 200), body

@@ -189,22 +189,23 @@ async def insert_charge(
 ) -> None:
     """Write the charge's row: the code's single use (unique per user, step and counter)."""
     await conn.execute(
-        insert(code_charges).values(
-            id=charge.id,
-            order_id=charge.order_id,
-            merchant_id=charge.merchant_id,
-            user_id=user_id,
-            step=step,
-            counter=counter,
-            amount=amount_minor,
-            currency=currency,
-            status=charge.status,
-            auth=charge.auth,
-            payment_id=charge.payment_id,
-            expires_at=charge.expires_at,
-            created_at=now,
-            completed_at=None if charge.payment_id is None else now,
-        )
+        insert(code_charges),
+        {
+            "id": charge.id,
+            "order_id": charge.order_id,
+            "merchant_id": charge.merchant_id,
+            "user_id": user_id,
+            "step": step,
+            "counter": counter,
+            "amount": amount_minor,
+            "currency": currency,
+            "status": charge.status,
+            "auth": charge.auth,
+            "payment_id": charge.payment_id,
+            "expires_at": charge.expires_at,
+            "created_at": now,
+            "completed_at": None if charge.payment_id is None else now,
+        },
     )
 
 
@@ -314,12 +315,18 @@ async def set_charge_payment(conn: AsyncConnection, *, charge_id: str, payment_i
 
 async def locked_guards(conn: AsyncConnection, subject_keys: Sequence[str]) -> list[GuardState]:
     """The subjects' rows that exist, locked for this unit in ascending subject order."""
+    return await guard_states(conn, subject_keys, lock=True)
+
+
+async def guard_states(
+    conn: AsyncConnection, subject_keys: Sequence[str], *, lock: bool = False
+) -> list[GuardState]:
+    """The subjects' rows that exist, in ascending subject order; with ``lock``, locked."""
     statement = (
-        select(guards)
-        .where(guards.c.subject.in_(list(subject_keys)))
-        .order_by(guards.c.subject)
-        .with_for_update()
+        select(guards).where(guards.c.subject.in_(list(subject_keys))).order_by(guards.c.subject)
     )
+    if lock:
+        statement = statement.with_for_update()
     return [
         GuardState(row.subject, row.window_started_at, int(row.failures), row.locked_until)
         for row in await conn.execute(statement)

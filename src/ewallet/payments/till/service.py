@@ -31,6 +31,7 @@ from ewallet.merchants.people.permissions import REFUNDING, STATIC_QR, TILL
 from ewallet.merchants.people.views import PortalUser
 from ewallet.merchants.stores import service as stores
 from ewallet.merchants.stores.views import StoreView
+from ewallet.merchants.views import MerchantPrincipal
 from ewallet.models.payments import OrderStatus
 from ewallet.payments.orders.service import get_order, list_orders
 from ewallet.payments.orders.views import OrderFilter
@@ -104,7 +105,8 @@ async def charge_at_till(
     )
     order_id: str
     try:
-        view, created = await charges.charge(services, member.merchant_id, request=request)
+        cashier = MerchantPrincipal(merchant_id=member.merchant_id)  # a signed-in member
+        view, created = await charges.charge(services, cashier, request=request)
         order_id = view.order.id
     except StepUpRequiredError as waiting:
         # Waiting for the customer: made now, unless this form was posted before.

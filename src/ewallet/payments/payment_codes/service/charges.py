@@ -60,8 +60,10 @@ from ewallet.identity.guards import ensure_active, locked_user
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.ids import new_id
 from ewallet.kit.money import Money
+from ewallet.kit.request_key import RequestKey
 from ewallet.ledger.errors import InsufficientBalanceError
-from ewallet.merchants.views import MerchantView
+from ewallet.merchants.service import require_key_in_force
+from ewallet.merchants.views import MerchantPrincipal, MerchantView
 from ewallet.models.identity import User
 from ewallet.models.payment_codes import ChargeStatus, CodeFundingSource
 from ewallet.models.payments import OrderStatus
@@ -80,6 +82,7 @@ from ewallet.payments.payment_codes.codec import (
 from ewallet.payments.payment_codes.errors import PaymentCodeInvalidError
 from ewallet.payments.payment_codes.guard import (
     GuessPolicy,
+    check_budgets,
     subjects_of,
 )
 from ewallet.payments.payment_codes.repository import ChargeRow
@@ -88,6 +91,7 @@ from ewallet.payments.payment_codes.service import funding, guessing
 from ewallet.payments.payment_codes.views import ChargeView
 from ewallet.payments.service import (
     check_merchant,
+    known_payment_accounts,
     payment_accounts,
     settle_order,
 )
@@ -334,20 +338,135 @@ async def _insert_charge(
 
 
 async def charge(
-    services: Services, merchant_id: str, *, request: ChargeRequest
+    services: Services,
+    merchant: MerchantPrincipal,
+    *,
+    request: ChargeRequest,
+    request_key: RequestKey | None = None,
 ) -> tuple[ChargeView, bool]:
     """The charge for ``request`` and whether this call made it; see the module doc.
 
     Raises ``step_up_required`` (after committing the pending charge) when the user must
     confirm it, also when the same ``out_trade_no`` is sent again while it is pending.
     An amount in a currency wallets do not hold is ``currency_not_supported``, first.
+
+    The common charge -- a valid code, no PIN needed, the balance enough -- is made in one
+    unit of work (:func:`_charge_at_once`), which also checks the merchant's key
+    (``merchant.in_force`` False: ``require_key_in_force``) and records the request's
+    answer with its Idempotency-Key (``request_key``). Anything else rolls that unit back
+    and takes the steps of the module doc, each in its own unit.
     """
     require_wallet_currency(request.amount.currency)
+    try:
+        return await _charge_at_once(services, merchant, request, request_key), True
+    except _NotAtOnce:
+        pass
+    except IntegrityError:
+        pass  # a concurrent charge took the same out_trade_no or code: the steps answer
+    merchant_id = await _confirmed_merchant(services, merchant)
     try:
         return await _charge_once(services, merchant_id=merchant_id, request=request)
     except IntegrityError:
         # A concurrent charge took the same out_trade_no or code: answer as its repeat.
         return await _charge_once(services, merchant_id=merchant_id, request=request)
+
+
+class _NotAtOnce(Exception):  # noqa: N818 (control flow, not an error)
+    """The charge is not one :func:`_charge_at_once` makes (a repeat, an unknown code, a
+    subject's first look-up, an account not open yet, or one needing the payer): rolled
+    back, the module doc's steps answer it."""
+
+
+async def _confirmed_merchant(services: Services, merchant: MerchantPrincipal) -> str:
+    """The merchant's id once its key is known to be in force (its own unit, if needed)."""
+    if merchant.in_force:
+        return merchant.merchant_id
+
+    async def work(uow: UnitOfWork) -> None:
+        conn = await uow.connection()
+        found = await shared.merchant_and_order_number(
+            conn, merchant_id=merchant.merchant_id, out_trade_no="", key_id=merchant.key_id
+        )
+        await require_key_in_force(
+            uow, services.clock, merchant, None if found is None else found.key
+        )
+
+    await run_unit(services.engine, work)
+    return merchant.merchant_id
+
+
+async def _charge_at_once(
+    services: Services,
+    merchant: MerchantPrincipal,
+    request: ChargeRequest,
+    request_key: RequestKey | None,
+) -> ChargeView:
+    """Steps 1-5 and the payment in one unit of work: the merchant, its key's standing and
+    the ``out_trade_no`` (one read), the guessing budgets (read, not locked: a code that
+    does not verify is counted under their locks by the steps of the module doc, which
+    refuse once a budget is spent), the code, the payer, the order, the payment, the
+    charge, and the request's Idempotency-Key record with its answer."""
+    merchant_id = merchant.merchant_id
+    clock = services.clock
+    policy = GuessPolicy.from_settings(services.settings)
+    subjects = subjects_of(merchant_id, request.terminal_id)
+
+    async def work(uow: UnitOfWork) -> ChargeView:
+        conn = await uow.connection()
+        now = clock.now()
+        found = await shared.merchant_and_order_number(
+            conn, merchant_id=merchant_id, out_trade_no=request.out_trade_no, key_id=merchant.key_id
+        )
+        await require_key_in_force(uow, clock, merchant, None if found is None else found.key)
+        check_merchant(None if found is None else found.merchant)
+        assert found is not None
+        if found.order_id is not None:
+            raise _NotAtOnce  # a repeat of an earlier charge
+        states = await repository.guard_states(conn, [subject.key for subject in subjects])
+        if len(states) < len(subjects):
+            raise _NotAtOnce  # a subject's first look-up makes its rows
+        check_budgets(states, now, policy)
+        try:
+            seen = await _verified(conn, services, request.payment_code, now=now)
+        except PaymentCodeInvalidError:
+            raise _NotAtOnce from None  # counted against the budgets by the steps
+        user_id = seen.secret.user_id
+        user, use, source = await _claim_code(
+            uow, services, request.payment_code, seen=seen, now=now
+        )
+        if source == CodeFundingSource.CARD:
+            raise _NotAtOnce  # a card pays: the payer confirms with the PIN
+        currency = request.amount.currency
+        accounts = await known_payment_accounts(
+            services, conn, user_id=user_id, merchant_id=merchant_id, currency=currency
+        )
+        if accounts is None:
+            raise _NotAtOnce  # the steps open the accounts first
+        order = await _insert_order(conn, merchant=found.merchant, request=request, now=now)
+        payment_id = new_id("pay")
+        settled = await settle_order(
+            uow,
+            services,
+            order=order,
+            user_id=user_id,
+            payment_id=payment_id,
+            accounts=accounts,
+            channel=SpendChannel.PAYMENT_CODE,
+            auth=AuthStrength.NONE,
+            merchant=found.merchant,
+            payer=user,
+        )
+        view = await _insert_charge(
+            conn, order=settled.order, use=use, now=now, payment_id=payment_id
+        )
+        if request_key is not None:
+            await request_key.record_answer(uow, (view, True))
+        return view
+
+    try:
+        return await run_unit(services.engine, work)
+    except (LimitExceededError, SpendChallengedError, InsufficientBalanceError):
+        raise _NotAtOnce from None  # the steps decide: a pending charge, or the refusal
 
 
 async def _charge_once(
