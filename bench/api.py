@@ -30,6 +30,15 @@ password-free payments a day; here a few thousand users make tens of thousands):
 checks still run, they just do not refuse. Finally pgbench's TPC-B runs on its own
 database of the same server with the same client count and duration; the ratios and
 targets (charges >= 0.5 x pgbench tps, p99 <= 50 ms at half the peak) are printed.
+
+Webhooks: every merchant's webhook URL points at a small HTTP receiver in this process
+(:class:`WebhookReceiver`), so each charge (or payment) also queues and delivers its
+``order.paid`` webhook, as a merchant with a webhook would see it (``--no-webhooks``: no
+URL, no webhook). ``"webhooks"`` in the JSON: how many arrived and the latency from the
+event's ``created_at`` -- stamped by the server inside the charge's transaction, just
+before its commit, on the same machine's clock -- to the receiver reading the request:
+commit to receiver plus the rest of the transaction (an upper bound). ``"rss"``: each API
+worker's resident memory (``VmRSS``) after the last scenario.
 """
 
 from __future__ import annotations
@@ -50,14 +59,17 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import uvloop
 from pydantic import SecretStr
+from sqlalchemy import update
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.api_population import PIN, Population, make_population
 from bench.ledger import run_pgbench
@@ -65,6 +77,7 @@ from bench.load import Connection, Request, RequestFactory, closed_loop, open_lo
 from ewallet.config import Settings
 from ewallet.kit.db.engine import make_engine
 from ewallet.models.migrate import upgrade
+from ewallet.models.tables import merchants
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 HOST = "127.0.0.1"
@@ -265,6 +278,152 @@ async def server_serves(port: int, method: str, path: str) -> bool:
     return status not in (404, 405)
 
 
+# ------------------------------------------------------------------ webhooks and memory
+
+
+class WebhookReceiver:
+    """The merchants' webhook endpoint: a bare HTTP/1.1 server on 127.0.0.1 that answers
+    200 at once and notes, per event, the seconds from its ``created_at`` to its arrival."""
+
+    def __init__(self) -> None:
+        self.latencies: list[tuple[float, float]] = []  # (created, seconds to arrive)
+        self.events: set[str] = set()
+        self.last_arrival = 0.0
+        self.url = ""
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._half_peak_from: float | None = None
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, HOST, 0)
+        port = self._server.sockets[0].getsockname()[1]
+        self.url = f"http://{HOST}:{port}/webhooks"
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            for writer in self._writers:  # the server's keep-alive connections
+                writer.close()
+            await self._server.wait_closed()
+
+    def reset(self) -> None:
+        self.latencies.clear()
+        self.events.clear()
+        self._half_peak_from = None
+
+    async def half_peak(self, rate: float) -> None:
+        """Mark the start of the half-peak run: events created from now on count there."""
+        del rate
+        self._half_peak_from = time.time()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n")[1:]:
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value)
+                body = await reader.readexactly(length) if length else b""
+                self._note(body, arrived=time.time())
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            self._writers.discard(writer)
+            writer.close()
+
+    def _note(self, body: bytes, *, arrived: float) -> None:
+        event = json.loads(body)
+        self.last_arrival = time.monotonic()
+        if event["id"] in self.events:  # a retry: its first arrival is the latency
+            return
+        self.events.add(event["id"])
+        created = datetime.fromisoformat(event["created_at"]).timestamp()
+        self.latencies.append((created, arrived - created))
+
+    async def summary(self, *, quiet_seconds: float = 1.0, limit: float = 30.0) -> dict[str, Any]:
+        """Wait until nothing arrived for ``quiet_seconds`` (the relay caught up), then the
+        count and latency percentiles (ms)."""
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            if time.monotonic() - self.last_arrival >= quiet_seconds:
+                break
+            await asyncio.sleep(0.1)
+        split = self._half_peak_from
+        everything = [seconds for _, seconds in self.latencies]
+        half = [seconds for created, seconds in self.latencies if split and created >= split]
+        return {
+            **_percentiles(everything),
+            "half_peak": _percentiles(half),
+            "measured_from": "the event's created_at (in the charge's transaction)",
+        }
+
+
+def _percentiles(seconds: list[float]) -> dict[str, Any]:
+    ordered = sorted(seconds)
+
+    def at(share: float) -> float | None:
+        if not ordered:
+            return None
+        return round(1000 * ordered[min(len(ordered) - 1, int(share * len(ordered)))], 1)
+
+    return {"received": len(ordered), "p50_ms": at(0.50), "p99_ms": at(0.99), "max_ms": at(1.0)}
+
+
+async def point_webhooks_at(url: str, receiver: str) -> None:
+    """Every merchant of the bench database sends its webhooks to ``receiver``."""
+    engine: AsyncEngine = make_engine(url, pool_size=1)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(update(merchants).values(webhook_url=receiver))
+    finally:
+        await engine.dispose()
+
+
+def worker_rss(server_pid: int) -> dict[str, Any]:
+    """``VmRSS`` (MB) of the server's uvicorn workers: its children started by
+    multiprocessing's ``spawn_main`` (not its resource tracker), read from /proc."""
+    workers: dict[str, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            if parent != server_pid:
+                continue
+            if b"spawn_main" not in (entry / "cmdline").read_bytes():
+                continue
+            status = (entry / "status").read_text()
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                workers[entry.name] = round(int(line.split()[1]) / 1024, 1)
+    return {"workers_mb": workers, "max_mb": max(workers.values(), default=None)}
+
+
+def _webhooks_phase(args: argparse.Namespace) -> Callable[[float], Any] | None:
+    """What ``measure`` calls between the peak and the half peak: the receiver's mark."""
+    return None if args.webhooks is None else args.webhooks.half_peak
+
+
+def _memory_and_webhook_targets(out: dict[str, Any]) -> dict[str, bool]:
+    targets: dict[str, bool] = {}
+    # At half the peak, like the latency target: at the peak every task waits for the CPU.
+    p50 = (out.get("webhooks") or {}).get("half_peak", {}).get("p50_ms")
+    if p50 is not None:
+        targets["webhook_p50_at_half_peak_le_50ms"] = p50 <= 50
+    largest = (out.get("rss") or {}).get("max_mb")
+    if largest is not None:
+        targets["rss_per_worker_le_200mb"] = largest <= 200
+    return targets
+
+
 # ------------------------------------------------------------------------------ the run
 
 
@@ -285,7 +444,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "server": {"workers": args.workers, "log_level": args.log_level},
     }
     try:
-        async with bench_database() as url:
+        async with AsyncExitStack() as stack, bench_database() as url:
+            args.webhooks = None if args.no_webhooks else WebhookReceiver()
+            if args.webhooks is not None:
+                await args.webhooks.start()
+                stack.push_async_callback(args.webhooks.stop)
             out["postgres"] = await admin_execute("SHOW server_version")
             env = {
                 "EWALLET_DATABASE_URL": url,
@@ -315,12 +478,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 charges = await _charge_codes(engine, settings, population)
             finally:
                 await engine.dispose()
+            if args.webhooks is not None:
+                await point_webhooks_at(url, args.webhooks.url)
             out["setup_seconds"] = round(time.perf_counter() - started, 1)
             server = Server(env, workers=args.workers, log=var_dir / "server.log")
             try:
                 await server.wait_ready()
                 args.server_pid = server.process.pid
                 out.update(await _scenarios(server.port, population, charges, args))
+                out["rss"] = worker_rss(server.process.pid)
             finally:
                 server.stop()
         if not args.no_pgbench:
@@ -328,6 +494,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         shutil.rmtree(var_dir, ignore_errors=True)
     out.update(_verdict(out))
+    out["targets"].update(_memory_and_webhook_targets(out))
     return out
 
 
@@ -359,7 +526,11 @@ async def _scenarios(
     if "healthz" in wanted:
         results["healthz"] = await measure(port, healthz, clients=clients, seconds=seconds)
     if "charges" in wanted or "payments" in wanted:
+        if args.webhooks is not None:
+            args.webhooks.reset()
         results.update(await _spending(port, population, codes, args))
+        if args.webhooks is not None:
+            results["webhooks"] = await args.webhooks.summary()
     if "transfers" in wanted:
         with profiling(args, "transfers"):
             results["transfers"] = await measure(
@@ -375,7 +546,13 @@ async def _spending(
     clients, seconds = args.clients, args.seconds
     if codes is not None and await server_serves(port, "POST", "/v1/merchant/charges"):
         with profiling(args, "charges"):
-            charges = await measure(port, codes.factory(), clients=clients, seconds=seconds)
+            charges = await measure(
+                port,
+                codes.factory(),
+                clients=clients,
+                seconds=seconds,
+                before_half=_webhooks_phase(args),
+            )
         return {"charges": charges}
     orders = Orders(port, population, clients)
     await orders.stock(args.orders)
@@ -383,8 +560,13 @@ async def _spending(
     async def restock(rate: float) -> None:
         await orders.stock(max(0, int(rate * seconds * 1.2) - len(orders.ready)))
 
+    async def restock_and_mark(rate: float) -> None:
+        await restock(rate)
+        if args.webhooks is not None:
+            await args.webhooks.half_peak(rate)
+
     payments = await measure(
-        port, orders.factory(), clients=clients, seconds=seconds, before_half=restock
+        port, orders.factory(), clients=clients, seconds=seconds, before_half=restock_and_mark
     )
     return {"payments": payments}
 
@@ -465,6 +647,9 @@ def cli() -> None:
         "--only", help="comma-separated scenarios to run: healthz, charges (or payments), transfers"
     )
     parser.add_argument("--profile", metavar="DIR", help="py-spy the workers (collapsed stacks)")
+    parser.add_argument(
+        "--no-webhooks", action="store_true", help="merchants without a webhook URL"
+    )
     parser.add_argument(
         "--env",
         action="append",

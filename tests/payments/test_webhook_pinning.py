@@ -37,7 +37,12 @@ from ewallet.payments.webhooks.destinations import (
     Resolver,
     resolve_destination,
 )
-from ewallet.payments.webhooks.pinned_transport import PinnedNetworkBackend, pinned_client
+from ewallet.payments.webhooks.pinned_transport import (
+    PinnedNetworkBackend,
+    PinnedTransport,
+    pinned_client,
+    verified_context,
+)
 from ewallet.worker import OutboxRelay
 from ewallet.worker.registry import HandlerRegistry
 from tests.fixtures.shop import Shop
@@ -359,3 +364,19 @@ async def test_tls_to_the_pinned_address_verifies_the_hostname(
     (request,) = tls_receiver.requests
     assert f"\r\nHost: localhost:{tls_receiver.port}\r\n".encode() in request
     assert request.endswith(b'{"id":"evt_1"}')
+
+
+def test_deliveries_share_the_process_one_verifying_tls_context() -> None:
+    """Building a TLS context loads the CA bundle (about 21 ms of CPU): once per process,
+    not once per delivery (docs/performance.md, "Webhook delivery"); a context given by the
+    caller is still used as it is."""
+    first = PinnedTransport(Destination("a.example", (PUBLIC_V4,)))
+    second = PinnedTransport(Destination("b.example", (PUBLIC_V4,)))
+    shared = verified_context()
+    assert first._pool._ssl_context is shared
+    assert second._pool._ssl_context is shared
+    own = ssl.create_default_context()
+    assert (
+        PinnedTransport(Destination("c.example", (PUBLIC_V4,)), verify=own)._pool._ssl_context
+        is own
+    )

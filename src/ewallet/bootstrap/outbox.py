@@ -35,6 +35,7 @@ from ewallet.payments import jobs as payments_jobs
 from ewallet.services import Services
 from ewallet.support import jobs as support_jobs
 from ewallet.transfers.arrival import jobs as transfer_arrival_jobs
+from ewallet.worker.outbox import waking
 from ewallet.worker.pool import RelayPool, default_worker_id
 from ewallet.worker.registry import HandlerRegistry
 from ewallet.worker.relay import OutboxRelay
@@ -59,8 +60,11 @@ def outbox_registry(services: Services) -> HandlerRegistry:
 class OutboxDoorbell:
     """``services.wake_outbox`` of a process whose relays start after its services.
 
-    Services call it after their commits (``uow.after_commit(services.wake_outbox)``); it
-    wakes the relay pool connected at the time, and does nothing while none is.
+    While a pool is connected it rings after every commit that enqueued an outbox event
+    (:func:`ewallet.worker.outbox.waking`: ``enqueue`` registers it on the unit of work, so
+    no feature has to); services may also call it themselves
+    (``uow.after_commit(services.wake_outbox)``). It wakes the relay pool connected at the
+    time, and does nothing while none is.
     """
 
     __slots__ = ("_pool",)
@@ -74,10 +78,14 @@ class OutboxDoorbell:
 
     @contextlib.contextmanager
     def connected(self, pool: RelayPool) -> Iterator[RelayPool]:
-        """Ring ``pool`` while the block runs."""
+        """Ring ``pool`` while the block runs, after every commit on its relays' engines
+        that enqueued an event."""
         self._pool = pool
         try:
-            yield pool
+            with contextlib.ExitStack() as rung:
+                for engine in {relay.engine for relay in pool.relays}:
+                    rung.enter_context(waking(engine, self))
+                yield pool
         finally:
             self._pool = None
 

@@ -8,23 +8,43 @@ The payload is checked for strict JSON on the way in (``dict``/``list``/``str``/
 finite ``float``/``bool``/``None``, string keys) so that a handler sees exactly what the
 service wrote, and so a bad payload fails the use case at its source instead of poisoning
 the queue later.
+
+**Woken after commit.** ``enqueue`` also asks the caller's unit of work
+(:func:`ewallet.kit.db.uow.unit_of`) to wake this process's relay once the transaction has
+committed, so an event leaves at once rather than at the relay's next poll -- for every
+feature, with nothing to remember at the call site. A unit that enqueues several events
+wakes the relay once. The wake-up is whatever :func:`waking` connected for the engine (the
+composition root's ``OutboxDoorbell`` while a relay runs in this process); with none, the
+relay's poll (``EWALLET_OUTBOX_POLL_SECONDS``) is the delivery, as it is for a relay in
+another process.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import timedelta
+from functools import partial
 from typing import Any, Final
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from ewallet.kit.clock import Clock
+from ewallet.kit.db.uow import unit_of
 from ewallet.models.outbox import OutboxEvent, OutboxStatus
 
 TOPIC_MAX_LENGTH: Final = 64  # the width of ``outbox_events.topic``
 PURGE_CHUNK: Final = 1000
+# Set in a unit's session once its wake-up is registered: N events, one wake-up.
+_WAKE_REGISTERED: Final = "ewallet.outbox_wake"
+
+# The wake-up of each engine's relays in this process, keyed by the engine a unit of work
+# was opened on (``services.engine``; kept across ``dispose()``, which swaps the pool).
+_wakeups: WeakKeyDictionary[Engine, Callable[[], None]] = WeakKeyDictionary()
 
 
 class OutboxPayloadError(TypeError):
@@ -67,7 +87,43 @@ async def enqueue(
         .returning(OutboxEvent.id)
     )
     result = await session.execute(statement)
+    _wake_after_commit(session)
     return int(result.scalar_one())
+
+
+@contextmanager
+def waking(engine: AsyncEngine, wake: Callable[[], None]) -> Iterator[None]:
+    """While the block runs, call ``wake`` after each commit on ``engine`` that enqueued.
+
+    The composition root connects its relays' doorbell here for as long as they run
+    (``ewallet worker``, the API's embedded relay). ``wake`` runs on the committing task's
+    event loop: it must be cheap and must not raise (an ``asyncio.Event.set``).
+    """
+    key = engine.sync_engine
+    _wakeups[key] = wake
+    try:
+        yield
+    finally:
+        if _wakeups.get(key) is wake:
+            del _wakeups[key]
+
+
+def _wake_after_commit(session: AsyncSession) -> None:
+    """Register the relay's wake-up on the unit owning ``session``, once per unit."""
+    if session.info.get(_WAKE_REGISTERED):
+        return
+    unit = unit_of(session)
+    if unit is None:  # a session of its own (a script, a test): the poll delivers
+        return
+    session.info[_WAKE_REGISTERED] = True
+    unit.after_commit(partial(_ring, unit.engine.sync_engine))
+
+
+def _ring(key: Engine) -> None:
+    # Looked up at commit, not at enqueue: a relay connected in between is woken too.
+    wake = _wakeups.get(key)
+    if wake is not None:
+        wake()
 
 
 def check_topic(topic: str) -> None:

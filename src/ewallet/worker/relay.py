@@ -112,9 +112,11 @@ class OutboxRelay:
         self._wake = asyncio.Event()
 
     def notify(self) -> None:
-        """Wake :meth:`run_forever` now, e.g. from ``uow.after_commit(relay.notify)``.
+        """Wake :meth:`run_forever` now, e.g. from ``uow.after_commit(relay.notify)``
+        (``enqueue`` arranges that itself through :func:`ewallet.worker.outbox.waking`).
 
-        Call it from the relay's event loop (asyncio events are not thread-safe).
+        Call it from the relay's event loop (asyncio events are not thread-safe). Several
+        calls before the relay looks are one wake-up: it claims everything due at once.
         """
         self._wake.set()
 

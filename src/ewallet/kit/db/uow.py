@@ -34,6 +34,7 @@ RETRYABLE_SQLSTATES: Final = {
     "55P03": "lock_timeout",
 }
 DEFAULT_ATTEMPTS = 8
+_UNIT_KEY: Final = "ewallet.unit_of_work"
 
 
 class UnitOfWork:
@@ -62,6 +63,7 @@ class UnitOfWork:
                 bind=self._connection,
                 expire_on_commit=False,
                 autoflush=True,
+                info={_UNIT_KEY: self},  # what ``unit_of(session)`` finds
             )
         return self._session
 
@@ -120,6 +122,16 @@ class UnitOfWork:
             self._session.expunge_all()
         if self._connection is not None:
             await self._connection.rollback()
+
+
+def unit_of(session: AsyncSession) -> UnitOfWork | None:
+    """The unit of work whose ``session`` this is, or None for a session made elsewhere.
+
+    For helpers handed only the session that must still act on the unit's commit (the
+    outbox's ``enqueue`` wakes the relay after it).
+    """
+    unit = session.info.get(_UNIT_KEY)
+    return unit if isinstance(unit, UnitOfWork) else None
 
 
 def retry_reason(error: BaseException) -> str | None:

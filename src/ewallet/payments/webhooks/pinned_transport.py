@@ -14,6 +14,7 @@ the environment; even so, a connection for any other host than the checked one i
 
 from __future__ import annotations
 
+import functools
 import ssl
 from collections.abc import Iterable
 
@@ -72,6 +73,14 @@ class PinnedNetworkBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
+@functools.cache
+def verified_context() -> ssl.SSLContext:
+    """The process's one certificate-verifying TLS context, shared by every delivery:
+    building one loads the CA bundle, about 21 ms of CPU, which a delivery per payment
+    cannot afford (docs/performance.md, "Webhook delivery")."""
+    return httpx.create_ssl_context()
+
+
 class PinnedTransport(httpx.AsyncHTTPTransport):
     """httpx's own transport (request mapping, error mapping) over a pinned connection pool."""
 
@@ -82,7 +91,7 @@ class PinnedTransport(httpx.AsyncHTTPTransport):
         verify: ssl.SSLContext | bool = True,
         network_backend: httpcore.AsyncNetworkBackend | None = None,
     ) -> None:
-        ssl_context = httpx.create_ssl_context(verify=verify)
+        ssl_context = verified_context() if verify is True else httpx.create_ssl_context(verify)
         super().__init__(verify=ssl_context)
         # httpx builds its httpcore pool with no way to pass a network backend; this is the
         # pool it builds without a proxy, plus the pinned backend. The pinning tests fail

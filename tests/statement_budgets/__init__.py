@@ -1,0 +1,1 @@
+"""Statement budgets: what each money request costs the database (issue #17)."""
