@@ -27,14 +27,14 @@ from tests.fixtures.statement_tally import Budget, Cost, check, tallied
 
 # One transaction (payments/payment_codes/service/charges.py, _charge_at_once): the
 # merchant with its key's standing and the out_trade_no, the guessing budgets (read), the
-# code's secret, the payer (locked), the code's use, the order (insert, then paid), the
+# code's secret, the payer (locked), the code's use, the order (inserted paid), the
 # day's spending, the spend and risk records, the payer's notice, the payment, the charge,
 # and the Idempotency-Key record with the answer. SQLite also counts its BEGIN IMMEDIATE
 # and the ledger's statements; on PostgreSQL the ledger's lock, key read and write go
 # straight to the driver. (Before #17: 17 + 3 statements in 5 transactions; SQLite 29.)
 CHARGE = Budget(
-    postgresql=Cost(statements=14, transactions=1, driver=3),
-    sqlite=Cost(statements=22, transactions=1),
+    postgresql=Cost(statements=13, transactions=1, driver=3),
+    sqlite=Cost(statements=21, transactions=1),
 )
 
 

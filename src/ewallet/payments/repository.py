@@ -117,8 +117,11 @@ async def insert_order(
     request_hash: str,
     expires_at: datetime,
     now: datetime,
+    paid_by: str | None = None,
 ) -> None:
-    """Write a new order, awaiting payment until ``expires_at``."""
+    """Write a new order, awaiting payment until ``expires_at``; with ``paid_by`` (a
+    payment id) already paid by it, for a caller that pays it in this same unit (a
+    charge's own order: no claim to race for, one UPDATE saved)."""
     await conn.execute(
         insert(orders),
         {
@@ -129,11 +132,11 @@ async def insert_order(
             "currency": amount.currency,
             "subject": subject,
             "notify_url": notify_url,
-            "status": OrderStatus.AWAITING_PAYMENT,
+            "status": OrderStatus.AWAITING_PAYMENT if paid_by is None else OrderStatus.PAID,
             "request_hash": request_hash,
-            "payment_id": None,
+            "payment_id": paid_by,
             "expires_at": expires_at,
-            "paid_at": None,
+            "paid_at": None if paid_by is None else now,
             "closed_at": None,
             "created_at": now,
             "updated_at": now,

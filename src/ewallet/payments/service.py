@@ -193,6 +193,7 @@ async def settle_order(
     challenge_id: str | None = None,
     confirmed_by: str | None = None,
     spend_counted: bool = False,
+    written_paid: bool = False,
 ) -> Settlement:
     """Pay ``order`` from ``user_id``'s wallet inside the caller's unit (module doc, 4-5).
 
@@ -218,6 +219,9 @@ async def settle_order(
     statement. The views returned are built from what was written, not re-read.
     ``spend_counted``: the spend ``payment:<payment_id>`` was admitted and counted in an
     earlier unit (a card-funded payment, before its bank was asked): not counted again.
+    ``written_paid``: the caller wrote ``order`` in this unit already paid by
+    ``payment_id`` (``insert_order(paid_by=...)``, a charge's own order): nobody else can
+    have claimed it, so it is not claimed again.
 
     Locks follow the global order (docs/architecture.md "Lock order"): the payer's row,
     then the order (the claim), then the ledger's accounts.
@@ -232,7 +236,9 @@ async def settle_order(
     assert merchant is not None
     if payer is None:
         payer = await locked_user(uow, user_id)
-    if not await repository.claim_order(conn, order_id=order.id, payment_id=payment_id, now=now):
+    if not written_paid and not await repository.claim_order(
+        conn, order_id=order.id, payment_id=payment_id, now=now
+    ):
         current = await repository.order_view(conn, order.id, now=now)
         assert current is not None
         raise OrderNotPayableError(f"the order is {current.status}", order_status=current.status)

@@ -272,9 +272,16 @@ async def _look_up(
 
 
 async def _insert_order(
-    conn: AsyncConnection, *, merchant: MerchantView, request: ChargeRequest, now: datetime
+    conn: AsyncConnection,
+    *,
+    merchant: MerchantView,
+    request: ChargeRequest,
+    now: datetime,
+    paid_by: str | None = None,
 ) -> OrderView:
-    """Write the charge's order; return its view as a read back would show it."""
+    """Write the charge's order (with ``paid_by``, already paid by that payment, which
+    this unit makes); return its view as a read back would show it, awaiting payment --
+    :func:`~ewallet.payments.service.settle_order` returns it paid."""
     order = OrderView(
         id=new_id("ord"),
         merchant_id=merchant.id,
@@ -302,6 +309,7 @@ async def _insert_order(
         request_hash=request.digest(),
         expires_at=order.expires_at,
         now=now,
+        paid_by=paid_by,
     )
     return order
 
@@ -442,8 +450,10 @@ async def _charge_at_once(
         )
         if accounts is None:
             raise _NotAtOnce  # the steps open the accounts first
-        order = await _insert_order(conn, merchant=found.merchant, request=request, now=now)
         payment_id = new_id("pay")
+        order = await _insert_order(
+            conn, merchant=found.merchant, request=request, now=now, paid_by=payment_id
+        )
         settled = await settle_order(
             uow,
             services,
@@ -455,6 +465,7 @@ async def _charge_at_once(
             auth=AuthStrength.NONE,
             merchant=found.merchant,
             payer=user,
+            written_paid=True,
         )
         view = await _insert_charge(
             conn, order=settled.order, use=use, now=now, payment_id=payment_id
