@@ -15,10 +15,6 @@ the body's thousands of pairs would turn every short Latin string into a match.
 
 Query-only helpers live here too: synonym expansion (忘记 → 找回/重置, unbind → remove) and
 English typo correction against the index vocabulary (edit distance 1, 2 for long words).
-
-jieba and pypinyin are imported on first use, not with this module: a process that never
-searches (an API worker serving charges, ``ewallet worker``) does not carry jieba's import
-(it pulls in ``pkg_resources``, ~20 MB) or its dictionary (~60 MB once built).
 """
 
 from __future__ import annotations
@@ -28,7 +24,10 @@ import re
 import threading
 import unicodedata
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Final
+from typing import Final
+
+import jieba
+from pypinyin import lazy_pinyin
 
 from ewallet.help.lexicon import (
     EN_PHRASES,
@@ -38,8 +37,7 @@ from ewallet.help.lexicon import (
     ZH_STOPWORDS,
 )
 
-if TYPE_CHECKING:
-    import jieba
+jieba.setLogLevel(logging.WARNING)  # it announces every dictionary load on stderr otherwise
 
 BIGRAM_PREFIX: Final = "~"
 PINYIN_PREFIX: Final = "^"
@@ -62,10 +60,6 @@ def tokenizer() -> jieba.Tokenizer:
     if _tokenizer is None:
         with _tokenizer_lock:
             if _tokenizer is None:
-                import jieba  # noqa: PLC0415 - on first use (module docstring)
-
-                # It announces every dictionary load on stderr otherwise.
-                jieba.setLogLevel(logging.WARNING)
                 built = jieba.Tokenizer()
                 built.initialize()
                 for word in WALLET_WORDS:
@@ -147,7 +141,7 @@ def pinyin_keys(text: str) -> list[str]:
         if not is_cjk(run):
             continue
         pieces = [w for w in tokenizer().cut(run) if w.strip() and w not in ZH_STOPWORDS]
-        syllables = [_pinyin(piece) for piece in pieces]
+        syllables = [lazy_pinyin(piece) for piece in pieces]
         for start in range(len(pieces)):
             for end in range(start + 1, min(start + 2, len(pieces)) + 1):
                 spoken = [s for word in syllables[start:end] for s in word]
@@ -156,13 +150,6 @@ def pinyin_keys(text: str) -> list[str]:
                 found.append(PINYIN_PREFIX + "".join(spoken))
                 found.append(PINYIN_PREFIX + "".join(s[0] for s in spoken))
     return found
-
-
-def _pinyin(word: str) -> list[str]:
-    """Tone-less pinyin syllables of ``word`` (pypinyin imported on first use)."""
-    from pypinyin import lazy_pinyin  # noqa: PLC0415 - on first use (module docstring)
-
-    return list(lazy_pinyin(word))
 
 
 def pinyin_candidates(text: str) -> list[str]:

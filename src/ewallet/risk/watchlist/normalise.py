@@ -33,6 +33,7 @@ from functools import lru_cache
 from typing import Final
 
 from opencc import OpenCC  # type: ignore[import-untyped]
+from pypinyin import Style, lazy_pinyin
 
 MAX_KEYS: Final = 3
 # Polyphonic characters whose reading as a surname differs from (or adds to) the everyday
@@ -119,10 +120,6 @@ def _syllable(reading: str) -> str:
 
 
 def _han_readings(run: str) -> list[str]:
-    # Imported on first use: its dictionaries take about 55 MB, which a process that never
-    # screens a name (most API requests) should not carry (docs/performance.md, "Memory").
-    from pypinyin import Style, lazy_pinyin  # noqa: PLC0415
-
     return [_syllable(reading) for reading in lazy_pinyin(run, style=Style.NORMAL)]
 
 
