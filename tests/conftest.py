@@ -9,6 +9,7 @@ server fails the run instead of skipping.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import secrets
 import shutil
@@ -19,6 +20,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 import coredis
+import httpx
 import pytest
 from pydantic import SecretStr
 from sqlalchemy.engine import make_url
@@ -33,6 +35,25 @@ from ewallet.models.migrate import upgrade
 # The suite's SQLite files need no durability against a power cut (kit/db/engine.py); set
 # before any engine exists, and inherited by the API processes tests start.
 os.environ.setdefault("EWALLET_SQLITE_SYNCHRONOUS", "OFF")
+
+# Tests' HTTP clients wait up to 30 s where they name no timeout (httpx's default is 5 s):
+# under make test's two workers on CI's two cores, a live server in this process can be
+# held up behind the other worker (browser tests) for longer than that. A client that
+# names its own timeout keeps it, so no timeout behaviour under test changes.
+PATIENT_TIMEOUT = 30.0
+
+
+def _patient(init: Any) -> Any:
+    @functools.wraps(init)
+    def with_timeout(self: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("timeout", PATIENT_TIMEOUT)
+        init(self, *args, **kwargs)
+
+    return with_timeout
+
+
+httpx.Client.__init__ = _patient(httpx.Client.__init__)  # type: ignore[method-assign]
+httpx.AsyncClient.__init__ = _patient(httpx.AsyncClient.__init__)  # type: ignore[method-assign]
 
 BACKENDS = ("sqlite", "postgresql")
 T = TypeVar("T")
