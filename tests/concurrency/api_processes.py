@@ -91,6 +91,46 @@ async def side_database(sqlalchemy_url: str, suffix: str) -> AsyncIterator[str]:
             await admin.close()
 
 
+def process_cpu_seconds(pid: int) -> float | None:
+    """CPU time a process has used so far (user + system; Linux ``/proc``), or None where
+    it is gone or not on this machine."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def backend_cpu(sqlalchemy_url: str, databases: Sequence[str]) -> dict[int, float]:
+    """CPU used so far by each PostgreSQL backend serving these databases, by pid (empty
+    where the server runs on another machine: its processes are not in this ``/proc``)."""
+    connection = await asyncpg.connect(asyncpg_dsn(sqlalchemy_url))
+    try:
+        pids = await connection.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = ANY($1::text[]) "
+            "AND pid <> pg_backend_pid()",
+            list(databases),
+        )
+    finally:
+        await connection.close()
+    found = {int(row["pid"]): process_cpu_seconds(int(row["pid"])) for row in pids}
+    return {pid: seconds for pid, seconds in found.items() if seconds is not None}
+
+
+def machine_busy_seconds() -> float:
+    """CPU time this machine's cores have spent busy since boot, all processes (``/proc/stat``:
+    everything but idle and I/O wait)."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle, iowait = fields[3], fields[4]
+    return (sum(fields[:8]) - idle - iowait) / os.sysconf("SC_CLK_TCK")
+
+
+def backend_cpu_spent(before: dict[int, float], after: dict[int, float]) -> float:
+    """What the backends spent between two snapshots; one born in between counts whole."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+
+
 @dataclass
 class ApiProcess:
     """``ewallet serve --port <port>`` in a process group of its own, stopped with SIGTERM."""
@@ -142,8 +182,9 @@ class ApiProcess:
     def cpu_seconds(self) -> float:
         """CPU time the process has used so far (user + system; Linux ``/proc``)."""
         assert self.process is not None
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        seconds = process_cpu_seconds(self.process.pid)
+        assert seconds is not None, "the API process is gone"
+        return seconds
 
     def log_lines_with(self, needle: str) -> list[str]:
         return [line for line in self.log.read_text().splitlines() if needle in line]
