@@ -14,35 +14,22 @@ from typing import Any
 import pytest
 
 from ewallet.audit.service import Actor
-from ewallet.identity.payment_password import service as payment_password_service
 from ewallet.kit.money import Money
 from ewallet.kit.request_key import RequestKey
 from ewallet.ledger.verify import verify_ledger
 from ewallet.transfers import service as transfer_service
 from tests.fixtures.accounts import PIN, Harness, assert_problem
 from tests.fixtures.lost_answers import answers_lost, lease_runs_out
+from tests.fixtures.pin_checks import count_pin_checks
 from tests.fixtures.transfers import balance, transfer, transfers
 from tests.transfers.test_transfers import BOB, pair
-
-
-def count_pin_checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The users whose PIN the transfer use case checks from now on."""
-    checked: list[str] = []
-    real = payment_password_service.require_payment_password
-
-    async def counting(services: Any, *, user_id: str, pin: str, actor: Actor) -> None:
-        checked.append(user_id)
-        await real(services, user_id=user_id, pin=pin, actor=actor)
-
-    monkeypatch.setattr(transfer_service, "require_payment_password", counting)
-    return checked
 
 
 async def test_a_retry_after_a_crash_answers_the_same_transfer(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     alice, bob = await pair(harness)
-    pin_checks = count_pin_checks(monkeypatch)
+    pin_checks = count_pin_checks(monkeypatch, transfer_service)
     with answers_lost(monkeypatch):
         first = await transfer(harness, alice, BOB, "17.78", key="crash-1")
     assert first.status_code == 201, first.text

@@ -11,8 +11,10 @@ mistyped phone number never costs a PIN attempt:
    closed), ``payee_account_frozen``, ``new_payee_confirmation_required`` (a first
    transfer to this payee without the scam warning confirmed; docs/transfers.md);
 3. the payment password (``payment_password_not_set``, ``payment_password_locked``,
-   ``payment_password_invalid``; ``require_payment_password`` of
-   :mod:`ewallet.identity.payment_password.service`);
+   ``payment_password_invalid``; ``payment_password_held`` of
+   :mod:`ewallet.identity.payment_password.service`: steps 1 and 2 read in the unit that
+   reserves the PIN's attempt slot, and a correct PIN's slot is freed in step 4's unit --
+   three transactions with the session's, not six);
 4. one unit of work through the spend seam (:mod:`ewallet.spend.service`): the sender's row
    lock, the freeze again under it, the limits (``limit_exceeded``), the payee's state again
    (read, not locked), one balanced ledger entry (kind ``transfer``, ``insufficient_balance``),
@@ -66,7 +68,7 @@ from sqlalchemy.exc import IntegrityError
 from ewallet.audit.service import Actor
 from ewallet.identity.errors import AccountFrozenError
 from ewallet.identity.guards import ensure_active
-from ewallet.identity.payment_password.service import require_payment_password
+from ewallet.identity.payment_password.service import HeldPin, payment_password_held
 from ewallet.identity.runtime import Caller
 from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
@@ -211,21 +213,83 @@ async def create_transfer(
     identified the payee another way (a receive code scanned, a money request the payee
     sent) and ask nothing.
     """
-    earlier = await transfer_for_request(services, sender_id=sender_id, request_key=request_key)
-    if earlier is not None:
-        return earlier
-    check_memo(memo)
-    if settles is not None and arrival != Arrival.REALTIME:
+    order = _Order(
+        sender_id=sender_id,
+        amount=amount,
+        memo=memo,
+        caller=caller,
+        device_id=device_id,
+        challenge_id=challenge_id,
+        request_key=request_key,
+        settles=settles,
+        arrival=arrival,
+    )
+
+    def first(uow: UnitOfWork) -> Awaitable[TransferView | Payee]:
+        return _rerun_or_payee(uow, order, to_phone=to_phone, acknowledged=new_payee_acknowledged)
+
+    async with payment_password_held(
+        services,
+        user_id=sender_id,
+        pin=payment_password,
+        actor=actor,
+        first=first,
+        needed=lambda found: isinstance(found, Payee),
+    ) as held:
+        found = held.found
+        if isinstance(found, Payee):
+            return await _transfer(services, held, found, order)
+    # A rerun: its effect happened, so the key stays with this request.
+    if request_key is not None:
+        request_key.effect_possible()
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Order:
+    """What the sender asked for, as :func:`create_transfer` took it."""
+
+    sender_id: str
+    amount: Money
+    memo: str | None
+    caller: Caller | None
+    device_id: str | None
+    challenge_id: str | None
+    request_key: RequestKey | None
+    settles: Settles | None
+    arrival: Arrival | None
+
+
+async def _rerun_or_payee(
+    uow: UnitOfWork, order: _Order, *, to_phone: str, acknowledged: bool | None
+) -> TransferView | Payee:
+    """Steps 1 and 2 of the module doc, in the PIN check's first unit: the transfer a rerun
+    of this request made, or the payee (refusing all that can be refused before the PIN)."""
+    sender_id, key = order.sender_id, order.request_key
+    if key is not None:
+        earlier = await _transfer_of_request(uow, sender_id=sender_id, digest=key.digest)
+        if earlier is not None:
+            return earlier
+    check_memo(order.memo)
+    if order.settles is not None and order.arrival != Arrival.REALTIME:
         raise ValidationFailedError(
             "a transfer that settles a request arrives at once", field="arrival"
         )
-    payee = await _find_payee(services, sender_id=sender_id, to_phone=to_phone)
-    if payee.new_payee and new_payee_acknowledged is False:
+    payee = await _payee(uow, sender_id=sender_id, to_phone=to_phone)
+    if payee.new_payee and acknowledged is False:
         raise NewPayeeConfirmationRequiredError(
             "first transfer to this person: confirm the scam warning",
             payee=payee.party.describe(),
         )
-    await require_payment_password(services, user_id=sender_id, pin=payment_password, actor=actor)
+    return payee
+
+
+async def _transfer(
+    services: Services, held: HeldPin[TransferView | Payee], payee: Payee, order: _Order
+) -> TransferView:
+    """Step 4 of the module doc: the money unit, once the PIN was found correct."""
+    sender_id, amount, memo = order.sender_id, order.amount, order.memo
+    request_key, settles, arrival = order.request_key, order.settles, order.arrival
     payee_id = payee.party.user_id
     source = await chart.account_id(services.ledger, chart.wallet(sender_id, amount.currency))
     target = await chart.account_id(services.ledger, chart.wallet(payee_id, amount.currency))
@@ -247,8 +311,8 @@ async def create_transfer(
             auth=AuthStrength.PIN,
             reference=reference,
             counterparty=payee_id,
-            device_id=device_id,
-            challenge_id=challenge_id,
+            device_id=order.device_id,
+            challenge_id=order.challenge_id,
         )
         admission = await admit_spend(
             uow,
@@ -257,6 +321,7 @@ async def create_transfer(
             policy=SpendingPolicy.from_settings(services.settings),
             keeps_held=settles is None,
         )
+        await held.settle_in(uow, payer=admission.spender)
         if settles is not None:
             await settles(uow, transfer_id)
         # Read, not locked: locking the payee too would let two opposite transfers wait
@@ -306,7 +371,7 @@ async def create_transfer(
         return made
 
     try:
-        view = await run_spend_unit(services, work, caller=caller)
+        view = await run_spend_unit(services, work, caller=order.caller)
     except IntegrityError:
         # The same request ran at once and recorded its transfer first: answer that one.
         earlier = await transfer_for_request(services, sender_id=sender_id, request_key=request_key)
@@ -491,19 +556,25 @@ async def transfer_for_request(
         return None
     digest = request_key.digest
 
-    async def work(uow: UnitOfWork) -> TransferView | None:
-        conn = await uow.connection()
-        found = await repository.transfer_id_for_request(
-            conn, payer_id=sender_id, request_digest=digest
-        )
-        if found is None:
-            return None
-        return (await repository.load_transfers(conn, [found]))[found]
+    def work(uow: UnitOfWork) -> Awaitable[TransferView | None]:
+        return _transfer_of_request(uow, sender_id=sender_id, digest=digest)
 
     found = await run_unit(services.engine, work, read_only=True)
     if found is not None:
         request_key.effect_possible()  # its effect happened: the key stays with this request
     return found
+
+
+async def _transfer_of_request(
+    uow: UnitOfWork, *, sender_id: str, digest: str
+) -> TransferView | None:
+    conn = await uow.connection()
+    found = await repository.transfer_id_for_request(
+        conn, payer_id=sender_id, request_digest=digest
+    )
+    if found is None:
+        return None
+    return (await repository.load_transfers(conn, [found]))[found]
 
 
 async def get_transfer(services: Services, user_id: str, *, transfer_id: str) -> TransferView:

@@ -1,32 +1,4 @@
-"""The 6-digit payment password (PIN): setting it, and checking it before money moves.
-
-Which PINs an account may pick is :mod:`ewallet.identity.payment_password.policy`.
-
-A PIN has only a million values, so what protects it is the attempt budget: 3 wrong
-entries lock it for 3 hours (``payment_password_max_failures``/``_lock_hours``), kept in the
-``users`` row so every process sees the same lock, and a successful reset unlocks it.
-
-Counting is done by *reserving* a slot of the budget before the argon2 check, in a unit of
-its own that commits: settled failures plus checks in flight never exceed the budget, so N
-parallel guesses can never get more than the budget past the check (each reservation takes
-the row lock in turn). A check that finds every slot held waits for one (up to
-``payment_password_slot_wait_seconds``) instead of failing, so a user's parallel payments
-with the right PIN all go through. If no slot frees up in time the server is busy, not the
-user wrong: ``503 server_busy`` with ``Retry-After``, nothing reserved, nothing counted --
-a PIN that was never compared is never answered as a guess. Settling a check frees its
-slot: a correct PIN sets consecutive failures back to 0; a wrong one adds a failure, and the
-one that spends the budget locks the PIN and tells the owner. A slot left by a process that
-died mid-check expires after ``STALE_CHECK``.
-argon2 runs outside any transaction, so a PIN check never holds a row lock -- or SQLite's
-write lock -- for the tens of milliseconds it costs.
-
-Money use cases (their services, never their endpoints) call
-:func:`require_payment_password` before their unit of work; refusals come in this order:
-``account_frozen`` → ``payment_password_not_set`` → ``payment_password_locked``
-(``retry_after``) → ``payment_password_invalid`` (``remaining_attempts``). The money unit
-then calls :func:`ensure_not_frozen`, so a freeze landing between the PIN check and the
-money moving is still seen, under the row lock.
-"""
+"""The PIN check and its attempt budget (the package doc says why it is shaped so)."""
 
 from __future__ import annotations
 
@@ -36,35 +8,28 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ewallet.audit.service import Actor, audit_user
 from ewallet.config import Settings
-from ewallet.identity.change_caps import payment_password_cap, take_change
 from ewallet.identity.errors import (
-    PaymentPasswordAlreadySetError,
     PaymentPasswordInvalidError,
     PaymentPasswordLockedError,
     PaymentPasswordNotSetError,
 )
 from ewallet.identity.guards import ensure_active, locked_user
-from ewallet.identity.login_digits import pin_matches_login_digits
 from ewallet.identity.payment_password import repository as repo
-from ewallet.identity.payment_password.policy import (
-    check_payment_password_for_user,
-    ensure_apart_from_login,
-    login_digits_refusal,
-)
-from ewallet.identity.repository import get_user
 from ewallet.kit.clock import Clock
 from ewallet.kit.db.uow import UnitOfWork, run_unit
-from ewallet.kit.errors import ConflictError, DomainError, NotFoundError, ServerBusyError
+from ewallet.kit.errors import DomainError, ServerBusyError
 from ewallet.models.identity import User
 from ewallet.notify.service import notify_user
 from ewallet.security.context import SecurityContext
 from ewallet.services import Services
+
+R = TypeVar("R")
 
 # A reserved check not settled within this long was abandoned (its process died).
 STALE_CHECK: Final = timedelta(seconds=60)
@@ -89,26 +54,41 @@ async def verify_payment_password(
     pin: str,
     actor: Actor,
 ) -> str:
-    """Return if ``pin`` is the user's payment password, else raise (see the module doc).
+    """Return if ``pin`` is the user's payment password, else raise (see the package doc).
 
     Call it before opening the money-moving unit of work (it commits the attempt count in
     units of its own, and hashing must not run inside a transaction); then call
     :func:`ensure_not_frozen` inside that unit. Returns the stored hash that matched, which
     lets a PIN change detect a concurrent change; other callers ignore it.
     """
-    check = _PinCheck(
+    check = pin_check(clock, settings, user_id=user_id, actor=actor)
+    stored_hash = await reserve_slot(
+        engine,
+        check.reserve,
+        check.might_reserve,
+        wait_seconds=settings.payment_password_slot_wait_seconds,
+    )
+    await compare_or_refuse(engine, security, check, stored_hash=stored_hash, pin=pin)
+    await run_unit(engine, check.settle_correct)
+    return stored_hash
+
+
+def pin_check(clock: Clock, settings: Settings, *, user_id: str, actor: Actor) -> PinCheck:
+    return PinCheck(
         clock=clock,
         budget=settings.payment_password_max_failures,
         lock_for=timedelta(hours=settings.payment_password_lock_hours),
         user_id=user_id,
         actor=actor,
     )
-    stored_hash = await _reserve_slot(
-        engine,
-        check.reserve,
-        check.might_reserve,
-        wait_seconds=settings.payment_password_slot_wait_seconds,
-    )
+
+
+async def compare_or_refuse(
+    engine: AsyncEngine, security: SecurityContext, check: PinCheck, *, stored_hash: str, pin: str
+) -> None:
+    """argon2 outside any transaction; a wrong PIN (or a check that failed midway) settles
+    its slot as a wrong entry and raises. A correct one returns with its slot still held:
+    the caller settles it (:meth:`PinCheck.settle_correct`)."""
     well_formed = len(pin) == 6 and pin.isascii() and pin.isdigit()
     try:
         correct = well_formed and await security.pins.verify(stored_hash, pin)
@@ -116,16 +96,16 @@ async def verify_payment_password(
         # A check that failed midway counts as a wrong entry.
         await run_unit(engine, lambda uow: check.settle(uow, correct=False))
         raise
-    refusal = await run_unit(engine, lambda uow: check.settle(uow, correct=correct))
-    if refusal is not None:
+    if not correct:
+        refusal = await run_unit(engine, lambda uow: check.settle(uow, correct=False))
+        assert refusal is not None  # a wrong entry is always refused
         raise refusal
-    return stored_hash
 
 
 async def require_payment_password(
     services: Services, *, user_id: str, pin: str, actor: Actor
 ) -> None:
-    """The PIN check every money use case makes before its unit of work (module doc).
+    """The PIN check every money use case makes before its unit of work (the package doc).
 
     Refusals, in order: ``account_frozen``, ``payment_password_not_set``,
     ``payment_password_locked`` (``retry_after``), ``payment_password_invalid``
@@ -150,7 +130,7 @@ def _locked(until: datetime, now: datetime) -> PaymentPasswordLockedError:
 
 
 @dataclass(frozen=True, slots=True)
-class _PinCheck:
+class PinCheck:
     """One PIN check's two units: reserving a slot of the budget, and settling it."""
 
     clock: Clock
@@ -199,9 +179,16 @@ class _PinCheck:
             return True
         return state.failures + state.checks_in_flight < self.budget
 
-    async def settle(self, uow: UnitOfWork, *, correct: bool) -> DomainError | None:
+    async def settle_correct(self, uow: UnitOfWork, *, locked: User | None = None) -> None:
+        """Free a correct check's slot and clear the count of wrong entries; ``locked`` is
+        the user's row when this unit holds its lock already (the money unit's spender)."""
+        await self.settle(uow, correct=True, locked=locked)
+
+    async def settle(
+        self, uow: UnitOfWork, *, correct: bool, locked: User | None = None
+    ) -> DomainError | None:
         """Free the slot; count a wrong entry (locking on the last), or clear the count."""
-        user = await locked_user(uow, self.user_id)
+        user = locked if locked is not None else await locked_user(uow, self.user_id)
         user.payment_checks_in_flight = max(0, user.payment_checks_in_flight - 1)
         if user.payment_checks_in_flight == 0:
             user.payment_checks_since = None  # nothing in flight: the row is as it was
@@ -237,14 +224,15 @@ class _PinCheck:
         return _locked(until, now)
 
 
-async def _reserve_slot(
+async def reserve_slot(
     engine: AsyncEngine,
-    reserve: Callable[[UnitOfWork], Awaitable[str | DomainError | None]],
+    reserve: Callable[[UnitOfWork], Awaitable[R | DomainError | None]],
     might_reserve: Callable[[UnitOfWork], Awaitable[bool]],
     *,
     wait_seconds: float,
-) -> str:
-    """Reserve a check, waiting while the budget's slots are all held by checks in flight.
+) -> R:
+    """Reserve a check, waiting while the budget's slots are all held by checks in flight;
+    return what ``reserve`` returned once it took a slot.
 
     Waiting (not refusing) lets one user's parallel payments all go through with the right
     PIN, while parallel guesses still get no more tries than the budget allows. Waiting in
@@ -267,74 +255,3 @@ async def _reserve_slot(
             await asyncio.sleep(SLOT_POLL_SECONDS * (1 + random.random()))  # noqa: S311 -- jitter
             if await run_unit(engine, might_reserve, read_only=True):
                 break
-
-
-async def set_payment_password(
-    services: Services, *, user_id: str, new_pin: str, current_pin: str | None, actor: Actor
-) -> None:
-    """``PUT /v1/me/payment-password``: set the first PIN (``current_pin`` None) or change
-    it (the current one is checked); the owner is told, the change audited.
-
-    Checked in this order, so a refusal wastes nothing: a PIN already set without the
-    current one given (``payment_password_already_set``), the policy (``weak_payment_password``),
-    then the current PIN with the lock rules (:func:`verify_payment_password`'s refusals),
-    then the daily cap (:mod:`ewallet.identity.change_caps`; ``rate_limited``) -- each try
-    that gets that far counts -- then the login password's digits and the login password
-    itself (:func:`~ewallet.identity.payment_password.policy.ensure_apart_from_login`) --
-    after the current PIN, so a stolen session cannot probe the login password's digits
-    with changes bound to fail. Only then is the new one hashed and stored (``conflict``
-    or ``payment_password_already_set`` when another change won meanwhile).
-    """
-    engine, clock, settings, security = (
-        services.engine,
-        services.clock,
-        services.settings,
-        services.security,
-    )
-
-    async def load(uow: UnitOfWork) -> User:
-        user = await get_user(uow.session, user_id)
-        if user is None:
-            raise NotFoundError("no such user")
-        return user
-
-    user = await run_unit(engine, load, read_only=True)
-    if current_pin is None and user.payment_password_hash is not None:
-        raise PaymentPasswordAlreadySetError(
-            "a payment password is set: give the current one to change it, or reset it"
-        )
-    check_payment_password_for_user(new_pin, user=user, cipher=security.cipher)
-    verified_hash: str | None = None
-    if current_pin is not None:
-        verified_hash = await verify_payment_password(
-            engine,
-            clock=clock,
-            settings=settings,
-            security=security,
-            user_id=user_id,
-            pin=current_pin,
-            actor=actor,
-        )
-    await take_change(services.limiter, payment_password_cap(settings), user_id=user_id)
-    await ensure_apart_from_login(security, user=user, pin=new_pin)
-    new_hash = await security.pins.hash(new_pin)
-
-    async def store(uow: UnitOfWork) -> None:
-        user = await locked_user(uow, user_id)
-        if verified_hash is None and user.payment_password_hash is not None:
-            raise PaymentPasswordAlreadySetError("a payment password was set meanwhile")
-        if verified_hash is not None and user.payment_password_hash != verified_hash:
-            raise ConflictError("the payment password was changed meanwhile; try again")
-        if pin_matches_login_digits(security.digest, user=user, pin=new_pin):
-            raise login_digits_refusal()  # the login password changed since the check above
-        now = clock.now()
-        user.payment_password_hash = new_hash
-        user.payment_failures = 0
-        user.payment_locked_until = None
-        user.updated_at = now
-        kind = "payment_password_set" if verified_hash is None else "payment_password_changed"
-        await notify_user(uow.session, clock=clock, user=user, kind=kind)
-        action = kind.replace("payment_password_", "payment_password.")
-        await audit_user(uow, clock, actor, action, user_id)
-
-    await run_unit(engine, store)
