@@ -20,19 +20,8 @@ from ewallet.payments.payment_codes.service import confirmations as code_chargin
 from tests.fixtures.accounts import assert_problem
 from tests.fixtures.lost_answers import answers_lost, lease_runs_out
 from tests.fixtures.payment_codes import charge, confirm, show_code
+from tests.fixtures.pin_checks import count_pin_checks
 from tests.fixtures.shop import Shop, payments, refunds
-
-
-def count_pin_checks(monkeypatch: pytest.MonkeyPatch, module: Any) -> list[str]:
-    checked: list[str] = []
-    real = module.require_payment_password
-
-    async def counting(*args: Any, **kwargs: Any) -> None:
-        checked.append(kwargs["user_id"])
-        await real(*args, **kwargs)
-
-    monkeypatch.setattr(module, "require_payment_password", counting)
-    return checked
 
 
 async def test_a_retry_after_a_crash_answers_the_same_payment(

@@ -6,9 +6,10 @@ Refusals come in this order, each with its API.md code, and none leaves anything
 2. the order is payable (``order_not_payable``): not paid, refunded, closed or expired;
 3. the account is not frozen (``account_frozen``), then the payment password
    (``payment_password_not_set`` / ``_locked`` / ``_invalid``) -- both by
-   :func:`~ewallet.identity.payment_password.service.require_payment_password`, outside any
-   transaction (argon2 must not hold locks); a payment sent without the PIN is checked
-   against the user's password-free setting instead
+   :func:`~ewallet.identity.payment_password.service.payment_password_held`: steps 1-2 read
+   in the unit that reserves the PIN's attempt slot, argon2 outside any transaction (it must
+   not hold locks), a correct PIN's slot freed in the money unit; a payment sent without
+   the PIN is checked against the user's password-free setting instead
    (:mod:`ewallet.payments.password_free.service`, ``step_up_required``);
 4. the limits (``limit_exceeded``) and the risk decision, by the spend seam
    (:func:`~ewallet.spend.service.admit_spend`): a ``challenge`` the request brings no
@@ -42,7 +43,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Final
 
 from sqlalchemy.exc import IntegrityError
@@ -51,7 +52,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ewallet.audit.service import Actor
 from ewallet.config import Settings
 from ewallet.identity.guards import locked_user
-from ewallet.identity.payment_password.service import require_payment_password
+from ewallet.identity.payment_password.service import HeldPin, payment_password_held
 from ewallet.identity.runtime import Caller
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import DomainError, NotFoundError
@@ -110,17 +111,21 @@ def _check_payable(order: OrderView) -> None:
 async def check_payable(services: Services, order_id: str) -> OrderView:
     """Steps 1 and 2, reading only: the order, if its merchant and state allow paying it
     (``not_found`` for no such order)."""
+    return await run_unit(
+        services.engine,
+        lambda uow: _payable_order(uow, order_id, now=services.clock.now()),
+        read_only=True,
+    )
 
-    async def work(uow: UnitOfWork) -> OrderView:
-        conn = await uow.connection()
-        order = await repository.order_view(conn, order_id, now=services.clock.now())
-        if order is None:
-            raise NotFoundError("no such order")
-        check_merchant(await repository.merchant_view(conn, order.merchant_id))
-        _check_payable(order)
-        return order
 
-    return await run_unit(services.engine, work, read_only=True)
+async def _payable_order(uow: UnitOfWork, order_id: str, *, now: datetime) -> OrderView:
+    conn = await uow.connection()
+    order = await repository.order_view(conn, order_id, now=now)
+    if order is None:
+        raise NotFoundError("no such order")
+    check_merchant(await repository.merchant_view(conn, order.merchant_id))
+    _check_payable(order)
+    return order
 
 
 async def payment_accounts(
@@ -453,19 +458,46 @@ async def _pay_order(
     request_key: str | None,
     stepped: Stepped,
 ) -> PaymentView:
-    order = await check_payable(services, order_id)
     if pin is None:
+        order = await check_payable(services, order_id)
         await password_free.check_eligible(services, user_id=user_id, amount=order.amount)
-        auth = AuthStrength.NONE
-    else:
-        await require_payment_password(services, user_id=user_id, pin=pin, actor=actor)
-        auth = AuthStrength.PIN
+        return await _pay(
+            services, order, None, user_id=user_id, request_key=request_key, stepped=stepped
+        )
+    # Steps 1 and 2 read in the unit that reserves the PIN's attempt slot; the money unit
+    # frees a correct PIN's slot (identity's payment_password_held).
+    async with payment_password_held(
+        services,
+        user_id=user_id,
+        pin=pin,
+        actor=actor,
+        first=lambda uow: _payable_order(uow, order_id, now=services.clock.now()),
+    ) as held:
+        return await _pay(
+            services, held.found, held, user_id=user_id, request_key=request_key, stepped=stepped
+        )
+
+
+async def _pay(
+    services: Services,
+    order: OrderView,
+    held: HeldPin[OrderView] | None,
+    *,
+    user_id: str,
+    request_key: str | None,
+    stepped: Stepped,
+) -> PaymentView:
+    """Step 4 on: the money unit (``held``: the PIN checked; None: a password-free payment)."""
+    auth = AuthStrength.NONE if held is None else AuthStrength.PIN
     accounts = await payment_accounts(
         services, user_id=user_id, merchant_id=order.merchant_id, currency=order.amount.currency
     )
     payment_id = new_id("pay")
 
     async def work(uow: UnitOfWork) -> PaymentView:
+        payer = await locked_user(uow, user_id)
+        if held is not None:
+            await held.settle_in(uow, payer=payer)
         settled = await settle_order(
             uow,
             services,
@@ -475,6 +507,7 @@ async def _pay_order(
             accounts=accounts,
             channel=SpendChannel.PAYMENT,
             auth=auth,
+            payer=payer,
             request_key=request_key,
             device_id=stepped.device_id,
             challenge_id=stepped.challenge_id,
