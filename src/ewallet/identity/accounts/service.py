@@ -269,7 +269,6 @@ async def change_login_password(
         await notify_user(
             uow.session, clock=services.clock, user=fresh, kind="login_password_changed"
         )
-        uow.after_commit(services.wake_outbox)
         await record_event(
             await uow.connection(),
             clock=services.clock,

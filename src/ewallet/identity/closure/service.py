@@ -171,7 +171,6 @@ async def close_account(
         )
         details = {"sessions_ended": ended, "erase_after": erase_after.isoformat()}
         await audit_user(uow, clock, actor, "account.closed", user_id, details=details)
-        uow.after_commit(services.wake_outbox)
         return ClosedAccountView(user_id=user_id, closed_at=now, erase_after=erase_after)
 
     return await run_with_code(

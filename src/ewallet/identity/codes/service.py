@@ -218,7 +218,6 @@ async def issue_and_queue(
             user=user,
             locale=locale,
         )
-        uow.after_commit(services.wake_outbox)
     return issued
 
 

@@ -64,7 +64,6 @@ async def request_data_copy(services: Services, *, user_id: str, actor: Actor) -
             uow.session, topic=BUILD_TOPIC, payload={"data_copy_id": copy_id}, clock=clock
         )
         await audit_user(uow, clock, actor, "data_copy.requested", user_id, details={"id": copy_id})
-        uow.after_commit(services.wake_outbox)
         return DataCopyView(copy_id, DataCopyStatus.BUILDING, now, None, expires_at)
 
     return await run_unit(services.engine, work)

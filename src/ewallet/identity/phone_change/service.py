@@ -281,7 +281,6 @@ async def _apply(
         "sessions_revoked": revoked,
     }
     await audit_user(uow, clock, actor, "phone.changed", user.id, details=details)
-    uow.after_commit(services.wake_outbox)
     return PhoneChanged(phone=new_phone, changed_at=now)
 
 
@@ -352,7 +351,6 @@ async def request_reviewed_change(
         )
         details = {"request_id": request_id, "to": mask_phone(e164)}
         await audit_user(uow, clock, actor, "phone_change.requested", user_id, details=details)
-        uow.after_commit(services.wake_outbox)
         found = await repo.request_by_id(conn, request_id)
         assert found is not None
         return found
@@ -503,7 +501,6 @@ async def _decide(
                 uow.session, clock=clock, user=user, kind="phone_change_rejected", params=params
             )
             await audit_user(uow, clock, actor, "phone_change.rejected", user.id, details=details)
-            uow.after_commit(services.wake_outbox)
         decided = await repo.request_by_id(conn, request_id)
         assert decided is not None
         return decided

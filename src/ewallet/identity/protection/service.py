@@ -355,9 +355,7 @@ async def unfreeze_own_account(
             await audit_user(uow, clock, actor, UNFREEZE_FAILED, user_id)
             return _Failed(left - 1)  # committed with the code's use
         details = {"by": "owner", "was_frozen_by": locked.frozen_by}
-        unfrozen_at = await lift_freeze(uow, clock=clock, user=locked, actor=actor, details=details)
-        uow.after_commit(services.wake_outbox)
-        return unfrozen_at
+        return await lift_freeze(uow, clock=clock, user=locked, actor=actor, details=details)
 
     outcome = await run_with_code(
         services, work, phone=user.phone, purpose=CodePurpose.UNFREEZE, code=proof.verification_code

@@ -422,7 +422,6 @@ async def _trust_and_open(
             kind="new_device_sign_in",
             params={"device": device.label or key[:16]},
         )
-        uow.after_commit(services.wake_outbox)
     await _audit_sign_in(
         await uow.connection(),
         services,
