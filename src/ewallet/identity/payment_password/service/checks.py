@@ -62,15 +62,15 @@ async def verify_payment_password(
     lets a PIN change detect a concurrent change; other callers ignore it.
     """
     check = pin_check(clock, settings, user_id=user_id, actor=actor)
-    stored_hash = await reserve_slot(
+    slot = await reserve_slot(
         engine,
         check.reserve,
         check.might_reserve,
         wait_seconds=settings.payment_password_slot_wait_seconds,
     )
-    await compare_or_refuse(engine, security, check, stored_hash=stored_hash, pin=pin)
+    await compare_or_refuse(engine, security, check, stored_hash=slot.stored_hash, pin=pin)
     await run_unit(engine, check.settle_correct)
-    return stored_hash
+    return slot.stored_hash
 
 
 def pin_check(clock: Clock, settings: Settings, *, user_id: str, actor: Actor) -> PinCheck:
@@ -130,6 +130,15 @@ def _locked(until: datetime, now: datetime) -> PaymentPasswordLockedError:
 
 
 @dataclass(frozen=True, slots=True)
+class Slot:
+    """A slot of the attempt budget this check took: the stored hash to compare with, and
+    whether other checks of the same user were in flight when it was taken."""
+
+    stored_hash: str
+    shared: bool
+
+
+@dataclass(frozen=True, slots=True)
 class PinCheck:
     """One PIN check's two units: reserving a slot of the budget, and settling it."""
 
@@ -139,8 +148,8 @@ class PinCheck:
     user_id: str
     actor: Actor
 
-    async def reserve(self, uow: UnitOfWork) -> str | DomainError | None:
-        """Take one of the budget's slots: the stored hash; None when every slot is held by a
+    async def reserve(self, uow: UnitOfWork) -> Slot | DomainError | None:
+        """Take one of the budget's slots (:class:`Slot`); None when every slot is held by a
         check in flight; an error to raise when expiring abandoned checks locked the PIN."""
         user = await locked_user(uow, self.user_id)
         ensure_active(user)
@@ -162,9 +171,10 @@ class PinCheck:
                 return _locked(user.payment_locked_until, now)  # raised once this commits
         if user.payment_failures + user.payment_checks_in_flight >= self.budget:
             return None
+        shared = user.payment_checks_in_flight > 0
         user.payment_checks_in_flight += 1
         user.payment_checks_since = now
-        return user.payment_password_hash
+        return Slot(user.payment_password_hash, shared=shared)
 
     async def might_reserve(self, uow: UnitOfWork) -> bool:
         """Whether :meth:`reserve` could take a slot now, read without any lock: a check

@@ -14,7 +14,13 @@ three transactions"):
   (:meth:`HeldPin.settle_in`) on the payer row it has already locked. Should that unit not
   commit (a refusal, a challenge, a failure), leaving the block frees the slot in a unit
   of its own, so the budget is never left short; a process that dies in between leaves a
-  slot that expires as any abandoned check does.
+  slot that expires as any abandoned check does;
+* unless the slot was **shared**: when other checks of the same user were in flight as it
+  was taken (one person's parallel payments), it is freed at once, as
+  :func:`verify_payment_password` does. A slot held through a money unit waits for the
+  payer's row lock behind the others' money units, and with three slots at most a burst of
+  payments would crawl through them three at a time and wait out its
+  ``server_busy`` deadline; freed at once, the burst goes through as before.
 
 The budget's guarantees are unchanged: the slot is taken in a committed unit before argon2
 runs, so parallel guesses still get no more tries than the budget allows.
@@ -30,6 +36,7 @@ from typing import Generic, TypeVar
 from ewallet.audit.service import Actor
 from ewallet.identity.payment_password.service.checks import (
     PinCheck,
+    Slot,
     compare_or_refuse,
     pin_check,
     reserve_slot,
@@ -47,13 +54,9 @@ class HeldPin(Generic[T]):
     """What the reservation's unit read (``found``) and, when the PIN was checked, its slot."""
 
     found: T
-    _check: PinCheck | None
+    checked: bool  # False when ``found`` made the check unnecessary (``needed`` said so)
+    _check: PinCheck | None  # a correct check's slot still held, for the money unit
     settled: bool = field(default=False)  # by a money unit that committed
-
-    @property
-    def checked(self) -> bool:
-        """False when ``found`` made the check unnecessary (``needed`` said so)."""
-        return self._check is not None
 
     async def settle_in(self, uow: UnitOfWork, *, payer: User) -> None:
         """Free the correct check's slot in the money unit; ``payer`` is the user's row this
@@ -70,7 +73,7 @@ class HeldPin(Generic[T]):
 @dataclass(frozen=True, slots=True)
 class _Reserved(Generic[T]):
     found: T
-    stored_hash: str | None  # None: no check needed
+    slot: Slot | None  # None: no check needed
 
 
 @asynccontextmanager
@@ -99,7 +102,7 @@ async def payment_password_held(
         if not needed(found):
             return _Reserved(found, None)
         taken = await check.reserve(uow)
-        return taken if not isinstance(taken, str) else _Reserved(found, taken)
+        return _Reserved(found, taken) if isinstance(taken, Slot) else taken
 
     reserved = await reserve_slot(
         services.engine,
@@ -107,13 +110,18 @@ async def payment_password_held(
         check.might_reserve,
         wait_seconds=settings.payment_password_slot_wait_seconds,
     )
-    if reserved.stored_hash is None:
-        yield HeldPin(reserved.found, None)
+    slot = reserved.slot
+    if slot is None:
+        yield HeldPin(reserved.found, checked=False, _check=None)
         return
     await compare_or_refuse(
-        services.engine, services.security, check, stored_hash=reserved.stored_hash, pin=pin
+        services.engine, services.security, check, stored_hash=slot.stored_hash, pin=pin
     )
-    held = HeldPin(reserved.found, check)
+    if slot.shared:
+        await run_unit(services.engine, check.settle_correct)
+        yield HeldPin(reserved.found, checked=True, _check=None)
+        return
+    held = HeldPin(reserved.found, checked=True, _check=check)
     try:
         yield held
     finally:
