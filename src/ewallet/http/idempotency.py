@@ -353,6 +353,37 @@ IdempotentInUnit = Depends(require_idempotency_in_unit)
 ``dependencies=[IdempotentInUnit]`` and the service calls ``request_key.record_answer``."""
 
 
+def idempotent_in_unit_unless(calls_out: Callable[[Any], bool]) -> Any:
+    """Route dependency for a POST that calls out for some bodies only (``POST
+    /v1/payments``: a card source asks the bank, the balance does not): the key is claimed
+    in the unit (:data:`IdempotentInUnit`) unless ``calls_out`` says this request may call
+    out -- given the body's JSON, or None when it is not JSON (the route refuses it, and
+    the classic claim stores that refusal) -- when it is claimed before the endpoint runs
+    (:data:`Idempotent`). The same key sent with both kinds of body meets itself as a
+    recorded key either way: ``idempotency_key_reused``."""
+
+    async def claim(
+        request: Request,
+        idempotency_key: Annotated[
+            str | None,
+            Header(
+                alias=IDEMPOTENCY_HEADER,
+                description="Required. 1-255 characters, unique per intended operation.",
+            ),
+        ] = None,
+    ) -> None:
+        try:
+            body = json.loads(await request.body())
+        except (ValueError, RecursionError):
+            body = None
+        if body is None or calls_out(body):
+            await require_idempotency(request, idempotency_key)
+        else:
+            await require_idempotency_in_unit(request, idempotency_key)
+
+    return Depends(claim)
+
+
 async def current_request_key(request: Request) -> RequestKey:
     """The request key of this idempotent request, for the operation it makes."""
     claim = _claim_of(request.scope)

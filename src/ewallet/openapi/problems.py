@@ -34,7 +34,11 @@ from typing import Any, Final
 from fastapi import FastAPI, routing
 from fastapi.dependencies.models import Dependant
 
-from ewallet.http.idempotency import require_idempotency, require_idempotency_in_unit
+from ewallet.http.idempotency import (
+    idempotent_in_unit_unless,
+    require_idempotency,
+    require_idempotency_in_unit,
+)
 from ewallet.http.problem import PROBLEM_MEDIA_TYPE
 from ewallet.identity.deps import current_principal
 from ewallet.kit.errors import DomainError
@@ -116,6 +120,8 @@ DEPENDENCY_CODES: Final[Mapping[Callable[..., Any], tuple[str, ...]]] = {
 # Every ``require_permission(...)`` check is a closure made by that factory.
 _ROLE_CHECK_PREFIX: Final = f"{require_permission.__qualname__}.<locals>."
 ROLE_CHECK_CODES: Final = ("password_change_required",)
+# A claim chosen per request (``idempotent_in_unit_unless``) is one of the two above.
+_CHOSEN_CLAIM_PREFIX: Final = f"{idempotent_in_unit_unless.__qualname__}.<locals>."
 
 
 def describe_problems(document: dict[str, Any], routes: Iterable[Any]) -> dict[str, Any]:
@@ -231,6 +237,10 @@ def _dependency_codes(call: Callable[..., Any] | None) -> tuple[str, ...]:
     qualname = getattr(call, "__qualname__", "")
     if call.__module__ == require_permission.__module__ and qualname.startswith(_ROLE_CHECK_PREFIX):
         return ROLE_CHECK_CODES
+    if call.__module__ == require_idempotency.__module__ and qualname.startswith(
+        _CHOSEN_CLAIM_PREFIX
+    ):
+        return DEPENDENCY_CODES[require_idempotency]
     return ()
 
 

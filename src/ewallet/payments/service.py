@@ -388,13 +388,13 @@ async def pay_order(
         services,
         user_id=user_id,
         request_key=request_key,
-        pay=lambda digest: _pay_order(
+        pay=lambda _digest: _pay_order(
             services,
             actor,
             user_id=user_id,
             order_id=order_id,
             pin=pin,
-            request_key=digest,
+            request_key=request_key,
             stepped=Stepped(caller, device_id, challenge_id),
         ),
     )
@@ -455,7 +455,7 @@ async def _pay_order(
     user_id: str,
     order_id: str,
     pin: str | None,
-    request_key: str | None,
+    request_key: RequestKey | None,
     stepped: Stepped,
 ) -> PaymentView:
     if pin is None:
@@ -484,10 +484,11 @@ async def _pay(
     held: HeldPin[OrderView] | None,
     *,
     user_id: str,
-    request_key: str | None,
+    request_key: RequestKey | None,
     stepped: Stepped,
 ) -> PaymentView:
-    """Step 4 on: the money unit (``held``: the PIN checked; None: a password-free payment)."""
+    """Step 4 on: the money unit (``held``: the PIN checked; None: a password-free payment),
+    which writes the key's record with its answer where the endpoint claims it there."""
     auth = AuthStrength.NONE if held is None else AuthStrength.PIN
     accounts = await payment_accounts(
         services, user_id=user_id, merchant_id=order.merchant_id, currency=order.amount.currency
@@ -508,10 +509,12 @@ async def _pay(
             channel=SpendChannel.PAYMENT,
             auth=auth,
             payer=payer,
-            request_key=request_key,
+            request_key=None if request_key is None else request_key.digest,
             device_id=stepped.device_id,
             challenge_id=stepped.challenge_id,
         )
+        if request_key is not None:
+            await request_key.record_answer(uow, settled.payment)
         return settled.payment
 
     try:
