@@ -135,6 +135,8 @@ class Settings(BaseSettings):
     outbox_batch_size: Annotated[int, Field(ge=1, le=1000)] = 100
     outbox_poll_seconds: Annotated[float, Field(gt=0)] = 0.5
     outbox_max_attempts: Annotated[int, Field(ge=1)] = 12
+    # Events a relay delivers at once (an order's or a phone's events still one by one).
+    outbox_concurrency: Annotated[int, Field(ge=1, le=256)] = 16
     # In development the API process also delivers the outbox (SMS arrive without a worker).
     embedded_worker: bool = True
     # Withdrawals: a free quota per user (minor units, lifetime), then a rate with a minimum.

@@ -11,6 +11,10 @@ stops the process at start-up.
 
 A topic without a handler is not an error here: its events go ``dead`` with a clear
 ``last_error`` instead of looping, and ``requeue_dead`` revives them once one exists.
+
+:data:`ORDERING` is the other half of the table: a relay delivers a batch's events
+concurrently (``EWALLET_OUTBOX_CONCURRENCY``) except those of one ordering key, which go one
+after another in id order (:meth:`~ewallet.worker.registry.HandlerRegistry.order_by`).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -27,14 +31,25 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ewallet.bills import jobs as bills_jobs
+from ewallet.bills.delivery import DELIVERY_TOPIC as BILL_DELIVERY_TOPIC
 from ewallet.bootstrap import sms
 from ewallet.funding.withdrawals import jobs as withdrawals_jobs
+from ewallet.funding.withdrawals.card_transfers.service import (
+    ARRIVAL_TOPIC as CARD_TRANSFER_ARRIVAL_TOPIC,
+)
+from ewallet.funding.withdrawals.review import SUBMIT_TOPIC as WITHDRAWAL_SUBMIT_TOPIC
 from ewallet.identity.data_copy import jobs as data_copy_jobs
+from ewallet.identity.data_copy.service import BUILD_TOPIC as DATA_COPY_TOPIC
 from ewallet.money_requests import jobs as money_requests_jobs
+from ewallet.money_requests.service import EXPIRY_TOPIC as MONEY_REQUEST_EXPIRY_TOPIC
+from ewallet.notify.service import SMS_TOPIC
 from ewallet.payments import jobs as payments_jobs
+from ewallet.payments.webhooks.service import WEBHOOK_TOPIC
 from ewallet.services import Services
 from ewallet.support import jobs as support_jobs
+from ewallet.support.mail.compose import EMAIL_TOPIC
 from ewallet.transfers.arrival import jobs as transfer_arrival_jobs
+from ewallet.transfers.arrival.service import ARRIVAL_TOPIC as TRANSFER_ARRIVAL_TOPIC
 from ewallet.worker.outbox import waking
 from ewallet.worker.pool import RelayPool, default_worker_id
 from ewallet.worker.registry import HandlerRegistry
@@ -42,10 +57,34 @@ from ewallet.worker.relay import OutboxRelay
 
 SHUTDOWN_GRACE_SECONDS = 0.5
 
+# Which events of a topic must leave one after another (in id order): those whose payloads
+# agree on these fields. Everything else may be delivered side by side.
+ORDERING: Mapping[str, tuple[str, ...]] = {
+    # An order's webhooks in the order they happened (order.paid before order.refunded);
+    # different orders, even of one merchant, are independent.
+    WEBHOOK_TOPIC: ("order_id",),
+    # One phone's or one mailbox's messages in the order they were written (a newer code
+    # after an older one; a ticket's replies in sequence).
+    SMS_TOPIC: ("to",),
+    EMAIL_TOPIC: ("to",),
+    # Jobs about one record (a record has at most one pending event of each today; the
+    # key keeps a replayed or duplicated one from racing the first).
+    BILL_DELIVERY_TOPIC: ("bill_payment_id",),
+    WITHDRAWAL_SUBMIT_TOPIC: ("withdrawal_id",),
+    CARD_TRANSFER_ARRIVAL_TOPIC: ("card_transfer_id",),
+    TRANSFER_ARRIVAL_TOPIC: ("transfer_id",),
+    MONEY_REQUEST_EXPIRY_TOPIC: ("money_request_id",),
+    DATA_COPY_TOPIC: ("data_copy_id",),
+}
+
 
 def outbox_registry(services: Services) -> HandlerRegistry:
-    """The handlers ``ewallet worker`` and the embedded relay run, for ``services``."""
+    """The handlers ``ewallet worker`` and the embedded relay run, for ``services``, and
+    how their events are ordered (:data:`ORDERING`; a topic not in it keeps all its events
+    in one line)."""
     registry = HandlerRegistry()
+    for topic, fields in ORDERING.items():
+        registry.order_by(topic, *fields)
     sms.register(registry, services)
     payments_jobs.register(registry, services)
     support_jobs.register(registry, services)
@@ -109,6 +148,7 @@ async def embedded_relay(
         worker_id=f"{default_worker_id(0)[:50]}-{secrets.token_hex(4)}",
         batch_size=settings.outbox_batch_size,
         max_attempts=settings.outbox_max_attempts,
+        concurrency=settings.outbox_concurrency,
     )
     stop = asyncio.Event()
     with doorbell.connected(RelayPool([relay])) as pool:

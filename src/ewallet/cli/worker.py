@@ -57,7 +57,8 @@ async def run_worker(
 ) -> int:
     """Run the relays; return how many events got an outcome (``--once``) or 0.
 
-    The services come from the composition root, with one connection per relay plus spares
+    The services come from the composition root, with one connection per delivery in flight
+    (``concurrency`` relays × ``EWALLET_OUTBOX_CONCURRENCY``) plus spares
     for the pool's own bookkeeping, the settle job and the ledger fold; ``registry`` builds
     the handler table on them (default: :func:`~ewallet.bootstrap.outbox.outbox_registry`).
     With ``settle`` (the command's default) the process also runs the periodic jobs: the
@@ -65,8 +66,10 @@ async def run_worker(
     """
     stop = stop or asyncio.Event()
     doorbell = OutboxDoorbell()
+    # Each relay has up to outbox_concurrency deliveries in flight, a connection each.
+    connections = concurrency * settings.outbox_concurrency + 3
     async with running_services(
-        settings, clock, pool_size=concurrency + 3, wake_outbox=doorbell
+        settings, clock, pool_size=connections, wake_outbox=doorbell
     ) as services:
         handlers = (registry or outbox_registry)(services)
         pool = RelayPool(
@@ -78,6 +81,7 @@ async def run_worker(
                     worker_id=default_worker_id(index),
                     batch_size=settings.outbox_batch_size,
                     max_attempts=settings.outbox_max_attempts,
+                    concurrency=settings.outbox_concurrency,
                 )
                 for index in range(1, concurrency + 1)
             ]

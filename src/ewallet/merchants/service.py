@@ -67,6 +67,9 @@ MAX_LABEL: Final = 40
 DEFAULT_LABEL: Final = "default"
 # The process's facts (``services.facts``) of API keys: (merchant id, digest) by key id.
 KEY_FACTS: Final = "merchant_key"
+SIGNING_FACTS: Final = "merchant_webhook_signing"
+# How long a process signs webhooks with a secret it read (webhook_signing: the trade-off).
+WEBHOOK_SIGNING_TTL: Final = timedelta(seconds=5)
 # How long a revoked key stays in the key list (its row stays for good).
 REVOKED_LISTED: Final = timedelta(days=90)
 
@@ -545,7 +548,24 @@ async def require_key_in_force(
 
 
 async def webhook_signing(services: Services, *, merchant_id: str) -> WebhookSigning:
-    """The merchant's webhook secret in clear and its default webhook URL, for signing."""
+    """The merchant's webhook secret in clear and its default webhook URL, for signing.
+
+    Kept per process for :data:`WEBHOOK_SIGNING_TTL` (in ``services.facts`` with the time
+    it was read): a delivery per payment cannot afford a transaction and a decryption each
+    (docs/performance.md, "Webhook delivery"). The secret is written once, when the
+    merchant is made; should it ever change (a rotation, a fix in the database), every
+    process signs with the new one within the TTL, with no read per delivery and no
+    cross-process message. The trade-off: for up to the TTL after a change a delivery is
+    signed with the old secret, which a merchant already checking the new one refuses --
+    and the relay's retry, seconds later, is signed afresh. The URL may be as stale; the
+    delivery itself uses the URL queued with the event.
+    """
+    now = services.clock.now()
+    cached = services.facts.get(SIGNING_FACTS, merchant_id)
+    if cached is not None:
+        read_at, kept = cached
+        if isinstance(kept, WebhookSigning) and timedelta(0) <= now - read_at < WEBHOOK_SIGNING_TTL:
+            return kept
 
     async def work(uow: UnitOfWork) -> MerchantRecord:
         return await _record(uow, merchant_id)
@@ -554,4 +574,6 @@ async def webhook_signing(services: Services, *, merchant_id: str) -> WebhookSig
     secret = services.security.cipher.decrypt(
         found.webhook_secret_encrypted, context=webhook_secret_context(merchant_id)
     )
-    return WebhookSigning(secret, found.view.webhook_url)
+    signing = WebhookSigning(secret, found.view.webhook_url)
+    services.facts.put(SIGNING_FACTS, merchant_id, (now, signing))
+    return signing

@@ -8,11 +8,17 @@ registry it needs and the worker's wiring is written in one place.
 Delivery is at least once: a handler may see the same event again after a crash, a lease
 that ran out or a later handler of the same topic failing. Handlers must therefore be
 idempotent, keyed by ``event.id`` (e.g. the SMS provider's request id).
+
+The registry also says which events must leave one after another: the relay delivers a
+batch's events concurrently, except that events with the same :meth:`HandlerRegistry.ordering_key`
+go in id order, each after the previous one finished. A topic names the payload fields of
+its key with :meth:`HandlerRegistry.order_by` (an order's webhooks by its order id); a
+topic that names none keeps all its events in one line, the safe default.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -39,6 +45,7 @@ class HandlerRegistry:
 
     def __init__(self) -> None:
         self._handlers: dict[str, list[Handler]] = {}
+        self._ordering: dict[str, tuple[str, ...]] = {}
 
     def register(self, topic: str, handler: Handler) -> None:
         """Add ``handler`` for ``topic``; registering the same handler twice is a mistake."""
@@ -61,12 +68,39 @@ class HandlerRegistry:
         """The handlers of ``topic``; empty when nobody listens (the relay marks it dead)."""
         return tuple(self._handlers.get(topic, ()))
 
+    def order_by(self, topic: str, *fields: str) -> None:
+        """Deliver ``topic``'s events one after another only when their payloads agree on
+        ``fields`` (e.g. ``"order_id"``); events that differ may be delivered concurrently."""
+        check_topic(topic)
+        if not fields:
+            raise ValueError("order_by needs at least one payload field")
+        self._ordering[topic] = fields
+
+    def ordering_key(self, event: DeliveredEvent) -> Hashable:
+        """The line ``event`` waits in: the topic and its ``order_by`` fields' values.
+
+        A topic without ``order_by``, or a payload lacking one of the fields (its handler
+        will likely refuse it), falls back to the whole topic as one line.
+        """
+        fields = self._ordering.get(event.topic)
+        if fields is None or any(field not in event.payload for field in fields):
+            return (event.topic,)
+        return (event.topic, *(_hashable(event.payload[field]) for field in fields))
+
     @property
     def topics(self) -> frozenset[str]:
         return frozenset(self._handlers)
 
     def __contains__(self, topic: object) -> bool:
         return topic in self._handlers
+
+
+def _hashable(value: Any) -> Hashable:
+    """A payload value as part of a key: JSON scalars as they are, anything else by its
+    text (a list or object in a payload is unusual for a key, but must not crash)."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return repr(value)
 
 
 def handler_name(handler: Handler) -> str:

@@ -17,6 +17,14 @@ Why this shape:
 * **Bounded retries.** Failures back off exponentially with jitter (capped); after
   ``max_attempts`` the event is ``dead``. An event claimed more often than that without
   an outcome (it keeps crashing its worker) is declared dead instead of delivered again.
+* **Concurrent, in order where it matters.** A batch's events are delivered up to
+  ``concurrency`` at a time (``EWALLET_OUTBOX_CONCURRENCY``): one slow merchant or SMS
+  provider no longer holds up everything claimed behind it. Events with the same
+  ordering key (:meth:`~ewallet.worker.registry.HandlerRegistry.ordering_key`: an order's
+  webhooks, one phone's SMS) form a lane, delivered one after another in id order by one
+  task; lanes run side by side. Each event keeps its own outcome: a failing handler or a
+  handler's timeout touches only its event. As before, a failed event's retry comes after
+  the events behind it, and events in different batches or relays have no order.
 
 Outcomes are counted in ``OUTBOX_DELIVERIES`` as ``delivered``, ``retry`` or ``dead``, and
 ``lost`` when a relay finished an event whose claim had meanwhile passed to another relay
@@ -32,7 +40,8 @@ from __future__ import annotations
 import asyncio
 import copy
 import random
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -52,6 +61,7 @@ log = structlog.get_logger(__name__)
 WORKER_ID_MAX_LENGTH: Final = 64  # the width of ``outbox_events.claimed_by``
 LAST_ERROR_MAX_LENGTH: Final = 2000
 MAX_ERROR_PAUSE_SECONDS: Final = 30.0
+DEFAULT_CONCURRENCY: Final = 16  # EWALLET_OUTBOX_CONCURRENCY's default
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,12 +99,13 @@ class OutboxRelay:
         max_attempts: int = 12,
         backoff_base: timedelta = timedelta(seconds=2),
         backoff_cap: timedelta = timedelta(hours=1),
+        concurrency: int = DEFAULT_CONCURRENCY,
         rng: random.Random | None = None,
     ) -> None:
         if not 0 < len(worker_id) <= WORKER_ID_MAX_LENGTH:
             raise ValueError(f"worker_id must be 1-{WORKER_ID_MAX_LENGTH} characters")
-        if batch_size < 1 or max_attempts < 1:
-            raise ValueError("batch_size and max_attempts must be at least 1")
+        if batch_size < 1 or max_attempts < 1 or concurrency < 1:
+            raise ValueError("batch_size, max_attempts and concurrency must be at least 1")
         if lease <= timedelta(0) or backoff_base <= timedelta(0) or backoff_cap < backoff_base:
             raise ValueError("lease and backoff_base must be positive, backoff_cap >= base")
         self.engine = engine
@@ -106,6 +117,7 @@ class OutboxRelay:
         self.max_attempts = max_attempts
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
+        self.concurrency = concurrency
         # Jitter only spreads retries out; it guards nothing, so a PRNG is right here.
         self._rng = rng or random.Random()  # noqa: S311
         self._sqlite = is_sqlite(engine)
@@ -221,15 +233,53 @@ class OutboxRelay:
     async def deliver(
         self, claims: Sequence[ClaimedEvent], *, stop: asyncio.Event | None = None
     ) -> int:
-        """Deliver claimed events in order and record each outcome; return how many got one.
+        """Deliver claimed events and record each outcome; return how many got one.
 
-        When ``stop`` is set, or an event's lease already ran out before its turn, the
-        claim is handed back untouched (attempt not counted) instead of delivered.
+        ``claims`` in id order (as :meth:`claim` returns them) are split into lanes by
+        ordering key; at most ``concurrency`` tasks each take a lane at a time and deliver
+        its events one after another. When ``stop`` is set, or an event's lease already
+        ran out before its turn, the claim is handed back untouched (attempt not counted)
+        instead of delivered. A database error while recording an outcome ends that lane
+        only (its remaining claims keep their leases and come back after them); the other
+        lanes finish, then the first such error is raised for the caller to pause on.
         """
+        lanes: deque[list[ClaimedEvent]] = deque(self._lanes(claims))
         handled = 0
-        for index, claim in enumerate(claims):
+        errors: list[Exception] = []
+
+        async def take_lanes() -> None:
+            nonlocal handled
+            while lanes:
+                lane = lanes.popleft()
+                try:
+                    # Awaited first: ``handled += await ...`` would read ``handled`` before
+                    # the await and lose the other lanes' counts.
+                    count = await self._deliver_lane(lane, stop)
+                except Exception as error:  # raised below, once the other lanes are done
+                    errors.append(error)
+                else:
+                    handled += count
+
+        async with asyncio.TaskGroup() as group:
+            for _ in range(min(self.concurrency, len(lanes))):
+                group.create_task(take_lanes())
+        if errors:
+            raise errors[0]
+        return handled
+
+    def _lanes(self, claims: Sequence[ClaimedEvent]) -> list[list[ClaimedEvent]]:
+        """Claims grouped by ordering key, each lane in the claims' (id) order; lanes are
+        ordered by their first event, so the oldest waiting event starts first."""
+        lanes: dict[Hashable, list[ClaimedEvent]] = {}
+        for claim in claims:
+            lanes.setdefault(self.registry.ordering_key(claim.event), []).append(claim)
+        return list(lanes.values())
+
+    async def _deliver_lane(self, lane: Sequence[ClaimedEvent], stop: asyncio.Event | None) -> int:
+        handled = 0
+        for index, claim in enumerate(lane):
             if stop is not None and stop.is_set():
-                for rest in claims[index:]:
+                for rest in lane[index:]:
                     await self._release(rest.event)
                 break
             if claim.lease_until <= self.clock.now():
