@@ -333,3 +333,71 @@ SYNONYM_GROUPS: Final = (
     ("merchant", "shop", "store", "seller"),
     ("change", "update", "modify"),
 )
+
+# Words whose reading differs from their characters' usual ones (银 yin + 行 xing), for the
+# pinyin keys of titles and tags ("yinhangka", "czmm" for 重置密码). pypinyin runs without its
+# own phrase dictionary (ewallet.kit.pinyin says why), so a polyphonic word a reader may
+# type in pinyin belongs here, tone-less, ü written v. A word read as its characters read
+# needs no entry; tests/help/test_text.py checks that every entry is needed and that every
+# title and tag of the packaged articles reads as a Chinese speaker would.
+PINYIN_PHRASES: Final = {
+    # 行 hang: banks and their branches.
+    "银行": "yin hang",
+    "支行": "zhi hang",
+    "分行": "fen hang",
+    "开户行": "kai hu hang",
+    "行业": "hang ye",
+    # 重 chong: doing again.
+    "重置": "chong zhi",
+    "重设": "chong she",
+    "重新": "chong xin",
+    "重复": "chong fu",
+    "双重": "shuang chong",
+    "重试": "chong shi",
+    "重发": "chong fa",
+    "重来": "chong lai",
+    "重启": "chong qi",
+    "重装": "chong zhuang",
+    "重填": "chong tian",
+    "重输": "chong shu",
+    "重开": "chong kai",
+    # 校 jiao: checking.
+    "校验": "jiao yan",
+    "校对": "jiao dui",
+    # 了 liao: able to, understand.
+    "不了": "bu liao",
+    "了解": "liao jie",
+    # 还 huan: paying back.
+    "还款": "huan kuan",
+    "退还": "tui huan",
+    "归还": "gui huan",
+    "还钱": "huan qian",
+    "偿还": "chang huan",
+    "返还": "fan huan",
+    "还清": "huan qing",
+    # 长 chang: long.
+    "长按": "chang an",
+    "长时间": "chang shi jian",
+    "长期": "chang qi",
+    "多长": "duo chang",
+    "时长": "shi chang",
+    "延长": "yan chang",
+    "最长": "zui chang",
+    # 调 tiao: adjusting (a limit).
+    "调整": "tiao zheng",
+    "调高": "tiao gao",
+    "调低": "tiao di",
+    "上调": "shang tiao",
+    "下调": "xia tiao",
+    # Others a help title may hold.
+    "便宜": "pian yi",
+    "着急": "zhao ji",
+    "给予": "ji yu",
+    "泄露": "xie lou",
+    "目的": "mu di",
+    # Cities with a counter or branch a reader may name.
+    "重庆": "chong qing",
+    "长沙": "chang sha",
+    "长春": "chang chun",
+    "厦门": "xia men",
+}

@@ -11,7 +11,9 @@ Titles and tags also yield **pinyin keys** (``^`` prefix): the full tone-less pi
 initials of each Chinese word and of each pair of neighbouring words (交电费 → ``^jdf``,
 ``^jiaodianfei``; 注销 → ``^zx``, ``^zhuxiao``), because people type "zfmm" or "zhuxiao" when
 their keyboard is in Latin mode. Only titles and tags: they hold the phrases readers use, and
-the body's thousands of pairs would turn every short Latin string into a match.
+the body's thousands of pairs would turn every short Latin string into a match. Readings
+come from :mod:`ewallet.kit.pinyin` (pypinyin without its big phrase dictionary) with the
+wallet's polyphonic words of ``lexicon.PINYIN_PHRASES`` (银行 ``^yinhang``, 重置 ``^chongzhi``).
 
 Query-only helpers live here too: synonym expansion (忘记 → 找回/重置, unbind → remove) and
 English typo correction against the index vocabulary (edit distance 1, 2 for long words).
@@ -21,23 +23,36 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 import threading
 import unicodedata
 from collections.abc import Iterable, Iterator
 from typing import Final
 
-import jieba
-from pypinyin import lazy_pinyin
-
 from ewallet.help.lexicon import (
     EN_PHRASES,
     EN_STOPWORDS,
+    PINYIN_PHRASES,
     SYNONYM_GROUPS,
     WALLET_WORDS,
     ZH_STOPWORDS,
 )
+from ewallet.kit import pinyin
+
+if "pkg_resources" not in sys.modules:
+    # jieba opens its dictionary through pkg_resources when it can import it, and with
+    # open() when it cannot; pkg_resources scans every installed distribution at import
+    # (5.6 MB per worker, nothing else of ours uses it), so jieba gets the open() path.
+    sys.modules["pkg_resources"] = None  # type: ignore[assignment]
+    try:
+        import jieba
+    finally:
+        del sys.modules["pkg_resources"]
+else:
+    import jieba
 
 jieba.setLogLevel(logging.WARNING)  # it announces every dictionary load on stderr otherwise
+pinyin.add_phrases(PINYIN_PHRASES)  # at import: no request ever waits for it
 
 BIGRAM_PREFIX: Final = "~"
 PINYIN_PREFIX: Final = "^"
@@ -141,7 +156,7 @@ def pinyin_keys(text: str) -> list[str]:
         if not is_cjk(run):
             continue
         pieces = [w for w in tokenizer().cut(run) if w.strip() and w not in ZH_STOPWORDS]
-        syllables = [lazy_pinyin(piece) for piece in pieces]
+        syllables = [pinyin.syllables(piece) for piece in pieces]
         for start in range(len(pieces)):
             for end in range(start + 1, min(start + 2, len(pieces)) + 1):
                 spoken = [s for word in syllables[start:end] for s in word]

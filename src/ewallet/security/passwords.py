@@ -1,7 +1,12 @@
 """argon2id hashing of login passwords, payment passwords (PINs) and staff passwords.
 
 Hashing costs tens of milliseconds of CPU by design, so the async helpers run it in a
-worker thread: one sign-in never stalls every other request on the event loop. A PIN is
+worker thread: one sign-in never stalls every other request on the event loop. Those
+threads are a pool of their own, one per core: each hash takes ``argon2_memory_kib`` from
+its thread's malloc arena and glibc keeps it there for the next one, so a worker holds
+(threads x memory cost) for good -- asyncio's default pool of six threads kept 49 MB with
+8 MiB hashes and 115 MB with the default 19 MiB (docs/performance.md, "Worker memory").
+More threads than cores would not hash faster anyway. A PIN is
 6 digits -- a million candidates -- so before argon2 it is keyed with a pepper kept
 outside the database (``EWALLET_PIN_PEPPER``): a stolen table alone cannot be brute-forced.
 """
@@ -11,11 +16,17 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Final
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from ewallet.config import Settings
+
+# Threads are started on first use, so importing this costs nothing.
+_HASHING: Final = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="argon2")
 
 
 class Hasher:
@@ -48,10 +59,12 @@ class Hasher:
         return self._argon2.check_needs_rehash(stored_hash)
 
     async def hash(self, secret: str) -> str:
-        return await asyncio.to_thread(self.hash_sync, secret)
+        return await asyncio.get_running_loop().run_in_executor(_HASHING, self.hash_sync, secret)
 
     async def verify(self, stored_hash: str, secret: str) -> bool:
-        return await asyncio.to_thread(self.verify_sync, stored_hash, secret)
+        return await asyncio.get_running_loop().run_in_executor(
+            _HASHING, self.verify_sync, stored_hash, secret
+        )
 
 
 class PinHasher:

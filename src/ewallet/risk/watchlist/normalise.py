@@ -9,13 +9,15 @@ A name goes through these steps (docs/risk-watchlist.md, "Normalisation"):
 3. Everything that is not a letter or a digit -- spaces, the middle dots of transliterated
    names (``阿卜杜拉·买买提``), hyphens, apostrophes, commas -- separates words and is dropped.
    Latin letters lose their accents (``Müller`` → ``muller``).
-4. Each Han character becomes its tone-less pinyin syllable (pypinyin, which reads
-   characters in context for the common reading); ``ü`` is written ``u`` and the Latin
+4. Each Han character becomes its tone-less pinyin syllable, read alone
+   (:func:`ewallet.kit.pinyin.character_syllables`: a name is not a dictionary word, and
+   reading it as one read 陆佰 *liu bai* and 叶韵 *xie yun*), except the given-name
+   characters of :data:`GIVEN_NAME_READINGS`; ``ü`` is written ``u`` and the Latin
    spellings ``lv``/``lyu``/``nv``/``nyu`` become ``lu``/``nu``, so 吕 and "Lyu" meet.
    Latin words stay as they are. The syllables and words joined by single spaces are a
    *pinyin key*: 張三, 张三, "ZHANG San" and "Zhang  san" all give ``zhang san``.
 
-Polyphonic characters: pypinyin's reading in context is usually right for given names but
+Polyphonic characters: a character's usual reading is usually right for given names but
 often wrong for surnames, whose reading differs from the everyday one (单 is *shan* as a
 surname, not *dan*; 曾 is *zeng*, not *ceng*). So when a Han name starts with one of the
 polyphonic surnames of :data:`SURNAME_READINGS`, each of its surname readings adds a key
@@ -33,7 +35,8 @@ from functools import lru_cache
 from typing import Final
 
 from opencc import OpenCC  # type: ignore[import-untyped]
-from pypinyin import Style, lazy_pinyin
+
+from ewallet.kit.pinyin import character_syllables
 
 MAX_KEYS: Final = 3
 # Polyphonic characters whose reading as a surname differs from (or adds to) the everyday
@@ -73,6 +76,10 @@ SURNAME_READINGS: Final[dict[str, tuple[str, ...]]] = {
     "洗": ("xian",),
     "长": ("zhang", "chang"),
 }
+# Characters whose usual reading alone is not their usual one in a given name: 长 reads
+# *zhang* alone (to grow) but *chang* in 长青 or 长江; 重 *chong* as in 重阳; 晟 *sheng*.
+# Not applied to a name's first character (the surname: SURNAME_READINGS above).
+GIVEN_NAME_READINGS: Final[dict[str, str]] = {"长": "chang", "重": "chong", "晟": "sheng"}
 _HAN: Final = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
 # A run of Han characters, or a run of other letters and digits: the words of a name.
 _WORDS: Final = re.compile(
@@ -119,8 +126,12 @@ def _syllable(reading: str) -> str:
     return reading.replace("v", "u")
 
 
-def _han_readings(run: str) -> list[str]:
-    return [_syllable(reading) for reading in lazy_pinyin(run, style=Style.NORMAL)]
+def _han_readings(run: str, *, starts_name: bool) -> list[str]:
+    readings = character_syllables(run)
+    for at, character in enumerate(run):
+        if character in GIVEN_NAME_READINGS and not (starts_name and at == 0):
+            readings[at] = GIVEN_NAME_READINGS[character]
+    return [_syllable(reading) for reading in readings]
 
 
 def normalise_name(raw: str) -> NormalisedName:
@@ -132,9 +143,10 @@ def normalise_name(raw: str) -> NormalisedName:
     first_han_at: int | None = None
     for word in words:
         if _HAN.match(word):
-            if first_han_at is None:
+            starts_name = first_han_at is None
+            if starts_name:
                 first_han_at = len(syllables)
-            syllables.extend(_han_readings(word))
+            syllables.extend(_han_readings(word, starts_name=starts_name))
         else:
             syllables.append(_latin_word(word))
     if not syllables:
