@@ -224,3 +224,68 @@ async def test_the_view_in_one_statement_reads_what_the_lists_read(desk: Desk) -
     assert {key: together.customer._mapping[key] for key in row} == row
     newest_first = ["Card removed by mistake", "Where is my top-up?"]
     assert [t.subject for t in together.tickets] == newest_first
+
+
+async def test_a_view_sends_its_reads_in_few_statements(desk: Desk) -> None:
+    """A look at a customer with transactions, on PostgreSQL: the staff session, the
+    overview (the customer, the wallet's account id and every list), the history's pending
+    holds and page, and the audit append's two -- the wallet is not looked up again, and
+    the view is the one the statements one by one would give."""
+    shop = desk.shop
+    customer = await shop.customer(PHONE, "0")
+    ledger = shop.ledger
+    bank = await chart.open_account(ledger, chart.bank_settlement("FUNDING"))
+    wallet = await chart.open_account(ledger, chart.wallet(customer.id))
+    for n in range(12):
+        shop.clock.advance(timedelta(seconds=1))
+        await ledger.transfer(
+            key=f"fund-{n}",
+            debit_account_id=bank.id,
+            credit_account_id=wallet.id,
+            amount=Money(100 + n, "CNY"),
+            kind=TransactionKind.TOPUP,
+        )
+    _, agent = await desk.staff("support_agent")
+    path = f"/v1/staff/support/customers/{customer.id}"
+    assert (await shop.client.get(path, headers=agent)).status_code == 200  # compiled once
+
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        statements.append(statement)
+
+    served = shop.services.engine.sync_engine  # the app's own engine
+    event.listen(served, "before_cursor_execute", count)
+    try:
+        seen = await shop.client.get(path, headers=agent)
+    finally:
+        event.remove(served, "before_cursor_execute", count)
+    assert seen.status_code == 200, seen.text
+    assert len(seen.json()["recent_transactions"]) == 10
+    # The wallet's account is found once: inside the overview on PostgreSQL, as the
+    # stepwise reads' own statement on SQLite -- never again by the history.
+    wallet_reads = [s for s in statements if s.startswith("SELECT ledger_accounts.id")]
+    if shop.engine.dialect.name == "postgresql":
+        expected = (
+            "SELECT staff_sessions.",  # the staff session
+            "SELECT users.",  # the overview
+            "SELECT ledger_holds.",  # the history's pending entries
+            "SELECT ledger_postings.",  # and its page
+            "UPDATE audit_chain_head ",  # the audit append
+            "WITH appended AS",
+        )
+        assert len(statements) == len(expected), statements
+        assert all(map(str.startswith, statements, expected)), statements
+        assert wallet_reads == []
+    else:
+        assert len(wallet_reads) == 1
+    async with shop.engine.connect() as conn:
+        apart = await repo.customer_overview_stepwise(
+            conn, customer.id, limits=service.OVERVIEW_LIMITS, actions=service.SECURITY_ACTIONS
+        )
+        together = await repo.customer_overview(
+            conn, customer.id, limits=service.OVERVIEW_LIMITS, actions=service.SECURITY_ACTIONS
+        )
+    assert apart is not None
+    assert together is not None
+    assert together.wallet_account_id == apart.wallet_account_id == wallet.id

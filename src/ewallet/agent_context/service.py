@@ -11,8 +11,9 @@ transaction as the read, so there is no view without its audit event:
 ``support.customer_viewed`` (the view), ``support.customer_transactions_viewed`` (a
 further page of transactions), ``support.customers_searched`` (a search, whatever it
 found). A look is one unit: every read first (the customer's row and lists in one
-statement on PostgreSQL, :func:`ewallet.agent_context.repository.customer_overview`; the
-transactions through the history's in-unit reader), the audit event last, so the audit
+statement on PostgreSQL, :func:`ewallet.agent_context.repository.customer_overview`, with
+the wallet's account id; then the first page of transactions through the history's in-unit
+reader, :func:`ewallet.history.service.first_page_in`), the audit event last, so the audit
 chain's head -- the one row every audited action locks -- is held only for the event's
 own writes and the commit.
 Freezing and unfreezing go through the staff freeze service
@@ -39,7 +40,7 @@ from ewallet.agent_context.views import (
     SecurityEvent,
 )
 from ewallet.audit.service import record_event
-from ewallet.history.service import transactions_read
+from ewallet.history.service import first_page_in, transactions_read
 from ewallet.history.views import HistoryEntry, HistoryFilter
 from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.kit.errors import NotFoundError, ValidationFailedError
@@ -135,7 +136,6 @@ async def customer_context(
     audit event last (module doc).
     """
     full = sees_in_full(principal)
-    history = transactions_read(flt=HistoryFilter(), limit=RECENT)
 
     async def work(uow: UnitOfWork) -> CustomerContext:
         conn = await uow.connection()
@@ -146,7 +146,8 @@ async def customer_context(
             raise NotFoundError("no such customer")
         user, devices = found.customer, found.devices
         now = services.clock.now()
-        page = await history(uow, user_id)
+        # The wallet's account id came with the overview: the history reads its page only.
+        page = await first_page_in(uow, user_id, account_id=found.wallet_account_id, limit=RECENT)
         await record_event(
             conn,
             clock=services.clock,

@@ -212,6 +212,16 @@ async def latest_in(
     return page.items[:limit]
 
 
+async def first_page_in(
+    uow: UnitOfWork, user_id: str, *, account_id: int | None, limit: int
+) -> Page[HistoryEntry]:
+    """The first page of :func:`transactions_read` (no filter) of the wallet ``account_id``
+    of the user (None: no wallet yet), inside the caller's unit of work, for a caller that
+    found the account with its own reads (the staff's customer view: one statement less)."""
+    check_limit(limit)
+    return await _page_in(uow, user_id, account_id, HistoryFilter(), before=None, limit=limit)
+
+
 async def _page_in(
     uow: UnitOfWork,
     user_id: str,

@@ -12,7 +12,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from ewallet.kit.errors import ValidationFailedError
@@ -176,11 +176,21 @@ def _name(display_name: str | None, email: str) -> str:
     return display_name or email
 
 
-_active_staff_with_roles = (
-    select(Staff.id, Staff.display_name, Staff.email, Staff.role)
-    .where(Staff.status == StaffStatus.ACTIVE, Staff.role.in_(bindparam("roles", expanding=True)))
-    .order_by(Staff.display_name, Staff.email, Staff.id)
-)
+@cache
+def _active_staff_with_roles(roles: tuple[str, ...]) -> Select[*tuple[Any, ...]]:
+    """Made once per set of roles (the callers name a constant one), each role its own
+    bound value: an expanding ``IN`` parameter is rendered into the SQL again on every
+    execution, and the queue runs this on every page."""
+    return (
+        select(Staff.id, Staff.display_name, Staff.email, Staff.role)
+        .where(
+            Staff.status == StaffStatus.ACTIVE,
+            Staff.role.in_([literal(role, Staff.role.type) for role in roles]),
+        )
+        .order_by(Staff.display_name, Staff.email, Staff.id)
+    )
+
+
 _staff_names = select(Staff.id, Staff.display_name, Staff.email).where(
     Staff.id.in_(bindparam("staff_ids", expanding=True))
 )
@@ -190,7 +200,7 @@ async def active_staff_with_roles(
     conn: AsyncConnection, *, roles: tuple[str, ...]
 ) -> list[AgentName]:
     """Active staff in ``roles``, by name (whom a ticket may be assigned to)."""
-    rows = await conn.execute(_active_staff_with_roles, {"roles": list(roles)})
+    rows = await conn.execute(_active_staff_with_roles(tuple(roles)))
     return [AgentName(row.id, _name(row.display_name, row.email), row.role) for row in rows]
 
 

@@ -22,7 +22,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from ewallet.http.deps import ServicesDep
+from ewallet.http.deps import ServicesDep, app_services
 from ewallet.kit.errors import ForbiddenError, UnauthorizedError
 from ewallet.services import Services
 from ewallet.staff.errors import PasswordChangeRequiredError
@@ -79,6 +79,10 @@ def _here(request: Request) -> str:
 
 async def signed_in_staff(request: Request, services: ServicesDep) -> StaffPrincipal:
     """A live session, whatever else holds (the lock, password and sign-out pages)."""
+    return await _signed_in(request, services)
+
+
+async def _signed_in(request: Request, services: Services) -> StaffPrincipal:
     principal = await console_staff(request, services)
     if principal is None:
         raise SignInRequired(_here(request))
@@ -95,6 +99,10 @@ async def active_staff(
     principal: Annotated[StaffPrincipal, Depends(signed_in_staff)],
 ) -> StaffPrincipal:
     """A live session, used recently, with the one-time password replaced."""
+    return _active(request, services, principal)
+
+
+def _active(request: Request, services: Services, principal: StaffPrincipal) -> StaffPrincipal:
     if is_idle(request, services, principal):
         raise IdleLocked(_here(request))
     if principal.must_change_password:
@@ -104,11 +112,17 @@ async def active_staff(
 
 
 def allowed(permission: Permission) -> Callable[..., Awaitable[StaffPrincipal]]:
-    """A dependency admitting an active staff member whose role ``permission`` allows."""
+    """A dependency admitting an active staff member whose role ``permission`` allows.
 
-    async def check(
-        staff: Annotated[StaffPrincipal, Depends(active_staff)],
-    ) -> StaffPrincipal:
+    It does what :func:`active_staff` (and so :func:`signed_in_staff`) does by calling
+    them as functions, not as sub-dependencies: FastAPI 0.165 works out every
+    dependency's cache key and scope again on each request, walking its sub-dependencies
+    each time, and a page's tree held seven of them (this check, the two above and the
+    services each asked for), now this check alone (docs/performance.md)."""
+
+    async def check(request: Request) -> StaffPrincipal:
+        services = app_services(request.app)
+        staff = _active(request, services, await _signed_in(request, services))
         if not permission.allows(staff.role):
             raise ForbiddenError("your staff role does not allow this")
         return staff
