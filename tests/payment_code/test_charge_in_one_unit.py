@@ -11,22 +11,14 @@ record, so the key is free and the code unused.
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
 
 from ewallet.audit.service import Actor
 from ewallet.merchants.keys import key_id_of
 from ewallet.merchants.service import revoke_api_key, update_merchant
-from ewallet.models.idempotency import IdempotencyRecord
 from ewallet.payments.payment_codes.service import charges
 from tests.fixtures.accounts import assert_problem
+from tests.fixtures.lost_answers import key_records
 from tests.fixtures.payment_codes import Shop, charge, everything, show_code
-
-records = IdempotencyRecord.__table__
-
-
-async def _records(shop: Shop) -> int:
-    async with shop.engine.connect() as conn:
-        return int(await conn.scalar(select(func.count()).select_from(records)) or 0)
 
 
 async def test_the_answer_sent_is_the_answer_recorded_and_replayed(shop: Shop) -> None:
@@ -96,7 +88,7 @@ async def test_a_unit_that_fails_leaves_no_record_and_the_key_free(
     merchant = await shop.merchant()
     user = await shop.customer("+8613900000604", "50.00")
     code = await show_code(shop, user)
-    before, kept = await everything(shop, user), await _records(shop)
+    before, kept = await everything(shop, user), await key_records(shop.engine)
 
     async def broken(*_: object, **__: object) -> None:
         raise RuntimeError("the process died here")
@@ -105,7 +97,7 @@ async def test_a_unit_that_fails_leaves_no_record_and_the_key_free(
         patched.setattr(charges, "_insert_charge", broken)
         crashed = await charge(shop, merchant, code, "3.00", out_trade_no="U-4", key="k-4")
         assert_problem(crashed, 500, "internal_error")
-    assert (await everything(shop, user), await _records(shop)) == (before, kept)
+    assert (await everything(shop, user), await key_records(shop.engine)) == (before, kept)
     retried = await charge(shop, merchant, code, "3.00", out_trade_no="U-4", key="k-4")
     assert retried.status_code == 201, retried.text
     assert await shop.wallet(user) == 47_00

@@ -11,19 +11,11 @@ key is free and the order unpaid.
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
 
-from ewallet.models.idempotency import IdempotencyRecord
 from ewallet.payments import service as paying
 from tests.fixtures.accounts import PIN, assert_problem
+from tests.fixtures.lost_answers import key_records
 from tests.fixtures.shop import Shop, payments
-
-records = IdempotencyRecord.__table__
-
-
-async def _records(shop: Shop) -> int:
-    async with shop.engine.connect() as conn:
-        return int(await conn.scalar(select(func.count()).select_from(records)) or 0)
 
 
 async def test_the_answer_sent_is_the_answer_recorded_and_replayed(shop: Shop) -> None:
@@ -72,7 +64,7 @@ async def test_a_unit_that_fails_leaves_no_record_and_the_key_free(
     merchant = await shop.merchant()
     user = await shop.customer("+8613900000803", "50.00")
     order_id = await shop.order(merchant, "3.00")
-    kept = await _records(shop)
+    kept = await key_records(shop.engine)
 
     async def broken(*_: object, **__: object) -> None:
         raise RuntimeError("the process died here")
@@ -81,7 +73,7 @@ async def test_a_unit_that_fails_leaves_no_record_and_the_key_free(
         patched.setattr(paying, "settle_order", broken)
         crashed = await shop.pay(user, order_id, key="p-3")
         assert_problem(crashed, 500, "internal_error")
-    assert await _records(shop) == kept
+    assert await key_records(shop.engine) == kept
     assert await shop.count(payments) == 0
     retried = await shop.pay(user, order_id, key="p-3")
     assert retried.status_code == 201, retried.text

@@ -15,7 +15,7 @@ from ewallet.kit.db.uow import UnitOfWork, run_unit
 from ewallet.models.outbox import OutboxEvent
 from ewallet.worker.outbox import enqueue
 from ewallet.worker.registry import DeliveredEvent, HandlerRegistry
-from ewallet.worker.relay import OutboxRelay
+from ewallet.worker.relay import DEFAULT_CONCURRENCY, OutboxRelay
 
 LEASE = timedelta(seconds=30)
 BASE = timedelta(seconds=2)
@@ -46,6 +46,7 @@ def make_relay(
     worker_id: str = "relay-a",
     batch_size: int = 10,
     max_attempts: int = 5,
+    concurrency: int = DEFAULT_CONCURRENCY,
 ) -> OutboxRelay:
     return OutboxRelay(
         engine,
@@ -57,6 +58,7 @@ def make_relay(
         max_attempts=max_attempts,
         backoff_base=BASE,
         backoff_cap=timedelta(minutes=1),
+        concurrency=concurrency,
     )
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ewallet.kit.clock import FrozenClock
 from ewallet.worker.registry import DeliveredEvent, HandlerRegistry
 from ewallet.worker.relay import OutboxRelay
-from tests.worker.helpers import BASE, LEASE, enqueue_committed, fetch_all
+from tests.worker.helpers import LEASE, enqueue_committed, fetch_all, make_relay
 
 # Long enough for a loaded CI machine, short enough that a sequential relay fails fast.
 MEET_SECONDS = 5.0
@@ -33,17 +33,8 @@ def lane_relay(
     concurrency: int = 16,
     worker_id: str = "relay-a",
 ) -> OutboxRelay:
-    return OutboxRelay(
-        engine,
-        registry,
-        clock,
-        worker_id=worker_id,
-        batch_size=50,
-        lease=LEASE,
-        max_attempts=5,
-        backoff_base=BASE,
-        backoff_cap=timedelta(minutes=1),
-        concurrency=concurrency,
+    return make_relay(
+        engine, registry, clock, worker_id=worker_id, batch_size=50, concurrency=concurrency
     )
 
 

@@ -257,6 +257,16 @@ def _validated_key(key: str | None) -> str:
     return key
 
 
+# The header every idempotent route declares (and the OpenAPI document shows).
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias=IDEMPOTENCY_HEADER,
+        description="Required. 1-255 characters, unique per intended operation.",
+    ),
+]
+
+
 async def _key_request(request: Request, key: str, config: IdempotencyConfig) -> store.KeyRequest:
     method = request.method
     path = request.url.path
@@ -273,13 +283,7 @@ async def _key_request(request: Request, key: str, config: IdempotencyConfig) ->
 
 async def require_idempotency(
     request: Request,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias=IDEMPOTENCY_HEADER,
-            description="Required. 1-255 characters, unique per intended operation.",
-        ),
-    ] = None,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> None:
     """Claim the key, or answer from the record of the request that holds it."""
     key = _validated_key(idempotency_key)
@@ -327,13 +331,7 @@ Idempotent = Depends(require_idempotency)
 
 async def require_idempotency_in_unit(
     request: Request,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias=IDEMPOTENCY_HEADER,
-            description="Required. 1-255 characters, unique per intended operation.",
-        ),
-    ] = None,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> None:
     """Name the key and the request; the endpoint's unit of work claims it (module doc)."""
     key = _validated_key(idempotency_key)
@@ -364,13 +362,7 @@ def idempotent_in_unit_unless(calls_out: Callable[[Any], bool]) -> Any:
 
     async def claim(
         request: Request,
-        idempotency_key: Annotated[
-            str | None,
-            Header(
-                alias=IDEMPOTENCY_HEADER,
-                description="Required. 1-255 characters, unique per intended operation.",
-            ),
-        ] = None,
+        idempotency_key: IdempotencyKeyHeader = None,
     ) -> None:
         try:
             body = json.loads(await request.body())
