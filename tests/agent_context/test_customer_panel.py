@@ -13,6 +13,8 @@ from ewallet.kit.ids import new_id
 from ewallet.kit.money import Money
 from ewallet.ledger import TransactionKind, chart
 from ewallet.models.support_chat import SupportCallback, SupportChat
+from tests.fixtures.accounts import TestUser
+from tests.fixtures.shop import Shop
 from tests.staff_lookup.world import Desk
 
 PHONE = "+8613812345678"
@@ -66,13 +68,13 @@ async def test_the_panel_shows_what_service_needs(desk: Desk) -> None:
     assert seen["customer"]["phone"] == PHONE
 
 
-async def test_transactions_page_by_cursor(desk: Desk) -> None:
-    shop = desk.shop
-    customer = await shop.customer(PHONE, "0")
+async def top_ups(shop: Shop, customer: TestUser, count: int) -> int:
+    """``count`` top-ups into the customer's wallet, a second apart (1.00, 1.01, ... yuan);
+    the wallet's ledger account id."""
     ledger = shop.ledger
     bank = await chart.open_account(ledger, chart.bank_settlement("FUNDING"))
     wallet = await chart.open_account(ledger, chart.wallet(customer.id))
-    for n in range(25):
+    for n in range(count):
         shop.clock.advance(timedelta(seconds=1))
         await ledger.transfer(
             key=f"fund-{n}",
@@ -81,6 +83,13 @@ async def test_transactions_page_by_cursor(desk: Desk) -> None:
             amount=Money(100 + n, "CNY"),
             kind=TransactionKind.TOPUP,
         )
+    return wallet.id
+
+
+async def test_transactions_page_by_cursor(desk: Desk) -> None:
+    shop = desk.shop
+    customer = await shop.customer(PHONE, "0")
+    await top_ups(shop, customer, 25)
     _, agent = await desk.staff("support_agent")
     _, teller = await desk.staff("teller")
     path = f"/v1/staff/support/customers/{customer.id}"
@@ -233,18 +242,7 @@ async def test_a_view_sends_its_reads_in_few_statements(desk: Desk) -> None:
     the view is the one the statements one by one would give."""
     shop = desk.shop
     customer = await shop.customer(PHONE, "0")
-    ledger = shop.ledger
-    bank = await chart.open_account(ledger, chart.bank_settlement("FUNDING"))
-    wallet = await chart.open_account(ledger, chart.wallet(customer.id))
-    for n in range(12):
-        shop.clock.advance(timedelta(seconds=1))
-        await ledger.transfer(
-            key=f"fund-{n}",
-            debit_account_id=bank.id,
-            credit_account_id=wallet.id,
-            amount=Money(100 + n, "CNY"),
-            kind=TransactionKind.TOPUP,
-        )
+    wallet_id = await top_ups(shop, customer, 12)
     _, agent = await desk.staff("support_agent")
     path = f"/v1/staff/support/customers/{customer.id}"
     assert (await shop.client.get(path, headers=agent)).status_code == 200  # compiled once
@@ -288,4 +286,4 @@ async def test_a_view_sends_its_reads_in_few_statements(desk: Desk) -> None:
         )
     assert apart is not None
     assert together is not None
-    assert together.wallet_account_id == apart.wallet_account_id == wallet.id
+    assert together.wallet_account_id == apart.wallet_account_id == wallet_id
